@@ -1,0 +1,1 @@
+//! Serde mirror of a scenario file (to be written).
