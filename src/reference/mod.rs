@@ -1,13 +1,40 @@
 //! The reference proxy: LiteLLM's management API with the corrected behaviour, in-process, on Postgres.
 //!
-//! Contract: `start(ProxyConfig)` binds, migrates nothing (the database comes migrated from
-//! `postgres::PgServer::scenario_database(&MIGRATOR)`), and serves until `RunningProxy::shutdown`.
+//! `start(ProxyConfig)` connects to an already migrated database (see
+//! `postgres::PgServer::scenario_database(&MIGRATOR)`), binds, and serves until
+//! `RunningProxy::shutdown`. Handlers load data, call the pure checks in `authz`, and render errors in
+//! the envelope LiteLLM uses at that place (`error`).
+
+mod auth;
+mod authz;
+mod cache;
+mod domain;
+mod error;
+mod handlers;
+mod request;
+mod storage;
+mod store;
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::json;
+use sqlx::postgres::PgPoolOptions;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use handlers::{health, key, organization, team, user};
+use store::Store;
 
 /// Migrations of the reference proxy's schema, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/reference/migrations");
+
+/// The environment variable LiteLLM reads for the management-object cache TTL, in seconds.
+pub const CACHE_TTL_ENV: &str = "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL";
 
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
@@ -34,17 +61,85 @@ impl ProxyConfig {
 #[error("failed to start the reference proxy: {0}")]
 pub struct StartError(pub String);
 
+pub(crate) struct Inner {
+    store: Store,
+    master_key: String,
+}
+
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<Inner>);
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
 pub struct RunningProxy {
     pub base_url: String,
+    stop: oneshot::Sender<()>,
+    server: JoinHandle<std::io::Result<()>>,
+    db: sqlx::PgPool,
+}
+
+fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/health/liveliness", get(health::liveliness))
+        .route("/health/liveness", get(health::liveliness))
+        .route("/user/new", post(user::new))
+        .route("/user/info", get(user::info))
+        .route("/team/new", post(team::new))
+        .route("/team/info", get(team::info))
+        .route("/team/update", post(team::update))
+        .route("/team/delete", post(team::delete))
+        .route("/team/block", post(team::block))
+        .route("/team/unblock", post(team::block))
+        .route("/team/member_add", post(team::member_add))
+        .route("/key/generate", post(key::generate))
+        .route("/key/info", get(key::info))
+        .route("/key/update", post(key::update))
+        .route("/key/delete", post(key::delete))
+        .route("/organization/new", post(organization::new))
+        .route("/organization/info", get(organization::info))
+        .route("/organization/member_add", post(organization::member_add))
+        .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
+        .method_not_allowed_fallback(|| async {
+            (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"detail": "Method Not Allowed"})))
+        })
+        .with_state(state)
 }
 
 pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
-    let _ = config;
-    todo!("reference proxy")
+    let db = PgPoolOptions::new()
+        .max_connections(8)
+        .acquire_timeout(Duration::from_secs(10))
+        .connect(&config.database_url)
+        .await
+        .map_err(|e| StartError(format!("failed to connect to its database: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| StartError(format!("failed to listen on {}: {e}", config.bind)))?;
+    let addr = listener.local_addr().map_err(|e| StartError(e.to_string()))?;
+    let state = AppState(Arc::new(Inner { store: Store::new(db.clone(), config.cache_ttl), master_key: config.master_key }));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let server = tokio::spawn(async move {
+        axum::serve(listener, router(state))
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(RunningProxy { base_url: format!("http://{addr}"), stop, server, db })
 }
 
 impl RunningProxy {
+    /// Stops accepting requests, lets in-flight ones finish, and closes the database pool.
     pub async fn shutdown(self) {
-        todo!("reference proxy")
+        let _ = self.stop.send(());
+        if let Err(e) = self.server.await {
+            tracing::warn!(error = %e, "reference proxy task ended abnormally");
+        }
+        self.db.close().await;
     }
 }

@@ -1,0 +1,324 @@
+//! Handler-level key checks (spec Part 1 §5): who may generate, read, update and delete which keys.
+
+use super::Denial;
+use crate::reference::domain::{Caller, Key, ObjectPermission, Team, PROXY_ADMIN_VIEWER};
+
+/// What a team member may do when `team_member_permissions` is unset.
+const BASELINE_MEMBER_ROUTES: [&str; 2] = ["/key/info", "/key/health"];
+
+/// The routes a team member with role `user` may call on the team's keys.
+fn member_routes(team: &Team) -> Vec<String> {
+    match &team.team_member_permissions {
+        Some(listed) => listed.clone(),
+        None => BASELINE_MEMBER_ROUTES.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+/// A non-admin's rights on a team's keys: admins pass, members need `route` in the permissions.
+fn check_team_member_route(caller: &Caller, team: &Team, route: &str, not_member: Denial) -> Result<(), Denial> {
+    let role = caller.user_id.as_deref().and_then(|u| team.role_of(u));
+    match role {
+        None => Err(not_member),
+        Some("admin") => Ok(()),
+        Some(_) => {
+            let allowed = member_routes(team);
+            if allowed.iter().any(|r| r == route) {
+                Ok(())
+            } else {
+                Err(Denial::TeamMemberLacksPermission { route: route.to_string(), team_id: team.team_id.clone(), allowed })
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyGenerateRequest<'a> {
+    pub user_id: Option<&'a str>,
+    /// The team named in the request, already loaded (the handler answers 400 when it does not exist).
+    pub team: Option<&'a Team>,
+    pub sets_allowed_routes: bool,
+}
+
+/// /key/generate for the caller; returns the user the key will belong to.
+pub(crate) fn check_key_generate(caller: &Caller, req: &KeyGenerateRequest<'_>) -> Result<Option<String>, Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(req.user_id.map(str::to_string));
+    }
+    let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+    let owner = req.user_id.map(str::to_string).or_else(|| caller.user_id.clone());
+    if let Some(team) = req.team {
+        let owner_id = owner.clone().unwrap_or_else(|| "None".into());
+        if team.role_of(&owner_id).is_none() {
+            return Err(Denial::UserNotInTeam { user_id: owner_id, team_id: team.team_id.clone() });
+        }
+        check_team_member_route(
+            caller,
+            team,
+            "/key/generate",
+            Denial::UserNotInTeam { user_id: own.clone(), team_id: team.team_id.clone() },
+        )?;
+    }
+    if owner.as_deref() != caller.user_id.as_deref() {
+        return Err(Denial::KeyForOtherUser { requested: owner.unwrap_or_else(|| "None".into()), own });
+    }
+    if req.sets_allowed_routes {
+        return Err(Denial::OnlyAdminsSetAllowedRoutes);
+    }
+    Ok(owner)
+}
+
+/// GET /key/info.
+pub(crate) fn check_key_info(caller: &Caller, key: &Key, key_team: Option<&Team>) -> Result<(), Denial> {
+    let is_self = caller.key_hash.as_deref() == Some(key.token.as_str());
+    let is_owner = key.user_id == caller.user_id;
+    let team_member = key_team.is_some_and(|t| caller.user_id.as_deref().is_some_and(|u| t.role_of(u).is_some()));
+    if caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER) || is_self || is_owner || team_member {
+        Ok(())
+    } else {
+        Err(Denial::KeyInfoNotAllowed { role: caller.handler_role().to_string() })
+    }
+}
+
+fn is_team_admin_of_key(caller: &Caller, key_team: Option<&Team>) -> bool {
+    key_team.is_some_and(|t| caller.user_id.as_deref().and_then(|u| t.role_of(u)) == Some("admin"))
+}
+
+fn is_org_admin_of_key(caller: &Caller, key: &Key, key_team: Option<&Team>) -> bool {
+    let org = key.organization_id.as_deref().or(key_team.and_then(|t| t.organization_id.as_deref()));
+    org.is_some_and(|o| caller.is_org_admin_of(o))
+}
+
+/// /key/delete and /key/regenerate: proxy admin, team admin of the key's team, or the key's owner.
+pub(crate) fn check_key_owner_or_team_admin(caller: &Caller, key: &Key, key_team: Option<&Team>) -> Result<(), Denial> {
+    let is_owner = key.user_id.is_some() && key.user_id == caller.user_id;
+    if caller.is_proxy_admin() || is_owner || is_team_admin_of_key(caller, key_team) {
+        Ok(())
+    } else {
+        Err(Denial::KeyDeleteNotAllowed)
+    }
+}
+
+/// What a /key/update request changes that the checks care about.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyUpdateChanges {
+    /// `None`: not sent; `Some(None)`: cleared; `Some(Some(u))`: set to `u`.
+    pub user_id: Option<Option<String>>,
+    /// `max_budget` or `spend` is being changed.
+    pub budget: bool,
+}
+
+/// /key/update by a non-admin (spec Part 1 §5).
+pub(crate) fn check_key_update(caller: &Caller, key: &Key, key_team: Option<&Team>, changes: &KeyUpdateChanges) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+    if let Some(team) = key_team {
+        check_team_member_route(
+            caller,
+            team,
+            "/key/update",
+            Denial::NotTeamMemberForKey { user_id: own.clone(), team_id: team.team_id.clone() },
+        )?;
+    }
+    let team_admin = is_team_admin_of_key(caller, key_team);
+    if !team_admin && key.user_id != caller.user_id {
+        return Err(Denial::KeyForOtherUser { requested: key.user_id.clone().unwrap_or_else(|| "None".into()), own });
+    }
+    match &changes.user_id {
+        Some(None) if key.user_id.is_some() => return Err(Denial::KeyUnbind),
+        Some(Some(new)) if key.user_id.as_deref() != Some(new.as_str()) => {
+            return Err(Denial::KeyRebind { old: key.user_id.clone().unwrap_or_else(|| "None".into()), new: new.clone() });
+        }
+        _ => {}
+    }
+    if changes.budget && !team_admin && !is_org_admin_of_key(caller, key, key_team) {
+        return Err(Denial::KeyUpdateBudgetNotAllowed { role: caller.handler_role().to_string(), user_id: own });
+    }
+    Ok(())
+}
+
+/// LiteLLM's `validate_key_mcp_servers_against_team`: a team key may only ask for MCP access groups and
+/// servers its team's object permission grants. A team with no permission row restricts nothing.
+pub(crate) fn check_key_mcp_within_team(
+    team: &Team,
+    team_permission: Option<&ObjectPermission>,
+    requested: &ObjectPermission,
+) -> Result<(), Denial> {
+    let Some(allowed) = team_permission else {
+        return Ok(());
+    };
+    let outside = |asked: &[String], granted: &[String]| -> Vec<String> {
+        asked.iter().filter(|a| !granted.contains(a)).cloned().collect()
+    };
+    let groups = outside(&requested.mcp_access_groups, &allowed.mcp_access_groups);
+    if !groups.is_empty() {
+        return Err(Denial::KeyMcpAccessGroupsNotAllowed {
+            team_id: team.team_id.clone(),
+            requested: groups,
+            team_allows: allowed.mcp_access_groups.clone(),
+        });
+    }
+    let servers = outside(&requested.mcp_servers, &allowed.mcp_servers);
+    if !servers.is_empty() {
+        return Err(Denial::KeyMcpServersNotAllowed {
+            team_id: team.team_id.clone(),
+            requested: servers,
+            team_allows: allowed.mcp_servers.clone(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reference::authz::fixtures::*;
+    use chrono::Utc;
+
+    fn key(owner: Option<&str>, team: Option<&str>) -> Key {
+        Key {
+            token: "tok".into(),
+            key_name: None,
+            key_alias: None,
+            user_id: owner.map(str::to_string),
+            team_id: team.map(str::to_string),
+            organization_id: None,
+            object_permission_id: None,
+            access_group_ids: vec![],
+            models: vec![],
+            max_budget: None,
+            spend: 0.0,
+            budget_duration: None,
+            expires: None,
+            blocked: false,
+            metadata: serde_json::json!({}),
+            allowed_routes: vec![],
+            key_type: None,
+            tpm_limit: None,
+            rpm_limit: None,
+            created_by: None,
+            updated_by: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        }
+    }
+
+    fn generate(caller: &Caller, user_id: Option<&str>, team: Option<&Team>) -> Result<Option<String>, Denial> {
+        check_key_generate(caller, &KeyGenerateRequest { user_id, team, sets_allowed_routes: false })
+    }
+
+    #[test]
+    fn key_generate_table() {
+        let mut open = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
+        let closed = open.clone();
+        open.team_member_permissions = Some(vec!["/key/generate".into()]);
+        let cases: Vec<(&str, Caller, Option<&str>, Option<&Team>, u16)> = vec![
+            ("admin for anyone", Caller::master(), Some("x"), None, 200),
+            ("user for self", internal("u1"), None, None, 200),
+            ("user for self explicit", internal("u1"), Some("u1"), None, 200),
+            ("user for other", internal("u1"), Some("u2"), None, 403),
+            ("team admin team key", internal("tadmin"), None, Some(&closed), 200),
+            ("member without permission", internal("tmember"), None, Some(&closed), 401),
+            ("member with permission", internal("tmember"), None, Some(&open), 200),
+            ("non member team key", internal("u1"), None, Some(&open), 400),
+            ("team admin for another member", internal("tadmin"), Some("tmember"), Some(&closed), 403),
+            ("assigned user outside team", internal("tadmin"), Some("stranger"), Some(&closed), 400),
+        ];
+        for (name, caller, user_id, t, expected) in cases {
+            let got = generate(&caller, user_id, t).map_or_else(|d| d.status(), |_| 200);
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_admins_set_allowed_routes() {
+        let req = KeyGenerateRequest { user_id: None, team: None, sets_allowed_routes: true };
+        assert_eq!(check_key_generate(&internal("u1"), &req), Err(Denial::OnlyAdminsSetAllowedRoutes));
+        assert!(check_key_generate(&Caller::master(), &req).is_ok());
+    }
+
+    #[test]
+    fn member_without_permission_gets_litellm_message() {
+        let t = team("t1", None, &[("tmember", "user")]);
+        let d = generate(&internal("tmember"), None, Some(&t)).unwrap_err();
+        assert_eq!(d.error_type(), Some("team_member_permission_error"));
+        assert_eq!(d.param().as_deref(), Some("/key/generate"));
+        assert!(d.message().contains("['/key/info', '/key/health'] for team t1"), "{}", d.message());
+    }
+
+    #[test]
+    fn key_info_table() {
+        let t = team("t1", None, &[("tmember", "user")]);
+        let k = key(Some("owner"), Some("t1"));
+        let own_key = Caller { key_hash: Some("tok".into()), ..userless_key(None) };
+        let cases: Vec<(&str, Caller, u16)> = vec![
+            ("admin", Caller::master(), 200),
+            ("owner", internal("owner"), 200),
+            ("team member", internal("tmember"), 200),
+            ("the key itself", own_key, 200),
+            ("viewer", user("v", PROXY_ADMIN_VIEWER), 200),
+            ("stranger", internal("x"), 403),
+            ("userless other key", userless_key(None), 403),
+        ];
+        for (name, caller, expected) in cases {
+            let got = check_key_info(&caller, &k, Some(&t)).map_or_else(|d| d.status(), |()| 200);
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn key_delete_table() {
+        let t = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
+        let k = key(Some("owner"), Some("t1"));
+        for (caller, expected) in [(Caller::master(), true), (internal("owner"), true), (internal("tadmin"), true), (internal("tmember"), false), (internal("x"), false)] {
+            assert_eq!(check_key_owner_or_team_admin(&caller, &k, Some(&t)).is_ok(), expected, "{caller:?}");
+        }
+        let userless = key(None, None);
+        assert!(check_key_owner_or_team_admin(&userless_key(None), &userless, None).is_err());
+    }
+
+    #[test]
+    fn key_update_table() {
+        let personal = key(Some("u1"), None);
+        let budget = KeyUpdateChanges { budget: true, ..Default::default() };
+        let rebind = KeyUpdateChanges { user_id: Some(Some("u2".into())), ..Default::default() };
+        let unbind = KeyUpdateChanges { user_id: Some(None), ..Default::default() };
+        let none = KeyUpdateChanges::default();
+        let cases: Vec<(&str, Caller, &KeyUpdateChanges, u16)> = vec![
+            ("owner plain update", internal("u1"), &none, 200),
+            ("other user", internal("u2"), &none, 403),
+            ("owner sets budget", internal("u1"), &budget, 403),
+            ("owner rebinds", internal("u1"), &rebind, 403),
+            ("owner unbinds", internal("u1"), &unbind, 403),
+            ("admin sets budget", Caller::master(), &budget, 200),
+        ];
+        for (name, caller, changes, expected) in cases {
+            let got = check_key_update(&caller, &personal, None, changes).map_or_else(|d| d.status(), |()| 200);
+            assert_eq!(got, expected, "{name}");
+        }
+        let t = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
+        let team_key = key(Some("tmember"), Some("t1"));
+        assert_eq!(check_key_update(&internal("x"), &team_key, Some(&t), &none).unwrap_err().status(), 401);
+        assert_eq!(check_key_update(&internal("tmember"), &team_key, Some(&t), &none).unwrap_err().status(), 401);
+        assert!(check_key_update(&internal("tadmin"), &team_key, Some(&t), &budget).is_ok());
+    }
+
+    #[test]
+    fn key_mcp_grants_must_fit_the_team() {
+        let t = team("t1", None, &[]);
+        let perm = |groups: &[&str], servers: &[&str]| ObjectPermission {
+            mcp_access_groups: groups.iter().map(|s| s.to_string()).collect(),
+            mcp_servers: servers.iter().map(|s| s.to_string()).collect(),
+            ..ObjectPermission::default()
+        };
+        let team_perm = perm(&["G1"], &["s1"]);
+        assert!(check_key_mcp_within_team(&t, Some(&team_perm), &perm(&["G1"], &["s1"])).is_ok());
+        assert!(check_key_mcp_within_team(&t, None, &perm(&["G9"], &[])).is_ok());
+        let d = check_key_mcp_within_team(&t, Some(&team_perm), &perm(&["G1", "G2"], &[])).unwrap_err();
+        assert_eq!(d.message(), "Key requests MCP access groups not allowed by team 't1': ['G2']. Team allows: ['G1'].");
+        assert_eq!(d.status(), 403);
+        let d = check_key_mcp_within_team(&t, Some(&team_perm), &perm(&[], &["s2"])).unwrap_err();
+        assert!(d.message().starts_with("Key requests MCP servers not allowed by team 't1': ['s2']"));
+    }
+}

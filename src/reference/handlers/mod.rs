@@ -1,0 +1,98 @@
+//! Route handlers: load what the decision needs, call the pure check, write, render.
+
+pub(crate) mod health;
+pub(crate) mod key;
+pub(crate) mod organization;
+pub(crate) mod team;
+pub(crate) mod user;
+
+use serde::{Deserialize, Deserializer};
+use serde_json::Value;
+
+use super::authz::Denial;
+use super::error::ProxyError;
+
+/// A denial inside a handler that wraps its errors (LiteLLM's `handle_exception_on_proxy`).
+pub(crate) fn wrapped(d: Denial) -> ProxyError {
+    match d.error_type() {
+        Some(t) => ProxyError::OpenAi { status: d.status(), message: d.message(), error_type: t, param: d.param() },
+        None => ProxyError::handler(d.status(), d.message()),
+    }
+}
+
+/// As `wrapped`, for denials LiteLLM raises with a `{"error": …}` detail (rendered as a Python repr).
+pub(crate) fn wrapped_dict(d: Denial) -> ProxyError {
+    ProxyError::handler_dict(d.status(), &d.message())
+}
+
+/// A denial raised as a bare HTTPException (FastAPI's `{"detail": "…"}`).
+pub(crate) fn raw(d: Denial) -> ProxyError {
+    ProxyError::detail(d.status(), d.message())
+}
+
+/// Distinguishes a field sent as `null` (`Some(None)`) from one not sent (`None`).
+pub(crate) fn double_option<'de, T, D>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    T: Deserialize<'de>,
+    D: Deserializer<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// Puts `value` under `name` in a serialized row.
+pub(crate) fn with_field(mut row: Value, name: &str, value: Value) -> Value {
+    if let Value::Object(map) = &mut row {
+        map.insert(name.to_string(), value);
+    }
+    row
+}
+
+pub(crate) fn to_value<T: serde::Serialize>(v: &T) -> Value {
+    serde_json::to_value(v).unwrap_or(Value::Null)
+}
+
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// An `object_permission` in a request: only the fields sent change the stored row.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ObjectPermissionRequest {
+    pub mcp_servers: Option<Vec<String>>,
+    pub mcp_access_groups: Option<Vec<String>>,
+    pub mcp_tool_permissions: Option<Value>,
+    pub mcp_toolsets: Option<Vec<String>>,
+    pub models: Option<Vec<String>>,
+    pub vector_stores: Option<Vec<String>>,
+    pub agents: Option<Vec<String>>,
+}
+
+/// Upserts an object's permission row under its existing id (as LiteLLM does), or a new one; returns
+/// the id.
+pub(crate) async fn save_permission(
+    store: &super::store::Store,
+    existing_id: Option<&str>,
+    req: &ObjectPermissionRequest,
+) -> Result<String, ProxyError> {
+    let mut row = match existing_id {
+        Some(id) => super::storage::object_permission(&store.db, id).await?.unwrap_or_default(),
+        None => Default::default(),
+    };
+    row.object_permission_id = existing_id.map_or_else(new_id, str::to_string);
+    let set = |target: &mut Vec<String>, v: &Option<Vec<String>>| {
+        if let Some(v) = v {
+            target.clone_from(v);
+        }
+    };
+    set(&mut row.mcp_servers, &req.mcp_servers);
+    set(&mut row.mcp_access_groups, &req.mcp_access_groups);
+    set(&mut row.mcp_toolsets, &req.mcp_toolsets);
+    set(&mut row.models, &req.models);
+    set(&mut row.vector_stores, &req.vector_stores);
+    set(&mut row.agents, &req.agents);
+    if req.mcp_tool_permissions.is_some() {
+        row.mcp_tool_permissions.clone_from(&req.mcp_tool_permissions);
+    }
+    store.save_object_permission(&row).await?;
+    Ok(row.object_permission_id)
+}

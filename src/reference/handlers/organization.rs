@@ -1,0 +1,173 @@
+//! /organization/new, /organization/info, /organization/member_add.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{new_id, to_value};
+use crate::reference::domain::{Organization, ORG_ADMIN, PROXY_ADMIN_VIEWER};
+use crate::reference::error::{ProxyError, ValidationItem};
+use crate::reference::handlers::team::find_or_create_user;
+use crate::reference::request::Authed;
+use crate::reference::{storage, AppState};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewOrganizationRequest {
+    organization_alias: String,
+    organization_id: Option<String>,
+    #[serde(default)]
+    models: Vec<String>,
+    max_budget: Option<f64>,
+    metadata: Option<Value>,
+}
+
+async fn organization_view(state: &AppState, org: &Organization) -> Result<Value, ProxyError> {
+    let mut body = to_value(org);
+    let budget = match &org.budget_id {
+        Some(id) => storage::budget(&state.store.db, id).await?,
+        None => None,
+    };
+    if let Value::Object(map) = &mut body {
+        map.insert("litellm_budget_table".into(), budget.unwrap_or(Value::Null));
+        map.insert("object_permission".into(), Value::Null);
+        map.insert("users".into(), Value::Null);
+        map.insert("model_spend".into(), json!({}));
+    }
+    Ok(body)
+}
+
+pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: NewOrganizationRequest = authed.parse()?;
+    let caller = &authed.caller;
+    if !caller.is_proxy_admin() {
+        return Err(ProxyError::detail_error(401, format!("Only admins can create orgs. Your role is = {}", caller.handler_role())));
+    }
+    let organization_id = req.organization_id.clone().unwrap_or_else(new_id);
+    if storage::organization(&state.store.db, &organization_id).await?.is_some() {
+        return Err(ProxyError::detail_error(400, format!("Organization id = {organization_id} already exists.")));
+    }
+    let now = Utc::now();
+    let org = Organization {
+        organization_id,
+        organization_alias: req.organization_alias.clone(),
+        budget_id: Some(new_id()),
+        metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
+        models: req.models.clone(),
+        spend: 0.0,
+        object_permission_id: None,
+        created_by: caller.user_id.clone(),
+        updated_by: caller.user_id.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    storage::insert_organization(&state.store.db, &org, req.max_budget).await?;
+    Ok(Json(organization_view(&state, &org).await?))
+}
+
+pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let Some(org_id) = authed.query("organization_id") else {
+        return Err(ProxyError::Validation(vec![ValidationItem {
+            kind: "missing",
+            loc: vec![json!("query"), json!("organization_id")],
+            msg: "Field required".into(),
+        }]));
+    };
+    let caller = &authed.caller;
+    let allowed = caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER) || caller.is_org_admin_of(org_id);
+    if !allowed {
+        return Err(ProxyError::detail(403, "You do not have access to this organization"));
+    }
+    let Some(org) = storage::organization(&state.store.db, org_id).await? else {
+        return Err(ProxyError::detail_error(404, "Organization not found"));
+    };
+    let mut body = organization_view(&state, &org).await?;
+    let mut members = Vec::new();
+    for m in storage::org_memberships_of_org(&state.store.db, org_id).await? {
+        let user = storage::user(&state.store.db, &m.user_id).await?;
+        let mut row = to_value(&m);
+        if let Value::Object(map) = &mut row {
+            map.insert("user_email".into(), json!(user.as_ref().and_then(|u| u.user_email.clone())));
+            map.insert("user".into(), to_value(&user));
+        }
+        members.push(row);
+    }
+    if let Value::Object(map) = &mut body {
+        map.insert("members".into(), json!(members));
+        map.insert("teams".into(), to_value(&storage::teams_of_organization(&state.store.db, org_id).await?));
+    }
+    Ok(Json(body))
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum OrgRole {
+    OrgAdmin,
+    InternalUser,
+    InternalUserViewer,
+}
+
+impl OrgRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            OrgRole::OrgAdmin => ORG_ADMIN,
+            OrgRole::InternalUser => "internal_user",
+            OrgRole::InternalUserViewer => "internal_user_viewer",
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrgMemberRequest {
+    user_id: Option<String>,
+    user_email: Option<String>,
+    role: OrgRole,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(OrgMemberRequest),
+    Many(Vec<OrgMemberRequest>),
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrgMemberAddRequest {
+    organization_id: String,
+    member: OneOrMany,
+}
+
+pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: OrgMemberAddRequest = authed.parse()?;
+    let members = match req.member {
+        OneOrMany::One(m) => vec![m],
+        OneOrMany::Many(ms) => ms,
+    };
+    if members.iter().any(|m| m.user_id.is_none() && m.user_email.is_none()) {
+        return Err(ProxyError::Validation(vec![ValidationItem {
+            kind: "value_error",
+            loc: vec![json!("body"), json!("member")],
+            msg: "Value error, Either user id or user email must be provided".into(),
+        }]));
+    }
+    let caller = &authed.caller;
+    if !caller.is_proxy_admin() && !caller.is_org_admin_of(&req.organization_id) {
+        return Err(ProxyError::handler(403, "You do not have access to this organization"));
+    }
+    if storage::organization(&state.store.db, &req.organization_id).await?.is_none() {
+        return Err(ProxyError::handler(404, format!("Organization not found for organization_id={}", req.organization_id)));
+    }
+    let mut users = Vec::new();
+    let mut memberships = Vec::new();
+    for m in &members {
+        let user = find_or_create_user(&state, m.user_id.as_deref(), m.user_email.as_deref()).await?;
+        memberships.push(storage::upsert_org_membership(&state.store.db, &user.user_id, &req.organization_id, m.role.as_str()).await?);
+        users.push(user);
+    }
+    Ok(Json(json!({
+        "organization_id": req.organization_id,
+        "updated_users": users,
+        "updated_organization_memberships": memberships,
+    })))
+}

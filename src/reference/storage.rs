@@ -1,0 +1,293 @@
+//! Every query the reference proxy runs, parameterized. Objects are read whole and written whole:
+//! handlers change the loaded struct and save it, so partial-update logic lives in Rust, not SQL.
+
+use sqlx::types::Json;
+use sqlx::PgPool;
+
+use super::domain::{Key, ObjectPermission, OrgMembership, Organization, Team, User};
+
+pub(crate) async fn user(db: &PgPool, user_id: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as("SELECT * FROM users WHERE user_id = $1").bind(user_id).fetch_optional(db).await
+}
+
+pub(crate) async fn user_by_email(db: &PgPool, email: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as("SELECT * FROM users WHERE user_email = $1").bind(email).fetch_optional(db).await
+}
+
+pub(crate) async fn save_user(db: &PgPool, u: &User) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO users (user_id, user_alias, user_email, user_role, teams, organization_id, object_permission_id,
+                            max_budget, spend, models, metadata, budget_duration, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,now())
+         ON CONFLICT (user_id) DO UPDATE SET user_alias=$2, user_email=$3, user_role=$4, teams=$5, organization_id=$6,
+             object_permission_id=$7, max_budget=$8, spend=$9, models=$10, metadata=$11, budget_duration=$12, updated_at=now()",
+    )
+    .bind(&u.user_id)
+    .bind(&u.user_alias)
+    .bind(&u.user_email)
+    .bind(&u.user_role)
+    .bind(&u.teams)
+    .bind(&u.organization_id)
+    .bind(&u.object_permission_id)
+    .bind(u.max_budget)
+    .bind(u.spend)
+    .bind(&u.models)
+    .bind(&u.metadata)
+    .bind(&u.budget_duration)
+    .bind(u.created_at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub(crate) async fn team(db: &PgPool, team_id: &str) -> sqlx::Result<Option<Team>> {
+    sqlx::query_as("SELECT * FROM teams WHERE team_id = $1").bind(team_id).fetch_optional(db).await
+}
+
+pub(crate) async fn teams_of_user(db: &PgPool, user_id: &str) -> sqlx::Result<Vec<Team>> {
+    sqlx::query_as(
+        "SELECT * FROM teams WHERE members_with_roles @> jsonb_build_array(jsonb_build_object('user_id', $1::text))
+         ORDER BY created_at",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+pub(crate) async fn teams_of_organization(db: &PgPool, organization_id: &str) -> sqlx::Result<Vec<Team>> {
+    sqlx::query_as("SELECT * FROM teams WHERE organization_id = $1 ORDER BY created_at")
+        .bind(organization_id)
+        .fetch_all(db)
+        .await
+}
+
+pub(crate) async fn all_teams(db: &PgPool) -> sqlx::Result<Vec<Team>> {
+    sqlx::query_as("SELECT * FROM teams ORDER BY created_at").fetch_all(db).await
+}
+
+pub(crate) async fn save_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO teams (team_id, team_alias, organization_id, object_permission_id, members_with_roles,
+                            team_member_permissions, access_group_ids, metadata, max_budget, spend, models, blocked,
+                            tpm_limit, rpm_limit, budget_duration, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,now())
+         ON CONFLICT (team_id) DO UPDATE SET team_alias=$2, organization_id=$3, object_permission_id=$4,
+             members_with_roles=$5, team_member_permissions=$6, access_group_ids=$7, metadata=$8, max_budget=$9,
+             spend=$10, models=$11, blocked=$12, tpm_limit=$13, rpm_limit=$14, budget_duration=$15, updated_at=now()",
+    )
+    .bind(&t.team_id)
+    .bind(&t.team_alias)
+    .bind(&t.organization_id)
+    .bind(&t.object_permission_id)
+    .bind(Json(&t.members_with_roles.0))
+    .bind(&t.team_member_permissions)
+    .bind(&t.access_group_ids)
+    .bind(&t.metadata)
+    .bind(t.max_budget)
+    .bind(t.spend)
+    .bind(&t.models)
+    .bind(t.blocked)
+    .bind(t.tpm_limit)
+    .bind(t.rpm_limit)
+    .bind(&t.budget_duration)
+    .bind(t.created_at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Deletes the teams and their keys; returns the hashes of the deleted keys.
+pub(crate) async fn delete_teams(db: &PgPool, team_ids: &[String]) -> sqlx::Result<Vec<String>> {
+    let mut tx = db.begin().await?;
+    let tokens: Vec<(String,)> = sqlx::query_as("DELETE FROM verification_tokens WHERE team_id = ANY($1) RETURNING token")
+        .bind(team_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM teams WHERE team_id = ANY($1)").bind(team_ids).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(tokens.into_iter().map(|(t,)| t).collect())
+}
+
+pub(crate) async fn add_team_membership(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<()> {
+    sqlx::query("INSERT INTO team_memberships (user_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(user_id)
+        .bind(team_id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub(crate) async fn team_memberships(db: &PgPool, team_id: &str) -> sqlx::Result<Vec<serde_json::Value>> {
+    let rows: Vec<(Json<serde_json::Value>,)> = sqlx::query_as(
+        "SELECT jsonb_build_object('user_id', user_id, 'team_id', team_id, 'spend', spend, 'budget_id', budget_id,
+                                   'litellm_budget_table', NULL)
+         FROM team_memberships WHERE team_id = $1 ORDER BY user_id",
+    )
+    .bind(team_id)
+    .fetch_all(db)
+    .await?;
+    Ok(rows.into_iter().map(|(Json(v),)| v).collect())
+}
+
+pub(crate) async fn key(db: &PgPool, token: &str) -> sqlx::Result<Option<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE token = $1").bind(token).fetch_optional(db).await
+}
+
+pub(crate) async fn keys_of_user(db: &PgPool, user_id: &str) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE user_id = $1 ORDER BY created_at")
+        .bind(user_id)
+        .fetch_all(db)
+        .await
+}
+
+pub(crate) async fn keys_of_team(db: &PgPool, team_id: &str) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE team_id = $1 ORDER BY created_at")
+        .bind(team_id)
+        .fetch_all(db)
+        .await
+}
+
+pub(crate) async fn all_keys(db: &PgPool) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens ORDER BY created_at").fetch_all(db).await
+}
+
+pub(crate) async fn key_alias_taken(db: &PgPool, alias: &str, except_token: Option<&str>) -> sqlx::Result<bool> {
+    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM verification_tokens WHERE key_alias = $1 AND token IS DISTINCT FROM $2)")
+        .bind(alias)
+        .bind(except_token)
+        .fetch_one(db)
+        .await
+}
+
+pub(crate) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO verification_tokens (token, key_name, key_alias, user_id, team_id, organization_id, object_permission_id,
+             access_group_ids, models, max_budget, spend, budget_duration, expires, blocked, metadata, allowed_routes,
+             key_type, tpm_limit, rpm_limit, created_by, updated_by, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,now())
+         ON CONFLICT (token) DO UPDATE SET key_name=$2, key_alias=$3, user_id=$4, team_id=$5, organization_id=$6,
+             object_permission_id=$7, access_group_ids=$8, models=$9, max_budget=$10, spend=$11, budget_duration=$12,
+             expires=$13, blocked=$14, metadata=$15, allowed_routes=$16, key_type=$17, tpm_limit=$18, rpm_limit=$19,
+             updated_by=$21, updated_at=now()",
+    )
+    .bind(&k.token)
+    .bind(&k.key_name)
+    .bind(&k.key_alias)
+    .bind(&k.user_id)
+    .bind(&k.team_id)
+    .bind(&k.organization_id)
+    .bind(&k.object_permission_id)
+    .bind(&k.access_group_ids)
+    .bind(&k.models)
+    .bind(k.max_budget)
+    .bind(k.spend)
+    .bind(&k.budget_duration)
+    .bind(k.expires)
+    .bind(k.blocked)
+    .bind(&k.metadata)
+    .bind(&k.allowed_routes)
+    .bind(&k.key_type)
+    .bind(k.tpm_limit)
+    .bind(k.rpm_limit)
+    .bind(&k.created_by)
+    .bind(&k.updated_by)
+    .bind(k.created_at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub(crate) async fn delete_keys(db: &PgPool, tokens: &[String]) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("DELETE FROM verification_tokens WHERE token = ANY($1) RETURNING token")
+        .bind(tokens)
+        .fetch_all(db)
+        .await
+}
+
+pub(crate) async fn object_permission(db: &PgPool, id: &str) -> sqlx::Result<Option<ObjectPermission>> {
+    sqlx::query_as("SELECT * FROM object_permissions WHERE object_permission_id = $1").bind(id).fetch_optional(db).await
+}
+
+pub(crate) async fn save_object_permission(db: &PgPool, p: &ObjectPermission) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO object_permissions (object_permission_id, mcp_servers, mcp_access_groups, mcp_tool_permissions,
+             mcp_toolsets, models, vector_stores, agents)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+         ON CONFLICT (object_permission_id) DO UPDATE SET mcp_servers=$2, mcp_access_groups=$3,
+             mcp_tool_permissions=$4, mcp_toolsets=$5, models=$6, vector_stores=$7, agents=$8",
+    )
+    .bind(&p.object_permission_id)
+    .bind(&p.mcp_servers)
+    .bind(&p.mcp_access_groups)
+    .bind(&p.mcp_tool_permissions)
+    .bind(&p.mcp_toolsets)
+    .bind(&p.models)
+    .bind(&p.vector_stores)
+    .bind(&p.agents)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub(crate) async fn organization(db: &PgPool, id: &str) -> sqlx::Result<Option<Organization>> {
+    sqlx::query_as("SELECT * FROM organizations WHERE organization_id = $1").bind(id).fetch_optional(db).await
+}
+
+/// Creates an organization with its (always created, as in LiteLLM) budget row.
+pub(crate) async fn insert_organization(db: &PgPool, o: &Organization, max_budget: Option<f64>) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO budgets (budget_id, max_budget) VALUES ($1, $2)")
+        .bind(&o.budget_id)
+        .bind(max_budget)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "INSERT INTO organizations (organization_id, organization_alias, budget_id, metadata, models, created_by, updated_by)
+         VALUES ($1,$2,$3,$4,$5,$6,$7)",
+    )
+    .bind(&o.organization_id)
+    .bind(&o.organization_alias)
+    .bind(&o.budget_id)
+    .bind(&o.metadata)
+    .bind(&o.models)
+    .bind(&o.created_by)
+    .bind(&o.updated_by)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
+
+pub(crate) async fn budget(db: &PgPool, budget_id: &str) -> sqlx::Result<Option<serde_json::Value>> {
+    let row: Option<(Json<serde_json::Value>,)> = sqlx::query_as("SELECT to_jsonb(b) FROM budgets b WHERE budget_id = $1")
+        .bind(budget_id)
+        .fetch_optional(db)
+        .await?;
+    Ok(row.map(|(Json(v),)| v))
+}
+
+pub(crate) async fn org_memberships_of_user(db: &PgPool, user_id: &str) -> sqlx::Result<Vec<OrgMembership>> {
+    sqlx::query_as("SELECT * FROM organization_memberships WHERE user_id = $1 ORDER BY created_at")
+        .bind(user_id)
+        .fetch_all(db)
+        .await
+}
+
+pub(crate) async fn org_memberships_of_org(db: &PgPool, organization_id: &str) -> sqlx::Result<Vec<OrgMembership>> {
+    sqlx::query_as("SELECT * FROM organization_memberships WHERE organization_id = $1 ORDER BY created_at")
+        .bind(organization_id)
+        .fetch_all(db)
+        .await
+}
+
+pub(crate) async fn upsert_org_membership(db: &PgPool, user_id: &str, organization_id: &str, role: &str) -> sqlx::Result<OrgMembership> {
+    sqlx::query_as(
+        "INSERT INTO organization_memberships (user_id, organization_id, user_role) VALUES ($1, $2, $3)
+         ON CONFLICT (user_id, organization_id) DO UPDATE SET user_role = $3, updated_at = now()
+         RETURNING *",
+    )
+    .bind(user_id)
+    .bind(organization_id)
+    .bind(role)
+    .fetch_one(db)
+    .await
+}
