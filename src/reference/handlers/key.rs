@@ -46,6 +46,36 @@ fn new_raw_key() -> String {
     format!("sk-{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// A new key row for `raw` with every optional field unset.
+fn new_key_row(raw: &str, user_id: Option<String>, caller: &Caller) -> Key {
+    let now = Utc::now();
+    Key {
+        token: hash_token(raw),
+        key_name: Some(key_name(raw)),
+        key_alias: None,
+        user_id,
+        team_id: None,
+        organization_id: None,
+        object_permission_id: None,
+        access_group_ids: vec![],
+        models: vec![],
+        max_budget: None,
+        spend: 0.0,
+        budget_duration: None,
+        expires: None,
+        blocked: false,
+        metadata: json!({}),
+        allowed_routes: vec![],
+        key_type: Some("default".into()),
+        tpm_limit: None,
+        rpm_limit: None,
+        created_by: caller.user_id.clone(),
+        updated_by: caller.user_id.clone(),
+        created_at: now,
+        updated_at: now,
+    }
+}
+
 fn key_name(raw: &str) -> String {
     let tail: String = raw.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
     format!("sk-...{tail}")
@@ -180,20 +210,14 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         None => None,
     };
     let raw = req.key.clone().unwrap_or_else(new_raw_key);
-    let now = Utc::now();
     let key = Key {
-        token: hash_token(&raw),
-        key_name: Some(key_name(&raw)),
         key_alias: req.key_alias.clone(),
-        user_id: owner,
         team_id: req.team_id.clone(),
         organization_id: req.organization_id.clone().or_else(|| team.as_ref().and_then(|t| t.organization_id.clone())),
         object_permission_id,
         access_group_ids: req.access_group_ids.clone(),
         models: req.models.clone(),
         max_budget: req.max_budget,
-        spend: 0.0,
-        budget_duration: None,
         expires: expiry(req.duration.as_deref())?,
         blocked: req.blocked,
         metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
@@ -201,10 +225,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         key_type: Some(req.key_type.clone().unwrap_or_else(|| "default".into())),
         tpm_limit: req.tpm_limit,
         rpm_limit: req.rpm_limit,
-        created_by: caller.user_id.clone(),
-        updated_by: caller.user_id.clone(),
-        created_at: now,
-        updated_at: now,
+        ..new_key_row(&raw, owner, caller)
     };
     if storage::key(&state.store.db, &key.token).await?.is_some() {
         return Err(ProxyError::handler_dict(400, "Unable to create key: a key with this value already exists."));
@@ -460,32 +481,7 @@ pub(crate) async fn create_personal_key(
 ) -> Result<(String, String, Option<DateTime<Utc>>), ProxyError> {
     check_alias_free(state, key_alias.as_deref(), None).await?;
     let raw = new_raw_key();
-    let now = Utc::now();
-    let key = Key {
-        token: hash_token(&raw),
-        key_name: Some(key_name(&raw)),
-        key_alias,
-        user_id: Some(user_id.to_string()),
-        team_id: None,
-        organization_id: None,
-        object_permission_id: None,
-        access_group_ids: vec![],
-        models: vec![],
-        max_budget: None,
-        spend: 0.0,
-        budget_duration: None,
-        expires: expiry(duration)?,
-        blocked: false,
-        metadata: json!({}),
-        allowed_routes: vec![],
-        key_type: Some("default".into()),
-        tpm_limit: None,
-        rpm_limit: None,
-        created_by: caller.user_id.clone(),
-        updated_by: caller.user_id.clone(),
-        created_at: now,
-        updated_at: now,
-    };
+    let key = Key { key_alias, expires: expiry(duration)?, ..new_key_row(&raw, Some(user_id.to_string()), caller) };
     state.store.save_key(&key).await?;
     Ok((raw, key.key_name.clone().unwrap_or_default(), key.expires))
 }
