@@ -21,14 +21,16 @@ use super::file::{
 };
 use super::model::{
     Actor, Body, BodyAssertion, Capability, Capture, ErrorAssertion, Expect, HeaderAssertion,
-    HeaderPredicate, Location, MessageMatch, Predicate, ReferenceSettings, Request, Retry,
-    Scenario, Step, TextPattern,
+    HeaderPredicate, MessageMatch, Predicate, ReferenceSettings, Request, Retry, Scenario, Step,
+    TextPattern,
 };
 use super::template::Template;
 
 mod error;
+mod source;
 
 pub use error::{ScenarioError, ScenarioErrorKind};
+use source::{Source, Span};
 
 /// The built-in variable every template may use.
 const RUN_ID: &str = "run_id";
@@ -55,7 +57,10 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
 
 /// Parses and validates scenario text; `path` names it in errors.
 pub fn parse_str(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let checker = Checker { source, path };
+    let checker = Checker {
+        src: Source { text: source },
+        path,
+    };
     let file: ScenarioFile =
         serde_saphyr::from_str(source).map_err(|error| checker.yaml_error(&error))?;
     checker.scenario(&file)
@@ -102,13 +107,6 @@ fn naming(path: &Path, error: std::io::Error) -> std::io::Error {
     )
 }
 
-/// A byte range in the scenario text.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Span {
-    offset: usize,
-    len: usize,
-}
-
 /// Variables a template may use at one point of the file.
 struct Scope {
     known: BTreeSet<String>,
@@ -118,7 +116,7 @@ struct Scope {
 
 /// Validates the serde mirror against one source text; knows how to point into it.
 struct Checker<'s> {
-    source: &'s str,
+    src: Source<'s>,
     path: &'s Path,
 }
 
@@ -131,11 +129,11 @@ impl Checker<'_> {
     ) -> ScenarioError {
         let at = at.map(|s| {
             (
-                self.location_of(s.offset),
+                self.src.location_of(s.offset),
                 SourceSpan::new(s.offset.into(), s.len),
             )
         });
-        ScenarioError::in_source(self.path, self.source, at, kind, help)
+        ScenarioError::in_source(self.path, self.src.text, at, kind, help)
     }
 
     fn fail<T>(&self, at: Option<Span>, kind: ScenarioErrorKind) -> Result<T, ScenarioError> {
@@ -154,10 +152,10 @@ impl Checker<'_> {
     fn yaml_error(&self, error: &serde_saphyr::Error) -> ScenarioError {
         let raw = UserMessageFormatter.format_message(error);
         let message = plain_yaml_message(&raw);
-        let mut at = error.location().and_then(|loc| self.span(&loc));
+        let mut at = error.location().and_then(|loc| self.src.span(&loc));
         // serde-saphyr locates a value rejected by a visitor at its key; the value is what is wrong.
         if message.starts_with("invalid type") || message.starts_with("invalid value") {
-            at = at.map(|key| self.value_after_key(key).unwrap_or(key));
+            at = at.map(|key| self.src.value_after_key(key).unwrap_or(key));
         }
         let help = message
             .starts_with("missing field")
@@ -165,149 +163,18 @@ impl Checker<'_> {
         self.error(at, ScenarioErrorKind::Yaml { message }, help)
     }
 
-    /// The value written after the key at `key` (`key: value`), if `key` is a key.
-    fn value_after_key(&self, key: Span) -> Option<Span> {
-        let after = self.source.get(key.offset + key.len..)?;
-        let colon = after.trim_start_matches(['"', '\'']).strip_prefix(':')?;
-        let value = colon.trim_start();
-        let offset = self.source.len() - value.len();
-        let len = match value.chars().next()? {
-            quote @ ('"' | '\'') => value[1..].find(quote).map_or(value.len(), |end| end + 2),
-            _ => value
-                .find(['\n', ',', '}', ']', '#'])
-                .unwrap_or(value.len()),
-        };
-        let len = value[..len].trim_end().len();
-        (len > 0).then_some(Span { offset, len })
-    }
-
-    /// The byte range of a node serde-saphyr located; `None` when it has no location.
-    fn span(&self, loc: &serde_saphyr::Location) -> Option<Span> {
-        if loc.line() == 0 {
-            return None;
-        }
-        let chars = loc.span();
-        let offset = match chars.byte_offset() {
-            Some(b) => usize::try_from(b).ok()?,
-            None => self.byte_of_char(usize::try_from(chars.offset()).ok()?),
-        };
-        let offset = self.floor_boundary(offset.min(self.source.len()));
-        let len = match chars.byte_len() {
-            Some(b) => usize::try_from(b).ok()?,
-            None => {
-                let end_char = usize::try_from(chars.offset() + chars.len()).ok()?;
-                self.byte_of_char(end_char).saturating_sub(offset)
-            }
-        };
-        let end = self.floor_boundary((offset + len).min(self.source.len()));
-        let len = if end > offset {
-            end - offset
-        } else {
-            self.token_len(offset)
-        };
-        Some(Span { offset, len })
-    }
-
-    fn span_of<T>(&self, node: &Spanned<T>) -> Option<Span> {
-        self.span(&node.referenced)
-    }
-
-    fn byte_of_char(&self, index: usize) -> usize {
-        self.source
-            .char_indices()
-            .nth(index)
-            .map_or(self.source.len(), |(b, _)| b)
-    }
-
-    fn floor_boundary(&self, mut offset: usize) -> usize {
-        while !self.source.is_char_boundary(offset) {
-            offset -= 1;
-        }
-        offset
-    }
-
-    /// Mappings are located at their first key with no length: label that key (up to `:`), not an
-    /// empty point.
-    fn token_len(&self, offset: usize) -> usize {
-        self.source[offset..]
-            .find(|c: char| c.is_whitespace() || matches!(c, ':' | ',' | '}' | ']'))
-            .unwrap_or(self.source.len() - offset)
-    }
-
-    fn location_of(&self, offset: usize) -> Location {
-        let before = &self.source[..offset];
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Location {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        }
-    }
-
-    fn model_location<T>(&self, node: &Spanned<T>) -> Location {
-        Location {
-            line: usize::try_from(node.referenced.line()).unwrap_or(0),
-            column: usize::try_from(node.referenced.column()).unwrap_or(0),
-        }
-    }
-
-    /// The key `key:` written before `value` within its mapping that starts at `container`, so an
-    /// error about a field points at the field's name; falls back to the value.
-    fn key_span(&self, container: Option<Span>, value: Option<Span>, key: &str) -> Option<Span> {
-        let (start, end) = (container?.offset, value?.offset);
-        let found = self.source.get(start..end).and_then(|text| {
-            text.rmatch_indices(key).find(|(i, _)| {
-                text[i + key.len()..]
-                    .trim_start_matches(['"', '\''])
-                    .trim_start()
-                    .starts_with(':')
-            })
-        });
-        match found {
-            Some((i, _)) => Some(Span {
-                offset: start + i,
-                len: key.len(),
-            }),
-            None => value,
-        }
-    }
-
-    /// The placeholder `{{ name }}` at or after `at` (within it when `bounded`), else `at` itself.
-    fn placeholder_span(&self, at: Option<Span>, name: &str, bounded: bool) -> Option<Span> {
-        let at = at?;
-        let end = if bounded {
-            at.offset + at.len
-        } else {
-            self.source.len()
-        };
-        let text = self.source.get(at.offset..end)?;
-        let mut from = 0;
-        while let Some(open) = text[from..].find("{{").map(|i| from + i) {
-            let Some(close) = text[open + 2..].find("}}").map(|i| open + 2 + i) else {
-                break;
-            };
-            if text[open + 2..close].trim() == name {
-                return Some(Span {
-                    offset: at.offset + open,
-                    len: close + 2 - open,
-                });
-            }
-            from = open + 2;
-        }
-        Some(at)
-    }
-
     fn scenario(&self, file: &ScenarioFile) -> Result<Scenario, ScenarioError> {
         let id = &file.id.value;
         if !is_scenario_id(id) {
             return self.fail_help(
-                self.span_of(&file.id),
+                self.src.span_of(&file.id),
                 ScenarioErrorKind::InvalidId { id: id.clone() },
                 "for example `org-admin-updates-team`",
             );
         }
         if file.title.value.trim().is_empty() {
             return self.fail(
-                self.span_of(&file.title),
+                self.src.span_of(&file.title),
                 ScenarioErrorKind::Empty { what: "title" },
             );
         }
@@ -315,7 +182,7 @@ impl Checker<'_> {
         for name in &file.requires {
             let Some(capability) = Capability::ALL.iter().find(|c| c.name() == name.value) else {
                 return self.fail(
-                    self.span_of(name),
+                    self.src.span_of(name),
                     ScenarioErrorKind::UnknownCapability {
                         name: name.value.clone(),
                     },
@@ -351,7 +218,7 @@ impl Checker<'_> {
         for (name, value) in &env.0 {
             if name.value != CACHE_TTL {
                 return self.fail_help(
-                    self.span_of(name),
+                    self.src.span_of(name),
                     ScenarioErrorKind::UnknownReferenceSetting {
                         name: name.value.clone(),
                     },
@@ -365,7 +232,7 @@ impl Checker<'_> {
                 .filter(|_| text.chars().all(|c| c.is_ascii_digit()));
             let Some(seconds) = seconds else {
                 return self.fail_help(
-                    self.span_of(value),
+                    self.src.span_of(value),
                     ScenarioErrorKind::InvalidCacheTtl {
                         value: value.value.0.clone(),
                     },
@@ -379,7 +246,7 @@ impl Checker<'_> {
 
     fn steps(&self, steps: &Spanned<Vec<Spanned<StepFile>>>) -> Result<Vec<Step>, ScenarioError> {
         if steps.value.is_empty() {
-            return self.fail(self.span_of(steps), ScenarioErrorKind::NoSteps);
+            return self.fail(self.src.span_of(steps), ScenarioErrorKind::NoSteps);
         }
         let mut all_captures = BTreeMap::new();
         for step in &steps.value {
@@ -400,7 +267,7 @@ impl Checker<'_> {
             let id = &step.value.id;
             if let Some(first_line) = ids.get(id.value.as_str()) {
                 return self.fail_help(
-                    self.span_of(id),
+                    self.src.span_of(id),
                     ScenarioErrorKind::DuplicateStepId {
                         id: id.value.clone(),
                     },
@@ -422,10 +289,10 @@ impl Checker<'_> {
 
     fn step(&self, step: &Spanned<StepFile>, scope: &Scope) -> Result<Step, ScenarioError> {
         let s = &step.value;
-        let at = self.span_of(step);
+        let at = self.src.span_of(step);
         if s.id.value.trim().is_empty() {
             return self.fail(
-                self.span_of(&s.id),
+                self.src.span_of(&s.id),
                 ScenarioErrorKind::Empty { what: "step id" },
             );
         }
@@ -447,7 +314,7 @@ impl Checker<'_> {
             ];
             if let Some((field, loc)) = needs_request.into_iter().find_map(|(f, l)| Some((f, l?))) {
                 return self.fail_help(
-                    self.key_span(at, self.span(&loc), field),
+                    self.src.key_span(at, self.src.span(&loc), field),
                     ScenarioErrorKind::NeedsRequest { field },
                     format!(
                         "add a `request:` to this step, or move `{field}` to the step that sends it"
@@ -475,7 +342,7 @@ impl Checker<'_> {
             .transpose()?;
         Ok(Step {
             id: s.id.value.clone(),
-            location: self.model_location(step),
+            location: self.src.model_location(step),
             sleep,
             request,
             expect,
@@ -500,7 +367,7 @@ impl Checker<'_> {
         let method = r.method.value.trim().to_ascii_uppercase();
         if !METHODS.contains(&method.as_str()) {
             return self.fail(
-                self.span_of(&r.method),
+                self.src.span_of(&r.method),
                 ScenarioErrorKind::UnknownMethod {
                     method: r.method.value.clone(),
                 },
@@ -508,7 +375,7 @@ impl Checker<'_> {
         }
         if !r.path.value.starts_with('/') {
             return self.fail_help(
-                self.span_of(&r.path),
+                self.src.span_of(&r.path),
                 ScenarioErrorKind::RelativePath {
                     path: r.path.value.clone(),
                 },
@@ -531,7 +398,7 @@ impl Checker<'_> {
         let body = match (&r.json, &r.body) {
             (Some(_), Some(raw)) => {
                 return self.fail_help(
-                    self.key_span(step, self.span_of(raw), "body"),
+                    self.src.key_span(step, self.src.span_of(raw), "body"),
                     ScenarioErrorKind::JsonAndBody,
                     "keep `json` for a JSON value, or `body` for raw text",
                 );
@@ -580,11 +447,14 @@ impl Checker<'_> {
 
     fn status(&self, status: &Spanned<StatusSpec>) -> Result<Vec<u16>, ScenarioError> {
         let items: Vec<(u64, Option<Span>)> = match &status.value {
-            StatusSpec::One(code) => vec![(*code, self.span_of(status))],
-            StatusSpec::Any(codes) => codes.iter().map(|c| (c.value.0, self.span_of(c))).collect(),
+            StatusSpec::One(code) => vec![(*code, self.src.span_of(status))],
+            StatusSpec::Any(codes) => codes
+                .iter()
+                .map(|c| (c.value.0, self.src.span_of(c)))
+                .collect(),
         };
         if items.is_empty() {
-            return self.fail(self.span_of(status), ScenarioErrorKind::EmptyStatusList);
+            return self.fail(self.src.span_of(status), ScenarioErrorKind::EmptyStatusList);
         }
         items
             .into_iter()
@@ -601,7 +471,7 @@ impl Checker<'_> {
         scope: &Scope,
     ) -> Result<BodyAssertion, ScenarioError> {
         let a = &item.value;
-        let at = self.span_of(item);
+        let at = self.src.span_of(item);
         let present: Vec<(&'static str, serde_saphyr::Location)> = [
             ("equals", a.equals.as_ref().map(|v| v.referenced)),
             ("contains", a.contains.as_ref().map(|v| v.referenced)),
@@ -645,7 +515,7 @@ impl Checker<'_> {
             );
         };
         Ok(BodyAssertion {
-            location: self.model_location(item),
+            location: self.src.model_location(item),
             path_text: a.path.value.clone(),
             path,
             predicate,
@@ -658,7 +528,7 @@ impl Checker<'_> {
         scope: &Scope,
     ) -> Result<HeaderAssertion, ScenarioError> {
         let a = &item.value;
-        let at = self.span_of(item);
+        let at = self.src.span_of(item);
         let present: Vec<(&'static str, serde_saphyr::Location)> = [
             ("equals", a.equals.as_ref().map(|v| v.referenced)),
             ("contains", a.contains.as_ref().map(|v| v.referenced)),
@@ -696,7 +566,7 @@ impl Checker<'_> {
             );
         };
         Ok(HeaderAssertion {
-            location: self.model_location(item),
+            location: self.src.model_location(item),
             name: a.name.value.to_ascii_lowercase(),
             predicate,
         })
@@ -723,7 +593,7 @@ impl Checker<'_> {
                 format!("add one of {allowed}"),
             ),
             [_, (second, loc), ..] => self.fail_help(
-                self.key_span(at, self.span(loc), second),
+                self.src.key_span(at, self.src.span(loc), second),
                 ScenarioErrorKind::PredicateCount {
                     what,
                     found,
@@ -739,7 +609,7 @@ impl Checker<'_> {
             return Ok(());
         }
         self.fail_help(
-            self.span_of(absent),
+            self.src.span_of(absent),
             ScenarioErrorKind::AbsentFalse,
             "use `exists: true` to require the node",
         )
@@ -763,7 +633,10 @@ impl Checker<'_> {
             && error_type.is_none()
             && code.is_none()
         {
-            return self.fail(self.span_of(item), ScenarioErrorKind::EmptyErrorAssertion);
+            return self.fail(
+                self.src.span_of(item),
+                ScenarioErrorKind::EmptyErrorAssertion,
+            );
         }
         let mut message = Vec::new();
         if let Some(text) = message_contains {
@@ -771,7 +644,7 @@ impl Checker<'_> {
         }
         if let Some(any) = message_contains_any {
             if any.value.is_empty() {
-                return self.fail(self.span_of(any), ScenarioErrorKind::EmptyMessageList);
+                return self.fail(self.src.span_of(any), ScenarioErrorKind::EmptyMessageList);
             }
             let texts = any
                 .value
@@ -784,7 +657,7 @@ impl Checker<'_> {
             message.push(MessageMatch::Matches(self.pattern(pattern, scope)?));
         }
         Ok(ErrorAssertion {
-            location: self.model_location(item),
+            location: self.src.model_location(item),
             message,
             error_type: error_type.clone(),
             code: code.as_ref().map(|c| c.0.clone()),
@@ -796,14 +669,17 @@ impl Checker<'_> {
         for (name, path) in &map.0 {
             if !is_variable_name(&name.value) {
                 return self.fail(
-                    self.span_of(name),
+                    self.src.span_of(name),
                     ScenarioErrorKind::InvalidVariableName {
                         name: name.value.clone(),
                     },
                 );
             }
             if name.value == RUN_ID {
-                return self.fail(self.span_of(name), ScenarioErrorKind::CaptureIntoBuiltin);
+                return self.fail(
+                    self.src.span_of(name),
+                    ScenarioErrorKind::CaptureIntoBuiltin,
+                );
             }
             out.push(Capture {
                 variable: name.value.clone(),
@@ -818,8 +694,8 @@ impl Checker<'_> {
         let until = self.expect(&r.until, scope)?;
         let timeout = self.duration(&r.timeout)?;
         let (interval, interval_at) = match &r.interval {
-            Some(text) => (self.duration(text)?, self.span_of(text)),
-            None => (DEFAULT_RETRY_INTERVAL, self.span_of(&r.timeout)),
+            Some(text) => (self.duration(text)?, self.src.span_of(text)),
+            None => (DEFAULT_RETRY_INTERVAL, self.src.span_of(&r.timeout)),
         };
         if interval.is_zero() {
             return self.fail(interval_at, ScenarioErrorKind::ZeroInterval);
@@ -844,7 +720,7 @@ impl Checker<'_> {
     fn duration(&self, text: &Spanned<String>) -> Result<Duration, ScenarioError> {
         humantime::parse_duration(text.value.trim()).or_else(|e| {
             self.fail_help(
-                self.span_of(text),
+                self.src.span_of(text),
                 ScenarioErrorKind::InvalidDuration {
                     text: text.value.clone(),
                     reason: e.to_string(),
@@ -857,7 +733,7 @@ impl Checker<'_> {
     fn json_path(&self, text: &Spanned<String>) -> Result<JsonPath, ScenarioError> {
         JsonPath::parse(&text.value).or_else(|e| {
             self.fail_help(
-                self.span_of(text),
+                self.src.span_of(text),
                 ScenarioErrorKind::InvalidJsonPath {
                     path: text.value.clone(),
                     reason: e.to_string(),
@@ -877,7 +753,7 @@ impl Checker<'_> {
             .map(TextPattern::Compiled)
             .or_else(|e| {
                 self.fail(
-                    self.span_of(text),
+                    self.src.span_of(text),
                     ScenarioErrorKind::InvalidRegex {
                         pattern: text.value.clone(),
                         reason: regex_reason(&e),
@@ -887,7 +763,7 @@ impl Checker<'_> {
     }
 
     fn template(&self, text: &Spanned<String>, scope: &Scope) -> Result<Template, ScenarioError> {
-        let at = self.span_of(text);
+        let at = self.src.span_of(text);
         let template = Template::parse(&text.value).or_else(|error| {
             self.fail_help(
                 at,
@@ -904,7 +780,7 @@ impl Checker<'_> {
 
     /// A JSON value whose strings (keys included) are templates.
     fn json(&self, value: &Spanned<Value>, scope: &Scope) -> Result<Value, ScenarioError> {
-        let at = self.span_of(value);
+        let at = self.src.span_of(value);
         // Strings nested in a mapping or list are not located one by one, so search for them from
         // the value's start.
         let nested = value.value.is_object() || value.value.is_array();
@@ -913,7 +789,7 @@ impl Checker<'_> {
         for text in strings {
             let template = Template::parse(text).or_else(|error| {
                 let text_at = if nested {
-                    self.find_after(at, text)
+                    self.src.find_after(at, text)
                 } else {
                     at
                 };
@@ -929,18 +805,6 @@ impl Checker<'_> {
             self.variables(&template, at, !nested, scope)?;
         }
         Ok(value.value.clone())
-    }
-
-    /// The first occurrence of `text` at or after `at`, else `at`.
-    fn find_after(&self, at: Option<Span>, text: &str) -> Option<Span> {
-        let start = at?.offset;
-        match self.source.get(start..).and_then(|rest| rest.find(text)) {
-            Some(i) if !text.is_empty() => Some(Span {
-                offset: start + i,
-                len: text.len(),
-            }),
-            _ => at,
-        }
     }
 
     fn variables(
@@ -969,7 +833,7 @@ impl Checker<'_> {
             ),
         };
         self.fail_help(
-            self.placeholder_span(at, name, bounded),
+            self.src.placeholder_span(at, name, bounded),
             ScenarioErrorKind::UnknownVariable {
                 name: name.to_string(),
                 known: scope.known.iter().cloned().collect(),

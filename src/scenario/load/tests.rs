@@ -7,6 +7,7 @@ use miette::{Diagnostic, LabeledSpan};
 use serde_json::json;
 
 use super::*;
+use crate::scenario::model::Location;
 
 const PATH: &str = "scenarios/t.yaml";
 
@@ -1304,4 +1305,26 @@ fn the_valid_fixtures_load() {
             panic!("{e}");
         }
     }
+}
+
+#[test]
+fn positions_hold_with_crlf_line_ends_and_multibyte_text() {
+    let text = "id: s\r\ntitle: Café ☕ tests\r\nsteps:\r\n  - {id: a, sleep: 1s}\r\n  - {id: ☕, sleep: soon}\r\n";
+    let err = parse_err(text);
+    assert_eq!((err.line(), err.column()), (Some(5), Some(20)), "{err}");
+    assert!(err.to_string().contains("invalid duration `soon`"), "{err}");
+    let labels: Vec<LabeledSpan> = err.labels().expect("a label").collect();
+    let span = labels[0].inner();
+    assert_eq!(&text[span.offset()..span.offset() + span.len()], "soon");
+}
+
+#[test]
+fn a_byte_order_mark_does_not_break_positions() {
+    let text = "\u{feff}id: s\ntitle: T\nsteps:\n  - {id: a, sleep: soon}\n";
+    let err = parse_err(text);
+    assert_eq!(err.line(), Some(4), "{err}");
+    let labels: Vec<LabeledSpan> = err.labels().expect("a label").collect();
+    let span = labels[0].inner();
+    assert_eq!(&text[span.offset()..span.offset() + span.len()], "soon");
+    assert_eq!(err.column(), Some(20));
 }
