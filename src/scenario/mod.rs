@@ -9,6 +9,6 @@ pub mod model;
 pub mod schema;
 pub mod template;
 
-pub use load::{discover, load_file, parse_str, ScenarioError};
+pub use load::{discover, load_file, parse_str, ScenarioError, ScenarioErrorKind};
 pub use model::*;
 pub use template::{Template, TemplateError};
