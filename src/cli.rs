@@ -1,5 +1,485 @@
 //! Command-line edge: parses arguments, runs the command, maps errors to exit codes.
+//!
+//! Exit codes (one function, [`exit_code`], decides them): 0 all passed (skips are fine), 1 some
+//! scenario failed, 2 bad invocation or a broken scenario file, 3 infrastructure trouble (Postgres or
+//! the target unreachable, any errored scenario), 130 interrupted. When several apply, 3 beats 2 beats 1.
 
-pub fn main() -> std::process::ExitCode {
-    std::process::ExitCode::SUCCESS
+use std::io::{self, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::postgres::{PgServer, PostgresChoice, PostgresError, PostgresOptions};
+use crate::reference::{self, ProxyConfig, StartError};
+use crate::report::human::HumanReporter;
+use crate::report::json::JsonReport;
+use crate::report::{junit, RunInfo, Summary};
+use crate::runner::{self, generate_master_key, CancelToken, RunOptions, ScenarioOutcome, TagFilter, Target};
+use crate::scenario::{self, Scenario};
+
+#[derive(Debug, Parser)]
+#[command(name = "gateproof", version, about = "Runs YAML scenarios against an LLM gateway speaking LiteLLM's HTTP API")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run scenarios against the reference proxy or a proxy by URL.
+    Run(RunArgs),
+    /// List scenarios: id, tags, title, file.
+    List(ListArgs),
+    /// Serve the reference proxy on 127.0.0.1 until Ctrl-C.
+    Serve(ServeArgs),
+    /// Print the JSON Schema of the scenario format.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// Scenario files, or directories to search for *.yaml / *.yml.
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    /// `reference` (the in-process proxy) or the base URL of a running proxy.
+    #[arg(long, env = "GATEPROOF_TARGET", default_value = "reference", value_parser = parse_target)]
+    target: TargetArg,
+    /// Master key of a URL target (required for one).
+    #[arg(long, env = "GATEPROOF_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    #[command(flatten)]
+    filter: FilterArgs,
+    /// Scenarios run at once (default: the number of CPUs).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    jobs: Option<u32>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    junit: Option<PathBuf>,
+    /// Write the JSON report (format_version 1) here.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    #[command(flatten)]
+    postgres: PostgresArgs,
+}
+
+#[derive(Debug, Args)]
+struct ListArgs {
+    /// Scenario files, or directories to search for *.yaml / *.yml.
+    #[arg(default_value = "scenarios")]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Port on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 4000)]
+    port: u16,
+    /// Master key (default: a new random `sk-gp-…`).
+    #[arg(long, env = "GATEPROOF_MASTER_KEY", hide_env_values = true)]
+    master_key: Option<String>,
+    #[command(flatten)]
+    postgres: PostgresArgs,
+}
+
+#[derive(Debug, Args)]
+struct FilterArgs {
+    /// Run only scenarios with any of these tags.
+    #[arg(long = "tag", value_name = "TAG")]
+    tags: Vec<String>,
+    /// Leave out scenarios with any of these tags.
+    #[arg(long = "skip-tag", value_name = "TAG")]
+    skip_tags: Vec<String>,
+}
+
+impl FilterArgs {
+    fn to_filter(&self) -> TagFilter {
+        TagFilter { tags: self.tags.clone(), skip_tags: self.skip_tags.clone() }
+    }
+}
+
+#[derive(Debug, Args)]
+struct PostgresArgs {
+    /// Where Postgres comes from: auto, docker, local or a postgres:// URL.
+    #[arg(long, env = "GATEPROOF_POSTGRES", default_value = "auto", value_parser = parse_postgres)]
+    postgres: PostgresChoice,
+    /// Image for the docker choice, NAME:TAG.
+    #[arg(long, env = "GATEPROOF_POSTGRES_IMAGE", value_name = "NAME:TAG")]
+    postgres_image: Option<String>,
+}
+
+impl PostgresArgs {
+    fn options(&self) -> PostgresOptions {
+        PostgresOptions { choice: self.postgres.clone(), image: self.postgres_image.clone() }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum TargetArg {
+    Reference,
+    Url(String),
+}
+
+fn parse_target(text: &str) -> Result<TargetArg, String> {
+    if text == "reference" {
+        return Ok(TargetArg::Reference);
+    }
+    match reqwest::Url::parse(text) {
+        Ok(url) if matches!(url.scheme(), "http" | "https") && url.host().is_some() => {
+            Ok(TargetArg::Url(text.trim_end_matches('/').to_string()))
+        }
+        _ => Err(format!("expected `reference` or an http(s):// URL, got `{text}`")),
+    }
+}
+
+fn parse_postgres(text: &str) -> Result<PostgresChoice, String> {
+    text.parse()
+}
+
+/// Why a command could not do its job. Rendered by miette here, and only here.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CliError {
+    /// Bad arguments (clap prints these itself).
+    #[error("{0}")]
+    Clap(#[from] clap::Error),
+    #[error("{0}")]
+    Usage(String),
+    #[error("failed to find scenario files")]
+    Discover(#[source] io::Error),
+    #[error("failed to write {}", path.display())]
+    WriteReport {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Postgres(#[from] PostgresError),
+    #[error(transparent)]
+    Proxy(#[from] StartError),
+    #[error("failed to start the async runtime")]
+    Runtime(#[source] io::Error),
+    #[error("failed to finish the run: {0}")]
+    Internal(String),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+/// What a finished command found, as far as the exit code cares.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Verdict {
+    pub failed: usize,
+    pub errored: usize,
+    /// Scenario files that could not be loaded.
+    pub broken_files: usize,
+    pub interrupted: bool,
+}
+
+/// The exit code of a command's result: the only place exit codes are decided.
+pub fn exit_code(result: &Result<Verdict, CliError>) -> u8 {
+    match result {
+        Err(CliError::Clap(e)) => {
+            // `--help` and `--version` are "errors" to clap, printed on stdout.
+            if e.use_stderr() { 2 } else { 0 }
+        }
+        Err(CliError::Interrupted) => 130,
+        Err(CliError::Usage(_) | CliError::Discover(_) | CliError::WriteReport { .. }) => 2,
+        Err(CliError::Postgres(_) | CliError::Proxy(_) | CliError::Runtime(_) | CliError::Internal(_)) => 3,
+        Ok(verdict) if verdict.interrupted => 130,
+        Ok(verdict) if verdict.errored > 0 => 3,
+        Ok(verdict) if verdict.broken_files > 0 => 2,
+        Ok(verdict) if verdict.failed > 0 => 1,
+        Ok(_) => 0,
+    }
+}
+
+pub fn main() -> ExitCode {
+    init_tracing();
+    let result = Cli::try_parse().map_err(CliError::from).and_then(execute);
+    let code = exit_code(&result);
+    match result {
+        Ok(_) => {}
+        Err(CliError::Clap(e)) => {
+            let _ = e.print();
+        }
+        Err(other) => eprintln!("{:?}", miette::Report::new(other)),
+    }
+    ExitCode::from(code)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
+}
+
+fn execute(cli: Cli) -> Result<Verdict, CliError> {
+    match cli.command {
+        Command::Schema => {
+            println!("{}", scenario::schema::json_schema());
+            Ok(Verdict::default())
+        }
+        Command::List(args) => list(&args),
+        Command::Run(args) => runtime()?.block_on(run(args)),
+        Command::Serve(args) => runtime()?.block_on(serve(args)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::Runtime)
+}
+
+/// Every scenario under `paths`, and how many files could not be loaded (each reported on stderr).
+fn load_scenarios(paths: &[PathBuf]) -> Result<(Vec<Scenario>, usize), CliError> {
+    let files = scenario::discover(paths).map_err(CliError::Discover)?;
+    let mut scenarios = Vec::with_capacity(files.len());
+    let mut broken = 0;
+    for file in files {
+        match scenario::load_file(&file) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(error) => {
+                broken += 1;
+                eprintln!("{:?}", miette::Report::new(error));
+            }
+        }
+    }
+    Ok((scenarios, broken))
+}
+
+fn list(args: &ListArgs) -> Result<Verdict, CliError> {
+    let (scenarios, broken_files) = load_scenarios(&args.paths)?;
+    let filter = args.filter.to_filter();
+    let selected: Vec<&Scenario> = scenarios.iter().filter(|s| filter.selects(&s.tags)).collect();
+    let rows: Vec<[String; 4]> = selected
+        .iter()
+        .map(|s| [s.id.clone(), format!("[{}]", s.tags.join(", ")), s.title.clone(), s.source.display().to_string()])
+        .collect();
+    let width = |column: usize| rows.iter().map(|r| r[column].chars().count()).max().unwrap_or(0);
+    let (id_width, tags_width, title_width) = (width(0), width(1), width(2));
+    let mut out = io::stdout().lock();
+    for [id, tags, title, file] in rows {
+        let _ = writeln!(out, "{id:<id_width$}  {tags:<tags_width$}  {title:<title_width$}  {file}");
+    }
+    Ok(Verdict { broken_files, ..Verdict::default() })
+}
+
+async fn run(args: RunArgs) -> Result<Verdict, CliError> {
+    // Check the invocation before touching any file or server.
+    let master_key = match (&args.target, &args.master_key) {
+        (TargetArg::Url(_), None) => {
+            return Err(CliError::Usage(
+                "a URL target needs its master key: pass --master-key or set GATEPROOF_MASTER_KEY".into(),
+            ));
+        }
+        (_, key) => key.clone(),
+    };
+    let (scenarios, broken_files) = load_scenarios(&args.paths)?;
+    let filter = args.filter.to_filter();
+    let selected: Vec<Scenario> = scenarios.into_iter().filter(|s| filter.selects(&s.tags)).collect();
+
+    let cancel = CancelToken::new();
+    tokio::spawn(watch_ctrl_c(cancel.clone()));
+
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
+    let target_name = match &args.target {
+        TargetArg::Reference => "reference".to_string(),
+        TargetArg::Url(url) => url.clone(),
+    };
+    let mut options = RunOptions { cancel: cancel.clone(), ..RunOptions::default() };
+    if let Some(jobs) = args.jobs {
+        options.jobs = jobs as usize;
+    }
+
+    let outcomes = if selected.is_empty() {
+        Vec::new()
+    } else {
+        match &args.target {
+            TargetArg::Url(url) => {
+                let target = Target::external(url.clone(), master_key.unwrap_or_default());
+                run_with_reporter(selected, target, options).await?
+            }
+            TargetArg::Reference => {
+                let pg_options = args.postgres.options();
+                let pg = tokio::select! {
+                    pg = PgServer::start(&pg_options) => Arc::new(pg?),
+                    () = cancel.cancelled() => return Err(CliError::Interrupted),
+                };
+                let outcomes = run_with_reporter(selected, Target::reference(Arc::clone(&pg)), options).await;
+                // Every scenario task has ended, so this is the last handle on the server.
+                match Arc::try_unwrap(pg) {
+                    Ok(pg) => pg.shutdown().await,
+                    Err(_) => tracing::warn!("failed to stop Postgres: it is still in use"),
+                }
+                outcomes?
+            }
+        }
+    };
+    if outcomes.is_empty() {
+        println!("{}", crate::report::human::summary_line(&Summary::default()));
+    }
+
+    let run = RunInfo { target: target_name, started_at, duration: clock.elapsed() };
+    if let Some(path) = &args.junit {
+        let xml = junit::to_xml(&outcomes, &run).map_err(|e| CliError::Internal(e.to_string()))?;
+        write_report(path, &xml)?;
+    }
+    if let Some(path) = &args.json {
+        write_report(path, &JsonReport::new(&outcomes, &run).to_json())?;
+    }
+    let summary = Summary::of(&outcomes);
+    Ok(Verdict {
+        failed: summary.failed,
+        errored: summary.errored,
+        broken_files,
+        interrupted: cancel.is_cancelled(),
+    })
+}
+
+/// Runs the scenarios, printing each outcome as it finishes and the summary at the end.
+async fn run_with_reporter(
+    scenarios: Vec<Scenario>,
+    target: Target,
+    options: RunOptions,
+) -> Result<Vec<ScenarioOutcome>, CliError> {
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let mut reporter = HumanReporter::new(io::stdout(), scenarios.len());
+    let run = tokio::spawn(runner::run_scenarios(scenarios, Arc::new(target), options, Arc::new(sender)));
+    while let Some(event) = receiver.recv().await {
+        // A closed stdout (`| head`) must not stop the run or its cleanup.
+        let _ = reporter.event(&event);
+    }
+    let outcomes = run.await.map_err(|e| CliError::Internal(e.to_string()))?;
+    let _ = reporter.finish(&outcomes);
+    Ok(outcomes)
+}
+
+fn write_report(path: &Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(path, text).map_err(|source| CliError::WriteReport { path: path.to_path_buf(), source })
+}
+
+/// The first Ctrl-C stops the run and lets it clean up; a second one exits at once.
+async fn watch_ctrl_c(cancel: CancelToken) {
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        if cancel.is_cancelled() {
+            eprintln!("interrupted again: exiting without cleaning up");
+            std::process::exit(130);
+        }
+        eprintln!("interrupted: stopping and cleaning up (Ctrl-C again to exit at once)");
+        cancel.cancel();
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<Verdict, CliError> {
+    let master_key = args.master_key.clone().unwrap_or_else(generate_master_key);
+    let pg = PgServer::start(&args.postgres.options()).await?;
+    let served = serve_on(&pg, &args, master_key).await;
+    pg.shutdown().await;
+    served
+}
+
+async fn serve_on(pg: &PgServer, args: &ServeArgs, master_key: String) -> Result<Verdict, CliError> {
+    let db = pg.scenario_database(&reference::MIGRATOR).await?;
+    let config = ProxyConfig {
+        bind: SocketAddr::from(([127, 0, 0, 1], args.port)),
+        ..ProxyConfig::new(master_key.clone(), db.url.clone())
+    };
+    let proxy = match reference::start(config).await {
+        Ok(proxy) => proxy,
+        Err(e) => {
+            let _ = pg.drop_database(&db).await;
+            return Err(e.into());
+        }
+    };
+    println!("base_url: {}", proxy.base_url);
+    println!("master_key: {master_key}");
+    println!("Serving until Ctrl-C.");
+    let _ = io::stdout().flush();
+    // An error here means signals cannot be watched; stopping at once is the only safe answer.
+    let _ = tokio::signal::ctrl_c().await;
+    proxy.shutdown().await;
+    if let Err(e) = pg.drop_database(&db).await {
+        tracing::warn!("failed to drop the database: {e}");
+    }
+    Ok(Verdict::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("gateproof").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn exit_codes_follow_the_documented_precedence() {
+        let verdict = |failed, errored, broken_files| Verdict { failed, errored, broken_files, interrupted: false };
+        let cases: Vec<(Result<Verdict, CliError>, u8)> = vec![
+            (Ok(verdict(0, 0, 0)), 0),
+            (Ok(verdict(2, 0, 0)), 1),
+            (Ok(verdict(0, 0, 1)), 2),
+            (Ok(verdict(3, 0, 1)), 2),
+            (Ok(verdict(0, 1, 0)), 3),
+            (Ok(verdict(1, 1, 1)), 3),
+            (Ok(Verdict { interrupted: true, ..verdict(1, 1, 1) }), 130),
+            (Err(CliError::Usage("x".into())), 2),
+            (Err(CliError::Discover(io::Error::other("x"))), 2),
+            (Err(CliError::Postgres(PostgresError::NoneAvailable)), 3),
+            (Err(CliError::Proxy(StartError("x".into()))), 3),
+            (Err(CliError::Interrupted), 130),
+            (parse(&["run", "--bogus"]).map(|_| Verdict::default()).map_err(CliError::from), 2),
+            (parse(&["--help"]).map(|_| Verdict::default()).map_err(CliError::from), 0),
+        ];
+        for (result, code) in cases {
+            assert_eq!(exit_code(&result), code, "{result:?}");
+        }
+    }
+
+    #[test]
+    fn run_defaults_to_the_reference_target_and_the_scenarios_directory() {
+        let Command::Run(args) = parse(&["run"]).expect("valid").command else { panic!("not run") };
+        assert_eq!(args.paths, [PathBuf::from("scenarios")]);
+        assert_eq!(args.target, TargetArg::Reference);
+        assert_eq!(args.postgres.postgres, PostgresChoice::Auto);
+        assert_eq!(args.jobs, None);
+    }
+
+    #[test]
+    fn run_arguments_parse_into_their_types() {
+        let cli = parse(&[
+            "run", "a.yaml", "dir", "--target", "http://127.0.0.1:4000/", "--master-key", "sk-1", "--tag", "x",
+            "--tag", "y", "--skip-tag", "slow", "--jobs", "3", "--postgres", "postgres://u@h/db",
+        ])
+        .expect("valid");
+        let Command::Run(args) = cli.command else { panic!("not run") };
+        assert_eq!(args.paths, [PathBuf::from("a.yaml"), PathBuf::from("dir")]);
+        assert_eq!(args.target, TargetArg::Url("http://127.0.0.1:4000".into()));
+        assert_eq!(args.filter.to_filter(), TagFilter { tags: vec!["x".into(), "y".into()], skip_tags: vec!["slow".into()] });
+        assert_eq!(args.jobs, Some(3));
+        assert_eq!(args.postgres.postgres, PostgresChoice::Url("postgres://u@h/db".into()));
+    }
+
+    #[test]
+    fn bad_values_are_rejected_by_the_parser() {
+        for args in [
+            &["run", "--target", "localhost:4000"][..],
+            &["run", "--target", "ftp://x"],
+            &["run", "--jobs", "0"],
+            &["run", "--postgres", "mysql"],
+            &["serve", "--port", "70000"],
+            &["frobnicate"],
+        ] {
+            let err = parse(args).expect_err("rejected");
+            assert!(err.use_stderr(), "{args:?}");
+        }
+    }
 }

@@ -1,1 +1,87 @@
-fn main() {}
+//! One test per scenario file under `scenarios/`: each runs against the reference proxy, on one
+//! Postgres server shared by the whole test binary.
+//!
+//! `GATEPROOF_POSTGRES` chooses the server (`auto` by default). Test names are the file paths, so a
+//! single scenario runs with `cargo test --test scenarios -- <path>`.
+
+use std::fmt;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions};
+use gateproof::report::human::render_outcome;
+use gateproof::runner::{run_scenario, RunOptions, ScenarioStatus, Target};
+
+/// A failure shown as written (datatest-stable prints errors with `{:?}`, which would escape newlines).
+struct Failure(String);
+
+impl fmt::Debug for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Display for Failure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Failure {}
+
+static POSTGRES: OnceLock<Result<Arc<PgServer>, String>> = OnceLock::new();
+
+fn postgres() -> Result<Arc<PgServer>, Failure> {
+    POSTGRES.get_or_init(start_postgres).clone().map_err(Failure)
+}
+
+/// Starts the server on a thread of its own, whose runtime lives as long as the test binary: each test
+/// has its own runtime, and the server must outlive them all.
+fn start_postgres() -> Result<Arc<PgServer>, String> {
+    let choice = match std::env::var("GATEPROOF_POSTGRES") {
+        Ok(text) => text.parse::<PostgresChoice>().map_err(|e| format!("GATEPROOF_POSTGRES: {e}"))?,
+        Err(_) => PostgresChoice::Auto,
+    };
+    let options = PostgresOptions { choice, image: None };
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("postgres".into())
+        .spawn(move || {
+            let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                Ok(runtime) => runtime,
+                Err(e) => {
+                    let _ = sender.send(Err(format!("failed to start a runtime for Postgres: {e}")));
+                    return;
+                }
+            };
+            runtime.block_on(async move {
+                let started = PgServer::start(&options)
+                    .await
+                    .map(Arc::new)
+                    .map_err(|e| format!("{:?}", miette::Report::new(e)));
+                let _ = sender.send(started);
+                std::future::pending::<()>().await;
+            });
+        })
+        .map_err(|e| format!("failed to spawn the Postgres thread: {e}"))?;
+    receiver.recv().map_err(|_| "the Postgres thread ended without an answer".to_string())?
+}
+
+fn run_file(path: &Path) -> datatest_stable::Result<()> {
+    let scenario = gateproof::scenario::load_file(path)
+        .map_err(|e| Failure(format!("{:?}", miette::Report::new(e))))?;
+    let pg = postgres()?;
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let outcome = runtime.block_on(async {
+        run_scenario(&scenario, &Target::reference(pg), &RunOptions::default()).await
+    });
+    if outcome.status == ScenarioStatus::Passed {
+        Ok(())
+    } else {
+        Err(Box::new(Failure(render_outcome(&outcome))))
+    }
+}
+
+datatest_stable::harness! {
+    { test = run_file, root = "scenarios", pattern = r"\.ya?ml$" },
+}

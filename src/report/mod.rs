@@ -1,1 +1,64 @@
-//! report
+//! Reporters: turn the runner's events and outcomes into text for people (`human`), JUnit XML for CI
+//! (`junit`) and a versioned JSON document for tools (`json`). They read outcomes only.
+
+pub mod human;
+pub mod json;
+pub mod junit;
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+
+use crate::runner::{ScenarioOutcome, ScenarioStatus};
+
+/// Facts about a whole run that the reports carry besides the outcomes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunInfo {
+    /// `reference`, or the external target's base URL.
+    pub target: String,
+    pub started_at: DateTime<Utc>,
+    pub duration: Duration,
+}
+
+/// How many scenarios ended each way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub errored: usize,
+}
+
+impl Summary {
+    pub fn of(outcomes: &[ScenarioOutcome]) -> Summary {
+        let mut summary = Summary::default();
+        for outcome in outcomes {
+            match outcome.status {
+                ScenarioStatus::Passed => summary.passed += 1,
+                ScenarioStatus::Failed => summary.failed += 1,
+                ScenarioStatus::Skipped { .. } => summary.skipped += 1,
+                ScenarioStatus::Errored { .. } => summary.errored += 1,
+            }
+        }
+        summary
+    }
+
+    pub fn total(&self) -> usize {
+        self.passed + self.failed + self.skipped + self.errored
+    }
+}
+
+/// At most `max` bytes of `text` (cut at a character boundary), saying how much was left out.
+pub(crate) fn truncate(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}\n… ({} more bytes)", &text[..end], text.len() - end)
+}
+
+#[cfg(test)]
+pub(crate) mod fixtures;

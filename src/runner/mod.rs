@@ -1,1 +1,68 @@
-//! runner
+//! Runs scenarios against a target and yields what happened as data.
+//!
+//! The runner never prints: it emits [`Event`]s while it works and returns [`ScenarioOutcome`]s; the
+//! reporters in `crate::report` turn those into text. One file per concept: `http` (building and
+//! sending requests), `assert`, `query` (JSONPath), `capture`, `error_view` (LiteLLM's error
+//! envelopes), `step`, `scenario`, `pool` (many scenarios at once), `target`, `filter`, `cancel`,
+//! `event` and `outcome`.
+
+mod assert;
+mod cancel;
+mod capture;
+pub mod error_view;
+mod event;
+mod filter;
+mod http;
+mod outcome;
+mod pool;
+mod query;
+mod scenario;
+mod step;
+mod target;
+
+use std::time::Duration;
+
+pub use cancel::CancelToken;
+pub use event::{Event, EventSink, NoEvents};
+pub use filter::TagFilter;
+pub use http::ClientError;
+pub use outcome::{
+    AssertionResult, ReceivedResponse, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome,
+    StepStatus,
+};
+pub use pool::run_scenarios;
+pub use target::{generate_master_key, Target};
+
+use crate::scenario::Scenario;
+
+/// How a run behaves.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Longest wait for one response; longer is infrastructure trouble. 30 s by default.
+    pub request_timeout: Duration,
+    /// Scenarios running at once (at least 1).
+    pub jobs: usize,
+    /// Stops the run early (Ctrl-C).
+    pub cancel: CancelToken,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            request_timeout: Duration::from_secs(30),
+            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            cancel: CancelToken::new(),
+        }
+    }
+}
+
+/// Runs one scenario on `target` (what the scenario tests use).
+pub async fn run_scenario(scenario: &Scenario, target: &Target, options: &RunOptions) -> ScenarioOutcome {
+    match http::client(options.request_timeout) {
+        Ok(client) => scenario::execute(scenario, target, &client, &options.cancel, 0, &NoEvents).await,
+        Err(e) => scenario::never_started(scenario, ScenarioStatus::Errored { message: e.to_string() }),
+    }
+}
+
+#[cfg(test)]
+mod tests;

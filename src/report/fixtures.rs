@@ -1,0 +1,176 @@
+//! A small fixed set of outcomes (one of each status) for the reporters' snapshot tests. Durations and
+//! run ids are fixed, so snapshots are stable.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use chrono::{TimeZone, Utc};
+use serde_json::json;
+
+use super::RunInfo;
+use crate::runner::{
+    AssertionResult, ReceivedResponse, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome,
+    StepStatus,
+};
+use crate::scenario::Location;
+
+pub(crate) fn run_info() -> RunInfo {
+    RunInfo {
+        target: "reference".into(),
+        started_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 30, 0).single().expect("valid date"),
+        duration: Duration::from_millis(2_930),
+    }
+}
+
+fn step(id: &str, line: usize, status: StepStatus) -> StepOutcome {
+    StepOutcome {
+        id: id.into(),
+        location: Location { line, column: 5 },
+        status,
+        request: None,
+        response: None,
+        assertions: vec![],
+        duration: Duration::ZERO,
+        attempts: 0,
+    }
+}
+
+fn outcome(id: &str, file: &str, status: ScenarioStatus, millis: u64, steps: Vec<StepOutcome>) -> ScenarioOutcome {
+    ScenarioOutcome {
+        id: id.into(),
+        title: format!("Title of {id}"),
+        file: PathBuf::from(file),
+        tags: vec!["conformance".into()],
+        run_id: "rabc123xyz".into(),
+        status,
+        steps,
+        duration: Duration::from_millis(millis),
+    }
+}
+
+pub(crate) fn outcomes() -> Vec<ScenarioOutcome> {
+    let passed = outcome(
+        "team-create",
+        "scenarios/team-create.yaml",
+        ScenarioStatus::Passed,
+        420,
+        vec![StepOutcome {
+            request: Some(SentRequest {
+                method: "POST".into(),
+                url: "http://127.0.0.1:40001/team/new".into(),
+                credentials: "admin".into(),
+                headers: vec![],
+                body: Some(SentBody::Json(json!({"team_alias": "t-rabc123xyz"}))),
+            }),
+            response: Some(ReceivedResponse {
+                status: 200,
+                headers: vec![("content-type".into(), "application/json".into())],
+                body: r#"{"team_id":"t-1"}"#.into(),
+                json: Some(json!({"team_id": "t-1"})),
+            }),
+            assertions: vec![AssertionResult {
+                location: None,
+                check: "status".into(),
+                passed: true,
+                expected: "200".into(),
+                actual: "200".into(),
+                message: None,
+            }],
+            duration: Duration::from_millis(40),
+            attempts: 1,
+            ..step("create", 6, StepStatus::Passed)
+        }],
+    );
+
+    let error_body = json!({"error": {
+        "message": "Authentication Error, You do not have access to this team",
+        "type": "auth_error", "param": "None", "code": "403"
+    }});
+    let failed = outcome(
+        "org-admin-updates-team",
+        "scenarios/org/admin.yaml",
+        ScenarioStatus::Failed,
+        1_500,
+        vec![
+            StepOutcome { attempts: 1, ..step("org", 8, StepStatus::Passed) },
+            StepOutcome {
+                request: Some(SentRequest {
+                    method: "POST".into(),
+                    url: "http://127.0.0.1:40001/team/update".into(),
+                    credentials: "key sk-…9f2a".into(),
+                    headers: vec![("x-trace".into(), "1".into())],
+                    body: Some(SentBody::Json(json!({"team_id": "t-1", "team_alias": "renamed-rabc123xyz"}))),
+                }),
+                response: Some(ReceivedResponse {
+                    status: 403,
+                    headers: vec![("content-type".into(), "application/json".into())],
+                    body: error_body.to_string(),
+                    json: Some(error_body),
+                }),
+                assertions: vec![
+                    AssertionResult {
+                        location: None,
+                        check: "status".into(),
+                        passed: false,
+                        expected: "200".into(),
+                        actual: "403".into(),
+                        message: None,
+                    },
+                    AssertionResult {
+                        location: Some(Location { line: 24, column: 11 }),
+                        check: "body $.team_alias equals".into(),
+                        passed: false,
+                        expected: "\"renamed-rabc123xyz\"".into(),
+                        actual: "no node matches".into(),
+                        message: None,
+                    },
+                    AssertionResult {
+                        location: Some(Location { line: 25, column: 11 }),
+                        check: "header content-type contains".into(),
+                        passed: true,
+                        expected: "application/json".into(),
+                        actual: "application/json".into(),
+                        message: None,
+                    },
+                ],
+                duration: Duration::from_millis(60),
+                attempts: 1,
+                ..step("update", 18, StepStatus::Failed { message: "2 of 3 assertions failed".into() })
+            },
+            step("check", 27, StepStatus::NotRun),
+        ],
+    );
+
+    let skipped = outcome(
+        "cache-ttl",
+        "scenarios/cache.yaml",
+        ScenarioStatus::Skipped {
+            reason: "needs reference-only settings: DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL=0".into(),
+        },
+        0,
+        vec![],
+    );
+
+    let refused = "failed to send GET http://127.0.0.1:9/health: connection refused";
+    let errored = outcome(
+        "unreachable",
+        "scenarios/down.yaml",
+        ScenarioStatus::Errored { message: format!("step `health`: {refused}") },
+        10,
+        vec![
+            StepOutcome {
+                request: Some(SentRequest {
+                    method: "GET".into(),
+                    url: "http://127.0.0.1:9/health".into(),
+                    credentials: "none".into(),
+                    headers: vec![],
+                    body: None,
+                }),
+                attempts: 1,
+                ..step("health", 4, StepStatus::Errored { message: refused.into() })
+            },
+            step("after", 9, StepStatus::NotRun),
+        ],
+    );
+    vec![passed, failed, skipped, errored]
+}

@@ -1,0 +1,317 @@
+//! The report for people: one line per scenario as it finishes, Hurl-style detail for a failure, and a
+//! summary in file order.
+
+use std::fmt::Write as _;
+use std::io::{self, IsTerminal, Write};
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressStyle};
+
+use super::{truncate, Summary};
+use crate::runner::{Event, ScenarioOutcome, ScenarioStatus, SentBody, StepOutcome, StepStatus};
+
+/// Largest response or request body shown in a failure, in bytes.
+const BODY_LIMIT: usize = 2048;
+
+/// `PASS id (file) 0.42s`, `FAIL …`, `SKIP id (file) reason` or `ERROR id (file) 0.42s: message`.
+pub fn scenario_line(outcome: &ScenarioOutcome) -> String {
+    let head = |word: &str| format!("{word} {} ({})", outcome.id, outcome.file.display());
+    match &outcome.status {
+        ScenarioStatus::Passed => format!("{} {}", head("PASS"), seconds(outcome.duration)),
+        ScenarioStatus::Failed => format!("{} {}", head("FAIL"), seconds(outcome.duration)),
+        ScenarioStatus::Skipped { reason } => format!("{} {reason}", head("SKIP")),
+        ScenarioStatus::Errored { message } => {
+            format!("{} {}: {message}", head("ERROR"), seconds(outcome.duration))
+        }
+    }
+}
+
+fn seconds(duration: Duration) -> String {
+    format!("{:.2}s", duration.as_secs_f64())
+}
+
+/// `N passed, N failed`, then `, N skipped` and `, N errored` when there are any.
+pub fn summary_line(summary: &Summary) -> String {
+    let mut line = format!("{} passed, {} failed", summary.passed, summary.failed);
+    if summary.skipped > 0 {
+        let _ = write!(line, ", {} skipped", summary.skipped);
+    }
+    if summary.errored > 0 {
+        let _ = write!(line, ", {} errored", summary.errored);
+    }
+    line
+}
+
+/// What went wrong in a failed or errored scenario: where (file:line:column of the step), the step,
+/// the request, each failed assertion with expected and actual, and the response. `None` for a
+/// scenario that passed or was skipped.
+pub fn failure_detail(outcome: &ScenarioOutcome) -> Option<String> {
+    if !matches!(outcome.status, ScenarioStatus::Failed | ScenarioStatus::Errored { .. }) {
+        return None;
+    }
+    let step = outcome.failed_step()?;
+    let mut out = String::new();
+    let file = outcome.file.display();
+    let _ = writeln!(out, "  --> {file}:{}:{} (step `{}`)", step.location.line, step.location.column, step.id);
+    match &step.status {
+        StepStatus::Failed { message } => {
+            let _ = writeln!(out, "  step failed: {message}");
+        }
+        StepStatus::Errored { message } => {
+            let _ = writeln!(out, "  step errored: {message}");
+        }
+        StepStatus::Passed | StepStatus::NotRun => {}
+    }
+    write_request(&mut out, step);
+    write_assertions(&mut out, step, &file.to_string());
+    write_response(&mut out, step);
+    let not_run: Vec<&str> =
+        outcome.steps.iter().filter(|s| s.status == StepStatus::NotRun).map(|s| s.id.as_str()).collect();
+    if !not_run.is_empty() {
+        let _ = writeln!(out, "  not run: {}", not_run.join(", "));
+    }
+    Some(out)
+}
+
+fn write_request(out: &mut String, step: &StepOutcome) {
+    let Some(request) = &step.request else { return };
+    let _ = writeln!(out, "  request:");
+    let _ = writeln!(out, "    {} {} (credentials: {})", request.method, request.url, request.credentials);
+    for (name, value) in &request.headers {
+        let _ = writeln!(out, "    {name}: {value}");
+    }
+    match &request.body {
+        None => {}
+        Some(SentBody::Json(value)) => write_block(out, &pretty(value)),
+        Some(SentBody::Raw(text)) => write_block(out, text),
+    }
+}
+
+fn write_assertions(out: &mut String, step: &StepOutcome, file: &str) {
+    let failed: Vec<_> = step.assertions.iter().filter(|a| !a.passed).collect();
+    if failed.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "  assertions:");
+    for assertion in failed {
+        let location = assertion.location.unwrap_or(step.location);
+        let _ = writeln!(out, "    ✗ {} ({file}:{}:{})", assertion.check, location.line, location.column);
+        write_field(out, "expected:", &assertion.expected);
+        write_field(out, "actual:  ", &assertion.actual);
+        if let Some(message) = &assertion.message {
+            write_field(out, "because: ", message);
+        }
+    }
+}
+
+/// `label value`, with the value's further lines indented under its first.
+fn write_field(out: &mut String, label: &str, value: &str) {
+    let mut lines = value.lines();
+    let _ = writeln!(out, "        {label} {}", lines.next().unwrap_or_default());
+    for line in lines {
+        let _ = writeln!(out, "        {:width$} {line}", "", width = label.len());
+    }
+}
+
+fn write_response(out: &mut String, step: &StepOutcome) {
+    let Some(response) = &step.response else { return };
+    let _ = writeln!(out, "  response: {} (after {} attempt{})", response.status, step.attempts, plural(step.attempts));
+    let body = match &response.json {
+        Some(value) => pretty(value),
+        None if response.body.is_empty() => "(empty body)".to_string(),
+        None => response.body.clone(),
+    };
+    write_block(out, &body);
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+fn pretty(value: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(value).unwrap_or_else(|_| value.to_string())
+}
+
+fn write_block(out: &mut String, text: &str) {
+    for line in truncate(text, BODY_LIMIT).lines() {
+        let _ = writeln!(out, "    {line}");
+    }
+}
+
+/// The scenario line and, for a failure, its detail: what a test harness shows for one scenario.
+pub fn render_outcome(outcome: &ScenarioOutcome) -> String {
+    let mut text = scenario_line(outcome);
+    text.push('\n');
+    if let Some(detail) = failure_detail(outcome) {
+        text.push_str(&detail);
+    }
+    text
+}
+
+/// The summary printed after all scenarios: the scenarios that did not pass, in file order, then the
+/// counts line (always last).
+pub fn render_summary(outcomes: &[ScenarioOutcome]) -> String {
+    let mut text = String::new();
+    let troubled: Vec<_> = outcomes
+        .iter()
+        .filter(|o| matches!(o.status, ScenarioStatus::Failed | ScenarioStatus::Errored { .. }))
+        .collect();
+    if !troubled.is_empty() {
+        text.push_str("\nnot passed:\n");
+        for outcome in troubled {
+            let word = if outcome.status == ScenarioStatus::Failed { "FAIL" } else { "ERROR" };
+            let _ = writeln!(text, "  {word} {} ({})", outcome.id, outcome.file.display());
+        }
+    }
+    text.push_str(&summary_line(&Summary::of(outcomes)));
+    text.push('\n');
+    text
+}
+
+/// Prints outcomes as scenarios finish, with a progress bar on stderr when it is a terminal.
+pub struct HumanReporter<W: Write> {
+    out: W,
+    progress: Option<ProgressBar>,
+}
+
+impl<W: Write> HumanReporter<W> {
+    /// `total` is the number of scenarios that will run (for the progress bar).
+    pub fn new(out: W, total: usize) -> HumanReporter<W> {
+        let progress = io::stderr().is_terminal().then(|| {
+            let bar = ProgressBar::new(total as u64);
+            if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}") {
+                bar.set_style(style);
+            }
+            bar
+        });
+        HumanReporter { out, progress }
+    }
+
+    /// A reporter that never draws a progress bar (tests, non-terminal output).
+    pub fn plain(out: W) -> HumanReporter<W> {
+        HumanReporter { out, progress: None }
+    }
+
+    pub fn event(&mut self, event: &Event) -> io::Result<()> {
+        match event {
+            Event::ScenarioStarted { id, .. } => {
+                if let Some(bar) = &self.progress {
+                    bar.set_message(id.clone());
+                }
+                Ok(())
+            }
+            Event::StepFinished { .. } => Ok(()),
+            Event::ScenarioFinished { outcome, .. } => {
+                let text = render_outcome(outcome);
+                if let Some(bar) = &self.progress {
+                    bar.inc(1);
+                }
+                self.write(&text)
+            }
+        }
+    }
+
+    /// Prints the summary (after every outcome has been reported).
+    pub fn finish(&mut self, outcomes: &[ScenarioOutcome]) -> io::Result<()> {
+        if let Some(bar) = self.progress.take() {
+            bar.finish_and_clear();
+        }
+        let text = render_summary(outcomes);
+        self.write(&text)
+    }
+
+    fn write(&mut self, text: &str) -> io::Result<()> {
+        let out = &mut self.out;
+        let mut write = || {
+            out.write_all(text.as_bytes())?;
+            out.flush()
+        };
+        match &self.progress {
+            Some(bar) => bar.suspend(write),
+            None => write(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn summary_line_keeps_passed_and_failed_first_and_adds_the_rest_only_when_present() {
+        let cases = [
+            (Summary { passed: 3, failed: 0, skipped: 0, errored: 0 }, "3 passed, 0 failed"),
+            (Summary { passed: 1, failed: 2, skipped: 1, errored: 0 }, "1 passed, 2 failed, 1 skipped"),
+            (Summary { passed: 0, failed: 0, skipped: 0, errored: 2 }, "0 passed, 0 failed, 2 errored"),
+            (Summary { passed: 1, failed: 1, skipped: 1, errored: 1 }, "1 passed, 1 failed, 1 skipped, 1 errored"),
+        ];
+        for (summary, line) in cases {
+            assert_eq!(summary_line(&summary), line);
+        }
+    }
+
+    #[test]
+    fn passed_and_skipped_scenarios_have_no_detail() {
+        let outcomes = fixtures::outcomes();
+        let lines: Vec<_> = outcomes.iter().map(|o| (scenario_line(o), failure_detail(o).is_some())).collect();
+        assert_eq!(
+            lines,
+            [
+                ("PASS team-create (scenarios/team-create.yaml) 0.42s".to_string(), false),
+                ("FAIL org-admin-updates-team (scenarios/org/admin.yaml) 1.50s".to_string(), true),
+                (
+                    "SKIP cache-ttl (scenarios/cache.yaml) needs reference-only settings: DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL=0"
+                        .to_string(),
+                    false
+                ),
+                (
+                    "ERROR unreachable (scenarios/down.yaml) 0.01s: step `health`: failed to send GET http://127.0.0.1:9/health: connection refused"
+                        .to_string(),
+                    true
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn failure_rendering() {
+        let outcomes = fixtures::outcomes();
+        insta::assert_snapshot!("failure_rendering", render_outcome(&outcomes[1]));
+    }
+
+    #[test]
+    fn run_rendering() {
+        let outcomes = fixtures::outcomes();
+        let mut out = Vec::new();
+        let mut reporter = HumanReporter::plain(&mut out);
+        for (index, outcome) in outcomes.iter().enumerate() {
+            reporter.event(&Event::ScenarioFinished { index, outcome: outcome.clone() }).expect("write to memory");
+        }
+        reporter.finish(&outcomes).expect("write to memory");
+        let text = String::from_utf8(out).expect("UTF-8");
+        assert!(text.ends_with("1 passed, 1 failed, 1 skipped, 1 errored\n"), "{text}");
+        insta::assert_snapshot!("run_rendering", text);
+    }
+
+    #[test]
+    fn multi_line_values_stay_indented_under_their_label() {
+        let mut outcome = fixtures::outcomes().swap_remove(1);
+        let step = outcome.steps.iter_mut().find(|s| !s.assertions.is_empty()).expect("assertions");
+        step.assertions[0].actual = "line one\nline two".into();
+        let detail = failure_detail(&outcome).expect("a failure");
+        assert!(detail.contains("        actual:   line one\n                  line two\n"), "{detail}");
+    }
+
+    #[test]
+    fn long_bodies_are_truncated() {
+        let mut outcome = fixtures::outcomes().swap_remove(1);
+        let step = outcome.steps.iter_mut().find(|s| s.response.is_some()).expect("a response");
+        let response = step.response.as_mut().expect("a response");
+        response.json = None;
+        response.body = "x".repeat(5000);
+        let detail = failure_detail(&outcome).expect("a failure");
+        assert!(detail.contains("… (2952 more bytes)"), "{detail}");
+        assert!(detail.len() < 3000);
+    }
+}

@@ -1,0 +1,283 @@
+//! The JSON report: a documented, versioned contract for tools (`--json FILE`).
+//!
+//! These types are the contract, kept apart from the runner's internals and converted from outcomes, so
+//! the runner can change without breaking readers. Rules: `format_version` is 1; adding a field keeps
+//! the version, while removing, renaming or changing the meaning of one bumps it. Every field is always
+//! present (`null` when it does not apply). Durations are whole milliseconds.
+//!
+//! ```json
+//! {
+//!   "format_version": 1,
+//!   "target": "reference",
+//!   "started_at": "2026-11-03T09:30:00Z",
+//!   "duration_ms": 2930,
+//!   "summary": {"total": 4, "passed": 1, "failed": 1, "skipped": 1, "errored": 1},
+//!   "scenarios": [{
+//!     "id": "…", "title": "…", "file": "scenarios/x.yaml", "tags": [], "run_id": "r…",
+//!     "status": "passed|failed|skipped|errored", "reason": "skip reason or error message, else null",
+//!     "duration_ms": 420,
+//!     "steps": [{
+//!       "id": "…", "line": 6, "column": 5, "status": "passed|failed|errored|not_run",
+//!       "message": "why it failed, else null", "attempts": 1, "duration_ms": 40,
+//!       "request": {"method": "POST", "url": "…", "credentials": "admin|none|key sk-…1234",
+//!                   "headers": [{"name": "…", "value": "…"}], "body": {"json": {}} | {"raw": "…"} | null},
+//!       "response": {"status": 200, "headers": [{"name": "…", "value": "…"}], "body": "text",
+//!                    "json": {} | null},
+//!       "assertions": [{"check": "status", "passed": true, "expected": "200", "actual": "200",
+//!                       "message": null, "line": null, "column": null}]
+//!     }]
+//!   }]
+//! }
+//! ```
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{RunInfo, Summary};
+use crate::runner::{
+    AssertionResult, ReceivedResponse, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome,
+    StepStatus,
+};
+
+/// The version of this format; see the module documentation for when it changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonReport {
+    pub format_version: u32,
+    /// `reference`, or the external target's base URL.
+    pub target: String,
+    pub started_at: DateTime<Utc>,
+    pub duration_ms: u64,
+    pub summary: JsonSummary,
+    /// In file order.
+    pub scenarios: Vec<JsonScenario>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonSummary {
+    pub total: usize,
+    pub passed: usize,
+    pub failed: usize,
+    pub skipped: usize,
+    pub errored: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonScenarioStatus {
+    Passed,
+    Failed,
+    Skipped,
+    Errored,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonScenario {
+    pub id: String,
+    pub title: String,
+    pub file: String,
+    pub tags: Vec<String>,
+    pub run_id: String,
+    pub status: JsonScenarioStatus,
+    /// The skip reason or the infrastructure error; `null` otherwise.
+    pub reason: Option<String>,
+    pub duration_ms: u64,
+    pub steps: Vec<JsonStep>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonStepStatus {
+    Passed,
+    Failed,
+    Errored,
+    NotRun,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonStep {
+    pub id: String,
+    pub line: usize,
+    pub column: usize,
+    pub status: JsonStepStatus,
+    pub message: Option<String>,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    pub request: Option<JsonRequest>,
+    pub response: Option<JsonResponse>,
+    pub assertions: Vec<JsonAssertion>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonHeader {
+    pub name: String,
+    pub value: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonRequest {
+    pub method: String,
+    pub url: String,
+    /// `admin`, `none` or `key sk-…1234`; credentials themselves are never written.
+    pub credentials: String,
+    pub headers: Vec<JsonHeader>,
+    pub body: Option<JsonBody>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonBody {
+    Json(Value),
+    Raw(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonResponse {
+    pub status: u16,
+    pub headers: Vec<JsonHeader>,
+    pub body: String,
+    /// The body parsed, when it is JSON.
+    pub json: Option<Value>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonAssertion {
+    pub check: String,
+    pub passed: bool,
+    pub expected: String,
+    pub actual: String,
+    pub message: Option<String>,
+    /// Where the assertion is written, when it has its own place in the file.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+}
+
+impl JsonReport {
+    pub fn new(outcomes: &[ScenarioOutcome], run: &RunInfo) -> JsonReport {
+        let summary = Summary::of(outcomes);
+        JsonReport {
+            format_version: FORMAT_VERSION,
+            target: run.target.clone(),
+            started_at: run.started_at,
+            duration_ms: millis(run.duration),
+            summary: JsonSummary {
+                total: summary.total(),
+                passed: summary.passed,
+                failed: summary.failed,
+                skipped: summary.skipped,
+                errored: summary.errored,
+            },
+            scenarios: outcomes.iter().map(scenario).collect(),
+        }
+    }
+
+    pub fn to_json(&self) -> String {
+        // Plain data with string keys: serializing it cannot fail.
+        serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+fn millis(duration: std::time::Duration) -> u64 {
+    u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+}
+
+fn scenario(outcome: &ScenarioOutcome) -> JsonScenario {
+    let (status, reason) = match &outcome.status {
+        ScenarioStatus::Passed => (JsonScenarioStatus::Passed, None),
+        ScenarioStatus::Failed => (JsonScenarioStatus::Failed, None),
+        ScenarioStatus::Skipped { reason } => (JsonScenarioStatus::Skipped, Some(reason.clone())),
+        ScenarioStatus::Errored { message } => (JsonScenarioStatus::Errored, Some(message.clone())),
+    };
+    JsonScenario {
+        id: outcome.id.clone(),
+        title: outcome.title.clone(),
+        file: outcome.file.display().to_string(),
+        tags: outcome.tags.clone(),
+        run_id: outcome.run_id.clone(),
+        status,
+        reason,
+        duration_ms: millis(outcome.duration),
+        steps: outcome.steps.iter().map(step).collect(),
+    }
+}
+
+fn step(outcome: &StepOutcome) -> JsonStep {
+    let (status, message) = match &outcome.status {
+        StepStatus::Passed => (JsonStepStatus::Passed, None),
+        StepStatus::Failed { message } => (JsonStepStatus::Failed, Some(message.clone())),
+        StepStatus::Errored { message } => (JsonStepStatus::Errored, Some(message.clone())),
+        StepStatus::NotRun => (JsonStepStatus::NotRun, None),
+    };
+    JsonStep {
+        id: outcome.id.clone(),
+        line: outcome.location.line,
+        column: outcome.location.column,
+        status,
+        message,
+        attempts: outcome.attempts,
+        duration_ms: millis(outcome.duration),
+        request: outcome.request.as_ref().map(request),
+        response: outcome.response.as_ref().map(response),
+        assertions: outcome.assertions.iter().map(assertion).collect(),
+    }
+}
+
+fn headers(list: &[(String, String)]) -> Vec<JsonHeader> {
+    list.iter().map(|(name, value)| JsonHeader { name: name.clone(), value: value.clone() }).collect()
+}
+
+fn request(sent: &SentRequest) -> JsonRequest {
+    JsonRequest {
+        method: sent.method.clone(),
+        url: sent.url.clone(),
+        credentials: sent.credentials.clone(),
+        headers: headers(&sent.headers),
+        body: sent.body.as_ref().map(|body| match body {
+            SentBody::Json(value) => JsonBody::Json(value.clone()),
+            SentBody::Raw(text) => JsonBody::Raw(text.clone()),
+        }),
+    }
+}
+
+fn response(received: &ReceivedResponse) -> JsonResponse {
+    JsonResponse {
+        status: received.status,
+        headers: headers(&received.headers),
+        body: received.body.clone(),
+        json: received.json.clone(),
+    }
+}
+
+fn assertion(result: &AssertionResult) -> JsonAssertion {
+    JsonAssertion {
+        check: result.check.clone(),
+        passed: result.passed,
+        expected: result.expected.clone(),
+        actual: result.actual.clone(),
+        message: result.message.clone(),
+        line: result.location.map(|l| l.line),
+        column: result.location.map(|l| l.column),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn json_of_the_fixed_outcomes() {
+        let report = JsonReport::new(&fixtures::outcomes(), &fixtures::run_info());
+        insta::assert_snapshot!("json", report.to_json());
+    }
+
+    #[test]
+    fn the_report_reads_back_into_the_same_value() {
+        let report = JsonReport::new(&fixtures::outcomes(), &fixtures::run_info());
+        let read: JsonReport = serde_json::from_str(&report.to_json()).expect("valid report");
+        assert_eq!(read, report);
+        assert_eq!(read.summary, JsonSummary { total: 4, passed: 1, failed: 1, skipped: 1, errored: 1 });
+    }
+}

@@ -1,0 +1,98 @@
+//! JUnit XML for CI: one testsuite per run, one testcase per scenario.
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use super::human::failure_detail;
+use super::RunInfo;
+use crate::runner::{ScenarioOutcome, ScenarioStatus, StepStatus};
+
+#[derive(Debug, thiserror::Error)]
+#[error("failed to serialize the JUnit report")]
+pub struct JunitError(#[from] quick_junit::SerializeError);
+
+/// The report: testcase name = scenario id, classname = scenario file; a failure carries the failing
+/// step's message and the human failure detail, a skip its reason, an infrastructure error its message.
+pub fn report(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Report {
+    let mut suite = TestSuite::new("gateproof");
+    suite.set_timestamp(run.started_at.fixed_offset());
+    suite.set_time(run.duration);
+    suite.add_property(Property::new("target", run.target.as_str()));
+    suite.add_test_cases(outcomes.iter().map(test_case));
+
+    let mut report = Report::new("gateproof");
+    report.set_timestamp(run.started_at.fixed_offset());
+    report.set_time(run.duration);
+    report.add_test_suite(suite);
+    report
+}
+
+/// The report as an XML document.
+pub fn to_xml(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Result<String, JunitError> {
+    Ok(report(outcomes, run).to_string()?)
+}
+
+fn test_case(outcome: &ScenarioOutcome) -> TestCase {
+    let status = match &outcome.status {
+        ScenarioStatus::Passed => TestCaseStatus::success(),
+        ScenarioStatus::Failed => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status.set_message(failure_message(outcome));
+            if let Some(detail) = failure_detail(outcome) {
+                status.set_description(detail);
+            }
+            status
+        }
+        ScenarioStatus::Skipped { reason } => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(reason.as_str());
+            status
+        }
+        ScenarioStatus::Errored { message } => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+            status.set_message(message.as_str());
+            if let Some(detail) = failure_detail(outcome) {
+                status.set_description(detail);
+            }
+            status
+        }
+    };
+    let mut case = TestCase::new(outcome.id.as_str(), status);
+    case.set_classname(outcome.file.display().to_string());
+    case.set_time(outcome.duration);
+    case
+}
+
+/// `step `id` failed: message`.
+fn failure_message(outcome: &ScenarioOutcome) -> String {
+    match outcome.failed_step() {
+        Some(step) => match &step.status {
+            StepStatus::Failed { message } | StepStatus::Errored { message } => {
+                format!("step `{}` failed: {message}", step.id)
+            }
+            StepStatus::Passed | StepStatus::NotRun => format!("step `{}` failed", step.id),
+        },
+        None => "the scenario failed".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::fixtures;
+
+    #[test]
+    fn junit_of_the_fixed_outcomes() {
+        let xml = to_xml(&fixtures::outcomes(), &fixtures::run_info()).expect("serializes");
+        insta::assert_snapshot!("junit", xml);
+    }
+
+    #[test]
+    fn each_status_maps_to_its_junit_element() {
+        let xml = to_xml(&fixtures::outcomes(), &fixtures::run_info()).expect("serializes");
+        assert_eq!(xml.matches("<testcase ").count(), 4);
+        assert_eq!(xml.matches("<failure ").count(), 1);
+        assert_eq!(xml.matches("<skipped ").count(), 1);
+        assert_eq!(xml.matches("<error ").count(), 1);
+        assert!(xml.contains(r#"classname="scenarios/org/admin.yaml""#), "{xml}");
+    }
+}

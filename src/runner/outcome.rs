@@ -1,0 +1,149 @@
+//! What running a scenario produced: plain data for reporters.
+//!
+//! Nothing here refers to the runner's internals or to HTTP client types, so a reporter can be written
+//! (and tested) from these values alone.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::scenario::Location;
+
+/// The result of one scenario.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScenarioOutcome {
+    pub id: String,
+    pub title: String,
+    /// The scenario file, as it was given.
+    pub file: PathBuf,
+    pub tags: Vec<String>,
+    /// The `run_id` variable of this execution (empty when the scenario never started).
+    pub run_id: String,
+    pub status: ScenarioStatus,
+    /// One entry per step of the scenario, in file order (steps after a failure are `NotRun`).
+    pub steps: Vec<StepOutcome>,
+    pub duration: Duration,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScenarioStatus {
+    Passed,
+    /// A step failed; the step says why.
+    Failed,
+    Skipped { reason: String },
+    /// Infrastructure trouble (target unreachable, database or proxy setup failed): not a verdict on
+    /// the target's behaviour.
+    Errored { message: String },
+}
+
+impl ScenarioStatus {
+    /// A short lower-case name: `passed`, `failed`, `skipped` or `errored`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ScenarioStatus::Passed => "passed",
+            ScenarioStatus::Failed => "failed",
+            ScenarioStatus::Skipped { .. } => "skipped",
+            ScenarioStatus::Errored { .. } => "errored",
+        }
+    }
+}
+
+impl ScenarioOutcome {
+    /// The first step that did not pass, if any.
+    pub fn failed_step(&self) -> Option<&StepOutcome> {
+        self.steps
+            .iter()
+            .find(|s| matches!(s.status, StepStatus::Failed { .. } | StepStatus::Errored { .. }))
+    }
+}
+
+/// The result of one step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepOutcome {
+    pub id: String,
+    pub location: Location,
+    pub status: StepStatus,
+    /// The last request sent, when the step got that far.
+    pub request: Option<SentRequest>,
+    /// The last response received.
+    pub response: Option<ReceivedResponse>,
+    /// Results of the checks on the last response: `retry.until` when it never held, else `expect`.
+    pub assertions: Vec<AssertionResult>,
+    pub duration: Duration,
+    /// How many times the request was sent (0 without a request).
+    pub attempts: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StepStatus {
+    Passed,
+    /// The step ran and the target's behaviour did not match; `message` says how.
+    Failed { message: String },
+    /// The target could not be reached (or timed out): infrastructure trouble.
+    Errored { message: String },
+    /// An earlier step did not pass.
+    NotRun,
+}
+
+impl StepStatus {
+    /// A short lower-case name: `passed`, `failed`, `errored` or `not_run`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            StepStatus::Passed => "passed",
+            StepStatus::Failed { .. } => "failed",
+            StepStatus::Errored { .. } => "errored",
+            StepStatus::NotRun => "not_run",
+        }
+    }
+}
+
+/// A request as it was sent, without credentials.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SentRequest {
+    pub method: String,
+    pub url: String,
+    /// Who sent it: `admin`, `none` or `key sk-…1234` (never the whole key).
+    pub credentials: String,
+    /// Headers the step set, minus credential headers (lower-case names).
+    pub headers: Vec<(String, String)>,
+    pub body: Option<SentBody>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum SentBody {
+    Json(Value),
+    Raw(String),
+}
+
+/// A response as it was received.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReceivedResponse {
+    pub status: u16,
+    /// Lower-case names, in the order received.
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+    /// The body parsed as JSON, when it is JSON.
+    pub json: Option<Value>,
+}
+
+impl ReceivedResponse {
+    /// Every value of a header (`name` in lower case).
+    pub fn header_values<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.headers.iter().filter(move |(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+}
+
+/// One check on a response.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssertionResult {
+    /// Where the assertion is written, when it has its own place in the file.
+    pub location: Option<Location>,
+    /// What was checked, e.g. `status`, `body $.team_id equals`, `error message contains`.
+    pub check: String,
+    pub passed: bool,
+    pub expected: String,
+    pub actual: String,
+    /// Why it failed, when expected and actual alone do not say (e.g. the body is not JSON).
+    pub message: Option<String>,
+}

@@ -1,0 +1,98 @@
+//! Many scenarios at once: at most `jobs` running, outcomes reported as each finishes and returned in
+//! the order given.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use super::event::{Event, EventSink};
+use super::outcome::{ScenarioOutcome, ScenarioStatus};
+use super::scenario::{execute, never_started, INTERRUPTED};
+use super::target::Target;
+use super::{http, RunOptions};
+use crate::scenario::Scenario;
+
+/// What a scenario's task ended with.
+enum Finished {
+    Ran(ScenarioOutcome),
+    /// Cancelled before it started: kept for the summary, not announced as finished.
+    NotStarted(ScenarioOutcome),
+}
+
+/// Runs every scenario on `target`, emitting events to `sink`; outcomes come back in input order.
+pub async fn run_scenarios(
+    scenarios: Vec<Scenario>,
+    target: Arc<Target>,
+    options: RunOptions,
+    sink: Arc<dyn EventSink>,
+) -> Vec<ScenarioOutcome> {
+    let client = match http::client(options.request_timeout) {
+        Ok(client) => client,
+        Err(e) => {
+            let status = ScenarioStatus::Errored { message: e.to_string() };
+            return scenarios.iter().map(|s| never_started(s, status.clone())).collect();
+        }
+    };
+    let slots = Arc::new(Semaphore::new(options.jobs.max(1)));
+    let mut tasks = JoinSet::new();
+    let mut index_of = HashMap::new();
+    for (index, scenario) in scenarios.iter().enumerate() {
+        let scenario = scenario.clone();
+        let (target, client, slots, sink, cancel) =
+            (Arc::clone(&target), client.clone(), Arc::clone(&slots), Arc::clone(&sink), options.cancel.clone());
+        let handle = tasks.spawn(async move {
+            let permit = tokio::select! {
+                permit = slots.acquire_owned() => permit,
+                () = cancel.cancelled() => {
+                    let status = ScenarioStatus::Skipped { reason: INTERRUPTED.to_string() };
+                    return Finished::NotStarted(never_started(&scenario, status));
+                }
+            };
+            if permit.is_err() || cancel.is_cancelled() {
+                let status = ScenarioStatus::Skipped { reason: INTERRUPTED.to_string() };
+                return Finished::NotStarted(never_started(&scenario, status));
+            }
+            Finished::Ran(execute(&scenario, &target, &client, &cancel, index, sink.as_ref()).await)
+        });
+        index_of.insert(handle.id(), index);
+    }
+
+    let mut outcomes: Vec<Option<ScenarioOutcome>> = vec![None; scenarios.len()];
+    while let Some(joined) = tasks.join_next_with_id().await {
+        let (index, finished) = match joined {
+            Ok((id, finished)) => (index_of[&id], finished),
+            Err(error) => {
+                let index = index_of[&error.id()];
+                // A panic in a scenario (a bug in gateproof, or in the reference proxy) must not take
+                // the other scenarios or the cleanup down with it.
+                let message = format!("the scenario run panicked: {}", panic_text(error));
+                (index, Finished::Ran(never_started(&scenarios[index], ScenarioStatus::Errored { message })))
+            }
+        };
+        let outcome = match finished {
+            Finished::Ran(outcome) => {
+                sink.emit(Event::ScenarioFinished { index, outcome: outcome.clone() });
+                outcome
+            }
+            Finished::NotStarted(outcome) => outcome,
+        };
+        outcomes[index] = Some(outcome);
+    }
+    outcomes.into_iter().flatten().collect()
+}
+
+fn panic_text(error: tokio::task::JoinError) -> String {
+    if !error.is_panic() {
+        return error.to_string();
+    }
+    let payload = error.into_panic();
+    if let Some(text) = payload.downcast_ref::<&str>() {
+        text.to_string()
+    } else if let Some(text) = payload.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "unknown panic".to_string()
+    }
+}

@@ -1,0 +1,119 @@
+//! One scenario: open the target, run the steps in order until one does not pass, close the target.
+
+use std::time::Instant;
+
+use reqwest::Client;
+use serde_json::Value;
+
+use super::cancel::CancelToken;
+use super::event::{Event, EventSink};
+use super::http::Endpoint;
+use super::outcome::{ScenarioOutcome, ScenarioStatus, StepOutcome, StepStatus};
+use super::step;
+use super::target::{random_alphanumeric, Target, Unavailable};
+use crate::scenario::{Scenario, Variables};
+
+pub(crate) const INTERRUPTED: &str = "the run was interrupted";
+
+/// Runs `scenario` on `target`, emitting `ScenarioStarted` and `StepFinished` (not `ScenarioFinished`:
+/// the caller owns the final outcome).
+pub(crate) async fn execute(
+    scenario: &Scenario,
+    target: &Target,
+    client: &Client,
+    cancel: &CancelToken,
+    index: usize,
+    sink: &dyn EventSink,
+) -> ScenarioOutcome {
+    let started = Instant::now();
+    let run_id = format!("r{}", random_alphanumeric(9));
+    sink.emit(Event::ScenarioStarted {
+        index,
+        id: scenario.id.clone(),
+        file: scenario.source.clone(),
+    });
+    let mut steps = Vec::with_capacity(scenario.steps.len());
+    let status = match target.open(scenario).await {
+        Err(Unavailable::Skip(reason)) => ScenarioStatus::Skipped { reason },
+        Err(Unavailable::Error(message)) => ScenarioStatus::Errored { message },
+        Ok(session) => {
+            let status = tokio::select! {
+                status = run_steps(scenario, client, &session.endpoint, &run_id, index, sink, &mut steps) => status,
+                () = cancel.cancelled() => ScenarioStatus::Errored { message: INTERRUPTED.to_string() },
+            };
+            session.close().await;
+            status
+        }
+    };
+    if !matches!(status, ScenarioStatus::Skipped { .. }) {
+        for step in &scenario.steps[steps.len().min(scenario.steps.len())..] {
+            steps.push(not_run(step));
+        }
+    }
+    ScenarioOutcome {
+        id: scenario.id.clone(),
+        title: scenario.title.clone(),
+        file: scenario.source.clone(),
+        tags: scenario.tags.clone(),
+        run_id,
+        status,
+        steps,
+        duration: started.elapsed(),
+    }
+}
+
+async fn run_steps(
+    scenario: &Scenario,
+    client: &Client,
+    endpoint: &Endpoint,
+    run_id: &str,
+    index: usize,
+    sink: &dyn EventSink,
+    steps: &mut Vec<StepOutcome>,
+) -> ScenarioStatus {
+    let mut vars = Variables::new();
+    vars.insert("run_id".to_string(), Value::String(run_id.to_string()));
+    for step in &scenario.steps {
+        let outcome = step::run(step, client, endpoint, &mut vars).await;
+        let status = match &outcome.status {
+            StepStatus::Passed | StepStatus::NotRun => None,
+            StepStatus::Failed { .. } => Some(ScenarioStatus::Failed),
+            StepStatus::Errored { message } => {
+                Some(ScenarioStatus::Errored { message: format!("step `{}`: {message}", step.id) })
+            }
+        };
+        sink.emit(Event::StepFinished { index, scenario_id: scenario.id.clone(), step: outcome.clone() });
+        steps.push(outcome);
+        if let Some(status) = status {
+            return status;
+        }
+    }
+    ScenarioStatus::Passed
+}
+
+fn not_run(step: &crate::scenario::Step) -> StepOutcome {
+    StepOutcome {
+        id: step.id.clone(),
+        location: step.location,
+        status: StepStatus::NotRun,
+        request: None,
+        response: None,
+        assertions: Vec::new(),
+        duration: Default::default(),
+        attempts: 0,
+    }
+}
+
+/// The outcome of a scenario that never started (the run was interrupted first).
+pub(crate) fn never_started(scenario: &Scenario, status: ScenarioStatus) -> ScenarioOutcome {
+    ScenarioOutcome {
+        id: scenario.id.clone(),
+        title: scenario.title.clone(),
+        file: scenario.source.clone(),
+        tags: scenario.tags.clone(),
+        run_id: String::new(),
+        status,
+        steps: Vec::new(),
+        duration: Default::default(),
+    }
+}

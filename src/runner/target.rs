@@ -1,0 +1,150 @@
+//! What scenarios run against: the in-process reference proxy (one fresh database and proxy per
+//! scenario) or an external proxy by URL.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+
+use super::http::Endpoint;
+use crate::postgres::{PgServer, ScenarioDatabase};
+use crate::reference::{self, ProxyConfig, RunningProxy};
+use crate::scenario::{ReferenceSettings, Scenario};
+
+/// `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL` when a scenario does not set it (LiteLLM's default).
+const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
+
+pub enum Target {
+    /// The reference proxy, started per scenario on its own database of `pg`.
+    Reference { pg: Arc<PgServer>, master_key: String },
+    /// A proxy someone else runs.
+    External { base_url: String, master_key: String },
+}
+
+impl Target {
+    /// The reference target, with a master key made up for this run.
+    pub fn reference(pg: Arc<PgServer>) -> Target {
+        Target::Reference { pg, master_key: generate_master_key() }
+    }
+
+    pub fn external(base_url: impl Into<String>, master_key: impl Into<String>) -> Target {
+        Target::External { base_url: base_url.into(), master_key: master_key.into() }
+    }
+
+    /// `reference`, or the external base URL.
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Reference { .. } => "reference".to_string(),
+            Target::External { base_url, .. } => base_url.clone(),
+        }
+    }
+
+    /// Gets the target ready for one scenario.
+    pub(crate) async fn open(&self, scenario: &Scenario) -> Result<Session, Unavailable> {
+        match self {
+            Target::External { base_url, master_key } => {
+                if !scenario.reference.is_default() {
+                    return Err(Unavailable::Skip(format!(
+                        "needs reference-only settings: {}",
+                        describe_settings(&scenario.reference)
+                    )));
+                }
+                // Capability probing (`requires`) comes later: for now every scenario runs as is, and
+                // one needing a capability the target lacks fails rather than being skipped.
+                Ok(Session {
+                    endpoint: Endpoint { base_url: base_url.clone(), master_key: master_key.clone() },
+                    reference: None,
+                })
+            }
+            Target::Reference { pg, master_key } => {
+                let db = pg
+                    .scenario_database(&reference::MIGRATOR)
+                    .await
+                    .map_err(|e| Unavailable::Error(format!("failed to create the scenario database: {e}")))?;
+                let config = ProxyConfig {
+                    cache_ttl: scenario.reference.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL),
+                    ..ProxyConfig::new(master_key.clone(), db.url.clone())
+                };
+                match reference::start(config).await {
+                    Ok(proxy) => Ok(Session {
+                        endpoint: Endpoint { base_url: proxy.base_url.clone(), master_key: master_key.clone() },
+                        reference: Some((Arc::clone(pg), db, proxy)),
+                    }),
+                    Err(e) => {
+                        drop_database(pg, &db).await;
+                        Err(Unavailable::Error(e.to_string()))
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Why a scenario cannot run on this target.
+pub(crate) enum Unavailable {
+    Skip(String),
+    Error(String),
+}
+
+/// A target ready for one scenario; `close` it when done, whatever the outcome.
+pub(crate) struct Session {
+    pub endpoint: Endpoint,
+    reference: Option<(Arc<PgServer>, ScenarioDatabase, RunningProxy)>,
+}
+
+impl Session {
+    pub(crate) async fn close(self) {
+        if let Some((pg, db, proxy)) = self.reference {
+            proxy.shutdown().await;
+            drop_database(&pg, &db).await;
+        }
+    }
+}
+
+async fn drop_database(pg: &PgServer, db: &ScenarioDatabase) {
+    // A database left behind is removed with the server at the end of the run; it does not change the
+    // scenario's verdict.
+    if let Err(e) = pg.drop_database(db).await {
+        tracing::warn!(database = %db.name, "failed to drop the scenario database: {e}");
+    }
+}
+
+fn describe_settings(settings: &ReferenceSettings) -> String {
+    let mut parts = Vec::new();
+    if let Some(ttl) = settings.cache_ttl {
+        parts.push(format!("DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL={}", ttl.as_secs()));
+    }
+    parts.join(", ")
+}
+
+/// `sk-gp-` and 24 random lower-case letters and digits.
+pub fn generate_master_key() -> String {
+    format!("sk-gp-{}", random_alphanumeric(24))
+}
+
+/// `n` random lower-case letters and digits.
+pub(crate) fn random_alphanumeric(n: usize) -> String {
+    const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..n).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_have_the_documented_shape() {
+        let key = generate_master_key();
+        assert!(key.starts_with("sk-gp-"), "{key}");
+        assert_eq!(key.len(), 30);
+        assert!(key[6..].chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+        assert_ne!(generate_master_key(), key);
+    }
+
+    #[test]
+    fn settings_are_named_as_in_the_file() {
+        let settings = ReferenceSettings { cache_ttl: Some(Duration::from_secs(0)) };
+        assert_eq!(describe_settings(&settings), "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL=0");
+    }
+}

@@ -1,0 +1,436 @@
+//! The runner against real HTTP servers (wiremock on 127.0.0.1), with hand-built scenarios.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{json, Value};
+use serde_json_path::JsonPath;
+use wiremock::matchers::{header, method, path, query_param};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use super::*;
+use crate::scenario::{
+    Actor, Body, BodyAssertion, Capture, Expect, Location, Predicate, ReferenceSettings, Request, Retry,
+    Step, Template,
+};
+
+const MASTER_KEY: &str = "sk-master-test";
+
+fn scenario(id: &str, steps: Vec<Step>) -> Scenario {
+    Scenario {
+        source: PathBuf::from(format!("scenarios/{id}.yaml")),
+        id: id.into(),
+        title: format!("Scenario {id}"),
+        description: None,
+        upstream: None,
+        tags: vec![],
+        requires: vec![],
+        reference: ReferenceSettings::default(),
+        steps,
+    }
+}
+
+fn step(id: &str, line: usize, request: Request, expect: Expect) -> Step {
+    Step {
+        id: id.into(),
+        location: Location { line, column: 5 },
+        sleep: None,
+        request: Some(request),
+        expect,
+        capture: vec![],
+        retry: None,
+    }
+}
+
+fn request(method: &str, path: &str) -> Request {
+    Request {
+        actor: Actor::Admin,
+        method: method.into(),
+        path: Template::parse(path).expect("valid template"),
+        query: vec![],
+        headers: vec![],
+        body: None,
+    }
+}
+
+fn status(code: u16) -> Expect {
+    Expect { status: Some(vec![code]), ..Expect::default() }
+}
+
+fn jsonpath(p: &str) -> JsonPath {
+    JsonPath::parse(p).expect("valid JSONPath")
+}
+
+fn capture(variable: &str, p: &str) -> Capture {
+    Capture { variable: variable.into(), path_text: p.into(), path: jsonpath(p) }
+}
+
+fn external(server: &MockServer) -> Target {
+    Target::external(server.uri(), MASTER_KEY)
+}
+
+fn options() -> RunOptions {
+    RunOptions { request_timeout: Duration::from_secs(5), jobs: 2, cancel: CancelToken::new() }
+}
+
+fn step_statuses(outcome: &ScenarioOutcome) -> Vec<&'static str> {
+    outcome.steps.iter().map(|s| s.status.name()).collect()
+}
+
+#[tokio::test]
+async fn captures_feed_later_steps_and_admin_sends_the_master_key() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .and(header("authorization", "Bearer sk-master-test"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"team_id": "t-42", "n": 7})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/team/info"))
+        .and(query_param("team_id", "t-42"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"team_id": "t-42", "members": [7]})))
+        .mount(&server)
+        .await;
+
+    let mut create = step("create", 4, request("POST", "/team/new"), status(200));
+    create.capture = vec![capture("team_id", "$.team_id"), capture("n", "$.n")];
+    let mut info_request = request("GET", "/team/info");
+    info_request.query = vec![("team_id".into(), Template::parse("{{team_id}}").unwrap())];
+    let info_expect = Expect {
+        status: Some(vec![200]),
+        body: vec![
+            BodyAssertion {
+                location: Location { line: 12, column: 9 },
+                path_text: "$.team_id".into(),
+                path: jsonpath("$.team_id"),
+                predicate: Predicate::Equals(json!("{{team_id}}")),
+            },
+            BodyAssertion {
+                location: Location { line: 13, column: 9 },
+                path_text: "$.members".into(),
+                path: jsonpath("$.members"),
+                predicate: Predicate::Contains(json!("{{n}}")),
+            },
+        ],
+        ..Expect::default()
+    };
+    let info = step("info", 9, info_request, info_expect);
+
+    let outcome = run_scenario(&scenario("teams", vec![create, info]), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+    assert_eq!(step_statuses(&outcome), ["passed", "passed"]);
+    let sent = outcome.steps[1].request.as_ref().expect("the request was sent");
+    assert_eq!(sent.url, format!("{}/team/info?team_id=t-42", server.uri()));
+    assert_eq!(sent.credentials, "admin");
+    assert_eq!(outcome.steps[1].attempts, 1);
+    assert_eq!(outcome.steps[1].assertions.iter().filter(|a| a.passed).count(), 3);
+}
+
+#[tokio::test]
+async fn run_id_is_fresh_per_execution_and_rendered_into_bodies() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let mut req = request("POST", "/team/new");
+    req.body = Some(Body::Json(json!({"team_alias": "t-{{run_id}}"})));
+    let s = scenario("run-id", vec![step("create", 3, req, status(200))]);
+
+    let first = run_scenario(&s, &external(&server), &options()).await;
+    let second = run_scenario(&s, &external(&server), &options()).await;
+    assert_ne!(first.run_id, second.run_id);
+    for outcome in [&first, &second] {
+        assert_eq!(outcome.run_id.len(), 10);
+        assert!(outcome.run_id.starts_with('r'));
+        assert!(outcome.run_id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit()));
+    }
+    let bodies: Vec<Value> = server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).expect("JSON body"))
+        .collect();
+    assert_eq!(
+        bodies,
+        [json!({"team_alias": format!("t-{}", first.run_id)}), json!({"team_alias": format!("t-{}", second.run_id)})]
+    );
+}
+
+#[tokio::test]
+async fn the_first_failing_step_ends_the_scenario() {
+    let server = MockServer::start().await;
+    Mock::given(path("/ok")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(path("/missing"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "Team not found"})))
+        .mount(&server)
+        .await;
+    let s = scenario(
+        "fails",
+        vec![
+            step("one", 3, request("GET", "/ok"), status(200)),
+            step("two", 7, request("GET", "/missing"), status(200)),
+            step("three", 11, request("GET", "/ok"), status(200)),
+        ],
+    );
+    let outcome = run_scenario(&s, &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Failed);
+    assert_eq!(step_statuses(&outcome), ["passed", "failed", "not_run"]);
+    let failed = outcome.failed_step().expect("a failed step");
+    assert_eq!((failed.id.as_str(), failed.location.line), ("two", 7));
+    assert_eq!(failed.status, StepStatus::Failed { message: "1 of 1 assertions failed".into() });
+    let response = failed.response.as_ref().expect("a response");
+    assert_eq!((response.status, response.json.clone()), (404, Some(json!({"detail": "Team not found"}))));
+    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 2);
+}
+
+#[tokio::test]
+async fn actors_and_step_headers_decide_the_credentials_sent() {
+    let server = MockServer::start().await;
+    Mock::given(path("/key/generate"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"key": "sk-virtual-1"})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/as-key"))
+        .and(header("authorization", "Bearer sk-virtual-1"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(path("/as-header"))
+        .and(header("x-litellm-api-key", "sk-virtual-1"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    Mock::given(path("/anonymous")).respond_with(ResponseTemplate::new(401)).mount(&server).await;
+
+    let mut generate = step("generate", 3, request("POST", "/key/generate"), status(200));
+    generate.capture = vec![capture("k", "$.key")];
+    let mut as_key = request("GET", "/as-key");
+    as_key.actor = Actor::Key(Template::parse("{{k}}").unwrap());
+    let mut as_header = request("GET", "/as-header");
+    as_header.actor = Actor::Anonymous;
+    as_header.headers = vec![("x-litellm-api-key".into(), Template::parse("{{k}}").unwrap())];
+    let mut anonymous = request("GET", "/anonymous");
+    anonymous.actor = Actor::Anonymous;
+    let s = scenario(
+        "actors",
+        vec![
+            generate,
+            step("as-key", 8, as_key, status(200)),
+            step("as-header", 12, as_header, status(200)),
+            step("anonymous", 16, anonymous, status(401)),
+        ],
+    );
+    let outcome = run_scenario(&s, &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+    let requests = server.received_requests().await.unwrap_or_default();
+    let last = requests.last().expect("four requests");
+    assert!(last.headers.get("authorization").is_none(), "actor none sends no credentials");
+    assert!(requests[2].headers.get("authorization").is_none());
+}
+
+#[tokio::test]
+async fn retry_resends_until_the_condition_holds_then_checks_expect() {
+    let server = MockServer::start().await;
+    Mock::given(path("/eventually"))
+        .respond_with(ResponseTemplate::new(404))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/eventually"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ready": true})))
+        .mount(&server)
+        .await;
+    let mut s = step("wait", 3, request("GET", "/eventually"), status(200));
+    s.retry = Some(Retry { until: status(200), timeout: Duration::from_secs(5), interval: Duration::from_millis(10) });
+    let outcome = run_scenario(&scenario("retry", vec![s]), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+    assert_eq!(outcome.steps[0].attempts, 3);
+    assert_eq!(outcome.steps[0].assertions.len(), 1);
+    assert_eq!(outcome.steps[0].assertions[0].check, "status");
+}
+
+#[tokio::test]
+async fn retry_that_never_holds_fails_with_the_attempts_and_the_last_response() {
+    let server = MockServer::start().await;
+    Mock::given(path("/never"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"detail": "not yet"})))
+        .mount(&server)
+        .await;
+    let mut s = step("wait", 3, request("GET", "/never"), status(200));
+    s.retry =
+        Some(Retry { until: status(200), timeout: Duration::from_millis(300), interval: Duration::from_millis(50) });
+    let outcome = run_scenario(&scenario("retry-timeout", vec![s]), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Failed);
+    let step = &outcome.steps[0];
+    let StepStatus::Failed { message } = &step.status else { panic!("expected a failure: {step:#?}") };
+    let expected = format!("timed out after 300ms and {} attempts: `retry.until` never held", step.attempts);
+    assert_eq!(message, &expected);
+    assert!(step.attempts >= 2, "{}", step.attempts);
+    assert_eq!(step.response.as_ref().map(|r| r.status), Some(404));
+    assert_eq!(step.assertions[0].check, "until status");
+    assert!(!step.assertions[0].passed);
+}
+
+#[tokio::test]
+async fn a_capture_of_no_node_fails_the_step() {
+    let server = MockServer::start().await;
+    Mock::given(path("/x")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"a": 1}))).mount(&server).await;
+    let mut s = step("cap", 3, request("GET", "/x"), status(200));
+    s.capture = vec![capture("b", "$.b")];
+    let outcome = run_scenario(&scenario("capture", vec![s]), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Failed);
+    assert_eq!(
+        outcome.steps[0].status,
+        StepStatus::Failed { message: "failed to capture `b` from $.b: no node matches".into() }
+    );
+}
+
+#[tokio::test]
+async fn a_template_error_at_run_time_fails_the_step_without_sending() {
+    let server = MockServer::start().await;
+    let s = step("bad", 3, request("GET", "/team/{{nope}}"), status(200));
+    let outcome = run_scenario(&scenario("template", vec![s]), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Failed);
+    let StepStatus::Failed { message } = &outcome.steps[0].status else { panic!("{outcome:#?}") };
+    assert!(message.starts_with("failed to render the request: unknown variable `nope`"), "{message}");
+    assert_eq!(outcome.steps[0].attempts, 0);
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_target_is_an_infrastructure_error() {
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let target = Target::external(format!("http://127.0.0.1:{port}"), MASTER_KEY);
+    let s = scenario(
+        "down",
+        vec![step("one", 3, request("GET", "/health"), status(200)), step("two", 5, request("GET", "/x"), status(200))],
+    );
+    let outcome = run_scenario(&s, &target, &options()).await;
+    let ScenarioStatus::Errored { message } = &outcome.status else { panic!("{outcome:#?}") };
+    assert!(message.starts_with(&format!("step `one`: failed to send GET http://127.0.0.1:{port}/health")), "{message}");
+    assert_eq!(step_statuses(&outcome), ["errored", "not_run"]);
+}
+
+#[tokio::test]
+async fn a_target_slower_than_the_request_timeout_is_an_infrastructure_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    let options = RunOptions { request_timeout: Duration::from_millis(200), ..options() };
+    let s = scenario("slow", vec![step("slow", 3, request("GET", "/slow"), status(200))]);
+    let outcome = run_scenario(&s, &external(&server), &options).await;
+    let ScenarioStatus::Errored { message } = &outcome.status else { panic!("{outcome:#?}") };
+    assert!(message.contains("failed to get an answer to GET"), "{message}");
+}
+
+#[tokio::test]
+async fn an_external_target_skips_scenarios_with_reference_settings() {
+    let server = MockServer::start().await;
+    let mut s = scenario("cache", vec![step("one", 3, request("GET", "/x"), status(200))]);
+    s.reference.cache_ttl = Some(Duration::from_secs(0));
+    let outcome = run_scenario(&s, &external(&server), &options()).await;
+    assert_eq!(
+        outcome.status,
+        ScenarioStatus::Skipped {
+            reason: "needs reference-only settings: DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL=0".into()
+        }
+    );
+    assert!(outcome.steps.is_empty());
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
+
+#[tokio::test]
+async fn a_step_without_request_only_sleeps() {
+    let server = MockServer::start().await;
+    let pause = Step {
+        id: "pause".into(),
+        location: Location { line: 3, column: 5 },
+        sleep: Some(Duration::from_millis(120)),
+        request: None,
+        expect: Expect::default(),
+        capture: vec![],
+        retry: None,
+    };
+    let outcome = run_scenario(&scenario("sleep", vec![pause]), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed);
+    assert!(outcome.steps[0].duration >= Duration::from_millis(120));
+    assert_eq!(outcome.steps[0].attempts, 0);
+}
+
+#[tokio::test]
+async fn a_raw_body_is_sent_as_is_with_a_json_content_type() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(header("content-type", "application/json"))
+        .respond_with(ResponseTemplate::new(422))
+        .mount(&server)
+        .await;
+    let mut req = request("POST", "/team/new");
+    req.body = Some(Body::Raw(Template::parse(r#"{"team_id": "{{run_id}}"#).unwrap()));
+    let outcome =
+        run_scenario(&scenario("raw", vec![step("raw", 3, req, status(422))]), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+    let received = server.received_requests().await.unwrap_or_default();
+    assert_eq!(String::from_utf8_lossy(&received[0].body), format!(r#"{{"team_id": "{}"#, outcome.run_id));
+}
+
+#[tokio::test]
+async fn many_scenarios_report_as_they_finish_and_return_in_input_order() {
+    let server = MockServer::start().await;
+    for (p, delay) in [("/slow", 400), ("/fast", 0)] {
+        Mock::given(path(p))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_millis(delay)))
+            .mount(&server)
+            .await;
+    }
+    let scenarios = vec![
+        scenario("a-slow", vec![step("s", 3, request("GET", "/slow"), status(200))]),
+        scenario("b-fast", vec![step("s", 3, request("GET", "/fast"), status(200))]),
+        scenario("c-fails", vec![step("s", 3, request("GET", "/fast"), status(201))]),
+    ];
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let outcomes =
+        run_scenarios(scenarios, Arc::new(external(&server)), RunOptions { jobs: 3, ..options() }, Arc::new(sender))
+            .await;
+    assert_eq!(outcomes.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), ["a-slow", "b-fast", "c-fails"]);
+    assert_eq!(outcomes.iter().map(|o| o.status.name()).collect::<Vec<_>>(), ["passed", "passed", "failed"]);
+
+    let mut finished = Vec::new();
+    let mut started = Vec::new();
+    let mut steps = 0;
+    while let Ok(event) = receiver.try_recv() {
+        match event {
+            Event::ScenarioStarted { index, .. } => started.push(index),
+            Event::StepFinished { .. } => steps += 1,
+            Event::ScenarioFinished { index, .. } => {
+                assert!(started.contains(&index), "scenario {index} finished before it started");
+                finished.push(index);
+            }
+        }
+    }
+    assert_eq!(steps, 3);
+    assert_eq!(finished.len(), 3);
+    assert_eq!(finished.last(), Some(&0), "the slow scenario finishes last: {finished:?}");
+}
+
+#[tokio::test]
+async fn a_cancelled_run_starts_no_scenario() {
+    let server = MockServer::start().await;
+    let options = options();
+    options.cancel.cancel();
+    let scenarios = vec![scenario("a", vec![step("s", 3, request("GET", "/x"), status(200))])];
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let outcomes = run_scenarios(scenarios, Arc::new(external(&server)), options, Arc::new(sender)).await;
+    assert_eq!(outcomes[0].status, ScenarioStatus::Skipped { reason: "the run was interrupted".into() });
+    assert!(receiver.try_recv().is_err(), "no events for scenarios that never started");
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
