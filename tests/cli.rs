@@ -231,3 +231,30 @@ fn list_prints_one_line_per_selected_scenario() {
         assert!(lines[0].contains(part), "{part} in {lines:?}");
     }
 }
+
+#[test]
+fn the_reference_target_runs_a_scenario_on_real_postgres() {
+    let output = gateproof(&["run", "scenarios/conformance/health-liveliness.yaml", "--postgres", "local"]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("PASS health-liveliness ("), "{}", stdout(&output));
+    assert_eq!(last_line(&output), "1 passed, 0 failed");
+}
+
+#[test]
+fn an_unreachable_postgres_is_infrastructure_trouble() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
+    let url = format!("postgres://gateproof@127.0.0.1:{port}/nothing");
+    let output = gateproof(&["run", "scenarios/conformance/health-liveliness.yaml", "--postgres", &url]);
+    assert_eq!(code(&output), Some(3), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert!(stderr(&output).contains("failed to connect"), "{}", stderr(&output));
+}
+
+#[test]
+fn a_broken_file_is_named_with_line_and_column() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let broken = write(dir.path(), "broken.yaml", "id: broken\ntitle: x\nsteps:\n  - id: a\n    sleep: 1s\n    colour: red\n");
+    let output = gateproof(&["list", path_str(dir.path())]);
+    assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    let expected = format!("{}:6:5", path_str(&broken));
+    assert!(stderr(&output).contains(&expected), "expected {expected} in:\n{}", stderr(&output));
+}
