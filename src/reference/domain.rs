@@ -99,6 +99,38 @@ pub(crate) struct Key {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Key {
+    /// A key row with every optional field unset.
+    pub fn unset(token: String, key_name: Option<String>, user_id: Option<String>, created_by: Option<String>) -> Key {
+        let now = Utc::now();
+        Key {
+            token,
+            key_name,
+            key_alias: None,
+            user_id,
+            team_id: None,
+            organization_id: None,
+            object_permission_id: None,
+            access_group_ids: vec![],
+            models: vec![],
+            max_budget: None,
+            spend: 0.0,
+            budget_duration: None,
+            expires: None,
+            blocked: false,
+            metadata: Value::Object(Default::default()),
+            allowed_routes: vec![],
+            key_type: Some("default".into()),
+            tpm_limit: None,
+            rpm_limit: None,
+            updated_by: created_by.clone(),
+            created_by,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize, sqlx::FromRow)]
 pub(crate) struct Organization {
     pub organization_id: String,

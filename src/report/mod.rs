@@ -53,11 +53,8 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}\n… ({} more bytes)", &text[..end], text.len() - end)
+    let kept = crate::runner::char_prefix(text, max);
+    format!("{kept}\n… ({} more bytes)", text.len() - kept.len())
 }
 
 #[cfg(test)]

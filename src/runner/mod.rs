@@ -16,6 +16,7 @@ mod http;
 mod outcome;
 mod pool;
 mod query;
+pub(crate) use query::char_prefix;
 mod scenario;
 mod step;
 mod target;

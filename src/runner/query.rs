@@ -34,16 +34,21 @@ pub(crate) fn show(value: &Value) -> String {
     truncate(&value.to_string(), 300)
 }
 
+/// The longest prefix of `text` of at most `max` bytes that ends at a character boundary.
+pub(crate) fn char_prefix(text: &str, max: usize) -> &str {
+    let mut end = max.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
+}
+
 /// At most `max` bytes of `text` (cut at a character boundary), marked with `…` when cut.
 pub(crate) fn truncate(text: &str, max: usize) -> String {
     if text.len() <= max {
         return text.to_string();
     }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}…", &text[..end])
+    format!("{}…", char_prefix(text, max))
 }
 
 /// JSON equality where numbers compare by value, so `1` equals `1.0`.

@@ -174,34 +174,9 @@ pub(crate) fn check_key_mcp_within_team(
 mod tests {
     use super::*;
     use crate::reference::authz::fixtures::*;
-    use chrono::Utc;
 
     fn key(owner: Option<&str>, team: Option<&str>) -> Key {
-        Key {
-            token: "tok".into(),
-            key_name: None,
-            key_alias: None,
-            user_id: owner.map(str::to_string),
-            team_id: team.map(str::to_string),
-            organization_id: None,
-            object_permission_id: None,
-            access_group_ids: vec![],
-            models: vec![],
-            max_budget: None,
-            spend: 0.0,
-            budget_duration: None,
-            expires: None,
-            blocked: false,
-            metadata: serde_json::json!({}),
-            allowed_routes: vec![],
-            key_type: None,
-            tpm_limit: None,
-            rpm_limit: None,
-            created_by: None,
-            updated_by: None,
-            created_at: Utc::now(),
-            updated_at: Utc::now(),
-        }
+        Key { team_id: team.map(str::to_string), ..Key::unset("tok".into(), None, owner.map(str::to_string), None) }
     }
 
     fn generate(caller: &Caller, user_id: Option<&str>, team: Option<&Team>) -> Result<Option<String>, Denial> {

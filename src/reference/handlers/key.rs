@@ -48,32 +48,7 @@ fn new_raw_key() -> String {
 
 /// A new key row for `raw` with every optional field unset.
 fn new_key_row(raw: &str, user_id: Option<String>, caller: &Caller) -> Key {
-    let now = Utc::now();
-    Key {
-        token: hash_token(raw),
-        key_name: Some(key_name(raw)),
-        key_alias: None,
-        user_id,
-        team_id: None,
-        organization_id: None,
-        object_permission_id: None,
-        access_group_ids: vec![],
-        models: vec![],
-        max_budget: None,
-        spend: 0.0,
-        budget_duration: None,
-        expires: None,
-        blocked: false,
-        metadata: json!({}),
-        allowed_routes: vec![],
-        key_type: Some("default".into()),
-        tpm_limit: None,
-        rpm_limit: None,
-        created_by: caller.user_id.clone(),
-        updated_by: caller.user_id.clone(),
-        created_at: now,
-        updated_at: now,
-    }
+    Key::unset(hash_token(raw), Some(key_name(raw)), user_id, caller.user_id.clone())
 }
 
 fn key_name(raw: &str) -> String {
