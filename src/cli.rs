@@ -14,7 +14,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::postgres::{PgServer, PostgresChoice, PostgresError, PostgresOptions};
-use crate::reference::{self, ProxyConfig, StartError};
+use crate::reference::{self, ProxyConfig, Quirk, StartError};
 use crate::report::human::HumanReporter;
 use crate::report::json::JsonReport;
 use crate::report::{junit, RunInfo, Summary};
@@ -38,6 +38,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// List the reference proxy's quirks: name, upstream issue, description.
+    Quirks,
 }
 
 #[derive(Debug, Args)]
@@ -224,6 +226,12 @@ fn execute(cli: Cli) -> Result<Verdict, CliError> {
             println!("{}", scenario::schema::json_schema());
             Ok(Verdict::default())
         }
+        Command::Quirks => {
+            let mut out = io::stdout().lock();
+            // A closed stdout (`| head`) is not an error of this command.
+            let _ = out.write_all(quirks_table().as_bytes());
+            Ok(Verdict::default())
+        }
         Command::List(args) => list(&args),
         Command::Run(args) => runtime()?.block_on(run(args)),
         Command::Serve(args) => runtime()?.block_on(serve(args)),
@@ -249,6 +257,16 @@ fn load_scenarios(paths: &[PathBuf]) -> Result<(Vec<Scenario>, usize), CliError>
         }
     }
     Ok((scenarios, broken))
+}
+
+/// One line per quirk: name, upstream issue and description, in aligned columns.
+fn quirks_table() -> String {
+    let name_width = Quirk::ALL.iter().map(|q| q.name().len()).max().unwrap_or(0);
+    let upstream_width = Quirk::ALL.iter().map(|q| q.upstream().len()).max().unwrap_or(0);
+    Quirk::ALL
+        .iter()
+        .map(|q| format!("{:<name_width$}  {:<upstream_width$}  {}\n", q.name(), q.upstream(), q.description()))
+        .collect()
 }
 
 fn list(args: &ListArgs) -> Result<Verdict, CliError> {
@@ -466,6 +484,19 @@ mod tests {
         assert_eq!(args.filter.to_filter(), TagFilter { tags: vec!["x".into(), "y".into()], skip_tags: vec!["slow".into()] });
         assert_eq!(args.jobs, Some(3));
         assert_eq!(args.postgres.postgres, PostgresChoice::Url("postgres://u@h/db".into()));
+    }
+
+    #[test]
+    fn the_quirks_table_has_a_line_per_quirk_with_name_upstream_and_description() {
+        let table = quirks_table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), Quirk::ALL.len());
+        for (line, quirk) in lines.iter().zip(Quirk::ALL) {
+            assert!(line.starts_with(quirk.name()), "{line}");
+            assert!(line.contains(quirk.upstream()), "{line}");
+            assert!(line.ends_with(&quirk.description()), "{line}");
+        }
+        assert!(parse(&["quirks"]).is_ok());
     }
 
     #[test]

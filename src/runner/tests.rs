@@ -28,6 +28,7 @@ fn scenario(id: &str, steps: Vec<Step>) -> Scenario {
         requires: vec![],
         reference: ReferenceSettings::default(),
         steps,
+        reproduces: None,
     }
 }
 
