@@ -14,7 +14,7 @@ use std::time::Instant;
 use clap::{Args, Parser, Subcommand};
 
 use crate::postgres::{PgServer, PostgresChoice, PostgresError, PostgresOptions};
-use crate::reference::{self, ProxyConfig, StartError};
+use crate::reference::{self, ProxyConfig, Quirk, Quirks, StartError};
 use crate::report::human::HumanReporter;
 use crate::report::json::JsonReport;
 use crate::report::{junit, RunInfo, Summary};
@@ -38,6 +38,8 @@ enum Command {
     Serve(ServeArgs),
     /// Print the JSON Schema of the scenario format.
     Schema,
+    /// List the reference proxy's quirks: name, upstream issue, description.
+    Quirks,
 }
 
 #[derive(Debug, Args)]
@@ -62,6 +64,14 @@ struct RunArgs {
     /// Write the JSON report (format_version 1) here.
     #[arg(long, value_name = "FILE")]
     json: Option<PathBuf>,
+    /// Switch this upstream bug on in the reference proxy for every scenario (repeatable; see
+    /// `gateproof quirks`).
+    #[arg(long = "quirk", value_name = "QUIRK", value_parser = parse_quirk, conflicts_with = "reproduce")]
+    quirks: Vec<Quirk>,
+    /// Also run every scenario that declares `reproduces:` with its quirk on, and check that it fails
+    /// exactly as declared.
+    #[arg(long)]
+    reproduce: bool,
     #[command(flatten)]
     postgres: PostgresArgs,
 }
@@ -83,6 +93,9 @@ struct ServeArgs {
     /// Master key (default: a new random `sk-gp-…`).
     #[arg(long, env = "GATEPROOF_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// Switch this upstream bug on (repeatable; see `gateproof quirks`).
+    #[arg(long = "quirk", value_name = "QUIRK", value_parser = parse_quirk)]
+    quirks: Vec<Quirk>,
     #[command(flatten)]
     postgres: PostgresArgs,
 }
@@ -139,6 +152,24 @@ fn parse_target(text: &str) -> Result<TargetArg, String> {
 
 fn parse_postgres(text: &str) -> Result<PostgresChoice, String> {
     text.parse()
+}
+
+fn parse_quirk(text: &str) -> Result<Quirk, String> {
+    text.parse().map_err(|e: reference::quirks::UnknownQuirk| e.to_string())
+}
+
+/// The quirks asked for on the command line, refusing one the reference proxy does not consult yet
+/// (it would silently change nothing).
+fn wired_quirks(quirks: &[Quirk]) -> Result<Quirks, CliError> {
+    if let Some(unwired) = quirks.iter().find(|q| !q.wired()) {
+        let wired: Vec<&str> = Quirk::ALL.iter().filter(|q| q.wired()).map(|q| q.name()).collect();
+        return Err(CliError::Usage(format!(
+            "quirk `{unwired}` is registered but not wired into the reference proxy yet, so it would change \
+             nothing; wired quirks: {}",
+            wired.join(", ")
+        )));
+    }
+    Ok(quirks.iter().copied().collect())
 }
 
 /// Why a command could not do its job. Rendered by miette here, and only here.
@@ -224,6 +255,12 @@ fn execute(cli: Cli) -> Result<Verdict, CliError> {
             println!("{}", scenario::schema::json_schema());
             Ok(Verdict::default())
         }
+        Command::Quirks => {
+            let mut out = io::stdout().lock();
+            // A closed stdout (`| head`) is not an error of this command.
+            let _ = out.write_all(quirks_table().as_bytes());
+            Ok(Verdict::default())
+        }
         Command::List(args) => list(&args),
         Command::Run(args) => runtime()?.block_on(run(args)),
         Command::Serve(args) => runtime()?.block_on(serve(args)),
@@ -249,6 +286,16 @@ fn load_scenarios(paths: &[PathBuf]) -> Result<(Vec<Scenario>, usize), CliError>
         }
     }
     Ok((scenarios, broken))
+}
+
+/// One line per quirk: name, upstream issue and description, in aligned columns.
+fn quirks_table() -> String {
+    let name_width = Quirk::ALL.iter().map(|q| q.name().len()).max().unwrap_or(0);
+    let upstream_width = Quirk::ALL.iter().map(|q| q.upstream().len()).max().unwrap_or(0);
+    Quirk::ALL
+        .iter()
+        .map(|q| format!("{:<name_width$}  {:<upstream_width$}  {}\n", q.name(), q.upstream(), q.description()))
+        .collect()
 }
 
 fn list(args: &ListArgs) -> Result<Verdict, CliError> {
@@ -278,6 +325,12 @@ async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         }
         (_, key) => key.clone(),
     };
+    let quirks = wired_quirks(&args.quirks)?;
+    if matches!(args.target, TargetArg::Url(_)) && !quirks.is_empty() {
+        return Err(CliError::Usage(
+            "--quirk switches bugs on in the reference proxy only: drop it or use --target reference".into(),
+        ));
+    }
     let (scenarios, broken_files) = load_scenarios(&args.paths)?;
     let filter = args.filter.to_filter();
     let selected: Vec<Scenario> = scenarios.into_iter().filter(|s| filter.selects(&s.tags)).collect();
@@ -291,7 +344,7 @@ async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         TargetArg::Reference => "reference".to_string(),
         TargetArg::Url(url) => url.clone(),
     };
-    let mut options = RunOptions { cancel: cancel.clone(), ..RunOptions::default() };
+    let mut options = RunOptions { cancel: cancel.clone(), quirks, reproduce: args.reproduce, ..RunOptions::default() };
     if let Some(jobs) = args.jobs {
         options.jobs = jobs as usize;
     }
@@ -379,17 +432,19 @@ async fn watch_ctrl_c(cancel: CancelToken) {
 }
 
 async fn serve(args: ServeArgs) -> Result<Verdict, CliError> {
+    let quirks = wired_quirks(&args.quirks)?;
     let master_key = args.master_key.clone().unwrap_or_else(generate_master_key);
     let pg = PgServer::start(&args.postgres.options()).await?;
-    let served = serve_on(&pg, &args, master_key).await;
+    let served = serve_on(&pg, &args, master_key, quirks).await;
     pg.shutdown().await;
     served
 }
 
-async fn serve_on(pg: &PgServer, args: &ServeArgs, master_key: String) -> Result<Verdict, CliError> {
+async fn serve_on(pg: &PgServer, args: &ServeArgs, master_key: String, quirks: Quirks) -> Result<Verdict, CliError> {
     let db = pg.scenario_database(&reference::MIGRATOR).await?;
     let config = ProxyConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], args.port)),
+        quirks,
         ..ProxyConfig::new(master_key.clone(), db.url.clone())
     };
     let proxy = match reference::start(config).await {
@@ -401,6 +456,7 @@ async fn serve_on(pg: &PgServer, args: &ServeArgs, master_key: String) -> Result
     };
     println!("base_url: {}", proxy.base_url);
     println!("master_key: {master_key}");
+    println!("quirks: {quirks}");
     println!("Serving until Ctrl-C.");
     let _ = io::stdout().flush();
     // An error here means signals cannot be watched; stopping at once is the only safe answer.
@@ -451,6 +507,45 @@ mod tests {
         assert_eq!(args.target, TargetArg::Reference);
         assert_eq!(args.postgres.postgres, PostgresChoice::Auto);
         assert_eq!(args.jobs, None);
+        assert!(args.quirks.is_empty());
+        assert!(!args.reproduce);
+    }
+
+    #[test]
+    fn quirks_and_reproduce_parse_and_exclude_each_other() {
+        let Command::Run(args) =
+            parse(&["run", "--quirk", "stale_team_cache", "--quirk", "org_admin_gate_needs_org_id_in_body"])
+                .expect("valid")
+                .command
+        else {
+            panic!("not run")
+        };
+        assert_eq!(args.quirks, [Quirk::StaleTeamCache, Quirk::OrgAdminGateNeedsOrgIdInBody]);
+        let Command::Run(args) = parse(&["run", "--reproduce"]).expect("valid").command else { panic!("not run") };
+        assert!(args.reproduce);
+        let err = parse(&["run", "--reproduce", "--quirk", "stale_team_cache"]).expect_err("conflict");
+        assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
+        let err = parse(&["run", "--quirk", "stale_cache"]).expect_err("unknown");
+        assert!(err.to_string().contains("unknown quirk `stale_cache`: expected one of stale_team_cache"), "{err}");
+    }
+
+    #[test]
+    fn an_unwired_quirk_is_a_usage_error_naming_the_wired_ones() {
+        let Err(error) = wired_quirks(&[Quirk::StaleTeamCache, Quirk::StaleKeyWriteBack]) else {
+            panic!("accepted an unwired quirk")
+        };
+        assert!(
+            error.to_string().starts_with("quirk `stale_key_write_back` is registered but not wired"),
+            "{error}"
+        );
+        assert!(
+            error.to_string().ends_with("wired quirks: stale_team_cache, org_admin_gate_needs_org_id_in_body"),
+            "{error}"
+        );
+        assert_eq!(exit_code(&Err(error)), 2);
+        let quirks = wired_quirks(&[Quirk::StaleTeamCache]).expect("wired");
+        assert!(quirks.contains(Quirk::StaleTeamCache));
+        assert_eq!(wired_quirks(&[]).expect("none"), Quirks::NONE);
     }
 
     #[test]
@@ -466,6 +561,19 @@ mod tests {
         assert_eq!(args.filter.to_filter(), TagFilter { tags: vec!["x".into(), "y".into()], skip_tags: vec!["slow".into()] });
         assert_eq!(args.jobs, Some(3));
         assert_eq!(args.postgres.postgres, PostgresChoice::Url("postgres://u@h/db".into()));
+    }
+
+    #[test]
+    fn the_quirks_table_has_a_line_per_quirk_with_name_upstream_and_description() {
+        let table = quirks_table();
+        let lines: Vec<&str> = table.lines().collect();
+        assert_eq!(lines.len(), Quirk::ALL.len());
+        for (line, quirk) in lines.iter().zip(Quirk::ALL) {
+            assert!(line.starts_with(quirk.name()), "{line}");
+            assert!(line.contains(quirk.upstream()), "{line}");
+            assert!(line.ends_with(&quirk.description()), "{line}");
+        }
+        assert!(parse(&["quirks"]).is_ok());
     }
 
     #[test]

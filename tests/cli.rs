@@ -86,12 +86,16 @@ fn schema_prints_a_json_schema() {
 
 #[test]
 fn bad_invocations_exit_2() {
-    let cases: [&[&str]; 5] = [
+    let cases: [&[&str]; 9] = [
         &["run", "--no-such-flag"],
         &["frobnicate"],
         &["run", "--jobs", "0"],
         &["run", "--target", "not a url"],
         &["run", "--target", "http://127.0.0.1:9"],
+        &["run", "--quirk", "no_such_quirk"],
+        &["run", "--quirk", "stale_key_write_back"],
+        &["run", "--reproduce", "--quirk", "stale_team_cache"],
+        &["run", "--target", "http://127.0.0.1:9", "--master-key", "sk-x", "--quirk", "stale_team_cache"],
     ];
     for args in cases {
         let output = gateproof(args);
@@ -100,6 +104,63 @@ fn bad_invocations_exit_2() {
     }
     let output = gateproof(&["run", "--target", "http://127.0.0.1:9"]);
     assert!(stderr(&output).contains("--master-key"), "{}", stderr(&output));
+    let output = gateproof(&["run", "--quirk", "stale_key_write_back"]);
+    assert!(words(&stderr(&output)).contains("not wired into the reference proxy yet"), "{}", stderr(&output));
+    let output =
+        gateproof(&["run", "--target", "http://127.0.0.1:9", "--master-key", "sk-x", "--quirk", "stale_team_cache"]);
+    assert!(words(&stderr(&output)).contains("reference proxy only"), "{}", stderr(&output));
+}
+
+/// miette's report as plain words: its wrapping and frame characters removed.
+fn words(report: &str) -> String {
+    report.split_whitespace().filter(|w| !matches!(*w, "│" | "×")).collect::<Vec<_>>().join(" ")
+}
+
+#[test]
+fn quirks_lists_every_quirk_with_its_upstream_issue() {
+    let output = gateproof(&["quirks"]);
+    assert_eq!(code(&output), Some(0), "{}", stderr(&output));
+    let text = stdout(&output);
+    assert_eq!(text.lines().count(), 8, "{text}");
+    let gate = text.lines().find(|l| l.starts_with("org_admin_gate_needs_org_id_in_body ")).expect("listed");
+    assert!(gate.contains("BerriAI/litellm#27294"), "{gate}");
+    let unwired = text.lines().find(|l| l.starts_with("stale_key_write_back ")).expect("listed");
+    assert!(unwired.contains("(not wired yet)"), "{unwired}");
+}
+
+/// On a URL target a regression scenario runs only its fixed half, and says the reproduction did not run.
+#[tokio::test]
+async fn reproduce_on_an_external_target_runs_only_the_fixed_half() {
+    let server = healthy_proxy().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = health_scenario("health-regression", &["regression"]).replace(
+        "steps:\n",
+        "reproduces:\n  quirk: stale_team_cache\n  fails_at: health\n  observed: {status: 403}\nsteps:\n",
+    );
+    write(dir.path(), "regression.yaml", &scenario);
+    let json_file = dir.path().join("report.json");
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &server.uri(),
+        "--master-key",
+        MASTER_KEY,
+        "--reproduce",
+        "--json",
+        path_str(&json_file),
+    ]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("PASS health-regression ("), "{}", stdout(&output));
+    let text = stdout(&output);
+    assert!(text.contains("  reproduction not run: quirks switch bugs on in the reference proxy only"), "{text}");
+    assert_eq!(last_line(&output), "1 passed, 0 failed");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written"))
+        .expect("valid JSON");
+    let reproduction = &report["scenarios"][0]["reproduction"];
+    assert_eq!(reproduction["quirk"], json!("stale_team_cache"));
+    assert_eq!(reproduction["result"], json!("not_run"));
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1), "one run only");
 }
 
 #[tokio::test]
@@ -131,7 +192,11 @@ async fn a_passing_run_exits_0_and_writes_both_reports() {
         .expect("valid JSON");
     assert_eq!(report["format_version"], json!(1));
     assert_eq!(report["target"], json!(server.uri()));
-    assert_eq!(report["summary"], json!({"total": 1, "passed": 1, "failed": 0, "skipped": 0, "errored": 0}));
+    assert_eq!(
+        report["summary"],
+        json!({"total": 1, "passed": 1, "failed": 0, "skipped": 0, "errored": 0, "reproduced": 0, "not_reproduced": 0})
+    );
+    assert_eq!(report["scenarios"][0]["reproduction"], Value::Null);
     assert_eq!(report["scenarios"][0]["steps"][0]["response"]["json"], json!({"status": "healthy"}));
 }
 

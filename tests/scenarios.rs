@@ -1,5 +1,7 @@
 //! One test per scenario file under `scenarios/`: each runs against the reference proxy, on one
-//! Postgres server shared by the whole test binary.
+//! Postgres server shared by the whole test binary. A regression scenario (`reproduces:`) runs twice:
+//! without its quirk it must pass, and with it it must fail exactly at the declared step with the
+//! declared response, so a scenario that cannot catch its bug fails the build.
 //!
 //! `GATEPROOF_POSTGRES` chooses the server (`auto` by default). Test names are the file paths, so a
 //! single scenario runs with `cargo test --test scenarios -- <path>`.
@@ -10,7 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions};
 use gateproof::report::human::render_outcome;
-use gateproof::runner::{run_scenario, RunOptions, ScenarioStatus, Target};
+use gateproof::runner::{run_scenario, ReproductionResult, RunOptions, ScenarioStatus, Target};
 
 /// A failure shown as written (datatest-stable prints errors with `{:?}`, which would escape newlines).
 struct Failure(String);
@@ -72,10 +74,14 @@ fn run_file(path: &Path) -> datatest_stable::Result<()> {
         .map_err(|e| Failure(format!("{:?}", miette::Report::new(e))))?;
     let pg = postgres()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    let outcome = runtime.block_on(async {
-        run_scenario(&scenario, &Target::reference(pg), &RunOptions::default()).await
-    });
-    if outcome.status == ScenarioStatus::Passed {
+    let options = RunOptions { reproduce: true, ..RunOptions::default() };
+    let outcome = runtime.block_on(async { run_scenario(&scenario, &Target::reference(pg), &options).await });
+    let reproduced = match (&scenario.reproduces, &outcome.reproduction) {
+        (None, _) => true,
+        (Some(_), Some(verdict)) => verdict.result == ReproductionResult::Reproduced,
+        (Some(_), None) => false,
+    };
+    if outcome.status == ScenarioStatus::Passed && reproduced {
         Ok(())
     } else {
         Err(Box::new(Failure(render_outcome(&outcome))))

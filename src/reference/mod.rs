@@ -11,6 +11,7 @@ mod cache;
 mod domain;
 mod error;
 mod handlers;
+pub mod quirks;
 mod request;
 mod storage;
 mod store;
@@ -28,6 +29,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use handlers::{health, key, organization, team, user};
+pub use quirks::{Quirk, Quirks};
 use store::Store;
 
 /// Migrations of the reference proxy's schema, embedded at compile time.
@@ -44,6 +46,8 @@ pub struct ProxyConfig {
     pub cache_ttl: Duration,
     /// Where to listen; port 0 picks a free one.
     pub bind: SocketAddr,
+    /// Upstream bugs to reproduce; none by default (the corrected behaviour).
+    pub quirks: Quirks,
 }
 
 impl ProxyConfig {
@@ -53,6 +57,7 @@ impl ProxyConfig {
             database_url: database_url.into(),
             cache_ttl: Duration::from_secs(60),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            quirks: Quirks::NONE,
         }
     }
 }
@@ -64,6 +69,7 @@ pub struct StartError(pub String);
 pub(crate) struct Inner {
     store: Store,
     master_key: String,
+    quirks: Quirks,
 }
 
 #[derive(Clone)]
@@ -121,7 +127,11 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
         .await
         .map_err(|e| StartError(format!("failed to listen on {}: {e}", config.bind)))?;
     let addr = listener.local_addr().map_err(|e| StartError(e.to_string()))?;
-    let state = AppState(Arc::new(Inner { store: Store::new(db.clone(), config.cache_ttl), master_key: config.master_key }));
+    let state = AppState(Arc::new(Inner {
+        store: Store::new(db.clone(), config.cache_ttl, config.quirks),
+        master_key: config.master_key,
+        quirks: config.quirks,
+    }));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, router(state))

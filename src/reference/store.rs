@@ -3,7 +3,8 @@
 //!
 //! Cache keys are LiteLLM's (spec Part 3 §1.2): the bare key hash, `team_id:<id>`, the bare user id,
 //! and `object_permission_id:<id>`, so quirks that reproduce LiteLLM's invalidation bugs act on the
-//! same keys LiteLLM used.
+//! same keys LiteLLM used. The quirk `stale_team_cache` (BerriAI/litellm#25286) acts here, at the
+//! eviction after a team's permission row is written.
 
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use sqlx::PgPool;
 
 use super::cache::TtlCache;
 use super::domain::{Key, ObjectPermission, Team, User};
+use super::quirks::{Quirk, Quirks};
 use super::storage;
 
 #[derive(Clone, Debug)]
@@ -24,6 +26,15 @@ enum Cached {
 pub(crate) struct Store {
     pub db: PgPool,
     cache: TtlCache<Cached>,
+    quirks: Quirks,
+}
+
+/// Whose object-permission row a write changes: LiteLLM's `/team/update` forgot to evict the team's
+/// row, while every other writer evicted its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PermissionOwner {
+    Team,
+    Key,
 }
 
 fn team_key(team_id: &str) -> String {
@@ -35,8 +46,13 @@ fn permission_key(id: &str) -> String {
 }
 
 impl Store {
-    pub fn new(db: PgPool, ttl: Duration) -> Store {
-        Store { db, cache: TtlCache::new(ttl) }
+    pub fn new(db: PgPool, ttl: Duration, quirks: Quirks) -> Store {
+        Store { db, cache: TtlCache::new(ttl), quirks }
+    }
+
+    /// The upstream bugs this proxy reproduces.
+    pub fn quirks(&self) -> Quirks {
+        self.quirks
     }
 
     pub async fn key(&self, token: &str) -> sqlx::Result<Option<Key>> {
@@ -125,9 +141,38 @@ impl Store {
         Ok(deleted)
     }
 
-    pub async fn save_object_permission(&self, permission: &ObjectPermission) -> sqlx::Result<()> {
+    pub async fn save_object_permission(&self, permission: &ObjectPermission, owner: PermissionOwner) -> sqlx::Result<()> {
         storage::save_object_permission(&self.db, permission).await?;
-        self.cache.delete(&permission_key(&permission.object_permission_id));
+        if !keeps_stale_permission(self.quirks, owner) {
+            self.cache.delete(&permission_key(&permission.object_permission_id));
+        }
         Ok(())
+    }
+}
+
+/// True when a write of `owner`'s permission row leaves the cached copy in place: LiteLLM 1.83's
+/// `/team/update` with `stale_team_cache` on.
+fn keeps_stale_permission(quirks: Quirks, owner: PermissionOwner) -> bool {
+    owner == PermissionOwner::Team && quirks.contains(Quirk::StaleTeamCache)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_team_write_with_the_quirk_keeps_the_stale_permission() {
+        let on = Quirks::NONE.with(Quirk::StaleTeamCache);
+        let other = Quirks::NONE.with(Quirk::OrgAdminGateNeedsOrgIdInBody);
+        let cases = [
+            (Quirks::NONE, PermissionOwner::Team, false),
+            (Quirks::NONE, PermissionOwner::Key, false),
+            (on, PermissionOwner::Team, true),
+            (on, PermissionOwner::Key, false),
+            (other, PermissionOwner::Team, false),
+        ];
+        for (quirks, owner, stale) in cases {
+            assert_eq!(keeps_stale_permission(quirks, owner), stale, "{quirks} {owner:?}");
+        }
     }
 }

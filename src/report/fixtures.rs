@@ -8,9 +8,10 @@ use chrono::{TimeZone, Utc};
 use serde_json::json;
 
 use super::RunInfo;
+use crate::reference::Quirk;
 use crate::runner::{
-    AssertionResult, ReceivedResponse, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome,
-    StepStatus,
+    AssertionResult, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
+    SentBody, SentRequest, StepOutcome, StepStatus,
 };
 use crate::scenario::Location;
 
@@ -45,6 +46,7 @@ fn outcome(id: &str, file: &str, status: ScenarioStatus, millis: u64, steps: Vec
         status,
         steps,
         duration: Duration::from_millis(millis),
+        reproduction: None,
     }
 }
 
@@ -173,4 +175,112 @@ pub(crate) fn outcomes() -> Vec<ScenarioOutcome> {
         ],
     );
     vec![passed, failed, skipped, errored]
+}
+
+/// Two regression scenarios run with `--reproduce`: one whose bug reproduced, one that missed it (the
+/// run with the quirk failed at another step), and one on an external target (not run).
+pub(crate) fn reproduction_outcomes() -> Vec<ScenarioOutcome> {
+    let stale = json!({"error": {
+        "message": "Key requests MCP access groups not allowed by team 't-1': ['G2']. Team allows: ['G1'].",
+        "type": "auth_error", "param": null, "code": "403"
+    }});
+    let key_step = StepOutcome {
+        request: Some(SentRequest {
+            method: "POST".into(),
+            url: "http://127.0.0.1:40002/key/generate".into(),
+            credentials: "admin".into(),
+            headers: vec![],
+            body: Some(SentBody::Json(json!({"team_id": "t-1", "object_permission": {"mcp_access_groups": ["G2"]}}))),
+        }),
+        response: Some(ReceivedResponse {
+            status: 403,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: stale.to_string(),
+            json: Some(stale),
+        }),
+        attempts: 1,
+        ..step("key-for-g2", 30, StepStatus::Failed { message: "1 of 2 assertions failed".into() })
+    };
+    let mut reproduced = outcome(
+        "stale-team-mcp-access-group",
+        "scenarios/regressions/stale-team-mcp-access-group.yaml",
+        ScenarioStatus::Passed,
+        900,
+        vec![step("team", 16, StepStatus::Passed), step("key-for-g2", 30, StepStatus::Passed)],
+    );
+    reproduced.reproduction = Some(ReproductionVerdict {
+        quirk: Quirk::StaleTeamCache,
+        fails_at: "key-for-g2".into(),
+        result: ReproductionResult::Reproduced,
+        quirk_step: Some(key_step),
+        observed: vec![AssertionResult {
+            location: None,
+            check: "observed status".into(),
+            passed: true,
+            expected: "403".into(),
+            actual: "403".into(),
+            message: None,
+        }],
+    });
+
+    let gate_step = StepOutcome {
+        request: Some(SentRequest {
+            method: "POST".into(),
+            url: "http://127.0.0.1:40003/team/update".into(),
+            credentials: "key sk-…77aa".into(),
+            headers: vec![],
+            body: Some(SentBody::Json(json!({"team_id": "t-2", "team_alias": "stolen"}))),
+        }),
+        response: Some(ReceivedResponse {
+            status: 401,
+            headers: vec![],
+            body: "{}".into(),
+            json: Some(json!({})),
+        }),
+        assertions: vec![AssertionResult {
+            location: Some(Location { line: 40, column: 7 }),
+            check: "error message contains any".into(),
+            passed: false,
+            expected: "one of \"You do not have access to this team\"".into(),
+            actual: "the response has no error body".into(),
+            message: None,
+        }],
+        attempts: 1,
+        ..step("update-as-stranger", 36, StepStatus::Failed { message: "1 of 2 assertions failed".into() })
+    };
+    let mut missed = outcome(
+        "org-admin-team-update-without-org-id",
+        "scenarios/regressions/org-admin-team-update-without-org-id.yaml",
+        ScenarioStatus::Failed,
+        1_200,
+        vec![step("org", 18, StepStatus::Passed), step("update-as-org-admin", 44, StepStatus::Passed)],
+    );
+    missed.reproduction = Some(ReproductionVerdict {
+        quirk: Quirk::OrgAdminGateNeedsOrgIdInBody,
+        fails_at: "update-as-org-admin".into(),
+        result: ReproductionResult::NotReproduced {
+            reason: "with `org_admin_gate_needs_org_id_in_body` on, step `update-as-stranger` failed, not `update-as-org-admin`"
+                .into(),
+        },
+        quirk_step: Some(gate_step),
+        observed: vec![],
+    });
+
+    let mut external = outcome(
+        "org-admin-team-delete-without-org-id",
+        "scenarios/regressions/org-admin-team-delete-without-org-id.yaml",
+        ScenarioStatus::Passed,
+        700,
+        vec![step("org", 18, StepStatus::Passed)],
+    );
+    external.reproduction = Some(ReproductionVerdict {
+        quirk: Quirk::OrgAdminGateNeedsOrgIdInBody,
+        fails_at: "delete-as-org-admin".into(),
+        result: ReproductionResult::NotRun {
+            reason: "quirks switch bugs on in the reference proxy only; the target is external".into(),
+        },
+        quirk_step: None,
+        observed: vec![],
+    });
+    vec![reproduced, missed, external]
 }

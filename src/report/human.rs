@@ -8,7 +8,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{truncate, Summary};
-use crate::runner::{Event, ScenarioOutcome, ScenarioStatus, SentBody, StepOutcome, StepStatus};
+use crate::runner::{
+    AssertionResult, Event, ReproductionResult, ScenarioOutcome, ScenarioStatus, SentBody, StepOutcome, StepStatus,
+};
 
 /// Largest response or request body shown in a failure, in bytes.
 const BODY_LIMIT: usize = 2048;
@@ -39,19 +41,60 @@ pub fn summary_line(summary: &Summary) -> String {
     if summary.errored > 0 {
         let _ = write!(line, ", {} errored", summary.errored);
     }
+    if summary.reproduced > 0 {
+        let _ = write!(line, ", {} reproduced", summary.reproduced);
+    }
+    if summary.not_reproduced > 0 {
+        let _ = write!(line, ", {} NOT reproduced", summary.not_reproduced);
+    }
     line
+}
+
+/// For a scenario run with its reproduction: `reproduced: …`, `NOT reproduced: …` or
+/// `reproduction not run: …`.
+pub fn reproduction_line(outcome: &ScenarioOutcome) -> Option<String> {
+    let verdict = outcome.reproduction.as_ref()?;
+    Some(match &verdict.result {
+        ReproductionResult::Reproduced => {
+            format!("reproduced: with `{}` on, step `{}` fails as declared", verdict.quirk, verdict.fails_at)
+        }
+        ReproductionResult::NotReproduced { reason } => format!("NOT reproduced: {reason}"),
+        ReproductionResult::NotRun { reason } => format!("reproduction not run: {reason}"),
+    })
 }
 
 /// What went wrong in a failed or errored scenario: where (file:line:column of the step), the step,
 /// the request, each failed assertion with expected and actual, and the response. `None` for a
 /// scenario that passed or was skipped.
+///
+/// A regression scenario whose bug did not reproduce also shows where the run with the quirk stopped.
 pub fn failure_detail(outcome: &ScenarioOutcome) -> Option<String> {
     if !matches!(outcome.status, ScenarioStatus::Failed | ScenarioStatus::Errored { .. }) {
         return None;
     }
-    let step = outcome.failed_step()?;
     let mut out = String::new();
-    let file = outcome.file.display();
+    let file = outcome.file.display().to_string();
+    if let Some(step) = outcome.failed_step() {
+        write_step(&mut out, step, &step.assertions, &file);
+        let not_run: Vec<&str> =
+            outcome.steps.iter().filter(|s| s.status == StepStatus::NotRun).map(|s| s.id.as_str()).collect();
+        if !not_run.is_empty() {
+            let _ = writeln!(out, "  not run: {}", not_run.join(", "));
+        }
+    }
+    if let Some(verdict) = &outcome.reproduction {
+        if let (ReproductionResult::NotReproduced { .. }, Some(step)) = (&verdict.result, &verdict.quirk_step) {
+            let _ = writeln!(out, "  with `{}` on, the run stopped at:", verdict.quirk);
+            // At the declared step the checks that matter are `observed`; elsewhere, the step's own.
+            let checks = if step.id == verdict.fails_at { &verdict.observed } else { &step.assertions };
+            write_step(&mut out, step, checks, &file);
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Where the step is, how it ended, its request, the checks that failed and its response.
+fn write_step(out: &mut String, step: &StepOutcome, checks: &[AssertionResult], file: &str) {
     let _ = writeln!(out, "  --> {file}:{}:{} (step `{}`)", step.location.line, step.location.column, step.id);
     match &step.status {
         StepStatus::Failed { message } => {
@@ -62,15 +105,9 @@ pub fn failure_detail(outcome: &ScenarioOutcome) -> Option<String> {
         }
         StepStatus::Passed | StepStatus::NotRun => {}
     }
-    write_request(&mut out, step);
-    write_assertions(&mut out, step, &file.to_string());
-    write_response(&mut out, step);
-    let not_run: Vec<&str> =
-        outcome.steps.iter().filter(|s| s.status == StepStatus::NotRun).map(|s| s.id.as_str()).collect();
-    if !not_run.is_empty() {
-        let _ = writeln!(out, "  not run: {}", not_run.join(", "));
-    }
-    Some(out)
+    write_request(out, step);
+    write_assertions(out, step, checks, file);
+    write_response(out, step);
 }
 
 fn write_request(out: &mut String, step: &StepOutcome) {
@@ -87,8 +124,8 @@ fn write_request(out: &mut String, step: &StepOutcome) {
     }
 }
 
-fn write_assertions(out: &mut String, step: &StepOutcome, file: &str) {
-    let failed: Vec<_> = step.assertions.iter().filter(|a| !a.passed).collect();
+fn write_assertions(out: &mut String, step: &StepOutcome, checks: &[AssertionResult], file: &str) {
+    let failed: Vec<_> = checks.iter().filter(|a| !a.passed).collect();
     if failed.is_empty() {
         return;
     }
@@ -138,10 +175,14 @@ fn write_block(out: &mut String, text: &str) {
     }
 }
 
-/// The scenario line and, for a failure, its detail: what a test harness shows for one scenario.
+/// The scenario line, the reproduction line when there is one, and, for a failure, its detail: what a
+/// test harness shows for one scenario.
 pub fn render_outcome(outcome: &ScenarioOutcome) -> String {
     let mut text = scenario_line(outcome);
     text.push('\n');
+    if let Some(line) = reproduction_line(outcome) {
+        let _ = writeln!(text, "  {line}");
+    }
     if let Some(detail) = failure_detail(outcome) {
         text.push_str(&detail);
     }
@@ -241,10 +282,17 @@ mod tests {
     #[test]
     fn summary_line_keeps_passed_and_failed_first_and_adds_the_rest_only_when_present() {
         let cases = [
-            (Summary { passed: 3, failed: 0, skipped: 0, errored: 0 }, "3 passed, 0 failed"),
-            (Summary { passed: 1, failed: 2, skipped: 1, errored: 0 }, "1 passed, 2 failed, 1 skipped"),
-            (Summary { passed: 0, failed: 0, skipped: 0, errored: 2 }, "0 passed, 0 failed, 2 errored"),
-            (Summary { passed: 1, failed: 1, skipped: 1, errored: 1 }, "1 passed, 1 failed, 1 skipped, 1 errored"),
+            (Summary { passed: 3, ..Summary::default() }, "3 passed, 0 failed"),
+            (Summary { passed: 1, failed: 2, skipped: 1, ..Summary::default() }, "1 passed, 2 failed, 1 skipped"),
+            (Summary { errored: 2, ..Summary::default() }, "0 passed, 0 failed, 2 errored"),
+            (
+                Summary { passed: 1, failed: 1, skipped: 1, errored: 1, ..Summary::default() },
+                "1 passed, 1 failed, 1 skipped, 1 errored",
+            ),
+            (
+                Summary { passed: 2, failed: 1, reproduced: 2, not_reproduced: 1, ..Summary::default() },
+                "2 passed, 1 failed, 2 reproduced, 1 NOT reproduced",
+            ),
         ];
         for (summary, line) in cases {
             assert_eq!(summary_line(&summary), line);
@@ -272,6 +320,38 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn each_reproduction_verdict_has_its_line_and_only_a_miss_has_detail() {
+        let outcomes = fixtures::reproduction_outcomes();
+        let lines: Vec<_> =
+            outcomes.iter().map(|o| (reproduction_line(o).unwrap_or_default(), failure_detail(o).is_some())).collect();
+        assert_eq!(
+            lines,
+            [
+                ("reproduced: with `stale_team_cache` on, step `key-for-g2` fails as declared".to_string(), false),
+                (
+                    "NOT reproduced: with `org_admin_gate_needs_org_id_in_body` on, step `update-as-stranger` failed, not `update-as-org-admin`"
+                        .to_string(),
+                    true
+                ),
+                (
+                    "reproduction not run: quirks switch bugs on in the reference proxy only; the target is external"
+                        .to_string(),
+                    false
+                ),
+            ]
+        );
+        assert_eq!(reproduction_line(&fixtures::outcomes()[0]), None);
+    }
+
+    #[test]
+    fn reproduction_rendering() {
+        let outcomes = fixtures::reproduction_outcomes();
+        let text: String = outcomes.iter().map(render_outcome).collect::<String>() + &render_summary(&outcomes);
+        assert!(text.ends_with("2 passed, 1 failed, 1 reproduced, 1 NOT reproduced\n"), "{text}");
+        insta::assert_snapshot!("reproduction_rendering", text);
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! These types are the contract, kept apart from the runner's internals and converted from outcomes, so
 //! the runner can change without breaking readers. Rules: `format_version` is 1; adding a field keeps
 //! the version, while removing, renaming or changing the meaning of one bumps it. Every field is always
-//! present (`null` when it does not apply). Durations are whole milliseconds.
+//! present (`null` when it does not apply). Durations are whole milliseconds. Fields added within
+//! version 1 (marked "since 1, added" below) read as their default from an older document.
 //!
 //! ```json
 //! {
@@ -11,7 +12,8 @@
 //!   "target": "reference",
 //!   "started_at": "2026-11-03T09:30:00Z",
 //!   "duration_ms": 2930,
-//!   "summary": {"total": 4, "passed": 1, "failed": 1, "skipped": 1, "errored": 1},
+//!   "summary": {"total": 4, "passed": 1, "failed": 1, "skipped": 1, "errored": 1,
+//!               "reproduced": 0, "not_reproduced": 0},
 //!   "scenarios": [{
 //!     "id": "…", "title": "…", "file": "scenarios/x.yaml", "tags": [], "run_id": "r…",
 //!     "status": "passed|failed|skipped|errored", "reason": "skip reason or error message, else null",
@@ -25,7 +27,10 @@
 //!                    "json": {} | null},
 //!       "assertions": [{"check": "status", "passed": true, "expected": "200", "actual": "200",
 //!                       "message": null, "line": null, "column": null}]
-//!     }]
+//!     }],
+//!     "reproduction": null | {"quirk": "stale_team_cache", "fails_at": "step id",
+//!                             "result": "reproduced|not_reproduced|not_run", "reason": "… or null",
+//!                             "step": {…a step as above…} | null, "observed": [{…an assertion…}]}
 //!   }]
 //! }
 //! ```
@@ -36,8 +41,8 @@ use serde_json::Value;
 
 use super::{RunInfo, Summary};
 use crate::runner::{
-    AssertionResult, ReceivedResponse, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome,
-    StepStatus,
+    AssertionResult, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
+    SentBody, SentRequest, StepOutcome, StepStatus,
 };
 
 /// The version of this format; see the module documentation for when it changes.
@@ -62,6 +67,12 @@ pub struct JsonSummary {
     pub failed: usize,
     pub skipped: usize,
     pub errored: usize,
+    /// Regression scenarios whose bug reproduced with their quirk on (since 1, added).
+    #[serde(default)]
+    pub reproduced: usize,
+    /// Regression scenarios whose bug did not reproduce (since 1, added).
+    #[serde(default)]
+    pub not_reproduced: usize,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -85,6 +96,33 @@ pub struct JsonScenario {
     pub reason: Option<String>,
     pub duration_ms: u64,
     pub steps: Vec<JsonStep>,
+    /// The run with the scenario's quirk on, when `--reproduce` asked for it (since 1, added).
+    #[serde(default)]
+    pub reproduction: Option<JsonReproduction>,
+}
+
+/// How a regression scenario's bug reproduced.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JsonReproduction {
+    /// The quirk's name, as `gateproof quirks` lists it.
+    pub quirk: String,
+    /// The step declared to fail with the quirk on.
+    pub fails_at: String,
+    pub result: JsonReproductionResult,
+    /// Why it did not reproduce or did not run; `null` when it reproduced.
+    pub reason: Option<String>,
+    /// The first step that did not pass with the quirk on.
+    pub step: Option<JsonStep>,
+    /// The `observed` checks on the declared step's response.
+    pub observed: Vec<JsonAssertion>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum JsonReproductionResult {
+    Reproduced,
+    NotReproduced,
+    NotRun,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,6 +206,8 @@ impl JsonReport {
                 failed: summary.failed,
                 skipped: summary.skipped,
                 errored: summary.errored,
+                reproduced: summary.reproduced,
+                not_reproduced: summary.not_reproduced,
             },
             scenarios: outcomes.iter().map(scenario).collect(),
         }
@@ -200,6 +240,23 @@ fn scenario(outcome: &ScenarioOutcome) -> JsonScenario {
         reason,
         duration_ms: millis(outcome.duration),
         steps: outcome.steps.iter().map(step).collect(),
+        reproduction: outcome.reproduction.as_ref().map(reproduction),
+    }
+}
+
+fn reproduction(verdict: &ReproductionVerdict) -> JsonReproduction {
+    let (result, reason) = match &verdict.result {
+        ReproductionResult::Reproduced => (JsonReproductionResult::Reproduced, None),
+        ReproductionResult::NotReproduced { reason } => (JsonReproductionResult::NotReproduced, Some(reason.clone())),
+        ReproductionResult::NotRun { reason } => (JsonReproductionResult::NotRun, Some(reason.clone())),
+    };
+    JsonReproduction {
+        quirk: verdict.quirk.name().to_string(),
+        fails_at: verdict.fails_at.clone(),
+        result,
+        reason,
+        step: verdict.quirk_step.as_ref().map(step),
+        observed: verdict.observed.iter().map(assertion).collect(),
     }
 }
 
@@ -278,6 +335,43 @@ mod tests {
         let report = JsonReport::new(&fixtures::outcomes(), &fixtures::run_info());
         let read: JsonReport = serde_json::from_str(&report.to_json()).expect("valid report");
         assert_eq!(read, report);
-        assert_eq!(read.summary, JsonSummary { total: 4, passed: 1, failed: 1, skipped: 1, errored: 1 });
+        assert_eq!(
+            read.summary,
+            JsonSummary { total: 4, passed: 1, failed: 1, skipped: 1, errored: 1, reproduced: 0, not_reproduced: 0 }
+        );
+    }
+
+    #[test]
+    fn json_of_reproductions() {
+        let report = JsonReport::new(&fixtures::reproduction_outcomes(), &fixtures::run_info());
+        let read: JsonReport = serde_json::from_str(&report.to_json()).expect("valid report");
+        assert_eq!(read, report);
+        assert_eq!((read.summary.reproduced, read.summary.not_reproduced), (1, 1));
+        let results: Vec<_> =
+            read.scenarios.iter().map(|s| s.reproduction.as_ref().map(|r| (r.quirk.as_str(), r.result))).collect();
+        assert_eq!(
+            results,
+            [
+                Some(("stale_team_cache", JsonReproductionResult::Reproduced)),
+                Some(("org_admin_gate_needs_org_id_in_body", JsonReproductionResult::NotReproduced)),
+                Some(("org_admin_gate_needs_org_id_in_body", JsonReproductionResult::NotRun)),
+            ]
+        );
+        insta::assert_snapshot!("json_reproductions", report.to_json());
+    }
+
+    /// A format_version 1 document written before reproductions existed still reads.
+    #[test]
+    fn a_report_without_the_added_fields_still_reads() {
+        let mut value = serde_json::to_value(JsonReport::new(&fixtures::outcomes(), &fixtures::run_info()))
+            .expect("a report is JSON");
+        let summary = value["summary"].as_object_mut().expect("summary");
+        summary.remove("reproduced");
+        summary.remove("not_reproduced");
+        for scenario in value["scenarios"].as_array_mut().expect("scenarios") {
+            scenario.as_object_mut().expect("scenario").remove("reproduction");
+        }
+        let read: JsonReport = serde_json::from_value(value).expect("an older report reads");
+        assert_eq!(read, JsonReport::new(&fixtures::outcomes(), &fixtures::run_info()));
     }
 }

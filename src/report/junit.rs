@@ -2,9 +2,9 @@
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::human::failure_detail;
+use super::human::{failure_detail, reproduction_line};
 use super::RunInfo;
-use crate::runner::{ScenarioOutcome, ScenarioStatus, StepStatus};
+use crate::runner::{ReproductionResult, ScenarioOutcome, ScenarioStatus, StepStatus};
 
 #[derive(Debug, thiserror::Error)]
 #[error("failed to serialize the JUnit report")]
@@ -57,6 +57,9 @@ fn test_case(outcome: &ScenarioOutcome) -> TestCase {
         }
     };
     let mut case = TestCase::new(outcome.id.as_str(), status);
+    if let Some(line) = reproduction_line(outcome) {
+        case.set_system_out(line);
+    }
     case.set_classname(outcome.file.display().to_string());
     case.set_time(outcome.duration);
     case
@@ -71,7 +74,10 @@ fn failure_message(outcome: &ScenarioOutcome) -> String {
             }
             StepStatus::Passed | StepStatus::NotRun => format!("step `{}` failed", step.id),
         },
-        None => "the scenario failed".to_string(),
+        None => match outcome.reproduction.as_ref().map(|r| &r.result) {
+            Some(ReproductionResult::NotReproduced { reason }) => format!("NOT reproduced: {reason}"),
+            _ => "the scenario failed".to_string(),
+        },
     }
 }
 
@@ -94,5 +100,14 @@ mod tests {
         assert_eq!(xml.matches("<skipped ").count(), 1);
         assert_eq!(xml.matches("<error ").count(), 1);
         assert!(xml.contains(r#"classname="scenarios/org/admin.yaml""#), "{xml}");
+    }
+
+    #[test]
+    fn a_missed_reproduction_is_a_failure_and_every_verdict_is_in_system_out() {
+        let xml = to_xml(&fixtures::reproduction_outcomes(), &fixtures::run_info()).expect("serializes");
+        assert_eq!(xml.matches("<failure ").count(), 1);
+        assert!(xml.contains("message=\"NOT reproduced: with `org_admin_gate_needs_org_id_in_body` on"), "{xml}");
+        assert_eq!(xml.matches("<system-out>").count(), 3, "{xml}");
+        assert!(xml.contains("reproduced: with `stale_team_cache` on, step `key-for-g2` fails as declared"), "{xml}");
     }
 }

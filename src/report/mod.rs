@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::runner::{ScenarioOutcome, ScenarioStatus};
+use crate::runner::{ReproductionResult, ScenarioOutcome, ScenarioStatus};
 
 /// Facts about a whole run that the reports carry besides the outcomes.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -27,6 +27,10 @@ pub struct Summary {
     pub failed: usize,
     pub skipped: usize,
     pub errored: usize,
+    /// Regression scenarios whose bug reproduced with their quirk on (`--reproduce`).
+    pub reproduced: usize,
+    /// Regression scenarios whose bug did not reproduce: they cannot catch it.
+    pub not_reproduced: usize,
 }
 
 impl Summary {
@@ -38,6 +42,11 @@ impl Summary {
                 ScenarioStatus::Failed => summary.failed += 1,
                 ScenarioStatus::Skipped { .. } => summary.skipped += 1,
                 ScenarioStatus::Errored { .. } => summary.errored += 1,
+            }
+            match outcome.reproduction.as_ref().map(|r| &r.result) {
+                Some(ReproductionResult::Reproduced) => summary.reproduced += 1,
+                Some(ReproductionResult::NotReproduced { .. }) => summary.not_reproduced += 1,
+                Some(ReproductionResult::NotRun { .. }) | None => {}
             }
         }
         summary

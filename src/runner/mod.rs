@@ -17,6 +17,7 @@ mod outcome;
 mod pool;
 mod query;
 pub(crate) use query::char_prefix;
+mod reproduce;
 mod scenario;
 mod step;
 mod target;
@@ -28,12 +29,13 @@ pub use event::{Event, EventSink, NoEvents};
 pub use filter::TagFilter;
 pub use http::ClientError;
 pub use outcome::{
-    AssertionResult, ReceivedResponse, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome,
-    StepStatus,
+    AssertionResult, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
+    SentBody, SentRequest, StepOutcome, StepStatus,
 };
 pub use pool::run_scenarios;
 pub use target::{generate_master_key, Target};
 
+use crate::reference::Quirks;
 use crate::scenario::Scenario;
 
 /// How a run behaves.
@@ -45,6 +47,11 @@ pub struct RunOptions {
     pub jobs: usize,
     /// Stops the run early (Ctrl-C).
     pub cancel: CancelToken,
+    /// Upstream bugs the reference proxy reproduces for every scenario (`--quirk`); none by default.
+    pub quirks: Quirks,
+    /// Run every scenario that declares `reproduces:` a second time with its quirk on, and judge that
+    /// it fails as declared (`--reproduce`).
+    pub reproduce: bool,
 }
 
 impl Default for RunOptions {
@@ -53,14 +60,20 @@ impl Default for RunOptions {
             request_timeout: Duration::from_secs(30),
             jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
             cancel: CancelToken::new(),
+            quirks: Quirks::NONE,
+            reproduce: false,
         }
     }
 }
 
-/// Runs one scenario on `target` (what the scenario tests use).
+/// Runs one scenario on `target` (what the scenario tests use), twice when `options.reproduce` asks
+/// for its reproduction.
 pub async fn run_scenario(scenario: &Scenario, target: &Target, options: &RunOptions) -> ScenarioOutcome {
     match http::client(options.request_timeout) {
-        Ok(client) => scenario::execute(scenario, target, &client, &options.cancel, 0, &NoEvents).await,
+        Ok(client) => {
+            let RunOptions { quirks, reproduce, cancel, .. } = options;
+            reproduce::execute(scenario, target, *quirks, *reproduce, &client, cancel, 0, &NoEvents).await
+        }
         Err(e) => scenario::never_started(scenario, ScenarioStatus::Errored { message: e.to_string() }),
     }
 }

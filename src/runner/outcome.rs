@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::reference::quirks::Quirk;
 use crate::scenario::Location;
 
 /// The result of one scenario.
@@ -24,6 +25,44 @@ pub struct ScenarioOutcome {
     /// One entry per step of the scenario, in file order (steps after a failure are `NotRun`).
     pub steps: Vec<StepOutcome>,
     pub duration: Duration,
+    /// For a regression scenario run with `--reproduce` (or by the scenario tests): how the run with
+    /// its quirk on went. `None` when no reproduction was asked for.
+    pub reproduction: Option<ReproductionVerdict>,
+}
+
+/// How a regression scenario's bug reproduced on the reference proxy with its quirk on.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReproductionVerdict {
+    pub quirk: Quirk,
+    /// The step the scenario declares to fail with the quirk on.
+    pub fails_at: String,
+    pub result: ReproductionResult,
+    /// The first step that did not pass in the run with the quirk, when there was one.
+    pub quirk_step: Option<StepOutcome>,
+    /// The checks of `observed` on the declared step's response (empty when another step stopped the
+    /// run, or none did).
+    pub observed: Vec<AssertionResult>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReproductionResult {
+    /// The run with the quirk failed exactly at the declared step, with a response matching `observed`.
+    Reproduced,
+    /// The scenario cannot catch its bug; `reason` says how the run with the quirk went instead.
+    NotReproduced { reason: String },
+    /// Not attempted: the target is external, or the run without the quirk was skipped or errored.
+    NotRun { reason: String },
+}
+
+impl ReproductionResult {
+    /// `reproduced`, `not_reproduced` or `not_run`.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ReproductionResult::Reproduced => "reproduced",
+            ReproductionResult::NotReproduced { .. } => "not_reproduced",
+            ReproductionResult::NotRun { .. } => "not_run",
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

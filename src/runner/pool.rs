@@ -9,7 +9,8 @@ use tokio::task::JoinSet;
 
 use super::event::{Event, EventSink};
 use super::outcome::{ScenarioOutcome, ScenarioStatus};
-use super::scenario::{execute, never_started, INTERRUPTED};
+use super::reproduce::execute;
+use super::scenario::{never_started, INTERRUPTED};
 use super::target::Target;
 use super::{http, RunOptions};
 use crate::scenario::Scenario;
@@ -42,6 +43,7 @@ pub async fn run_scenarios(
         let scenario = scenario.clone();
         let (target, client, slots, sink, cancel) =
             (Arc::clone(&target), client.clone(), Arc::clone(&slots), Arc::clone(&sink), options.cancel.clone());
+        let (quirks, reproduce) = (options.quirks, options.reproduce);
         let handle = tasks.spawn(async move {
             let permit = tokio::select! {
                 permit = slots.acquire_owned() => permit,
@@ -54,7 +56,7 @@ pub async fn run_scenarios(
                 let status = ScenarioStatus::Skipped { reason: INTERRUPTED.to_string() };
                 return Finished::NotStarted(never_started(&scenario, status));
             }
-            Finished::Ran(execute(&scenario, &target, &client, &cancel, index, sink.as_ref()).await)
+            Finished::Ran(execute(&scenario, &target, quirks, reproduce, &client, &cancel, index, sink.as_ref()).await)
         });
         index_of.insert(handle.id(), index);
     }

@@ -11,20 +11,23 @@ use super::http::Endpoint;
 use super::outcome::{ScenarioOutcome, ScenarioStatus, StepOutcome, StepStatus};
 use super::step;
 use super::target::{random_alphanumeric, Target, Unavailable};
+use crate::reference::Quirks;
 use crate::scenario::{Scenario, Variables};
 
 pub(crate) const INTERRUPTED: &str = "the run was interrupted";
 
-/// Runs `scenario` on `target`, emitting `ScenarioStarted` and `StepFinished` (not `ScenarioFinished`:
-/// the caller owns the final outcome).
+/// Runs `scenario` on `target` (the reference proxy with `quirks` on), emitting `ScenarioStarted` and
+/// `StepFinished` (not `ScenarioFinished`: the caller owns the final outcome). Also returns the
+/// variables as they stood when the run stopped, so a reproduction can check `observed` with them.
 pub(crate) async fn execute(
     scenario: &Scenario,
     target: &Target,
+    quirks: Quirks,
     client: &Client,
     cancel: &CancelToken,
     index: usize,
     sink: &dyn EventSink,
-) -> ScenarioOutcome {
+) -> (ScenarioOutcome, Variables) {
     let started = Instant::now();
     let run_id = format!("r{}", random_alphanumeric(9));
     sink.emit(Event::ScenarioStarted {
@@ -33,12 +36,14 @@ pub(crate) async fn execute(
         file: scenario.source.clone(),
     });
     let mut steps = Vec::with_capacity(scenario.steps.len());
-    let status = match target.open(scenario).await {
+    let mut vars = Variables::new();
+    vars.insert("run_id".to_string(), Value::String(run_id.clone()));
+    let status = match target.open(scenario, quirks).await {
         Err(Unavailable::Skip(reason)) => ScenarioStatus::Skipped { reason },
         Err(Unavailable::Error(message)) => ScenarioStatus::Errored { message },
         Ok(session) => {
             let status = tokio::select! {
-                status = run_steps(scenario, client, &session.endpoint, &run_id, index, sink, &mut steps) => status,
+                status = run_steps(scenario, client, &session.endpoint, &mut vars, index, sink, &mut steps) => status,
                 () = cancel.cancelled() => ScenarioStatus::Errored { message: INTERRUPTED.to_string() },
             };
             session.close().await;
@@ -50,7 +55,7 @@ pub(crate) async fn execute(
             steps.push(not_run(step));
         }
     }
-    ScenarioOutcome {
+    let outcome = ScenarioOutcome {
         id: scenario.id.clone(),
         title: scenario.title.clone(),
         file: scenario.source.clone(),
@@ -59,22 +64,22 @@ pub(crate) async fn execute(
         status,
         steps,
         duration: started.elapsed(),
-    }
+        reproduction: None,
+    };
+    (outcome, vars)
 }
 
 async fn run_steps(
     scenario: &Scenario,
     client: &Client,
     endpoint: &Endpoint,
-    run_id: &str,
+    vars: &mut Variables,
     index: usize,
     sink: &dyn EventSink,
     steps: &mut Vec<StepOutcome>,
 ) -> ScenarioStatus {
-    let mut vars = Variables::new();
-    vars.insert("run_id".to_string(), Value::String(run_id.to_string()));
     for step in &scenario.steps {
-        let outcome = step::run(step, client, endpoint, &mut vars).await;
+        let outcome = step::run(step, client, endpoint, vars).await;
         let status = match &outcome.status {
             StepStatus::Passed | StepStatus::NotRun => None,
             StepStatus::Failed { .. } => Some(ScenarioStatus::Failed),
@@ -115,5 +120,6 @@ pub(crate) fn never_started(scenario: &Scenario, status: ScenarioStatus) -> Scen
         status,
         steps: Vec::new(),
         duration: Default::default(),
+        reproduction: None,
     }
 }

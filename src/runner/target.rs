@@ -8,7 +8,7 @@ use rand::Rng;
 
 use super::http::Endpoint;
 use crate::postgres::{PgServer, ScenarioDatabase};
-use crate::reference::{self, ProxyConfig, RunningProxy};
+use crate::reference::{self, ProxyConfig, Quirks, RunningProxy};
 use crate::scenario::{ReferenceSettings, Scenario};
 
 /// `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL` when a scenario does not set it (LiteLLM's default).
@@ -39,10 +39,20 @@ impl Target {
         }
     }
 
-    /// Gets the target ready for one scenario.
-    pub(crate) async fn open(&self, scenario: &Scenario) -> Result<Session, Unavailable> {
+    /// True for the in-process reference proxy, the only target with quirks.
+    pub fn is_reference(&self) -> bool {
+        matches!(self, Target::Reference { .. })
+    }
+
+    /// Gets the target ready for one scenario; the reference proxy starts with `quirks` on.
+    pub(crate) async fn open(&self, scenario: &Scenario, quirks: Quirks) -> Result<Session, Unavailable> {
         match self {
             Target::External { base_url, master_key } => {
+                if !quirks.is_empty() {
+                    return Err(Unavailable::Skip(format!(
+                        "quirks ({quirks}) switch bugs on in the reference proxy only"
+                    )));
+                }
                 if !scenario.reference.is_default() {
                     return Err(Unavailable::Skip(format!(
                         "needs reference-only settings: {}",
@@ -63,6 +73,7 @@ impl Target {
                     .map_err(|e| Unavailable::Error(format!("failed to create the scenario database: {e}")))?;
                 let config = ProxyConfig {
                     cache_ttl: scenario.reference.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL),
+                    quirks,
                     ..ProxyConfig::new(master_key.clone(), db.url.clone())
                 };
                 match reference::start(config).await {

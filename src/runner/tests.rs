@@ -28,6 +28,7 @@ fn scenario(id: &str, steps: Vec<Step>) -> Scenario {
         requires: vec![],
         reference: ReferenceSettings::default(),
         steps,
+        reproduces: None,
     }
 }
 
@@ -71,7 +72,7 @@ fn external(server: &MockServer) -> Target {
 }
 
 fn options() -> RunOptions {
-    RunOptions { request_timeout: Duration::from_secs(5), jobs: 2, cancel: CancelToken::new() }
+    RunOptions { request_timeout: Duration::from_secs(5), jobs: 2, ..RunOptions::default() }
 }
 
 fn step_statuses(outcome: &ScenarioOutcome) -> Vec<&'static str> {
@@ -433,4 +434,61 @@ async fn a_cancelled_run_starts_no_scenario() {
     assert_eq!(outcomes[0].status, ScenarioStatus::Skipped { reason: "the run was interrupted".into() });
     assert!(receiver.try_recv().is_err(), "no events for scenarios that never started");
     assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
+
+/// A scenario with one `/health` step that declares a reproduction of `stale_team_cache` there.
+fn regression() -> Scenario {
+    let mut scenario = scenario("regression", vec![step("health", 4, request("GET", "/health"), status(200))]);
+    scenario.reproduces = Some(crate::scenario::Reproduction {
+        location: Location { line: 3, column: 3 },
+        quirk: crate::reference::Quirk::StaleTeamCache,
+        fails_at: "health".into(),
+        observed: status(403),
+    });
+    scenario
+}
+
+async fn healthy() -> MockServer {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/health"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test]
+async fn reproduce_on_an_external_target_runs_the_fixed_half_only() {
+    let server = healthy().await;
+    let options = RunOptions { reproduce: true, ..options() };
+    let outcome = run_scenario(&regression(), &external(&server), &options).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+    let verdict = outcome.reproduction.expect("a verdict");
+    assert!(
+        matches!(&verdict.result, ReproductionResult::NotRun { reason } if reason.contains("external")),
+        "{verdict:?}"
+    );
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1));
+}
+
+#[tokio::test]
+async fn without_reproduce_a_regression_scenario_runs_once_with_no_verdict() {
+    let server = healthy().await;
+    let outcome = run_scenario(&regression(), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+    assert_eq!(outcome.reproduction, None);
+}
+
+#[tokio::test]
+async fn quirks_on_an_external_target_skip_the_scenario_without_a_request() {
+    let server = healthy().await;
+    let options = RunOptions { quirks: crate::reference::Quirks::NONE.with(crate::reference::Quirk::StaleTeamCache), ..options() };
+    let outcome = run_scenario(&regression(), &external(&server), &options).await;
+    assert!(
+        matches!(&outcome.status, ScenarioStatus::Skipped { reason } if reason.contains("stale_team_cache")),
+        "{:?}",
+        outcome.status
+    );
+    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
 }

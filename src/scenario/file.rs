@@ -20,6 +20,7 @@ use serde_json::Value;
 use serde_saphyr::Spanned;
 
 use super::model::Capability;
+use crate::reference::quirks::Quirk;
 
 /// A gateproof scenario: requests sent to an LLM gateway proxy and what their responses must show.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -45,6 +46,10 @@ pub(crate) struct ScenarioFile {
     pub requires: Vec<Spanned<String>>,
     /// Settings of the in-process reference proxy only; an external target cannot honour them.
     pub reference: Option<ReferenceFile>,
+    /// The upstream bug this scenario catches: with the quirk on, the reference proxy must fail the
+    /// scenario at `fails_at`, with a response matching `observed`.
+    #[schemars(with = "Option<ReproductionFile>")]
+    pub reproduces: Option<Spanned<ReproductionFile>>,
     /// The steps, run in order; at least one.
     #[schemars(with = "Vec<StepFile>", length(min = 1))]
     pub steps: Spanned<Vec<Spanned<StepFile>>>,
@@ -83,6 +88,39 @@ impl JsonSchema for ReferenceEnvSchema {
                 }
             },
             "additionalProperties": false
+        })
+    }
+}
+
+/// How the scenario reproduces its upstream bug on the reference proxy.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReproductionFile {
+    /// The quirk of the reference proxy that switches the bug on (see `gateproof quirks`).
+    #[schemars(with = "QuirkName")]
+    pub quirk: Spanned<String>,
+    /// The id of the step that must fail with the quirk on.
+    #[schemars(with = "String", length(min = 1))]
+    pub fails_at: Spanned<String>,
+    /// What that step's response shows with the quirk on; same shape as `expect`.
+    #[schemars(with = "ExpectFile")]
+    pub observed: Spanned<ExpectFile>,
+}
+
+/// The schema of `reproduces.quirk`: the names of the quirk registry.
+struct QuirkName;
+
+impl JsonSchema for QuirkName {
+    fn schema_name() -> Cow<'static, str> {
+        "Quirk".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        let names: Vec<&str> = Quirk::ALL.iter().map(|q| q.name()).collect();
+        json_schema!({
+            "description": "A quirk of the reference proxy: one upstream bug, named as in the registry.",
+            "type": "string",
+            "enum": names
         })
     }
 }

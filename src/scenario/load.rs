@@ -16,15 +16,16 @@ use serde_json_path::JsonPath;
 use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::file::{
-    BodyAssertionFile, ErrorFile, ExpectFile, HeaderAssertionFile, RequestFile, RetryFile,
-    ScalarText, ScenarioFile, SpannedMap, StatusSpec, StepFile,
+    BodyAssertionFile, ErrorFile, ExpectFile, HeaderAssertionFile, ReproductionFile, RequestFile,
+    RetryFile, ScalarText, ScenarioFile, SpannedMap, StatusSpec, StepFile,
 };
 use super::model::{
     Actor, Body, BodyAssertion, Capability, Capture, ErrorAssertion, Expect, HeaderAssertion,
-    HeaderPredicate, MessageMatch, Predicate, ReferenceSettings, Request, Retry, Scenario, Step,
-    TextPattern,
+    HeaderPredicate, MessageMatch, Predicate, ReferenceSettings, Reproduction, Request, Retry,
+    Scenario, Step, TextPattern,
 };
 use super::template::Template;
+use crate::reference::quirks::Quirk;
 
 mod error;
 mod source;
@@ -197,6 +198,11 @@ impl Checker<'_> {
             None => ReferenceSettings::default(),
         };
         let steps = self.steps(&file.steps)?;
+        let reproduces = file
+            .reproduces
+            .as_ref()
+            .map(|r| self.reproduction(r, &file.steps, &steps))
+            .transpose()?;
         Ok(Scenario {
             source: self.path.to_path_buf(),
             id: id.clone(),
@@ -207,6 +213,71 @@ impl Checker<'_> {
             requires,
             reference,
             steps,
+            reproduces,
+        })
+    }
+
+    /// `reproduces:`, checked against the validated steps: a known quirk, a step of this file that
+    /// sends a request, and `observed` using only the variables known at that step.
+    fn reproduction(
+        &self,
+        r: &Spanned<ReproductionFile>,
+        file_steps: &Spanned<Vec<Spanned<StepFile>>>,
+        steps: &[Step],
+    ) -> Result<Reproduction, ScenarioError> {
+        let ReproductionFile {
+            quirk,
+            fails_at,
+            observed,
+        } = &r.value;
+        let Ok(parsed) = quirk.value.parse::<Quirk>() else {
+            return self.fail_help(
+                self.src.span_of(quirk),
+                ScenarioErrorKind::UnknownQuirk {
+                    name: quirk.value.clone(),
+                },
+                "`gateproof quirks` lists the quirks with their upstream issues",
+            );
+        };
+        let Some(index) = steps.iter().position(|s| s.id == fails_at.value) else {
+            return self.fail_help(
+                self.src.span_of(fails_at),
+                ScenarioErrorKind::UnknownFailsAtStep {
+                    id: fails_at.value.clone(),
+                },
+                format!(
+                    "steps of this file: {}",
+                    steps
+                        .iter()
+                        .map(|s| s.id.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        };
+        if steps[index].request.is_none() {
+            return self.fail(
+                self.src.span_of(fails_at),
+                ScenarioErrorKind::FailsAtWithoutRequest {
+                    id: fails_at.value.clone(),
+                },
+            );
+        }
+        let mut known = BTreeSet::from([RUN_ID.to_string()]);
+        known.extend(
+            steps[..index]
+                .iter()
+                .flat_map(|s| s.capture.iter().map(|c| c.variable.clone())),
+        );
+        let scope = Scope {
+            known,
+            all_captures: all_captures(file_steps),
+        };
+        Ok(Reproduction {
+            location: self.src.model_location(r),
+            quirk: parsed,
+            fails_at: fails_at.value.clone(),
+            observed: self.expect(observed, &scope)?,
         })
     }
 
@@ -248,18 +319,9 @@ impl Checker<'_> {
         if steps.value.is_empty() {
             return self.fail(self.src.span_of(steps), ScenarioErrorKind::NoSteps);
         }
-        let mut all_captures = BTreeMap::new();
-        for step in &steps.value {
-            for (name, _) in step.value.capture.iter().flat_map(|c| &c.value.0) {
-                let line = usize::try_from(name.referenced.line()).unwrap_or(0);
-                all_captures
-                    .entry(name.value.clone())
-                    .or_insert((step.value.id.value.clone(), line));
-            }
-        }
         let mut scope = Scope {
             known: BTreeSet::from([RUN_ID.to_string()]),
-            all_captures,
+            all_captures: all_captures(steps),
         };
         let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
         let mut out = Vec::with_capacity(steps.value.len());
@@ -841,6 +903,19 @@ impl Checker<'_> {
             help,
         )
     }
+}
+
+/// Every capture in the file with its step id and line (the first step, when two capture one name).
+fn all_captures(steps: &Spanned<Vec<Spanned<StepFile>>>) -> BTreeMap<String, (String, usize)> {
+    let mut all = BTreeMap::new();
+    for step in &steps.value {
+        for (name, _) in step.value.capture.iter().flat_map(|c| &c.value.0) {
+            let line = usize::try_from(name.referenced.line()).unwrap_or(0);
+            all.entry(name.value.clone())
+                .or_insert((step.value.id.value.clone(), line));
+        }
+    }
+    all
 }
 
 /// serde-saphyr's message, with its terse "expected … start" wording said the way an author thinks.

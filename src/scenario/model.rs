@@ -12,6 +12,7 @@ use serde_json::Value;
 use serde_json_path::JsonPath;
 
 use super::template::Template;
+use crate::reference::quirks::Quirk;
 
 /// Where something sits in its scenario file (1-based line and column).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -36,6 +37,21 @@ pub struct Scenario {
     /// Settings for the in-process reference proxy; they make no sense for an external target.
     pub reference: ReferenceSettings,
     pub steps: Vec<Step>,
+    /// The upstream bug the scenario catches, when it is a regression scenario.
+    pub reproduces: Option<Reproduction>,
+}
+
+/// How a regression scenario reproduces its bug: with `quirk` on, the reference proxy fails the
+/// scenario exactly at step `fails_at`, and that step's response satisfies `observed`.
+#[derive(Clone, Debug)]
+pub struct Reproduction {
+    pub location: Location,
+    pub quirk: Quirk,
+    /// The id of a step of the scenario.
+    pub fails_at: String,
+    /// What the failing step's response shows with the quirk on; its templates may use the variables
+    /// known at that step.
+    pub observed: Expect,
 }
 
 /// Capabilities a real proxy may lack (licence-gated features, features of newer versions).

@@ -47,6 +47,7 @@ mod tests {
             "tags",
             "requires",
             "reference",
+            "reproduces",
             "steps",
         ] {
             assert!(
@@ -102,6 +103,37 @@ mod tests {
             .unwrap_or_default();
         assert!(description.contains("at least one"), "got {description:?}");
         assert_eq!(root["properties"]["steps"]["minItems"], 1);
+    }
+
+    #[test]
+    fn schema_lists_the_quirk_names_and_requires_the_reproduction_fields() {
+        let root = schema();
+        let reproduces = resolve(&root, &root["properties"]["reproduces"]);
+        let reproduces = match reproduces.get("anyOf") {
+            // `Option<T>` may come out as `anyOf: [T, null]`.
+            Some(Value::Array(options)) => resolve(&root, &options[0]),
+            _ => reproduces,
+        };
+        let mut required: Vec<&str> = reproduces["required"]
+            .as_array()
+            .expect("required list")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        required.sort_unstable();
+        assert_eq!(required, ["fails_at", "observed", "quirk"]);
+        let quirk = resolve(&root, &reproduces["properties"]["quirk"]);
+        let names: Vec<&str> = quirk["enum"]
+            .as_array()
+            .expect("quirk names")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        let expected: Vec<&str> = crate::reference::Quirk::ALL
+            .iter()
+            .map(|q| q.name())
+            .collect();
+        assert_eq!(names, expected);
     }
 
     #[test]

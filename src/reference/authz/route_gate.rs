@@ -2,10 +2,14 @@
 //!
 //! Corrected behaviour (spec §A.1): routes whose handler does its own per-team check
 //! (/team/update, /team/delete, /team/block, /team/unblock, /team/member_*) pass the gate for any
-//! authenticated caller, and the handler decides.
+//! authenticated caller, and the handler decides. With the quirk `org_admin_gate_needs_org_id_in_body`
+//! (BerriAI/litellm#27294) /team/update, /team/delete, /team/block and /team/unblock are admin-only
+//! management routes again, as in LiteLLM 1.83: an org admin passes only with `organization_id` in the
+//! request.
 
 use super::Denial;
 use crate::reference::domain::{Caller, INTERNAL_USER, ORG_ADMIN, PROXY_ADMIN_VIEWER};
+use crate::reference::quirks::{Quirk, Quirks};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RouteClass {
@@ -23,8 +27,15 @@ pub(crate) enum RouteClass {
     Unknown,
 }
 
-pub(crate) fn classify(route: &str) -> RouteClass {
+pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
     match route {
+        // The one place where the corrected gate and LiteLLM 1.83's part: the quirk's routes go back
+        // to the admin-only list.
+        "/team/update" | "/team/delete" | "/team/block" | "/team/unblock"
+            if quirks.contains(Quirk::OrgAdminGateNeedsOrgIdInBody) =>
+        {
+            RouteClass::Management
+        }
         "/health/liveliness" | "/health/liveness" | "/" => RouteClass::Public,
         "/chat/completions" | "/v1/chat/completions" | "/completions" | "/v1/completions" | "/embeddings"
         | "/v1/embeddings" => RouteClass::LlmApi,
@@ -56,8 +67,8 @@ pub(crate) struct RouteRequest<'a> {
 }
 
 /// Decides whether `caller` may reach the route at all. Proxy admins always pass.
-pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>) -> Result<(), Denial> {
-    let class = classify(req.route);
+pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirks) -> Result<(), Denial> {
+    let class = classify(req.route, quirks);
     if caller.is_proxy_admin() || class == RouteClass::Public {
         return Ok(());
     }
@@ -181,50 +192,70 @@ mod tests {
         }
     }
 
-    /// (caller, route, organization ids in the request, expected status or 200 for pass).
+    /// (caller, route, organization ids in the request, quirks, expected status or 200 for pass).
     #[test]
     fn gate_table() {
         let viewer = user("v1", PROXY_ADMIN_VIEWER);
         let iuv = user("iuv1", INTERNAL_USER_VIEWER);
         let oa = org_admin("oa1", "org1");
         let bare = userless_key(None);
-        let cases: Vec<(&str, Caller, &str, Vec<&str>, u16)> = vec![
-            ("admin user anywhere", admin_user(), "/user/new", vec![], 200),
-            ("master key anywhere", Caller::master(), "/organization/new", vec![], 200),
-            ("internal user key route", internal("u1"), "/key/generate", vec![], 200),
-            ("internal user info route", internal("u1"), "/team/info", vec![], 200),
-            ("internal user management route", internal("u1"), "/user/new", vec![], 401),
-            ("internal user team/new", internal("u1"), "/team/new", vec![], 401),
-            ("internal user team/update passes to handler", internal("u1"), "/team/update", vec![], 200),
-            ("internal user team/delete passes to handler", internal("u1"), "/team/delete", vec![], 200),
-            ("internal user team/block passes to handler", internal("u1"), "/team/block", vec![], 200),
-            ("internal user member_add passes to handler", internal("u1"), "/team/member_add", vec![], 200),
-            ("internal user org/new", internal("u1"), "/organization/new", vec![], 401),
-            ("internal user org/info no memberships", internal("u1"), "/organization/info", vec!["org1"], 401),
-            ("org admin org/info own org", oa.clone(), "/organization/info", vec!["org1"], 200),
-            ("org admin org/info no org id", oa.clone(), "/organization/info", vec![], 401),
-            ("org admin org/info other org", oa.clone(), "/organization/info", vec!["org2"], 401),
-            ("org admin member_add own org", oa.clone(), "/organization/member_add", vec!["org1"], 200),
-            ("org admin user/new with own org", oa.clone(), "/user/new", vec!["org1"], 200),
-            ("org admin user/new without org", oa.clone(), "/user/new", vec![], 401),
-            ("org admin user/new other org", oa.clone(), "/user/new", vec!["org2"], 401),
-            ("org admin team/new own org", oa.clone(), "/team/new", vec!["org1"], 200),
-            ("org admin team/new no org", oa.clone(), "/team/new", vec![], 401),
-            ("org admin team/update without org id", oa.clone(), "/team/update", vec![], 200),
-            ("org admin team/delete without org id", oa.clone(), "/team/delete", vec![], 200),
-            ("member of org with user role", Caller { org_roles: vec![("org1".into(), INTERNAL_USER.into())], ..internal("m1") }, "/organization/info", vec!["org1"], 401),
-            ("viewer read", Caller { ..viewer.clone() }, "/user/new", vec![], 403),
-            ("internal user viewer key route", iuv, "/key/generate", vec![], 401),
-            ("key without user key route", bare.clone(), "/key/generate", vec![], 401),
-            ("key without user info route", bare.clone(), "/key/info", vec![], 200),
-            ("key without user team/update", bare.clone(), "/team/update", vec![], 200),
-            ("key without user org/new", bare.clone(), "/organization/new", vec![], 401),
-            ("key with allowed_routes", Caller { key_allowed_routes: vec!["/user/new".into()], ..bare.clone() }, "/user/new", vec![], 200),
-            ("allowed_routes wildcard", Caller { key_allowed_routes: vec!["/user/*".into()], ..bare }, "/user/new", vec![], 200),
-            ("unknown route", internal("u1"), "/spend/whatever", vec![], 401),
+        const OFF: Quirks = Quirks::NONE;
+        const GATE: Quirks = Quirks::NONE.with(Quirk::OrgAdminGateNeedsOrgIdInBody);
+        const CACHE: Quirks = Quirks::NONE.with(Quirk::StaleTeamCache);
+        let cases: Vec<(&str, Caller, &str, Vec<&str>, Quirks, u16)> = vec![
+            ("admin user anywhere", admin_user(), "/user/new", vec![], OFF, 200),
+            ("master key anywhere", Caller::master(), "/organization/new", vec![], OFF, 200),
+            ("internal user key route", internal("u1"), "/key/generate", vec![], OFF, 200),
+            ("internal user info route", internal("u1"), "/team/info", vec![], OFF, 200),
+            ("internal user management route", internal("u1"), "/user/new", vec![], OFF, 401),
+            ("internal user team/new", internal("u1"), "/team/new", vec![], OFF, 401),
+            ("internal user team/update passes to handler", internal("u1"), "/team/update", vec![], OFF, 200),
+            ("internal user team/delete passes to handler", internal("u1"), "/team/delete", vec![], OFF, 200),
+            ("internal user team/block passes to handler", internal("u1"), "/team/block", vec![], OFF, 200),
+            ("internal user member_add passes to handler", internal("u1"), "/team/member_add", vec![], OFF, 200),
+            ("internal user org/new", internal("u1"), "/organization/new", vec![], OFF, 401),
+            ("internal user org/info no memberships", internal("u1"), "/organization/info", vec!["org1"], OFF, 401),
+            ("org admin org/info own org", oa.clone(), "/organization/info", vec!["org1"], OFF, 200),
+            ("org admin org/info no org id", oa.clone(), "/organization/info", vec![], OFF, 401),
+            ("org admin org/info other org", oa.clone(), "/organization/info", vec!["org2"], OFF, 401),
+            ("org admin member_add own org", oa.clone(), "/organization/member_add", vec!["org1"], OFF, 200),
+            ("org admin user/new with own org", oa.clone(), "/user/new", vec!["org1"], OFF, 200),
+            ("org admin user/new without org", oa.clone(), "/user/new", vec![], OFF, 401),
+            ("org admin user/new other org", oa.clone(), "/user/new", vec!["org2"], OFF, 401),
+            ("org admin team/new own org", oa.clone(), "/team/new", vec!["org1"], OFF, 200),
+            ("org admin team/new no org", oa.clone(), "/team/new", vec![], OFF, 401),
+            ("org admin team/update without org id", oa.clone(), "/team/update", vec![], OFF, 200),
+            ("org admin team/delete without org id", oa.clone(), "/team/delete", vec![], OFF, 200),
+            ("member of org with user role", Caller { org_roles: vec![("org1".into(), INTERNAL_USER.into())], ..internal("m1") }, "/organization/info", vec!["org1"], OFF, 401),
+            ("viewer read", Caller { ..viewer.clone() }, "/user/new", vec![], OFF, 403),
+            ("internal user viewer key route", iuv, "/key/generate", vec![], OFF, 401),
+            ("key without user key route", bare.clone(), "/key/generate", vec![], OFF, 401),
+            ("key without user info route", bare.clone(), "/key/info", vec![], OFF, 200),
+            ("key without user team/update", bare.clone(), "/team/update", vec![], OFF, 200),
+            ("key without user org/new", bare.clone(), "/organization/new", vec![], OFF, 401),
+            ("key with allowed_routes", Caller { key_allowed_routes: vec!["/user/new".into()], ..bare.clone() }, "/user/new", vec![], OFF, 200),
+            ("allowed_routes wildcard", Caller { key_allowed_routes: vec!["/user/*".into()], ..bare }, "/user/new", vec![], OFF, 200),
+            ("unknown route", internal("u1"), "/spend/whatever", vec![], OFF, 401),
+            // org_admin_gate_needs_org_id_in_body: the four team routes are admin-only again.
+            ("quirk: org admin team/update without org id", oa.clone(), "/team/update", vec![], GATE, 401),
+            ("quirk: org admin team/delete without org id", oa.clone(), "/team/delete", vec![], GATE, 401),
+            ("quirk: org admin team/block without org id", oa.clone(), "/team/block", vec![], GATE, 401),
+            ("quirk: org admin team/unblock without org id", oa.clone(), "/team/unblock", vec![], GATE, 401),
+            ("quirk: org admin team/update with own org", oa.clone(), "/team/update", vec!["org1"], GATE, 200),
+            ("quirk: org admin team/delete with own org", oa.clone(), "/team/delete", vec!["org1"], GATE, 200),
+            ("quirk: org admin team/block with own org", oa.clone(), "/team/block", vec!["org1"], GATE, 200),
+            ("quirk: org admin team/unblock with own org", oa.clone(), "/team/unblock", vec!["org1"], GATE, 200),
+            ("quirk: org admin team/update other org", oa.clone(), "/team/update", vec!["org2"], GATE, 401),
+            ("quirk: internal user team/update", internal("u1"), "/team/update", vec![], GATE, 401),
+            ("quirk: internal user team/delete", internal("u1"), "/team/delete", vec![], GATE, 401),
+            ("quirk: master key team/update", Caller::master(), "/team/update", vec![], GATE, 200),
+            ("quirk: admin user team/delete", admin_user(), "/team/delete", vec![], GATE, 200),
+            ("quirk: member_add still passes to handler", internal("u1"), "/team/member_add", vec![], GATE, 200),
+            ("quirk: org admin team/info unaffected", oa.clone(), "/team/info", vec![], GATE, 200),
+            ("quirk: other quirk leaves the gate alone", oa.clone(), "/team/update", vec![], CACHE, 200),
         ];
-        for (name, caller, route, orgs, expected) in cases {
-            let got = match check_route(&caller, &req(route, &orgs)) {
+        for (name, caller, route, orgs, quirks, expected) in cases {
+            let got = match check_route(&caller, &req(route, &orgs), quirks) {
                 Ok(()) => 200,
                 Err(d) => d.status(),
             };
@@ -236,9 +267,9 @@ mod tests {
     fn viewer_may_read_but_not_write() {
         let viewer = user("v1", PROXY_ADMIN_VIEWER);
         let get = RouteRequest { method: "GET", ..req("/spend/logs", &[]) };
-        assert_eq!(check_route(&viewer, &get), Ok(()));
+        assert_eq!(check_route(&viewer, &get, Quirks::NONE), Ok(()));
         assert_eq!(
-            check_route(&viewer, &req("/key/generate", &[])).unwrap_err().message(),
+            check_route(&viewer, &req("/key/generate", &[]), Quirks::NONE).unwrap_err().message(),
             "user not allowed to access this route, role= proxy_admin_viewer. Trying to access: /key/generate"
         );
     }
@@ -248,32 +279,32 @@ mod tests {
         let caller = internal("u1");
         let mut r = req("/user/info", &[]);
         r.query_user_id = Some("u2".into());
-        let d = check_route(&caller, &r).unwrap_err();
+        let d = check_route(&caller, &r, Quirks::NONE).unwrap_err();
         assert_eq!(d.status(), 403);
         assert_eq!(d.message(), "key not allowed to access this user's info. user_id=u2, key's user_id=u1");
         r.query_user_id = Some("u1".into());
-        assert_eq!(check_route(&caller, &r), Ok(()));
+        assert_eq!(check_route(&caller, &r, Quirks::NONE), Ok(()));
     }
 
     #[test]
     fn the_catch_all_401_names_route_role_and_masked_user() {
-        let d = check_route(&internal("internal-user-1"), &req("/user/new", &[])).unwrap_err();
+        let d = check_route(&internal("internal-user-1"), &req("/user/new", &[]), Quirks::NONE).unwrap_err();
         assert_eq!(
             d.message(),
             "Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route=/user/new. Your role=internal_user. Your user_id=intern*******-1"
         );
-        let d = check_route(&userless_key(None), &req("/user/new", &[])).unwrap_err();
+        let d = check_route(&userless_key(None), &req("/user/new", &[]), Quirks::NONE).unwrap_err();
         assert!(d.message().ends_with("Your role=unknown. Your user_id=*******"), "{}", d.message());
     }
 
     #[test]
     fn organization_check_messages() {
-        let d = check_route(&internal("u1"), &req("/organization/new", &[])).unwrap_err();
+        let d = check_route(&internal("u1"), &req("/organization/new", &[]), Quirks::NONE).unwrap_err();
         assert_eq!(d.message(), "Only proxy admins can create new organizations. You are internal_user");
         assert_eq!(d.param().as_deref(), Some("user_role"));
-        let d = check_route(&org_admin("oa1", "org1"), &req("/organization/info", &[])).unwrap_err();
+        let d = check_route(&org_admin("oa1", "org1"), &req("/organization/info", &[]), Quirks::NONE).unwrap_err();
         assert_eq!(d, Denial::NoOrganizationId);
-        let d = check_route(&org_admin("oa1", "org1"), &req("/team/new", &[])).unwrap_err();
+        let d = check_route(&org_admin("oa1", "org1"), &req("/team/new", &[]), Quirks::NONE).unwrap_err();
         assert!(d.message().ends_with("You are part of multiple organizations: ['org1']"), "{}", d.message());
     }
 

@@ -15,6 +15,8 @@ use crate::reference::domain::{Caller, Key, ObjectPermission, Team};
 use crate::reference::error::{py_float, ProxyError};
 use crate::reference::request::Authed;
 use crate::reference::{storage, AppState};
+use crate::reference::quirks::Quirk;
+use crate::reference::store::PermissionOwner;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct GenerateKeyRequest {
@@ -98,11 +100,16 @@ fn requested_permission(req: Option<&ObjectPermissionRequest>) -> ObjectPermissi
 }
 
 /// The team's grants, read from the database (LiteLLM 1.109's `check_db_only` path), so a
-/// `/team/update` just before is always seen.
+/// `/team/update` just before is always seen. With `stale_team_cache` they are read through the cache,
+/// as LiteLLM 1.83 did (BerriAI/litellm#25286).
 async fn team_permission(state: &AppState, team: &Team) -> Result<Option<ObjectPermission>, ProxyError> {
-    match &team.object_permission_id {
-        Some(id) => Ok(storage::object_permission(&state.store.db, id).await?),
-        None => Ok(None),
+    let Some(id) = &team.object_permission_id else {
+        return Ok(None);
+    };
+    if state.store.quirks().contains(Quirk::StaleTeamCache) {
+        Ok(state.store.object_permission(id).await?)
+    } else {
+        Ok(storage::object_permission(&state.store.db, id).await?)
     }
 }
 
@@ -181,7 +188,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         allowed_routes.clone_from(routes);
     }
     let object_permission_id = match &req.object_permission {
-        Some(p) => Some(save_permission(&state.store, None, p).await?),
+        Some(p) => Some(save_permission(&state.store, PermissionOwner::Key, None, p).await?),
         None => None,
     };
     let raw = req.key.clone().unwrap_or_else(new_raw_key);
@@ -367,7 +374,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         key.access_group_ids = groups;
     }
     if let Some(p) = &req.object_permission {
-        key.object_permission_id = Some(save_permission(&state.store, key.object_permission_id.as_deref(), p).await?);
+        key.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
     }
     key.updated_by = caller.user_id.clone();
     state.store.save_key(&key).await?;

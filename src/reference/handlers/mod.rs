@@ -71,6 +71,7 @@ pub(crate) struct ObjectPermissionRequest {
 /// the id.
 pub(crate) async fn save_permission(
     store: &super::store::Store,
+    owner: super::store::PermissionOwner,
     existing_id: Option<&str>,
     req: &ObjectPermissionRequest,
 ) -> Result<String, ProxyError> {
@@ -93,6 +94,6 @@ pub(crate) async fn save_permission(
     if req.mcp_tool_permissions.is_some() {
         row.mcp_tool_permissions.clone_from(&req.mcp_tool_permissions);
     }
-    store.save_object_permission(&row).await?;
+    store.save_object_permission(&row, owner).await?;
     Ok(row.object_permission_id)
 }

@@ -14,6 +14,7 @@ use crate::reference::domain::{Member, Team, User, INTERNAL_USER};
 use crate::reference::error::{py_str, ProxyError};
 use crate::reference::request::Authed;
 use crate::reference::{storage, AppState};
+use crate::reference::store::PermissionOwner;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct NewTeamRequest {
@@ -120,7 +121,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         }
     }
     let object_permission_id = match &req.object_permission {
-        Some(p) => Some(save_permission(&state.store, None, p).await?),
+        Some(p) => Some(save_permission(&state.store, PermissionOwner::Team, None, p).await?),
         None => None,
     };
     let now = Utc::now();
@@ -244,7 +245,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         team.access_group_ids.clone_from(groups);
     }
     if let Some(p) = &req.object_permission {
-        team.object_permission_id = Some(save_permission(&state.store, team.object_permission_id.as_deref(), p).await?);
+        team.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Team, team.object_permission_id.as_deref(), p).await?);
     }
     state.store.save_team(&team).await?;
     Ok(Json(json!({"team_id": team.team_id, "data": team_view(&state, &team).await?})))

@@ -7,6 +7,7 @@ use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
 
 use super::{CACHE_TTL, ERROR_KEYS, METHODS, RUN_ID};
 use crate::scenario::model::{Capability, Location};
+use crate::reference::quirks::Quirk;
 use crate::scenario::template::TemplateError;
 
 /// A scenario file that cannot be used: names the file, line and column and what was expected.
@@ -203,6 +204,12 @@ pub enum ScenarioErrorKind {
     UnknownReferenceSetting { name: String },
     #[error("invalid {CACHE_TTL} `{value}`: expected integer seconds >= 0")]
     InvalidCacheTtl { value: String },
+    #[error("unknown quirk `{name}`: expected one of {}", Quirk::names())]
+    UnknownQuirk { name: String },
+    #[error("unknown step `{id}` in `fails_at`: expected the id of a step of this file")]
+    UnknownFailsAtStep { id: String },
+    #[error("step `{id}` sends no request: expected `fails_at` to name a step with a `request`")]
+    FailsAtWithoutRequest { id: String },
 }
 
 impl ScenarioErrorKind {
@@ -246,6 +253,9 @@ impl ScenarioErrorKind {
             K::UnknownCapability { .. } => "expected a known capability".into(),
             K::UnknownReferenceSetting { .. } => format!("expected {CACHE_TTL}"),
             K::InvalidCacheTtl { .. } => "expected integer seconds >= 0".into(),
+            K::UnknownQuirk { .. } => "expected a known quirk".into(),
+            K::UnknownFailsAtStep { .. } => "expected a step id of this file".into(),
+            K::FailsAtWithoutRequest { .. } => "expected a step that sends a request".into(),
         }
     }
 }

@@ -7,6 +7,7 @@ use miette::{Diagnostic, LabeledSpan};
 use serde_json::json;
 
 use super::*;
+use crate::reference::quirks::Quirk;
 use crate::scenario::model::Location;
 
 const PATH: &str = "scenarios/t.yaml";
@@ -973,6 +974,117 @@ fn requires_names_known_capabilities() {
         [Capability::Mcp],
         "duplicates are dropped"
     );
+}
+
+/// A scenario with two steps (`team` captures `team_id`; `update` uses it) and the given
+/// `reproduces:` block (YAML at column 1, indented under the key by this function).
+fn reproducing(block: &str) -> String {
+    let block: String = dedent(block)
+        .lines()
+        .map(|l| format!("  {l}\n"))
+        .collect();
+    format!(
+        "id: s\ntitle: T\nreproduces:\n{block}steps:\n  - id: team\n    {GET}\n    capture: {{team_id: $.team_id}}\n  - id: update\n    {GET}\n  - id: pause\n    sleep: 1s\n"
+    )
+}
+
+#[test]
+fn reproduces_names_a_quirk_a_step_and_what_it_observes() {
+    let scenario = parse_ok(&reproducing(
+        r#"
+        quirk: org_admin_gate_needs_org_id_in_body
+        fails_at: update
+        observed:
+          status: 401
+          error: {message_contains: "Only proxy admin can be used to {{team_id}}"}
+        "#,
+    ));
+    let reproduction = scenario.reproduces.expect("a reproduction");
+    assert_eq!(reproduction.quirk, Quirk::OrgAdminGateNeedsOrgIdInBody);
+    assert_eq!(reproduction.fails_at, "update");
+    assert_eq!(reproduction.observed.status, Some(vec![401]));
+    assert_eq!(reproduction.location, Location { line: 4, column: 3 });
+    let error = reproduction.observed.error.expect("an error assertion");
+    assert!(
+        matches!(&error.message[..], [MessageMatch::Contains(t)] if t.has_placeholders()),
+        "{error:?}"
+    );
+    assert!(parse_ok(&with_steps("- {id: a, sleep: 1s}")).reproduces.is_none());
+}
+
+#[test]
+fn reproduces_is_checked_against_the_registry_and_the_steps() {
+    check_rejected(vec![
+        rejected(
+            "unknown quirk",
+            reproducing("quirk: stale_cache\nfails_at: update\nobserved: {status: 403}"),
+            4,
+            10,
+            "unknown quirk `stale_cache`: expected one of stale_team_cache, double_hash_token_on_update,",
+        ),
+        rejected(
+            "unknown step",
+            reproducing("quirk: stale_team_cache\nfails_at: key-for-g2\nobserved: {status: 403}"),
+            5,
+            13,
+            "unknown step `key-for-g2` in `fails_at`: expected the id of a step of this file",
+        ),
+        rejected(
+            "step without a request",
+            reproducing("quirk: stale_team_cache\nfails_at: pause\nobserved: {status: 403}"),
+            5,
+            13,
+            "step `pause` sends no request",
+        ),
+        rejected(
+            "variable captured at the failing step",
+            reproducing(
+                "quirk: stale_team_cache\nfails_at: team\nobserved: {error: {message_contains: \"{{team_id}}\"}}",
+            ),
+            6,
+            41,
+            "unknown variable `team_id`",
+        ),
+        rejected(
+            "observed is required",
+            reproducing("quirk: stale_team_cache\nfails_at: update"),
+            5,
+            3,
+            "missing field `observed`",
+        ),
+        rejected(
+            "unknown field",
+            reproducing("quirk: stale_team_cache\nfails_at: update\nobserved: {status: 403}\nexpect: {status: 200}"),
+            7,
+            3,
+            "unknown field `expect`",
+        ),
+    ]);
+    let every_quirk: Vec<(&str, String)> = Quirk::ALL
+        .iter()
+        .map(|q| {
+            (
+                q.name(),
+                reproducing(&format!("quirk: {}\nfails_at: update\nobserved: {{status: 403}}", q.name())),
+            )
+        })
+        .collect();
+    check_accepted(&every_quirk);
+}
+
+#[test]
+fn every_scenario_in_the_repository_loads() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let files = discover(&[dir]).expect("scenarios/ exists");
+    assert!(
+        files.iter().any(|f| f.to_string_lossy().contains("regressions")),
+        "expected regression scenarios, found {files:?}"
+    );
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|file| load_file(file).err().map(|e| e.to_string()))
+        .collect();
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]

@@ -1,0 +1,259 @@
+//! Quirks: named switches that each turn on one upstream LiteLLM bug in the reference proxy.
+//!
+//! The registry is this one enum. Every entry names its upstream issue and says in one line what it
+//! changes; the decision points that consult a quirk take a [`Quirks`] value as data, so the corrected
+//! behaviour stays the default and no handler is copied per quirk (spec §A.3).
+
+use std::fmt;
+use std::str::FromStr;
+
+/// One upstream bug the reference proxy can reproduce.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Quirk {
+    StaleTeamCache,
+    DoubleHashTokenOnUpdate,
+    StaleKeyWriteBack,
+    NoCrossReplicaInvalidation,
+    TeamAccessGroupNotInObjectPermission,
+    KeyAccessGroupsCappedByTeam,
+    NoAccessGroupAssignmentGate,
+    OrgAdminGateNeedsOrgIdInBody,
+}
+
+impl Quirk {
+    /// Every quirk, in the order of spec §A.3.
+    pub const ALL: [Quirk; 8] = [
+        Quirk::StaleTeamCache,
+        Quirk::DoubleHashTokenOnUpdate,
+        Quirk::StaleKeyWriteBack,
+        Quirk::NoCrossReplicaInvalidation,
+        Quirk::TeamAccessGroupNotInObjectPermission,
+        Quirk::KeyAccessGroupsCappedByTeam,
+        Quirk::NoAccessGroupAssignmentGate,
+        Quirk::OrgAdminGateNeedsOrgIdInBody,
+    ];
+
+    /// The name used on the command line and in `reproduces.quirk`.
+    pub fn name(self) -> &'static str {
+        self.entry().name
+    }
+
+    /// The upstream issue or pull request the bug comes from.
+    pub fn upstream(self) -> &'static str {
+        self.entry().upstream
+    }
+
+    /// What the quirk changes, in one line; says so when the quirk is not wired yet.
+    pub fn description(self) -> String {
+        let entry = self.entry();
+        if entry.wired {
+            entry.description.to_string()
+        } else {
+            format!("(not wired yet) {}", entry.description)
+        }
+    }
+
+    /// True when the reference proxy consults the quirk; an unwired quirk would change nothing.
+    pub fn wired(self) -> bool {
+        self.entry().wired
+    }
+
+    fn entry(self) -> Entry {
+        let (name, upstream, wired, description) = match self {
+            Quirk::StaleTeamCache => (
+                "stale_team_cache",
+                "BerriAI/litellm#25286",
+                true,
+                "/team/update does not evict the team's cached object permission, and /key/generate reads it through the cache",
+            ),
+            Quirk::DoubleHashTokenOnUpdate => (
+                "double_hash_token_on_update",
+                "BerriAI/litellm#24969, BerriAI/litellm#25552",
+                false,
+                "key update, bulk update and regenerate hash an already-hashed token before evicting it",
+            ),
+            Quirk::StaleKeyWriteBack => (
+                "stale_key_write_back",
+                "BerriAI/litellm#25552, BerriAI/litellm#25553",
+                false,
+                "after each successful request the pre-request key object is written back with a fresh TTL",
+            ),
+            Quirk::NoCrossReplicaInvalidation => (
+                "no_cross_replica_invalidation",
+                "BerriAI/litellm#9820",
+                false,
+                "writes evict cached objects only in the replica that served them",
+            ),
+            Quirk::TeamAccessGroupNotInObjectPermission => (
+                "team_access_group_not_in_object_permission",
+                "BerriAI/litellm#25378",
+                false,
+                "allowed-MCP-servers resolution skips the team's access_group_ids",
+            ),
+            Quirk::KeyAccessGroupsCappedByTeam => (
+                "key_access_groups_capped_by_team",
+                "BerriAI/litellm#28890, BerriAI/litellm#29313",
+                false,
+                "a key's access-group servers are intersected with the team ceiling instead of added to it",
+            ),
+            Quirk::NoAccessGroupAssignmentGate => (
+                "no_access_group_assignment_gate",
+                "BerriAI/litellm#29313",
+                false,
+                "/key/generate, /key/update and /key/regenerate let any member attach access groups",
+            ),
+            Quirk::OrgAdminGateNeedsOrgIdInBody => (
+                "org_admin_gate_needs_org_id_in_body",
+                "BerriAI/litellm#27294",
+                true,
+                "the route gate treats /team/update, /team/delete, /team/block and /team/unblock as admin-only, so an org admin passes only with organization_id in the request",
+            ),
+        };
+        Entry { name, upstream, wired, description }
+    }
+
+    /// Every quirk's name, comma-separated, for messages.
+    pub fn names() -> String {
+        Quirk::ALL.iter().map(|q| q.name()).collect::<Vec<_>>().join(", ")
+    }
+}
+
+/// One row of the registry.
+struct Entry {
+    name: &'static str,
+    upstream: &'static str,
+    wired: bool,
+    description: &'static str,
+}
+
+impl fmt::Display for Quirk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not in the registry.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown quirk `{name}`: expected one of {}", Quirk::names())]
+pub struct UnknownQuirk {
+    pub name: String,
+}
+
+impl FromStr for Quirk {
+    type Err = UnknownQuirk;
+
+    fn from_str(name: &str) -> Result<Quirk, UnknownQuirk> {
+        Quirk::ALL.into_iter().find(|q| q.name() == name).ok_or_else(|| UnknownQuirk { name: name.to_string() })
+    }
+}
+
+/// A set of quirks; empty (the corrected behaviour everywhere) by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Quirks {
+    bits: u16,
+}
+
+impl Quirks {
+    /// No quirk: the corrected behaviour.
+    pub const NONE: Quirks = Quirks { bits: 0 };
+
+    const fn bit(quirk: Quirk) -> u16 {
+        1 << (quirk as u16)
+    }
+
+    pub const fn contains(self, quirk: Quirk) -> bool {
+        self.bits & Quirks::bit(quirk) != 0
+    }
+
+    /// This set plus `quirk`.
+    #[must_use]
+    pub const fn with(self, quirk: Quirk) -> Quirks {
+        Quirks { bits: self.bits | Quirks::bit(quirk) }
+    }
+
+    pub const fn is_empty(self) -> bool {
+        self.bits == 0
+    }
+
+    /// The quirks in the set, in registry order.
+    pub fn iter(self) -> impl Iterator<Item = Quirk> {
+        Quirk::ALL.into_iter().filter(move |q| self.contains(*q))
+    }
+}
+
+impl FromIterator<Quirk> for Quirks {
+    fn from_iter<I: IntoIterator<Item = Quirk>>(iter: I) -> Quirks {
+        iter.into_iter().fold(Quirks::NONE, Quirks::with)
+    }
+}
+
+impl fmt::Display for Quirks {
+    /// The names, comma-separated; `none` for the empty set.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_empty() {
+            return f.write_str("none");
+        }
+        let names: Vec<&str> = self.iter().map(Quirk::name).collect();
+        f.write_str(&names.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_name_parses_back_to_its_quirk() {
+        for quirk in Quirk::ALL {
+            assert_eq!(quirk.name().parse::<Quirk>(), Ok(quirk));
+        }
+    }
+
+    #[test]
+    fn the_registry_holds_the_eight_names_of_the_spec() {
+        let names: Vec<&str> = Quirk::ALL.iter().map(|q| q.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "stale_team_cache",
+                "double_hash_token_on_update",
+                "stale_key_write_back",
+                "no_cross_replica_invalidation",
+                "team_access_group_not_in_object_permission",
+                "key_access_groups_capped_by_team",
+                "no_access_group_assignment_gate",
+                "org_admin_gate_needs_org_id_in_body",
+            ]
+        );
+    }
+
+    #[test]
+    fn only_the_two_implemented_quirks_are_wired_and_the_others_say_so() {
+        for quirk in Quirk::ALL {
+            let wired = matches!(quirk, Quirk::StaleTeamCache | Quirk::OrgAdminGateNeedsOrgIdInBody);
+            assert_eq!(quirk.wired(), wired, "{quirk}");
+            assert_eq!(quirk.description().starts_with("(not wired yet)"), !wired, "{quirk}");
+            assert!(quirk.upstream().contains('#'), "{quirk} names no upstream issue");
+        }
+    }
+
+    #[test]
+    fn an_unknown_name_lists_the_known_ones() {
+        let error = "stale_cache".parse::<Quirk>().unwrap_err();
+        assert_eq!(error.name, "stale_cache");
+        assert!(error.to_string().contains("stale_team_cache, double_hash_token_on_update"), "{error}");
+    }
+
+    #[test]
+    fn a_set_holds_exactly_what_was_put_in() {
+        let set: Quirks = [Quirk::OrgAdminGateNeedsOrgIdInBody, Quirk::StaleTeamCache].into_iter().collect();
+        for quirk in Quirk::ALL {
+            let expected = matches!(quirk, Quirk::StaleTeamCache | Quirk::OrgAdminGateNeedsOrgIdInBody);
+            assert_eq!(set.contains(quirk), expected, "{quirk}");
+        }
+        assert_eq!(set.to_string(), "stale_team_cache, org_admin_gate_needs_org_id_in_body");
+        assert_eq!(Quirks::default(), Quirks::NONE);
+        assert!(Quirks::NONE.is_empty());
+        assert_eq!(Quirks::NONE.to_string(), "none");
+    }
+}
