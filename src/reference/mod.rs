@@ -38,6 +38,24 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/reference/mig
 /// The environment variable LiteLLM reads for the management-object cache TTL, in seconds.
 pub const CACHE_TTL_ENV: &str = "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL";
 
+/// The cache TTL from `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL` in the environment, else
+/// LiteLLM's default of 60 s.
+pub fn default_cache_ttl() -> Duration {
+    cache_ttl_from(std::env::var(CACHE_TTL_ENV).ok().as_deref())
+}
+
+fn cache_ttl_from(value: Option<&str>) -> Duration {
+    match value.map(str::trim).and_then(|v| v.parse::<u64>().ok()) {
+        Some(seconds) => Duration::from_secs(seconds),
+        None => {
+            if let Some(v) = value {
+                tracing::warn!("ignoring {CACHE_TTL_ENV}={v:?}: not a whole number of seconds");
+            }
+            Duration::from_secs(60)
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ProxyConfig {
     pub master_key: String,
@@ -55,7 +73,7 @@ impl ProxyConfig {
         ProxyConfig {
             master_key: master_key.into(),
             database_url: database_url.into(),
-            cache_ttl: Duration::from_secs(60),
+            cache_ttl: default_cache_ttl(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             quirks: Quirks::NONE,
         }
@@ -151,5 +169,18 @@ impl RunningProxy {
             tracing::warn!(error = %e, "reference proxy task ended abnormally");
         }
         self.db.close().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_ttl_comes_from_litellms_variable() {
+        assert_eq!(cache_ttl_from(None), Duration::from_secs(60));
+        assert_eq!(cache_ttl_from(Some("0")), Duration::ZERO);
+        assert_eq!(cache_ttl_from(Some(" 5 ")), Duration::from_secs(5));
+        assert_eq!(cache_ttl_from(Some("soon")), Duration::from_secs(60));
     }
 }

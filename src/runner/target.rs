@@ -2,7 +2,6 @@
 //! scenario) or an external proxy by URL.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use rand::Rng;
 
@@ -10,9 +9,6 @@ use super::http::Endpoint;
 use crate::postgres::{PgServer, ScenarioDatabase};
 use crate::reference::{self, ProxyConfig, Quirks, RunningProxy};
 use crate::scenario::{ReferenceSettings, Scenario};
-
-/// `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL` when a scenario does not set it (LiteLLM's default).
-const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(60);
 
 pub enum Target {
     /// The reference proxy, started per scenario on its own database of `pg`.
@@ -72,7 +68,7 @@ impl Target {
                     .await
                     .map_err(|e| Unavailable::Error(format!("failed to create the scenario database: {e}")))?;
                 let config = ProxyConfig {
-                    cache_ttl: scenario.reference.cache_ttl.unwrap_or(DEFAULT_CACHE_TTL),
+                    cache_ttl: scenario.reference.cache_ttl.unwrap_or_else(reference::default_cache_ttl),
                     quirks,
                     ..ProxyConfig::new(master_key.clone(), db.url.clone())
                 };
