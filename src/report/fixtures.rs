@@ -208,7 +208,7 @@ pub(crate) fn reproduction_outcomes() -> Vec<ScenarioOutcome> {
         900,
         vec![step("team", 16, StepStatus::Passed), step("key-for-g2", 30, StepStatus::Passed)],
     );
-    reproduced.reproduction = Some(ReproductionVerdict {
+    reproduced.reproduction = Some(Box::new(ReproductionVerdict {
         quirk: Quirk::StaleTeamCache,
         fails_at: "key-for-g2".into(),
         result: ReproductionResult::Reproduced,
@@ -221,7 +221,7 @@ pub(crate) fn reproduction_outcomes() -> Vec<ScenarioOutcome> {
             actual: "403".into(),
             message: None,
         }],
-    });
+    }));
 
     let gate_step = StepOutcome {
         request: Some(SentRequest {
@@ -255,7 +255,7 @@ pub(crate) fn reproduction_outcomes() -> Vec<ScenarioOutcome> {
         1_200,
         vec![step("org", 18, StepStatus::Passed), step("update-as-org-admin", 44, StepStatus::Passed)],
     );
-    missed.reproduction = Some(ReproductionVerdict {
+    missed.reproduction = Some(Box::new(ReproductionVerdict {
         quirk: Quirk::OrgAdminGateNeedsOrgIdInBody,
         fails_at: "update-as-org-admin".into(),
         result: ReproductionResult::NotReproduced {
@@ -264,7 +264,7 @@ pub(crate) fn reproduction_outcomes() -> Vec<ScenarioOutcome> {
         },
         quirk_step: Some(gate_step),
         observed: vec![],
-    });
+    }));
 
     let mut external = outcome(
         "org-admin-team-delete-without-org-id",
@@ -273,7 +273,7 @@ pub(crate) fn reproduction_outcomes() -> Vec<ScenarioOutcome> {
         700,
         vec![step("org", 18, StepStatus::Passed)],
     );
-    external.reproduction = Some(ReproductionVerdict {
+    external.reproduction = Some(Box::new(ReproductionVerdict {
         quirk: Quirk::OrgAdminGateNeedsOrgIdInBody,
         fails_at: "delete-as-org-admin".into(),
         result: ReproductionResult::NotRun {
@@ -281,6 +281,6 @@ pub(crate) fn reproduction_outcomes() -> Vec<ScenarioOutcome> {
         },
         quirk_step: None,
         observed: vec![],
-    });
+    }));
     vec![reproduced, missed, external]
 }

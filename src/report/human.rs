@@ -82,13 +82,13 @@ pub fn failure_detail(outcome: &ScenarioOutcome) -> Option<String> {
             let _ = writeln!(out, "  not run: {}", not_run.join(", "));
         }
     }
-    if let Some(verdict) = &outcome.reproduction {
-        if let (ReproductionResult::NotReproduced { .. }, Some(step)) = (&verdict.result, &verdict.quirk_step) {
-            let _ = writeln!(out, "  with `{}` on, the run stopped at:", verdict.quirk);
-            // At the declared step the checks that matter are `observed`; elsewhere, the step's own.
-            let checks = if step.id == verdict.fails_at { &verdict.observed } else { &step.assertions };
-            write_step(&mut out, step, checks, &file);
-        }
+    if let Some(verdict) = &outcome.reproduction
+        && let (ReproductionResult::NotReproduced { .. }, Some(step)) = (&verdict.result, &verdict.quirk_step)
+    {
+        let _ = writeln!(out, "  with `{}` on, the run stopped at:", verdict.quirk);
+        // At the declared step the checks that matter are `observed`; elsewhere, the step's own.
+        let checks = if step.id == verdict.fails_at { &verdict.observed } else { &step.assertions };
+        write_step(&mut out, step, checks, &file);
     }
     (!out.is_empty()).then_some(out)
 }

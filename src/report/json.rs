@@ -240,7 +240,7 @@ fn scenario(outcome: &ScenarioOutcome) -> JsonScenario {
         reason,
         duration_ms: millis(outcome.duration),
         steps: outcome.steps.iter().map(step).collect(),
-        reproduction: outcome.reproduction.as_ref().map(reproduction),
+        reproduction: outcome.reproduction.as_deref().map(reproduction),
     }
 }
 

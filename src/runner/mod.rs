@@ -70,10 +70,7 @@ impl Default for RunOptions {
 /// for its reproduction.
 pub async fn run_scenario(scenario: &Scenario, target: &Target, options: &RunOptions) -> ScenarioOutcome {
     match http::client(options.request_timeout) {
-        Ok(client) => {
-            let RunOptions { quirks, reproduce, cancel, .. } = options;
-            reproduce::execute(scenario, target, *quirks, *reproduce, &client, cancel, 0, &NoEvents).await
-        }
+        Ok(client) => reproduce::execute(scenario, target, options, &client, 0, &NoEvents).await,
         Err(e) => scenario::never_started(scenario, ScenarioStatus::Errored { message: e.to_string() }),
     }
 }

@@ -26,8 +26,9 @@ pub struct ScenarioOutcome {
     pub steps: Vec<StepOutcome>,
     pub duration: Duration,
     /// For a regression scenario run with `--reproduce` (or by the scenario tests): how the run with
-    /// its quirk on went. `None` when no reproduction was asked for.
-    pub reproduction: Option<ReproductionVerdict>,
+    /// its quirk on went. `None` when no reproduction was asked for. Boxed: it holds a whole step, and
+    /// most outcomes have none.
+    pub reproduction: Option<Box<ReproductionVerdict>>,
 }
 
 /// How a regression scenario's bug reproduced on the reference proxy with its quirk on.

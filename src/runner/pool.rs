@@ -43,7 +43,7 @@ pub async fn run_scenarios(
         let scenario = scenario.clone();
         let (target, client, slots, sink, cancel) =
             (Arc::clone(&target), client.clone(), Arc::clone(&slots), Arc::clone(&sink), options.cancel.clone());
-        let (quirks, reproduce) = (options.quirks, options.reproduce);
+        let options = options.clone();
         let handle = tasks.spawn(async move {
             let permit = tokio::select! {
                 permit = slots.acquire_owned() => permit,
@@ -56,7 +56,7 @@ pub async fn run_scenarios(
                 let status = ScenarioStatus::Skipped { reason: INTERRUPTED.to_string() };
                 return Finished::NotStarted(never_started(&scenario, status));
             }
-            Finished::Ran(execute(&scenario, &target, quirks, reproduce, &client, &cancel, index, sink.as_ref()).await)
+            Finished::Ran(execute(&scenario, &target, &options, &client, index, sink.as_ref()).await)
         });
         index_of.insert(handle.id(), index);
     }

@@ -5,55 +5,54 @@
 use reqwest::Client;
 
 use super::assert;
-use super::cancel::CancelToken;
 use super::event::{EventSink, NoEvents};
 use super::outcome::{ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus, StepStatus};
 use super::scenario;
 use super::target::Target;
-use crate::reference::Quirks;
+use super::RunOptions;
 use crate::scenario::{Reproduction, Scenario, Variables};
 
-/// Runs `scenario` with the run's `quirks`; with `reproduce` and a declared reproduction, also runs
-/// it with its quirk added and puts the verdict in the outcome. Only the first run emits events.
+/// Runs `scenario` with the run's quirks; with `options.reproduce` and a declared reproduction, also
+/// runs it with its quirk added and puts the verdict in the outcome. Only the first run emits events.
 pub(crate) async fn execute(
     scenario: &Scenario,
     target: &Target,
-    quirks: Quirks,
-    reproduce: bool,
+    options: &RunOptions,
     client: &Client,
-    cancel: &CancelToken,
     index: usize,
     sink: &dyn EventSink,
 ) -> ScenarioOutcome {
-    let (mut outcome, _) = scenario::execute(scenario, target, quirks, client, cancel, index, sink).await;
-    let Some(reproduction) = scenario.reproduces.as_ref().filter(|_| reproduce) else {
+    let RunOptions { quirks, reproduce, cancel, .. } = options;
+    let (mut outcome, _) = scenario::execute(scenario, target, *quirks, client, cancel, index, sink).await;
+    let Some(reproduction) = scenario.reproduces.as_ref().filter(|_| *reproduce) else {
         return outcome;
     };
-    let not_run = |reason: String| ReproductionVerdict {
-        quirk: reproduction.quirk,
-        fails_at: reproduction.fails_at.clone(),
-        result: ReproductionResult::NotRun { reason },
-        quirk_step: None,
-        observed: Vec::new(),
+    let not_run = |reason: String| {
+        Some(Box::new(ReproductionVerdict {
+            quirk: reproduction.quirk,
+            fails_at: reproduction.fails_at.clone(),
+            result: ReproductionResult::NotRun { reason },
+            quirk_step: None,
+            observed: Vec::new(),
+        }))
     };
     if !target.is_reference() {
-        outcome.reproduction =
-            Some(not_run("quirks switch bugs on in the reference proxy only; the target is external".into()));
+        outcome.reproduction = not_run("quirks switch bugs on in the reference proxy only; the target is external".into());
         return outcome;
     }
     match &outcome.status {
         ScenarioStatus::Skipped { reason } => {
-            outcome.reproduction = Some(not_run(format!("the scenario was skipped: {reason}")));
+            outcome.reproduction = not_run(format!("the scenario was skipped: {reason}"));
             return outcome;
         }
         ScenarioStatus::Errored { .. } => {
-            outcome.reproduction = Some(not_run("the run without the quirk errored".into()));
+            outcome.reproduction = not_run("the run without the quirk errored".into());
             return outcome;
         }
         ScenarioStatus::Passed | ScenarioStatus::Failed => {}
     }
     if cancel.is_cancelled() {
-        outcome.reproduction = Some(not_run(scenario::INTERRUPTED.into()));
+        outcome.reproduction = not_run(scenario::INTERRUPTED.into());
         return outcome;
     }
     let with_quirk = quirks.with(reproduction.quirk);
@@ -61,7 +60,7 @@ pub(crate) async fn execute(
     let verdict = judge(reproduction, &quirked, &vars);
     outcome.duration += quirked.duration;
     outcome.status = combine(&outcome.status, &quirked.status, &verdict);
-    outcome.reproduction = Some(verdict);
+    outcome.reproduction = Some(Box::new(verdict));
     outcome
 }
 

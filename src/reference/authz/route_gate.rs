@@ -202,7 +202,8 @@ mod tests {
         const OFF: Quirks = Quirks::NONE;
         const GATE: Quirks = Quirks::NONE.with(Quirk::OrgAdminGateNeedsOrgIdInBody);
         const CACHE: Quirks = Quirks::NONE.with(Quirk::StaleTeamCache);
-        let cases: Vec<(&str, Caller, &str, Vec<&str>, Quirks, u16)> = vec![
+        type Row = (&'static str, Caller, &'static str, Vec<&'static str>, Quirks, u16);
+        let cases: Vec<Row> = vec![
             ("admin user anywhere", admin_user(), "/user/new", vec![], OFF, 200),
             ("master key anywhere", Caller::master(), "/organization/new", vec![], OFF, 200),
             ("internal user key route", internal("u1"), "/key/generate", vec![], OFF, 200),
