@@ -139,6 +139,7 @@ pub(crate) fn random_alphanumeric(n: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn generated_keys_have_the_documented_shape() {
