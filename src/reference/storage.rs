@@ -151,6 +151,13 @@ pub(crate) async fn all_keys(db: &PgPool) -> sqlx::Result<Vec<Key>> {
     sqlx::query_as("SELECT * FROM verification_tokens ORDER BY created_at").fetch_all(db).await
 }
 
+pub(crate) async fn keys_with_aliases(db: &PgPool, aliases: &[String]) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE key_alias = ANY($1) ORDER BY created_at")
+        .bind(aliases)
+        .fetch_all(db)
+        .await
+}
+
 pub(crate) async fn key_alias_taken(db: &PgPool, alias: &str, except_token: Option<&str>) -> sqlx::Result<bool> {
     sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM verification_tokens WHERE key_alias = $1 AND token IS DISTINCT FROM $2)")
         .bind(alias)

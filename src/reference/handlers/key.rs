@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::{double_option, save_permission, to_value, with_field, wrapped, wrapped_dict, ObjectPermissionRequest};
-use crate::reference::auth::{hash_if_needed, hash_token};
+use crate::reference::auth::{hash_if_needed, hash_token, last_chars};
 use crate::reference::authz::{self, KeyGenerateRequest, KeyUpdateChanges};
 use crate::reference::domain::{Caller, Key, ObjectPermission, Team};
 use crate::reference::error::{py_float, ProxyError};
@@ -54,8 +54,7 @@ fn new_key_row(raw: &str, user_id: Option<String>, caller: &Caller) -> Key {
 }
 
 fn key_name(raw: &str) -> String {
-    let tail: String = raw.chars().rev().take(4).collect::<Vec<_>>().into_iter().rev().collect();
-    format!("sk-...{tail}")
+    format!("sk-...{}", last_chars(raw, 4))
 }
 
 /// LiteLLM's `duration` strings: `30s`, `30m`, `30h`, `30d`.
@@ -290,7 +289,7 @@ pub(crate) struct UpdateKeyRequest {
 }
 
 async fn find_by_alias(state: &AppState, alias: &str) -> Result<Key, ProxyError> {
-    let matches: Vec<Key> = storage::all_keys(&state.store.db).await?.into_iter().filter(|k| k.key_alias.as_deref() == Some(alias)).collect();
+    let matches = storage::keys_with_aliases(&state.store.db, &[alias.to_string()]).await?;
     match matches.len() {
         0 => Err(key_not_found(&format!("Key not found. No key with key_alias='{alias}'."))),
         1 => Ok(matches.into_iter().next().expect("one match")),
@@ -324,13 +323,14 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     if let Some(Some(b)) = req.max_budget {
         check_budget(Some(b))?;
     }
-    if let Some(new_team) = req.team_id.clone().flatten() {
-        if key.team_id.as_deref() != Some(new_team.as_str()) && state.store.team_from_db(&new_team).await?.is_none() {
-            return Err(ProxyError::handler_dict(400, &format!("Team not found for team_id={new_team}")));
+    let target_team = match &req.team_id {
+        Some(Some(id)) => {
+            let found = state.store.team_from_db(id).await?;
+            if found.is_none() && key.team_id.as_deref() != Some(id.as_str()) {
+                return Err(ProxyError::handler_dict(400, &format!("Team not found for team_id={id}")));
+            }
+            found
         }
-    }
-    let target_team = match req.team_id.clone() {
-        Some(Some(id)) => state.store.team_from_db(&id).await?,
         Some(None) => None,
         None => team.clone(),
     };
@@ -415,7 +415,7 @@ pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Res
         }
     }
     if !aliases.is_empty() {
-        found.extend(storage::all_keys(&state.store.db).await?.into_iter().filter(|k| k.key_alias.as_ref().is_some_and(|a| aliases.contains(a))));
+        found.extend(storage::keys_with_aliases(&state.store.db, &aliases).await?);
     }
     if found.is_empty() {
         return Err(ProxyError::handler_dict(404, "No keys found"));

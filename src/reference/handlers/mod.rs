@@ -39,6 +39,32 @@ where
     Option::<T>::deserialize(de).map(Some)
 }
 
+/// LiteLLM's `member` field: one member or a list of them.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T> OneOrMany<T> {
+    pub fn into_vec(self) -> Vec<T> {
+        match self {
+            OneOrMany::One(m) => vec![m],
+            OneOrMany::Many(ms) => ms,
+        }
+    }
+}
+
+/// The 422 pydantic gives a member with neither `user_id` nor `user_email`.
+pub(crate) fn member_identity_error(field: &str) -> ProxyError {
+    ProxyError::Validation(vec![super::error::ValidationItem {
+        kind: "value_error",
+        loc: vec![serde_json::json!("body"), serde_json::json!(field)],
+        msg: "Value error, Either user id or user email must be provided".into(),
+    }])
+}
+
 /// Puts `value` under `name` in a serialized row.
 pub(crate) fn with_field(mut row: Value, name: &str, value: Value) -> Value {
     if let Value::Object(map) = &mut row {

@@ -6,7 +6,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{new_id, to_value};
+use super::{member_identity_error, new_id, to_value, OneOrMany};
 use crate::reference::domain::{Organization, ORG_ADMIN, PROXY_ADMIN_VIEWER};
 use crate::reference::error::{ProxyError, ValidationItem};
 use crate::reference::handlers::team::find_or_create_user;
@@ -126,30 +126,16 @@ pub(crate) struct OrgMemberRequest {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(OrgMemberRequest),
-    Many(Vec<OrgMemberRequest>),
-}
-
-#[derive(Debug, Deserialize)]
 pub(crate) struct OrgMemberAddRequest {
     organization_id: String,
-    member: OneOrMany,
+    member: OneOrMany<OrgMemberRequest>,
 }
 
 pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let req: OrgMemberAddRequest = authed.parse()?;
-    let members = match req.member {
-        OneOrMany::One(m) => vec![m],
-        OneOrMany::Many(ms) => ms,
-    };
+    let members = req.member.into_vec();
     if members.iter().any(|m| m.user_id.is_none() && m.user_email.is_none()) {
-        return Err(ProxyError::Validation(vec![ValidationItem {
-            kind: "value_error",
-            loc: vec![json!("body"), json!("member")],
-            msg: "Value error, Either user id or user email must be provided".into(),
-        }]));
+        return Err(member_identity_error("member"));
     }
     let caller = &authed.caller;
     if !caller.is_proxy_admin() && !caller.is_org_admin_of(&req.organization_id) {

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use sqlx::types::Json as DbJson;
 
-use super::{double_option, new_id, raw, save_permission, to_value, with_field, wrapped, wrapped_dict, ObjectPermissionRequest};
+use super::{double_option, member_identity_error, new_id, OneOrMany, raw, save_permission, to_value, with_field, wrapped, wrapped_dict, ObjectPermissionRequest};
 use crate::reference::authz;
 use crate::reference::domain::{Member, Team, User, INTERNAL_USER};
 use crate::reference::error::{py_str, ProxyError};
@@ -59,14 +59,6 @@ impl TeamRole {
             TeamRole::User => "user",
         }
     }
-}
-
-fn member_identity_error(field: &str) -> ProxyError {
-    ProxyError::Validation(vec![crate::reference::error::ValidationItem {
-        kind: "value_error",
-        loc: vec![json!("body"), json!(field)],
-        msg: "Value error, Either user id or user email must be provided".into(),
-    }])
 }
 
 fn team_not_found_detail(team_id: &str) -> ProxyError {
@@ -310,25 +302,15 @@ pub(crate) async fn block(State(state): State<AppState>, uri: Uri, authed: Authe
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(untagged)]
-enum OneOrMany {
-    One(MemberRequest),
-    Many(Vec<MemberRequest>),
-}
-
-#[derive(Debug, Deserialize)]
 pub(crate) struct MemberAddRequest {
     team_id: String,
-    member: OneOrMany,
+    member: OneOrMany<MemberRequest>,
 }
 
 pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let req: MemberAddRequest = authed.parse()?;
     let caller = &authed.caller;
-    let new_members = match req.member {
-        OneOrMany::One(m) => vec![m],
-        OneOrMany::Many(ms) => ms,
-    };
+    let new_members = req.member.into_vec();
     if new_members.iter().any(|m| m.user_id.is_none() && m.user_email.is_none()) {
         return Err(member_identity_error("member"));
     }
