@@ -18,7 +18,8 @@ use crate::reference::{self, ProxyConfig, Quirk, Quirks, StartError};
 use crate::report::human::HumanReporter;
 use crate::report::json::JsonReport;
 use crate::report::{junit, RunInfo, Summary};
-use crate::runner::{self, generate_master_key, CancelToken, RunOptions, ScenarioOutcome, TagFilter, Target};
+use crate::mocks::MockHost;
+use crate::runner::{self, generate_master_key, CancelToken, Leftover, RunOptions, ScenarioOutcome, TagFilter, Target};
 use crate::scenario::{self, Scenario};
 
 #[derive(Debug, Parser)]
@@ -47,12 +48,36 @@ struct RunArgs {
     /// Scenario files, or directories to search for *.yaml / *.yml.
     #[arg(default_value = "scenarios")]
     paths: Vec<PathBuf>,
-    /// `reference` (the in-process proxy) or the base URL of a running proxy.
-    #[arg(long, env = "GATEPROOF_TARGET", default_value = "reference", value_parser = parse_target)]
-    target: TargetArg,
+    /// `reference` (the in-process proxy) or the base URL of a running proxy. Repeat it (or separate
+    /// URLs with commas) for replicas of one proxy on one database: a step's `on: N` picks the Nth.
+    #[arg(
+        long,
+        env = "GATEPROOF_TARGET",
+        default_value = "reference",
+        value_parser = parse_target,
+        value_delimiter = ','
+    )]
+    target: Vec<TargetArg>,
     /// Master key of a URL target (required for one).
     #[arg(long, env = "GATEPROOF_MASTER_KEY", hide_env_values = true)]
     master_key: Option<String>,
+    /// Leave what scenarios create on a URL target in place (no teardown, no leftover check).
+    #[arg(long)]
+    keep: bool,
+    /// Address the scenarios' mock upstreams listen on (default 127.0.0.1); use 0.0.0.0 when the
+    /// target runs in a container or on another host.
+    #[arg(long, env = "GATEPROOF_MOCK_HOST", value_name = "ADDR")]
+    mock_host: Option<std::net::IpAddr>,
+    /// Host name or address the target uses to reach the mocks, written into `{{mocks.NAME.url}}`
+    /// (default: the --mock-host address, or 127.0.0.1 when that is unspecified).
+    #[arg(long, env = "GATEPROOF_MOCK_URL_HOST", value_name = "HOST")]
+    mock_url_host: Option<String>,
+    /// Longest wait for one response (humantime, e.g. `30s`).
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    request_timeout: std::time::Duration,
+    /// Longest run of one scenario (humantime, e.g. `5m`).
+    #[arg(long, default_value = "5m", value_parser = parse_duration)]
+    scenario_timeout: std::time::Duration,
     #[command(flatten)]
     filter: FilterArgs,
     /// Scenarios run at once (default: the number of CPUs).
@@ -150,6 +175,39 @@ fn parse_target(text: &str) -> Result<TargetArg, String> {
     }
 }
 
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    match humantime::parse_duration(text) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        Ok(_) => Err("expected a duration above zero".into()),
+        Err(e) => Err(format!("expected a duration such as `30s`: {e}")),
+    }
+}
+
+/// Where mocks listen and the host their URLs name.
+fn mock_host(bind: Option<std::net::IpAddr>, url_host: Option<String>) -> MockHost {
+    let bind = bind.unwrap_or(MockHost::default().bind);
+    let advertise = url_host.unwrap_or_else(|| {
+        if bind.is_unspecified() { MockHost::default().advertise } else { bind.to_string() }
+    });
+    MockHost { bind, advertise }
+}
+
+/// `reference` alone, or one or more URLs.
+fn target_urls(targets: &[TargetArg]) -> Result<Option<Vec<String>>, CliError> {
+    let urls: Vec<String> = targets
+        .iter()
+        .filter_map(|t| match t {
+            TargetArg::Url(url) => Some(url.clone()),
+            TargetArg::Reference => None,
+        })
+        .collect();
+    match (urls.len(), targets.len()) {
+        (0, 1) => Ok(None),
+        (n, total) if n == total => Ok(Some(urls)),
+        _ => Err(CliError::Usage("--target takes `reference` alone, or one or more URLs".into())),
+    }
+}
+
 fn parse_postgres(text: &str) -> Result<PostgresChoice, String> {
     text.parse()
 }
@@ -209,6 +267,10 @@ pub struct Verdict {
     /// Scenario files that could not be loaded.
     pub broken_files: usize,
     pub interrupted: bool,
+    /// Objects a run on an external target created that are still there.
+    pub leftovers: usize,
+    /// Objects whose existence could not be checked: the target stopped answering.
+    pub unchecked_leftovers: usize,
 }
 
 /// The exit code of a command's result: the only place exit codes are decided.
@@ -222,9 +284,9 @@ pub fn exit_code(result: &Result<Verdict, CliError>) -> u8 {
         Err(CliError::Usage(_) | CliError::Discover(_) | CliError::WriteReport { .. }) => 2,
         Err(CliError::Postgres(_) | CliError::Proxy(_) | CliError::Runtime(_) | CliError::Internal(_)) => 3,
         Ok(verdict) if verdict.interrupted => 130,
-        Ok(verdict) if verdict.errored > 0 => 3,
+        Ok(verdict) if verdict.errored > 0 || verdict.unchecked_leftovers > 0 => 3,
         Ok(verdict) if verdict.broken_files > 0 => 2,
-        Ok(verdict) if verdict.failed > 0 => 1,
+        Ok(verdict) if verdict.failed > 0 || verdict.leftovers > 0 => 1,
         Ok(_) => 0,
     }
 }
@@ -317,8 +379,9 @@ fn list(args: &ListArgs) -> Result<Verdict, CliError> {
 
 async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     // Check the invocation before touching any file or server.
-    let master_key = match (&args.target, &args.master_key) {
-        (TargetArg::Url(_), None) => {
+    let urls = target_urls(&args.target)?;
+    let master_key = match (&urls, &args.master_key) {
+        (Some(_), None) => {
             return Err(CliError::Usage(
                 "a URL target needs its master key: pass --master-key or set GATEPROOF_MASTER_KEY".into(),
             ));
@@ -326,7 +389,7 @@ async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         (_, key) => key.clone(),
     };
     let quirks = wired_quirks(&args.quirks)?;
-    if matches!(args.target, TargetArg::Url(_)) && !quirks.is_empty() {
+    if urls.is_some() && !quirks.is_empty() {
         return Err(CliError::Usage(
             "--quirk switches bugs on in the reference proxy only: drop it or use --target reference".into(),
         ));
@@ -340,44 +403,55 @@ async fn run(args: RunArgs) -> Result<Verdict, CliError> {
 
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
-    let target_name = match &args.target {
-        TargetArg::Reference => "reference".to_string(),
-        TargetArg::Url(url) => url.clone(),
+    let target_name = urls.as_ref().map_or_else(|| "reference".to_string(), |urls| urls.join(", "));
+    let mut options = RunOptions {
+        cancel: cancel.clone(),
+        quirks,
+        reproduce: args.reproduce,
+        keep: args.keep,
+        mock_host: mock_host(args.mock_host, args.mock_url_host.clone()),
+        request_timeout: args.request_timeout,
+        scenario_timeout: args.scenario_timeout,
+        ..RunOptions::default()
     };
-    let mut options = RunOptions { cancel: cancel.clone(), quirks, reproduce: args.reproduce, ..RunOptions::default() };
     if let Some(jobs) = args.jobs {
         options.jobs = jobs as usize;
     }
 
-    let outcomes = if selected.is_empty() {
-        Vec::new()
+    let mut report = Finished::default();
+    if selected.is_empty() {
+        println!("{}", crate::report::human::summary_line(&Summary::default()));
     } else {
-        match &args.target {
-            TargetArg::Url(url) => {
-                let target = Target::external(url.clone(), master_key.unwrap_or_default());
-                run_with_reporter(selected, target, options).await?
+        match urls {
+            Some(urls) => {
+                let target = Target::external_replicas(urls, master_key.unwrap_or_default());
+                report = run_with_reporter(selected, target, options).await?;
             }
-            TargetArg::Reference => {
+            None => {
                 let pg_options = args.postgres.options();
                 let pg = tokio::select! {
                     pg = PgServer::start(&pg_options) => Arc::new(pg?),
                     () = cancel.cancelled() => return Err(CliError::Interrupted),
                 };
-                let outcomes = run_with_reporter(selected, Target::reference(Arc::clone(&pg)), options).await;
+                let finished = run_with_reporter(selected, Target::reference(Arc::clone(&pg)), options).await;
                 // Every scenario task has ended, so this is the last handle on the server.
                 match Arc::try_unwrap(pg) {
                     Ok(pg) => pg.shutdown().await,
                     Err(_) => tracing::warn!("failed to stop Postgres: it is still in use"),
                 }
-                outcomes?
+                report = finished?;
             }
         }
-    };
-    if outcomes.is_empty() {
-        println!("{}", crate::report::human::summary_line(&Summary::default()));
     }
+    let Finished { outcomes, version, leftovers } = report;
 
-    let run = RunInfo { target: target_name, started_at, duration: clock.elapsed() };
+    let run = RunInfo {
+        target: target_name,
+        target_version: version,
+        started_at,
+        duration: clock.elapsed(),
+        leftovers: leftovers.clone(),
+    };
     if let Some(path) = &args.junit {
         let xml = junit::to_xml(&outcomes, &run).map_err(|e| CliError::Internal(e.to_string()))?;
         write_report(path, &xml)?;
@@ -386,30 +460,52 @@ async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         write_report(path, &JsonReport::new(&outcomes, &run).to_json())?;
     }
     let summary = Summary::of(&outcomes);
+    let leftovers = leftovers.unwrap_or_default();
     Ok(Verdict {
         failed: summary.failed,
         errored: summary.errored,
         broken_files,
         interrupted: cancel.is_cancelled(),
+        leftovers: leftovers.iter().filter(|l| !l.unreachable).count(),
+        unchecked_leftovers: leftovers.iter().filter(|l| l.unreachable).count(),
     })
 }
 
-/// Runs the scenarios, printing each outcome as it finishes and the summary at the end.
-async fn run_with_reporter(
-    scenarios: Vec<Scenario>,
-    target: Target,
-    options: RunOptions,
-) -> Result<Vec<ScenarioOutcome>, CliError> {
+/// What a run produced beyond the outcomes.
+#[derive(Default)]
+struct Finished {
+    outcomes: Vec<ScenarioOutcome>,
+    version: Option<String>,
+    /// `None` when no leftover check ran.
+    leftovers: Option<Vec<Leftover>>,
+}
+
+/// Runs the scenarios, printing the target, each outcome as it finishes, what was left behind on an
+/// external target, and the summary at the end.
+async fn run_with_reporter(scenarios: Vec<Scenario>, target: Target, options: RunOptions) -> Result<Finished, CliError> {
+    let version = runner::target_version(&target, &options).await;
+    println!(
+        "Running {} scenarios against {}{}",
+        scenarios.len(),
+        target.describe(),
+        version.as_ref().map(|v| format!(" ({v})")).unwrap_or_default()
+    );
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let mut reporter = HumanReporter::new(io::stdout(), scenarios.len());
-    let run = tokio::spawn(runner::run_scenarios(scenarios, Arc::new(target), options, Arc::new(sender)));
+    let target = Arc::new(target);
+    let run = tokio::spawn(runner::run_scenarios(scenarios, Arc::clone(&target), options.clone(), Arc::new(sender)));
     while let Some(event) = receiver.recv().await {
         // A closed stdout (`| head`) must not stop the run or its cleanup.
         let _ = reporter.event(&event);
     }
     let outcomes = run.await.map_err(|e| CliError::Internal(e.to_string()))?;
-    let _ = reporter.finish(&outcomes);
-    Ok(outcomes)
+    let leftovers = if target.is_reference() || options.keep {
+        None
+    } else {
+        Some(runner::check_leftovers(&target, &outcomes, &options).await)
+    };
+    let _ = reporter.finish_with_leftovers(&outcomes, leftovers.as_deref());
+    Ok(Finished { outcomes, version, leftovers })
 }
 
 fn write_report(path: &Path, text: &str) -> Result<(), CliError> {
@@ -478,7 +574,8 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_documented_precedence() {
-        let verdict = |failed, errored, broken_files| Verdict { failed, errored, broken_files, interrupted: false };
+        let verdict =
+            |failed, errored, broken_files| Verdict { failed, errored, broken_files, ..Verdict::default() };
         let cases: Vec<(Result<Verdict, CliError>, u8)> = vec![
             (Ok(verdict(0, 0, 0)), 0),
             (Ok(verdict(2, 0, 0)), 1),
@@ -487,6 +584,9 @@ mod tests {
             (Ok(verdict(0, 1, 0)), 3),
             (Ok(verdict(1, 1, 1)), 3),
             (Ok(Verdict { interrupted: true, ..verdict(1, 1, 1) }), 130),
+            (Ok(Verdict { leftovers: 2, ..verdict(0, 0, 0) }), 1),
+            (Ok(Verdict { leftovers: 2, ..verdict(0, 0, 1) }), 2),
+            (Ok(Verdict { unchecked_leftovers: 1, ..verdict(1, 0, 0) }), 3),
             (Err(CliError::Usage("x".into())), 2),
             (Err(CliError::Discover(io::Error::other("x"))), 2),
             (Err(CliError::Postgres(PostgresError::NoneAvailable)), 3),
@@ -504,7 +604,7 @@ mod tests {
     fn run_defaults_to_the_reference_target_and_the_scenarios_directory() {
         let Command::Run(args) = parse(&["run"]).expect("valid").command else { panic!("not run") };
         assert_eq!(args.paths, [PathBuf::from("scenarios")]);
-        assert_eq!(args.target, TargetArg::Reference);
+        assert_eq!(args.target, [TargetArg::Reference]);
         assert_eq!(args.postgres.postgres, PostgresChoice::Auto);
         assert_eq!(args.jobs, None);
         assert!(args.quirks.is_empty());
@@ -557,10 +657,33 @@ mod tests {
         .expect("valid");
         let Command::Run(args) = cli.command else { panic!("not run") };
         assert_eq!(args.paths, [PathBuf::from("a.yaml"), PathBuf::from("dir")]);
-        assert_eq!(args.target, TargetArg::Url("http://127.0.0.1:4000".into()));
+        assert_eq!(args.target, [TargetArg::Url("http://127.0.0.1:4000".into())]);
         assert_eq!(args.filter.to_filter(), TagFilter { tags: vec!["x".into(), "y".into()], skip_tags: vec!["slow".into()] });
         assert_eq!(args.jobs, Some(3));
         assert_eq!(args.postgres.postgres, PostgresChoice::Url("postgres://u@h/db".into()));
+    }
+
+    #[test]
+    fn several_targets_are_replicas_and_reference_stays_alone() {
+        let cli = parse(&["run", "--target", "http://a:1,http://b:2", "--target", "http://c:3", "--keep"]).expect("valid");
+        let Command::Run(args) = cli.command else { panic!("not run") };
+        assert!(args.keep);
+        let urls = target_urls(&args.target).expect("urls");
+        assert_eq!(urls, Some(vec!["http://a:1".to_string(), "http://b:2".into(), "http://c:3".into()]));
+        assert_eq!(target_urls(&[TargetArg::Reference]).expect("reference"), None);
+        let mixed = target_urls(&[TargetArg::Reference, TargetArg::Url("http://a:1".into())]);
+        assert!(matches!(mixed, Err(CliError::Usage(_))));
+    }
+
+    #[test]
+    fn mock_urls_name_the_bind_address_unless_told_otherwise() {
+        let any: std::net::IpAddr = "0.0.0.0".parse().unwrap();
+        assert_eq!(mock_host(None, None), MockHost::default());
+        assert_eq!(mock_host(Some(any), None).advertise, "127.0.0.1");
+        assert_eq!(mock_host(Some(any), Some("host.containers.internal".into())).advertise, "host.containers.internal");
+        assert_eq!(mock_host(Some("10.0.0.5".parse().unwrap()), None).advertise, "10.0.0.5");
+        assert!(parse(&["run", "--request-timeout", "0s"]).is_err());
+        assert!(parse(&["run", "--scenario-timeout", "2m"]).is_ok());
     }
 
     #[test]

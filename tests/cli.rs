@@ -23,6 +23,12 @@ fn code(output: &Output) -> Option<i32> {
     output.status.code()
 }
 
+/// Requests the scenarios sent, leaving out the harness's version question.
+async fn scenario_requests(server: &MockServer) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests.iter().filter(|r| r.url.path() != "/health/readiness").count()
+}
+
 fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
@@ -160,7 +166,7 @@ async fn reproduce_on_an_external_target_runs_only_the_fixed_half() {
     let reproduction = &report["scenarios"][0]["reproduction"];
     assert_eq!(reproduction["quirk"], json!("stale_team_cache"));
     assert_eq!(reproduction["result"], json!("not_run"));
-    assert_eq!(server.received_requests().await.map(|r| r.len()), Some(1), "one run only");
+    assert_eq!(scenario_requests(&server).await, 1, "one run only");
 }
 
 #[tokio::test]
@@ -280,7 +286,7 @@ async fn tags_select_which_scenarios_run() {
     let text = stdout(&output);
     assert!(text.contains("PASS tagged (") && !text.contains("untagged") && !text.contains("PASS slow"), "{text}");
     assert_eq!(last_line(&output), "1 passed, 0 failed");
-    assert_eq!(server.received_requests().await.unwrap_or_default().len(), 1);
+    assert_eq!(scenario_requests(&server).await, 1);
 }
 
 #[test]
@@ -322,4 +328,97 @@ fn a_broken_file_is_named_with_line_and_column() {
     assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
     let expected = format!("{}:6:5", path_str(&broken));
     assert!(stderr(&output).contains(&expected), "expected {expected} in:\n{}", stderr(&output));
+}
+
+/// A fake LiteLLM 1.109 without a licence: it says its version, refuses organizations, creates teams,
+/// and "forgets" to delete them when `sticky` is set (so the leftover check has something to find).
+async fn unlicensed_proxy(sticky: bool) -> MockServer {
+    let server = MockServer::start().await;
+    let ok = |body: Value| ResponseTemplate::new(200).set_body_json(body);
+    Mock::given(method("GET"))
+        .and(path("/health/readiness"))
+        .respond_with(ok(json!({"status": "healthy", "litellm_version": "1.109.1"})))
+        .mount(&server)
+        .await;
+    Mock::given(path("/organization/info"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "message": "Organizations are only available for LiteLLM Enterprise users", "type": "auth_error",
+            "param": null, "code": "403"}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).and(path("/team/new")).respond_with(ok(json!({"team_id": "t-made"}))).mount(&server).await;
+    Mock::given(method("POST")).and(path("/team/delete")).respond_with(ok(json!({"deleted_teams": ["t-made"]}))).mount(&server).await;
+    let info = if sticky {
+        ok(json!({"team_id": "t-made"}))
+    } else {
+        ResponseTemplate::new(404).set_body_json(json!({"detail": {"error": "Team not found, passed team_id=t-made"}}))
+    };
+    Mock::given(method("GET")).and(path("/team/info")).respond_with(info).mount(&server).await;
+    server
+}
+
+const TEAM_SCENARIO: &str = r#"id: makes-a-team
+title: Makes a team
+steps:
+  - id: team
+    request: {method: POST, path: /team/new, json: {team_alias: "t-{{run_id}}"}}
+    expect: {status: 200}
+"#;
+
+const ORG_SCENARIO: &str = r#"id: needs-organizations
+title: Needs organizations
+requires: [organizations]
+steps:
+  - id: org
+    request: {method: POST, path: /organization/new, json: {organization_alias: "o-{{run_id}}"}}
+    expect: {status: 200}
+"#;
+
+#[tokio::test]
+async fn an_external_run_names_the_target_version_skips_what_it_lacks_and_leaves_nothing() {
+    let server = unlicensed_proxy(false).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "team.yaml", TEAM_SCENARIO);
+    write(dir.path(), "org.yaml", ORG_SCENARIO);
+    let json_file = dir.path().join("report.json");
+    let output = gateproof(&[
+        "run", path_str(dir.path()), "--target", &server.uri(), "--master-key", MASTER_KEY, "--json", path_str(&json_file),
+    ]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), Some(0), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    assert!(text.starts_with(&format!("Running 2 scenarios against {} (1.109.1)", server.uri())), "{text}");
+    assert!(text.contains("SKIP needs-organizations"), "{text}");
+    assert!(text.contains("Organizations are only available for LiteLLM Enterprise users"), "{text}");
+    assert!(text.contains("leftover check: nothing left behind"), "{text}");
+    assert_eq!(last_line(&output), "1 passed, 0 failed, 1 skipped");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("JSON");
+    assert_eq!(report["target_version"], json!("1.109.1"));
+    assert_eq!(report["leftovers"], json!([]));
+    let team = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "makes-a-team").unwrap();
+    assert_eq!(team["created"], json!([{"object": "team t-made", "step": "team", "cleanup": "deleted", "reason": null}]));
+    let requests = server.received_requests().await.unwrap_or_default();
+    assert!(requests.iter().all(|r| r.url.path() != "/organization/new"), "the skipped scenario sent nothing");
+}
+
+#[tokio::test]
+async fn objects_still_there_after_teardown_fail_the_run_and_keep_skips_teardown() {
+    let server = unlicensed_proxy(true).await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "team.yaml", TEAM_SCENARIO);
+    let junit_file = dir.path().join("junit.xml");
+    let args = ["run", path_str(dir.path()), "--target", &server.uri(), "--master-key", MASTER_KEY];
+    let output = gateproof(&[&args[..], &["--junit", path_str(&junit_file)]].concat());
+    let text = stdout(&output);
+    assert_eq!(code(&output), Some(1), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    assert!(text.contains("LEFTOVER 1 objects"), "{text}");
+    assert!(text.contains("team t-made (created by makes-a-team): still exists although its delete succeeded"), "{text}");
+    let junit = std::fs::read_to_string(&junit_file).expect("JUnit written");
+    assert!(junit.contains(r#"name="leftover-check""#) && junit.contains("1 objects left behind"), "{junit}");
+
+    let kept = unlicensed_proxy(true).await;
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &kept.uri(), "--master-key", MASTER_KEY, "--keep"]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    let requests = kept.received_requests().await.unwrap_or_default();
+    assert!(requests.iter().all(|r| r.url.path() != "/team/delete"), "--keep deletes nothing");
+    assert!(!stdout(&output).contains("leftover check"), "--keep skips the check");
 }

@@ -108,6 +108,23 @@ pub(crate) async fn delete_teams(db: &PgPool, team_ids: &[String]) -> sqlx::Resu
     Ok(tokens.into_iter().map(|(t,)| t).collect())
 }
 
+/// Deletes the users with their keys and memberships; returns the deleted user ids and key hashes.
+pub(crate) async fn delete_users(db: &PgPool, user_ids: &[String]) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+    let mut tx = db.begin().await?;
+    let tokens: Vec<(String,)> = sqlx::query_as("DELETE FROM verification_tokens WHERE user_id = ANY($1) RETURNING token")
+        .bind(user_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    sqlx::query("DELETE FROM team_memberships WHERE user_id = ANY($1)").bind(user_ids).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM organization_memberships WHERE user_id = ANY($1)").bind(user_ids).execute(&mut *tx).await?;
+    let users: Vec<(String,)> = sqlx::query_as("DELETE FROM users WHERE user_id = ANY($1) RETURNING user_id")
+        .bind(user_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((users.into_iter().map(|(u,)| u).collect(), tokens.into_iter().map(|(t,)| t).collect()))
+}
+
 pub(crate) async fn add_team_membership(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO team_memberships (user_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind(user_id)

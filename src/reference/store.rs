@@ -110,6 +110,18 @@ impl Store {
         Ok(())
     }
 
+    /// Deletes the users and their keys; returns the ids of the users that existed.
+    pub async fn delete_users(&self, user_ids: &[String]) -> sqlx::Result<Vec<String>> {
+        let (deleted, tokens) = storage::delete_users(&self.db, user_ids).await?;
+        for id in user_ids {
+            self.cache.delete(id);
+        }
+        for token in &tokens {
+            self.cache.delete(token);
+        }
+        Ok(deleted)
+    }
+
     pub async fn save_team(&self, team: &Team) -> sqlx::Result<()> {
         storage::save_team(&self.db, team).await?;
         self.cache.delete(&team_key(&team.team_id));

@@ -18,8 +18,10 @@ use crate::scenario::Location;
 pub(crate) fn run_info() -> RunInfo {
     RunInfo {
         target: "reference".into(),
+        target_version: Some("gateproof reference 0.1.0".into()),
         started_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 30, 0).single().expect("valid date"),
         duration: Duration::from_millis(2_930),
+        leftovers: None,
     }
 }
 
@@ -47,6 +49,7 @@ fn outcome(id: &str, file: &str, status: ScenarioStatus, millis: u64, steps: Vec
         steps,
         duration: Duration::from_millis(millis),
         reproduction: None,
+        created: Vec::new(),
     }
 }
 

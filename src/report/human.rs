@@ -8,6 +8,7 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressStyle};
 
 use super::{truncate, Summary};
+use crate::runner::Leftover;
 use crate::runner::{
     AssertionResult, Event, ReproductionResult, ScenarioOutcome, ScenarioStatus, SentBody, StepOutcome, StepStatus,
 };
@@ -191,6 +192,18 @@ pub fn render_outcome(outcome: &ScenarioOutcome) -> String {
 
 /// The summary printed after all scenarios: the scenarios that did not pass, in file order, then the
 /// counts line (always last).
+/// The leftover check's result: one line when clean, else every object left behind.
+pub fn render_leftovers(leftovers: &[Leftover]) -> String {
+    if leftovers.is_empty() {
+        return "leftover check: nothing left behind\n".to_string();
+    }
+    let mut text = format!("LEFTOVER {} objects the run created are still on the target:\n", leftovers.len());
+    for leftover in leftovers {
+        text.push_str(&format!("  {}\n", super::leftover_line(leftover)));
+    }
+    text
+}
+
 pub fn render_summary(outcomes: &[ScenarioOutcome]) -> String {
     let mut text = String::new();
     let troubled: Vec<_> = outcomes
@@ -254,10 +267,19 @@ impl<W: Write> HumanReporter<W> {
 
     /// Prints the summary (after every outcome has been reported).
     pub fn finish(&mut self, outcomes: &[ScenarioOutcome]) -> io::Result<()> {
+        self.finish_with_leftovers(outcomes, None)
+    }
+
+    /// Prints what the leftover check found, when it ran, then the summary.
+    pub fn finish_with_leftovers(&mut self, outcomes: &[ScenarioOutcome], leftovers: Option<&[Leftover]>) -> io::Result<()> {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }
-        let text = render_summary(outcomes);
+        let mut text = String::new();
+        if let Some(leftovers) = leftovers {
+            text.push_str(&render_leftovers(leftovers));
+        }
+        text.push_str(&render_summary(outcomes));
         self.write(&text)
     }
 

@@ -10,6 +10,7 @@
 //! {
 //!   "format_version": 1,
 //!   "target": "reference",
+//!   "target_version": "gateproof reference 0.1.0" | null,
 //!   "started_at": "2026-11-03T09:30:00Z",
 //!   "duration_ms": 2930,
 //!   "summary": {"total": 4, "passed": 1, "failed": 1, "skipped": 1, "errored": 1,
@@ -30,8 +31,11 @@
 //!     }],
 //!     "reproduction": null | {"quirk": "stale_team_cache", "fails_at": "step id",
 //!                             "result": "reproduced|not_reproduced|not_run", "reason": "… or null",
-//!                             "step": {…a step as above…} | null, "observed": [{…an assertion…}]}
-//!   }]
+//!                             "step": {…a step as above…} | null, "observed": [{…an assertion…}]},
+//!     "created": [{"object": "team t-1", "step": "…", "cleanup": "deleted|already_gone|kept|failed|pending",
+//!                  "reason": "… or null"}]
+//!   }],
+//!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …"}]
 //! }
 //! ```
 
@@ -41,7 +45,7 @@ use serde_json::Value;
 
 use super::{RunInfo, Summary};
 use crate::runner::{
-    AssertionResult, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
+    AssertionResult, Cleanup, Created, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
     SentBody, SentRequest, StepOutcome, StepStatus,
 };
 
@@ -51,13 +55,41 @@ pub const FORMAT_VERSION: u32 = 1;
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JsonReport {
     pub format_version: u32,
-    /// `reference`, or the external target's base URL.
+    /// `reference`, or the external target's base URL(s).
     pub target: String,
+    /// The target's version as its readiness route says, else `null` (since 1, added).
+    #[serde(default)]
+    pub target_version: Option<String>,
     pub started_at: DateTime<Utc>,
     pub duration_ms: u64,
     pub summary: JsonSummary,
     /// In file order.
     pub scenarios: Vec<JsonScenario>,
+    /// What the run created on an external target and left there; `null` when no check ran (the
+    /// reference proxy, or `--keep`) (since 1, added).
+    #[serde(default)]
+    pub leftovers: Option<Vec<JsonLeftover>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonLeftover {
+    /// The scenario that created it (empty when unknown).
+    pub scenario: String,
+    /// e.g. `team t-1`, `key sk-…abcd`.
+    pub object: String,
+    pub reason: String,
+}
+
+/// One object a scenario created on an external target, and its teardown.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonCreated {
+    pub object: String,
+    /// The step whose request created it.
+    pub step: String,
+    /// `deleted`, `already_gone`, `kept`, `failed` or `pending`.
+    pub cleanup: String,
+    /// Why the delete failed, else `null`.
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -99,6 +131,9 @@ pub struct JsonScenario {
     /// The run with the scenario's quirk on, when `--reproduce` asked for it (since 1, added).
     #[serde(default)]
     pub reproduction: Option<JsonReproduction>,
+    /// What it created on an external target, in order (empty on the reference) (since 1, added).
+    #[serde(default)]
+    pub created: Vec<JsonCreated>,
 }
 
 /// How a regression scenario's bug reproduced.
@@ -198,6 +233,7 @@ impl JsonReport {
         JsonReport {
             format_version: FORMAT_VERSION,
             target: run.target.clone(),
+            target_version: run.target_version.clone(),
             started_at: run.started_at,
             duration_ms: millis(run.duration),
             summary: JsonSummary {
@@ -210,6 +246,12 @@ impl JsonReport {
                 not_reproduced: summary.not_reproduced,
             },
             scenarios: outcomes.iter().map(scenario).collect(),
+            leftovers: run.leftovers.as_ref().map(|found| {
+                found
+                    .iter()
+                    .map(|l| JsonLeftover { scenario: l.scenario.clone(), object: l.label.clone(), reason: l.reason.clone() })
+                    .collect()
+            }),
         }
     }
 
@@ -241,7 +283,19 @@ fn scenario(outcome: &ScenarioOutcome) -> JsonScenario {
         duration_ms: millis(outcome.duration),
         steps: outcome.steps.iter().map(step).collect(),
         reproduction: outcome.reproduction.as_deref().map(reproduction),
+        created: outcome.created.iter().map(created).collect(),
     }
+}
+
+fn created(item: &Created) -> JsonCreated {
+    let (cleanup, reason) = match &item.cleanup {
+        Cleanup::Pending => ("pending", None),
+        Cleanup::Deleted => ("deleted", None),
+        Cleanup::AlreadyGone => ("already_gone", None),
+        Cleanup::Kept => ("kept", None),
+        Cleanup::Failed(why) => ("failed", Some(why.clone())),
+    };
+    JsonCreated { object: item.resource.label(), step: item.step.clone(), cleanup: cleanup.into(), reason }
 }
 
 fn reproduction(verdict: &ReproductionVerdict) -> JsonReproduction {

@@ -3,7 +3,8 @@
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::human::{failure_detail, reproduction_line};
-use super::RunInfo;
+use super::{leftover_line, RunInfo};
+use crate::runner::Leftover;
 use crate::runner::{ReproductionResult, ScenarioOutcome, ScenarioStatus, StepStatus};
 
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +18,13 @@ pub fn report(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Report {
     suite.set_timestamp(run.started_at.fixed_offset());
     suite.set_time(run.duration);
     suite.add_property(Property::new("target", run.target.as_str()));
+    if let Some(version) = &run.target_version {
+        suite.add_property(Property::new("target_version", version.as_str()));
+    }
     suite.add_test_cases(outcomes.iter().map(test_case));
+    if let Some(leftovers) = &run.leftovers {
+        suite.add_test_case(leftover_case(leftovers));
+    }
 
     let mut report = Report::new("gateproof");
     report.set_timestamp(run.started_at.fixed_offset());
@@ -29,6 +36,21 @@ pub fn report(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Report {
 /// The report as an XML document.
 pub fn to_xml(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Result<String, JunitError> {
     Ok(report(outcomes, run).to_string()?)
+}
+
+/// The leftover check as a test case of its own, so a CI history shows a run that left objects behind.
+fn leftover_case(leftovers: &[Leftover]) -> TestCase {
+    let status = if leftovers.is_empty() {
+        TestCaseStatus::success()
+    } else {
+        let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        status.set_message(format!("{} objects left behind on the target", leftovers.len()));
+        status.set_description(leftovers.iter().map(leftover_line).collect::<Vec<_>>().join("\n"));
+        status
+    };
+    let mut case = TestCase::new("leftover-check", status);
+    case.set_classname("gateproof");
+    case
 }
 
 fn test_case(outcome: &ScenarioOutcome) -> TestCase {

@@ -9,15 +9,29 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 
-use crate::runner::{ReproductionResult, ScenarioOutcome, ScenarioStatus};
+use crate::runner::{Leftover, ReproductionResult, ScenarioOutcome, ScenarioStatus};
 
 /// Facts about a whole run that the reports carry besides the outcomes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunInfo {
-    /// `reference`, or the external target's base URL.
+    /// `reference`, or the external target's base URL(s).
     pub target: String,
+    /// What the target says its version is (`litellm_version` of its readiness route).
+    pub target_version: Option<String>,
     pub started_at: DateTime<Utc>,
     pub duration: Duration,
+    /// What the leftover check found after a run on an external target; `None` when it did not run
+    /// (the reference proxy, or `--keep`).
+    pub leftovers: Option<Vec<Leftover>>,
+}
+
+/// One line naming a leftover, for every reporter.
+pub fn leftover_line(leftover: &Leftover) -> String {
+    if leftover.scenario.is_empty() {
+        format!("{}: {}", leftover.label, leftover.reason)
+    } else {
+        format!("{} (created by {}): {}", leftover.label, leftover.scenario, leftover.reason)
+    }
 }
 
 /// How many scenarios ended each way.

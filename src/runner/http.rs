@@ -156,6 +156,24 @@ pub(crate) async fn send(client: &Client, request: reqwest::Request) -> Result<R
     Ok(ReceivedResponse { status, headers, body, json })
 }
 
+/// A request of the harness's own (teardown, probe), sent with the master key.
+pub(crate) async fn admin(
+    client: &Client,
+    endpoint: &Endpoint,
+    method: &str,
+    path_and_query: &str,
+    body: Option<&serde_json::Value>,
+) -> Result<ReceivedResponse, String> {
+    let url = format!("{}{}", endpoint.base_url.trim_end_matches('/'), path_and_query);
+    let method = Method::from_bytes(method.as_bytes()).map_err(|e| format!("failed to use `{method}`: {e}"))?;
+    let mut builder = client.request(method, &url).bearer_auth(&endpoint.master_key);
+    if let Some(body) = body {
+        builder = builder.json(body);
+    }
+    let request = builder.build().map_err(|e| format!("failed to build a request to {url}: {e}"))?;
+    send(client, request).await
+}
+
 /// An error with its causes, `outer: inner: innermost`, skipping causes the outer text repeats.
 fn chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();

@@ -15,12 +15,15 @@ mod filter;
 mod http;
 mod outcome;
 mod pool;
+mod probe;
 mod query;
 pub(crate) use query::char_prefix;
 mod reproduce;
+mod resources;
 mod scenario;
 mod step;
 mod target;
+mod teardown;
 
 use std::time::Duration;
 
@@ -29,11 +32,13 @@ pub use event::{Event, EventSink, NoEvents};
 pub use filter::TagFilter;
 pub use http::ClientError;
 pub use outcome::{
-    AssertionResult, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
+    AssertionResult, Cleanup, Created, Resource, ResourceKind, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
     SentBody, SentRequest, StepOutcome, StepStatus,
 };
 pub use pool::run_scenarios;
+pub use probe::TargetProfile;
 pub use target::{generate_master_key, Target};
+pub use teardown::Leftover;
 
 use crate::mocks::MockHost;
 use crate::reference::Quirks;
@@ -55,6 +60,10 @@ pub struct RunOptions {
     pub reproduce: bool,
     /// Where scenario mocks listen and how the proxy reaches them (`--mock-host`).
     pub mock_host: MockHost,
+    /// Longest run of one scenario's steps; longer is infrastructure trouble. 5 min by default.
+    pub scenario_timeout: Duration,
+    /// Leave what scenarios created on an external target in place (`--keep`), for debugging.
+    pub keep: bool,
 }
 
 impl Default for RunOptions {
@@ -66,6 +75,8 @@ impl Default for RunOptions {
             quirks: Quirks::NONE,
             reproduce: false,
             mock_host: MockHost::default(),
+            scenario_timeout: Duration::from_secs(300),
+            keep: false,
         }
     }
 }
@@ -76,6 +87,27 @@ pub async fn run_scenario(scenario: &Scenario, target: &Target, options: &RunOpt
     match http::client(options.request_timeout) {
         Ok(client) => reproduce::execute(scenario, target, options, &client, 0, &NoEvents).await,
         Err(e) => scenario::never_started(scenario, ScenarioStatus::Errored { message: e.to_string() }),
+    }
+}
+
+/// The target's version for reports (`None` when it does not say).
+pub async fn target_version(target: &Target, options: &RunOptions) -> Option<String> {
+    let client = http::client(options.request_timeout).ok()?;
+    target.version(&client).await
+}
+
+/// After a run on an external target: everything its scenarios created that still exists (nothing to
+/// check on the reference proxy).
+pub async fn check_leftovers(target: &Target, outcomes: &[ScenarioOutcome], options: &RunOptions) -> Vec<Leftover> {
+    let Some(endpoint) = target.admin_endpoint() else { return Vec::new() };
+    match http::client(options.request_timeout) {
+        Ok(client) => teardown::leftovers(outcomes, &client, &endpoint).await,
+        Err(e) => vec![Leftover {
+            scenario: String::new(),
+            label: "every created object".into(),
+            reason: format!("could not check: {e}"),
+            unreachable: true,
+        }],
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+pub use super::resources::{Resource, ResourceKind};
 use crate::reference::quirks::Quirk;
 use crate::scenario::Location;
 
@@ -29,6 +30,31 @@ pub struct ScenarioOutcome {
     /// its quirk on went. `None` when no reproduction was asked for. Boxed: it holds a whole step, and
     /// most outcomes have none.
     pub reproduction: Option<Box<ReproductionVerdict>>,
+    /// What the scenario created on an external target, in order, with how its teardown went (empty on
+    /// the reference proxy, whose database goes away with the scenario).
+    pub created: Vec<Created>,
+}
+
+/// One object a scenario created, and what teardown did with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Created {
+    pub resource: Resource,
+    /// The step whose request created it.
+    pub step: String,
+    pub cleanup: Cleanup,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cleanup {
+    /// Not deleted yet.
+    Pending,
+    Deleted,
+    /// The scenario deleted it itself.
+    AlreadyGone,
+    /// Left in place on purpose (`--keep`).
+    Kept,
+    /// The delete request failed; the leftover check tells whether it is still there.
+    Failed(String),
 }
 
 /// How a regression scenario's bug reproduced on the reference proxy with its quirk on.

@@ -189,6 +189,7 @@ steps:
             steps,
             duration: Default::default(),
             reproduction: None,
+            created: Vec::new(),
         }
     }
 

@@ -8,7 +8,8 @@ use serde_json::Value;
 use super::RunOptions;
 use super::event::{Event, EventSink};
 use super::http::Endpoint;
-use super::outcome::{ScenarioOutcome, ScenarioStatus, StepOutcome, StepStatus};
+use super::outcome::{Cleanup, Created, ScenarioOutcome, ScenarioStatus, StepOutcome, StepStatus};
+use super::{resources, teardown};
 use super::step;
 use super::target::{random_alphanumeric, Target, Unavailable};
 use crate::mocks::RunningMocks;
@@ -36,10 +37,15 @@ pub(crate) async fn execute(
         id: scenario.id.clone(),
         file: scenario.source.clone(),
     });
-    let mut steps = Vec::with_capacity(scenario.steps.len());
+    let mut progress = Progress {
+        steps: Vec::with_capacity(scenario.steps.len()),
+        created: Vec::new(),
+        // The reference proxy's database goes away with the scenario; only a shared proxy needs teardown.
+        track: !target.is_reference(),
+    };
     let mut vars = Variables::new();
     vars.insert("run_id".to_string(), Value::String(run_id.clone()));
-    let status = match target.open(scenario, quirks).await {
+    let status = match target.open(scenario, quirks, client).await {
         Err(Unavailable::Skip(reason)) => ScenarioStatus::Skipped { reason },
         Err(Unavailable::Error(message)) => ScenarioStatus::Errored { message },
         Ok(session) => {
@@ -47,17 +53,30 @@ pub(crate) async fn execute(
                 Err(e) => ScenarioStatus::Errored { message: e.to_string() },
                 Ok(mocks) => {
                     mocks.add_variables(&mut vars);
-                    let run = run_steps(scenario, client, &session.endpoints, &mut vars, index, sink, &mut steps);
+                    let run = run_steps(scenario, client, &session.endpoints, &mut vars, index, sink, &mut progress);
                     tokio::select! {
                         status = run => status,
+                        () = tokio::time::sleep(options.scenario_timeout) => ScenarioStatus::Errored {
+                            message: format!(
+                                "the scenario did not finish within {}",
+                                humantime::format_duration(options.scenario_timeout)
+                            ),
+                        },
                         () = options.cancel.cancelled() => ScenarioStatus::Errored { message: INTERRUPTED.to_string() },
                     }
                 }
             };
+            // Teardown runs whatever happened: failure, timeout or Ctrl-C (a second Ctrl-C exits at once).
+            if options.keep {
+                progress.created.iter_mut().for_each(|c| c.cleanup = Cleanup::Kept);
+            } else if let Some(endpoint) = session.endpoints.first() {
+                teardown::delete_all(&mut progress.created, client, endpoint).await;
+            }
             session.close().await;
             status
         }
     };
+    let Progress { mut steps, created, .. } = progress;
     if !matches!(status, ScenarioStatus::Skipped { .. }) {
         for step in &scenario.steps[steps.len().min(scenario.steps.len())..] {
             steps.push(not_run(step));
@@ -73,6 +92,7 @@ pub(crate) async fn execute(
         steps,
         duration: started.elapsed(),
         reproduction: None,
+        created,
     };
     (outcome, vars)
 }
@@ -84,7 +104,7 @@ async fn run_steps(
     vars: &mut Variables,
     index: usize,
     sink: &dyn EventSink,
-    steps: &mut Vec<StepOutcome>,
+    progress: &mut Progress,
 ) -> ScenarioStatus {
     let mut turn = 0;
     for step in &scenario.steps {
@@ -106,12 +126,35 @@ async fn run_steps(
             }
         };
         sink.emit(Event::StepFinished { index, scenario_id: scenario.id.clone(), step: outcome.clone() });
-        steps.push(outcome);
+        progress.record(outcome);
         if let Some(status) = status {
             return status;
         }
     }
     ScenarioStatus::Passed
+}
+
+/// What a scenario has done so far; kept outside the step loop so a cancelled or timed-out run still
+/// knows what it created.
+struct Progress {
+    steps: Vec<StepOutcome>,
+    created: Vec<Created>,
+    track: bool,
+}
+
+impl Progress {
+    fn record(&mut self, step: StepOutcome) {
+        if self.track
+            && let (Some(request), Some(response)) = (&step.request, &step.response)
+        {
+            for resource in resources::created_by(request, response) {
+                if !self.created.iter().any(|c| c.resource == resource) {
+                    self.created.push(Created { resource, step: step.id.clone(), cleanup: Cleanup::Pending });
+                }
+            }
+        }
+        self.steps.push(step);
+    }
 }
 
 fn not_run(step: &crate::scenario::Step) -> StepOutcome {
@@ -139,5 +182,6 @@ pub(crate) fn never_started(scenario: &Scenario, status: ScenarioStatus) -> Scen
         steps: Vec::new(),
         duration: Default::default(),
         reproduction: None,
+        created: Vec::new(),
     }
 }

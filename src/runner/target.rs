@@ -5,7 +5,11 @@ use std::sync::Arc;
 
 use rand::Rng;
 
+use reqwest::Client;
+use tokio::sync::OnceCell;
+
 use super::http::Endpoint;
+use super::probe::{self, TargetProfile};
 use crate::postgres::{PgServer, ScenarioDatabase};
 use crate::reference::{self, ProxyConfig, Quirks, RunningProxy};
 use crate::scenario::{ReferenceSettings, Scenario};
@@ -14,7 +18,12 @@ pub enum Target {
     /// The reference proxy, started per scenario on its own database of `pg`.
     Reference { pg: Arc<PgServer>, master_key: String },
     /// A proxy someone else runs: one base URL per replica, all on one database.
-    External { base_urls: Vec<String>, master_key: String },
+    External {
+        base_urls: Vec<String>,
+        master_key: String,
+        /// Asked once, by the first scenario that opens the target.
+        profile: OnceCell<TargetProfile>,
+    },
 }
 
 impl Target {
@@ -24,12 +33,33 @@ impl Target {
     }
 
     pub fn external(base_url: impl Into<String>, master_key: impl Into<String>) -> Target {
-        Target::External { base_urls: vec![base_url.into()], master_key: master_key.into() }
+        Target::external_replicas(vec![base_url.into()], master_key)
     }
 
     /// Several replicas of one external proxy (at least one URL).
     pub fn external_replicas(base_urls: Vec<String>, master_key: impl Into<String>) -> Target {
-        Target::External { base_urls, master_key: master_key.into() }
+        Target::External { base_urls, master_key: master_key.into(), profile: OnceCell::new() }
+    }
+
+    /// The target's version, as its health route gives it; `None` when it does not say.
+    pub(crate) async fn version(&self, client: &Client) -> Option<String> {
+        match self {
+            Target::Reference { .. } => Some(format!("gateproof reference {}", env!("CARGO_PKG_VERSION"))),
+            Target::External { profile, .. } => match profile.get() {
+                Some(profile) => profile.version.clone(),
+                None => probe::version(client, &self.admin_endpoint()?).await,
+            },
+        }
+    }
+
+    /// The endpoint the harness's own requests (teardown, leftover check) go to.
+    pub(crate) fn admin_endpoint(&self) -> Option<Endpoint> {
+        match self {
+            Target::Reference { .. } => None,
+            Target::External { base_urls, master_key, .. } => {
+                base_urls.first().map(|url| Endpoint { base_url: url.clone(), master_key: master_key.clone() })
+            }
+        }
     }
 
     /// `reference`, or the external base URLs.
@@ -46,9 +76,9 @@ impl Target {
     }
 
     /// Gets the target ready for one scenario; the reference proxy starts with `quirks` on.
-    pub(crate) async fn open(&self, scenario: &Scenario, quirks: Quirks) -> Result<Session, Unavailable> {
+    pub(crate) async fn open(&self, scenario: &Scenario, quirks: Quirks, client: &Client) -> Result<Session, Unavailable> {
         match self {
-            Target::External { base_urls, master_key } => {
+            Target::External { base_urls, master_key, profile } => {
                 if !quirks.is_empty() {
                     return Err(Unavailable::Skip(format!(
                         "quirks ({quirks}) switch bugs on in the reference proxy only"
@@ -67,12 +97,16 @@ impl Target {
                         base_urls.len()
                     )));
                 }
-                // Capability probing (`requires`) comes later: for now every scenario runs as is, and
-                // one needing a capability the target lacks fails rather than being skipped.
-                let endpoints = base_urls
+                let endpoints: Vec<Endpoint> = base_urls
                     .iter()
                     .map(|url| Endpoint { base_url: url.clone(), master_key: master_key.clone() })
                     .collect();
+                if !scenario.requires.is_empty() {
+                    let profile = profile.get_or_init(|| probe::probe(client, &endpoints[0])).await;
+                    if let Some(reason) = profile.lacks(&scenario.requires) {
+                        return Err(Unavailable::Skip(reason));
+                    }
+                }
                 Ok(Session { endpoints, reference: None })
             }
             Target::Reference { pg, master_key } => {

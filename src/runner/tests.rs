@@ -231,8 +231,10 @@ async fn actors_and_step_headers_decide_the_credentials_sent() {
     let outcome = run_scenario(&s, &external(&server), &options()).await;
     assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
     let requests = server.received_requests().await.unwrap_or_default();
-    let last = requests.last().expect("four requests");
-    assert!(last.headers.get("authorization").is_none(), "actor none sends no credentials");
+    // The fifth request is the teardown of the generated key.
+    assert_eq!(requests.len(), 5, "{requests:?}");
+    assert!(requests[3].headers.get("authorization").is_none(), "actor none sends no credentials");
+    assert_eq!(requests[4].url.path(), "/key/delete");
     assert!(requests[2].headers.get("authorization").is_none());
 }
 

@@ -183,3 +183,22 @@ async fn user_view(state: &AppState, user: &User) -> Result<Value, ProxyError> {
     let memberships = storage::org_memberships_of_user(&state.store.db, &user.user_id).await?;
     Ok(with_field(to_value(user), "organization_memberships", to_value(&memberships)))
 }
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteUsersRequest {
+    user_ids: Vec<String>,
+}
+
+/// Proxy admins only (the route gate lets nobody else through without an organization in the body, and
+/// the reference does not let org admins delete users).
+pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    if !authed.caller.is_proxy_admin() {
+        return Err(ProxyError::handler(403, "Only proxy admins can delete users."));
+    }
+    let req: DeleteUsersRequest = authed.parse()?;
+    let deleted = state.store.delete_users(&req.user_ids).await?;
+    if deleted.is_empty() && !req.user_ids.is_empty() {
+        return Err(ProxyError::handler(404, format!("Users {:?} not found", req.user_ids)));
+    }
+    Ok(Json(json!({ "deleted_users": deleted })))
+}

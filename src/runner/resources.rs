@@ -1,0 +1,252 @@
+//! What a scenario created on the target, read from its own requests and responses, and how to delete
+//! it and check that it is gone.
+//!
+//! Pure: a table of creating routes and of their delete and info routes. On a shared proxy the runner
+//! deletes what a scenario created, in reverse order, and checks after the run that nothing is left.
+
+use serde_json::{Value, json};
+
+use super::outcome::{ReceivedResponse, SentBody, SentRequest};
+
+/// Kinds of objects a scenario can create through LiteLLM's management API.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    Organization,
+    User,
+    Team,
+    Key,
+    McpServer,
+    AccessGroup,
+    Model,
+}
+
+impl ResourceKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            ResourceKind::Organization => "organization",
+            ResourceKind::User => "user",
+            ResourceKind::Team => "team",
+            ResourceKind::Key => "key",
+            ResourceKind::McpServer => "mcp_server",
+            ResourceKind::AccessGroup => "access_group",
+            ResourceKind::Model => "model",
+        }
+    }
+}
+
+/// One object on the target.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resource {
+    pub kind: ResourceKind,
+    /// The id the API takes (for a key, the raw `sk-` key: the only handle every version accepts).
+    pub id: String,
+}
+
+impl Resource {
+    /// How reports show it: a key by its last four characters only.
+    pub fn label(&self) -> String {
+        match self.kind {
+            ResourceKind::Key => format!("key {}", super::http::mask(&self.id)),
+            kind => format!("{} {}", kind.name(), self.id),
+        }
+    }
+
+    /// The admin request that deletes it: method, path, JSON body.
+    pub fn delete_request(&self) -> (&'static str, String, Option<Value>) {
+        let id = &self.id;
+        match self.kind {
+            ResourceKind::Organization => ("DELETE", "/organization/delete".into(), Some(json!({"organization_ids": [id]}))),
+            ResourceKind::User => ("POST", "/user/delete".into(), Some(json!({"user_ids": [id]}))),
+            ResourceKind::Team => ("POST", "/team/delete".into(), Some(json!({"team_ids": [id]}))),
+            ResourceKind::Key => ("POST", "/key/delete".into(), Some(json!({"keys": [id]}))),
+            ResourceKind::McpServer => ("DELETE", format!("/v1/mcp/server/{}", encode(id)), None),
+            ResourceKind::AccessGroup => ("DELETE", format!("/v1/access_group/{}", encode(id)), None),
+            ResourceKind::Model => ("POST", "/model/delete".into(), Some(json!({"id": id}))),
+        }
+    }
+
+    /// The admin request that reads it: path with query. 200 means it still exists.
+    pub fn info_path(&self) -> String {
+        let id = encode(&self.id);
+        match self.kind {
+            ResourceKind::Organization => format!("/organization/info?organization_id={id}"),
+            ResourceKind::User => format!("/user/info?user_id={id}"),
+            ResourceKind::Team => format!("/team/info?team_id={id}"),
+            ResourceKind::Key => format!("/key/info?key={id}"),
+            ResourceKind::McpServer => format!("/v1/mcp/server/{id}"),
+            ResourceKind::AccessGroup => format!("/v1/access_group/{id}"),
+            ResourceKind::Model => format!("/model/info?litellm_model_id={id}"),
+        }
+    }
+}
+
+/// Whether an info response says the object is still there. LiteLLM answers a missing object with 404
+/// on most routes, and with 400 or 500 and a "not found" / "does not exist" message on some.
+pub fn still_exists(response: &ReceivedResponse) -> Option<bool> {
+    match response.status {
+        200 => Some(!info_is_empty(response)),
+        404 => Some(false),
+        400..=599 if says_missing(&response.body) => Some(false),
+        _ => None,
+    }
+}
+
+/// `/model/info` answers 200 with an empty `data` list for an unknown id.
+fn info_is_empty(response: &ReceivedResponse) -> bool {
+    response.json.as_ref().and_then(|j| j.get("data")).and_then(Value::as_array).is_some_and(Vec::is_empty)
+}
+
+/// Whether a delete answer means the object is already gone (deleted by the scenario itself).
+pub fn already_gone(response: &ReceivedResponse) -> bool {
+    response.status == 404 || (response.status >= 400 && says_missing(&response.body))
+}
+
+fn says_missing(body: &str) -> bool {
+    let lower = body.to_ascii_lowercase();
+    ["not found", "does not exist", "doesn't exist", "not exist"].iter().any(|m| lower.contains(m))
+}
+
+/// What one exchange created, read from a successful response to a creating route.
+pub fn created_by(request: &SentRequest, response: &ReceivedResponse) -> Vec<Resource> {
+    if !(200..300).contains(&response.status) || request.method != "POST" {
+        return Vec::new();
+    }
+    let Some(body) = &response.json else { return Vec::new() };
+    let path = path_of(&request.url);
+    let from = |kind, field: &str| {
+        body.get(field).and_then(Value::as_str).map(|id| Resource { kind, id: id.to_string() })
+    };
+    let mut created = Vec::new();
+    match path.as_str() {
+        "/organization/new" => created.extend(from(ResourceKind::Organization, "organization_id")),
+        "/user/new" => {
+            created.extend(from(ResourceKind::User, "user_id"));
+            created.extend(from(ResourceKind::Key, "key"));
+        }
+        "/team/new" => created.extend(from(ResourceKind::Team, "team_id")),
+        "/key/generate" | "/key/regenerate" => created.extend(from(ResourceKind::Key, "key")),
+        p if p.starts_with("/key/") && p.ends_with("/regenerate") => created.extend(from(ResourceKind::Key, "key")),
+        "/v1/mcp/server" => created.extend(from(ResourceKind::McpServer, "server_id")),
+        "/v1/access_group" | "/v1/unified_access_group" => {
+            created.extend(from(ResourceKind::AccessGroup, "access_group_id"));
+        }
+        "/model/new" => created.extend(from(ResourceKind::Model, "model_id").or_else(|| {
+            body.pointer("/model_info/id").and_then(Value::as_str).map(|id| Resource { kind: ResourceKind::Model, id: id.into() })
+        })),
+        // Adding a member by an id the proxy does not know creates that user.
+        "/team/member_add" | "/organization/member_add" => {
+            if let Some(SentBody::Json(sent)) = &request.body {
+                created.extend(member_user_ids(sent).map(|id| Resource { kind: ResourceKind::User, id }));
+            }
+        }
+        _ => {}
+    }
+    created
+}
+
+fn member_user_ids(body: &Value) -> impl Iterator<Item = String> + '_ {
+    let members: Vec<&Value> = match body.get("member") {
+        Some(Value::Array(list)) => list.iter().collect(),
+        Some(one) => vec![one],
+        None => Vec::new(),
+    };
+    members.into_iter().filter_map(|m| m.get("user_id").and_then(Value::as_str).map(str::to_string))
+}
+
+/// The path of a URL the runner sent to (without query), relative to the target's base URL path.
+fn path_of(url: &str) -> String {
+    reqwest::Url::parse(url).map(|u| u.path().to_string()).unwrap_or_default()
+}
+
+fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sent(method: &str, path: &str, body: Option<Value>) -> SentRequest {
+        SentRequest {
+            method: method.into(),
+            url: format!("http://127.0.0.1:4000{path}"),
+            credentials: "admin".into(),
+            headers: vec![],
+            body: body.map(SentBody::Json),
+        }
+    }
+
+    fn answered(status: u16, body: Value) -> ReceivedResponse {
+        ReceivedResponse { status, headers: vec![], body: body.to_string(), json: Some(body) }
+    }
+
+    fn ids(created: Vec<Resource>) -> Vec<(ResourceKind, String)> {
+        created.into_iter().map(|r| (r.kind, r.id)).collect()
+    }
+
+    #[test]
+    fn creating_routes_yield_what_they_created() {
+        use ResourceKind::*;
+        let cases: Vec<(&str, Option<Value>, Value, Vec<(ResourceKind, &str)>)> = vec![
+            ("/team/new", None, json!({"team_id": "t1"}), vec![(Team, "t1")]),
+            ("/user/new", None, json!({"user_id": "u1", "key": "sk-u1"}), vec![(User, "u1"), (Key, "sk-u1")]),
+            ("/key/generate", None, json!({"key": "sk-k1", "token": "abc"}), vec![(Key, "sk-k1")]),
+            ("/key/regenerate", None, json!({"key": "sk-k2"}), vec![(Key, "sk-k2")]),
+            ("/key/sk-k1/regenerate", None, json!({"key": "sk-k3"}), vec![(Key, "sk-k3")]),
+            ("/organization/new", None, json!({"organization_id": "o1"}), vec![(Organization, "o1")]),
+            ("/v1/mcp/server", None, json!({"server_id": "m1"}), vec![(McpServer, "m1")]),
+            ("/v1/access_group", None, json!({"access_group_id": "g1"}), vec![(AccessGroup, "g1")]),
+            ("/model/new", None, json!({"model_id": "md1"}), vec![(Model, "md1")]),
+            ("/model/new", None, json!({"model_info": {"id": "md2"}}), vec![(Model, "md2")]),
+            (
+                "/team/member_add",
+                Some(json!({"team_id": "t1", "member": [{"user_id": "a"}, {"user_email": "x@y"}, {"user_id": "b"}]})),
+                json!({}),
+                vec![(User, "a"), (User, "b")],
+            ),
+            ("/organization/member_add", Some(json!({"member": {"user_id": "c"}})), json!({}), vec![(User, "c")]),
+            ("/team/update", None, json!({"team_id": "t1"}), vec![]),
+            ("/team/new", None, json!({"detail": "no id here"}), vec![]),
+        ];
+        for (path, body, response, expected) in cases {
+            let got = ids(created_by(&sent("POST", path, body), &answered(200, response)));
+            let expected: Vec<(ResourceKind, String)> = expected.into_iter().map(|(k, id)| (k, id.to_string())).collect();
+            assert_eq!(got, expected, "{path}");
+        }
+    }
+
+    #[test]
+    fn failed_or_reading_requests_create_nothing() {
+        assert!(created_by(&sent("POST", "/team/new", None), &answered(403, json!({"team_id": "t1"}))).is_empty());
+        assert!(created_by(&sent("GET", "/team/new", None), &answered(200, json!({"team_id": "t1"}))).is_empty());
+    }
+
+    #[test]
+    fn info_answers_say_whether_the_object_is_still_there() {
+        let text = |status, body: &str| ReceivedResponse { status, headers: vec![], body: body.into(), json: serde_json::from_str(body).ok() };
+        assert_eq!(still_exists(&text(200, r#"{"team_id": "t"}"#)), Some(true));
+        assert_eq!(still_exists(&text(200, r#"{"data": []}"#)), Some(false));
+        assert_eq!(still_exists(&text(404, "{}")), Some(false));
+        assert_eq!(still_exists(&text(400, r#"{"error": {"message": "Team t not found"}}"#)), Some(false));
+        assert_eq!(still_exists(&text(500, r#"{"error": {"message": "boom"}}"#)), None);
+        assert!(already_gone(&text(404, "{}")));
+        assert!(already_gone(&text(400, "Key doesn't exist")));
+        assert!(!already_gone(&text(401, "Authentication Error")));
+    }
+
+    #[test]
+    fn keys_show_only_their_last_characters() {
+        let key = Resource { kind: ResourceKind::Key, id: "sk-secret-1234".into() };
+        assert_eq!(key.label(), "key sk-…1234");
+        assert_eq!(Resource { kind: ResourceKind::Team, id: "t1".into() }.label(), "team t1");
+        assert_eq!(Resource { kind: ResourceKind::McpServer, id: "a/b c".into() }.delete_request().1, "/v1/mcp/server/a%2Fb%20c");
+    }
+}
