@@ -28,6 +28,7 @@ use super::template::Template;
 use crate::reference::quirks::Quirk;
 
 mod error;
+mod matrix;
 mod source;
 
 pub use error::{ScenarioError, ScenarioErrorKind};
@@ -197,7 +198,10 @@ impl Checker<'_> {
             Some(reference) => self.reference(&reference.env)?,
             None => ReferenceSettings::default(),
         };
-        let steps = self.steps(&file.steps)?;
+        let mut steps = self.steps(&file.steps)?;
+        if let Some(matrix) = &file.matrix {
+            steps.extend(self.matrix(matrix, &steps)?);
+        }
         let reproduces = file
             .reproduces
             .as_ref()
