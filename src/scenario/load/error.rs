@@ -217,8 +217,6 @@ pub enum ScenarioErrorKind {
          starting with a letter or digit"
     )]
     InvalidMatrixName { what: &'static str, name: String },
-    #[error("duplicate matrix {what} `{name}`: expected each name once")]
-    DuplicateMatrixKey { what: &'static str, name: String },
     #[error("unknown actor `{name}` in a matrix cell: expected one of {}", known.join(", "))]
     UnknownMatrixActor { name: String, known: Vec<String> },
     #[error(
@@ -274,7 +272,6 @@ impl ScenarioErrorKind {
             K::FailsAtWithoutRequest { .. } => "expected a step that sends a request".into(),
             K::EmptyMatrix { .. } => "expected at least one entry".into(),
             K::InvalidMatrixName { .. } => "expected [a-z0-9][a-z0-9_-]*".into(),
-            K::DuplicateMatrixKey { .. } => "expected a new name".into(),
             K::UnknownMatrixActor { .. } => "expected an actor of `matrix.actors`".into(),
             K::MissingMatrixCell { .. } => "expected a cell for every actor".into(),
         }

@@ -36,7 +36,7 @@ impl Checker<'_> {
                 ScenarioErrorKind::EmptyMatrix { what: "actors" },
             );
         }
-        let mut seen = BTreeSet::new();
+        // Duplicate keys are already refused by the YAML parser.
         for (name, _) in &actors.value.0 {
             if !is_scenario_id(&name.value) {
                 return self.fail_help(
@@ -46,15 +46,6 @@ impl Checker<'_> {
                         name: name.value.clone(),
                     },
                     "actor names become part of step ids, e.g. `org-admin`",
-                );
-            }
-            if !seen.insert(name.value.as_str()) {
-                return self.fail(
-                    self.src.span_of(name),
-                    ScenarioErrorKind::DuplicateMatrixKey {
-                        what: "actor",
-                        name: name.value.clone(),
-                    },
                 );
             }
         }
@@ -196,15 +187,7 @@ impl Checker<'_> {
                     "add the actor under `matrix.actors`, or fix the name",
                 );
             }
-            if !seen.insert(key.value.as_str()) {
-                return self.fail(
-                    self.src.span_of(key),
-                    ScenarioErrorKind::DuplicateMatrixKey {
-                        what: "cell",
-                        name: key.value.clone(),
-                    },
-                );
-            }
+            seen.insert(key.value.as_str());
         }
         let missing: Vec<String> = names
             .iter()
@@ -253,7 +236,112 @@ fn path_slug(path: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::path::Path;
+
     use super::path_slug;
+    use crate::scenario::load::{parse_str, ScenarioErrorKind};
+    use crate::scenario::model::{Actor, Step};
+
+    const MATRIX: &str = r#"
+id: m
+title: matrix
+steps:
+  - id: team
+    request: {method: POST, path: /team/new}
+    capture: {team_id: $.team_id}
+matrix:
+  actors:
+    boss: admin
+    anon: none
+    user: "{{team_id}}"
+  rows:
+    - request: {method: GET, path: /team/info, query: {team_id: "{{team_id}}"}}
+      denied: {message_contains: "not authorized"}
+      expect: {user: [401, 403], anon: 401, boss: 200}
+    - name: drop
+      setup:
+        - request: {method: POST, path: /team/new}
+          capture: {fresh: $.team_id}
+        - request: {method: POST, path: /team/block, json: {team_id: "{{fresh}}"}}
+      request: {method: POST, path: /team/delete, json: {team_ids: ["{{fresh}}"]}}
+      expect: {boss: 200, anon: 401, user: [200, 403]}
+"#;
+
+    fn ids(steps: &[Step]) -> Vec<&str> {
+        steps.iter().map(|s| s.id.as_str()).collect()
+    }
+
+    #[test]
+    fn every_cell_becomes_a_step_in_actor_order_after_the_steps() {
+        let scenario = parse_str(MATRIX, Path::new("m.yaml")).expect("valid matrix");
+        assert_eq!(
+            ids(&scenario.steps),
+            [
+                "team",
+                "matrix-team-info-boss",
+                "matrix-team-info-anon",
+                "matrix-team-info-user",
+                "matrix-drop-boss-setup-1",
+                "matrix-drop-boss-setup-2",
+                "matrix-drop-boss",
+                "matrix-drop-anon-setup-1",
+                "matrix-drop-anon-setup-2",
+                "matrix-drop-anon",
+                "matrix-drop-user-setup-1",
+                "matrix-drop-user-setup-2",
+                "matrix-drop-user",
+            ]
+        );
+        let statuses: Vec<Option<Vec<u16>>> = scenario.steps[1..4].iter().map(|s| s.expect.status.clone()).collect();
+        assert_eq!(statuses, [Some(vec![200]), Some(vec![401]), Some(vec![401, 403])]);
+        let actors: Vec<Actor> = scenario.steps[1..4]
+            .iter()
+            .filter_map(|s| s.request.as_ref().map(|r| r.actor.clone()))
+            .collect();
+        assert_eq!(actors[0], Actor::Admin);
+        assert_eq!(actors[1], Actor::Anonymous);
+        assert!(matches!(&actors[2], Actor::Key(_)));
+    }
+
+    #[test]
+    fn the_denied_assertion_applies_only_to_cells_whose_statuses_all_deny() {
+        let scenario = parse_str(MATRIX, Path::new("m.yaml")).expect("valid matrix");
+        let has_error: Vec<(&str, bool)> =
+            scenario.steps.iter().map(|s| (s.id.as_str(), s.expect.error.is_some())).collect();
+        assert!(has_error.contains(&("matrix-team-info-boss", false)));
+        assert!(has_error.contains(&("matrix-team-info-anon", true)));
+        assert!(has_error.contains(&("matrix-team-info-user", true)));
+        // A row without `denied` asserts statuses only.
+        assert!(has_error.contains(&("matrix-drop-anon", false)));
+    }
+
+    #[test]
+    fn setup_steps_use_the_master_key_expect_200_and_capture() {
+        let scenario = parse_str(MATRIX, Path::new("m.yaml")).expect("valid matrix");
+        let setup = scenario.steps.iter().find(|s| s.id == "matrix-drop-user-setup-1").expect("setup step");
+        assert_eq!(setup.request.as_ref().map(|r| r.actor.clone()), Some(Actor::Admin));
+        assert_eq!(setup.expect.status, Some(vec![200]));
+        assert_eq!(setup.capture.iter().map(|c| c.variable.as_str()).collect::<Vec<_>>(), ["fresh"]);
+    }
+
+    #[test]
+    fn malformed_matrices_are_load_errors_at_the_offending_node() {
+        let cases: [(&str, &str, fn(&ScenarioErrorKind) -> bool, usize); 5] = [
+            ("boss: admin", "Boss: admin", |k| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "actor", .. }), 10),
+            ("- name: drop", "- name: Drop", |k| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "row", .. }), 17),
+            ("actors:\n    boss: admin\n    anon: none\n    user: \"{{team_id}}\"", "actors: {}", |k| matches!(k, ScenarioErrorKind::EmptyMatrix { what: "actors" }), 9),
+            // The YAML parser refuses a duplicate key before the matrix is expanded.
+            ("boss: admin", "boss: admin\n    boss: none", |k| matches!(k, ScenarioErrorKind::Yaml { .. }), 11),
+            ("user: \"{{team_id}}\"", "user: \"{{fresh}}\"", |k| matches!(k, ScenarioErrorKind::UnknownVariable { .. }), 12),
+        ];
+        for (from, to, is_kind, line) in cases {
+            assert!(MATRIX.contains(from), "{from}");
+            let text = MATRIX.replacen(from, to, 1);
+            let error = parse_str(&text, Path::new("m.yaml")).expect_err(to);
+            assert!(is_kind(error.kind()), "{to}: {error}");
+            assert_eq!(error.line(), Some(line), "{to}: {error}");
+        }
+    }
 
     #[test]
     fn path_slugs_join_segments_and_drop_placeholders() {
