@@ -11,7 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_saphyr::Spanned;
 
-use super::{is_scenario_id, Checker, Scope, RUN_ID};
+use super::{Checker, RUN_ID, Scope, is_scenario_id};
 use crate::scenario::file::{MatrixFile, MatrixRowFile, SpannedMap, StatusSpec};
 use crate::scenario::load::{ScenarioError, ScenarioErrorKind};
 use crate::scenario::model::{Expect, Step};
@@ -99,8 +99,12 @@ impl Checker<'_> {
         };
         let mut setup = Vec::with_capacity(r.setup.len());
         for item in &r.setup {
-            let request =
-                self.request(&item.value.request.value, None, self.src.span_of(item), &scope)?;
+            let request = self.request(
+                &item.value.request.value,
+                None,
+                self.src.span_of(item),
+                &scope,
+            )?;
             let capture = self.captures(&item.value.capture)?;
             scope
                 .known
@@ -116,10 +120,10 @@ impl Checker<'_> {
         let mut out = Vec::new();
         for ((actor, key), (cell, status)) in actors.0.iter().zip(cells) {
             let id = format!("matrix-{name}-{}", actor.value);
-            let id_at = r
-                .name
-                .as_ref()
-                .map_or_else(|| self.src.span_of(&r.request.value.path), |n| self.src.span_of(n));
+            let id_at = r.name.as_ref().map_or_else(
+                || self.src.span_of(&r.request.value.path),
+                |n| self.src.span_of(n),
+            );
             let setup_ids = (1..=setup.len()).map(|n| format!("{id}-setup-{n}"));
             for step_id in setup_ids.clone().chain([id.clone()]) {
                 if !ids.insert(step_id.clone()) {
@@ -239,7 +243,7 @@ mod tests {
     use std::path::Path;
 
     use super::path_slug;
-    use crate::scenario::load::{parse_str, ScenarioErrorKind};
+    use crate::scenario::load::{ScenarioErrorKind, parse_str};
     use crate::scenario::model::{Actor, Step};
 
     const MATRIX: &str = r#"
@@ -292,8 +296,14 @@ matrix:
                 "matrix-drop-user",
             ]
         );
-        let statuses: Vec<Option<Vec<u16>>> = scenario.steps[1..4].iter().map(|s| s.expect.status.clone()).collect();
-        assert_eq!(statuses, [Some(vec![200]), Some(vec![401]), Some(vec![401, 403])]);
+        let statuses: Vec<Option<Vec<u16>>> = scenario.steps[1..4]
+            .iter()
+            .map(|s| s.expect.status.clone())
+            .collect();
+        assert_eq!(
+            statuses,
+            [Some(vec![200]), Some(vec![401]), Some(vec![401, 403])]
+        );
         let actors: Vec<Actor> = scenario.steps[1..4]
             .iter()
             .filter_map(|s| s.request.as_ref().map(|r| r.actor.clone()))
@@ -306,8 +316,11 @@ matrix:
     #[test]
     fn the_denied_assertion_applies_only_to_cells_whose_statuses_all_deny() {
         let scenario = parse_str(MATRIX, Path::new("m.yaml")).expect("valid matrix");
-        let has_error: Vec<(&str, bool)> =
-            scenario.steps.iter().map(|s| (s.id.as_str(), s.expect.error.is_some())).collect();
+        let has_error: Vec<(&str, bool)> = scenario
+            .steps
+            .iter()
+            .map(|s| (s.id.as_str(), s.expect.error.is_some()))
+            .collect();
         assert!(has_error.contains(&("matrix-team-info-boss", false)));
         assert!(has_error.contains(&("matrix-team-info-anon", true)));
         assert!(has_error.contains(&("matrix-team-info-user", true)));
@@ -318,21 +331,65 @@ matrix:
     #[test]
     fn setup_steps_use_the_master_key_expect_200_and_capture() {
         let scenario = parse_str(MATRIX, Path::new("m.yaml")).expect("valid matrix");
-        let setup = scenario.steps.iter().find(|s| s.id == "matrix-drop-user-setup-1").expect("setup step");
-        assert_eq!(setup.request.as_ref().map(|r| r.actor.clone()), Some(Actor::Admin));
+        let setup = scenario
+            .steps
+            .iter()
+            .find(|s| s.id == "matrix-drop-user-setup-1")
+            .expect("setup step");
+        assert_eq!(
+            setup.request.as_ref().map(|r| r.actor.clone()),
+            Some(Actor::Admin)
+        );
         assert_eq!(setup.expect.status, Some(vec![200]));
-        assert_eq!(setup.capture.iter().map(|c| c.variable.as_str()).collect::<Vec<_>>(), ["fresh"]);
+        assert_eq!(
+            setup
+                .capture
+                .iter()
+                .map(|c| c.variable.as_str())
+                .collect::<Vec<_>>(),
+            ["fresh"]
+        );
     }
 
     #[test]
     fn malformed_matrices_are_load_errors_at_the_offending_node() {
         let cases: [(&str, &str, fn(&ScenarioErrorKind) -> bool, usize); 5] = [
-            ("boss: admin", "Boss: admin", |k| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "actor", .. }), 10),
-            ("- name: drop", "- name: Drop", |k| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "row", .. }), 17),
-            ("actors:\n    boss: admin\n    anon: none\n    user: \"{{team_id}}\"", "actors: {}", |k| matches!(k, ScenarioErrorKind::EmptyMatrix { what: "actors" }), 9),
+            (
+                "boss: admin",
+                "Boss: admin",
+                |k| {
+                    matches!(
+                        k,
+                        ScenarioErrorKind::InvalidMatrixName { what: "actor", .. }
+                    )
+                },
+                10,
+            ),
+            (
+                "- name: drop",
+                "- name: Drop",
+                |k| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "row", .. }),
+                17,
+            ),
+            (
+                "actors:\n    boss: admin\n    anon: none\n    user: \"{{team_id}}\"",
+                "actors: {}",
+                |k| matches!(k, ScenarioErrorKind::EmptyMatrix { what: "actors" }),
+                9,
+            ),
             // The YAML parser refuses a duplicate key before the matrix is expanded.
-            ("boss: admin", "boss: admin\n    boss: none", |k| matches!(k, ScenarioErrorKind::Yaml { .. }), 11),
-            ("user: \"{{team_id}}\"", "user: \"{{fresh}}\"", |k| matches!(k, ScenarioErrorKind::UnknownVariable { .. }), 12),
+            (
+                "boss: admin",
+                "boss: admin\n    boss: none",
+                |k| matches!(k, ScenarioErrorKind::Yaml { .. }),
+                11,
+            ),
+            (
+                "user: \"{{team_id}}\"",
+                "user: \"{{fresh}}\"",
+                |k| matches!(k, ScenarioErrorKind::UnknownVariable { .. }),
+                12,
+            ),
         ];
         for (from, to, is_kind, line) in cases {
             assert!(MATRIX.contains(from), "{from}");
