@@ -5,13 +5,14 @@
 //! `denied` error assertion when every status of the cell is 400 or above). A row with `setup` gets
 //! steps `matrix-R-A-setup-1`, `-2`, … before each cell, sent with the master key and expected to
 //! answer 200, so a cell that changes or deletes its object never sees what another cell did to it. The runner,
-//! reports and targets see only steps; nothing downstream knows about matrices.
+//! reports and targets see only steps; nothing downstream knows about matrices. Generated steps have
+//! no `on:`, so they go round-robin over the endpoints like any step without one.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde_saphyr::Spanned;
 
-use super::{Checker, RUN_ID, Scope, is_scenario_id};
+use super::{Checker, Scope, is_scenario_id};
 use crate::scenario::file::{MatrixFile, MatrixRowFile, SpannedMap, StatusSpec};
 use crate::scenario::load::{ScenarioError, ScenarioErrorKind};
 use crate::scenario::model::{Expect, Step};
@@ -28,6 +29,7 @@ impl Checker<'_> {
         &self,
         matrix: &Spanned<MatrixFile>,
         steps: &[Step],
+        builtins: &BTreeSet<String>,
     ) -> Result<Vec<Step>, ScenarioError> {
         let MatrixFile { actors, rows } = &matrix.value;
         if actors.value.0.is_empty() {
@@ -55,7 +57,7 @@ impl Checker<'_> {
                 ScenarioErrorKind::EmptyMatrix { what: "rows" },
             );
         }
-        let mut known = BTreeSet::from([RUN_ID.to_string()]);
+        let mut known = builtins.clone();
         known.extend(
             steps
                 .iter()
@@ -139,6 +141,7 @@ impl Checker<'_> {
                     id: step_id,
                     location: *location,
                     sleep: None,
+                    on: None,
                     request: Some(request.clone()),
                     expect: Expect {
                         status: Some(vec![200]),
@@ -158,6 +161,7 @@ impl Checker<'_> {
                 id,
                 location: self.src.model_location(cell),
                 sleep: None,
+                on: None,
                 request: Some(self.request(&r.request.value, Some(key), at, &scope)?),
                 expect: Expect {
                     status: Some(statuses),
