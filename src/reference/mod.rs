@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, patch, post};
 use axum::{Json, Router};
 use serde_json::json;
 use sqlx::postgres::PgPoolOptions;
@@ -129,6 +129,8 @@ fn router(state: AppState) -> Router {
         .route("/organization/new", post(organization::new))
         .route("/organization/info", get(organization::info))
         .route("/organization/member_add", post(organization::member_add))
+        .route("/organization/member_update", patch(organization::member_update))
+        .route("/organization/member_delete", delete(organization::member_delete))
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"detail": "Method Not Allowed"})))

@@ -315,3 +315,57 @@ pub(crate) async fn upsert_org_membership(db: &PgPool, user_id: &str, organizati
     .fetch_one(db)
     .await
 }
+
+pub(crate) async fn org_membership(db: &PgPool, user_id: &str, organization_id: &str) -> sqlx::Result<Option<OrgMembership>> {
+    sqlx::query_as("SELECT * FROM organization_memberships WHERE user_id = $1 AND organization_id = $2")
+        .bind(user_id)
+        .bind(organization_id)
+        .fetch_optional(db)
+        .await
+}
+
+pub(crate) async fn set_org_membership_role(db: &PgPool, user_id: &str, organization_id: &str, role: &str) -> sqlx::Result<()> {
+    sqlx::query("UPDATE organization_memberships SET user_role = $3, updated_at = now() WHERE user_id = $1 AND organization_id = $2")
+        .bind(user_id)
+        .bind(organization_id)
+        .bind(role)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Sets the membership's `max_budget`, creating its budget row when it has none (as LiteLLM does).
+pub(crate) async fn set_org_membership_budget(db: &PgPool, m: &OrgMembership, max_budget: f64, new_budget_id: &str) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    match &m.budget_id {
+        Some(id) => {
+            sqlx::query("UPDATE budgets SET max_budget = $2, updated_at = now() WHERE budget_id = $1")
+                .bind(id)
+                .bind(max_budget)
+                .execute(&mut *tx)
+                .await?;
+        }
+        None => {
+            sqlx::query("INSERT INTO budgets (budget_id, max_budget) VALUES ($1, $2)")
+                .bind(new_budget_id)
+                .bind(max_budget)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE organization_memberships SET budget_id = $3, updated_at = now() WHERE user_id = $1 AND organization_id = $2")
+                .bind(&m.user_id)
+                .bind(&m.organization_id)
+                .bind(new_budget_id)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    tx.commit().await
+}
+
+pub(crate) async fn delete_org_membership(db: &PgPool, user_id: &str, organization_id: &str) -> sqlx::Result<Option<OrgMembership>> {
+    sqlx::query_as("DELETE FROM organization_memberships WHERE user_id = $1 AND organization_id = $2 RETURNING *")
+        .bind(user_id)
+        .bind(organization_id)
+        .fetch_optional(db)
+        .await
+}

@@ -58,6 +58,59 @@ pub(crate) struct ScenarioFile {
     /// The steps, run in order; at least one.
     #[schemars(with = "Vec<StepFile>", length(min = 1))]
     pub steps: Spanned<Vec<Spanned<StepFile>>>,
+    /// A table of who may call what, run after `steps`: one generated step per row and actor.
+    #[schemars(with = "Option<MatrixFile>")]
+    pub matrix: Option<Spanned<MatrixFile>>,
+}
+
+/// A role × route table: every row is sent once by every actor, and every cell states the status
+/// that actor gets. Expanded at load time into ordinary steps named `matrix-<row>-<actor>`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MatrixFile {
+    /// The callers, by name (`[a-z0-9][a-z0-9_-]*`): `admin`, `none`, or a key template such as
+    /// `"{{oa_key}}"`, as a step's `actor`.
+    #[schemars(with = "SpannedMap<String>")]
+    pub actors: Spanned<SpannedMap<Spanned<String>>>,
+    /// The routes; each row names a status for every actor.
+    #[schemars(with = "Vec<MatrixRowFile>", length(min = 1))]
+    pub rows: Spanned<Vec<Spanned<MatrixRowFile>>>,
+}
+
+/// One route of the matrix.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MatrixRowFile {
+    /// The row's part of the generated step ids; by default the path, e.g. `team-update`.
+    #[schemars(with = "Option<String>", pattern(r"^[a-z0-9][a-z0-9_-]*$"))]
+    pub name: Option<Spanned<String>>,
+    /// Requests sent with the master key, in order, before every cell of this row, so each cell acts
+    /// on objects of its own (for routes that change or delete them); each must answer 200.
+    #[serde(default)]
+    #[schemars(with = "Vec<MatrixSetupFile>")]
+    pub setup: Vec<Spanned<MatrixSetupFile>>,
+    /// The request every actor sends.
+    #[schemars(with = "RequestFile")]
+    pub request: Spanned<RequestFile>,
+    /// Checked on every denied cell (all of whose statuses are 400 or above).
+    #[schemars(with = "Option<ErrorFile>")]
+    pub denied: Option<Spanned<ErrorFile>>,
+    /// Actor name -> the status (or list of statuses) that actor gets; every actor needs a cell.
+    #[schemars(with = "SpannedMap<StatusSpec>")]
+    pub expect: Spanned<SpannedMap<Spanned<StatusSpec>>>,
+}
+
+/// The request a matrix row sends before each of its cells.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct MatrixSetupFile {
+    /// The HTTP request, sent with the master key.
+    #[schemars(with = "RequestFile")]
+    pub request: Spanned<RequestFile>,
+    /// Variables to set from its response, for later setup requests and the cell's request.
+    #[serde(default)]
+    #[schemars(with = "SpannedMap<String>")]
+    pub capture: SpannedMap<Spanned<String>>,
 }
 
 /// Settings of the in-process reference proxy.

@@ -29,6 +29,7 @@ use super::template::Template;
 use crate::reference::quirks::Quirk;
 
 mod error;
+mod matrix;
 mod mocks;
 mod source;
 
@@ -204,7 +205,10 @@ impl Checker<'_> {
         };
         let mocks = self.mocks(&file.mocks)?;
         let builtins = builtin_variables(&mocks);
-        let steps = self.steps(&file.steps, &builtins, reference.replicas)?;
+        let mut steps = self.steps(&file.steps, &builtins, reference.replicas)?;
+        if let Some(matrix) = &file.matrix {
+            steps.extend(self.matrix(matrix, &steps, &builtins)?);
+        }
         let reproduces = file
             .reproduces
             .as_ref()

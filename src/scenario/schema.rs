@@ -49,6 +49,7 @@ mod tests {
             "reference",
             "reproduces",
             "steps",
+            "matrix",
         ] {
             assert!(
                 properties.contains_key(field),
@@ -63,6 +64,24 @@ mod tests {
             .collect();
         assert_eq!(required, ["id", "title", "steps"]);
         assert_eq!(root["additionalProperties"], Value::Bool(false));
+    }
+
+    #[test]
+    fn schema_describes_matrix_rows_with_a_status_per_actor() {
+        let root = schema();
+        let matrix = resolve(&root, &root["properties"]["matrix"]);
+        let matrix = match matrix.get("anyOf") {
+            Some(options) => resolve(&root, &options[0]),
+            None => matrix,
+        };
+        assert_eq!(matrix["additionalProperties"], Value::Bool(false));
+        let row = resolve(&root, &matrix["properties"]["rows"]["items"]);
+        let mut names: Vec<&str> = row["properties"].as_object().expect("row properties").keys().map(String::as_str).collect();
+        names.sort_unstable();
+        assert_eq!(names, ["denied", "expect", "name", "request", "setup"]);
+        assert_eq!(row["additionalProperties"], Value::Bool(false));
+        let cell = resolve(&root, &row["properties"]["expect"]["additionalProperties"]);
+        assert!(cell["oneOf"].is_array(), "a cell is a status or a list of them: {cell}");
     }
 
     #[test]

@@ -18,6 +18,10 @@ pub(crate) enum Denial {
     /// The team check of /team/update, /team/delete, /team/block, /team/unblock.
     NoTeamAccess,
     TeamAdminCannotEdit,
+    /// /organization/member_* and /organization/info without proxy or org admin rights.
+    NoOrganizationAccess,
+    /// /organization/member_update by a non-proxy-admin on a global proxy admin.
+    OrgRoleOfProxyAdmin,
     /// /team/member_* without proxy, team or org admin rights.
     NotTeamOrOrgAdmin { route: String, team_id: String },
     TeamInfoUser { user_id: String, team_id: String },
@@ -110,6 +114,10 @@ impl Denial {
                 "You do not have the required role to call /team/new. Your role is {role} in Organization {organization_id}"
             ),
             NoTeamAccess => "You do not have access to this team".into(),
+            NoOrganizationAccess => "You do not have access to this organization".into(),
+            OrgRoleOfProxyAdmin => {
+                "Only PROXY_ADMIN may modify the organization role of a user who is a global PROXY_ADMIN.".into()
+            }
             TeamAdminCannotEdit => "Team admins on this proxy cannot edit team settings. Ask a proxy admin to enable fields under Settings > UI > Team admin editable fields.".into(),
             NotTeamOrOrgAdmin { route, team_id } => {
                 format!("Call not allowed. User not proxy admin OR team admin. route={route}, team_id={team_id}")

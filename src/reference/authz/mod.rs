@@ -5,11 +5,13 @@
 
 mod denial;
 mod key_access;
+mod org_access;
 mod route_gate;
 mod team_access;
 
 pub(crate) use denial::Denial;
 pub(crate) use key_access::{check_key_generate, check_key_info, check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_update, KeyGenerateRequest, KeyUpdateChanges};
+pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
 pub(crate) use route_gate::{check_route, RouteRequest};
 pub(crate) use team_access::{check_team_admin_access, check_team_info_access, check_team_member_admin, check_team_update_access};
 

@@ -1,4 +1,5 @@
-//! /organization/new, /organization/info, /organization/member_add.
+//! /organization/new, /organization/info, /organization/member_add, /organization/member_update,
+//! /organization/member_delete.
 
 use axum::extract::State;
 use axum::Json;
@@ -6,8 +7,9 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{member_identity_error, new_id, to_value, OneOrMany};
-use crate::reference::domain::{Organization, ORG_ADMIN, PROXY_ADMIN_VIEWER};
+use super::{member_identity_error, new_id, raw, to_value, OneOrMany};
+use crate::reference::authz;
+use crate::reference::domain::{Organization, ORG_ADMIN};
 use crate::reference::error::{ProxyError, ValidationItem};
 use crate::reference::handlers::team::find_or_create_user;
 use crate::reference::request::Authed;
@@ -74,11 +76,7 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
             msg: "Field required".into(),
         }]));
     };
-    let caller = &authed.caller;
-    let allowed = caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER) || caller.is_org_admin_of(org_id);
-    if !allowed {
-        return Err(ProxyError::detail(403, "You do not have access to this organization"));
-    }
+    authz::check_org_info_access(&authed.caller, org_id).map_err(raw)?;
     let Some(org) = storage::organization(&state.store.db, org_id).await? else {
         return Err(ProxyError::detail_error(404, "Organization not found"));
     };
@@ -137,10 +135,8 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
     if members.iter().any(|m| m.user_id.is_none() && m.user_email.is_none()) {
         return Err(member_identity_error("member"));
     }
-    let caller = &authed.caller;
-    if !caller.is_proxy_admin() && !caller.is_org_admin_of(&req.organization_id) {
-        return Err(ProxyError::handler(403, "You do not have access to this organization"));
-    }
+    // This handler wraps its errors, so the denial comes back in the OpenAI-style envelope.
+    authz::check_org_admin_access(&authed.caller, &req.organization_id).map_err(|d| ProxyError::handler(d.status(), d.message()))?;
     if storage::organization(&state.store.db, &req.organization_id).await?.is_none() {
         return Err(ProxyError::handler(404, format!("Organization not found for organization_id={}", req.organization_id)));
     }
@@ -156,4 +152,100 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
         "updated_users": users,
         "updated_organization_memberships": memberships,
     })))
+}
+
+/// The body of /organization/member_update and /organization/member_delete.
+#[derive(Debug, Deserialize)]
+pub(crate) struct OrgMemberChangeRequest {
+    organization_id: String,
+    user_id: Option<String>,
+    user_email: Option<String>,
+    role: Option<OrgRole>,
+    max_budget_in_organization: Option<f64>,
+}
+
+impl OrgMemberChangeRequest {
+    /// Parses the body; pydantic's model-level check wants `user_id` or `user_email`.
+    fn parse(authed: &Authed) -> Result<OrgMemberChangeRequest, ProxyError> {
+        let req: OrgMemberChangeRequest = authed.parse()?;
+        if req.user_id.is_none() && req.user_email.is_none() {
+            return Err(ProxyError::Validation(vec![ValidationItem {
+                kind: "value_error",
+                loc: vec![json!("body")],
+                msg: "Value error, Either user id or user email must be provided".into(),
+            }]));
+        }
+        Ok(req)
+    }
+
+    /// The member's user id, looked up by email when only that was sent.
+    async fn user_id(&self, state: &AppState) -> Result<String, ProxyError> {
+        if let Some(id) = &self.user_id {
+            return Ok(id.clone());
+        }
+        let email = self.user_email.as_deref().unwrap_or_default();
+        match storage::user_by_email(&state.store.db, email).await? {
+            Some(user) => Ok(user.user_id),
+            None => Err(ProxyError::detail_error(
+                400,
+                format!("Unique user not found for user_email={email}. Potential duplicate OR non-existent user_email in LiteLLM_UserTable. Use 'user_id' instead."),
+            )),
+        }
+    }
+}
+
+/// A membership as the member routes return it, with its budget row.
+async fn membership_view(state: &AppState, m: &crate::reference::domain::OrgMembership) -> Result<Value, ProxyError> {
+    let budget = match &m.budget_id {
+        Some(id) => storage::budget(&state.store.db, id).await?,
+        None => None,
+    };
+    let mut body = to_value(m);
+    if let Value::Object(map) = &mut body {
+        map.insert("user".into(), Value::Null);
+        map.insert("litellm_budget_table".into(), budget.unwrap_or(Value::Null));
+    }
+    Ok(body)
+}
+
+/// The reference's answer for a user who is not a member (LiteLLM's text says "company" in newer
+/// releases; the status is the same).
+fn member_not_found(user_id: &str) -> ProxyError {
+    ProxyError::detail_error(404, format!("Member not found in organization for user_id={user_id}"))
+}
+
+/// PATCH /organization/member_update: changes a member's role and/or budget (shape B errors).
+pub(crate) async fn member_update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req = OrgMemberChangeRequest::parse(&authed)?;
+    let caller = &authed.caller;
+    authz::check_org_admin_access(caller, &req.organization_id).map_err(raw)?;
+    if storage::organization(&state.store.db, &req.organization_id).await?.is_none() {
+        return Err(ProxyError::detail_error(400, format!("Organization not found for organization_id={}", req.organization_id)));
+    }
+    let user_id = req.user_id(&state).await?;
+    let Some(membership) = storage::org_membership(&state.store.db, &user_id, &req.organization_id).await? else {
+        return Err(member_not_found(&user_id));
+    };
+    let target = storage::user(&state.store.db, &user_id).await?;
+    authz::check_org_role_change(caller, target.as_ref().and_then(|u| u.user_role.as_deref()))
+        .map_err(|d| ProxyError::detail_error(d.status(), d.message()))?;
+    if let Some(role) = req.role {
+        storage::set_org_membership_role(&state.store.db, &user_id, &req.organization_id, role.as_str()).await?;
+    }
+    if let Some(max_budget) = req.max_budget_in_organization {
+        storage::set_org_membership_budget(&state.store.db, &membership, max_budget, &new_id()).await?;
+    }
+    let updated = storage::org_membership(&state.store.db, &user_id, &req.organization_id).await?.ok_or_else(|| member_not_found(&user_id))?;
+    Ok(Json(membership_view(&state, &updated).await?))
+}
+
+/// DELETE /organization/member_delete (JSON body): removes a membership and returns it.
+pub(crate) async fn member_delete(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req = OrgMemberChangeRequest::parse(&authed)?;
+    authz::check_org_admin_access(&authed.caller, &req.organization_id).map_err(raw)?;
+    let user_id = req.user_id(&state).await?;
+    match storage::delete_org_membership(&state.store.db, &user_id, &req.organization_id).await? {
+        Some(deleted) => Ok(Json(to_value(&deleted))),
+        None => Err(member_not_found(&user_id)),
+    }
 }

@@ -210,6 +210,20 @@ pub enum ScenarioErrorKind {
     UnknownFailsAtStep { id: String },
     #[error("step `{id}` sends no request: expected `fails_at` to name a step with a `request`")]
     FailsAtWithoutRequest { id: String },
+    #[error("empty matrix {what}: expected at least one")]
+    EmptyMatrix { what: &'static str },
+    #[error(
+        "invalid matrix {what} name `{name}`: expected lower-case letters, digits, `_` and `-`, \
+         starting with a letter or digit"
+    )]
+    InvalidMatrixName { what: &'static str, name: String },
+    #[error("unknown actor `{name}` in a matrix cell: expected one of {}", known.join(", "))]
+    UnknownMatrixActor { name: String, known: Vec<String> },
+    #[error(
+        "matrix row `{row}` has no cell for {}: expected a status for every actor",
+        actors.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+    )]
+    MissingMatrixCell { row: String, actors: Vec<String> },
     #[error("{replicas} replicas: expected 1 to {max}")]
     ReplicasOutOfRange { replicas: u64, max: u64 },
     #[error("`on: {on}` names no proxy: the scenario runs {replicas} (indexes from 0)")]
@@ -270,6 +284,10 @@ impl ScenarioErrorKind {
             K::UnknownQuirk { .. } => "expected a known quirk".into(),
             K::UnknownFailsAtStep { .. } => "expected a step id of this file".into(),
             K::FailsAtWithoutRequest { .. } => "expected a step that sends a request".into(),
+            K::EmptyMatrix { .. } => "expected at least one entry".into(),
+            K::InvalidMatrixName { .. } => "expected [a-z0-9][a-z0-9_-]*".into(),
+            K::UnknownMatrixActor { .. } => "expected an actor of `matrix.actors`".into(),
+            K::MissingMatrixCell { .. } => "expected a cell for every actor".into(),
             K::ReplicasOutOfRange { max, .. } => format!("expected 1 to {max}"),
             K::OnOutOfRange { replicas, .. } => format!("expected 0 to {}", replicas.saturating_sub(1)),
             K::InvalidMockName { .. } => "expected [A-Za-z][A-Za-z0-9_]*".into(),
