@@ -11,6 +11,7 @@ mod cache;
 mod domain;
 mod error;
 mod handlers;
+mod mcp;
 pub mod quirks;
 mod request;
 mod storage;
@@ -88,6 +89,8 @@ pub(crate) struct Inner {
     store: Store,
     master_key: String,
     quirks: Quirks,
+    /// Talks to upstream MCP servers; one connection pool per proxy.
+    mcp: mcp::client::McpClient,
 }
 
 #[derive(Clone)]
@@ -149,6 +152,7 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
         store: Store::new(db.clone(), config.cache_ttl, config.quirks),
         master_key: config.master_key,
         quirks: config.quirks,
+        mcp: mcp::client::McpClient::new(),
     }));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
