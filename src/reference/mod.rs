@@ -130,6 +130,7 @@ fn router(state: AppState) -> Router {
         .route("/organization/new", post(organization::new))
         .route("/organization/info", get(organization::info))
         .route("/organization/member_add", post(organization::member_add))
+        .merge(handlers::mcp_router())
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"detail": "Method Not Allowed"})))

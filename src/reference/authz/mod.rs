@@ -10,7 +10,7 @@ pub(crate) mod mcp_access;
 mod route_gate;
 mod team_access;
 
-pub(crate) use access_group_assignment::{check_access_group_assignment, KEY_ACCESS_GROUP_ASSIGNMENT};
+pub(crate) use access_group_assignment::check_access_group_assignment;
 pub(crate) use denial::Denial;
 pub(crate) use key_access::{check_key_generate, check_key_info, check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_update, KeyGenerateRequest, KeyUpdateChanges};
 pub(crate) use route_gate::{check_route, RouteRequest};
