@@ -52,7 +52,9 @@ mod tests {
         other_only.team_member_permissions = Some(vec!["/key/generate".into()]);
         let groups = vec!["g2".to_string(), "g1".to_string()];
         let gate_off = Quirks::NONE.with(Quirk::NoAccessGroupAssignmentGate);
-        let cases: Vec<(&str, Caller, Option<&Team>, &[String], Quirks, Result<(), &str>)> = vec![
+        /// (case, caller, key's team, groups asked, quirks, outcome: Ok or the message's start).
+        type Case<'a> = (&'a str, Caller, Option<&'a Team>, &'a [String], Quirks, Result<(), &'a str>);
+        let cases: Vec<Case<'_>> = vec![
             ("no groups asked: nothing to check", internal("member"), Some(&closed), &[], Quirks::NONE, Ok(())),
             ("master key", Caller::master(), Some(&closed), &groups, Quirks::NONE, Ok(())),
             ("proxy admin user", admin_user(), None, &groups, Quirks::NONE, Ok(())),
