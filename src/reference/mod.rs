@@ -11,6 +11,7 @@ mod cache;
 mod domain;
 mod error;
 mod handlers;
+mod mcp;
 pub mod quirks;
 mod request;
 mod storage;
@@ -88,6 +89,8 @@ pub(crate) struct Inner {
     store: Store,
     master_key: String,
     quirks: Quirks,
+    /// Talks to upstream MCP servers; one connection pool per proxy.
+    mcp: mcp::client::McpClient,
 }
 
 #[derive(Clone)]
@@ -131,6 +134,7 @@ fn router(state: AppState) -> Router {
         .route("/organization/member_add", post(organization::member_add))
         .route("/organization/member_update", patch(organization::member_update))
         .route("/organization/member_delete", delete(organization::member_delete))
+        .merge(handlers::mcp_router())
         .fallback(|| async { (StatusCode::NOT_FOUND, Json(json!({"detail": "Not Found"}))) })
         .method_not_allowed_fallback(|| async {
             (StatusCode::METHOD_NOT_ALLOWED, Json(json!({"detail": "Method Not Allowed"})))
@@ -153,6 +157,7 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
         store: Store::new(db.clone(), config.cache_ttl, config.quirks),
         master_key: config.master_key,
         quirks: config.quirks,
+        mcp: mcp::client::McpClient::new(),
     }));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {

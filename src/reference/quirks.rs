@@ -87,19 +87,19 @@ impl Quirk {
             Quirk::TeamAccessGroupNotInObjectPermission => (
                 "team_access_group_not_in_object_permission",
                 "BerriAI/litellm#25378",
-                false,
+                true,
                 "allowed-MCP-servers resolution skips the team's access_group_ids",
             ),
             Quirk::KeyAccessGroupsCappedByTeam => (
                 "key_access_groups_capped_by_team",
                 "BerriAI/litellm#28890, BerriAI/litellm#29313",
-                false,
+                true,
                 "a key's access-group servers are intersected with the team ceiling instead of added to it",
             ),
             Quirk::NoAccessGroupAssignmentGate => (
                 "no_access_group_assignment_gate",
                 "BerriAI/litellm#29313",
-                false,
+                true,
                 "/key/generate, /key/update and /key/regenerate let any member attach access groups",
             ),
             Quirk::OrgAdminGateNeedsOrgIdInBody => (
@@ -228,9 +228,16 @@ mod tests {
     }
 
     #[test]
-    fn only_the_two_implemented_quirks_are_wired_and_the_others_say_so() {
+    fn only_the_implemented_quirks_are_wired_and_the_others_say_so() {
         for quirk in Quirk::ALL {
-            let wired = matches!(quirk, Quirk::StaleTeamCache | Quirk::OrgAdminGateNeedsOrgIdInBody);
+            let wired = matches!(
+                quirk,
+                Quirk::StaleTeamCache
+                    | Quirk::OrgAdminGateNeedsOrgIdInBody
+                    | Quirk::TeamAccessGroupNotInObjectPermission
+                    | Quirk::KeyAccessGroupsCappedByTeam
+                    | Quirk::NoAccessGroupAssignmentGate
+            );
             assert_eq!(quirk.wired(), wired, "{quirk}");
             assert_eq!(quirk.description().starts_with("(not wired yet)"), !wired, "{quirk}");
             assert!(quirk.upstream().contains('#'), "{quirk} names no upstream issue");

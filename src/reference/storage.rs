@@ -266,8 +266,9 @@ pub(crate) async fn insert_organization(db: &PgPool, o: &Organization, max_budge
         .execute(&mut *tx)
         .await?;
     sqlx::query(
-        "INSERT INTO organizations (organization_id, organization_alias, budget_id, metadata, models, created_by, updated_by)
-         VALUES ($1,$2,$3,$4,$5,$6,$7)",
+        "INSERT INTO organizations (organization_id, organization_alias, budget_id, metadata, models, created_by, updated_by,
+                                    object_permission_id)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
     )
     .bind(&o.organization_id)
     .bind(&o.organization_alias)
@@ -276,6 +277,7 @@ pub(crate) async fn insert_organization(db: &PgPool, o: &Organization, max_budge
     .bind(&o.models)
     .bind(&o.created_by)
     .bind(&o.updated_by)
+    .bind(&o.object_permission_id)
     .execute(&mut *tx)
     .await?;
     tx.commit().await

@@ -35,6 +35,7 @@ pub(crate) struct Store {
 pub(crate) enum PermissionOwner {
     Team,
     Key,
+    Organization,
 }
 
 fn team_key(team_id: &str) -> String {
@@ -151,6 +152,16 @@ impl Store {
             self.cache.delete(token);
         }
         Ok(deleted)
+    }
+
+    /// Evicts teams and keys whose rows a write elsewhere changed (access-group mirrors).
+    pub fn evict(&self, team_ids: &[String], tokens: &[String]) {
+        for id in team_ids {
+            self.cache.delete(&team_key(id));
+        }
+        for token in tokens {
+            self.cache.delete(token);
+        }
     }
 
     pub async fn save_object_permission(&self, permission: &ObjectPermission, owner: PermissionOwner) -> sqlx::Result<()> {

@@ -39,6 +39,10 @@ pub(crate) enum Denial {
     NotTeamMemberForKey { user_id: String, team_id: String },
     KeyMcpAccessGroupsNotAllowed { team_id: String, requested: Vec<String>, team_allows: Vec<String> },
     KeyMcpServersNotAllowed { team_id: String, requested: Vec<String>, team_allows: Vec<String> },
+    /// A non-admin attaching access groups to a personal key (spec Part 2 §6).
+    AccessGroupsOnPersonalKey { groups: Vec<String> },
+    /// A team member attaching access groups without `/key/access_group_assignment`.
+    AccessGroupAssignmentNotPermitted { team_id: String },
 }
 
 impl Denial {
@@ -156,6 +160,13 @@ impl Denial {
                 "Key requests MCP servers not allowed by team '{team_id}': {}. Team allows: {}. Global (allow_all_keys) servers: [].",
                 crate::reference::error::py_list(requested),
                 crate::reference::error::py_list(team_allows)
+            ),
+            AccessGroupsOnPersonalKey { groups } => format!(
+                "Key is not in a team. Access groups cannot be assigned to personal keys by non-admin callers. Disallowed access groups: {}.",
+                crate::reference::error::py_list(groups)
+            ),
+            AccessGroupAssignmentNotPermitted { team_id } => format!(
+                "Team members cannot assign access groups to keys for team {team_id}. Ask a team or proxy admin to enable the '/key/access_group_assignment' team member permission to allow this."
             ),
             NotTeamMemberForKey { user_id, team_id } => format!(
                 "User {user_id} does not belong to team {team_id}. Team-scoped key management endpoints can only be used for keys in your own team."

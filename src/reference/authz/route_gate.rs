@@ -50,7 +50,9 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         "/organization/info" | "/organization/delete" | "/organization/member_add" | "/organization/member_update"
         | "/organization/member_delete" => RouteClass::OrgAdminOnly,
         "/organization/new" => RouteClass::OrganizationNew,
-        r if r.starts_with("/v1/mcp/") || r.starts_with("/mcp-rest/") || r.starts_with("/v1/access_group") => RouteClass::Mcp,
+        // Unified access groups are admin routes: a non-admin user gets the gate's 401.
+        r if r.starts_with("/v1/access_group") || r.starts_with("/v1/unified_access_group") => RouteClass::Management,
+        r if r.starts_with("/v1/mcp/") || r.starts_with("/mcp-rest/") => RouteClass::Mcp,
         _ => RouteClass::Unknown,
     }
 }

@@ -8,6 +8,7 @@ use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use super::access_group;
 use super::{double_option, save_permission, to_value, with_field, wrapped, wrapped_dict, ObjectPermissionRequest};
 use crate::reference::auth::{hash_if_needed, hash_token, last_chars};
 use crate::reference::authz::{self, KeyGenerateRequest, KeyUpdateChanges};
@@ -176,6 +177,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
         other => wrapped(other),
     })?;
+    authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.quirks).map_err(wrapped)?;
     let requested = requested_permission(req.object_permission.as_ref());
     if let Some(team) = &team {
         let allowed = team_permission(&state, team).await?;
@@ -212,6 +214,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         return Err(ProxyError::handler_dict(400, "Unable to create key: a key with this value already exists."));
     }
     state.store.save_key(&key).await?;
+    access_group::reconcile_key(&state, &key.token, &[], &key.access_group_ids).await?;
     let mut body = to_value(&key);
     if let Value::Object(map) = &mut body {
         map.insert("key".into(), json!(raw));
@@ -334,6 +337,8 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         Some(None) => None,
         None => team.clone(),
     };
+    let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
+    authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
     if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
         let allowed = team_permission(&state, t).await?;
         authz::check_key_mcp_within_team(t, allowed.as_ref(), &requested_permission(Some(p))).map_err(wrapped_dict)?;
@@ -370,6 +375,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     }
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
+    let old_groups = key.access_group_ids.clone();
     if let Some(groups) = req.access_group_ids.clone() {
         key.access_group_ids = groups;
     }
@@ -378,6 +384,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     }
     key.updated_by = caller.user_id.clone();
     state.store.save_key(&key).await?;
+    access_group::reconcile_key(&state, &key.token, &old_groups, &key.access_group_ids).await?;
     let permission = match &key.object_permission_id {
         Some(id) => to_value(&storage::object_permission(&state.store.db, id).await?),
         None => Value::Null,

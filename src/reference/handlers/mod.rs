@@ -1,7 +1,11 @@
 //! Route handlers: load what the decision needs, call the pure check, write, render.
 
+pub(crate) mod access_group;
 pub(crate) mod health;
 pub(crate) mod key;
+pub(crate) mod mcp_rest;
+pub(crate) mod mcp_scope;
+pub(crate) mod mcp_server;
 pub(crate) mod organization;
 pub(crate) mod team;
 pub(crate) mod user;
@@ -11,6 +15,27 @@ use serde_json::Value;
 
 use super::authz::Denial;
 use super::error::ProxyError;
+
+/// The MCP registry, unified access groups (both prefixes), and the MCP REST routes.
+pub(crate) fn mcp_router() -> axum::Router<super::AppState> {
+    use axum::routing::{get, post};
+    let groups = |prefix: &str, router: axum::Router<super::AppState>| {
+        router
+            .route(prefix, post(access_group::create).get(access_group::list))
+            .route(
+                &format!("{prefix}/{{id}}"),
+                get(access_group::info).put(access_group::update).delete(access_group::delete),
+            )
+    };
+    let router = axum::Router::new()
+        .route("/v1/mcp/server", post(mcp_server::create).get(mcp_server::list).put(mcp_server::update))
+        .route("/v1/mcp/server/{server_id}", get(mcp_server::info).delete(mcp_server::delete))
+        .route("/v1/mcp/access_groups", get(mcp_server::access_group_tags))
+        .route("/v1/mcp/toolset", get(mcp_server::toolsets))
+        .route("/mcp-rest/tools/list", get(mcp_rest::list_tools))
+        .route("/mcp-rest/tools/call", post(mcp_rest::call_tool));
+    groups("/v1/unified_access_group", groups("/v1/access_group", router))
+}
 
 /// A denial inside a handler that wraps its errors (LiteLLM's `handle_exception_on_proxy`).
 pub(crate) fn wrapped(d: Denial) -> ProxyError {

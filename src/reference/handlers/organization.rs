@@ -23,6 +23,8 @@ pub(crate) struct NewOrganizationRequest {
     models: Vec<String>,
     max_budget: Option<f64>,
     metadata: Option<Value>,
+    /// The organization's grants; its MCP servers are a ceiling for its keys (spec Part 2 §4).
+    object_permission: Option<super::ObjectPermissionRequest>,
 }
 
 async fn organization_view(state: &AppState, org: &Organization) -> Result<Value, ProxyError> {
@@ -33,7 +35,11 @@ async fn organization_view(state: &AppState, org: &Organization) -> Result<Value
     };
     if let Value::Object(map) = &mut body {
         map.insert("litellm_budget_table".into(), budget.unwrap_or(Value::Null));
-        map.insert("object_permission".into(), Value::Null);
+        let permission = match &org.object_permission_id {
+            Some(id) => to_value(&storage::object_permission(&state.store.db, id).await?),
+            None => Value::Null,
+        };
+        map.insert("object_permission".into(), permission);
         map.insert("users".into(), Value::Null);
         map.insert("model_spend".into(), json!({}));
     }
@@ -50,6 +56,10 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     if storage::organization(&state.store.db, &organization_id).await?.is_some() {
         return Err(ProxyError::detail_error(400, format!("Organization id = {organization_id} already exists.")));
     }
+    let object_permission_id = match &req.object_permission {
+        Some(p) => Some(super::save_permission(&state.store, crate::reference::store::PermissionOwner::Organization, None, p).await?),
+        None => None,
+    };
     let now = Utc::now();
     let org = Organization {
         organization_id,
@@ -58,7 +68,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
         models: req.models.clone(),
         spend: 0.0,
-        object_permission_id: None,
+        object_permission_id,
         created_by: caller.user_id.clone(),
         updated_by: caller.user_id.clone(),
         created_at: now,

@@ -137,6 +137,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         updated_at: now,
     };
     state.store.save_team(&team).await?;
+    super::access_group::reconcile_team(&state, &team.team_id, &[], &team.access_group_ids).await?;
     for member in &members {
         if let Some(uid) = &member.user_id {
             if let Some(mut user) = storage::user(&state.store.db, uid).await? {
@@ -233,6 +234,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     if req.budget_duration.is_some() {
         team.budget_duration.clone_from(&req.budget_duration);
     }
+    let old_groups = team.access_group_ids.clone();
     if let Some(groups) = &req.access_group_ids {
         team.access_group_ids.clone_from(groups);
     }
@@ -240,6 +242,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         team.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Team, team.object_permission_id.as_deref(), p).await?);
     }
     state.store.save_team(&team).await?;
+    super::access_group::reconcile_team(&state, &team.team_id, &old_groups, &team.access_group_ids).await?;
     Ok(Json(json!({"team_id": team.team_id, "data": team_view(&state, &team).await?})))
 }
 

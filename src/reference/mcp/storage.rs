@@ -1,0 +1,285 @@
+//! Queries of the MCP registry and of unified access groups, parameterized.
+//!
+//! An access group and the teams and keys it is attached to mirror each other (`assigned_team_ids`
+//! ↔ `teams.access_group_ids`, `assigned_key_ids` ↔ `verification_tokens.access_group_ids`); every
+//! write here keeps both sides in one transaction, as LiteLLM does (spec Part 2 §2.4).
+
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::model::{AccessGroup, McpServer};
+
+pub(crate) async fn servers(db: &PgPool) -> sqlx::Result<Vec<McpServer>> {
+    sqlx::query_as("SELECT * FROM mcp_servers ORDER BY created_at, server_id").fetch_all(db).await
+}
+
+pub(crate) async fn server(db: &PgPool, server_id: &str) -> sqlx::Result<Option<McpServer>> {
+    sqlx::query_as("SELECT * FROM mcp_servers WHERE server_id = $1").bind(server_id).fetch_optional(db).await
+}
+
+pub(crate) async fn save_server(db: &PgPool, s: &McpServer) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO mcp_servers (server_id, server_name, alias, description, url, transport, auth_type, credentials,
+             mcp_access_groups, allowed_tools, extra_headers, static_headers, allow_all_keys, status, timeout,
+             created_by, updated_by, last_health_check, health_check_error, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,now())
+         ON CONFLICT (server_id) DO UPDATE SET server_name=$2, alias=$3, description=$4, url=$5, transport=$6,
+             auth_type=$7, credentials=$8, mcp_access_groups=$9, allowed_tools=$10, extra_headers=$11,
+             static_headers=$12, allow_all_keys=$13, status=$14, timeout=$15, updated_by=$17,
+             last_health_check=$18, health_check_error=$19, updated_at=now()",
+    )
+    .bind(&s.server_id)
+    .bind(&s.server_name)
+    .bind(&s.alias)
+    .bind(&s.description)
+    .bind(&s.url)
+    .bind(&s.transport)
+    .bind(&s.auth_type)
+    .bind(&s.credentials)
+    .bind(&s.mcp_access_groups)
+    .bind(&s.allowed_tools)
+    .bind(&s.extra_headers)
+    .bind(&s.static_headers)
+    .bind(s.allow_all_keys)
+    .bind(&s.status)
+    .bind(s.timeout)
+    .bind(&s.created_by)
+    .bind(&s.updated_by)
+    .bind(s.last_health_check)
+    .bind(&s.health_check_error)
+    .bind(s.created_at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Records the outcome of a live health check.
+pub(crate) async fn set_server_health(db: &PgPool, server_id: &str, status: &str, error: Option<&str>) -> sqlx::Result<()> {
+    sqlx::query("UPDATE mcp_servers SET status = $2, health_check_error = $3, last_health_check = now() WHERE server_id = $1")
+        .bind(server_id)
+        .bind(status)
+        .bind(error)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// Deletes a server; false when there was none. Keys and teams that name it keep the name, as in LiteLLM.
+pub(crate) async fn delete_server(db: &PgPool, server_id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM mcp_servers WHERE server_id = $1").bind(server_id).execute(db).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+pub(crate) async fn access_groups(db: &PgPool) -> sqlx::Result<Vec<AccessGroup>> {
+    sqlx::query_as("SELECT * FROM access_groups ORDER BY created_at DESC, access_group_id").fetch_all(db).await
+}
+
+/// The groups among `ids` that exist; a missing id is skipped, as LiteLLM's resolution does.
+pub(crate) async fn access_groups_by_ids(db: &PgPool, ids: &[String]) -> sqlx::Result<Vec<AccessGroup>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    sqlx::query_as("SELECT * FROM access_groups WHERE access_group_id = ANY($1) ORDER BY access_group_id")
+        .bind(ids)
+        .fetch_all(db)
+        .await
+}
+
+pub(crate) async fn access_group(db: &PgPool, id: &str) -> sqlx::Result<Option<AccessGroup>> {
+    sqlx::query_as("SELECT * FROM access_groups WHERE access_group_id = $1").bind(id).fetch_optional(db).await
+}
+
+pub(crate) async fn access_group_name_taken(db: &PgPool, name: &str, except_id: Option<&str>) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM access_groups WHERE access_group_name = $1 AND access_group_id IS DISTINCT FROM $2)",
+    )
+    .bind(name)
+    .bind(except_id)
+    .fetch_one(db)
+    .await
+}
+
+/// The ids among `team_ids` that name no team, sorted.
+pub(crate) async fn unknown_team_ids(db: &PgPool, team_ids: &[String]) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "SELECT DISTINCT id FROM unnest($1::text[]) AS id WHERE NOT EXISTS (SELECT 1 FROM teams WHERE team_id = id) ORDER BY id",
+    )
+    .bind(team_ids)
+    .fetch_all(db)
+    .await
+}
+
+/// The ids of the teams that carry `group_id` in their `access_group_ids`.
+pub(crate) async fn teams_carrying(db: &PgPool, group_id: &str) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("SELECT team_id FROM teams WHERE $1 = ANY(access_group_ids) ORDER BY created_at, team_id")
+        .bind(group_id)
+        .fetch_all(db)
+        .await
+}
+
+/// (team_id, team_alias) of the teams among `ids`.
+pub(crate) async fn team_aliases(db: &PgPool, ids: &[String]) -> sqlx::Result<Vec<(String, Option<String>)>> {
+    sqlx::query_as("SELECT team_id, team_alias FROM teams WHERE team_id = ANY($1)").bind(ids).fetch_all(db).await
+}
+
+/// (token, key_alias or key_name) of the keys among `tokens`.
+pub(crate) async fn key_labels(db: &PgPool, tokens: &[String]) -> sqlx::Result<Vec<(String, Option<String>)>> {
+    sqlx::query_as("SELECT token, COALESCE(key_alias, key_name) FROM verification_tokens WHERE token = ANY($1)")
+        .bind(tokens)
+        .fetch_all(db)
+        .await
+}
+
+/// Inserts or updates a group, and moves the group id onto or off the teams and keys whose
+/// assignment changed.
+pub(crate) async fn save_access_group(db: &PgPool, g: &AccessGroup, delta: &Assignments) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "INSERT INTO access_groups (access_group_id, access_group_name, description, access_model_names,
+             access_mcp_server_ids, assigned_team_ids, assigned_key_ids, access_agent_ids, access_skill_names,
+             mcp_tool_permissions, created_by, updated_by, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,now())
+         ON CONFLICT (access_group_id) DO UPDATE SET access_group_name=$2, description=$3, access_model_names=$4,
+             access_mcp_server_ids=$5, assigned_team_ids=$6, assigned_key_ids=$7, access_agent_ids=$8,
+             access_skill_names=$9, mcp_tool_permissions=$10, updated_by=$12, updated_at=now()",
+    )
+    .bind(&g.access_group_id)
+    .bind(&g.access_group_name)
+    .bind(&g.description)
+    .bind(&g.access_model_names)
+    .bind(&g.access_mcp_server_ids)
+    .bind(&g.assigned_team_ids)
+    .bind(&g.assigned_key_ids)
+    .bind(&g.access_agent_ids)
+    .bind(&g.access_skill_names)
+    .bind(&g.mcp_tool_permissions)
+    .bind(&g.created_by)
+    .bind(&g.updated_by)
+    .bind(g.created_at)
+    .execute(&mut *tx)
+    .await?;
+    mirror(&mut tx, &g.access_group_id, delta).await?;
+    tx.commit().await
+}
+
+/// Deletes a group and takes its id off every team and key; false when there was none.
+pub(crate) async fn delete_access_group(db: &PgPool, id: &str) -> sqlx::Result<bool> {
+    let mut tx = db.begin().await?;
+    let done = sqlx::query("DELETE FROM access_groups WHERE access_group_id = $1").bind(id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE teams SET access_group_ids = array_remove(access_group_ids, $1) WHERE $1 = ANY(access_group_ids)")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query(
+        "UPDATE verification_tokens SET access_group_ids = array_remove(access_group_ids, $1) WHERE $1 = ANY(access_group_ids)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Teams and keys that gain or lose a group.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Assignments {
+    pub add_teams: Vec<String>,
+    pub remove_teams: Vec<String>,
+    pub add_keys: Vec<String>,
+    pub remove_keys: Vec<String>,
+}
+
+impl Assignments {
+    /// What changes when an assignment list goes from `old` to `new`, for teams or keys.
+    pub fn diff(old: &[String], new: &[String]) -> (Vec<String>, Vec<String>) {
+        let added = new.iter().filter(|x| !old.contains(x)).cloned().collect();
+        let removed = old.iter().filter(|x| !new.contains(x)).cloned().collect();
+        (added, removed)
+    }
+
+    /// Every team and key touched, for cache eviction.
+    pub fn teams(&self) -> impl Iterator<Item = &String> {
+        self.add_teams.iter().chain(&self.remove_teams)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.add_keys.iter().chain(&self.remove_keys)
+    }
+}
+
+async fn mirror(tx: &mut Transaction<'_, Postgres>, group_id: &str, d: &Assignments) -> sqlx::Result<()> {
+    let add = |table: &str, column: &str| {
+        format!(
+            "UPDATE {table} SET access_group_ids = array_append(access_group_ids, $1)
+             WHERE {column} = ANY($2) AND NOT ($1 = ANY(access_group_ids))"
+        )
+    };
+    let remove = |table: &str, column: &str| {
+        format!("UPDATE {table} SET access_group_ids = array_remove(access_group_ids, $1) WHERE {column} = ANY($2)")
+    };
+    let statements = [
+        (add("teams", "team_id"), &d.add_teams),
+        (remove("teams", "team_id"), &d.remove_teams),
+        (add("verification_tokens", "token"), &d.add_keys),
+        (remove("verification_tokens", "token"), &d.remove_keys),
+    ];
+    for (sql, ids) in statements {
+        if !ids.is_empty() {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id).bind(ids).execute(&mut **tx).await?;
+        }
+    }
+    Ok(())
+}
+
+/// The other direction of the mirror: a team or key whose `access_group_ids` went from `old` to `new`
+/// is added to or removed from each group's `assigned_team_ids` / `assigned_key_ids`.
+pub(crate) async fn reconcile_holder(db: &PgPool, holder: Holder<'_>, old: &[String], new: &[String]) -> sqlx::Result<()> {
+    let (added, removed) = Assignments::diff(old, new);
+    if added.is_empty() && removed.is_empty() {
+        return Ok(());
+    }
+    let (column, id) = match holder {
+        Holder::Team(id) => ("assigned_team_ids", id),
+        Holder::Key(token) => ("assigned_key_ids", token),
+    };
+    let mut tx = db.begin().await?;
+    let add = format!(
+        "UPDATE access_groups SET {column} = array_append({column}, $1), updated_at = now()
+         WHERE access_group_id = ANY($2) AND NOT ($1 = ANY({column}))"
+    );
+    let remove = format!(
+        "UPDATE access_groups SET {column} = array_remove({column}, $1), updated_at = now() WHERE access_group_id = ANY($2)"
+    );
+    for (sql, ids) in [(add, &added), (remove, &removed)] {
+        if !ids.is_empty() {
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id).bind(ids).execute(&mut *tx).await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// Who carries a list of access group ids.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Holder<'a> {
+    Team(&'a str),
+    /// A key, by its hashed token.
+    Key(&'a str),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn diff_lists_what_was_added_and_removed() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let cases = [
+            (s(&[]), s(&["a"]), s(&["a"]), s(&[])),
+            (s(&["a", "b"]), s(&["b", "c"]), s(&["c"]), s(&["a"])),
+            (s(&["a"]), s(&["a"]), s(&[]), s(&[])),
+            (s(&["a"]), s(&[]), s(&[]), s(&["a"])),
+        ];
+        for (old, new, added, removed) in cases {
+            assert_eq!(Assignments::diff(&old, &new), (added, removed), "{old:?} -> {new:?}");
+        }
+    }
+}
