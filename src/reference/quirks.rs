@@ -69,19 +69,19 @@ impl Quirk {
             Quirk::DoubleHashTokenOnUpdate => (
                 "double_hash_token_on_update",
                 "BerriAI/litellm#24969, BerriAI/litellm#25552",
-                false,
+                true,
                 "key update, bulk update and regenerate hash an already-hashed token before evicting it",
             ),
             Quirk::StaleKeyWriteBack => (
                 "stale_key_write_back",
                 "BerriAI/litellm#25552, BerriAI/litellm#25553",
-                false,
-                "after each successful request the pre-request key object is written back with a fresh TTL",
+                true,
+                "after each successful LLM request the pre-request key (and team) object is written back with a fresh TTL, and that write lands after the next eviction of it",
             ),
             Quirk::NoCrossReplicaInvalidation => (
                 "no_cross_replica_invalidation",
                 "BerriAI/litellm#9820",
-                false,
+                true,
                 "writes evict cached objects only in the replica that served them",
             ),
             Quirk::TeamAccessGroupNotInObjectPermission => (
@@ -228,9 +228,16 @@ mod tests {
     }
 
     #[test]
-    fn only_the_two_implemented_quirks_are_wired_and_the_others_say_so() {
+    fn only_the_implemented_quirks_are_wired_and_the_others_say_so() {
         for quirk in Quirk::ALL {
-            let wired = matches!(quirk, Quirk::StaleTeamCache | Quirk::OrgAdminGateNeedsOrgIdInBody);
+            let wired = matches!(
+                quirk,
+                Quirk::StaleTeamCache
+                    | Quirk::DoubleHashTokenOnUpdate
+                    | Quirk::StaleKeyWriteBack
+                    | Quirk::NoCrossReplicaInvalidation
+                    | Quirk::OrgAdminGateNeedsOrgIdInBody
+            );
             assert_eq!(quirk.wired(), wired, "{quirk}");
             assert_eq!(quirk.description().starts_with("(not wired yet)"), !wired, "{quirk}");
             assert!(quirk.upstream().contains('#'), "{quirk} names no upstream issue");

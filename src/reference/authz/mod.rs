@@ -3,11 +3,14 @@
 //! Handlers load the objects, call one of these, and render the `Denial` in the envelope LiteLLM uses
 //! at that place. Nothing here touches HTTP or the database, so every rule is unit-tested in a table.
 
+mod budget;
 mod denial;
 mod key_access;
+mod model_access;
 mod route_gate;
 mod team_access;
 
+pub(crate) use budget::{check_llm_request, KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts};
 pub(crate) use denial::Denial;
 pub(crate) use key_access::{check_key_generate, check_key_info, check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_update, KeyGenerateRequest, KeyUpdateChanges};
 pub(crate) use route_gate::{check_route, RouteRequest};

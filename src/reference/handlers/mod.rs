@@ -1,7 +1,10 @@
 //! Route handlers: load what the decision needs, call the pure check, write, render.
 
+pub(crate) mod chat;
 pub(crate) mod health;
 pub(crate) mod key;
+pub(crate) mod key_rotation;
+pub(crate) mod model;
 pub(crate) mod organization;
 pub(crate) mod team;
 pub(crate) mod user;
