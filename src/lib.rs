@@ -5,6 +5,7 @@
 //! (`reference`) is an in-process axum server on Postgres (`postgres`).
 
 pub mod cli;
+pub mod mocks;
 pub mod postgres;
 pub mod reference;
 pub mod report;

@@ -35,6 +35,7 @@ pub use outcome::{
 pub use pool::run_scenarios;
 pub use target::{generate_master_key, Target};
 
+use crate::mocks::MockHost;
 use crate::reference::Quirks;
 use crate::scenario::Scenario;
 
@@ -52,6 +53,8 @@ pub struct RunOptions {
     /// Run every scenario that declares `reproduces:` a second time with its quirk on, and judge that
     /// it fails as declared (`--reproduce`).
     pub reproduce: bool,
+    /// Where scenario mocks listen and how the proxy reaches them (`--mock-host`).
+    pub mock_host: MockHost,
 }
 
 impl Default for RunOptions {
@@ -62,6 +65,7 @@ impl Default for RunOptions {
             cancel: CancelToken::new(),
             quirks: Quirks::NONE,
             reproduce: false,
+            mock_host: MockHost::default(),
         }
     }
 }

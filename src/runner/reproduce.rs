@@ -23,7 +23,7 @@ pub(crate) async fn execute(
     sink: &dyn EventSink,
 ) -> ScenarioOutcome {
     let RunOptions { quirks, reproduce, cancel, .. } = options;
-    let (mut outcome, _) = scenario::execute(scenario, target, *quirks, client, cancel, index, sink).await;
+    let (mut outcome, _) = scenario::execute(scenario, target, *quirks, options, client, index, sink).await;
     let Some(reproduction) = scenario.reproduces.as_ref().filter(|_| *reproduce) else {
         return outcome;
     };
@@ -56,7 +56,7 @@ pub(crate) async fn execute(
         return outcome;
     }
     let with_quirk = quirks.with(reproduction.quirk);
-    let (quirked, vars) = scenario::execute(scenario, target, with_quirk, client, cancel, index, &NoEvents).await;
+    let (quirked, vars) = scenario::execute(scenario, target, with_quirk, options, client, index, &NoEvents).await;
     let verdict = judge(reproduction, &quirked, &vars);
     outcome.duration += quirked.duration;
     outcome.status = combine(&outcome.status, &quirked.status, &verdict);

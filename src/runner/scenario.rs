@@ -5,12 +5,13 @@ use std::time::Instant;
 use reqwest::Client;
 use serde_json::Value;
 
-use super::cancel::CancelToken;
+use super::RunOptions;
 use super::event::{Event, EventSink};
 use super::http::Endpoint;
 use super::outcome::{ScenarioOutcome, ScenarioStatus, StepOutcome, StepStatus};
 use super::step;
 use super::target::{random_alphanumeric, Target, Unavailable};
+use crate::mocks::RunningMocks;
 use crate::reference::Quirks;
 use crate::scenario::{Scenario, Variables};
 
@@ -23,8 +24,8 @@ pub(crate) async fn execute(
     scenario: &Scenario,
     target: &Target,
     quirks: Quirks,
+    options: &RunOptions,
     client: &Client,
-    cancel: &CancelToken,
     index: usize,
     sink: &dyn EventSink,
 ) -> (ScenarioOutcome, Variables) {
@@ -42,9 +43,16 @@ pub(crate) async fn execute(
         Err(Unavailable::Skip(reason)) => ScenarioStatus::Skipped { reason },
         Err(Unavailable::Error(message)) => ScenarioStatus::Errored { message },
         Ok(session) => {
-            let status = tokio::select! {
-                status = run_steps(scenario, client, &session.endpoint, &mut vars, index, sink, &mut steps) => status,
-                () = cancel.cancelled() => ScenarioStatus::Errored { message: INTERRUPTED.to_string() },
+            let status = match RunningMocks::start(&scenario.mocks, &options.mock_host).await {
+                Err(e) => ScenarioStatus::Errored { message: e.to_string() },
+                Ok(mocks) => {
+                    mocks.add_variables(&mut vars);
+                    let run = run_steps(scenario, client, &session.endpoints, &mut vars, index, sink, &mut steps);
+                    tokio::select! {
+                        status = run => status,
+                        () = options.cancel.cancelled() => ScenarioStatus::Errored { message: INTERRUPTED.to_string() },
+                    }
+                }
             };
             session.close().await;
             status
@@ -72,13 +80,23 @@ pub(crate) async fn execute(
 async fn run_steps(
     scenario: &Scenario,
     client: &Client,
-    endpoint: &Endpoint,
+    endpoints: &[Endpoint],
     vars: &mut Variables,
     index: usize,
     sink: &dyn EventSink,
     steps: &mut Vec<StepOutcome>,
 ) -> ScenarioStatus {
+    let mut turn = 0;
     for step in &scenario.steps {
+        let endpoint = match step.on {
+            // The loader keeps `on` below the replica count, and the target opens that many.
+            Some(on) => &endpoints[on.min(endpoints.len() - 1)],
+            None if step.request.is_some() => {
+                turn += 1;
+                &endpoints[(turn - 1) % endpoints.len()]
+            }
+            None => &endpoints[0],
+        };
         let outcome = step::run(step, client, endpoint, vars).await;
         let status = match &outcome.status {
             StepStatus::Passed | StepStatus::NotRun => None,

@@ -13,8 +13,8 @@ use crate::scenario::{ReferenceSettings, Scenario};
 pub enum Target {
     /// The reference proxy, started per scenario on its own database of `pg`.
     Reference { pg: Arc<PgServer>, master_key: String },
-    /// A proxy someone else runs.
-    External { base_url: String, master_key: String },
+    /// A proxy someone else runs: one base URL per replica, all on one database.
+    External { base_urls: Vec<String>, master_key: String },
 }
 
 impl Target {
@@ -24,14 +24,19 @@ impl Target {
     }
 
     pub fn external(base_url: impl Into<String>, master_key: impl Into<String>) -> Target {
-        Target::External { base_url: base_url.into(), master_key: master_key.into() }
+        Target::External { base_urls: vec![base_url.into()], master_key: master_key.into() }
     }
 
-    /// `reference`, or the external base URL.
+    /// Several replicas of one external proxy (at least one URL).
+    pub fn external_replicas(base_urls: Vec<String>, master_key: impl Into<String>) -> Target {
+        Target::External { base_urls, master_key: master_key.into() }
+    }
+
+    /// `reference`, or the external base URLs.
     pub fn describe(&self) -> String {
         match self {
             Target::Reference { .. } => "reference".to_string(),
-            Target::External { base_url, .. } => base_url.clone(),
+            Target::External { base_urls, .. } => base_urls.join(", "),
         }
     }
 
@@ -43,24 +48,32 @@ impl Target {
     /// Gets the target ready for one scenario; the reference proxy starts with `quirks` on.
     pub(crate) async fn open(&self, scenario: &Scenario, quirks: Quirks) -> Result<Session, Unavailable> {
         match self {
-            Target::External { base_url, master_key } => {
+            Target::External { base_urls, master_key } => {
                 if !quirks.is_empty() {
                     return Err(Unavailable::Skip(format!(
                         "quirks ({quirks}) switch bugs on in the reference proxy only"
                     )));
                 }
-                if !scenario.reference.is_default() {
+                if scenario.reference.cache_ttl.is_some() {
                     return Err(Unavailable::Skip(format!(
                         "needs reference-only settings: {}",
                         describe_settings(&scenario.reference)
                     )));
                 }
+                if scenario.reference.replicas > base_urls.len() {
+                    return Err(Unavailable::Skip(format!(
+                        "needs {} replicas of the proxy: pass as many --target URLs (got {})",
+                        scenario.reference.replicas,
+                        base_urls.len()
+                    )));
+                }
                 // Capability probing (`requires`) comes later: for now every scenario runs as is, and
                 // one needing a capability the target lacks fails rather than being skipped.
-                Ok(Session {
-                    endpoint: Endpoint { base_url: base_url.clone(), master_key: master_key.clone() },
-                    reference: None,
-                })
+                let endpoints = base_urls
+                    .iter()
+                    .map(|url| Endpoint { base_url: url.clone(), master_key: master_key.clone() })
+                    .collect();
+                Ok(Session { endpoints, reference: None })
             }
             Target::Reference { pg, master_key } => {
                 let db = pg
@@ -72,16 +85,24 @@ impl Target {
                     quirks,
                     ..ProxyConfig::new(master_key.clone(), db.url.clone())
                 };
-                match reference::start(config).await {
-                    Ok(proxy) => Ok(Session {
-                        endpoint: Endpoint { base_url: proxy.base_url.clone(), master_key: master_key.clone() },
-                        reference: Some((Arc::clone(pg), db, proxy)),
-                    }),
-                    Err(e) => {
-                        drop_database(pg, &db).await;
-                        Err(Unavailable::Error(e.to_string()))
+                let mut proxies = Vec::with_capacity(scenario.reference.replicas);
+                for _ in 0..scenario.reference.replicas {
+                    match reference::start(config.clone()).await {
+                        Ok(proxy) => proxies.push(proxy),
+                        Err(e) => {
+                            for proxy in proxies {
+                                proxy.shutdown().await;
+                            }
+                            drop_database(pg, &db).await;
+                            return Err(Unavailable::Error(e.to_string()));
+                        }
                     }
                 }
+                let endpoints = proxies
+                    .iter()
+                    .map(|proxy| Endpoint { base_url: proxy.base_url.clone(), master_key: master_key.clone() })
+                    .collect();
+                Ok(Session { endpoints, reference: Some((Arc::clone(pg), db, proxies)) })
             }
         }
     }
@@ -95,14 +116,17 @@ pub(crate) enum Unavailable {
 
 /// A target ready for one scenario; `close` it when done, whatever the outcome.
 pub(crate) struct Session {
-    pub endpoint: Endpoint,
-    reference: Option<(Arc<PgServer>, ScenarioDatabase, RunningProxy)>,
+    /// One per replica, in `on:` order; never empty.
+    pub endpoints: Vec<Endpoint>,
+    reference: Option<(Arc<PgServer>, ScenarioDatabase, Vec<RunningProxy>)>,
 }
 
 impl Session {
     pub(crate) async fn close(self) {
-        if let Some((pg, db, proxy)) = self.reference {
-            proxy.shutdown().await;
+        if let Some((pg, db, proxies)) = self.reference {
+            for proxy in proxies {
+                proxy.shutdown().await;
+            }
             drop_database(&pg, &db).await;
         }
     }
@@ -152,7 +176,7 @@ mod tests {
 
     #[test]
     fn settings_are_named_as_in_the_file() {
-        let settings = ReferenceSettings { cache_ttl: Some(Duration::from_secs(0)) };
+        let settings = ReferenceSettings { cache_ttl: Some(Duration::from_secs(0)), ..ReferenceSettings::default() };
         assert_eq!(describe_settings(&settings), "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL=0");
     }
 }

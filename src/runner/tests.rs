@@ -27,6 +27,7 @@ fn scenario(id: &str, steps: Vec<Step>) -> Scenario {
         tags: vec![],
         requires: vec![],
         reference: ReferenceSettings::default(),
+        mocks: vec![],
         steps,
         reproduces: None,
     }
@@ -37,6 +38,7 @@ fn step(id: &str, line: usize, request: Request, expect: Expect) -> Step {
         id: id.into(),
         location: Location { line, column: 5 },
         sleep: None,
+        on: None,
         request: Some(request),
         expect,
         capture: vec![],
@@ -356,6 +358,7 @@ async fn a_step_without_request_only_sleeps() {
         id: "pause".into(),
         location: Location { line: 3, column: 5 },
         sleep: Some(Duration::from_millis(120)),
+        on: None,
         request: None,
         expect: Expect::default(),
         capture: vec![],
@@ -491,4 +494,69 @@ async fn quirks_on_an_external_target_skip_the_scenario_without_a_request() {
         outcome.status
     );
     assert_eq!(server.received_requests().await.map(|r| r.len()), Some(0));
+}
+
+#[tokio::test]
+async fn steps_go_to_their_replica_or_take_the_replicas_in_turn() {
+    let replicas = [MockServer::start().await, MockServer::start().await];
+    for (index, server) in replicas.iter().enumerate() {
+        Mock::given(method("GET"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({"replica": index})))
+            .mount(server)
+            .await;
+    }
+    let on = |id: &str, replica: Option<usize>, expected: usize| {
+        let expect = Expect {
+            body: vec![BodyAssertion {
+                location: Location::default(),
+                path_text: "$.replica".into(),
+                path: jsonpath("$.replica"),
+                predicate: Predicate::Equals(json!(expected)),
+            }],
+            ..status(200)
+        };
+        Step { on: replica, ..step(id, 1, request("GET", "/health"), expect) }
+    };
+    let mut scenario = scenario(
+        "replicas",
+        vec![on("pinned-1", Some(1), 1), on("turn-a", None, 0), on("turn-b", None, 1), on("turn-c", None, 0), on("pinned-0", Some(0), 0)],
+    );
+    scenario.reference.replicas = 2;
+    let target = Target::external_replicas(replicas.iter().map(MockServer::uri).collect(), MASTER_KEY);
+    let outcome = run_scenario(&scenario, &target, &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+
+    let one_url = external(&replicas[0]);
+    let outcome = run_scenario(&scenario, &one_url, &options()).await;
+    let ScenarioStatus::Skipped { reason } = &outcome.status else { panic!("expected a skip: {outcome:#?}") };
+    assert!(reason.contains("needs 2 replicas"), "{reason}");
+}
+
+#[tokio::test]
+async fn mock_urls_are_variables_and_the_mocks_answer_there() {
+    use crate::scenario::{LlmMock, MockKind, MockSpec};
+    let proxy = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/model/new"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
+        .mount(&proxy)
+        .await;
+    let mut register = request("POST", "/model/new");
+    register.body = Some(Body::Json(json!({"litellm_params": {"api_base": "{{mocks.openai.url}}"}})));
+    let mut scenario = scenario("mocks", vec![step("register", 3, register, status(200))]);
+    scenario.mocks = vec![MockSpec {
+        name: "openai".into(),
+        location: Location::default(),
+        kind: MockKind::Llm(LlmMock::default()),
+    }];
+    let outcome = run_scenario(&scenario, &external(&proxy), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+
+    let received = proxy.received_requests().await.expect("recording is on");
+    let body: serde_json::Value = serde_json::from_slice(&received[0].body).unwrap();
+    let api_base = body["litellm_params"]["api_base"].as_str().unwrap();
+    assert!(api_base.starts_with("http://127.0.0.1:") && api_base.ends_with("/v1"), "{api_base}");
+    // The mock stopped with its scenario.
+    let after = reqwest::Client::new().post(format!("{api_base}/chat/completions")).json(&json!({"model": "m"})).send().await;
+    assert!(after.is_err(), "the mock still answers after the scenario: {after:?}");
 }

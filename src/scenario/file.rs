@@ -50,6 +50,11 @@ pub(crate) struct ScenarioFile {
     /// scenario at `fails_at`, with a response matching `observed`.
     #[schemars(with = "Option<ReproductionFile>")]
     pub reproduces: Option<Spanned<ReproductionFile>>,
+    /// Fake upstreams (LLM providers, MCP servers) started for this scenario, by name. Each one's URL
+    /// is the variable `{{mocks.NAME.url}}`; steps register them with the proxy through its API.
+    #[serde(default)]
+    #[schemars(with = "SpannedMap<MockFile>")]
+    pub mocks: SpannedMap<Spanned<MockFile>>,
     /// The steps, run in order; at least one.
     #[schemars(with = "Vec<StepFile>", length(min = 1))]
     pub steps: Spanned<Vec<Spanned<StepFile>>>,
@@ -63,6 +68,84 @@ pub(crate) struct ReferenceFile {
     #[serde(default)]
     #[schemars(with = "ReferenceEnvSchema")]
     pub env: SpannedMap<Spanned<ScalarText>>,
+    /// Proxies sharing the scenario's database, each with its own cache (default 1, at most 8). A
+    /// step's `on` picks one; against external proxies the run needs as many `--target`s.
+    #[schemars(with = "Option<u64>", range(min = 1, max = 8))]
+    pub replicas: Option<Spanned<Count>>,
+}
+
+/// One fake upstream: exactly one of `llm` or `mcp`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1, "maxProperties" = 1))]
+pub(crate) struct MockFile {
+    /// An OpenAI-compatible LLM provider answering `POST {url}/chat/completions`.
+    #[schemars(with = "Option<LlmMockFile>")]
+    pub llm: Option<Spanned<LlmMockFile>>,
+    /// An MCP server speaking streamable HTTP (JSON-RPC 2.0) at `{url}`.
+    #[schemars(with = "Option<McpMockFile>")]
+    pub mcp: Option<Spanned<McpMockFile>>,
+}
+
+/// What the fake LLM provider answers to every chat completion.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LlmMockFile {
+    /// The assistant's message content (default `ok`).
+    pub reply: Option<String>,
+    /// `usage.prompt_tokens` reported (default 10).
+    #[schemars(with = "Option<u64>")]
+    pub prompt_tokens: Option<Count>,
+    /// `usage.completion_tokens` reported (default 20).
+    #[schemars(with = "Option<u64>")]
+    pub completion_tokens: Option<Count>,
+}
+
+/// A fake MCP server.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct McpMockFile {
+    /// How answers are framed: `json` (default) or `sse` (one `message` event).
+    #[schemars(with = "Option<McpAnswerName>")]
+    pub answer: Option<Spanned<String>>,
+    /// Make the server misbehave: `down` (nothing listens), `slow` (answers after 60 s) or `garbage`
+    /// (200 with a body that is not JSON-RPC).
+    #[schemars(with = "Option<McpFailureName>")]
+    pub failure: Option<Spanned<String>>,
+    /// The tools it lists and answers.
+    #[serde(default)]
+    #[schemars(with = "Vec<McpToolFile>")]
+    pub tools: Vec<Spanned<McpToolFile>>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct McpToolFile {
+    /// Tool name, unique within the mock.
+    #[schemars(with = "String", length(min = 1))]
+    pub name: Spanned<String>,
+    pub description: Option<String>,
+    /// The tool's `inputSchema` (default `{"type": "object"}`).
+    pub input_schema: Option<Value>,
+    /// The `tools/call` result (default: one text content naming mock and tool).
+    pub result: Option<Value>,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[expect(dead_code, reason = "only describes the accepted names in the schema")]
+enum McpAnswerName {
+    Json,
+    Sse,
+}
+
+#[derive(JsonSchema)]
+#[serde(rename_all = "snake_case")]
+#[expect(dead_code, reason = "only describes the accepted names in the schema")]
+enum McpFailureName {
+    Down,
+    Slow,
+    Garbage,
 }
 
 /// The schema of `reference.env`: the parser checks the names itself (to list the known ones in its
@@ -139,6 +222,10 @@ pub(crate) struct StepFile {
     /// Wait this long before the request, as a humantime duration (`500ms`, `2s`, `1m`).
     #[schemars(with = "Option<String>")]
     pub sleep: Option<Spanned<String>>,
+    /// Which proxy gets the request: a replica index below `reference.replicas` (the Nth `--target`
+    /// of an external run). Without it, requests take the proxies in turn. Needs `request`.
+    #[schemars(with = "Option<u64>")]
+    pub on: Option<Spanned<Count>>,
     /// The HTTP request to send.
     #[schemars(with = "Option<RequestFile>")]
     pub request: Option<Spanned<RequestFile>>,

@@ -16,18 +16,20 @@ use serde_json_path::JsonPath;
 use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::file::{
-    BodyAssertionFile, ErrorFile, ExpectFile, HeaderAssertionFile, ReproductionFile, RequestFile,
-    RetryFile, ScalarText, ScenarioFile, SpannedMap, StatusSpec, StepFile,
+    BodyAssertionFile, ErrorFile, ExpectFile, HeaderAssertionFile, ReferenceFile, ReproductionFile,
+    RequestFile, RetryFile, ScenarioFile, SpannedMap, StatusSpec, StepFile,
 };
 use super::model::{
     Actor, Body, BodyAssertion, Capability, Capture, ErrorAssertion, Expect, HeaderAssertion,
     HeaderPredicate, MessageMatch, Predicate, ReferenceSettings, Reproduction, Request, Retry,
     Scenario, Step, TextPattern,
 };
+use super::mock::MockSpec;
 use super::template::Template;
 use crate::reference::quirks::Quirk;
 
 mod error;
+mod mocks;
 mod source;
 
 pub use error::{ScenarioError, ScenarioErrorKind};
@@ -45,6 +47,9 @@ const CACHE_TTL: &str = "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL";
 const BODY_PREDICATES: &str = "equals, contains, exists, absent, length, matches";
 const HEADER_PREDICATES: &str = "equals, contains, matches, exists, absent";
 const ERROR_KEYS: &str = "message_contains, message_contains_any, message_matches, type, code";
+
+/// Most proxies a scenario may ask the reference to run on one database.
+const MAX_REPLICAS: u64 = 8;
 
 /// Time between retries when `interval` is not given.
 const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_millis(250);
@@ -194,14 +199,16 @@ impl Checker<'_> {
             }
         }
         let reference = match &file.reference {
-            Some(reference) => self.reference(&reference.env)?,
+            Some(reference) => self.reference(reference)?,
             None => ReferenceSettings::default(),
         };
-        let steps = self.steps(&file.steps)?;
+        let mocks = self.mocks(&file.mocks)?;
+        let builtins = builtin_variables(&mocks);
+        let steps = self.steps(&file.steps, &builtins, reference.replicas)?;
         let reproduces = file
             .reproduces
             .as_ref()
-            .map(|r| self.reproduction(r, &file.steps, &steps))
+            .map(|r| self.reproduction(r, &file.steps, &steps, &builtins))
             .transpose()?;
         Ok(Scenario {
             source: self.path.to_path_buf(),
@@ -212,6 +219,7 @@ impl Checker<'_> {
             tags: file.tags.clone(),
             requires,
             reference,
+            mocks,
             steps,
             reproduces,
         })
@@ -224,6 +232,7 @@ impl Checker<'_> {
         r: &Spanned<ReproductionFile>,
         file_steps: &Spanned<Vec<Spanned<StepFile>>>,
         steps: &[Step],
+        builtins: &BTreeSet<String>,
     ) -> Result<Reproduction, ScenarioError> {
         let ReproductionFile {
             quirk,
@@ -263,7 +272,7 @@ impl Checker<'_> {
                 },
             );
         }
-        let mut known = BTreeSet::from([RUN_ID.to_string()]);
+        let mut known = builtins.clone();
         known.extend(
             steps[..index]
                 .iter()
@@ -281,12 +290,19 @@ impl Checker<'_> {
         })
     }
 
-    fn reference(
-        &self,
-        env: &SpannedMap<Spanned<ScalarText>>,
-    ) -> Result<ReferenceSettings, ScenarioError> {
+    fn reference(&self, reference: &ReferenceFile) -> Result<ReferenceSettings, ScenarioError> {
         let mut settings = ReferenceSettings::default();
-        for (name, value) in &env.0 {
+        if let Some(replicas) = &reference.replicas {
+            let n = replicas.value.0;
+            if !(1..=MAX_REPLICAS).contains(&n) {
+                return self.fail(
+                    self.src.span_of(replicas),
+                    ScenarioErrorKind::ReplicasOutOfRange { replicas: n, max: MAX_REPLICAS },
+                );
+            }
+            settings.replicas = usize::try_from(n).unwrap_or(1);
+        }
+        for (name, value) in &reference.env.0 {
             if name.value != CACHE_TTL {
                 return self.fail_help(
                     self.src.span_of(name),
@@ -315,12 +331,17 @@ impl Checker<'_> {
         Ok(settings)
     }
 
-    fn steps(&self, steps: &Spanned<Vec<Spanned<StepFile>>>) -> Result<Vec<Step>, ScenarioError> {
+    fn steps(
+        &self,
+        steps: &Spanned<Vec<Spanned<StepFile>>>,
+        builtins: &BTreeSet<String>,
+        replicas: usize,
+    ) -> Result<Vec<Step>, ScenarioError> {
         if steps.value.is_empty() {
             return self.fail(self.src.span_of(steps), ScenarioErrorKind::NoSteps);
         }
         let mut scope = Scope {
-            known: BTreeSet::from([RUN_ID.to_string()]),
+            known: builtins.clone(),
             all_captures: all_captures(steps),
         };
         let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
@@ -340,7 +361,7 @@ impl Checker<'_> {
                 &id.value,
                 usize::try_from(id.referenced.line()).unwrap_or(0),
             );
-            let checked = self.step(step, &scope)?;
+            let checked = self.step(step, &scope, replicas)?;
             scope
                 .known
                 .extend(checked.capture.iter().map(|c| c.variable.clone()));
@@ -349,7 +370,12 @@ impl Checker<'_> {
         Ok(out)
     }
 
-    fn step(&self, step: &Spanned<StepFile>, scope: &Scope) -> Result<Step, ScenarioError> {
+    fn step(
+        &self,
+        step: &Spanned<StepFile>,
+        scope: &Scope,
+        replicas: usize,
+    ) -> Result<Step, ScenarioError> {
         let s = &step.value;
         let at = self.src.span_of(step);
         if s.id.value.trim().is_empty() {
@@ -370,6 +396,7 @@ impl Checker<'_> {
             }
             let needs_request = [
                 ("actor", s.actor.as_ref().map(|n| n.referenced)),
+                ("on", s.on.as_ref().map(|n| n.referenced)),
                 ("expect", s.expect.as_ref().map(|n| n.referenced)),
                 ("capture", s.capture.as_ref().map(|n| n.referenced)),
                 ("retry", s.retry.as_ref().map(|n| n.referenced)),
@@ -385,6 +412,20 @@ impl Checker<'_> {
             }
         }
         let sleep = s.sleep.as_ref().map(|d| self.duration(d)).transpose()?;
+        let on = match &s.on {
+            Some(on) => {
+                let index = usize::try_from(on.value.0).unwrap_or(usize::MAX);
+                if index >= replicas {
+                    return self.fail_help(
+                        self.src.span_of(on),
+                        ScenarioErrorKind::OnOutOfRange { on: on.value.0, replicas },
+                        "declare `reference: {replicas: N}` with N above every `on`",
+                    );
+                }
+                Some(index)
+            }
+            None => None,
+        };
         let request = match &s.request {
             Some(request) => Some(self.request(&request.value, s.actor.as_ref(), at, scope)?),
             None => None,
@@ -406,6 +447,7 @@ impl Checker<'_> {
             id: s.id.value.clone(),
             location: self.src.model_location(step),
             sleep,
+            on,
             request,
             expect,
             capture,
@@ -903,6 +945,13 @@ impl Checker<'_> {
             help,
         )
     }
+}
+
+/// Variables every template may use from the start: `run_id` and each mock's URL.
+fn builtin_variables(mocks: &[MockSpec]) -> BTreeSet<String> {
+    let mut names = BTreeSet::from([RUN_ID.to_string()]);
+    names.extend(mocks.iter().map(MockSpec::url_variable));
+    names
 }
 
 /// Every capture in the file with its step id and line (the first step, when two capture one name).

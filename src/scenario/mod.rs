@@ -5,10 +5,12 @@
 
 mod file;
 mod load;
+pub mod mock;
 pub mod model;
 pub mod schema;
 pub mod template;
 
 pub use load::{discover, load_file, parse_str, ScenarioError, ScenarioErrorKind};
+pub use mock::{LlmMock, McpAnswer, McpFailure, McpMock, McpTool, MockKind, MockSpec};
 pub use model::*;
 pub use template::{Template, TemplateError};

@@ -11,6 +11,7 @@ use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
+use super::mock::MockSpec;
 use super::template::Template;
 use crate::reference::quirks::Quirk;
 
@@ -36,6 +37,8 @@ pub struct Scenario {
     pub requires: Vec<Capability>,
     /// Settings for the in-process reference proxy; they make no sense for an external target.
     pub reference: ReferenceSettings,
+    /// Fake upstreams started for the scenario, in file order.
+    pub mocks: Vec<MockSpec>,
     pub steps: Vec<Step>,
     /// The upstream bug the scenario catches, when it is a regression scenario.
     pub reproduces: Option<Reproduction>,
@@ -99,17 +102,18 @@ impl Capability {
 }
 
 /// Settings of the in-process reference proxy for one scenario.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReferenceSettings {
     /// `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL`, when the scenario sets it.
     pub cache_ttl: Option<Duration>,
+    /// Proxies on one database, each with its own cache (at least 1). An external run needs as many
+    /// `--target`s.
+    pub replicas: usize,
 }
 
-impl ReferenceSettings {
-    /// True when the scenario changes the reference proxy's defaults, so an external target cannot
-    /// honour it.
-    pub fn is_default(&self) -> bool {
-        *self == ReferenceSettings::default()
+impl Default for ReferenceSettings {
+    fn default() -> Self {
+        ReferenceSettings { cache_ttl: None, replicas: 1 }
     }
 }
 
@@ -120,6 +124,8 @@ pub struct Step {
     pub location: Location,
     /// Wait this long before the request (or, in a step without a request, just wait).
     pub sleep: Option<Duration>,
+    /// The endpoint the request goes to (a replica index); `None` takes the next one in turn.
+    pub on: Option<usize>,
     pub request: Option<Request>,
     pub expect: Expect,
     /// Variables to set from the response body, in file order.

@@ -75,7 +75,7 @@ mod tests {
         assert_eq!(
             names,
             [
-                "actor", "capture", "expect", "id", "request", "retry", "sleep"
+                "actor", "capture", "expect", "id", "on", "request", "retry", "sleep"
             ]
         );
         assert_eq!(step["additionalProperties"], Value::Bool(false));

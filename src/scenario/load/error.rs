@@ -210,6 +210,20 @@ pub enum ScenarioErrorKind {
     UnknownFailsAtStep { id: String },
     #[error("step `{id}` sends no request: expected `fails_at` to name a step with a `request`")]
     FailsAtWithoutRequest { id: String },
+    #[error("{replicas} replicas: expected 1 to {max}")]
+    ReplicasOutOfRange { replicas: u64, max: u64 },
+    #[error("`on: {on}` names no proxy: the scenario runs {replicas} (indexes from 0)")]
+    OnOutOfRange { on: u64, replicas: usize },
+    #[error("invalid mock name `{name}`: expected letters, digits and `_`, starting with a letter")]
+    InvalidMockName { name: String },
+    #[error("{} in mock `{name}`: expected exactly one of llm, mcp", kinds_found(found))]
+    MockKindCount { name: String, found: Vec<&'static str> },
+    #[error("unknown MCP answer framing `{value}`: expected json or sse")]
+    UnknownMcpAnswer { value: String },
+    #[error("unknown MCP failure `{value}`: expected down, slow or garbage")]
+    UnknownMcpFailure { value: String },
+    #[error("duplicate tool `{name}`: expected tool names to be unique within the mock")]
+    DuplicateTool { name: String },
 }
 
 impl ScenarioErrorKind {
@@ -256,6 +270,14 @@ impl ScenarioErrorKind {
             K::UnknownQuirk { .. } => "expected a known quirk".into(),
             K::UnknownFailsAtStep { .. } => "expected a step id of this file".into(),
             K::FailsAtWithoutRequest { .. } => "expected a step that sends a request".into(),
+            K::ReplicasOutOfRange { max, .. } => format!("expected 1 to {max}"),
+            K::OnOutOfRange { replicas, .. } => format!("expected 0 to {}", replicas.saturating_sub(1)),
+            K::InvalidMockName { .. } => "expected [A-Za-z][A-Za-z0-9_]*".into(),
+            K::MockKindCount { found, .. } if found.is_empty() => "expected `llm` or `mcp`".into(),
+            K::MockKindCount { .. } => "expected only one kind".into(),
+            K::UnknownMcpAnswer { .. } => "expected json or sse".into(),
+            K::UnknownMcpFailure { .. } => "expected down, slow or garbage".into(),
+            K::DuplicateTool { .. } => "expected a new tool name".into(),
         }
     }
 }
@@ -264,6 +286,13 @@ fn predicates_found(found: &[&str]) -> String {
     match found {
         [] => "no predicate".into(),
         _ => format!("{} predicates ({})", found.len(), found.join(", ")),
+    }
+}
+
+fn kinds_found(found: &[&str]) -> String {
+    match found {
+        [] => "no kind".into(),
+        _ => format!("{} kinds ({})", found.len(), found.join(", ")),
     }
 }
 

@@ -9,6 +9,7 @@ use serde_json::json;
 use super::*;
 use crate::reference::quirks::Quirk;
 use crate::scenario::model::Location;
+use crate::scenario::{LlmMock, McpAnswer, McpFailure, MockKind};
 
 const PATH: &str = "scenarios/t.yaml";
 
@@ -1138,10 +1139,10 @@ fn reference_env_accepts_only_the_cache_ttl_in_whole_seconds() {
             Some(Duration::from_secs(seconds)),
             "{value}"
         );
-        assert!(!scenario.reference.is_default());
+        assert_ne!(scenario.reference, ReferenceSettings::default());
     }
     let scenario = parse_ok(&with_steps("- {id: a, sleep: 1s}"));
-    assert!(scenario.reference.is_default());
+    assert_eq!(scenario.reference, ReferenceSettings::default());
 }
 
 #[test]
@@ -1439,4 +1440,94 @@ fn a_byte_order_mark_does_not_break_positions() {
     let span = labels[0].inner();
     assert_eq!(&text[span.offset()..span.offset() + span.len()], "soon");
     assert_eq!(err.column(), Some(20));
+}
+
+const GET_HEALTH: &str = "request: {method: GET, path: /health}";
+
+#[test]
+fn mocks_load_with_defaults_and_offer_their_url_variables() {
+    let scenario = parse_ok(&dedent(&format!(
+        r#"
+        id: s
+        title: T
+        mocks:
+          openai:
+            llm: {{reply: hi, prompt_tokens: 3}}
+          stripe:
+            mcp:
+              answer: sse
+              tools:
+                - {{name: refund, result: {{content: []}}}}
+                - name: charge
+          broken:
+            mcp: {{failure: slow}}
+        steps:
+          - id: a
+            request: {{method: POST, path: /v1/mcp/server, json: {{url: "{{{{mocks.stripe.url}}}}"}}}}
+          - {{id: b, {GET_HEALTH}}}
+        "#
+    )));
+    let names: Vec<&str> = scenario.mocks.iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names, ["openai", "stripe", "broken"]);
+    assert_eq!(
+        scenario.mocks[0].kind,
+        MockKind::Llm(LlmMock { reply: "hi".into(), prompt_tokens: 3, completion_tokens: 20 })
+    );
+    let MockKind::Mcp(stripe) = &scenario.mocks[1].kind else { panic!("stripe is an MCP mock") };
+    assert_eq!(stripe.answer, McpAnswer::Sse);
+    assert_eq!(stripe.failure, None);
+    assert_eq!(stripe.tools[0].result, Some(json!({"content": []})));
+    assert_eq!(stripe.tools[1].input_schema, json!({"type": "object"}));
+    let MockKind::Mcp(broken) = &scenario.mocks[2].kind else { panic!("broken is an MCP mock") };
+    assert_eq!(broken.failure, Some(McpFailure::Slow(McpFailure::SLOW_DELAY)));
+    assert_eq!(broken.answer, McpAnswer::Json);
+}
+
+#[test]
+fn bad_mocks_are_reported_where_they_are_written() {
+    let file = |mocks: &str| format!("id: s\ntitle: T\nmocks:\n{mocks}steps:\n  - {{id: a, {GET_HEALTH}}}\n");
+    check_rejected(vec![
+        rejected("name with a dash", file("  my-mock: {llm: {}}\n"), 4, 3, "invalid mock name `my-mock`"),
+        rejected("no kind", file("  m: {}\n"), 4, 6, "no kind in mock `m`: expected exactly one of llm, mcp"),
+        rejected("two kinds", file("  m: {llm: {}, mcp: {}}\n"), 4, 6, "2 kinds (llm, mcp) in mock `m`"),
+        rejected("unknown answer", file("  m: {mcp: {answer: xml}}\n"), 4, 21, "unknown MCP answer framing `xml`"),
+        rejected("unknown failure", file("  m: {mcp: {failure: flaky}}\n"), 4, 22, "unknown MCP failure `flaky`"),
+        rejected(
+            "duplicate tool",
+            file("  m:\n    mcp:\n      tools: [{name: t}, {name: t}]\n"),
+            6,
+            33,
+            "duplicate tool `t`",
+        ),
+        rejected("unknown mock field", file("  m: {llm: {model: x}}\n"), 4, 13, "unknown field `model`"),
+    ]);
+}
+
+#[test]
+fn a_mock_url_used_without_its_mock_is_an_unknown_variable() {
+    let error = parse_err(&with_steps(
+        r#"
+        - id: a
+          request: {method: GET, path: "/x/{{mocks.nope.url}}"}
+        "#,
+    ));
+    assert!(error.to_string().contains("unknown variable `mocks.nope.url`"), "{error}");
+}
+
+#[test]
+fn on_picks_a_replica_below_the_declared_count() {
+    let file = |replicas: &str, on: &str| {
+        format!("id: s\ntitle: T\n{replicas}steps:\n  - {{id: a, on: {on}, {GET_HEALTH}}}\n")
+    };
+    let scenario = parse_ok(&file("reference: {replicas: 2}\n", "1"));
+    assert_eq!(scenario.reference.replicas, 2);
+    assert_eq!(scenario.steps[0].on, Some(1));
+    assert_eq!(parse_ok(&with_steps(&format!("- {{id: a, {GET_HEALTH}}}"))).steps[0].on, None);
+    check_rejected(vec![
+        rejected("on without replicas", file("", "1"), 4, 17, "`on: 1` names no proxy: the scenario runs 1"),
+        rejected("on past replicas", file("reference: {replicas: 2}\n", "2"), 5, 17, "`on: 2` names no proxy"),
+        rejected("zero replicas", file("reference: {replicas: 0}\n", "0"), 3, 23, "0 replicas: expected 1 to 8"),
+        rejected("too many replicas", file("reference: {replicas: 9}\n", "0"), 3, 23, "9 replicas: expected 1 to 8"),
+        rejected("on without request", "id: s\ntitle: T\nsteps:\n  - {id: a, on: 0, sleep: 1s}\n".into(), 4, 13, "`on` without `request`"),
+    ]);
 }

@@ -1,0 +1,57 @@
+//! A fake OpenAI-compatible provider: `POST …/chat/completions` answers a completion with `usage`, so
+//! the proxy has tokens to price.
+
+use std::net::TcpListener;
+
+use serde_json::{Value, json};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::scenario::LlmMock;
+
+pub(super) async fn start(listener: TcpListener, spec: &LlmMock) -> MockServer {
+    let server = MockServer::builder().listener(listener).start().await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"/chat/completions$"))
+        .respond_with(Completion(spec.clone()))
+        .mount(&server)
+        .await;
+    server
+}
+
+struct Completion(LlmMock);
+
+impl Respond for Completion {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return error(400, "request body is not JSON");
+        };
+        let Some(model) = body.get("model").and_then(Value::as_str) else {
+            return error(400, "`model` is required");
+        };
+        let LlmMock { reply, prompt_tokens, completion_tokens } = &self.0;
+        ResponseTemplate::new(200).set_body_json(json!({
+            "id": format!("chatcmpl-mock-{}", uuid::Uuid::new_v4().simple()),
+            "object": "chat.completion",
+            "created": chrono::Utc::now().timestamp(),
+            "model": model,
+            "choices": [{
+                "index": 0,
+                "finish_reason": "stop",
+                "message": {"role": "assistant", "content": reply},
+            }],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }))
+    }
+}
+
+/// OpenAI's error envelope.
+fn error(status: u16, message: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status).set_body_json(json!({
+        "error": {"message": message, "type": "invalid_request_error", "param": null, "code": null}
+    }))
+}
