@@ -89,10 +89,13 @@ impl Store {
     async fn evict(&self, keys: Vec<String>) -> sqlx::Result<()> {
         for key in &keys {
             self.cache.delete(key);
-            self.land_pending_write_back(key);
         }
         if self.invalidates_across_replicas() {
             invalidation::publish(&self.db, &keys).await?;
+        }
+        // After every replica evicted, so the resurrected object is not evicted again.
+        for key in &keys {
+            self.land_pending_write_back(key);
         }
         Ok(())
     }
