@@ -196,3 +196,114 @@ async fn no_request_started_after_a_key_update_authenticates_with_the_old_key() 
     p.shutdown().await;
     let _ = server().await.drop_database(&db).await;
 }
+
+async fn proxy_with_ttl(db: &ScenarioDatabase, quirks: Quirks, ttl: Duration) -> RunningProxy {
+    let config = ProxyConfig { cache_ttl: ttl, quirks, ..ProxyConfig::new(MASTER, db.url.clone()) };
+    reference::start(config).await.expect("the reference proxy starts")
+}
+
+/// Creates a team granted G1, caches its permission with a key for G1, grants G2; returns the team
+/// id and when the permission was cached.
+async fn team_granted_g2_after_caching_g1(client: &reqwest::Client, base: &str) -> (String, Instant) {
+    let (status, team) = post(client, base, "/team/new", MASTER, json!({"object_permission": {"mcp_access_groups": ["G1"]}})).await;
+    assert_eq!(status, 200, "{team}");
+    let team_id = team["team_id"].as_str().expect("a team id").to_string();
+    let cached = Instant::now();
+    new_key(client, base, json!({"team_id": team_id, "object_permission": {"mcp_access_groups": ["G1"]}})).await;
+    let body = json!({"team_id": team_id, "object_permission": {"mcp_access_groups": ["G1", "G2"]}});
+    let (status, body) = post(client, base, "/team/update", MASTER, body).await;
+    assert_eq!(status, 200, "{body}");
+    (team_id, cached)
+}
+
+async fn key_for_g2(client: &reqwest::Client, base: &str, team_id: &str) -> (u16, Value) {
+    post(client, base, "/key/generate", MASTER, json!({"team_id": team_id, "object_permission": {"mcp_access_groups": ["G2"]}})).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_stale_team_cache_polling_succeeds_once_the_ttl_passes() {
+    let ttl = Duration::from_secs(2);
+    let db = database().await;
+    let p = proxy_with_ttl(&db, Quirks::NONE.with(Quirk::StaleTeamCache), ttl).await;
+    let client = reqwest::Client::new();
+    let (team_id, cached) = team_granted_g2_after_caching_g1(&client, &p.base_url).await;
+    let (status, body) = key_for_g2(&client, &p.base_url, &team_id).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("Team allows: ['G1']"), "{body}");
+    let accepted = loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let (status, body) = key_for_g2(&client, &p.base_url, &team_id).await;
+        if status == 200 {
+            break cached.elapsed();
+        }
+        assert_eq!(status, 403, "{body}");
+        assert!(cached.elapsed() < ttl * 3, "still refused long after the TTL: {body}");
+    };
+    assert!(accepted >= ttl - Duration::from_millis(200), "accepted after {accepted:?}, before the TTL passed");
+    p.shutdown().await;
+    let _ = server().await.drop_database(&db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_ttl_zero_stale_team_cache_cannot_show() {
+    let db = database().await;
+    let p = proxy_with_ttl(&db, Quirks::NONE.with(Quirk::StaleTeamCache), Duration::ZERO).await;
+    let client = reqwest::Client::new();
+    let (team_id, _) = team_granted_g2_after_caching_g1(&client, &p.base_url).await;
+    let (status, body) = key_for_g2(&client, &p.base_url, &team_id).await;
+    assert_eq!(status, 200, "{body}");
+    p.shutdown().await;
+    let _ = server().await.drop_database(&db).await;
+}
+
+/// An OpenAI-compatible upstream answering every completion with 10 prompt and 20 completion tokens.
+async fn llm_upstream() -> wiremock::MockServer {
+    use wiremock::matchers::{method, path};
+    let server = wiremock::MockServer::start().await;
+    wiremock::Mock::given(method("POST"))
+        .and(path("/v1/chat/completions"))
+        .respond_with(wiremock::ResponseTemplate::new(200).set_body_json(json!({
+            "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "gpt-mock",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+        })))
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_stale_key_write_back_traffic_inside_the_ttl_never_meets_the_budget() {
+    let ttl = Duration::from_secs(1);
+    let db = database().await;
+    let p = proxy_with_ttl(&db, Quirks::NONE.with(Quirk::StaleKeyWriteBack), ttl).await;
+    let upstream = llm_upstream().await;
+    let client = reqwest::Client::new();
+    let base = p.base_url.clone();
+    let model = json!({
+        "model_name": "gpt-a",
+        "litellm_params": {"model": "openai/gpt-mock", "api_base": format!("{}/v1", upstream.uri()),
+                           "input_cost_per_token": 0.001, "output_cost_per_token": 0.002}
+    });
+    let (status, body) = post(&client, &base, "/model/new", MASTER, model).await;
+    assert_eq!(status, 200, "{body}");
+    let key = new_key(&client, &base, json!({})).await;
+    let chat = || post(&client, &base, "/chat/completions", &key, json!({"model": "gpt-a", "messages": [{"role": "user", "content": "hi"}]}));
+    let (status, body) = chat().await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&client, &base, "/key/update", MASTER, json!({"key": key, "max_budget": 0.01})).await;
+    assert_eq!(status, 200, "{body}");
+    // Requests spaced inside the TTL: each writes the stale key back with a fresh TTL.
+    for _ in 0..4 {
+        let (status, body) = chat().await;
+        assert_eq!(status, 200, "the stale key (no budget) should still serve: {body}");
+        tokio::time::sleep(ttl / 2).await;
+    }
+    // A pause longer than the TTL lets the stale key expire; the budget then holds.
+    tokio::time::sleep(ttl + ttl / 2).await;
+    let (status, body) = chat().await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().starts_with("Budget has been exceeded! Key=key (sk-..."), "{body}");
+    p.shutdown().await;
+    let _ = server().await.drop_database(&db).await;
+}
