@@ -93,13 +93,15 @@ async fn wait_for_acknowledgements(db: &PgPool, seq: i64) -> sqlx::Result<()> {
     }
 }
 
+/// Evicts the named cache keys in this proxy.
+pub(crate) type Evict = Arc<dyn Fn(&[String]) + Send + Sync>;
+
+/// Drops this proxy's whole cache.
+pub(crate) type Clear = Arc<dyn Fn() + Send + Sync>;
+
 /// Starts listening and returns the task that applies invalidations with `evict` until aborted. The
 /// listener is registered before this returns, so writes made after it count this proxy in.
-pub(crate) async fn listen(
-    db: PgPool,
-    evict: Arc<dyn Fn(&[String]) + Send + Sync>,
-    clear: Arc<dyn Fn() + Send + Sync>,
-) -> sqlx::Result<tokio::task::JoinHandle<()>> {
+pub(crate) async fn listen(db: PgPool, evict: Evict, clear: Clear) -> sqlx::Result<tokio::task::JoinHandle<()>> {
     let mut listener = PgListener::connect_with(&db).await?;
     register(&mut listener).await?;
     Ok(tokio::spawn(async move {
@@ -108,10 +110,10 @@ pub(crate) async fn listen(
                 Ok(Some(notification)) => match serde_json::from_str::<Payload>(notification.payload()) {
                     Ok(payload) => {
                         evict(&payload.keys);
-                        if payload.last {
-                            if let Err(e) = acknowledge(&mut listener, payload.seq).await {
-                                tracing::warn!(error = %e, "failed to acknowledge a cache invalidation");
-                            }
+                        if payload.last
+                            && let Err(e) = acknowledge(&mut listener, payload.seq).await
+                        {
+                            tracing::warn!(error = %e, "failed to acknowledge a cache invalidation");
                         }
                     }
                     Err(e) => tracing::warn!(error = %e, "ignoring a malformed cache invalidation"),

@@ -112,40 +112,40 @@ pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
             ),
         });
     }
-    if let Some(team) = &req.team {
-        if !model_allowed(team.models, req.model, req.model_groups) {
-            return Err(denied(ModelListOwner::Team));
-        }
+    if let Some(team) = &req.team
+        && !model_allowed(team.models, req.model, req.model_groups)
+    {
+        return Err(denied(ModelListOwner::Team));
     }
-    if let Some(user) = &req.user {
-        if !model_allowed(user.models, req.model, req.model_groups) {
-            return Err(denied(ModelListOwner::User));
-        }
+    if let Some(user) = &req.user
+        && !model_allowed(user.models, req.model, req.model_groups)
+    {
+        return Err(denied(ModelListOwner::User));
     }
-    if let Some(team) = &req.team {
-        // A team trips only above its budget, a key or user at it (LiteLLM's comparisons).
-        if let Some(max) = team.max_budget.filter(|m| budgets && team.spend > *m) {
-            return Err(LlmDenial::BudgetExceeded {
-                message: format!(
-                    "Budget has been exceeded! Team={} Current cost: {}, Max budget: {}",
-                    team.team_id,
-                    py_float(team.spend),
-                    py_float(max)
-                ),
-            });
-        }
+    // A team trips only above its budget, a key or user at it (LiteLLM's comparisons).
+    if let Some(team) = &req.team
+        && let Some(max) = team.max_budget.filter(|m| budgets && team.spend > *m)
+    {
+        return Err(LlmDenial::BudgetExceeded {
+            message: format!(
+                "Budget has been exceeded! Team={} Current cost: {}, Max budget: {}",
+                team.team_id,
+                py_float(team.spend),
+                py_float(max)
+            ),
+        });
     }
-    if let Some(user) = &req.user {
-        if let Some(max) = user.max_budget.filter(|m| budgets && user.spend >= *m) {
-            return Err(LlmDenial::BudgetExceeded {
-                message: format!(
-                    "ExceededBudget: User={} over budget. Spend={}, Budget={}",
-                    user.user_id,
-                    py_float(user.spend),
-                    py_float(max)
-                ),
-            });
-        }
+    if let Some(user) = &req.user
+        && let Some(max) = user.max_budget.filter(|m| budgets && user.spend >= *m)
+    {
+        return Err(LlmDenial::BudgetExceeded {
+            message: format!(
+                "ExceededBudget: User={} over budget. Spend={}, Budget={}",
+                user.user_id,
+                py_float(user.spend),
+                py_float(max)
+            ),
+        });
     }
     Ok(())
 }

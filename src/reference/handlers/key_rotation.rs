@@ -175,10 +175,10 @@ async fn update_one(
     if item.max_budget.is_some() {
         key.max_budget = item.max_budget;
     }
-    if let Some(tags) = &item.tags {
-        if let Value::Object(map) = &mut key.metadata {
-            map.insert("tags".into(), json!(tags));
-        }
+    if let Some(tags) = &item.tags
+        && let Value::Object(map) = &mut key.metadata
+    {
+        map.insert("tags".into(), json!(tags));
     }
     key.updated_by = authed.caller.user_id.clone();
     state.store.save_key_sent_as(&key, &item.key).await?;
