@@ -216,20 +216,6 @@ fn parse_quirk(text: &str) -> Result<Quirk, String> {
     text.parse().map_err(|e: reference::quirks::UnknownQuirk| e.to_string())
 }
 
-/// The quirks asked for on the command line, refusing one the reference proxy does not consult yet
-/// (it would silently change nothing).
-fn wired_quirks(quirks: &[Quirk]) -> Result<Quirks, CliError> {
-    if let Some(unwired) = quirks.iter().find(|q| !q.wired()) {
-        let wired: Vec<&str> = Quirk::ALL.iter().filter(|q| q.wired()).map(|q| q.name()).collect();
-        return Err(CliError::Usage(format!(
-            "quirk `{unwired}` is registered but not wired into the reference proxy yet, so it would change \
-             nothing; wired quirks: {}",
-            wired.join(", ")
-        )));
-    }
-    Ok(quirks.iter().copied().collect())
-}
-
 /// Why a command could not do its job. Rendered by miette here, and only here.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 pub enum CliError {
@@ -388,7 +374,7 @@ async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         }
         (_, key) => key.clone(),
     };
-    let quirks = wired_quirks(&args.quirks)?;
+    let quirks: Quirks = args.quirks.iter().copied().collect();
     if urls.is_some() && !quirks.is_empty() {
         return Err(CliError::Usage(
             "--quirk switches bugs on in the reference proxy only: drop it or use --target reference".into(),
@@ -528,7 +514,7 @@ async fn watch_ctrl_c(cancel: CancelToken) {
 }
 
 async fn serve(args: ServeArgs) -> Result<Verdict, CliError> {
-    let quirks = wired_quirks(&args.quirks)?;
+    let quirks: Quirks = args.quirks.iter().copied().collect();
     let master_key = args.master_key.clone().unwrap_or_else(generate_master_key);
     let pg = PgServer::start(&args.postgres.options()).await?;
     let served = serve_on(&pg, &args, master_key, quirks).await;
@@ -627,26 +613,6 @@ mod tests {
         assert_eq!(err.kind(), clap::error::ErrorKind::ArgumentConflict);
         let err = parse(&["run", "--quirk", "stale_cache"]).expect_err("unknown");
         assert!(err.to_string().contains("unknown quirk `stale_cache`: expected one of stale_team_cache"), "{err}");
-    }
-
-    #[test]
-    fn an_unwired_quirk_is_a_usage_error_naming_the_wired_ones() {
-        let Err(error) = wired_quirks(&[Quirk::StaleTeamCache, Quirk::StaleKeyWriteBack]) else {
-            panic!("accepted an unwired quirk")
-        };
-        assert!(
-            error.to_string().starts_with("quirk `stale_key_write_back` is registered but not wired"),
-            "{error}"
-        );
-        // The list grows as quirks get wired: check its shape, not its whole contents.
-        let listed = error.to_string();
-        assert!(listed.contains("wired quirks: stale_team_cache, "), "{error}");
-        assert!(listed.ends_with("org_admin_gate_needs_org_id_in_body"), "{error}");
-        assert!(!listed.contains("stale_key_write_back,"), "{error}");
-        assert_eq!(exit_code(&Err(error)), 2);
-        let quirks = wired_quirks(&[Quirk::StaleTeamCache]).expect("wired");
-        assert!(quirks.contains(Quirk::StaleTeamCache));
-        assert_eq!(wired_quirks(&[]).expect("none"), Quirks::NONE);
     }
 
     #[test]

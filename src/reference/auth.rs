@@ -72,6 +72,16 @@ fn masked(key: &str) -> String {
 
 /// Resolves the request's credential to a caller, or LiteLLM's 401.
 pub(crate) async fn authenticate(store: &Store, master_key: &str, headers: &HeaderMap) -> Result<Caller, ProxyError> {
+    authenticate_with_key(store, master_key, headers).await.map(|(caller, _)| caller)
+}
+
+/// As `authenticate`, also returning the key object the request authenticated with, as read
+/// through the cache (`None` for the master key): LLM routes take their limits from it.
+pub(crate) async fn authenticate_with_key(
+    store: &Store,
+    master_key: &str,
+    headers: &HeaderMap,
+) -> Result<(Caller, Option<Key>), ProxyError> {
     let raw = match extract_credential(headers) {
         Credential::None => return Err(auth_error("Authentication Error, No api key passed in.")),
         Credential::Malformed => {
@@ -81,7 +91,7 @@ pub(crate) async fn authenticate(store: &Store, master_key: &str, headers: &Head
         Credential::Key(k) => k,
     };
     if constant_time_eq(raw.as_bytes(), master_key.as_bytes()) {
-        return Ok(Caller::master());
+        return Ok((Caller::master(), None));
     }
     if !raw.starts_with("sk-") {
         return Err(auth_error(format!(
@@ -94,7 +104,8 @@ pub(crate) async fn authenticate(store: &Store, master_key: &str, headers: &Head
         return Err(ProxyError::typed(401, "token_not_found_in_db", Some("key"), "Authentication Error, Invalid API key provided."));
     };
     check_key_usable(store, &key, &raw).await?;
-    caller_for_key(store, key).await
+    let caller = caller_for_key(store, key.clone()).await?;
+    Ok((caller, Some(key)))
 }
 
 async fn check_key_usable(store: &Store, key: &Key, raw: &str) -> Result<(), ProxyError> {

@@ -8,14 +8,18 @@
 mod auth;
 mod authz;
 mod cache;
+mod deployment;
 mod domain;
 mod error;
 mod handlers;
+mod invalidation;
 mod mcp;
 pub mod quirks;
 mod request;
+mod spend;
 mod storage;
 mod store;
+mod upstream;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -29,7 +33,7 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use handlers::{health, key, organization, team, user};
+use handlers::{chat, health, key, key_rotation, model, organization, team, user};
 pub use quirks::{Quirk, Quirks};
 use store::Store;
 
@@ -107,6 +111,8 @@ pub struct RunningProxy {
     pub base_url: String,
     stop: oneshot::Sender<()>,
     server: JoinHandle<std::io::Result<()>>,
+    /// Applies other replicas' cache invalidations; `None` with `no_cross_replica_invalidation`.
+    listener: Option<JoinHandle<()>>,
     db: sqlx::PgPool,
 }
 
@@ -129,6 +135,17 @@ fn router(state: AppState) -> Router {
         .route("/key/info", get(key::info))
         .route("/key/update", post(key::update))
         .route("/key/delete", post(key::delete))
+        .route("/key/regenerate", post(key_rotation::regenerate))
+        .route("/key/{key}/regenerate", post(key_rotation::regenerate_path))
+        .route("/key/bulk_update", post(key_rotation::bulk_update))
+        .route("/model/new", post(model::new))
+        .route("/model/info", get(model::info))
+        .route("/v1/model/info", get(model::info))
+        .route("/model/delete", post(model::delete))
+        .route("/chat/completions", post(chat::completions))
+        .route("/v1/chat/completions", post(chat::completions))
+        .route("/engines/{model}/chat/completions", post(chat::completions_for))
+        .route("/openai/deployments/{model}/chat/completions", post(chat::completions_for))
         .route("/organization/new", post(organization::new))
         .route("/organization/info", get(organization::info))
         .route("/organization/member_add", post(organization::member_add))
@@ -153,8 +170,20 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
         .await
         .map_err(|e| StartError(format!("failed to listen on {}: {e}", config.bind)))?;
     let addr = listener.local_addr().map_err(|e| StartError(e.to_string()))?;
+    let store = Store::new(db.clone(), config.cache_ttl, config.quirks);
+    // Listening starts before the proxy serves, so no write can miss this replica.
+    let invalidations = if store.invalidates_across_replicas() {
+        Some(
+            store
+                .listen_for_invalidations()
+                .await
+                .map_err(|e| StartError(format!("failed to listen for cache invalidations: {e}")))?,
+        )
+    } else {
+        None
+    };
     let state = AppState(Arc::new(Inner {
-        store: Store::new(db.clone(), config.cache_ttl, config.quirks),
+        store,
         master_key: config.master_key,
         quirks: config.quirks,
         mcp: mcp::client::McpClient::new(),
@@ -167,7 +196,7 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
             })
             .await
     });
-    Ok(RunningProxy { base_url: format!("http://{addr}"), stop, server, db })
+    Ok(RunningProxy { base_url: format!("http://{addr}"), stop, server, listener: invalidations, db })
 }
 
 impl RunningProxy {
@@ -176,6 +205,11 @@ impl RunningProxy {
         let _ = self.stop.send(());
         if let Err(e) = self.server.await {
             tracing::warn!(error = %e, "reference proxy task ended abnormally");
+        }
+        if let Some(listener) = self.listener {
+            // Dropping the listener returns its connection to the pool, which then closes it.
+            listener.abort();
+            let _ = listener.await;
         }
         self.db.close().await;
     }

@@ -43,73 +43,55 @@ impl Quirk {
         self.entry().upstream
     }
 
-    /// What the quirk changes, in one line; says so when the quirk is not wired yet.
-    pub fn description(self) -> String {
-        let entry = self.entry();
-        if entry.wired {
-            entry.description.to_string()
-        } else {
-            format!("(not wired yet) {}", entry.description)
-        }
-    }
-
-    /// True when the reference proxy consults the quirk; an unwired quirk would change nothing.
-    pub fn wired(self) -> bool {
-        self.entry().wired
+    /// What the quirk changes, in one line.
+    pub fn description(self) -> &'static str {
+        self.entry().description
     }
 
     fn entry(self) -> Entry {
-        let (name, upstream, wired, description) = match self {
+        let (name, upstream, description) = match self {
             Quirk::StaleTeamCache => (
                 "stale_team_cache",
                 "BerriAI/litellm#25286",
-                true,
                 "/team/update does not evict the team's cached object permission, and /key/generate reads it through the cache",
             ),
             Quirk::DoubleHashTokenOnUpdate => (
                 "double_hash_token_on_update",
                 "BerriAI/litellm#24969, BerriAI/litellm#25552",
-                false,
                 "key update, bulk update and regenerate hash an already-hashed token before evicting it",
             ),
             Quirk::StaleKeyWriteBack => (
                 "stale_key_write_back",
                 "BerriAI/litellm#25552, BerriAI/litellm#25553",
-                false,
-                "after each successful request the pre-request key object is written back with a fresh TTL",
+                "after each successful LLM request the pre-request key (and team) object is written back with a fresh TTL, and that write lands after the next eviction of it",
             ),
             Quirk::NoCrossReplicaInvalidation => (
                 "no_cross_replica_invalidation",
                 "BerriAI/litellm#9820",
-                false,
                 "writes evict cached objects only in the replica that served them",
             ),
             Quirk::TeamAccessGroupNotInObjectPermission => (
                 "team_access_group_not_in_object_permission",
                 "BerriAI/litellm#25378",
-                true,
                 "allowed-MCP-servers resolution skips the team's access_group_ids",
             ),
             Quirk::KeyAccessGroupsCappedByTeam => (
                 "key_access_groups_capped_by_team",
                 "BerriAI/litellm#28890, BerriAI/litellm#29313",
-                true,
                 "a key's access-group servers are intersected with the team ceiling instead of added to it",
             ),
             Quirk::NoAccessGroupAssignmentGate => (
                 "no_access_group_assignment_gate",
                 "BerriAI/litellm#29313",
-                true,
                 "/key/generate, /key/update and /key/regenerate let any member attach access groups",
             ),
             Quirk::OrgAdminGateNeedsOrgIdInBody => (
                 "org_admin_gate_needs_org_id_in_body",
                 "BerriAI/litellm#27294",
-                true,
                 "the route gate treats /team/update, /team/delete, /team/block and /team/unblock as admin-only, so an org admin passes only with organization_id in the request",
             ),
         };
-        Entry { name, upstream, wired, description }
+        Entry { name, upstream, description }
     }
 
     /// Every quirk's name, comma-separated, for messages.
@@ -122,7 +104,6 @@ impl Quirk {
 struct Entry {
     name: &'static str,
     upstream: &'static str,
-    wired: bool,
     description: &'static str,
 }
 
@@ -228,19 +209,10 @@ mod tests {
     }
 
     #[test]
-    fn only_the_implemented_quirks_are_wired_and_the_others_say_so() {
+    fn every_quirk_names_its_upstream_issue_and_says_what_it_changes() {
         for quirk in Quirk::ALL {
-            let wired = matches!(
-                quirk,
-                Quirk::StaleTeamCache
-                    | Quirk::OrgAdminGateNeedsOrgIdInBody
-                    | Quirk::TeamAccessGroupNotInObjectPermission
-                    | Quirk::KeyAccessGroupsCappedByTeam
-                    | Quirk::NoAccessGroupAssignmentGate
-            );
-            assert_eq!(quirk.wired(), wired, "{quirk}");
-            assert_eq!(quirk.description().starts_with("(not wired yet)"), !wired, "{quirk}");
             assert!(quirk.upstream().contains('#'), "{quirk} names no upstream issue");
+            assert!(!quirk.description().is_empty(), "{quirk} says nothing");
         }
     }
 

@@ -67,7 +67,7 @@ fn organization_ids(body: &Value, query: &HashMap<String, String>) -> Vec<String
     ids
 }
 
-fn parse_json(bytes: &[u8]) -> Result<Value, ProxyError> {
+pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, ProxyError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Value::Null);
     }

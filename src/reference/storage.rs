@@ -371,3 +371,99 @@ pub(crate) async fn delete_org_membership(db: &PgPool, user_id: &str, organizati
         .fetch_optional(db)
         .await
 }
+
+/// Gives the key row `old_token` the new hash and name of `key` (`/key/regenerate`); spend, budgets
+/// and every other column stay.
+pub(crate) async fn rotate_key(db: &PgPool, old_token: &str, key: &Key) -> sqlx::Result<()> {
+    sqlx::query("UPDATE verification_tokens SET token = $2, key_name = $3, updated_by = $4, updated_at = now() WHERE token = $1")
+        .bind(old_token)
+        .bind(&key.token)
+        .bind(&key.key_name)
+        .bind(&key.updated_by)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+pub(crate) async fn insert_deployment(db: &PgPool, d: &super::deployment::Deployment) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO proxy_models (model_id, model_name, litellm_params, model_info, created_by, updated_by)
+         VALUES ($1,$2,$3,$4,$5,$6)",
+    )
+    .bind(&d.model_id)
+    .bind(&d.model_name)
+    .bind(&d.litellm_params)
+    .bind(&d.model_info)
+    .bind(&d.created_by)
+    .bind(&d.updated_by)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub(crate) async fn deployment(db: &PgPool, model_id: &str) -> sqlx::Result<Option<super::deployment::Deployment>> {
+    sqlx::query_as("SELECT * FROM proxy_models WHERE model_id = $1").bind(model_id).fetch_optional(db).await
+}
+
+pub(crate) async fn deployments_named(db: &PgPool, model_name: &str) -> sqlx::Result<Vec<super::deployment::Deployment>> {
+    sqlx::query_as("SELECT * FROM proxy_models WHERE model_name = $1 ORDER BY created_at")
+        .bind(model_name)
+        .fetch_all(db)
+        .await
+}
+
+pub(crate) async fn all_deployments(db: &PgPool) -> sqlx::Result<Vec<super::deployment::Deployment>> {
+    sqlx::query_as("SELECT * FROM proxy_models ORDER BY created_at").fetch_all(db).await
+}
+
+pub(crate) async fn delete_deployment(db: &PgPool, model_id: &str) -> sqlx::Result<bool> {
+    let done = sqlx::query("DELETE FROM proxy_models WHERE model_id = $1").bind(model_id).execute(db).await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// The spend stored on a key, team or user row (what LiteLLM reseeds a spend counter from).
+pub(crate) async fn stored_spend(db: &PgPool, entity: &super::spend::Entity) -> sqlx::Result<f64> {
+    use super::spend::Entity;
+    let (sql, id) = match entity {
+        Entity::Key(token) => ("SELECT spend FROM verification_tokens WHERE token = $1", token),
+        Entity::Team(id) => ("SELECT spend FROM teams WHERE team_id = $1", id),
+        Entity::User(id) => ("SELECT spend FROM users WHERE user_id = $1", id),
+    };
+    let spend: Option<f64> = sqlx::query_scalar(sql).bind(id).fetch_optional(db).await?;
+    Ok(spend.unwrap_or(0.0))
+}
+
+/// Records one request's cost: the key's, its team's and its user's spend and a spend-log row, in
+/// one transaction. Cached objects are not evicted: budgets read spend from the counters.
+pub(crate) async fn record_spend(db: &PgPool, log: &super::spend::SpendLog) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE verification_tokens SET spend = spend + $2 WHERE token = $1")
+        .bind(&log.api_key)
+        .bind(log.spend)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(team_id) = &log.team_id {
+        sqlx::query("UPDATE teams SET spend = spend + $2 WHERE team_id = $1").bind(team_id).bind(log.spend).execute(&mut *tx).await?;
+    }
+    if let Some(user_id) = &log.user {
+        sqlx::query("UPDATE users SET spend = spend + $2 WHERE user_id = $1").bind(user_id).bind(log.spend).execute(&mut *tx).await?;
+    }
+    sqlx::query(
+        "INSERT INTO spend_logs (request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id,
+                                 organization_id, \"user\", \"startTime\", \"endTime\")
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,now())",
+    )
+    .bind(&log.request_id)
+    .bind(&log.api_key)
+    .bind(log.spend)
+    .bind(log.prompt_tokens)
+    .bind(log.completion_tokens)
+    .bind(&log.model)
+    .bind(&log.team_id)
+    .bind(&log.organization_id)
+    .bind(&log.user)
+    .bind(log.start_time)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}

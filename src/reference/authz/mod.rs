@@ -4,14 +4,17 @@
 //! at that place. Nothing here touches HTTP or the database, so every rule is unit-tested in a table.
 
 mod access_group_assignment;
+mod budget;
 mod denial;
 mod key_access;
-mod org_access;
 pub(crate) mod mcp_access;
+mod model_access;
+mod org_access;
 mod route_gate;
 mod team_access;
 
 pub(crate) use access_group_assignment::check_access_group_assignment;
+pub(crate) use budget::{check_llm_request, KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts};
 pub(crate) use denial::Denial;
 pub(crate) use key_access::{check_key_generate, check_key_info, check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_update, KeyGenerateRequest, KeyUpdateChanges};
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};

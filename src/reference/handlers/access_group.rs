@@ -92,7 +92,7 @@ async fn save(state: &AppState, group: &AccessGroup, delta: &Assignments) -> Res
     mcp_storage::save_access_group(&state.store.db, group, delta).await?;
     let teams: Vec<String> = delta.teams().cloned().collect();
     let keys: Vec<String> = delta.keys().cloned().collect();
-    state.store.evict(&teams, &keys);
+    state.store.evict_mirrored(&teams, &keys).await?;
     Ok(())
 }
 
@@ -199,7 +199,7 @@ pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>
     if !mcp_storage::delete_access_group(&state.store.db, &id).await? {
         return Err(not_found(&id));
     }
-    state.store.evict(&teams, &group.assigned_key_ids);
+    state.store.evict_mirrored(&teams, &group.assigned_key_ids).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

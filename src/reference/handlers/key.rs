@@ -43,7 +43,7 @@ pub(crate) struct GenerateKeyRequest {
 }
 
 /// `sk-` + URL-safe base64 of 16 random bytes, as LiteLLM generates them.
-fn new_raw_key() -> String {
+pub(crate) fn new_raw_key() -> String {
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
     format!("sk-{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
@@ -54,7 +54,7 @@ fn new_key_row(raw: &str, user_id: Option<String>, caller: &Caller) -> Key {
     Key::unset(hash_token(raw), Some(key_name(raw)), user_id, caller.user_id.clone())
 }
 
-fn key_name(raw: &str) -> String {
+pub(crate) fn key_name(raw: &str) -> String {
     format!("sk-...{}", last_chars(raw, 4))
 }
 
@@ -71,7 +71,7 @@ fn parse_duration(text: &str) -> Option<ChronoDuration> {
     }
 }
 
-fn expiry(duration: Option<&str>) -> Result<Option<DateTime<Utc>>, ProxyError> {
+pub(crate) fn expiry(duration: Option<&str>) -> Result<Option<DateTime<Utc>>, ProxyError> {
     match duration {
         None => Ok(None),
         Some(d) => parse_duration(d)
@@ -80,7 +80,7 @@ fn expiry(duration: Option<&str>) -> Result<Option<DateTime<Utc>>, ProxyError> {
     }
 }
 
-fn check_budget(max_budget: Option<f64>) -> Result<(), ProxyError> {
+pub(crate) fn check_budget(max_budget: Option<f64>) -> Result<(), ProxyError> {
     match max_budget {
         Some(b) if !b.is_finite() || b < 0.0 => Err(ProxyError::handler_dict(
             400,
@@ -227,7 +227,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
 }
 
 /// A key row as `/key/info` shows it: without its hash, with its status.
-fn info_view(key: &Key) -> Value {
+pub(crate) fn info_view(key: &Key) -> Value {
     let status = if key.blocked {
         "revoked"
     } else if key.expires.is_some_and(|e| e < Utc::now()) {
@@ -247,7 +247,7 @@ fn key_not_found(message: &str) -> ProxyError {
     ProxyError::typed(404, "not_found_error", Some("key"), message)
 }
 
-async fn key_team(state: &AppState, key: &Key) -> Result<Option<Team>, ProxyError> {
+pub(crate) async fn key_team(state: &AppState, key: &Key) -> Result<Option<Team>, ProxyError> {
     match &key.team_id {
         Some(id) => Ok(state.store.team(id).await?),
         None => Ok(None),
@@ -383,8 +383,13 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         key.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
     }
     key.updated_by = caller.user_id.clone();
-    state.store.save_key(&key).await?;
+    // The cache entry to evict is the one the client named (its key or hash), as in LiteLLM.
+    let sent = req.key.clone().unwrap_or_else(|| key.token.clone());
+    state.store.save_key_sent_as(&key, &sent).await?;
     access_group::reconcile_key(&state, &key.token, &old_groups, &key.access_group_ids).await?;
+    if let Some(spend) = req.spend {
+        state.store.spend.set(&crate::reference::spend::Entity::Key(key.token.clone()), spend);
+    }
     let permission = match &key.object_permission_id {
         Some(id) => to_value(&storage::object_permission(&state.store.db, id).await?),
         None => Value::Null,

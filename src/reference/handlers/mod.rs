@@ -1,11 +1,14 @@
 //! Route handlers: load what the decision needs, call the pure check, write, render.
 
 pub(crate) mod access_group;
+pub(crate) mod chat;
 pub(crate) mod health;
 pub(crate) mod key;
+pub(crate) mod key_rotation;
 pub(crate) mod mcp_rest;
 pub(crate) mod mcp_scope;
 pub(crate) mod mcp_server;
+pub(crate) mod model;
 pub(crate) mod organization;
 pub(crate) mod team;
 pub(crate) mod user;
