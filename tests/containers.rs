@@ -44,15 +44,18 @@ impl Engine {
         match self {
             Engine::Unix(socket) => {
                 use std::io::{Read, Write};
-                let mut stream =
-                    std::os::unix::net::UnixStream::connect(socket).map_err(|e| format!("{socket}: {e}"))?;
+                let mut stream = std::os::unix::net::UnixStream::connect(socket)
+                    .map_err(|e| format!("{socket}: {e}"))?;
                 stream
                     .set_read_timeout(Some(Duration::from_secs(30)))
                     .map_err(|e| e.to_string())?;
                 // HTTP/1.0: the engine closes the connection after one unchunked body.
-                write!(stream, "GET {path} HTTP/1.0\r\nHost: engine\r\n\r\n").map_err(|e| e.to_string())?;
+                write!(stream, "GET {path} HTTP/1.0\r\nHost: engine\r\n\r\n")
+                    .map_err(|e| e.to_string())?;
                 let mut response = String::new();
-                stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
+                stream
+                    .read_to_string(&mut response)
+                    .map_err(|e| e.to_string())?;
                 let (head, body) = response.split_once("\r\n\r\n").ok_or("no HTTP response")?;
                 if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
                     return Err(head.lines().next().unwrap_or_default().to_string());
@@ -65,7 +68,9 @@ impl Engine {
                     .build()
                     .map_err(|e| e.to_string())?;
                 runtime.block_on(async {
-                    let response = reqwest::get(format!("{base}{path}")).await.map_err(|e| e.to_string())?;
+                    let response = reqwest::get(format!("{base}{path}"))
+                        .await
+                        .map_err(|e| e.to_string())?;
                     let response = response.error_for_status().map_err(|e| e.to_string())?;
                     response.text().await.map_err(|e| e.to_string())
                 })
@@ -133,7 +138,12 @@ fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// rung (GATEPROOF_POSTGRES, DATABASE_URL); the image setting is kept.
 fn gateproof(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gateproof"));
-    for name in ["GATEPROOF_TARGET", "GATEPROOF_POSTGRES", "DATABASE_URL", "NO_COLOR"] {
+    for name in [
+        "GATEPROOF_TARGET",
+        "GATEPROOF_POSTGRES",
+        "DATABASE_URL",
+        "NO_COLOR",
+    ] {
         command.env_remove(name);
     }
     // The rung shows in the harness's own log line, without colour codes.
@@ -151,9 +161,16 @@ fn text(bytes: &[u8]) -> String {
 /// The `kind` the run's "Postgres server ready" line names.
 fn rung(output: &Output) -> Option<String> {
     let stderr = text(&output.stderr);
-    let line = stderr.lines().find(|l| l.contains("Postgres server ready"))?;
+    let line = stderr
+        .lines()
+        .find(|l| l.contains("Postgres server ready"))?;
     let kind = line.split("kind=").nth(1)?;
-    Some(kind.split_whitespace().next()?.trim_matches('"').to_string())
+    Some(
+        kind.split_whitespace()
+            .next()?
+            .trim_matches('"')
+            .to_string(),
+    )
 }
 
 fn describe(output: &Output) -> String {
@@ -176,7 +193,12 @@ fn scenario_suite_passes_through_the_docker_rung_and_leaves_no_container() {
     let pid = child.id();
     let output = child.wait_with_output().expect("the run ends");
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(rung(&output).as_deref(), Some("docker"), "{}", describe(&output));
+    assert_eq!(
+        rung(&output).as_deref(),
+        Some("docker"),
+        "{}",
+        describe(&output)
+    );
     let summary = text(&output.stdout);
     assert!(!summary.contains("not reproduced"), "{summary}");
     // Removal is part of the run, so nothing is left the moment it exits.
@@ -213,7 +235,11 @@ fn shutdown_and_drop_both_remove_the_container() {
         conn.close().await.expect("close");
         server.shutdown().await;
     });
-    assert_eq!(containers(&docker, &ours), Vec::<String>::new(), "after shutdown");
+    assert_eq!(
+        containers(&docker, &ours),
+        Vec::<String>::new(),
+        "after shutdown"
+    );
 
     let server = runtime
         .block_on(PgServer::start(&options))
@@ -277,7 +303,8 @@ fn ctrl_c_while_the_container_starts_leaves_no_container() {
     let ours = prefix_of(child.id());
     // The container exists from its creation on; the harness is then still waiting for readiness.
     assert!(
-        wait_until(Duration::from_secs(30), || !containers(&docker, &ours).is_empty()),
+        wait_until(Duration::from_secs(30), || !containers(&docker, &ours)
+            .is_empty()),
         "no container was created"
     );
     signal(&child, nix::sys::signal::Signal::SIGINT);
@@ -326,7 +353,12 @@ fn auto_takes_database_url_first() {
         .expect("the binary runs");
     runtime.block_on(host.shutdown());
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(rung(&output).as_deref(), Some("url"), "{}", describe(&output));
+    assert_eq!(
+        rung(&output).as_deref(),
+        Some("url"),
+        "{}",
+        describe(&output)
+    );
 }
 
 #[test]
@@ -340,7 +372,12 @@ fn auto_takes_the_container_when_an_engine_answers() {
     let pid = child.id();
     let output = child.wait_with_output().expect("the run ends");
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(rung(&output).as_deref(), Some("docker"), "{}", describe(&output));
+    assert_eq!(
+        rung(&output).as_deref(),
+        Some("docker"),
+        "{}",
+        describe(&output)
+    );
     assert_eq!(containers(&docker, &prefix_of(pid)), Vec::<String>::new());
 }
 
@@ -351,7 +388,12 @@ fn auto_falls_back_to_local_binaries_when_no_engine_answers() {
         .output()
         .expect("the binary runs");
     assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(rung(&output).as_deref(), Some("local"), "{}", describe(&output));
+    assert_eq!(
+        rung(&output).as_deref(),
+        Some("local"),
+        "{}",
+        describe(&output)
+    );
 }
 
 #[test]
@@ -364,13 +406,19 @@ fn auto_with_nothing_available_exits_3_naming_the_ways_to_get_a_server() {
         .expect("the binary runs");
     assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
     // miette wraps the help to the terminal's width: compare with whitespace collapsed.
-    let stderr = text(&output.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    let stderr = text(&output.stderr)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     for expected in [
         "failed to find a Postgres server",
         "DATABASE_URL",
         "engine",
         "PostgreSQL server binaries",
     ] {
-        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
     }
 }

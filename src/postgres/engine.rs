@@ -19,7 +19,8 @@ fn var(name: &str) -> Option<String> {
 pub(crate) fn endpoint() -> Option<Endpoint> {
     let from_properties = || {
         let home = var("HOME")?;
-        let text = std::fs::read_to_string(PathBuf::from(home).join(".testcontainers.properties")).ok()?;
+        let text =
+            std::fs::read_to_string(PathBuf::from(home).join(".testcontainers.properties")).ok()?;
         text.lines().find_map(|line| {
             let (key, value) = line.split_once('=')?;
             (key.trim() == "docker.host").then(|| value.trim().to_string())

@@ -90,7 +90,8 @@ fn tls() -> bool {
 }
 
 fn on_path(program: &str) -> bool {
-    var("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    var("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// The command that force-removes `name` (and its anonymous volumes): `curl` on the Docker API when the
@@ -103,7 +104,12 @@ fn removal_command(
 ) -> Option<Vec<String>> {
     let query = format!("containers/{name}?force=true&v=true");
     let curl = |extra: Vec<String>, url: String| {
-        let mut args = vec!["curl".to_string(), "-fsS".into(), "--max-time".into(), "30".into()];
+        let mut args = vec![
+            "curl".to_string(),
+            "-fsS".into(),
+            "--max-time".into(),
+            "30".into(),
+        ];
         args.extend(extra);
         args.extend(["-X".into(), "DELETE".into(), url]);
         args
@@ -113,8 +119,16 @@ fn removal_command(
             vec!["--unix-socket".into(), socket.display().to_string()],
             format!("http://localhost/{query}"),
         )),
-        Some(Endpoint::Http(base)) if !tls && on_path("curl") => Some(curl(Vec::new(), format!("{base}/{query}"))),
-        _ if on_path("docker") => Some(vec!["docker".into(), "rm".into(), "-f".into(), "-v".into(), name.into()]),
+        Some(Endpoint::Http(base)) if !tls && on_path("curl") => {
+            Some(curl(Vec::new(), format!("{base}/{query}")))
+        }
+        _ if on_path("docker") => Some(vec![
+            "docker".into(),
+            "rm".into(),
+            "-f".into(),
+            "-v".into(),
+            name.into(),
+        ]),
         _ => None,
     }
 }
