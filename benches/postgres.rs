@@ -1,6 +1,8 @@
-//! What a run pays for Postgres: one scenario database copy, and starting the local server
-//! (initdb + start + first connection). Small samples, so `cargo bench --bench postgres` takes about a
-//! minute on a busy machine.
+//! What a run pays for Postgres: one scenario database copy, starting the local server (initdb + start +
+//! first connection), and, when a Docker-compatible engine answers, starting the container (create +
+//! start + first connection; the image is already there) side by side with it. Small samples, so
+//! `cargo bench --bench postgres` takes one to two minutes on a busy machine. The container's image is
+//! `GATEPROOF_POSTGRES_IMAGE` when set.
 
 use std::time::{Duration, Instant};
 
@@ -13,6 +15,27 @@ fn local() -> PostgresOptions {
         choice: PostgresChoice::Local,
         image: None,
     }
+}
+
+fn docker() -> PostgresOptions {
+    PostgresOptions {
+        choice: PostgresChoice::Docker,
+        image: std::env::var("GATEPROOF_POSTGRES_IMAGE")
+            .ok()
+            .filter(|i| !i.is_empty()),
+    }
+}
+
+/// Starts and stops a server `iters` times, timing the starts only.
+async fn time_starts(options: &PostgresOptions, iters: u64) -> Duration {
+    let mut starting = Duration::ZERO;
+    for _ in 0..iters {
+        let started = Instant::now();
+        let server = PgServer::start(options).await.expect("the server starts");
+        starting += started.elapsed();
+        server.shutdown().await;
+    }
+    starting
 }
 
 fn postgres(c: &mut Criterion) {
@@ -51,19 +74,22 @@ fn postgres(c: &mut Criterion) {
 
     group.measurement_time(Duration::from_secs(12));
     group.bench_function("local_server_start", |b| {
-        b.to_async(&runtime).iter_custom(|iters| async move {
-            let mut starting = Duration::ZERO;
-            for _ in 0..iters {
-                let started = Instant::now();
-                let server = PgServer::start(&local())
-                    .await
-                    .expect("the local server starts");
-                starting += started.elapsed();
-                server.shutdown().await;
-            }
-            starting
-        });
+        b.to_async(&runtime)
+            .iter_custom(|iters| async move { time_starts(&local(), iters).await });
     });
+
+    // One start first: it tells whether an engine answers, and pulls the image if needed.
+    match runtime.block_on(PgServer::start(&docker())) {
+        Ok(server) => {
+            runtime.block_on(server.shutdown());
+            group.measurement_time(Duration::from_secs(20));
+            group.bench_function("container_server_start", |b| {
+                b.to_async(&runtime)
+                    .iter_custom(|iters| async move { time_starts(&docker(), iters).await });
+            });
+        }
+        Err(e) => eprintln!("skipping container_server_start: {e}"),
+    }
     group.finish();
 
     runtime.block_on(async {

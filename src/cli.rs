@@ -146,7 +146,7 @@ struct PostgresArgs {
     /// Where Postgres comes from: auto, docker, local or a postgres:// URL.
     #[arg(long, env = "GATEPROOF_POSTGRES", default_value = "auto", value_parser = parse_postgres)]
     postgres: PostgresChoice,
-    /// Image for the docker choice, NAME:TAG.
+    /// Image for the container rung, NAME:TAG (default: the official postgres:17).
     #[arg(long, env = "GATEPROOF_POSTGRES_IMAGE", value_name = "NAME:TAG")]
     postgres_image: Option<String>,
 }

@@ -3,7 +3,8 @@
 //! without its quirk it must pass, and with it it must fail exactly at the declared step with the
 //! declared response, so a scenario that cannot catch its bug fails the build.
 //!
-//! `GATEPROOF_POSTGRES` chooses the server (`auto` by default). Test names are the file paths, so a
+//! `GATEPROOF_POSTGRES` chooses the server (`auto` by default), `GATEPROOF_POSTGRES_IMAGE` the image of
+//! the container rung. Test names are the file paths, so a
 //! single scenario runs with `cargo test --test scenarios -- <path>`.
 
 use std::fmt;
@@ -44,7 +45,8 @@ fn start_postgres() -> Result<Arc<PgServer>, String> {
         Ok(text) => text.parse::<PostgresChoice>().map_err(|e| format!("GATEPROOF_POSTGRES: {e}"))?,
         Err(_) => PostgresChoice::Auto,
     };
-    let options = PostgresOptions { choice, image: None };
+    let image = std::env::var("GATEPROOF_POSTGRES_IMAGE").ok().filter(|i| !i.is_empty());
+    let options = PostgresOptions { choice, image };
     let (sender, receiver) = std::sync::mpsc::channel();
     std::thread::Builder::new()
         .name("postgres".into())

@@ -11,6 +11,9 @@ use super::{PostgresChoice, PostgresError};
 /// Where the Debian and Ubuntu packages put the server binaries, one directory per major version.
 const DEBIAN_PREFIX: &str = "/usr/lib/postgresql";
 
+/// Names the one directory to take `initdb` and `postgres` from, instead of PATH and the Debian layout.
+pub(crate) const BIN_DIR_VAR: &str = "GATEPROOF_POSTGRES_BIN_DIR";
+
 /// A user the local server runs as when the harness runs as root (initdb refuses root).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct RunAs {
@@ -118,7 +121,10 @@ impl Environment {
         Environment {
             database_url: var("DATABASE_URL"),
             engine_hint: engine_hint(var("DOCKER_HOST"), var("HOME"), var("XDG_RUNTIME_DIR")),
-            local_bin_dir: local_bin_dir(var("PATH").as_deref(), Path::new(DEBIAN_PREFIX)),
+            local_bin_dir: match var(BIN_DIR_VAR) {
+                Some(dir) => server_bin_dir(Path::new(&dir)),
+                None => local_bin_dir(var("PATH").as_deref(), Path::new(DEBIAN_PREFIX)),
+            },
             is_root,
             unprivileged_user: if is_root { unprivileged_user() } else { None },
         }
@@ -156,10 +162,17 @@ fn engine_hint(
         .map(|s| format!("unix://{}", s.display()))
 }
 
+/// `dir` when it holds both `initdb` and `postgres`.
+fn server_bin_dir(dir: &Path) -> Option<PathBuf> {
+    has_server(dir).then(|| dir.to_path_buf())
+}
+
+fn has_server(dir: &Path) -> bool {
+    is_executable(&dir.join("initdb")) && is_executable(&dir.join("postgres"))
+}
+
 /// The first PATH directory holding both `initdb` and `postgres`, else the newest `<prefix>/<major>/bin`.
 pub(crate) fn local_bin_dir(path: Option<&str>, debian_prefix: &Path) -> Option<PathBuf> {
-    let has_server =
-        |dir: &Path| is_executable(&dir.join("initdb")) && is_executable(&dir.join("postgres"));
     if let Some(path) = path
         && let Some(dir) = std::env::split_paths(path).find(|d| has_server(d))
     {
@@ -321,12 +334,15 @@ mod tests {
             .expect("join")
             .into_string()
             .expect("utf8");
-        assert_eq!(local_bin_dir(Some(&path), &prefix), Some(full));
+        assert_eq!(local_bin_dir(Some(&path), &prefix), Some(full.clone()));
         let partial = only_initdb.display().to_string();
         assert_eq!(
             local_bin_dir(Some(&partial), &prefix),
             Some(prefix.join("15/bin"))
         );
         assert_eq!(local_bin_dir(None, &root.path().join("absent")), None);
+        // GATEPROOF_POSTGRES_BIN_DIR names one directory, taken only when complete.
+        assert_eq!(server_bin_dir(&full), Some(full.clone()));
+        assert_eq!(server_bin_dir(&only_initdb), None);
     }
 }

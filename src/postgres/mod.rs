@@ -12,7 +12,9 @@
 
 mod choice;
 mod container;
+mod engine;
 mod local;
+mod reaper;
 mod template;
 mod url;
 
@@ -81,7 +83,7 @@ pub enum PostgresError {
     LocalStart { reason: String, log: String },
     #[error("failed to start a PostgreSQL container from image {image}: {reason}")]
     #[diagnostic(help(
-        "check that a Docker-compatible engine answers (DOCKER_HOST) and that the image can be pulled"
+        "check that a Docker-compatible engine answers (DOCKER_HOST) and that the image can be pulled, or pass --postgres-image with an image the engine already has (see the README's Postgres section)"
     ))]
     Container { image: String, reason: String },
     #[error("failed to connect to {target}: {reason}")]

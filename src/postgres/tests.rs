@@ -5,10 +5,13 @@ use std::time::{Duration, Instant};
 use super::choice::{Environment, RunAs};
 use super::*;
 
+/// CI names an image its engine has (no registry there); elsewhere the default is pulled.
 fn options(choice: PostgresChoice) -> PostgresOptions {
     PostgresOptions {
         choice,
-        image: None,
+        image: std::env::var("GATEPROOF_POSTGRES_IMAGE")
+            .ok()
+            .filter(|i| !i.is_empty()),
     }
 }
 
@@ -109,10 +112,14 @@ async fn docker_without_an_engine_fails_fast_with_the_container_error() {
         return;
     }
     let started = Instant::now();
-    let result = PgServer::start_in(&options(PostgresChoice::Docker), &local_environment()).await;
+    let options = options(PostgresChoice::Docker);
+    let image = options.image.as_deref().unwrap_or(container::DEFAULT_IMAGE);
+    let result = PgServer::start_in(&options, &local_environment()).await;
     let message = result.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(
-        message.starts_with("failed to start a PostgreSQL container from image postgres:17: "),
+        message.starts_with(&format!(
+            "failed to start a PostgreSQL container from image {image}: "
+        )),
         "{message}"
     );
     assert!(
