@@ -162,20 +162,7 @@ async fn a_target_that_dies_mid_run_is_infrastructure_trouble_and_what_it_left_i
         .expect("gateproof run starts");
 
     // The team exists once the first step is through; then the target goes away during the pause.
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let answer = client.get(format!("{}/user/info", served.base_url)).bearer_auth(MASTER_KEY).send().await;
-        let teams = match answer {
-            Ok(response) => response.json::<Value>().await.ok().and_then(|v| v["teams"].as_array().map(Vec::len)),
-            Err(_) => None,
-        };
-        if teams.unwrap_or(0) > 0 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the scenario never created its team");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    wait_for_a_team(&served.base_url).await;
     served.stop();
 
     let output = tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("gateproof run ends");
@@ -184,4 +171,54 @@ async fn a_target_that_dies_mid_run_is_infrastructure_trouble_and_what_it_left_i
     assert!(stdout.contains("ERROR outlived-by-its-target"), "{stdout}");
     assert!(stdout.contains("LEFTOVER 1 objects"), "{stdout}");
     assert!(stdout.contains("(created by outlived-by-its-target): could not check"), "{stdout}");
+}
+
+/// Waits until the served proxy holds at least one team (the slow scenario's first step is through).
+async fn wait_for_a_team(base_url: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = client.get(format!("{base_url}/user/info")).bearer_auth(MASTER_KEY).send().await;
+        let teams = match answer {
+            Ok(response) => response.json::<Value>().await.ok().and_then(|v| v["teams"].as_array().map(Vec::len)),
+            Err(_) => None,
+        };
+        if teams.unwrap_or(0) > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the scenario never created its team");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_mid_scenario_still_tears_down_what_it_created() {
+    let served = Served::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("slow.yaml");
+    std::fs::write(&file, SLOW_SCENARIO).expect("write");
+    let run = Command::new(env!("CARGO_BIN_EXE_gateproof"))
+        .args(["run", file.to_str().expect("UTF-8"), "--target", &served.base_url, "--master-key", MASTER_KEY])
+        .env_remove("GATEPROOF_TARGET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gateproof run starts");
+    wait_for_a_team(&served.base_url).await;
+    kill(Pid::from_raw(i32::try_from(run.id()).expect("pid")), Signal::SIGINT).expect("SIGINT");
+
+    let output = tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("ends");
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{}", text(&output.stderr));
+    assert!(stdout.contains("leftover check: nothing left behind"), "{stdout}");
+    let teams: Value = reqwest::Client::new()
+        .get(format!("{}/user/info", served.base_url))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .expect("the proxy answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(teams["teams"], Value::Array(vec![]), "the team was deleted");
 }
