@@ -150,16 +150,7 @@ steps:
 async fn a_target_that_dies_mid_run_is_infrastructure_trouble_and_what_it_left_is_listed() {
     let mut served = Served::start();
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("slow.yaml");
-    std::fs::write(&file, SLOW_SCENARIO).expect("write");
-    let run = Command::new(env!("CARGO_BIN_EXE_gateproof"))
-        .args(["run", file.to_str().expect("UTF-8"), "--target", &served.base_url, "--master-key", MASTER_KEY])
-        .args(["--request-timeout", "5s"])
-        .env_remove("GATEPROOF_TARGET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("gateproof run starts");
+    let run = start_slow_run(dir.path(), &served.base_url);
 
     // The team exists once the first step is through; then the target goes away during the pause.
     wait_for_a_team(&served.base_url).await;
@@ -171,6 +162,20 @@ async fn a_target_that_dies_mid_run_is_infrastructure_trouble_and_what_it_left_i
     assert!(stdout.contains("ERROR outlived-by-its-target"), "{stdout}");
     assert!(stdout.contains("LEFTOVER 1 objects"), "{stdout}");
     assert!(stdout.contains("(created by outlived-by-its-target): could not check"), "{stdout}");
+}
+
+/// `gateproof run` of `SLOW_SCENARIO` against `base_url`, in the background.
+fn start_slow_run(dir: &Path, base_url: &str) -> Child {
+    let file = dir.join("slow.yaml");
+    std::fs::write(&file, SLOW_SCENARIO).expect("write");
+    Command::new(env!("CARGO_BIN_EXE_gateproof"))
+        .args(["run", file.to_str().expect("UTF-8"), "--target", base_url, "--master-key", MASTER_KEY])
+        .args(["--request-timeout", "5s"])
+        .env_remove("GATEPROOF_TARGET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gateproof run starts")
 }
 
 /// Waits until the served proxy holds at least one team (the slow scenario's first step is through).
@@ -195,15 +200,7 @@ async fn wait_for_a_team(base_url: &str) {
 async fn ctrl_c_mid_scenario_still_tears_down_what_it_created() {
     let served = Served::start();
     let dir = tempfile::tempdir().expect("temp dir");
-    let file = dir.path().join("slow.yaml");
-    std::fs::write(&file, SLOW_SCENARIO).expect("write");
-    let run = Command::new(env!("CARGO_BIN_EXE_gateproof"))
-        .args(["run", file.to_str().expect("UTF-8"), "--target", &served.base_url, "--master-key", MASTER_KEY])
-        .env_remove("GATEPROOF_TARGET")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("gateproof run starts");
+    let run = start_slow_run(dir.path(), &served.base_url);
     wait_for_a_team(&served.base_url).await;
     kill(Pid::from_raw(i32::try_from(run.id()).expect("pid")), Signal::SIGINT).expect("SIGINT");
 

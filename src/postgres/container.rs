@@ -27,19 +27,6 @@ const PG_PORT: u16 = 5432;
 /// Every container the harness starts carries this label, so leftovers are easy to find
 /// (`docker ps -a --filter label=org.gateproof`).
 pub(crate) const LABEL: &str = "org.gateproof";
-/// The same throwaway-server settings as the local rung; both the official image's entrypoint and
-/// gateproof's own pass arguments starting with `-` to postgres.
-const SERVER_SETTINGS: [&str; 8] = [
-    "-c",
-    "fsync=off",
-    "-c",
-    "synchronous_commit=off",
-    "-c",
-    "full_page_writes=off",
-    "-c",
-    // Scenarios run in parallel, each with a proxy pool: the default of 100 runs out.
-    "max_connections=200",
-];
 
 pub(crate) struct ContainerServer {
     /// Dropping the handle removes the container; `stop` removes it and waits.
@@ -72,7 +59,9 @@ impl ContainerServer {
             .with_tag(tag)
             .with_container_name(&container_name)
             .with_label(LABEL, "postgres")
-            .with_cmd(SERVER_SETTINGS)
+            // Both the official image's entrypoint and gateproof's own pass arguments starting with `-`
+            // to postgres.
+            .with_cmd(super::SERVER_SETTINGS)
             // Exposed explicitly: testcontainers sends an empty ExposedPorts list, which podman takes
             // literally (the image's EXPOSE is then ignored and nothing is published).
             .with_mapped_port(0, PG_PORT.tcp())

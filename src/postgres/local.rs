@@ -179,16 +179,7 @@ async fn start_once(setup: &LocalSetup) -> Result<LocalServer, StartFailure> {
         .arg("-D")
         .arg(temp.path().join("data"))
         .args(["-c", "listen_addresses=127.0.0.1", "-p", &port.to_string()])
-        .args([
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ])
-        // Scenarios run in parallel, each with a proxy pool: the default of 100 runs out.
-        .args(["-c", "max_connections=200"])
+        .args(super::SERVER_SETTINGS)
         .arg("-k")
         .arg(temp.path())
         .stdin(Stdio::piped())

@@ -25,6 +25,20 @@ use container::ContainerServer;
 use local::LocalServer;
 use template::Databases;
 
+/// Settings of every throwaway server gateproof starts, local or in a container: durability is not
+/// worth its cost for a database that lives one run, and scenarios run in parallel, each with a proxy
+/// pool, so the default of 100 connections runs out.
+pub(crate) const SERVER_SETTINGS: [&str; 8] = [
+    "-c",
+    "fsync=off",
+    "-c",
+    "synchronous_commit=off",
+    "-c",
+    "full_page_writes=off",
+    "-c",
+    "max_connections=200",
+];
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PostgresChoice {
     Auto,

@@ -215,15 +215,24 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     }
     state.store.save_key(&key).await?;
     access_group::reconcile_key(&state, &key.token, &[], &key.access_group_ids).await?;
-    let mut body = to_value(&key);
+    let mut body = generated_view(&key, &raw);
+    if let Value::Object(map) = &mut body {
+        map.insert("duration".into(), json!(req.duration));
+    }
+    Ok(Json(body))
+}
+
+/// A key row as `/key/generate` and `/key/regenerate` answer it: with the raw key (shown this once)
+/// and its hash as `token_id`.
+pub(crate) fn generated_view(key: &Key, raw: &str) -> Value {
+    let mut body = to_value(key);
     if let Value::Object(map) = &mut body {
         map.insert("key".into(), json!(raw));
         map.insert("token_id".into(), json!(key.token));
         map.insert("object_permission".into(), Value::Null);
         map.remove("object_permission_id");
-        map.insert("duration".into(), json!(req.duration));
     }
-    Ok(Json(body))
+    body
 }
 
 /// A key row as `/key/info` shows it: without its hash, with its status.

@@ -9,7 +9,6 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::key::{check_budget, expiry, info_view, key_name, key_team, new_raw_key};
-use super::to_value;
 use crate::reference::auth::{hash_if_needed, hash_token};
 use crate::reference::authz;
 use crate::reference::domain::Key;
@@ -94,14 +93,7 @@ async fn regenerate_key(state: &AppState, authed: &Authed, path_key: Option<Stri
         return Err(ProxyError::handler_dict(400, "Unable to regenerate key: a key with this value already exists."));
     }
     state.store.rotate_key(&old.token, &key, &sent).await?;
-    let mut body = to_value(&key);
-    if let Value::Object(map) = &mut body {
-        map.insert("key".into(), json!(raw));
-        map.insert("token_id".into(), json!(key.token));
-        map.insert("object_permission".into(), Value::Null);
-        map.remove("object_permission_id");
-    }
-    Ok(Json(body))
+    Ok(Json(super::key::generated_view(&key, &raw)))
 }
 
 #[derive(Debug, Deserialize)]
