@@ -98,6 +98,25 @@ pub(crate) fn check_key_owner_or_team_admin(caller: &Caller, key: &Key, key_team
     }
 }
 
+/// /key/regenerate and /key/{key}/regenerate by a non-admin: on a team key the caller must be a team
+/// member holding `/key/regenerate` (team admins bypass), as LiteLLM 1.109 checks before ownership;
+/// then the key must be the caller's own or the caller its team's admin.
+pub(crate) fn check_key_regenerate(caller: &Caller, key: &Key, key_team: Option<&Team>) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    if let Some(team) = key_team {
+        let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+        check_team_member_route(
+            caller,
+            team,
+            "/key/regenerate",
+            Denial::NotTeamMemberForKey { user_id: own, team_id: team.team_id.clone() },
+        )?;
+    }
+    check_key_owner_or_team_admin(caller, key, key_team)
+}
+
 /// What a /key/update request changes that the checks care about.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeyUpdateChanges {
@@ -251,6 +270,29 @@ mod tests {
         }
         let userless = key(None, None);
         assert!(check_key_owner_or_team_admin(&userless_key(None), &userless, None).is_err());
+    }
+
+    #[test]
+    fn key_regenerate_table() {
+        let mut open = team("t1", None, &[("tadmin", "admin"), ("owner", "user"), ("tmember", "user")]);
+        let closed = open.clone();
+        open.team_member_permissions = Some(vec!["/key/regenerate".into()]);
+        let team_key = key(Some("owner"), Some("t1"));
+        let personal = key(Some("owner"), None);
+        let cases: Vec<(&str, Caller, &Key, Option<&Team>, u16)> = vec![
+            ("master key", Caller::master(), &team_key, Some(&closed), 200),
+            ("team admin without permissions listed", internal("tadmin"), &team_key, Some(&closed), 200),
+            ("owner holding /key/regenerate", internal("owner"), &team_key, Some(&open), 200),
+            ("owner without /key/regenerate", internal("owner"), &team_key, Some(&closed), 401),
+            ("other member holding it", internal("tmember"), &team_key, Some(&open), 403),
+            ("non-member", internal("x"), &team_key, Some(&open), 401),
+            ("owner of a personal key", internal("owner"), &personal, None, 200),
+            ("stranger on a personal key", internal("x"), &personal, None, 403),
+        ];
+        for (name, caller, k, t, expected) in cases {
+            let got = check_key_regenerate(&caller, k, t).map_or_else(|d| d.status(), |()| 200);
+            assert_eq!(got, expected, "{name}");
+        }
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub(crate) fn check_budget(max_budget: Option<f64>) -> Result<(), ProxyError> {
     }
 }
 
-fn requested_permission(req: Option<&ObjectPermissionRequest>) -> ObjectPermission {
+pub(crate) fn requested_permission(req: Option<&ObjectPermissionRequest>) -> ObjectPermission {
     let list = |v: Option<&Vec<String>>| v.cloned().unwrap_or_default();
     ObjectPermission {
         mcp_servers: list(req.and_then(|r| r.mcp_servers.as_ref())),
@@ -102,7 +102,7 @@ fn requested_permission(req: Option<&ObjectPermissionRequest>) -> ObjectPermissi
 /// The team's grants, read from the database (LiteLLM 1.109's `check_db_only` path), so a
 /// `/team/update` just before is always seen. With `stale_team_cache` they are read through the cache,
 /// as LiteLLM 1.83 did (BerriAI/litellm#25286).
-async fn team_permission(state: &AppState, team: &Team) -> Result<Option<ObjectPermission>, ProxyError> {
+pub(crate) async fn team_permission(state: &AppState, team: &Team) -> Result<Option<ObjectPermission>, ProxyError> {
     let Some(id) = &team.object_permission_id else {
         return Ok(None);
     };
