@@ -32,7 +32,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run scenarios against the reference proxy or a proxy by URL.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// List scenarios: id, tags, title, file.
     List(ListArgs),
     /// Serve the reference proxy on 127.0.0.1 until Ctrl-C.
@@ -310,7 +310,7 @@ fn execute(cli: Cli) -> Result<Verdict, CliError> {
             Ok(Verdict::default())
         }
         Command::List(args) => list(&args),
-        Command::Run(args) => runtime()?.block_on(run(args)),
+        Command::Run(args) => runtime()?.block_on(run(*args)),
         Command::Serve(args) => runtime()?.block_on(serve(args)),
     }
 }

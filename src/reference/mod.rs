@@ -151,6 +151,7 @@ fn router(state: AppState) -> Router {
         .route("/organization/new", post(organization::new))
         .route("/organization/info", get(organization::info))
         .route("/organization/member_add", post(organization::member_add))
+        .route("/organization/delete", delete(organization::delete))
         .route("/organization/member_update", patch(organization::member_update))
         .route("/organization/member_delete", delete(organization::member_delete))
         .merge(handlers::mcp_router())

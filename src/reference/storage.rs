@@ -257,6 +257,11 @@ pub(crate) async fn organization(db: &PgPool, id: &str) -> sqlx::Result<Option<O
     sqlx::query_as("SELECT * FROM organizations WHERE organization_id = $1").bind(id).fetch_optional(db).await
 }
 
+/// Deletes the organizations (their memberships go with them); returns the deleted rows.
+pub(crate) async fn delete_organizations(db: &PgPool, ids: &[String]) -> sqlx::Result<Vec<Organization>> {
+    sqlx::query_as("DELETE FROM organizations WHERE organization_id = ANY($1) RETURNING *").bind(ids).fetch_all(db).await
+}
+
 /// Creates an organization with its (always created, as in LiteLLM) budget row.
 pub(crate) async fn insert_organization(db: &PgPool, o: &Organization, max_budget: Option<f64>) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;

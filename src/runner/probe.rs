@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::http::{self, Endpoint};
 use super::outcome::ReceivedResponse;
 use super::error_view;
+use super::resources::route_missing;
 use crate::scenario::Capability;
 
 /// The answers of the probe.
@@ -63,10 +64,6 @@ pub(crate) async fn version(client: &Client, endpoint: &Endpoint) -> Option<Stri
     json.get("litellm_version").and_then(Value::as_str).map(str::to_string)
 }
 
-/// FastAPI's answer for a route that does not exist.
-fn route_missing(response: &ReceivedResponse) -> bool {
-    response.status == 404 && response.json.as_ref().is_some_and(|j| j == &json!({"detail": "Not Found"}))
-}
 
 fn refused(what: &str, response: &ReceivedResponse) -> String {
     if route_missing(response) {

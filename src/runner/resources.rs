@@ -96,9 +96,15 @@ fn info_is_empty(response: &ReceivedResponse) -> bool {
     response.json.as_ref().and_then(|j| j.get("data")).and_then(Value::as_array).is_some_and(Vec::is_empty)
 }
 
-/// Whether a delete answer means the object is already gone (deleted by the scenario itself).
+/// Whether a delete answer means the object is already gone (deleted by the scenario itself). A 404
+/// from a route the proxy does not have is not that.
 pub fn already_gone(response: &ReceivedResponse) -> bool {
-    response.status == 404 || (response.status >= 400 && says_missing(&response.body))
+    !route_missing(response) && (response.status == 404 || (response.status >= 400 && says_missing(&response.body)))
+}
+
+/// FastAPI's (and the reference's) answer for a route that does not exist.
+pub(crate) fn route_missing(response: &ReceivedResponse) -> bool {
+    response.status == 404 && response.json.as_ref().is_some_and(|j| *j == json!({"detail": "Not Found"}))
 }
 
 fn says_missing(body: &str) -> bool {
@@ -106,8 +112,11 @@ fn says_missing(body: &str) -> bool {
     ["not found", "does not exist", "doesn't exist", "not exist"].iter().any(|m| lower.contains(m))
 }
 
-/// What one exchange created, read from a successful response to a creating route.
-pub fn created_by(request: &SentRequest, response: &ReceivedResponse) -> Vec<Resource> {
+/// What one exchange created, read from a successful response to a creating route. Users a route may
+/// create on the side (a member added, or a key's owner, by an id the proxy did not know) are counted
+/// only when their id carries the scenario's `run_id`: an existing user named by a scenario must never
+/// be deleted by its teardown.
+pub fn created_by(request: &SentRequest, response: &ReceivedResponse, run_id: &str) -> Vec<Resource> {
     if !(200..300).contains(&response.status) || request.method != "POST" {
         return Vec::new();
     }
@@ -124,7 +133,11 @@ pub fn created_by(request: &SentRequest, response: &ReceivedResponse) -> Vec<Res
             created.extend(from(ResourceKind::Key, "key"));
         }
         "/team/new" => created.extend(from(ResourceKind::Team, "team_id")),
-        "/key/generate" | "/key/regenerate" => created.extend(from(ResourceKind::Key, "key")),
+        "/key/generate" => {
+            created.extend(side_users(request, "user_id", run_id));
+            created.extend(from(ResourceKind::Key, "key"));
+        }
+        "/key/regenerate" => created.extend(from(ResourceKind::Key, "key")),
         p if p.starts_with("/key/") && p.ends_with("/regenerate") => created.extend(from(ResourceKind::Key, "key")),
         "/v1/mcp/server" => created.extend(from(ResourceKind::McpServer, "server_id")),
         "/v1/access_group" | "/v1/unified_access_group" => {
@@ -133,24 +146,27 @@ pub fn created_by(request: &SentRequest, response: &ReceivedResponse) -> Vec<Res
         "/model/new" => created.extend(from(ResourceKind::Model, "model_id").or_else(|| {
             body.pointer("/model_info/id").and_then(Value::as_str).map(|id| Resource { kind: ResourceKind::Model, id: id.into() })
         })),
-        // Adding a member by an id the proxy does not know creates that user.
-        "/team/member_add" | "/organization/member_add" => {
-            if let Some(SentBody::Json(sent)) = &request.body {
-                created.extend(member_user_ids(sent).map(|id| Resource { kind: ResourceKind::User, id }));
-            }
-        }
+        "/team/member_add" | "/organization/member_add" => created.extend(side_users(request, "member", run_id)),
         _ => {}
     }
     created
 }
 
-fn member_user_ids(body: &Value) -> impl Iterator<Item = String> + '_ {
-    let members: Vec<&Value> = match body.get("member") {
+/// User ids named in the request body's `field` (a `user_id` string, or members with `user_id`) that
+/// carry `run_id`.
+fn side_users(request: &SentRequest, field: &str, run_id: &str) -> Vec<Resource> {
+    let Some(SentBody::Json(body)) = &request.body else { return Vec::new() };
+    let named: Vec<&Value> = match body.get(field) {
         Some(Value::Array(list)) => list.iter().collect(),
         Some(one) => vec![one],
         None => Vec::new(),
     };
-    members.into_iter().filter_map(|m| m.get("user_id").and_then(Value::as_str).map(str::to_string))
+    named
+        .into_iter()
+        .filter_map(|v| v.as_str().or_else(|| v.get("user_id").and_then(Value::as_str)))
+        .filter(|id| !run_id.is_empty() && id.contains(run_id))
+        .map(|id| Resource { kind: ResourceKind::User, id: id.to_string() })
+        .collect()
 }
 
 /// The path of a URL the runner sent to (without query), relative to the target's base URL path.
@@ -195,7 +211,9 @@ mod tests {
     #[test]
     fn creating_routes_yield_what_they_created() {
         use ResourceKind::*;
-        let cases: Vec<(&str, Option<Value>, Value, Vec<(ResourceKind, &str)>)> = vec![
+        // Route, request body, response body, what it created.
+        type Case = (&'static str, Option<Value>, Value, Vec<(ResourceKind, &'static str)>);
+        let cases: Vec<Case> = vec![
             ("/team/new", None, json!({"team_id": "t1"}), vec![(Team, "t1")]),
             ("/user/new", None, json!({"user_id": "u1", "key": "sk-u1"}), vec![(User, "u1"), (Key, "sk-u1")]),
             ("/key/generate", None, json!({"key": "sk-k1", "token": "abc"}), vec![(Key, "sk-k1")]),
@@ -208,16 +226,18 @@ mod tests {
             ("/model/new", None, json!({"model_info": {"id": "md2"}}), vec![(Model, "md2")]),
             (
                 "/team/member_add",
-                Some(json!({"team_id": "t1", "member": [{"user_id": "a"}, {"user_email": "x@y"}, {"user_id": "b"}]})),
+                Some(json!({"team_id": "t1", "member": [{"user_id": "a-r1"}, {"user_email": "x@y"}, {"user_id": "operator"}]})),
                 json!({}),
-                vec![(User, "a"), (User, "b")],
+                vec![(User, "a-r1")],
             ),
-            ("/organization/member_add", Some(json!({"member": {"user_id": "c"}})), json!({}), vec![(User, "c")]),
+            ("/organization/member_add", Some(json!({"member": {"user_id": "c-r1"}})), json!({}), vec![(User, "c-r1")]),
+            ("/key/generate", Some(json!({"user_id": "u-r1"})), json!({"key": "sk-k4"}), vec![(User, "u-r1"), (Key, "sk-k4")]),
+            ("/key/generate", Some(json!({"user_id": "operator"})), json!({"key": "sk-k5"}), vec![(Key, "sk-k5")]),
             ("/team/update", None, json!({"team_id": "t1"}), vec![]),
             ("/team/new", None, json!({"detail": "no id here"}), vec![]),
         ];
         for (path, body, response, expected) in cases {
-            let got = ids(created_by(&sent("POST", path, body), &answered(200, response)));
+            let got = ids(created_by(&sent("POST", path, body), &answered(200, response), "r1"));
             let expected: Vec<(ResourceKind, String)> = expected.into_iter().map(|(k, id)| (k, id.to_string())).collect();
             assert_eq!(got, expected, "{path}");
         }
@@ -225,8 +245,8 @@ mod tests {
 
     #[test]
     fn failed_or_reading_requests_create_nothing() {
-        assert!(created_by(&sent("POST", "/team/new", None), &answered(403, json!({"team_id": "t1"}))).is_empty());
-        assert!(created_by(&sent("GET", "/team/new", None), &answered(200, json!({"team_id": "t1"}))).is_empty());
+        assert!(created_by(&sent("POST", "/team/new", None), &answered(403, json!({"team_id": "t1"})), "r1").is_empty());
+        assert!(created_by(&sent("GET", "/team/new", None), &answered(200, json!({"team_id": "t1"})), "r1").is_empty());
     }
 
     #[test]
@@ -238,6 +258,7 @@ mod tests {
         assert_eq!(still_exists(&text(400, r#"{"error": {"message": "Team t not found"}}"#)), Some(false));
         assert_eq!(still_exists(&text(500, r#"{"error": {"message": "boom"}}"#)), None);
         assert!(already_gone(&text(404, "{}")));
+        assert!(!already_gone(&text(404, r#"{"detail": "Not Found"}"#)), "a missing route is no proof");
         assert!(already_gone(&text(400, "Key doesn't exist")));
         assert!(!already_gone(&text(401, "Authentication Error")));
     }

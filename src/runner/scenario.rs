@@ -42,6 +42,7 @@ pub(crate) async fn execute(
         created: Vec::new(),
         // The reference proxy's database goes away with the scenario; only a shared proxy needs teardown.
         track: !target.is_reference(),
+        run_id: run_id.clone(),
     };
     let mut vars = Variables::new();
     vars.insert("run_id".to_string(), Value::String(run_id.clone()));
@@ -140,6 +141,7 @@ struct Progress {
     steps: Vec<StepOutcome>,
     created: Vec<Created>,
     track: bool,
+    run_id: String,
 }
 
 impl Progress {
@@ -147,7 +149,7 @@ impl Progress {
         if self.track
             && let (Some(request), Some(response)) = (&step.request, &step.response)
         {
-            for resource in resources::created_by(request, response) {
+            for resource in resources::created_by(request, response, &self.run_id) {
                 if !self.created.iter().any(|c| c.resource == resource) {
                     self.created.push(Created { resource, step: step.id.clone(), cleanup: Cleanup::Pending });
                 }

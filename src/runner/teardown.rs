@@ -5,7 +5,7 @@ use reqwest::Client;
 
 use super::http::{self, Endpoint};
 use super::outcome::{Cleanup, Created, ScenarioOutcome};
-use super::resources::{already_gone, still_exists};
+use super::resources::{already_gone, route_missing, still_exists};
 
 /// Deletes every resource not yet handled, in reverse order of creation, and records how it went.
 pub(crate) async fn delete_all(created: &mut [Created], client: &Client, endpoint: &Endpoint) {
@@ -17,6 +17,9 @@ pub(crate) async fn delete_all(created: &mut [Created], client: &Client, endpoin
         item.cleanup = match http::admin(client, endpoint, method, &path, body.as_ref()).await {
             Ok(response) if (200..300).contains(&response.status) => Cleanup::Deleted,
             Ok(response) if already_gone(&response) => Cleanup::AlreadyGone,
+            Ok(response) if route_missing(&response) => {
+                Cleanup::Failed(format!("{method} {path}: the route does not exist on the target"))
+            }
             Ok(response) => Cleanup::Failed(format!(
                 "{method} {path} answered {}: {}",
                 response.status,
@@ -72,7 +75,8 @@ pub async fn leftovers(outcomes: &[ScenarioOutcome], client: &Client, endpoint: 
 fn still_there(cleanup: &Cleanup) -> String {
     match cleanup {
         Cleanup::Failed(why) => format!("still exists; deleting it failed: {why}"),
-        Cleanup::Deleted | Cleanup::AlreadyGone => "still exists although its delete succeeded".into(),
+        Cleanup::Deleted => "still exists although its delete succeeded".into(),
+        Cleanup::AlreadyGone => "still exists although its delete answered that it was not found".into(),
         Cleanup::Pending | Cleanup::Kept => "still exists; it was never deleted".into(),
     }
 }

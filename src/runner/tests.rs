@@ -562,3 +562,15 @@ async fn mock_urls_are_variables_and_the_mocks_answer_there() {
     let after = reqwest::Client::new().post(format!("{api_base}/chat/completions")).json(&json!({"model": "m"})).send().await;
     assert!(after.is_err(), "the mock still answers after the scenario: {after:?}");
 }
+
+#[tokio::test]
+async fn a_scenario_over_its_timeout_is_an_infrastructure_error() {
+    let server = MockServer::start().await;
+    let pause = Step { sleep: Some(Duration::from_secs(5)), request: None, ..step("pause", 3, request("GET", "/x"), Expect::default()) };
+    let options = RunOptions { scenario_timeout: Duration::from_millis(200), ..options() };
+    let started = std::time::Instant::now();
+    let outcome = run_scenario(&scenario("slow", vec![pause]), &external(&server), &options).await;
+    let ScenarioStatus::Errored { message } = &outcome.status else { panic!("expected an error: {outcome:#?}") };
+    assert!(message.contains("did not finish within 200ms"), "{message}");
+    assert!(started.elapsed() < Duration::from_secs(4), "the timeout cut the pause short");
+}

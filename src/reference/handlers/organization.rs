@@ -259,3 +259,32 @@ pub(crate) async fn member_delete(State(state): State<AppState>, authed: Authed)
         None => Err(member_not_found(&user_id)),
     }
 }
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteOrganizationsRequest {
+    organization_ids: Vec<String>,
+}
+
+/// `DELETE /organization/delete`: proxy admins only; an organization that still has teams is refused,
+/// so no team is left pointing at nothing (delete or move the teams first).
+pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    if !authed.caller.is_proxy_admin() {
+        return Err(ProxyError::detail_error(403, "Only proxy admins can delete organizations."));
+    }
+    let req: DeleteOrganizationsRequest = authed.parse()?;
+    for id in &req.organization_ids {
+        if storage::organization(&state.store.db, id).await?.is_none() {
+            return Err(ProxyError::detail_error(404, format!("Organization not found: {id}")));
+        }
+        let teams = storage::teams_of_organization(&state.store.db, id).await?;
+        if !teams.is_empty() {
+            let ids: Vec<&str> = teams.iter().map(|t| t.team_id.as_str()).collect();
+            return Err(ProxyError::detail_error(
+                400,
+                format!("Organization {id} still has teams: {}. Delete or move them first.", ids.join(", ")),
+            ));
+        }
+    }
+    let deleted = storage::delete_organizations(&state.store.db, &req.organization_ids).await?;
+    Ok(Json(to_value(&deleted)))
+}

@@ -1,0 +1,224 @@
+//! The third way gateproof is used: the same corpus against a proxy in another process, by URL. The
+//! proxy here is `gateproof serve` (the reference proxy on its own Postgres), so every scenario that
+//! needs no reference-only setting must pass there as it does in-process (`tests/scenarios.rs`), and
+//! the run must leave nothing behind.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{kill, Signal};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+const MASTER_KEY: &str = "sk-gp-external0test0master0key";
+
+/// `gateproof serve` on a free port; stopped (as by Ctrl-C) when dropped.
+struct Served {
+    child: Child,
+    base_url: String,
+}
+
+impl Served {
+    fn start() -> Served {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_gateproof"))
+            .args(["serve", "--port", "0", "--master-key", MASTER_KEY])
+            .env_remove("GATEPROOF_MASTER_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("gateproof serve starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let mut lines = BufReader::new(stdout).lines();
+        let base_url = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(url) = line.strip_prefix("base_url: ") {
+                        break url.to_string();
+                    }
+                }
+                _ => panic!("gateproof serve ended before printing its base_url"),
+            }
+        };
+        // Keep reading so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Served { child, base_url }
+    }
+
+    /// Stops the server the way an operator's Ctrl-C does, and waits for it.
+    fn stop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.child.id()) {
+            let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
+        }
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn run_against(target: &str, paths: &[&str], extra: &[&str]) -> Output {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_gateproof"));
+    for name in ["GATEPROOF_TARGET", "GATEPROOF_MASTER_KEY"] {
+        command.env_remove(name);
+    }
+    command
+        .arg("run")
+        .args(paths)
+        .args(["--target", target, "--master-key", MASTER_KEY])
+        .args(extra)
+        .output()
+        .expect("gateproof run runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// Skips that only say the scenario needs the in-process reference proxy.
+fn reference_only(reason: &str) -> bool {
+    reason.starts_with("needs reference-only settings") || reason.contains("replicas of the proxy")
+}
+
+#[test]
+fn the_corpus_passes_on_a_separate_proxy_process_and_leaves_nothing_behind() {
+    let served = Served::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let report_file = dir.path().join("external.json");
+    let scenarios = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let output = run_against(
+        &served.base_url,
+        &[scenarios.to_str().expect("UTF-8 path")],
+        &["--json", report_file.to_str().expect("UTF-8 path")],
+    );
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "stdout:\n{stdout}\nstderr:\n{}", text(&output.stderr));
+
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report_file).expect("report")).expect("JSON");
+    assert_eq!(report["target_version"], Value::String(format!("gateproof reference {}", env!("CARGO_PKG_VERSION"))));
+    let scenarios = report["scenarios"].as_array().expect("scenarios");
+    assert!(scenarios.len() >= 30, "the whole corpus ran: {}", scenarios.len());
+    let mut ran = 0;
+    for scenario in scenarios {
+        let (id, status, reason) = (&scenario["id"], scenario["status"].as_str(), scenario["reason"].as_str());
+        match status {
+            Some("passed") => ran += 1,
+            Some("skipped") => {
+                let reason = reason.unwrap_or_default();
+                assert!(reference_only(reason), "{id} skipped on the external target for a reason the reference does not have: {reason}");
+            }
+            other => panic!("{id} is {other:?} on the external target, but passes in-process"),
+        }
+        for created in scenario["created"].as_array().expect("created") {
+            assert!(
+                matches!(created["cleanup"].as_str(), Some("deleted" | "already_gone")),
+                "{id}: {created} was not cleaned up"
+            );
+        }
+    }
+    assert!(ran >= 25, "most scenarios ran on the external target: {ran}");
+    assert_eq!(report["leftovers"], Value::Array(vec![]), "{stdout}");
+    assert!(stdout.contains("leftover check: nothing left behind"), "{stdout}");
+}
+
+const SLOW_SCENARIO: &str = r#"id: outlived-by-its-target
+title: Creates a team, then waits while the target goes away
+steps:
+  - id: team
+    request: {method: POST, path: /team/new, json: {team_alias: "t-{{run_id}}"}}
+    expect: {status: 200}
+  - id: wait
+    sleep: 4s
+  - id: after
+    request: {method: GET, path: /health/liveliness}
+    expect: {status: 200}
+"#;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_target_that_dies_mid_run_is_infrastructure_trouble_and_what_it_left_is_listed() {
+    let mut served = Served::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("slow.yaml");
+    std::fs::write(&file, SLOW_SCENARIO).expect("write");
+    let run = Command::new(env!("CARGO_BIN_EXE_gateproof"))
+        .args(["run", file.to_str().expect("UTF-8"), "--target", &served.base_url, "--master-key", MASTER_KEY])
+        .args(["--request-timeout", "5s"])
+        .env_remove("GATEPROOF_TARGET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gateproof run starts");
+
+    // The team exists once the first step is through; then the target goes away during the pause.
+    wait_for_a_team(&served.base_url).await;
+    served.stop();
+
+    let output = tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("gateproof run ends");
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(3), "stdout:\n{stdout}\nstderr:\n{}", text(&output.stderr));
+    assert!(stdout.contains("ERROR outlived-by-its-target"), "{stdout}");
+    assert!(stdout.contains("LEFTOVER 1 objects"), "{stdout}");
+    assert!(stdout.contains("(created by outlived-by-its-target): could not check"), "{stdout}");
+}
+
+/// Waits until the served proxy holds at least one team (the slow scenario's first step is through).
+async fn wait_for_a_team(base_url: &str) {
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let answer = client.get(format!("{base_url}/user/info")).bearer_auth(MASTER_KEY).send().await;
+        let teams = match answer {
+            Ok(response) => response.json::<Value>().await.ok().and_then(|v| v["teams"].as_array().map(Vec::len)),
+            Err(_) => None,
+        };
+        if teams.unwrap_or(0) > 0 {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the scenario never created its team");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn ctrl_c_mid_scenario_still_tears_down_what_it_created() {
+    let served = Served::start();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("slow.yaml");
+    std::fs::write(&file, SLOW_SCENARIO).expect("write");
+    let run = Command::new(env!("CARGO_BIN_EXE_gateproof"))
+        .args(["run", file.to_str().expect("UTF-8"), "--target", &served.base_url, "--master-key", MASTER_KEY])
+        .env_remove("GATEPROOF_TARGET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gateproof run starts");
+    wait_for_a_team(&served.base_url).await;
+    kill(Pid::from_raw(i32::try_from(run.id()).expect("pid")), Signal::SIGINT).expect("SIGINT");
+
+    let output = tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("ends");
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{}", text(&output.stderr));
+    assert!(stdout.contains("leftover check: nothing left behind"), "{stdout}");
+    let teams: Value = reqwest::Client::new()
+        .get(format!("{}/user/info", served.base_url))
+        .bearer_auth(MASTER_KEY)
+        .send()
+        .await
+        .expect("the proxy answers")
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(teams["teams"], Value::Array(vec![]), "the team was deleted");
+}
