@@ -8,7 +8,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::key::{check_budget, expiry, info_view, key_name, key_team, new_raw_key, requested_permission, team_permission};
+use super::key::{check_budget, expiry, info_view, key_name, key_team, new_raw_key, requested_permission, team_mcp_ceiling};
 use super::{access_group, save_permission, to_value, wrapped, wrapped_dict, ObjectPermissionRequest};
 use crate::reference::auth::{hash_if_needed, hash_token};
 use crate::reference::authz;
@@ -78,8 +78,8 @@ async fn regenerate_key(state: &AppState, authed: &Authed, path_key: Option<Stri
     let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
     authz::check_access_group_assignment(&authed.caller, team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
     if let (Some(t), Some(p)) = (&team, &req.object_permission) {
-        let allowed = team_permission(state, t).await?;
-        authz::check_key_mcp_within_team(t, allowed.as_ref(), &requested_permission(Some(p))).map_err(wrapped_dict)?;
+        let ceiling = team_mcp_ceiling(state, t).await?;
+        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks).map_err(wrapped_dict)?;
     }
     check_budget(req.max_budget)?;
     let raw = req.new_key.clone().unwrap_or_else(new_raw_key);
