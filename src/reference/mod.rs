@@ -131,6 +131,8 @@ fn router(state: AppState) -> Router {
         .route("/team/block", post(team::block))
         .route("/team/unblock", post(team::block))
         .route("/team/member_add", post(team::member_add))
+        .route("/team/permissions_list", get(handlers::team_permissions::list))
+        .route("/team/permissions_update", post(handlers::team_permissions::update))
         .route("/key/generate", post(key::generate))
         .route("/key/info", get(key::info))
         .route("/key/update", post(key::update))

@@ -2,6 +2,7 @@
 
 use super::Denial;
 use crate::reference::domain::{Caller, Key, ObjectPermission, Team, PROXY_ADMIN_VIEWER};
+use crate::reference::quirks::{Quirk, Quirks};
 
 /// What a team member may do when `team_member_permissions` is unset.
 const BASELINE_MEMBER_ROUTES: [&str; 2] = ["/key/info", "/key/health"];
@@ -98,6 +99,25 @@ pub(crate) fn check_key_owner_or_team_admin(caller: &Caller, key: &Key, key_team
     }
 }
 
+/// /key/regenerate and /key/{key}/regenerate by a non-admin: on a team key the caller must be a team
+/// member holding `/key/regenerate` (team admins bypass), as LiteLLM 1.109 checks before ownership;
+/// then the key must be the caller's own or the caller its team's admin.
+pub(crate) fn check_key_regenerate(caller: &Caller, key: &Key, key_team: Option<&Team>) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    if let Some(team) = key_team {
+        let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+        check_team_member_route(
+            caller,
+            team,
+            "/key/regenerate",
+            Denial::NotTeamMemberForKey { user_id: own, team_id: team.team_id.clone() },
+        )?;
+    }
+    check_key_owner_or_team_admin(caller, key, key_team)
+}
+
 /// What a /key/update request changes that the checks care about.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeyUpdateChanges {
@@ -138,16 +158,32 @@ pub(crate) fn check_key_update(caller: &Caller, key: &Key, key_team: Option<&Tea
     Ok(())
 }
 
-/// LiteLLM's `validate_key_mcp_servers_against_team`: a team key may only ask for MCP access groups and
-/// servers its team's object permission grants. A team with no permission row restricts nothing.
+/// What key validation reads of the key's team (spec Part 2 §5): its object permission and the
+/// servers its unified access groups grant.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TeamMcpCeiling {
+    pub permission: Option<ObjectPermission>,
+    /// `access_mcp_server_ids` of the team's access groups that exist, as stored.
+    pub access_group_servers: Vec<String>,
+}
+
+/// LiteLLM's `validate_key_mcp_servers_against_team`: a team key may only ask for the MCP access groups
+/// its team's object permission names, and for servers the team reaches, through its object
+/// permission or (1.109) its unified access groups. A team with neither restricts nothing here. With
+/// `team_access_group_not_in_object_permission` the access groups do not count, as in LiteLLM 1.83.
 pub(crate) fn check_key_mcp_within_team(
     team: &Team,
-    team_permission: Option<&ObjectPermission>,
+    ceiling: &TeamMcpCeiling,
     requested: &ObjectPermission,
+    quirks: Quirks,
 ) -> Result<(), Denial> {
-    let Some(allowed) = team_permission else {
+    let group_servers: &[String] =
+        if quirks.contains(Quirk::TeamAccessGroupNotInObjectPermission) { &[] } else { &ceiling.access_group_servers };
+    if ceiling.permission.is_none() && group_servers.is_empty() {
         return Ok(());
-    };
+    }
+    let empty = ObjectPermission::default();
+    let allowed = ceiling.permission.as_ref().unwrap_or(&empty);
     let outside = |asked: &[String], granted: &[String]| -> Vec<String> {
         asked.iter().filter(|a| !granted.contains(a)).cloned().collect()
     };
@@ -159,13 +195,12 @@ pub(crate) fn check_key_mcp_within_team(
             team_allows: allowed.mcp_access_groups.clone(),
         });
     }
-    let servers = outside(&requested.mcp_servers, &allowed.mcp_servers);
+    let mut team_servers: Vec<String> = allowed.mcp_servers.iter().chain(group_servers).cloned().collect();
+    team_servers.sort();
+    team_servers.dedup();
+    let servers = outside(&requested.mcp_servers, &team_servers);
     if !servers.is_empty() {
-        return Err(Denial::KeyMcpServersNotAllowed {
-            team_id: team.team_id.clone(),
-            requested: servers,
-            team_allows: allowed.mcp_servers.clone(),
-        });
+        return Err(Denial::KeyMcpServersNotAllowed { team_id: team.team_id.clone(), requested: servers, team_allows: team_servers });
     }
     Ok(())
 }
@@ -254,6 +289,29 @@ mod tests {
     }
 
     #[test]
+    fn key_regenerate_table() {
+        let mut open = team("t1", None, &[("tadmin", "admin"), ("owner", "user"), ("tmember", "user")]);
+        let closed = open.clone();
+        open.team_member_permissions = Some(vec!["/key/regenerate".into()]);
+        let team_key = key(Some("owner"), Some("t1"));
+        let personal = key(Some("owner"), None);
+        let cases: Vec<(&str, Caller, &Key, Option<&Team>, u16)> = vec![
+            ("master key", Caller::master(), &team_key, Some(&closed), 200),
+            ("team admin without permissions listed", internal("tadmin"), &team_key, Some(&closed), 200),
+            ("owner holding /key/regenerate", internal("owner"), &team_key, Some(&open), 200),
+            ("owner without /key/regenerate", internal("owner"), &team_key, Some(&closed), 401),
+            ("other member holding it", internal("tmember"), &team_key, Some(&open), 403),
+            ("non-member", internal("x"), &team_key, Some(&open), 401),
+            ("owner of a personal key", internal("owner"), &personal, None, 200),
+            ("stranger on a personal key", internal("x"), &personal, None, 403),
+        ];
+        for (name, caller, k, t, expected) in cases {
+            let got = check_key_regenerate(&caller, k, t).map_or_else(|d| d.status(), |()| 200);
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
     fn key_update_table() {
         let personal = key(Some("u1"), None);
         let budget = KeyUpdateChanges { budget: true, ..Default::default() };
@@ -287,13 +345,39 @@ mod tests {
             mcp_servers: servers.iter().map(|s| s.to_string()).collect(),
             ..ObjectPermission::default()
         };
-        let team_perm = perm(&["G1"], &["s1"]);
-        assert!(check_key_mcp_within_team(&t, Some(&team_perm), &perm(&["G1"], &["s1"])).is_ok());
-        assert!(check_key_mcp_within_team(&t, None, &perm(&["G9"], &[])).is_ok());
-        let d = check_key_mcp_within_team(&t, Some(&team_perm), &perm(&["G1", "G2"], &[])).unwrap_err();
-        assert_eq!(d.message(), "Key requests MCP access groups not allowed by team 't1': ['G2']. Team allows: ['G1'].");
-        assert_eq!(d.status(), 403);
-        let d = check_key_mcp_within_team(&t, Some(&team_perm), &perm(&[], &["s2"])).unwrap_err();
-        assert!(d.message().starts_with("Key requests MCP servers not allowed by team 't1': ['s2']"));
+        let ceiling = |p: Option<ObjectPermission>, groups: &[&str]| TeamMcpCeiling {
+            permission: p,
+            access_group_servers: groups.iter().map(|s| s.to_string()).collect(),
+        };
+        let direct = ceiling(Some(perm(&["G1"], &["s1"])), &[]);
+        let with_groups = ceiling(Some(perm(&["G1"], &["s1"])), &["s3"]);
+        let groups_only = ceiling(None, &["s3"]);
+        let nothing = ceiling(None, &[]);
+        let no_ag = Quirks::NONE.with(Quirk::TeamAccessGroupNotInObjectPermission);
+        /// (case, team ceiling, requested, quirks, outcome: Ok or the message's start).
+        type Case<'a> = (&'a str, &'a TeamMcpCeiling, ObjectPermission, Quirks, Result<(), &'a str>);
+        let cases: Vec<Case<'_>> = vec![
+            ("inside the object permission", &direct, perm(&["G1"], &["s1"]), Quirks::NONE, Ok(())),
+            ("a team without MCP config restricts nothing", &nothing, perm(&["G9"], &["s9"]), Quirks::NONE, Ok(())),
+            ("group outside", &direct, perm(&["G1", "G2"], &[]), Quirks::NONE, Err("Key requests MCP access groups not allowed by team 't1': ['G2']. Team allows: ['G1'].")),
+            ("server outside", &direct, perm(&[], &["s2"]), Quirks::NONE, Err("Key requests MCP servers not allowed by team 't1': ['s2']. Team allows: ['s1']")),
+            ("server of the team's access group", &with_groups, perm(&[], &["s1", "s3"]), Quirks::NONE, Ok(())),
+            ("server of an access group, team has no permission row", &groups_only, perm(&[], &["s3"]), Quirks::NONE, Ok(())),
+            ("other server, team has only access groups", &groups_only, perm(&[], &["s4"]), Quirks::NONE, Err("Key requests MCP servers not allowed by team 't1': ['s4']. Team allows: ['s3']")),
+            ("MCP access group, team has only access groups", &groups_only, perm(&["G1"], &[]), Quirks::NONE, Err("Key requests MCP access groups not allowed by team 't1': ['G1']. Team allows: [].")),
+            ("quirk: access-group servers do not count", &with_groups, perm(&[], &["s3"]), no_ag, Err("Key requests MCP servers not allowed by team 't1': ['s3']. Team allows: ['s1']")),
+            ("quirk: team with only access groups restricts nothing", &groups_only, perm(&[], &["s4"]), no_ag, Ok(())),
+        ];
+        for (name, c, requested, quirks, expected) in cases {
+            let got = check_key_mcp_within_team(&t, c, &requested, quirks);
+            match expected {
+                Ok(()) => assert_eq!(got, Ok(()), "{name}"),
+                Err(prefix) => {
+                    let d = got.expect_err(name);
+                    assert_eq!(d.status(), 403, "{name}");
+                    assert!(d.message().starts_with(prefix), "{name}: {}", d.message());
+                }
+            }
+        }
     }
 }

@@ -46,7 +46,7 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         r if r.starts_with("/key/") && r.ends_with("/regenerate") => RouteClass::KeyManagement,
         "/user/new" | "/user/update" | "/user/delete" | "/team/new" | "/organization/update" => RouteClass::Management,
         "/team/update" | "/team/delete" | "/team/block" | "/team/unblock" | "/team/member_add" | "/team/member_update"
-        | "/team/member_delete" | "/team/permissions_update" => RouteClass::SelfManaged,
+        | "/team/member_delete" | "/team/permissions_list" | "/team/permissions_update" => RouteClass::SelfManaged,
         "/organization/info" | "/organization/delete" | "/organization/member_add" | "/organization/member_update"
         | "/organization/member_delete" => RouteClass::OrgAdminOnly,
         "/organization/new" => RouteClass::OrganizationNew,

@@ -42,6 +42,31 @@ pub(crate) fn check_team_member_admin(caller: &Caller, team: &Team, route: &str)
     }
 }
 
+/// Which of the two team-member-permission routes is asked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum TeamPermissionsRoute {
+    /// `GET /team/permissions_list`.
+    List,
+    /// `POST /team/permissions_update`.
+    Update,
+}
+
+/// /team/permissions_list and /team/permissions_update (spec Part 2 §6): proxy admin, team admin, or
+/// org admin of the team's organization; reading is also open to admin viewers (LiteLLM 1.109's
+/// read-parity rule). LiteLLM's list handler names `/team/member_add` in its denial (a copy-paste it
+/// ships), so the message does too.
+pub(crate) fn check_team_permissions_access(caller: &Caller, team: &Team, route: TeamPermissionsRoute) -> Result<(), Denial> {
+    let viewer_reads = route == TeamPermissionsRoute::List && caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER);
+    if caller.is_proxy_admin() || viewer_reads || is_team_admin(caller, team) || is_org_admin_of_team(caller, team) {
+        return Ok(());
+    }
+    let named = match route {
+        TeamPermissionsRoute::List => "/team/member_add",
+        TeamPermissionsRoute::Update => "/team/permissions_update",
+    };
+    Err(Denial::NotTeamOrOrgAdmin { route: named.to_string(), team_id: team.team_id.clone() })
+}
+
 /// /team/info (`validate_membership`).
 pub(crate) fn check_team_info_access(caller: &Caller, team: &Team) -> Result<(), Denial> {
     let member = caller.user_id.as_deref().is_some_and(|u| team.role_of(u).is_some());
@@ -106,6 +131,41 @@ mod tests {
             );
             assert_eq!(got, want, "{name}");
         }
+    }
+
+    /// Every caller against both permission routes: (list, update).
+    #[test]
+    fn team_permissions_matrix() {
+        use TeamPermissionsRoute::{List, Update};
+        let t = team("t1", Some("org1"), &[("tadmin", "admin"), ("tmember", "user")]);
+        let cases: Vec<(&str, Caller, (u16, u16))> = vec![
+            ("master", Caller::master(), (200, 200)),
+            ("proxy admin user", admin_user(), (200, 200)),
+            ("admin viewer", user("v", PROXY_ADMIN_VIEWER), (200, 403)),
+            ("org admin of team org", org_admin("oa1", "org1"), (200, 200)),
+            ("org admin elsewhere", org_admin("oa2", "org2"), (403, 403)),
+            ("team admin", internal("tadmin"), (200, 200)),
+            ("team member", internal("tmember"), (403, 403)),
+            ("stranger", internal("nobody"), (403, 403)),
+            ("team key without user", userless_key(Some("t1")), (403, 403)),
+        ];
+        for (name, caller, want) in cases {
+            let got = (
+                code(check_team_permissions_access(&caller, &t, List)),
+                code(check_team_permissions_access(&caller, &t, Update)),
+            );
+            assert_eq!(got, want, "{name}");
+        }
+    }
+
+    #[test]
+    fn team_permissions_denials_name_litellms_routes() {
+        let t = team("t1", None, &[("tmember", "user")]);
+        let list = check_team_permissions_access(&internal("tmember"), &t, TeamPermissionsRoute::List).unwrap_err();
+        assert_eq!(list.message(), "Call not allowed. User not proxy admin OR team admin. route=/team/member_add, team_id=t1");
+        let update = check_team_permissions_access(&internal("tmember"), &t, TeamPermissionsRoute::Update).unwrap_err();
+        assert_eq!(update.message(), "Call not allowed. User not proxy admin OR team admin. route=/team/permissions_update, team_id=t1");
+        assert_eq!(update.status(), 403);
     }
 
     #[test]

@@ -90,7 +90,7 @@ pub(crate) fn check_budget(max_budget: Option<f64>) -> Result<(), ProxyError> {
     }
 }
 
-fn requested_permission(req: Option<&ObjectPermissionRequest>) -> ObjectPermission {
+pub(crate) fn requested_permission(req: Option<&ObjectPermissionRequest>) -> ObjectPermission {
     let list = |v: Option<&Vec<String>>| v.cloned().unwrap_or_default();
     ObjectPermission {
         mcp_servers: list(req.and_then(|r| r.mcp_servers.as_ref())),
@@ -100,17 +100,17 @@ fn requested_permission(req: Option<&ObjectPermissionRequest>) -> ObjectPermissi
 }
 
 /// The team's grants, read from the database (LiteLLM 1.109's `check_db_only` path), so a
-/// `/team/update` just before is always seen. With `stale_team_cache` they are read through the cache,
-/// as LiteLLM 1.83 did (BerriAI/litellm#25286).
-async fn team_permission(state: &AppState, team: &Team) -> Result<Option<ObjectPermission>, ProxyError> {
-    let Some(id) = &team.object_permission_id else {
-        return Ok(None);
+/// `/team/update` just before is always seen. With `stale_team_cache` the object permission is read
+/// through the cache, as LiteLLM 1.83 did (BerriAI/litellm#25286).
+pub(crate) async fn team_mcp_ceiling(state: &AppState, team: &Team) -> Result<authz::TeamMcpCeiling, ProxyError> {
+    let permission = match &team.object_permission_id {
+        None => None,
+        Some(id) if state.store.quirks().contains(Quirk::StaleTeamCache) => state.store.object_permission(id).await?,
+        Some(id) => storage::object_permission(&state.store.db, id).await?,
     };
-    if state.store.quirks().contains(Quirk::StaleTeamCache) {
-        Ok(state.store.object_permission(id).await?)
-    } else {
-        Ok(storage::object_permission(&state.store.db, id).await?)
-    }
+    let groups = crate::reference::mcp::storage::access_groups_by_ids(&state.store.db, &team.access_group_ids).await?;
+    let access_group_servers = groups.into_iter().flat_map(|g| g.access_mcp_server_ids).collect();
+    Ok(authz::TeamMcpCeiling { permission, access_group_servers })
 }
 
 async fn check_alias_free(state: &AppState, alias: Option<&str>, except: Option<&str>) -> Result<(), ProxyError> {
@@ -180,8 +180,8 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.quirks).map_err(wrapped)?;
     let requested = requested_permission(req.object_permission.as_ref());
     if let Some(team) = &team {
-        let allowed = team_permission(&state, team).await?;
-        authz::check_key_mcp_within_team(team, allowed.as_ref(), &requested).map_err(wrapped_dict)?;
+        let ceiling = team_mcp_ceiling(&state, team).await?;
+        authz::check_key_mcp_within_team(team, &ceiling, &requested, state.quirks).map_err(wrapped_dict)?;
     }
     check_alias_free(&state, req.key_alias.as_deref(), None).await?;
     let mut allowed_routes = routes_for_key_type(req.key_type.as_deref(), caller)?;
@@ -349,8 +349,8 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
     authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
     if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
-        let allowed = team_permission(&state, t).await?;
-        authz::check_key_mcp_within_team(t, allowed.as_ref(), &requested_permission(Some(p))).map_err(wrapped_dict)?;
+        let ceiling = team_mcp_ceiling(&state, t).await?;
+        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks).map_err(wrapped_dict)?;
     }
     if let Some(Some(alias)) = &req.key_alias {
         check_alias_free(&state, Some(alias), Some(&key.token)).await?;

@@ -8,12 +8,14 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::key::{check_budget, expiry, info_view, key_name, key_team, new_raw_key};
+use super::key::{check_budget, expiry, generated_view, info_view, key_name, key_team, new_raw_key, requested_permission, team_mcp_ceiling};
+use super::{access_group, save_permission, wrapped, wrapped_dict, ObjectPermissionRequest};
 use crate::reference::auth::{hash_if_needed, hash_token};
 use crate::reference::authz;
 use crate::reference::domain::Key;
 use crate::reference::error::ProxyError;
 use crate::reference::request::Authed;
+use crate::reference::store::PermissionOwner;
 use crate::reference::{storage, AppState};
 
 #[derive(Debug, Default, Deserialize)]
@@ -30,6 +32,8 @@ pub(crate) struct RegenerateKeyRequest {
     duration: Option<String>,
     tpm_limit: Option<i64>,
     rpm_limit: Option<i64>,
+    access_group_ids: Option<Vec<String>>,
+    object_permission: Option<ObjectPermissionRequest>,
 }
 
 /// `/key/regenerate` treats a value without the substring `sk` as a hash (its own rule, unlike the
@@ -66,8 +70,17 @@ async fn regenerate_key(state: &AppState, authed: &Authed, path_key: Option<Stri
         return Err(ProxyError::handler_dict(404, &format!("Key {sent} not found.")));
     };
     let team = key_team(state, &old).await?;
-    authz::check_key_owner_or_team_admin(&authed.caller, &old, team.as_ref())
-        .map_err(|_| ProxyError::handler_dict(403, "You are not authorized to regenerate this key"))?;
+    authz::check_key_regenerate(&authed.caller, &old, team.as_ref()).map_err(|d| match d {
+        authz::Denial::KeyDeleteNotAllowed => ProxyError::handler_dict(403, "You are not authorized to regenerate this key"),
+        other => wrapped(other),
+    })?;
+    // LiteLLM 1.109 gates attaching access groups before it validates the MCP grants (spec Part 2 §6).
+    let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
+    authz::check_access_group_assignment(&authed.caller, team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
+    if let (Some(t), Some(p)) = (&team, &req.object_permission) {
+        let ceiling = team_mcp_ceiling(state, t).await?;
+        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks).map_err(wrapped_dict)?;
+    }
     check_budget(req.max_budget)?;
     let raw = req.new_key.clone().unwrap_or_else(new_raw_key);
     let mut key = Key { token: hash_token(&raw), key_name: Some(key_name(&raw)), ..old.clone() };
@@ -88,12 +101,22 @@ async fn regenerate_key(state: &AppState, authed: &Authed, path_key: Option<Stri
     }
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
+    if let Some(groups) = &req.access_group_ids {
+        key.access_group_ids.clone_from(groups);
+    }
     key.updated_by = authed.caller.user_id.clone();
     if storage::key(&state.store.db, &key.token).await?.is_some() {
         return Err(ProxyError::handler_dict(400, "Unable to regenerate key: a key with this value already exists."));
     }
+    if let Some(p) = &req.object_permission {
+        key.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
+    }
     state.store.rotate_key(&old.token, &key, &sent).await?;
-    Ok(Json(super::key::generated_view(&key, &raw)))
+    // Groups name keys by hash: the old hash leaves every group it was in, the new one joins the key's
+    // groups as they now stand (LiteLLM's `sync_key_regeneration_access_group_membership`).
+    access_group::reconcile_key(state, &old.token, &old.access_group_ids, &[]).await?;
+    access_group::reconcile_key(state, &key.token, &[], &key.access_group_ids).await?;
+    Ok(Json(generated_view(&key, &raw)))
 }
 
 #[derive(Debug, Deserialize)]

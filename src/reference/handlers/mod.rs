@@ -11,6 +11,7 @@ pub(crate) mod mcp_server;
 pub(crate) mod model;
 pub(crate) mod organization;
 pub(crate) mod team;
+pub(crate) mod team_permissions;
 pub(crate) mod user;
 
 use serde::{Deserialize, Deserializer};
