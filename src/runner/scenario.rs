@@ -6,6 +6,7 @@ use reqwest::Client;
 use serde_json::Value;
 
 use super::RunOptions;
+use super::cancel::CancelToken;
 use super::event::{Event, EventSink};
 use super::http::Endpoint;
 use super::outcome::{Cleanup, Created, ScenarioOutcome, ScenarioStatus, StepOutcome, StepStatus};
@@ -39,13 +40,12 @@ pub(crate) async fn execute(
     });
     let mut progress = Progress {
         steps: Vec::with_capacity(scenario.steps.len()),
+        vars: Variables::from([("run_id".to_string(), Value::String(run_id.clone()))]),
         created: Vec::new(),
         // The reference proxy's database goes away with the scenario; only a shared proxy needs teardown.
         track: !target.is_reference(),
         run_id: run_id.clone(),
     };
-    let mut vars = Variables::new();
-    vars.insert("run_id".to_string(), Value::String(run_id.clone()));
     let status = match target.open(scenario, quirks, client).await {
         Err(Unavailable::Skip(reason)) => ScenarioStatus::Skipped { reason },
         Err(Unavailable::Error(message)) => ScenarioStatus::Errored { message },
@@ -53,8 +53,11 @@ pub(crate) async fn execute(
             let status = match RunningMocks::start(&scenario.mocks, &options.mock_host).await {
                 Err(e) => ScenarioStatus::Errored { message: e.to_string() },
                 Ok(mocks) => {
-                    mocks.add_variables(&mut vars);
-                    let run = run_steps(scenario, client, &session.endpoints, &mut vars, index, sink, &mut progress);
+                    mocks.add_variables(&mut progress.vars);
+                    let endpoints = &session.endpoints;
+                    let run = run_steps(scenario, client, endpoints, &options.cancel, index, sink, &mut progress);
+                    // Ctrl-C is seen between steps and during pauses (`run_steps`), never in the middle
+                    // of a request, so what a request created is always known to teardown.
                     tokio::select! {
                         status = run => status,
                         () = tokio::time::sleep(options.scenario_timeout) => ScenarioStatus::Errored {
@@ -63,7 +66,6 @@ pub(crate) async fn execute(
                                 humantime::format_duration(options.scenario_timeout)
                             ),
                         },
-                        () = options.cancel.cancelled() => ScenarioStatus::Errored { message: INTERRUPTED.to_string() },
                     }
                 }
             };
@@ -77,7 +79,7 @@ pub(crate) async fn execute(
             status
         }
     };
-    let Progress { mut steps, created, .. } = progress;
+    let Progress { mut steps, vars, created, .. } = progress;
     if !matches!(status, ScenarioStatus::Skipped { .. }) {
         for step in &scenario.steps[steps.len().min(scenario.steps.len())..] {
             steps.push(not_run(step));
@@ -102,7 +104,7 @@ async fn run_steps(
     scenario: &Scenario,
     client: &Client,
     endpoints: &[Endpoint],
-    vars: &mut Variables,
+    cancel: &CancelToken,
     index: usize,
     sink: &dyn EventSink,
     progress: &mut Progress,
@@ -118,7 +120,12 @@ async fn run_steps(
             }
             None => &endpoints[0],
         };
-        let outcome = step::run(step, client, endpoint, vars).await;
+        if cancel.is_cancelled() {
+            return ScenarioStatus::Errored { message: INTERRUPTED.to_string() };
+        }
+        let Some(outcome) = step::run(step, client, endpoint, &mut progress.vars, cancel).await else {
+            return ScenarioStatus::Errored { message: INTERRUPTED.to_string() };
+        };
         let status = match &outcome.status {
             StepStatus::Passed | StepStatus::NotRun => None,
             StepStatus::Failed { .. } => Some(ScenarioStatus::Failed),
@@ -139,6 +146,8 @@ async fn run_steps(
 /// knows what it created.
 struct Progress {
     steps: Vec<StepOutcome>,
+    /// `run_id`, mock URLs and every capture so far.
+    vars: Variables,
     created: Vec<Created>,
     track: bool,
     run_id: String,

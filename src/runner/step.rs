@@ -5,17 +5,21 @@ use std::time::Instant;
 
 use reqwest::Client;
 
+use super::cancel::CancelToken;
 use super::outcome::{AssertionResult, ReceivedResponse, StepOutcome, StepStatus};
 use super::{assert, capture, http};
 use crate::scenario::{Retry, Step, Variables};
 
-/// Runs `step`, adding its captures to `vars` when it passes.
+/// Runs `step`, adding its captures to `vars` when it passes. `None` when `cancel` fired during the
+/// pause before the request, so nothing was sent. Once sent, a request is let finish (it is bounded by
+/// the request timeout): what it created must be known to be torn down.
 pub(crate) async fn run(
     step: &Step,
     client: &Client,
     endpoint: &http::Endpoint,
     vars: &mut Variables,
-) -> StepOutcome {
+    cancel: &CancelToken,
+) -> Option<StepOutcome> {
     let started = Instant::now();
     let mut outcome = StepOutcome {
         id: step.id.clone(),
@@ -28,13 +32,16 @@ pub(crate) async fn run(
         attempts: 0,
     };
     if let Some(pause) = step.sleep {
-        tokio::time::sleep(pause).await;
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            () = cancel.cancelled() => return None,
+        }
     }
     if let Some(request) = &step.request {
-        outcome.status = exchange(step, request, client, endpoint, vars, &mut outcome).await;
+        outcome.status = exchange(step, request, client, endpoint, vars, cancel, &mut outcome).await;
     }
     outcome.duration = started.elapsed();
-    outcome
+    Some(outcome)
 }
 
 async fn exchange(
@@ -43,6 +50,7 @@ async fn exchange(
     client: &Client,
     endpoint: &http::Endpoint,
     vars: &mut Variables,
+    cancel: &CancelToken,
     outcome: &mut StepOutcome,
 ) -> StepStatus {
     let prepared = match http::prepare(client, endpoint, request, vars) {
@@ -59,7 +67,7 @@ async fn exchange(
                 Err(message) => return StepStatus::Errored { message },
             }
         }
-        Some(retry) => match send_until(retry, client, &prepared.request, vars, outcome).await {
+        Some(retry) => match send_until(retry, client, &prepared.request, vars, cancel, outcome).await {
             Ok(response) => response,
             Err(status) => return status,
         },
@@ -88,6 +96,7 @@ async fn send_until(
     client: &Client,
     request: &reqwest::Request,
     vars: &Variables,
+    cancel: &CancelToken,
     outcome: &mut StepOutcome,
 ) -> Result<ReceivedResponse, StepStatus> {
     let deadline = Instant::now() + retry.timeout;
@@ -112,6 +121,12 @@ async fn send_until(
                 ),
             });
         }
-        tokio::time::sleep(retry.interval).await;
+        tokio::select! {
+            () = tokio::time::sleep(retry.interval) => {}
+            () = cancel.cancelled() => {
+                outcome.response = Some(response);
+                return Err(StepStatus::Errored { message: super::scenario::INTERRUPTED.to_string() });
+            }
+        }
     }
 }

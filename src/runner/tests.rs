@@ -574,3 +574,30 @@ async fn a_scenario_over_its_timeout_is_an_infrastructure_error() {
     assert!(message.contains("did not finish within 200ms"), "{message}");
     assert!(started.elapsed() < Duration::from_secs(4), "the timeout cut the pause short");
 }
+
+#[tokio::test]
+async fn ctrl_c_lets_the_request_in_flight_finish_so_teardown_knows_what_it_created() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"team_id": "t-slow"})).set_delay(Duration::from_millis(400)))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).and(path("/team/delete")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let s = scenario(
+        "interrupted",
+        vec![step("create", 3, request("POST", "/team/new"), status(200)), step("after", 6, request("GET", "/x"), status(200))],
+    );
+    let options = options();
+    let cancel = options.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cancel.cancel();
+    });
+    let outcome = run_scenario(&s, &external(&server), &options).await;
+    assert_eq!(outcome.status, ScenarioStatus::Errored { message: scenario::INTERRUPTED.into() }, "{outcome:#?}");
+    assert_eq!(step_statuses(&outcome), ["passed", "not_run"]);
+    assert_eq!(outcome.created.len(), 1, "{:?}", outcome.created);
+    assert_eq!(outcome.created[0].cleanup, Cleanup::Deleted);
+    assert_eq!(outcome.created[0].resource.id, "t-slow");
+}
