@@ -3,14 +3,18 @@
 //!
 //! Every assertion is evaluated, even after one fails, so a report shows all that is wrong at once.
 
+use std::borrow::Cow;
+
 use regex::Regex;
 use serde_json::Value;
+use serde_json_path::JsonPath;
 
 use super::error_view::{self, ErrorView};
 use super::outcome::{AssertionResult, ReceivedResponse};
 use super::query::{self, describe_nodes, json_eq, show, type_name};
 use crate::scenario::template::render_json;
 use crate::scenario::{
+    PathQuery,
     BodyAssertion, ErrorAssertion, Expect, HeaderAssertion, HeaderPredicate, Location, MessageMatch,
     Predicate, TextPattern, Variables,
 };
@@ -105,11 +109,27 @@ fn check_body(
         Predicate::Matches(p) => ("matches", pattern_text(p, vars)),
     };
     let check = format!("{label}body {} {name}", assertion.path_text);
-    let outcome = match &response.json {
-        None => Err(Failure::because("not JSON", "the response body is not JSON")),
-        Some(body) => evaluate_body(&assertion.predicate, &assertion.path, body, vars),
+    let outcome = match (&response.json, resolve_path(&assertion.path, vars)) {
+        (_, Err(failure)) => Err(failure),
+        (None, _) => Err(Failure::because("not JSON", "the response body is not JSON")),
+        (Some(body), Ok(path)) => evaluate_body(&assertion.predicate, &path, body, vars),
     };
     result(Some(assertion.location), check, outcome, expected)
+}
+
+/// The assertion's JSONPath, rendered and compiled when it holds placeholders.
+fn resolve_path<'p>(path: &'p PathQuery, vars: &Variables) -> Result<Cow<'p, JsonPath>, Failure> {
+    match path {
+        PathQuery::Compiled(compiled) => Ok(Cow::Borrowed(compiled)),
+        PathQuery::Templated(template) => {
+            let text = template
+                .render(vars)
+                .map_err(|e| Failure::because("not rendered", format!("failed to render the JSONPath: {e}")))?;
+            JsonPath::parse(&text).map(Cow::Owned).map_err(|e| {
+                Failure::because("invalid JSONPath", format!("the rendered JSONPath `{text}` is invalid: {e}"))
+            })
+        }
+    }
 }
 
 fn rendered_json_text(value: &Value, vars: &Variables) -> String {
@@ -127,7 +147,7 @@ fn pattern_text(pattern: &TextPattern, vars: &Variables) -> String {
 
 fn evaluate_body(
     predicate: &Predicate,
-    path: &serde_json_path::JsonPath,
+    path: &JsonPath,
     body: &Value,
     vars: &Variables,
 ) -> Result<String, Failure> {
@@ -359,7 +379,7 @@ mod tests {
             body: vec![BodyAssertion {
                 location: Location { line: 3, column: 7 },
                 path_text: path.into(),
-                path: JsonPath::parse(path).expect("valid path"),
+                path: PathQuery::Compiled(JsonPath::parse(path).expect("valid path")),
                 predicate,
             }],
             ..Expect::default()
@@ -556,5 +576,27 @@ mod tests {
         assert_eq!(r.len(), 1);
         assert!(!r[0].passed);
         assert_eq!(r[0].message.as_deref(), Some("the response has no error body"));
+    }
+
+    #[test]
+    fn a_templated_path_is_rendered_before_it_is_evaluated() {
+        let doc = json!({"teams": [{"team_id": "t-1", "alias": "mine"}, {"team_id": "t-2", "alias": "theirs"}]});
+        let templated = |path: &str, predicate: Predicate| Expect {
+            body: vec![BodyAssertion {
+                location: Location { line: 3, column: 7 },
+                path_text: path.into(),
+                path: PathQuery::Templated(crate::scenario::Template::parse(path).expect("template")),
+                predicate,
+            }],
+            ..Expect::default()
+        };
+        let passed = |expect: &Expect| check(expect, &response(200, doc.clone()), &vars(), "").iter().all(|r| r.passed);
+        let mine = "$.teams[?@.team_id == '{{team_id}}'].alias";
+        assert!(passed(&templated(mine, Predicate::Equals(json!("mine")))));
+        assert!(!passed(&templated(mine, Predicate::Absent)), "the rendered filter finds the team");
+        let unknown = templated("$.teams[?@.team_id == '{{nope}}']", Predicate::Absent);
+        let results = check(&unknown, &response(200, doc.clone()), &vars(), "");
+        assert!(!results[0].passed, "an unknown variable never passes, not even `absent`");
+        assert!(results[0].message.as_deref().unwrap_or_default().contains("failed to render the JSONPath"), "{results:?}");
     }
 }

@@ -11,7 +11,7 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
 use crate::scenario::{
-    Actor, Body, BodyAssertion, Capture, Expect, Location, Predicate, ReferenceSettings, Request, Retry,
+    Actor, Body, BodyAssertion, Capture, Expect, Location, PathQuery, Predicate, ReferenceSettings, Request, Retry,
     Step, Template,
 };
 
@@ -107,13 +107,13 @@ async fn captures_feed_later_steps_and_admin_sends_the_master_key() {
             BodyAssertion {
                 location: Location { line: 12, column: 9 },
                 path_text: "$.team_id".into(),
-                path: jsonpath("$.team_id"),
+                path: PathQuery::Compiled(jsonpath("$.team_id")),
                 predicate: Predicate::Equals(json!("{{team_id}}")),
             },
             BodyAssertion {
                 location: Location { line: 13, column: 9 },
                 path_text: "$.members".into(),
-                path: jsonpath("$.members"),
+                path: PathQuery::Compiled(jsonpath("$.members")),
                 predicate: Predicate::Contains(json!("{{n}}")),
             },
         ],
@@ -512,7 +512,7 @@ async fn steps_go_to_their_replica_or_take_the_replicas_in_turn() {
             body: vec![BodyAssertion {
                 location: Location::default(),
                 path_text: "$.replica".into(),
-                path: jsonpath("$.replica"),
+                path: PathQuery::Compiled(jsonpath("$.replica")),
                 predicate: Predicate::Equals(json!(expected)),
             }],
             ..status(200)

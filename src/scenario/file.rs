@@ -347,7 +347,8 @@ pub(crate) struct ExpectFile {
 #[serde(deny_unknown_fields)]
 #[schemars(extend("minProperties" = 2, "maxProperties" = 2))]
 pub(crate) struct BodyAssertionFile {
-    /// RFC 9535 JSONPath into the response body, e.g. `$.team_id`.
+    /// RFC 9535 JSONPath into the response body, e.g. `$.team_id`; a template, so a filter can name
+    /// a captured value: `$.teams[?@.team_id == '{{team_id}}']`.
     #[schemars(with = "String")]
     pub path: Spanned<String>,
     /// The single node equals this value (strings in it are templates).

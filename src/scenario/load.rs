@@ -21,8 +21,8 @@ use super::file::{
 };
 use super::model::{
     Actor, Body, BodyAssertion, Capability, Capture, ErrorAssertion, Expect, HeaderAssertion,
-    HeaderPredicate, MessageMatch, Predicate, ReferenceSettings, Reproduction, Request, Retry,
-    Scenario, Step, TextPattern,
+    HeaderPredicate, MessageMatch, PathQuery, Predicate, ReferenceSettings, Reproduction, Request, Retry,
+    Scenario, Step, TextPattern, Variables,
 };
 use super::mock::MockSpec;
 use super::template::Template;
@@ -592,7 +592,7 @@ impl Checker<'_> {
         .filter_map(|(name, loc)| Some((name, loc?)))
         .collect();
         self.one_predicate(&present, at, "body", BODY_PREDICATES)?;
-        let path = self.json_path(&a.path)?;
+        let path = self.path_query(&a.path, scope)?;
         let predicate = if let Some(value) = &a.equals {
             Predicate::Equals(self.json(value, scope)?)
         } else if let Some(value) = &a.contains {
@@ -849,6 +849,27 @@ impl Checker<'_> {
                 "JSONPath follows RFC 9535, e.g. `$.team_id` or `$.keys[0].token`",
             )
         })
+    }
+
+    /// A body assertion's JSONPath: compiled now unless it holds placeholders; then its variables must
+    /// be known here, and it must parse with every placeholder standing for a plain word.
+    fn path_query(&self, text: &Spanned<String>, scope: &Scope) -> Result<PathQuery, ScenarioError> {
+        let template = self.template(text, scope)?;
+        if !template.has_placeholders() {
+            return self.json_path(text).map(PathQuery::Compiled);
+        }
+        let stand_ins: Variables =
+            template.variables().map(|name| (name.to_string(), Value::String("x".into()))).collect();
+        let sample = template.render(&stand_ins).unwrap_or_default();
+        match JsonPath::parse(&sample) {
+            Ok(_) => Ok(PathQuery::Templated(template)),
+            Err(e) => self.fail_help(
+                self.src.span_of(text),
+                ScenarioErrorKind::InvalidJsonPath { path: text.value.clone(), reason: e.to_string() },
+                "JSONPath follows RFC 9535; a placeholder inside a filter goes in quotes: \
+                 `$[?@.team_id == '{{team_id}}']`",
+            ),
+        }
     }
 
     /// A regular expression: compiled now unless it holds placeholders.

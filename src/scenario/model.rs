@@ -182,8 +182,16 @@ pub struct BodyAssertion {
     pub location: Location,
     /// The JSONPath as written, for messages.
     pub path_text: String,
-    pub path: JsonPath,
+    pub path: PathQuery,
     pub predicate: Predicate,
+}
+
+/// A JSONPath, compiled at load time when it holds no placeholder (a filter naming a captured id,
+/// `$[?@.team_id == '{{team_id}}']`, is compiled once rendered).
+#[derive(Clone, Debug)]
+pub enum PathQuery {
+    Compiled(JsonPath),
+    Templated(Template),
 }
 
 #[derive(Clone, Debug)]

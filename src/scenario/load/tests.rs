@@ -9,7 +9,7 @@ use serde_json::json;
 use super::*;
 use crate::reference::quirks::Quirk;
 use crate::scenario::model::Location;
-use crate::scenario::{LlmMock, McpAnswer, McpFailure, MockKind};
+use crate::scenario::{LlmMock, McpAnswer, McpFailure, MockKind, PathQuery};
 
 const PATH: &str = "scenarios/t.yaml";
 
@@ -1530,4 +1530,25 @@ fn on_picks_a_replica_below_the_declared_count() {
         rejected("too many replicas", file("reference: {replicas: 9}\n", "0"), 3, 23, "9 replicas: expected 1 to 8"),
         rejected("on without request", "id: s\ntitle: T\nsteps:\n  - {id: a, on: 0, sleep: 1s}\n".into(), 4, 13, "`on` without `request`"),
     ]);
+}
+
+#[test]
+fn a_body_path_may_hold_placeholders_of_known_variables() {
+    let scenario = parse_ok(&with_steps(
+        r#"
+        - id: a
+          request: {method: GET, path: /team/list}
+          expect:
+            body:
+              - {path: "$[?@.team_alias == 't-{{run_id}}']", exists: true}
+              - {path: $.count, equals: 1}
+        "#,
+    ));
+    assert!(matches!(scenario.steps[0].expect.body[0].path, PathQuery::Templated(_)));
+    assert!(matches!(scenario.steps[0].expect.body[1].path, PathQuery::Compiled(_)));
+    let file = |path: &str| with_steps(&format!("- id: a\n  request: {{method: GET, path: /x}}\n  expect: {{body: [{{path: \"{path}\", exists: true}}]}}"));
+    let error = parse_err(&file("$[?@.id == '{{later}}']"));
+    assert!(error.to_string().contains("unknown variable `later`"), "{error}");
+    let error = parse_err(&file("$[?@.id == {{run_id}}"));
+    assert!(error.to_string().contains("invalid JSONPath"), "{error}");
 }
