@@ -182,23 +182,24 @@ fn describe(output: &Output) -> String {
     )
 }
 
+/// Runs the binary to the end, with its pid (container names carry it).
+fn run_with_pid(mut command: Command) -> (Output, u32) {
+    let child = command.stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().expect("the binary runs");
+    let pid = child.id();
+    (child.wait_with_output().expect("the run ends"), pid)
+}
+
+/// The run passed, and on the Postgres rung `expected`.
+fn assert_passed_on(output: &Output, expected: &str) {
+    assert_eq!(output.status.code(), Some(0), "{}", describe(output));
+    assert_eq!(rung(output).as_deref(), Some(expected), "{}", describe(output));
+}
+
 #[test]
 fn scenario_suite_passes_through_the_docker_rung_and_leaves_no_container() {
     let Some(docker) = engine() else { return };
-    let child = gateproof(&["run", "scenarios", "--reproduce", "--postgres", "docker"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let pid = child.id();
-    let output = child.wait_with_output().expect("the run ends");
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(
-        rung(&output).as_deref(),
-        Some("docker"),
-        "{}",
-        describe(&output)
-    );
+    let (output, pid) = run_with_pid(gateproof(&["run", "scenarios", "--reproduce", "--postgres", "docker"]));
+    assert_passed_on(&output, "docker");
     let summary = text(&output.stdout);
     assert!(!summary.contains("not reproduced"), "{summary}");
     // Removal is part of the run, so nothing is left the moment it exits.
@@ -352,32 +353,14 @@ fn auto_takes_database_url_first() {
         .output()
         .expect("the binary runs");
     runtime.block_on(host.shutdown());
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(
-        rung(&output).as_deref(),
-        Some("url"),
-        "{}",
-        describe(&output)
-    );
+    assert_passed_on(&output, "url");
 }
 
 #[test]
 fn auto_takes_the_container_when_an_engine_answers() {
     let Some(docker) = engine() else { return };
-    let child = gateproof(&["run", ONE_SCENARIO, "--postgres", "auto"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the binary runs");
-    let pid = child.id();
-    let output = child.wait_with_output().expect("the run ends");
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(
-        rung(&output).as_deref(),
-        Some("docker"),
-        "{}",
-        describe(&output)
-    );
+    let (output, pid) = run_with_pid(gateproof(&["run", ONE_SCENARIO, "--postgres", "auto"]));
+    assert_passed_on(&output, "docker");
     assert_eq!(containers(&docker, &prefix_of(pid)), Vec::<String>::new());
 }
 
@@ -387,13 +370,7 @@ fn auto_falls_back_to_local_binaries_when_no_engine_answers() {
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .output()
         .expect("the binary runs");
-    assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
-    assert_eq!(
-        rung(&output).as_deref(),
-        Some("local"),
-        "{}",
-        describe(&output)
-    );
+    assert_passed_on(&output, "local");
 }
 
 #[test]
