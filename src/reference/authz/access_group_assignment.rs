@@ -69,14 +69,7 @@ mod tests {
         ];
         for (name, caller, t, asked, quirks, expected) in cases {
             let got = check_access_group_assignment(&caller, t, asked, quirks);
-            match expected {
-                Ok(()) => assert_eq!(got, Ok(()), "{name}"),
-                Err(prefix) => {
-                    let d = got.expect_err(name);
-                    assert_eq!(d.status(), 403, "{name}");
-                    assert!(d.message().starts_with(prefix), "{name}: {}", d.message());
-                }
-            }
+            crate::reference::authz::fixtures::assert_decision(name, got, expected);
         }
     }
 

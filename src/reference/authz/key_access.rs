@@ -370,14 +370,7 @@ mod tests {
         ];
         for (name, c, requested, quirks, expected) in cases {
             let got = check_key_mcp_within_team(&t, c, &requested, quirks);
-            match expected {
-                Ok(()) => assert_eq!(got, Ok(()), "{name}"),
-                Err(prefix) => {
-                    let d = got.expect_err(name);
-                    assert_eq!(d.status(), 403, "{name}");
-                    assert!(d.message().starts_with(prefix), "{name}: {}", d.message());
-                }
-            }
+            crate::reference::authz::fixtures::assert_decision(name, got, expected);
         }
     }
 }

@@ -32,6 +32,19 @@ pub(crate) mod fixtures {
     use chrono::Utc;
     use sqlx::types::Json;
 
+    /// Checks one row of a decision table: `Ok(())` allowed, or a 403 whose message starts with the
+    /// expected prefix.
+    pub fn assert_decision(name: &str, got: Result<(), super::Denial>, expected: Result<(), &str>) {
+        match expected {
+            Ok(()) => assert_eq!(got, Ok(()), "{name}"),
+            Err(prefix) => {
+                let d = got.expect_err(name);
+                assert_eq!(d.status(), 403, "{name}");
+                assert!(d.message().starts_with(prefix), "{name}: {}", d.message());
+            }
+        }
+    }
+
     pub fn user(id: &str, role: &str) -> Caller {
         Caller {
             user_id: Some(id.to_string()),
