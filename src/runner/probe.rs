@@ -109,7 +109,7 @@ async fn key_regenerate(client: &Client, endpoint: &Endpoint, tag: &str) -> Resu
 
 /// Adding a team admin through `/team/member_add` is licence-gated on real LiteLLM.
 async fn team_admin_via_member_add(client: &Client, endpoint: &Endpoint, tag: &str) -> Result<(), String> {
-    let team = create_team(client, endpoint, tag, json!({})).await?;
+    let team = create_team(client, endpoint, tag).await?;
     let user_id = format!("{tag}-admin");
     let body = json!({"team_id": team, "member": {"user_id": user_id, "role": "admin"}});
     let added = http::admin(client, endpoint, "POST", "/team/member_add", Some(&body)).await;
@@ -121,7 +121,7 @@ async fn team_admin_via_member_add(client: &Client, endpoint: &Endpoint, tag: &s
 
 /// Newer LiteLLM lists `/key/access_group_assignment` among the permissions a team may grant members.
 async fn key_access_group_assignment(client: &Client, endpoint: &Endpoint, tag: &str) -> Result<(), String> {
-    let team = create_team(client, endpoint, &format!("{tag}-perm"), json!({})).await?;
+    let team = create_team(client, endpoint, &format!("{tag}-perm")).await?;
     let path = format!("/team/permissions_list?team_id={team}");
     let listed = http::admin(client, endpoint, "GET", &path, None).await;
     let _ = http::admin(client, endpoint, "POST", "/team/delete", Some(&json!({"team_ids": [team]}))).await;
@@ -141,12 +141,8 @@ async fn key_access_group_assignment(client: &Client, endpoint: &Endpoint, tag: 
     }
 }
 
-async fn create_team(client: &Client, endpoint: &Endpoint, alias: &str, extra: Value) -> Result<String, String> {
-    let mut body = json!({"team_alias": alias});
-    if let (Some(body), Value::Object(extra)) = (body.as_object_mut(), extra) {
-        body.extend(extra);
-    }
-    let made = http::admin(client, endpoint, "POST", "/team/new", Some(&body)).await?;
+async fn create_team(client: &Client, endpoint: &Endpoint, alias: &str) -> Result<String, String> {
+    let made = http::admin(client, endpoint, "POST", "/team/new", Some(&json!({"team_alias": alias}))).await?;
     made.json
         .as_ref()
         .and_then(|j| j.get("team_id"))
