@@ -213,7 +213,7 @@ fn parse_postgres(text: &str) -> Result<PostgresChoice, String> {
 }
 
 fn parse_quirk(text: &str) -> Result<Quirk, String> {
-    text.parse().map_err(|e: reference::quirks::UnknownQuirk| e.to_string())
+    text.parse().map_err(|e: crate::scenario::UnknownQuirk| e.to_string())
 }
 
 /// Why a command could not do its job. Rendered by miette here, and only here.

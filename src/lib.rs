@@ -1,13 +1,17 @@
 //! gateproof: a conformance and regression harness for LLM gateway proxies that speak LiteLLM's HTTP API.
 //!
-//! The scenario model (`scenario`) is IO-free; the runner (`runner`) executes scenarios against a target
-//! and yields outcomes as data; reporters (`report`) only consume those outcomes. The reference proxy
-//! (`reference`) is an in-process axum server on Postgres (`postgres`).
+//! The layers run one way, and the crates keep them: the scenario format (`gateproof-format`,
+//! re-exported as `scenario`) is IO-free and knows nothing of the proxy; the reference proxy
+//! (`gateproof-reference`, re-exported as `reference`) depends on the format for quirk names only.
+//! This crate holds the rest: the runner (`runner`) executes scenarios against a target and yields
+//! outcomes as data, reporters (`report`) only consume those outcomes, `mocks` are the fake
+//! upstreams, `postgres` gives one server per run, and `cli` is the edge.
+
+pub use gateproof_format as scenario;
+pub use gateproof_reference as reference;
 
 pub mod cli;
 pub mod mocks;
 pub mod postgres;
-pub mod reference;
 pub mod report;
 pub mod runner;
-pub mod scenario;

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use super::resources::{Resource, ResourceKind};
-use crate::reference::quirks::Quirk;
+use crate::scenario::Quirk;
 use crate::scenario::Location;
 
 /// The result of one scenario.

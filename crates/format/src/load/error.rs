@@ -1,0 +1,323 @@
+//! The error of a scenario file that cannot be used, and what it shows people.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
+
+use super::{CACHE_TTL, ERROR_KEYS, METHODS, RUN_ID};
+use crate::model::{Capability, Location};
+use crate::quirk::Quirk;
+use crate::template::TemplateError;
+
+/// A scenario file that cannot be used: names the file, line and column and what was expected.
+///
+/// `Display` is one line, `PATH:LINE:COLUMN: message` (or `PATH: message` when there is no
+/// position, as for a file that cannot be read), so plain logs name the place; as a
+/// [`miette::Diagnostic`] it carries the file's text with a labelled span and, where one helps, a
+/// hint.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {}", self.place(), self.inner.kind)]
+pub struct ScenarioError {
+    // Boxed so the `Result`s that carry it through every validation function stay small.
+    inner: Box<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    location: Option<Location>,
+    kind: ScenarioErrorKind,
+    source_code: Option<NamedSource<String>>,
+    span: Option<SourceSpan>,
+    label: String,
+    help: Option<String>,
+}
+
+impl ScenarioError {
+    /// A file that could not be read: no position, no source text.
+    pub(super) fn unreadable(path: &Path, error: std::io::Error) -> ScenarioError {
+        ScenarioError {
+            inner: Box::new(Inner {
+                path: path.to_path_buf(),
+                location: None,
+                kind: ScenarioErrorKind::Io { error },
+                source_code: None,
+                span: None,
+                label: String::new(),
+                help: None,
+            }),
+        }
+    }
+
+    /// A problem at `at` (its line and column, and the byte span to label) in `source`.
+    pub(super) fn in_source(
+        path: &Path,
+        source: &str,
+        at: Option<(Location, SourceSpan)>,
+        kind: ScenarioErrorKind,
+        help: Option<String>,
+    ) -> ScenarioError {
+        ScenarioError {
+            inner: Box::new(Inner {
+                path: path.to_path_buf(),
+                location: at.map(|(location, _)| location),
+                label: kind.label(),
+                kind,
+                source_code: Some(NamedSource::new(
+                    path.display().to_string(),
+                    source.to_string(),
+                )),
+                span: at.map(|(_, span)| span),
+                help,
+            }),
+        }
+    }
+
+    /// The scenario file, as given.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// 1-based line of the problem; `None` when the file could not be read.
+    pub fn line(&self) -> Option<usize> {
+        self.inner.location.map(|l| l.line)
+    }
+
+    /// 1-based column (in characters) of the problem; `None` when the file could not be read.
+    pub fn column(&self) -> Option<usize> {
+        self.inner.location.map(|l| l.column)
+    }
+
+    /// What is wrong.
+    pub fn kind(&self) -> &ScenarioErrorKind {
+        &self.inner.kind
+    }
+
+    /// The hint shown under the report, if any.
+    pub fn help_text(&self) -> Option<&str> {
+        self.inner.help.as_deref()
+    }
+
+    fn place(&self) -> String {
+        match self.inner.location {
+            Some(l) => format!("{}:{}:{}", self.inner.path.display(), l.line, l.column),
+            None => self.inner.path.display().to_string(),
+        }
+    }
+}
+
+impl Diagnostic for ScenarioError {
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.inner
+            .help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.inner
+            .source_code
+            .as_ref()
+            .map(|s| s as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let span = self.inner.span?;
+        let label = LabeledSpan::new_with_span(Some(self.inner.label.clone()), span);
+        Some(Box::new(std::iter::once(label)))
+    }
+}
+
+/// What is wrong with a scenario file.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScenarioErrorKind {
+    #[error("failed to read the scenario file: {error}")]
+    Io { error: std::io::Error },
+    /// A YAML syntax error or a value of the wrong shape, as reported by the YAML parser.
+    #[error("{message}")]
+    Yaml { message: String },
+    #[error(
+        "invalid scenario id `{id}`: expected lower-case letters, digits, `_` and `-`, starting \
+         with a letter or digit"
+    )]
+    InvalidId { id: String },
+    #[error("empty {what}: expected some text")]
+    Empty { what: &'static str },
+    #[error("no steps: expected at least one step")]
+    NoSteps,
+    #[error("duplicate step id `{id}`: expected step ids to be unique within the file")]
+    DuplicateStepId { id: String },
+    #[error("step `{id}` does nothing: expected `request`, `sleep` or both")]
+    EmptyStep { id: String },
+    #[error("`{field}` without `request`: expected a `request` in the same step")]
+    NeedsRequest { field: &'static str },
+    #[error("unknown HTTP method `{method}`: expected one of {}", METHODS.join(", "))]
+    UnknownMethod { method: String },
+    #[error("request path `{path}` does not start with `/`: expected a path such as `/team/new`")]
+    RelativePath { path: String },
+    #[error("both `json` and `body`: expected at most one of them")]
+    JsonAndBody,
+    #[error("status {status} is out of range: expected 100..=599")]
+    StatusOutOfRange { status: u64 },
+    #[error("empty status list: expected at least one status")]
+    EmptyStatusList,
+    #[error(
+        "{} in a {what} assertion: expected exactly one of {allowed}",
+        predicates_found(found)
+    )]
+    PredicateCount {
+        what: &'static str,
+        found: Vec<&'static str>,
+        allowed: &'static str,
+    },
+    #[error("`absent: false` is not allowed: expected `absent: true`")]
+    AbsentFalse,
+    #[error("empty `error` assertion: expected at least one of {ERROR_KEYS}")]
+    EmptyErrorAssertion,
+    #[error("empty `message_contains_any`: expected at least one message")]
+    EmptyMessageList,
+    #[error("invalid JSONPath `{path}`: {reason}")]
+    InvalidJsonPath { path: String, reason: String },
+    #[error("invalid regular expression `{pattern}`: {reason}")]
+    InvalidRegex { pattern: String, reason: String },
+    #[error("invalid template `{text}`: {error}")]
+    InvalidTemplate { text: String, error: TemplateError },
+    #[error(
+        "unknown variable `{name}`: expected `{RUN_ID}` or a variable captured by an earlier step"
+    )]
+    UnknownVariable { name: String, known: Vec<String> },
+    #[error("invalid variable name `{name}`: expected letters, digits, `_`, `-` and `.`")]
+    InvalidVariableName { name: String },
+    #[error("cannot capture into `{RUN_ID}`: expected a name other than the built-in variable")]
+    CaptureIntoBuiltin,
+    #[error("invalid duration `{text}`: {reason}")]
+    InvalidDuration { text: String, reason: String },
+    #[error("zero retry interval: expected a duration above zero")]
+    ZeroInterval,
+    #[error("retry interval {interval} is not less than the timeout {timeout}")]
+    IntervalNotBelowTimeout { interval: String, timeout: String },
+    #[error("unknown capability `{name}`: expected one of {}", capability_names())]
+    UnknownCapability { name: String },
+    #[error("unknown reference setting `{name}`: expected {CACHE_TTL}")]
+    UnknownReferenceSetting { name: String },
+    #[error("invalid {CACHE_TTL} `{value}`: expected integer seconds >= 0")]
+    InvalidCacheTtl { value: String },
+    #[error("unknown quirk `{name}`: expected one of {}", Quirk::names())]
+    UnknownQuirk { name: String },
+    #[error("unknown step `{id}` in `fails_at`: expected the id of a step of this file")]
+    UnknownFailsAtStep { id: String },
+    #[error("step `{id}` sends no request: expected `fails_at` to name a step with a `request`")]
+    FailsAtWithoutRequest { id: String },
+    #[error("empty matrix {what}: expected at least one")]
+    EmptyMatrix { what: &'static str },
+    #[error(
+        "invalid matrix {what} name `{name}`: expected lower-case letters, digits, `_` and `-`, \
+         starting with a letter or digit"
+    )]
+    InvalidMatrixName { what: &'static str, name: String },
+    #[error("unknown actor `{name}` in a matrix cell: expected one of {}", known.join(", "))]
+    UnknownMatrixActor { name: String, known: Vec<String> },
+    #[error(
+        "matrix row `{row}` has no cell for {}: expected a status for every actor",
+        actors.iter().map(|a| format!("`{a}`")).collect::<Vec<_>>().join(", ")
+    )]
+    MissingMatrixCell { row: String, actors: Vec<String> },
+    #[error("{replicas} replicas: expected 1 to {max}")]
+    ReplicasOutOfRange { replicas: u64, max: u64 },
+    #[error("`on: {on}` names no proxy: the scenario runs {replicas} (indexes from 0)")]
+    OnOutOfRange { on: u64, replicas: usize },
+    #[error("invalid mock name `{name}`: expected letters, digits and `_`, starting with a letter")]
+    InvalidMockName { name: String },
+    #[error("{} in mock `{name}`: expected exactly one of llm, mcp", kinds_found(found))]
+    MockKindCount { name: String, found: Vec<&'static str> },
+    #[error("unknown MCP answer framing `{value}`: expected json or sse")]
+    UnknownMcpAnswer { value: String },
+    #[error("unknown MCP failure `{value}`: expected down, slow or garbage")]
+    UnknownMcpFailure { value: String },
+    #[error("duplicate tool `{name}`: expected tool names to be unique within the mock")]
+    DuplicateTool { name: String },
+}
+
+impl ScenarioErrorKind {
+    /// The short text under the span: what was expected there.
+    fn label(&self) -> String {
+        use ScenarioErrorKind as K;
+        match self {
+            K::Io { .. } => "here".into(),
+            K::Yaml { message } => {
+                let expected = message
+                    .split_once(", expected ")
+                    .map(|(_, e)| e)
+                    .or_else(|| message.split_once("expected ").map(|(_, e)| e));
+                expected.map_or_else(|| message.clone(), |e| format!("expected {e}"))
+            }
+            K::InvalidId { .. } => "expected [a-z0-9][a-z0-9_-]*".into(),
+            K::Empty { .. } => "expected some text".into(),
+            K::NoSteps => "expected at least one step".into(),
+            K::DuplicateStepId { .. } => "expected a new step id".into(),
+            K::EmptyStep { .. } => "expected `request` or `sleep` in this step".into(),
+            K::NeedsRequest { .. } => "expected a `request` in this step".into(),
+            K::UnknownMethod { .. } => "expected an HTTP method".into(),
+            K::RelativePath { .. } => "expected a leading `/`".into(),
+            K::JsonAndBody => "expected either `json` or `body`".into(),
+            K::StatusOutOfRange { .. } => "expected 100..=599".into(),
+            K::EmptyStatusList => "expected at least one status".into(),
+            K::PredicateCount { found, .. } if found.is_empty() => "expected a predicate".into(),
+            K::PredicateCount { .. } => "expected no second predicate".into(),
+            K::AbsentFalse => "expected `true`".into(),
+            K::EmptyErrorAssertion => "expected at least one key".into(),
+            K::EmptyMessageList => "expected at least one message".into(),
+            K::InvalidJsonPath { .. } => "expected an RFC 9535 JSONPath".into(),
+            K::InvalidRegex { .. } => "expected a regular expression".into(),
+            K::InvalidTemplate { .. } => "expected `{{name}}` placeholders".into(),
+            K::UnknownVariable { .. } => "not captured by an earlier step".into(),
+            K::InvalidVariableName { .. } => "expected letters, digits, `_`, `-` and `.`".into(),
+            K::CaptureIntoBuiltin => "expected another name".into(),
+            K::InvalidDuration { .. } => "expected a duration such as `2s`".into(),
+            K::ZeroInterval => "expected a duration above zero".into(),
+            K::IntervalNotBelowTimeout { .. } => "expected less than the timeout".into(),
+            K::UnknownCapability { .. } => "expected a known capability".into(),
+            K::UnknownReferenceSetting { .. } => format!("expected {CACHE_TTL}"),
+            K::InvalidCacheTtl { .. } => "expected integer seconds >= 0".into(),
+            K::UnknownQuirk { .. } => "expected a known quirk".into(),
+            K::UnknownFailsAtStep { .. } => "expected a step id of this file".into(),
+            K::FailsAtWithoutRequest { .. } => "expected a step that sends a request".into(),
+            K::EmptyMatrix { .. } => "expected at least one entry".into(),
+            K::InvalidMatrixName { .. } => "expected [a-z0-9][a-z0-9_-]*".into(),
+            K::UnknownMatrixActor { .. } => "expected an actor of `matrix.actors`".into(),
+            K::MissingMatrixCell { .. } => "expected a cell for every actor".into(),
+            K::ReplicasOutOfRange { max, .. } => format!("expected 1 to {max}"),
+            K::OnOutOfRange { replicas, .. } => format!("expected 0 to {}", replicas.saturating_sub(1)),
+            K::InvalidMockName { .. } => "expected [A-Za-z][A-Za-z0-9_]*".into(),
+            K::MockKindCount { found, .. } if found.is_empty() => "expected `llm` or `mcp`".into(),
+            K::MockKindCount { .. } => "expected only one kind".into(),
+            K::UnknownMcpAnswer { .. } => "expected json or sse".into(),
+            K::UnknownMcpFailure { .. } => "expected down, slow or garbage".into(),
+            K::DuplicateTool { .. } => "expected a new tool name".into(),
+        }
+    }
+}
+
+fn predicates_found(found: &[&str]) -> String {
+    match found {
+        [] => "no predicate".into(),
+        _ => format!("{} predicates ({})", found.len(), found.join(", ")),
+    }
+}
+
+fn kinds_found(found: &[&str]) -> String {
+    match found {
+        [] => "no kind".into(),
+        _ => format!("{} kinds ({})", found.len(), found.join(", ")),
+    }
+}
+
+fn capability_names() -> String {
+    Capability::ALL
+        .iter()
+        .map(|c| c.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,271 @@
+//! The validated scenario: plain data the runner executes.
+//!
+//! Built from the serde mirror in `file.rs` by `load.rs`; nothing here knows about YAML, HTTP or
+//! Postgres. Every string that may hold `{{var}}` placeholders is a [`Template`], rendered at run time.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+use serde_json::Value;
+use serde_json_path::JsonPath;
+
+use super::mock::MockSpec;
+use super::template::Template;
+use crate::quirk::Quirk;
+
+/// Where something sits in its scenario file (1-based line and column).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One scenario file, validated.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// The file it was read from, as given on the command line.
+    pub source: PathBuf,
+    pub id: String,
+    pub title: String,
+    pub description: Option<String>,
+    /// Upstream report it guards against, e.g. `BerriAI/litellm#25286`.
+    pub upstream: Option<String>,
+    pub tags: Vec<String>,
+    /// Capabilities the target must have; a target without one skips the scenario.
+    pub requires: Vec<Capability>,
+    /// Settings for the in-process reference proxy; they make no sense for an external target.
+    pub reference: ReferenceSettings,
+    /// Fake upstreams started for the scenario, in file order.
+    pub mocks: Vec<MockSpec>,
+    pub steps: Vec<Step>,
+    /// The upstream bug the scenario catches, when it is a regression scenario.
+    pub reproduces: Option<Reproduction>,
+}
+
+/// How a regression scenario reproduces its bug: with `quirk` on, the reference proxy fails the
+/// scenario exactly at step `fails_at`, and that step's response satisfies `observed`.
+#[derive(Clone, Debug)]
+pub struct Reproduction {
+    pub location: Location,
+    pub quirk: Quirk,
+    /// The id of a step of the scenario.
+    pub fails_at: String,
+    /// What the failing step's response shows with the quirk on; its templates may use the variables
+    /// known at that step.
+    pub observed: Expect,
+}
+
+/// Capabilities a real proxy may lack (licence-gated features, features of newer versions).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Capability {
+    /// `/organization/*` routes (Enterprise-only on LiteLLM ≥ 1.109 without a licence).
+    Organizations,
+    /// Team admins added through `/team/member_add` (licence-gated on real LiteLLM).
+    TeamAdminViaMemberAdd,
+    /// `/key/regenerate` on a virtual key (licence-gated on real LiteLLM).
+    KeyRegenerate,
+    /// The MCP server registry (`/v1/mcp/server`) and `/mcp-rest/*`.
+    Mcp,
+    /// MCP access groups in object permissions.
+    McpAccessGroups,
+    /// Unified access groups (`/v1/access_group`).
+    AccessGroups,
+    /// The `/key/access_group_assignment` team member permission.
+    KeyAccessGroupAssignment,
+}
+
+impl Capability {
+    pub const ALL: [Capability; 7] = [
+        Capability::Organizations,
+        Capability::TeamAdminViaMemberAdd,
+        Capability::KeyRegenerate,
+        Capability::Mcp,
+        Capability::McpAccessGroups,
+        Capability::AccessGroups,
+        Capability::KeyAccessGroupAssignment,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Capability::Organizations => "organizations",
+            Capability::TeamAdminViaMemberAdd => "team_admin_via_member_add",
+            Capability::KeyRegenerate => "key_regenerate",
+            Capability::Mcp => "mcp",
+            Capability::McpAccessGroups => "mcp_access_groups",
+            Capability::AccessGroups => "access_groups",
+            Capability::KeyAccessGroupAssignment => "key_access_group_assignment",
+        }
+    }
+}
+
+/// Settings of the in-process reference proxy for one scenario.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceSettings {
+    /// `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL`, when the scenario sets it.
+    pub cache_ttl: Option<Duration>,
+    /// Proxies on one database, each with its own cache (at least 1). An external run needs as many
+    /// `--target`s.
+    pub replicas: usize,
+}
+
+impl Default for ReferenceSettings {
+    fn default() -> Self {
+        ReferenceSettings { cache_ttl: None, replicas: 1 }
+    }
+}
+
+/// One step: an optional pause, then an optional request and what its response must show.
+#[derive(Clone, Debug)]
+pub struct Step {
+    pub id: String,
+    pub location: Location,
+    /// Wait this long before the request (or, in a step without a request, just wait).
+    pub sleep: Option<Duration>,
+    /// The endpoint the request goes to (a replica index); `None` takes the next one in turn.
+    pub on: Option<usize>,
+    pub request: Option<Request>,
+    pub expect: Expect,
+    /// Variables to set from the response body, in file order.
+    pub capture: Vec<Capture>,
+    /// Send the request again until `until` holds or the time runs out; `expect` is checked on the
+    /// last response.
+    pub retry: Option<Retry>,
+}
+
+/// Who sends the request.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Actor {
+    /// The master key of the target.
+    Admin,
+    /// No credentials at all.
+    Anonymous,
+    /// A key given literally or from a captured variable (`"{{u1_key}}"`).
+    Key(Template),
+}
+
+#[derive(Clone, Debug)]
+pub struct Request {
+    pub actor: Actor,
+    /// Upper-case HTTP method.
+    pub method: String,
+    pub path: Template,
+    pub query: Vec<(String, Template)>,
+    pub headers: Vec<(String, Template)>,
+    pub body: Option<Body>,
+}
+
+#[derive(Clone, Debug)]
+pub enum Body {
+    /// A JSON value; templates inside its strings are rendered, and a string that is exactly one
+    /// placeholder is replaced by the variable's JSON value (so captured numbers and lists keep their
+    /// type).
+    Json(Value),
+    /// Sent as is, with `content-type: application/json` (for malformed-JSON tests).
+    Raw(Template),
+}
+
+/// What a response must show. Every part is optional; an empty `Expect` accepts anything.
+#[derive(Clone, Debug, Default)]
+pub struct Expect {
+    /// Any of these statuses passes.
+    pub status: Option<Vec<u16>>,
+    pub body: Vec<BodyAssertion>,
+    pub headers: Vec<HeaderAssertion>,
+    pub error: Option<ErrorAssertion>,
+}
+
+#[derive(Clone, Debug)]
+pub struct BodyAssertion {
+    pub location: Location,
+    /// The JSONPath as written, for messages.
+    pub path_text: String,
+    pub path: PathQuery,
+    pub predicate: Predicate,
+}
+
+/// A JSONPath, compiled at load time when it holds no placeholder (a filter naming a captured id,
+/// `$[?@.team_id == '{{team_id}}']`, is compiled once rendered).
+#[derive(Clone, Debug)]
+pub enum PathQuery {
+    Compiled(JsonPath),
+    Templated(Template),
+}
+
+#[derive(Clone, Debug)]
+pub enum Predicate {
+    /// The single node equals the value (after rendering its templates).
+    Equals(Value),
+    /// A string node contains the substring, or an array node contains an element equal to the value.
+    Contains(Value),
+    /// At least one node matches the path.
+    Exists,
+    /// No node matches the path, or the single node is `null`.
+    Absent,
+    /// The single node is an array, string or object of this length.
+    Length(usize),
+    /// The single node is a string matching the regular expression.
+    Matches(TextPattern),
+}
+
+/// A regular expression, compiled at load time when it holds no placeholder.
+#[derive(Clone, Debug)]
+pub enum TextPattern {
+    Compiled(Regex),
+    Templated(Template),
+}
+
+#[derive(Clone, Debug)]
+pub struct HeaderAssertion {
+    pub location: Location,
+    /// Lower-case header name.
+    pub name: String,
+    pub predicate: HeaderPredicate,
+}
+
+#[derive(Clone, Debug)]
+pub enum HeaderPredicate {
+    Equals(Template),
+    Contains(Template),
+    Matches(TextPattern),
+    Exists,
+    Absent,
+}
+
+/// An assertion on LiteLLM's error, in whichever envelope the target used:
+/// `{"error": {"message", "type", "param", "code"}}` or FastAPI's `{"detail": …}`.
+#[derive(Clone, Debug, Default)]
+pub struct ErrorAssertion {
+    pub location: Location,
+    pub message: Vec<MessageMatch>,
+    /// `type` in the OpenAI-style envelope (or of the first item of a 422 list).
+    pub error_type: Option<String>,
+    /// `code` in the OpenAI-style envelope, compared as a string.
+    pub code: Option<String>,
+}
+
+#[derive(Clone, Debug)]
+pub enum MessageMatch {
+    Contains(Template),
+    ContainsAny(Vec<Template>),
+    Matches(TextPattern),
+}
+
+#[derive(Clone, Debug)]
+pub struct Capture {
+    pub variable: String,
+    pub path_text: String,
+    pub path: JsonPath,
+}
+
+#[derive(Clone, Debug)]
+pub struct Retry {
+    pub until: Expect,
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+/// Variables available to templates: built-ins plus captures, by name.
+pub type Variables = BTreeMap<String, Value>;

@@ -1,0 +1,238 @@
+//! The checks `/chat/completions` runs before calling the upstream, in LiteLLM's order (spec Part 3
+//! §5.2): key model access, key budget, team model access, user model access (personal keys), team
+//! budget, user budget. Limits come from the (possibly cached) objects, spend from the counters.
+
+use super::model_access::{effective_key_models, model_allowed, ModelListOwner};
+use crate::error::py_float;
+
+/// What the checks need to know about the request; plain values the handler loaded.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct LlmRequest<'a> {
+    pub model: &'a str,
+    pub model_groups: &'a [String],
+    /// Both costs explicitly 0: LiteLLM skips every budget check.
+    pub free_model: bool,
+    pub key: KeyFacts<'a>,
+    pub team: Option<TeamFacts<'a>>,
+    /// Only for a personal key (no team).
+    pub user: Option<UserFacts<'a>>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyFacts<'a> {
+    pub models: &'a [String],
+    pub max_budget: Option<f64>,
+    pub spend: f64,
+    pub key_alias: Option<&'a str>,
+    pub key_name: Option<&'a str>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TeamFacts<'a> {
+    pub team_id: &'a str,
+    pub models: &'a [String],
+    pub max_budget: Option<f64>,
+    pub spend: f64,
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct UserFacts<'a> {
+    pub user_id: &'a str,
+    pub models: &'a [String],
+    pub max_budget: Option<f64>,
+    pub spend: f64,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum LlmDenial {
+    ModelNotAllowed { owner: ModelListOwner, model: String },
+    BudgetExceeded { message: String },
+}
+
+impl LlmDenial {
+    /// LiteLLM 1.109's status: 403 for a model, 422 (`budget_exceeded_status_code`) for a budget.
+    pub fn status(&self) -> u16 {
+        match self {
+            LlmDenial::ModelNotAllowed { .. } => 403,
+            LlmDenial::BudgetExceeded { .. } => 422,
+        }
+    }
+
+    pub fn error_type(&self) -> &'static str {
+        match self {
+            LlmDenial::ModelNotAllowed { owner, .. } => owner.error_type(),
+            LlmDenial::BudgetExceeded { .. } => "budget_exceeded",
+        }
+    }
+
+    pub fn param(&self) -> Option<&'static str> {
+        match self {
+            LlmDenial::ModelNotAllowed { .. } => Some("model"),
+            LlmDenial::BudgetExceeded { .. } => None,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        match self {
+            LlmDenial::ModelNotAllowed { model, .. } => format!(
+                "The requested model '{model}' is not available for this API key, or the model name is invalid. Check the models available to you and try again."
+            ),
+            LlmDenial::BudgetExceeded { message } => message.clone(),
+        }
+    }
+}
+
+/// LiteLLM 1.109's `Key=` label: the alias or `key`, then ` (sk-...abcd)` when the stored name is one.
+fn key_label(key: &KeyFacts<'_>) -> String {
+    let name = key.key_name.filter(|n| {
+        n.strip_prefix("sk-...").is_some_and(|tail| tail.chars().count() <= 4 && tail.chars().all(|c| !c.is_control()))
+    });
+    let alias = key.key_alias.unwrap_or("key");
+    match name {
+        Some(n) => format!("{alias} ({n})"),
+        None => alias.to_string(),
+    }
+}
+
+pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
+    let denied = |owner| LlmDenial::ModelNotAllowed { owner, model: req.model.to_string() };
+    let team_models = req.team.as_ref().map(|t| t.models);
+    match effective_key_models(req.key.models, team_models) {
+        Some(models) if model_allowed(&models, req.model, req.model_groups) => {}
+        _ => return Err(denied(ModelListOwner::Key)),
+    }
+    let budgets = !req.free_model;
+    if let Some(max) = req.key.max_budget.filter(|m| budgets && req.key.spend >= *m) {
+        return Err(LlmDenial::BudgetExceeded {
+            message: format!(
+                "Budget has been exceeded! Key={} Current cost: {}, Max budget: {}",
+                key_label(&req.key),
+                py_float(req.key.spend),
+                py_float(max)
+            ),
+        });
+    }
+    if let Some(team) = &req.team
+        && !model_allowed(team.models, req.model, req.model_groups)
+    {
+        return Err(denied(ModelListOwner::Team));
+    }
+    if let Some(user) = &req.user
+        && !model_allowed(user.models, req.model, req.model_groups)
+    {
+        return Err(denied(ModelListOwner::User));
+    }
+    // A team trips only above its budget, a key or user at it (LiteLLM's comparisons).
+    if let Some(team) = &req.team
+        && let Some(max) = team.max_budget.filter(|m| budgets && team.spend > *m)
+    {
+        return Err(LlmDenial::BudgetExceeded {
+            message: format!(
+                "Budget has been exceeded! Team={} Current cost: {}, Max budget: {}",
+                team.team_id,
+                py_float(team.spend),
+                py_float(max)
+            ),
+        });
+    }
+    if let Some(user) = &req.user
+        && let Some(max) = user.max_budget.filter(|m| budgets && user.spend >= *m)
+    {
+        return Err(LlmDenial::BudgetExceeded {
+            message: format!(
+                "ExceededBudget: User={} over budget. Spend={}, Budget={}",
+                user.user_id,
+                py_float(user.spend),
+                py_float(max)
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn key_budget_trips_at_the_limit_with_litellms_message() {
+        let key = KeyFacts { max_budget: Some(0.5), spend: 0.5, key_name: Some("sk-...AbCd"), ..KeyFacts::default() };
+        let denial = check_llm_request(&LlmRequest { model: "gpt-a", key, ..LlmRequest::default() }).unwrap_err();
+        assert_eq!(denial.status(), 422);
+        assert_eq!(denial.error_type(), "budget_exceeded");
+        assert_eq!(denial.message(), "Budget has been exceeded! Key=key (sk-...AbCd) Current cost: 0.5, Max budget: 0.5");
+        let below = KeyFacts { max_budget: Some(0.5), spend: 0.49, ..KeyFacts::default() };
+        assert_eq!(check_llm_request(&LlmRequest { model: "gpt-a", key: below, ..LlmRequest::default() }), Ok(()));
+    }
+
+    #[test]
+    fn key_label_uses_the_alias_and_a_well_formed_name_only() {
+        let cases = [
+            (Some("mine"), Some("sk-...AbCd"), "mine (sk-...AbCd)"),
+            (None, Some("sk-...AbCd"), "key (sk-...AbCd)"),
+            (None, Some("sk-...toolong"), "key"),
+            (Some("mine"), None, "mine"),
+        ];
+        for (alias, name, expected) in cases {
+            assert_eq!(key_label(&KeyFacts { key_alias: alias, key_name: name, ..KeyFacts::default() }), expected);
+        }
+    }
+
+    #[test]
+    fn team_budget_trips_only_above_the_limit() {
+        let models: Vec<String> = vec![];
+        for (spend, refused) in [(1.0, false), (1.01, true)] {
+            let team = TeamFacts { team_id: "t1", models: &models, max_budget: Some(1.0), spend };
+            let result = check_llm_request(&LlmRequest { model: "gpt-a", team: Some(team), ..LlmRequest::default() });
+            assert_eq!(result.is_err(), refused, "spend {spend}");
+            if let Err(d) = result {
+                assert_eq!(d.message(), "Budget has been exceeded! Team=t1 Current cost: 1.01, Max budget: 1.0");
+            }
+        }
+    }
+
+    #[test]
+    fn user_budget_applies_to_personal_keys() {
+        let models: Vec<String> = vec![];
+        let user = UserFacts { user_id: "u1", models: &models, max_budget: Some(2.0), spend: 2.0 };
+        let denial = check_llm_request(&LlmRequest { model: "gpt-a", user: Some(user), ..LlmRequest::default() }).unwrap_err();
+        assert_eq!(denial.message(), "ExceededBudget: User=u1 over budget. Spend=2.0, Budget=2.0");
+    }
+
+    #[test]
+    fn a_free_model_skips_budgets_but_not_model_access() {
+        let key_models = list(&["gpt-a"]);
+        let key = KeyFacts { models: &key_models, max_budget: Some(0.0), spend: 5.0, ..KeyFacts::default() };
+        assert_eq!(check_llm_request(&LlmRequest { model: "gpt-a", free_model: true, key: key.clone(), ..LlmRequest::default() }), Ok(()));
+        let denial = check_llm_request(&LlmRequest { model: "gpt-b", free_model: true, key, ..LlmRequest::default() }).unwrap_err();
+        assert_eq!((denial.status(), denial.error_type(), denial.param()), (403, "key_model_access_denied", Some("model")));
+    }
+
+    #[test]
+    fn checks_run_in_litellms_order() {
+        let only_a = list(&["gpt-a"]);
+        let only_b = list(&["gpt-b"]);
+        // Key model access before the key budget.
+        let key = KeyFacts { models: &only_b, max_budget: Some(0.0), spend: 1.0, ..KeyFacts::default() };
+        let first = check_llm_request(&LlmRequest { model: "gpt-a", key, ..LlmRequest::default() }).unwrap_err();
+        assert_eq!(first.error_type(), "key_model_access_denied");
+        // The key budget before the team's model access.
+        let key = KeyFacts { max_budget: Some(0.0), spend: 1.0, ..KeyFacts::default() };
+        let team = TeamFacts { team_id: "t1", models: &only_b, max_budget: None, spend: 0.0 };
+        let first = check_llm_request(&LlmRequest { model: "gpt-a", key, team: Some(team.clone()), ..LlmRequest::default() }).unwrap_err();
+        assert_eq!(first.error_type(), "budget_exceeded");
+        // The team's model access before the team budget.
+        let team = TeamFacts { max_budget: Some(0.0), spend: 1.0, ..team };
+        let first = check_llm_request(&LlmRequest { model: "gpt-a", team: Some(team), ..LlmRequest::default() }).unwrap_err();
+        assert_eq!(first.error_type(), "team_model_access_denied");
+        // A team key with all-team-models gets the team's list.
+        let all_team = list(&["all-team-models"]);
+        let team = TeamFacts { team_id: "t1", models: &only_a, max_budget: None, spend: 0.0 };
+        let key = KeyFacts { models: &all_team, ..KeyFacts::default() };
+        assert_eq!(check_llm_request(&LlmRequest { model: "gpt-a", key, team: Some(team), ..LlmRequest::default() }), Ok(()));
+    }
+}

@@ -1,0 +1,176 @@
+//! Why a request was refused, with LiteLLM's status and exact message for each reason.
+
+use super::route_gate::mask_user_id;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Denial {
+    /// The route gate's catch-all for non-admins.
+    OnlyProxyAdmin { route: String, role: Option<String>, user_id: Option<String> },
+    UserInfoOfOtherUser { requested: String, own: Option<String> },
+    ViewerWrite { route: String },
+    OrgCreateNotProxyAdmin { role: String },
+    NotInAnyOrganization { route: String },
+    NoOrganizationId,
+    NoRoleInOrganization { organization_id: String },
+    WrongRoleInOrganization { route: String, organization_id: String, role: String },
+    TeamNewNeedsOrganization { organizations: Vec<String> },
+    TeamNewNotOrgAdmin { organization_id: String, role: String },
+    /// The team check of /team/update, /team/delete, /team/block, /team/unblock.
+    NoTeamAccess,
+    TeamAdminCannotEdit,
+    /// /organization/member_* and /organization/info without proxy or org admin rights.
+    NoOrganizationAccess,
+    /// /organization/member_update by a non-proxy-admin on a global proxy admin.
+    OrgRoleOfProxyAdmin,
+    /// /team/member_* without proxy, team or org admin rights.
+    NotTeamOrOrgAdmin { route: String, team_id: String },
+    TeamInfoUser { user_id: String, team_id: String },
+    TeamInfoTeamKey { key_team_id: String, team_id: String },
+    TeamInfoBareKey { team_id: String },
+    KeyForOtherUser { requested: String, own: String },
+    UserNotInTeam { user_id: String, team_id: String },
+    TeamMemberLacksPermission { route: String, team_id: String, allowed: Vec<String> },
+    OnlyAdminsSetAllowedRoutes,
+    KeyInfoNotAllowed { role: String },
+    KeyDeleteNotAllowed,
+    KeyUpdateBudgetNotAllowed { role: String, user_id: String },
+    KeyRebind { old: String, new: String },
+    KeyUnbind,
+    NotTeamMemberForKey { user_id: String, team_id: String },
+    KeyMcpAccessGroupsNotAllowed { team_id: String, requested: Vec<String>, team_allows: Vec<String> },
+    KeyMcpServersNotAllowed { team_id: String, requested: Vec<String>, team_allows: Vec<String> },
+    /// A non-admin attaching access groups to a personal key (spec Part 2 §6).
+    AccessGroupsOnPersonalKey { groups: Vec<String> },
+    /// A team member attaching access groups without `/key/access_group_assignment`.
+    AccessGroupAssignmentNotPermitted { team_id: String },
+}
+
+impl Denial {
+    pub fn status(&self) -> u16 {
+        use Denial::*;
+        match self {
+            OnlyProxyAdmin { .. }
+            | OrgCreateNotProxyAdmin { .. }
+            | NotInAnyOrganization { .. }
+            | NoOrganizationId
+            | NoRoleInOrganization { .. }
+            | WrongRoleInOrganization { .. }
+            | TeamNewNeedsOrganization { .. }
+            | TeamNewNotOrgAdmin { .. }
+            | TeamMemberLacksPermission { .. }
+            | NotTeamMemberForKey { .. } => 401,
+            UserNotInTeam { .. } => 400,
+            _ => 403,
+        }
+    }
+
+    /// LiteLLM's `type` where it is a specific one; `None` means "derived from the status".
+    pub fn error_type(&self) -> Option<&'static str> {
+        match self {
+            Denial::TeamMemberLacksPermission { .. } | Denial::NotTeamMemberForKey { .. } => Some("team_member_permission_error"),
+            _ => None,
+        }
+    }
+
+    pub fn param(&self) -> Option<String> {
+        use Denial::*;
+        match self {
+            OrgCreateNotProxyAdmin { .. } | WrongRoleInOrganization { .. } | TeamNewNotOrgAdmin { .. } => Some("user_role".into()),
+            NotInAnyOrganization { .. } | NoOrganizationId | NoRoleInOrganization { .. } | TeamNewNeedsOrganization { .. } => {
+                Some("organization_id".into())
+            }
+            TeamMemberLacksPermission { route, .. } => Some(route.clone()),
+            _ => None,
+        }
+    }
+
+    pub fn message(&self) -> String {
+        use Denial::*;
+        match self {
+            OnlyProxyAdmin { route, role, user_id } => format!(
+                "Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route={route}. Your role={}. Your user_id={}",
+                role.as_deref().unwrap_or("unknown"),
+                mask_user_id(user_id.as_deref().unwrap_or("unknown"))
+            ),
+            UserInfoOfOtherUser { requested, own } => format!(
+                "key not allowed to access this user's info. user_id={requested}, key's user_id={}",
+                own.as_deref().unwrap_or("None")
+            ),
+            ViewerWrite { route } => {
+                format!("user not allowed to access this route, role= proxy_admin_viewer. Trying to access: {route}")
+            }
+            OrgCreateNotProxyAdmin { role } => format!("Only proxy admins can create new organizations. You are {role}"),
+            NotInAnyOrganization { route } => format!(
+                "Tried to access route={route} but you are not a member of any organization. Please contact the proxy admin to request access."
+            ),
+            NoOrganizationId => "Passed organization_id is None, please pass an organization_id in your request".into(),
+            NoRoleInOrganization { organization_id } => format!(
+                "You do not have a role within the selected organization. Passed organization_id: {organization_id}. Please contact the organization admin to request access."
+            ),
+            WrongRoleInOrganization { route, organization_id, role } => format!(
+                "You do not have the required role to perform {route} in Organization {organization_id}. Your role is {role} in Organization {organization_id}"
+            ),
+            TeamNewNeedsOrganization { organizations } => format!(
+                "Passed organization_id is None, please specify the organization_id in your request. You are part of multiple organizations: {}",
+                crate::error::py_list(organizations)
+            ),
+            TeamNewNotOrgAdmin { organization_id, role } => format!(
+                "You do not have the required role to call /team/new. Your role is {role} in Organization {organization_id}"
+            ),
+            NoTeamAccess => "You do not have access to this team".into(),
+            NoOrganizationAccess => "You do not have access to this organization".into(),
+            OrgRoleOfProxyAdmin => {
+                "Only PROXY_ADMIN may modify the organization role of a user who is a global PROXY_ADMIN.".into()
+            }
+            TeamAdminCannotEdit => "Team admins on this proxy cannot edit team settings. Ask a proxy admin to enable fields under Settings > UI > Team admin editable fields.".into(),
+            NotTeamOrOrgAdmin { route, team_id } => {
+                format!("Call not allowed. User not proxy admin OR team admin. route={route}, team_id={team_id}")
+            }
+            TeamInfoUser { user_id, team_id } => format!("User={user_id} not authorized to access this team={team_id}"),
+            TeamInfoTeamKey { key_team_id, team_id } => {
+                format!("Team key for team={key_team_id} not authorized to access this team={team_id}")
+            }
+            TeamInfoBareKey { team_id } => format!(
+                "API key not authorized to access this team={team_id}. No user_id or team_id associated with this key."
+            ),
+            KeyForOtherUser { requested, own } => {
+                format!("User can only create keys for themselves. Got user_id={requested}, Your ID={own}")
+            }
+            UserNotInTeam { user_id, team_id } => format!("User={user_id} not assigned to team={team_id}"),
+            TeamMemberLacksPermission { route, team_id, allowed } => format!(
+                "Team member does not have permissions for endpoint: {route}. You only have access to the following endpoints: {} for team {team_id}. To create keys for this team, please ask your proxy admin to check the team member permission settings and update the settings to allow team member users to create keys.",
+                crate::error::py_list(allowed)
+            ),
+            OnlyAdminsSetAllowedRoutes => {
+                "Only proxy admins can set `allowed_routes` on a key. Use `key_type` to pick a preset route bucket instead.".into()
+            }
+            KeyInfoNotAllowed { role } => format!("You are not allowed to access this key's info. Your role={role}"),
+            KeyDeleteNotAllowed => "You are not authorized to delete this key".into(),
+            KeyUpdateBudgetNotAllowed { role, user_id } => format!(
+                "Only proxy admins, team admins, or org admins can call /key/update (max_budget/spend). user_role={role}, user_id={user_id}"
+            ),
+            KeyRebind { old, new } => format!("Non-admin caller is not allowed to rebind the key from user={old} to user={new}"),
+            KeyUnbind => "Non-admin users cannot remove the user_id from a key.".into(),
+            KeyMcpAccessGroupsNotAllowed { team_id, requested, team_allows } => format!(
+                "Key requests MCP access groups not allowed by team '{team_id}': {}. Team allows: {}.",
+                crate::error::py_list(requested),
+                crate::error::py_list(team_allows)
+            ),
+            KeyMcpServersNotAllowed { team_id, requested, team_allows } => format!(
+                "Key requests MCP servers not allowed by team '{team_id}': {}. Team allows: {}. Global (allow_all_keys) servers: [].",
+                crate::error::py_list(requested),
+                crate::error::py_list(team_allows)
+            ),
+            AccessGroupsOnPersonalKey { groups } => format!(
+                "Key is not in a team. Access groups cannot be assigned to personal keys by non-admin callers. Disallowed access groups: {}.",
+                crate::error::py_list(groups)
+            ),
+            AccessGroupAssignmentNotPermitted { team_id } => format!(
+                "Team members cannot assign access groups to keys for team {team_id}. Ask a team or proxy admin to enable the '/key/access_group_assignment' team member permission to allow this."
+            ),
+            NotTeamMemberForKey { user_id, team_id } => format!(
+                "User {user_id} does not belong to team {team_id}. Team-scoped key management endpoints can only be used for keys in your own team."
+            ),
+        }
+    }
+}

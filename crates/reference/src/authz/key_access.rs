@@ -1,0 +1,376 @@
+//! Handler-level key checks (spec Part 1 §5): who may generate, read, update and delete which keys.
+
+use super::Denial;
+use crate::domain::{Caller, Key, ObjectPermission, Team, PROXY_ADMIN_VIEWER};
+use crate::{Quirk, Quirks};
+
+/// What a team member may do when `team_member_permissions` is unset.
+const BASELINE_MEMBER_ROUTES: [&str; 2] = ["/key/info", "/key/health"];
+
+/// The routes a team member with role `user` may call on the team's keys.
+fn member_routes(team: &Team) -> Vec<String> {
+    match &team.team_member_permissions {
+        Some(listed) => listed.clone(),
+        None => BASELINE_MEMBER_ROUTES.iter().map(|r| r.to_string()).collect(),
+    }
+}
+
+/// A non-admin's rights on a team's keys: admins pass, members need `route` in the permissions.
+fn check_team_member_route(caller: &Caller, team: &Team, route: &str, not_member: Denial) -> Result<(), Denial> {
+    let role = caller.user_id.as_deref().and_then(|u| team.role_of(u));
+    match role {
+        None => Err(not_member),
+        Some("admin") => Ok(()),
+        Some(_) => {
+            let allowed = member_routes(team);
+            if allowed.iter().any(|r| r == route) {
+                Ok(())
+            } else {
+                Err(Denial::TeamMemberLacksPermission { route: route.to_string(), team_id: team.team_id.clone(), allowed })
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyGenerateRequest<'a> {
+    pub user_id: Option<&'a str>,
+    /// The team named in the request, already loaded (the handler answers 400 when it does not exist).
+    pub team: Option<&'a Team>,
+    pub sets_allowed_routes: bool,
+}
+
+/// /key/generate for the caller; returns the user the key will belong to.
+pub(crate) fn check_key_generate(caller: &Caller, req: &KeyGenerateRequest<'_>) -> Result<Option<String>, Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(req.user_id.map(str::to_string));
+    }
+    let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+    let owner = req.user_id.map(str::to_string).or_else(|| caller.user_id.clone());
+    if let Some(team) = req.team {
+        let owner_id = owner.clone().unwrap_or_else(|| "None".into());
+        if team.role_of(&owner_id).is_none() {
+            return Err(Denial::UserNotInTeam { user_id: owner_id, team_id: team.team_id.clone() });
+        }
+        check_team_member_route(
+            caller,
+            team,
+            "/key/generate",
+            Denial::UserNotInTeam { user_id: own.clone(), team_id: team.team_id.clone() },
+        )?;
+    }
+    if owner.as_deref() != caller.user_id.as_deref() {
+        return Err(Denial::KeyForOtherUser { requested: owner.unwrap_or_else(|| "None".into()), own });
+    }
+    if req.sets_allowed_routes {
+        return Err(Denial::OnlyAdminsSetAllowedRoutes);
+    }
+    Ok(owner)
+}
+
+/// GET /key/info.
+pub(crate) fn check_key_info(caller: &Caller, key: &Key, key_team: Option<&Team>) -> Result<(), Denial> {
+    let is_self = caller.key_hash.as_deref() == Some(key.token.as_str());
+    let is_owner = key.user_id == caller.user_id;
+    let team_member = key_team.is_some_and(|t| caller.user_id.as_deref().is_some_and(|u| t.role_of(u).is_some()));
+    if caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER) || is_self || is_owner || team_member {
+        Ok(())
+    } else {
+        Err(Denial::KeyInfoNotAllowed { role: caller.handler_role().to_string() })
+    }
+}
+
+fn is_team_admin_of_key(caller: &Caller, key_team: Option<&Team>) -> bool {
+    key_team.is_some_and(|t| caller.user_id.as_deref().and_then(|u| t.role_of(u)) == Some("admin"))
+}
+
+fn is_org_admin_of_key(caller: &Caller, key: &Key, key_team: Option<&Team>) -> bool {
+    let org = key.organization_id.as_deref().or(key_team.and_then(|t| t.organization_id.as_deref()));
+    org.is_some_and(|o| caller.is_org_admin_of(o))
+}
+
+/// /key/delete and /key/regenerate: proxy admin, team admin of the key's team, or the key's owner.
+pub(crate) fn check_key_owner_or_team_admin(caller: &Caller, key: &Key, key_team: Option<&Team>) -> Result<(), Denial> {
+    let is_owner = key.user_id.is_some() && key.user_id == caller.user_id;
+    if caller.is_proxy_admin() || is_owner || is_team_admin_of_key(caller, key_team) {
+        Ok(())
+    } else {
+        Err(Denial::KeyDeleteNotAllowed)
+    }
+}
+
+/// /key/regenerate and /key/{key}/regenerate by a non-admin: on a team key the caller must be a team
+/// member holding `/key/regenerate` (team admins bypass), as LiteLLM 1.109 checks before ownership;
+/// then the key must be the caller's own or the caller its team's admin.
+pub(crate) fn check_key_regenerate(caller: &Caller, key: &Key, key_team: Option<&Team>) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    if let Some(team) = key_team {
+        let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+        check_team_member_route(
+            caller,
+            team,
+            "/key/regenerate",
+            Denial::NotTeamMemberForKey { user_id: own, team_id: team.team_id.clone() },
+        )?;
+    }
+    check_key_owner_or_team_admin(caller, key, key_team)
+}
+
+/// What a /key/update request changes that the checks care about.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct KeyUpdateChanges {
+    /// `None`: not sent; `Some(None)`: cleared; `Some(Some(u))`: set to `u`.
+    pub user_id: Option<Option<String>>,
+    /// `max_budget` or `spend` is being changed.
+    pub budget: bool,
+}
+
+/// /key/update by a non-admin (spec Part 1 §5).
+pub(crate) fn check_key_update(caller: &Caller, key: &Key, key_team: Option<&Team>, changes: &KeyUpdateChanges) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+    if let Some(team) = key_team {
+        check_team_member_route(
+            caller,
+            team,
+            "/key/update",
+            Denial::NotTeamMemberForKey { user_id: own.clone(), team_id: team.team_id.clone() },
+        )?;
+    }
+    let team_admin = is_team_admin_of_key(caller, key_team);
+    if !team_admin && key.user_id != caller.user_id {
+        return Err(Denial::KeyForOtherUser { requested: key.user_id.clone().unwrap_or_else(|| "None".into()), own });
+    }
+    match &changes.user_id {
+        Some(None) if key.user_id.is_some() => return Err(Denial::KeyUnbind),
+        Some(Some(new)) if key.user_id.as_deref() != Some(new.as_str()) => {
+            return Err(Denial::KeyRebind { old: key.user_id.clone().unwrap_or_else(|| "None".into()), new: new.clone() });
+        }
+        _ => {}
+    }
+    if changes.budget && !team_admin && !is_org_admin_of_key(caller, key, key_team) {
+        return Err(Denial::KeyUpdateBudgetNotAllowed { role: caller.handler_role().to_string(), user_id: own });
+    }
+    Ok(())
+}
+
+/// What key validation reads of the key's team (spec Part 2 §5): its object permission and the
+/// servers its unified access groups grant.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct TeamMcpCeiling {
+    pub permission: Option<ObjectPermission>,
+    /// `access_mcp_server_ids` of the team's access groups that exist, as stored.
+    pub access_group_servers: Vec<String>,
+}
+
+/// LiteLLM's `validate_key_mcp_servers_against_team`: a team key may only ask for the MCP access groups
+/// its team's object permission names, and for servers the team reaches, through its object
+/// permission or (1.109) its unified access groups. A team with neither restricts nothing here. With
+/// `team_access_group_not_in_object_permission` the access groups do not count, as in LiteLLM 1.83.
+pub(crate) fn check_key_mcp_within_team(
+    team: &Team,
+    ceiling: &TeamMcpCeiling,
+    requested: &ObjectPermission,
+    quirks: Quirks,
+) -> Result<(), Denial> {
+    let group_servers: &[String] =
+        if quirks.contains(Quirk::TeamAccessGroupNotInObjectPermission) { &[] } else { &ceiling.access_group_servers };
+    if ceiling.permission.is_none() && group_servers.is_empty() {
+        return Ok(());
+    }
+    let empty = ObjectPermission::default();
+    let allowed = ceiling.permission.as_ref().unwrap_or(&empty);
+    let outside = |asked: &[String], granted: &[String]| -> Vec<String> {
+        asked.iter().filter(|a| !granted.contains(a)).cloned().collect()
+    };
+    let groups = outside(&requested.mcp_access_groups, &allowed.mcp_access_groups);
+    if !groups.is_empty() {
+        return Err(Denial::KeyMcpAccessGroupsNotAllowed {
+            team_id: team.team_id.clone(),
+            requested: groups,
+            team_allows: allowed.mcp_access_groups.clone(),
+        });
+    }
+    let mut team_servers: Vec<String> = allowed.mcp_servers.iter().chain(group_servers).cloned().collect();
+    team_servers.sort();
+    team_servers.dedup();
+    let servers = outside(&requested.mcp_servers, &team_servers);
+    if !servers.is_empty() {
+        return Err(Denial::KeyMcpServersNotAllowed { team_id: team.team_id.clone(), requested: servers, team_allows: team_servers });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::fixtures::*;
+
+    fn key(owner: Option<&str>, team: Option<&str>) -> Key {
+        Key { team_id: team.map(str::to_string), ..Key::unset("tok".into(), None, owner.map(str::to_string), None) }
+    }
+
+    fn generate(caller: &Caller, user_id: Option<&str>, team: Option<&Team>) -> Result<Option<String>, Denial> {
+        check_key_generate(caller, &KeyGenerateRequest { user_id, team, sets_allowed_routes: false })
+    }
+
+    #[test]
+    fn key_generate_table() {
+        let mut open = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
+        let closed = open.clone();
+        open.team_member_permissions = Some(vec!["/key/generate".into()]);
+        let cases: Vec<(&str, Caller, Option<&str>, Option<&Team>, u16)> = vec![
+            ("admin for anyone", Caller::master(), Some("x"), None, 200),
+            ("user for self", internal("u1"), None, None, 200),
+            ("user for self explicit", internal("u1"), Some("u1"), None, 200),
+            ("user for other", internal("u1"), Some("u2"), None, 403),
+            ("team admin team key", internal("tadmin"), None, Some(&closed), 200),
+            ("member without permission", internal("tmember"), None, Some(&closed), 401),
+            ("member with permission", internal("tmember"), None, Some(&open), 200),
+            ("non member team key", internal("u1"), None, Some(&open), 400),
+            ("team admin for another member", internal("tadmin"), Some("tmember"), Some(&closed), 403),
+            ("assigned user outside team", internal("tadmin"), Some("stranger"), Some(&closed), 400),
+        ];
+        for (name, caller, user_id, t, expected) in cases {
+            let got = generate(&caller, user_id, t).map_or_else(|d| d.status(), |_| 200);
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn only_admins_set_allowed_routes() {
+        let req = KeyGenerateRequest { user_id: None, team: None, sets_allowed_routes: true };
+        assert_eq!(check_key_generate(&internal("u1"), &req), Err(Denial::OnlyAdminsSetAllowedRoutes));
+        assert!(check_key_generate(&Caller::master(), &req).is_ok());
+    }
+
+    #[test]
+    fn member_without_permission_gets_litellm_message() {
+        let t = team("t1", None, &[("tmember", "user")]);
+        let d = generate(&internal("tmember"), None, Some(&t)).unwrap_err();
+        assert_eq!(d.error_type(), Some("team_member_permission_error"));
+        assert_eq!(d.param().as_deref(), Some("/key/generate"));
+        assert!(d.message().contains("['/key/info', '/key/health'] for team t1"), "{}", d.message());
+    }
+
+    #[test]
+    fn key_info_table() {
+        let t = team("t1", None, &[("tmember", "user")]);
+        let k = key(Some("owner"), Some("t1"));
+        let own_key = Caller { key_hash: Some("tok".into()), ..userless_key(None) };
+        let cases: Vec<(&str, Caller, u16)> = vec![
+            ("admin", Caller::master(), 200),
+            ("owner", internal("owner"), 200),
+            ("team member", internal("tmember"), 200),
+            ("the key itself", own_key, 200),
+            ("viewer", user("v", PROXY_ADMIN_VIEWER), 200),
+            ("stranger", internal("x"), 403),
+            ("userless other key", userless_key(None), 403),
+        ];
+        for (name, caller, expected) in cases {
+            let got = check_key_info(&caller, &k, Some(&t)).map_or_else(|d| d.status(), |()| 200);
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn key_delete_table() {
+        let t = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
+        let k = key(Some("owner"), Some("t1"));
+        for (caller, expected) in [(Caller::master(), true), (internal("owner"), true), (internal("tadmin"), true), (internal("tmember"), false), (internal("x"), false)] {
+            assert_eq!(check_key_owner_or_team_admin(&caller, &k, Some(&t)).is_ok(), expected, "{caller:?}");
+        }
+        let userless = key(None, None);
+        assert!(check_key_owner_or_team_admin(&userless_key(None), &userless, None).is_err());
+    }
+
+    #[test]
+    fn key_regenerate_table() {
+        let mut open = team("t1", None, &[("tadmin", "admin"), ("owner", "user"), ("tmember", "user")]);
+        let closed = open.clone();
+        open.team_member_permissions = Some(vec!["/key/regenerate".into()]);
+        let team_key = key(Some("owner"), Some("t1"));
+        let personal = key(Some("owner"), None);
+        let cases: Vec<(&str, Caller, &Key, Option<&Team>, u16)> = vec![
+            ("master key", Caller::master(), &team_key, Some(&closed), 200),
+            ("team admin without permissions listed", internal("tadmin"), &team_key, Some(&closed), 200),
+            ("owner holding /key/regenerate", internal("owner"), &team_key, Some(&open), 200),
+            ("owner without /key/regenerate", internal("owner"), &team_key, Some(&closed), 401),
+            ("other member holding it", internal("tmember"), &team_key, Some(&open), 403),
+            ("non-member", internal("x"), &team_key, Some(&open), 401),
+            ("owner of a personal key", internal("owner"), &personal, None, 200),
+            ("stranger on a personal key", internal("x"), &personal, None, 403),
+        ];
+        for (name, caller, k, t, expected) in cases {
+            let got = check_key_regenerate(&caller, k, t).map_or_else(|d| d.status(), |()| 200);
+            assert_eq!(got, expected, "{name}");
+        }
+    }
+
+    #[test]
+    fn key_update_table() {
+        let personal = key(Some("u1"), None);
+        let budget = KeyUpdateChanges { budget: true, ..Default::default() };
+        let rebind = KeyUpdateChanges { user_id: Some(Some("u2".into())), ..Default::default() };
+        let unbind = KeyUpdateChanges { user_id: Some(None), ..Default::default() };
+        let none = KeyUpdateChanges::default();
+        let cases: Vec<(&str, Caller, &KeyUpdateChanges, u16)> = vec![
+            ("owner plain update", internal("u1"), &none, 200),
+            ("other user", internal("u2"), &none, 403),
+            ("owner sets budget", internal("u1"), &budget, 403),
+            ("owner rebinds", internal("u1"), &rebind, 403),
+            ("owner unbinds", internal("u1"), &unbind, 403),
+            ("admin sets budget", Caller::master(), &budget, 200),
+        ];
+        for (name, caller, changes, expected) in cases {
+            let got = check_key_update(&caller, &personal, None, changes).map_or_else(|d| d.status(), |()| 200);
+            assert_eq!(got, expected, "{name}");
+        }
+        let t = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
+        let team_key = key(Some("tmember"), Some("t1"));
+        assert_eq!(check_key_update(&internal("x"), &team_key, Some(&t), &none).unwrap_err().status(), 401);
+        assert_eq!(check_key_update(&internal("tmember"), &team_key, Some(&t), &none).unwrap_err().status(), 401);
+        assert!(check_key_update(&internal("tadmin"), &team_key, Some(&t), &budget).is_ok());
+    }
+
+    #[test]
+    fn key_mcp_grants_must_fit_the_team() {
+        let t = team("t1", None, &[]);
+        let perm = |groups: &[&str], servers: &[&str]| ObjectPermission {
+            mcp_access_groups: groups.iter().map(|s| s.to_string()).collect(),
+            mcp_servers: servers.iter().map(|s| s.to_string()).collect(),
+            ..ObjectPermission::default()
+        };
+        let ceiling = |p: Option<ObjectPermission>, groups: &[&str]| TeamMcpCeiling {
+            permission: p,
+            access_group_servers: groups.iter().map(|s| s.to_string()).collect(),
+        };
+        let direct = ceiling(Some(perm(&["G1"], &["s1"])), &[]);
+        let with_groups = ceiling(Some(perm(&["G1"], &["s1"])), &["s3"]);
+        let groups_only = ceiling(None, &["s3"]);
+        let nothing = ceiling(None, &[]);
+        let no_ag = Quirks::NONE.with(Quirk::TeamAccessGroupNotInObjectPermission);
+        /// (case, team ceiling, requested, quirks, outcome: Ok or the message's start).
+        type Case<'a> = (&'a str, &'a TeamMcpCeiling, ObjectPermission, Quirks, Result<(), &'a str>);
+        let cases: Vec<Case<'_>> = vec![
+            ("inside the object permission", &direct, perm(&["G1"], &["s1"]), Quirks::NONE, Ok(())),
+            ("a team without MCP config restricts nothing", &nothing, perm(&["G9"], &["s9"]), Quirks::NONE, Ok(())),
+            ("group outside", &direct, perm(&["G1", "G2"], &[]), Quirks::NONE, Err("Key requests MCP access groups not allowed by team 't1': ['G2']. Team allows: ['G1'].")),
+            ("server outside", &direct, perm(&[], &["s2"]), Quirks::NONE, Err("Key requests MCP servers not allowed by team 't1': ['s2']. Team allows: ['s1']")),
+            ("server of the team's access group", &with_groups, perm(&[], &["s1", "s3"]), Quirks::NONE, Ok(())),
+            ("server of an access group, team has no permission row", &groups_only, perm(&[], &["s3"]), Quirks::NONE, Ok(())),
+            ("other server, team has only access groups", &groups_only, perm(&[], &["s4"]), Quirks::NONE, Err("Key requests MCP servers not allowed by team 't1': ['s4']. Team allows: ['s3']")),
+            ("MCP access group, team has only access groups", &groups_only, perm(&["G1"], &[]), Quirks::NONE, Err("Key requests MCP access groups not allowed by team 't1': ['G1']. Team allows: [].")),
+            ("quirk: access-group servers do not count", &with_groups, perm(&[], &["s3"]), no_ag, Err("Key requests MCP servers not allowed by team 't1': ['s3']. Team allows: ['s1']")),
+            ("quirk: team with only access groups restricts nothing", &groups_only, perm(&[], &["s4"]), no_ag, Ok(())),
+        ];
+        for (name, c, requested, quirks, expected) in cases {
+            let got = check_key_mcp_within_team(&t, c, &requested, quirks);
+            crate::authz::fixtures::assert_decision(name, got, expected);
+        }
+    }
+}

@@ -1,0 +1,490 @@
+//! /key/generate, /key/info, /key/update, /key/delete.
+
+use axum::extract::State;
+use axum::Json;
+use base64::Engine;
+use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use rand::RngCore;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::access_group;
+use super::{double_option, save_permission, to_value, with_field, wrapped, wrapped_dict, ObjectPermissionRequest};
+use crate::auth::{hash_if_needed, hash_token, last_chars};
+use crate::authz::{self, KeyGenerateRequest, KeyUpdateChanges};
+use crate::domain::{Caller, Key, ObjectPermission, Team};
+use crate::error::{py_float, ProxyError};
+use crate::request::Authed;
+use crate::{storage, AppState};
+use crate::Quirk;
+use crate::store::PermissionOwner;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct GenerateKeyRequest {
+    key: Option<String>,
+    key_alias: Option<String>,
+    user_id: Option<String>,
+    team_id: Option<String>,
+    organization_id: Option<String>,
+    #[serde(default)]
+    models: Vec<String>,
+    max_budget: Option<f64>,
+    duration: Option<String>,
+    metadata: Option<Value>,
+    key_type: Option<String>,
+    allowed_routes: Option<Vec<String>>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    #[serde(default)]
+    access_group_ids: Vec<String>,
+    object_permission: Option<ObjectPermissionRequest>,
+    #[serde(default)]
+    blocked: bool,
+}
+
+/// `sk-` + URL-safe base64 of 16 random bytes, as LiteLLM generates them.
+pub(crate) fn new_raw_key() -> String {
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    format!("sk-{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A new key row for `raw` with every optional field unset.
+fn new_key_row(raw: &str, user_id: Option<String>, caller: &Caller) -> Key {
+    Key::unset(hash_token(raw), Some(key_name(raw)), user_id, caller.user_id.clone())
+}
+
+pub(crate) fn key_name(raw: &str) -> String {
+    format!("sk-...{}", last_chars(raw, 4))
+}
+
+/// LiteLLM's `duration` strings: `30s`, `30m`, `30h`, `30d`.
+fn parse_duration(text: &str) -> Option<ChronoDuration> {
+    let (num, unit) = text.split_at(text.len().checked_sub(1)?);
+    let n: i64 = num.parse().ok()?;
+    match unit {
+        "s" => Some(ChronoDuration::seconds(n)),
+        "m" => Some(ChronoDuration::minutes(n)),
+        "h" => Some(ChronoDuration::hours(n)),
+        "d" => Some(ChronoDuration::days(n)),
+        _ => None,
+    }
+}
+
+pub(crate) fn expiry(duration: Option<&str>) -> Result<Option<DateTime<Utc>>, ProxyError> {
+    match duration {
+        None => Ok(None),
+        Some(d) => parse_duration(d)
+            .map(|delta| Some(Utc::now() + delta))
+            .ok_or_else(|| ProxyError::handler_dict(400, &format!("Invalid duration format: {d}. Use e.g. 30s, 30m, 30h, 30d."))),
+    }
+}
+
+pub(crate) fn check_budget(max_budget: Option<f64>) -> Result<(), ProxyError> {
+    match max_budget {
+        Some(b) if !b.is_finite() || b < 0.0 => Err(ProxyError::handler_dict(
+            400,
+            &format!("max_budget must be a non-negative finite number. Received: {}", py_float(b)),
+        )),
+        _ => Ok(()),
+    }
+}
+
+pub(crate) fn requested_permission(req: Option<&ObjectPermissionRequest>) -> ObjectPermission {
+    let list = |v: Option<&Vec<String>>| v.cloned().unwrap_or_default();
+    ObjectPermission {
+        mcp_servers: list(req.and_then(|r| r.mcp_servers.as_ref())),
+        mcp_access_groups: list(req.and_then(|r| r.mcp_access_groups.as_ref())),
+        ..ObjectPermission::default()
+    }
+}
+
+/// The team's grants, read from the database (LiteLLM 1.109's `check_db_only` path), so a
+/// `/team/update` just before is always seen. With `stale_team_cache` the object permission is read
+/// through the cache, as LiteLLM 1.83 did (BerriAI/litellm#25286).
+pub(crate) async fn team_mcp_ceiling(state: &AppState, team: &Team) -> Result<authz::TeamMcpCeiling, ProxyError> {
+    let permission = match &team.object_permission_id {
+        None => None,
+        Some(id) if state.store.quirks().contains(Quirk::StaleTeamCache) => state.store.object_permission(id).await?,
+        Some(id) => storage::object_permission(&state.store.db, id).await?,
+    };
+    let groups = crate::mcp::storage::access_groups_by_ids(&state.store.db, &team.access_group_ids).await?;
+    let access_group_servers = groups.into_iter().flat_map(|g| g.access_mcp_server_ids).collect();
+    Ok(authz::TeamMcpCeiling { permission, access_group_servers })
+}
+
+async fn check_alias_free(state: &AppState, alias: Option<&str>, except: Option<&str>) -> Result<(), ProxyError> {
+    if let Some(alias) = alias {
+        if storage::key_alias_taken(&state.store.db, alias, except).await? {
+            return Err(ProxyError::typed(
+                400,
+                "bad_request_error",
+                None,
+                format!("Key with alias '{alias}' already exists. Unique key aliases across all keys are required."),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn routes_for_key_type(key_type: Option<&str>, caller: &Caller) -> Result<Vec<String>, ProxyError> {
+    let routes = match key_type {
+        None | Some("default") => vec![],
+        Some("llm_api") => vec!["llm_api_routes".to_string()],
+        Some("read_only") => vec!["info_routes".to_string()],
+        Some("management") if caller.is_proxy_admin() => vec!["management_routes".to_string()],
+        Some("management") => {
+            return Err(ProxyError::handler_dict(403, "Only proxy admins can create keys with key_type=management."));
+        }
+        Some(other) => return Err(ProxyError::handler_dict(400, &format!("Invalid key_type: {other}"))),
+    };
+    Ok(routes)
+}
+
+pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: GenerateKeyRequest = authed.parse()?;
+    let caller = &authed.caller;
+    if let Some(raw) = req.key.as_deref().filter(|k| !k.starts_with("sk-")) {
+        let masked: String = raw.chars().take(4).collect();
+        return Err(ProxyError::handler_dict(
+            400,
+            &format!("Invalid key format. LiteLLM Virtual Key must start with 'sk-'. Received: {masked}****"),
+        ));
+    }
+    check_budget(req.max_budget)?;
+    let team = match &req.team_id {
+        Some(id) => match state.store.team_from_db(id).await? {
+            Some(t) => Some(t),
+            None if caller.is_proxy_admin() => None,
+            None => {
+                return Err(ProxyError::handler_dict(
+                    400,
+                    &format!("Team not found for team_id={id}. Non-admin users cannot create keys for non-existent teams."),
+                ));
+            }
+        },
+        None => None,
+    };
+    let owner = authz::check_key_generate(
+        caller,
+        &KeyGenerateRequest {
+            user_id: req.user_id.as_deref(),
+            team: team.as_ref(),
+            sets_allowed_routes: req.allowed_routes.as_ref().is_some_and(|r| !r.is_empty()),
+        },
+    )
+    .map_err(|d| match d {
+        authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
+        other => wrapped(other),
+    })?;
+    authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.quirks).map_err(wrapped)?;
+    let requested = requested_permission(req.object_permission.as_ref());
+    if let Some(team) = &team {
+        let ceiling = team_mcp_ceiling(&state, team).await?;
+        authz::check_key_mcp_within_team(team, &ceiling, &requested, state.quirks).map_err(wrapped_dict)?;
+    }
+    check_alias_free(&state, req.key_alias.as_deref(), None).await?;
+    let mut allowed_routes = routes_for_key_type(req.key_type.as_deref(), caller)?;
+    if let Some(routes) = &req.allowed_routes {
+        allowed_routes.clone_from(routes);
+    }
+    let object_permission_id = match &req.object_permission {
+        Some(p) => Some(save_permission(&state.store, PermissionOwner::Key, None, p).await?),
+        None => None,
+    };
+    let raw = req.key.clone().unwrap_or_else(new_raw_key);
+    let key = Key {
+        key_alias: req.key_alias.clone(),
+        team_id: req.team_id.clone(),
+        organization_id: req.organization_id.clone().or_else(|| team.as_ref().and_then(|t| t.organization_id.clone())),
+        object_permission_id,
+        access_group_ids: req.access_group_ids.clone(),
+        models: req.models.clone(),
+        max_budget: req.max_budget,
+        expires: expiry(req.duration.as_deref())?,
+        blocked: req.blocked,
+        metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
+        allowed_routes,
+        key_type: Some(req.key_type.clone().unwrap_or_else(|| "default".into())),
+        tpm_limit: req.tpm_limit,
+        rpm_limit: req.rpm_limit,
+        ..new_key_row(&raw, owner, caller)
+    };
+    if storage::key(&state.store.db, &key.token).await?.is_some() {
+        return Err(ProxyError::handler_dict(400, "Unable to create key: a key with this value already exists."));
+    }
+    state.store.save_key(&key).await?;
+    access_group::reconcile_key(&state, &key.token, &[], &key.access_group_ids).await?;
+    let mut body = generated_view(&key, &raw);
+    if let Value::Object(map) = &mut body {
+        map.insert("duration".into(), json!(req.duration));
+    }
+    Ok(Json(body))
+}
+
+/// A key row as `/key/generate` and `/key/regenerate` answer it: with the raw key (shown this once)
+/// and its hash as `token_id`.
+pub(crate) fn generated_view(key: &Key, raw: &str) -> Value {
+    let mut body = to_value(key);
+    if let Value::Object(map) = &mut body {
+        map.insert("key".into(), json!(raw));
+        map.insert("token_id".into(), json!(key.token));
+        map.insert("object_permission".into(), Value::Null);
+        map.remove("object_permission_id");
+    }
+    body
+}
+
+/// A key row as `/key/info` shows it: without its hash, with its status.
+pub(crate) fn info_view(key: &Key) -> Value {
+    let status = if key.blocked {
+        "revoked"
+    } else if key.expires.is_some_and(|e| e < Utc::now()) {
+        "expired"
+    } else {
+        "active"
+    };
+    let mut row = to_value(key);
+    if let Value::Object(map) = &mut row {
+        map.remove("token");
+        map.insert("status".into(), json!(status));
+    }
+    row
+}
+
+fn key_not_found(message: &str) -> ProxyError {
+    ProxyError::typed(404, "not_found_error", Some("key"), message)
+}
+
+pub(crate) async fn key_team(state: &AppState, key: &Key) -> Result<Option<Team>, ProxyError> {
+    match &key.team_id {
+        Some(id) => Ok(state.store.team(id).await?),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let caller = &authed.caller;
+    let (shown, token) = match authed.query("key") {
+        Some(k) => (k.to_string(), hash_if_needed(k)),
+        None => match &caller.key_hash {
+            Some(h) => (h.clone(), h.clone()),
+            None => return Err(key_not_found("Key not found in database")),
+        },
+    };
+    let key = storage::key(&state.store.db, &token).await?.ok_or_else(|| key_not_found("Key not found in database"))?;
+    let team = key_team(&state, &key).await?;
+    authz::check_key_info(caller, &key, team.as_ref()).map_err(wrapped)?;
+    Ok(Json(json!({"key": shown, "info": info_view(&key)})))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UpdateKeyRequest {
+    key: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    key_alias: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    user_id: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    team_id: Option<Option<String>>,
+    models: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    max_budget: Option<Option<f64>>,
+    spend: Option<f64>,
+    duration: Option<String>,
+    metadata: Option<Value>,
+    blocked: Option<bool>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    access_group_ids: Option<Vec<String>>,
+    object_permission: Option<ObjectPermissionRequest>,
+}
+
+async fn find_by_alias(state: &AppState, alias: &str) -> Result<Key, ProxyError> {
+    let matches = storage::keys_with_aliases(&state.store.db, &[alias.to_string()]).await?;
+    match matches.len() {
+        0 => Err(key_not_found(&format!("Key not found. No key with key_alias='{alias}'."))),
+        1 => Ok(matches.into_iter().next().expect("one match")),
+        _ => Err(ProxyError::handler(400, format!("Multiple keys share key_alias='{alias}', so it cannot be used as an identifier."))),
+    }
+}
+
+pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: UpdateKeyRequest = authed.parse()?;
+    let caller = &authed.caller;
+    let mut key = match (&req.key, &req.key_alias) {
+        (Some(k), _) => storage::key(&state.store.db, &hash_if_needed(k)).await?.ok_or_else(|| key_not_found("Key not found."))?,
+        (None, Some(Some(alias))) => find_by_alias(&state, alias).await?,
+        _ => {
+            return Err(ProxyError::Validation(vec![crate::error::ValidationItem {
+                kind: "value_error",
+                loc: vec![json!("body")],
+                msg: "Value error, either key or key_alias must be provided".into(),
+            }]));
+        }
+    };
+    let team = key_team(&state, &key).await?;
+    let changes = KeyUpdateChanges {
+        user_id: req.user_id.clone(),
+        budget: req.max_budget.is_some() || req.spend.is_some(),
+    };
+    authz::check_key_update(caller, &key, team.as_ref(), &changes).map_err(|d| match d {
+        authz::Denial::KeyUpdateBudgetNotAllowed { .. } => wrapped_dict(d),
+        other => wrapped(other),
+    })?;
+    if let Some(Some(b)) = req.max_budget {
+        check_budget(Some(b))?;
+    }
+    let target_team = match &req.team_id {
+        Some(Some(id)) => {
+            let found = state.store.team_from_db(id).await?;
+            if found.is_none() && key.team_id.as_deref() != Some(id.as_str()) {
+                return Err(ProxyError::handler_dict(400, &format!("Team not found for team_id={id}")));
+            }
+            found
+        }
+        Some(None) => None,
+        None => team.clone(),
+    };
+    let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
+    authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
+    if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
+        let ceiling = team_mcp_ceiling(&state, t).await?;
+        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks).map_err(wrapped_dict)?;
+    }
+    if let Some(Some(alias)) = &req.key_alias {
+        check_alias_free(&state, Some(alias), Some(&key.token)).await?;
+    }
+    if let Some(alias) = req.key_alias.clone() {
+        key.key_alias = alias;
+    }
+    if let Some(user_id) = req.user_id.clone() {
+        key.user_id = user_id;
+    }
+    if let Some(team_id) = req.team_id.clone() {
+        key.team_id = team_id;
+    }
+    if let Some(models) = req.models.clone() {
+        key.models = models;
+    }
+    if let Some(max_budget) = req.max_budget {
+        key.max_budget = max_budget;
+    }
+    if let Some(spend) = req.spend {
+        key.spend = spend;
+    }
+    if req.duration.is_some() {
+        key.expires = expiry(req.duration.as_deref())?;
+    }
+    if let Some(metadata) = req.metadata.clone() {
+        key.metadata = metadata;
+    }
+    if let Some(blocked) = req.blocked {
+        key.blocked = blocked;
+    }
+    key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
+    key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
+    let old_groups = key.access_group_ids.clone();
+    if let Some(groups) = req.access_group_ids.clone() {
+        key.access_group_ids = groups;
+    }
+    if let Some(p) = &req.object_permission {
+        key.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
+    }
+    key.updated_by = caller.user_id.clone();
+    // The cache entry to evict is the one the client named (its key or hash), as in LiteLLM.
+    let sent = req.key.clone().unwrap_or_else(|| key.token.clone());
+    state.store.save_key_sent_as(&key, &sent).await?;
+    access_group::reconcile_key(&state, &key.token, &old_groups, &key.access_group_ids).await?;
+    if let Some(spend) = req.spend {
+        state.store.spend.set(&crate::spend::Entity::Key(key.token.clone()), spend);
+    }
+    let permission = match &key.object_permission_id {
+        Some(id) => to_value(&storage::object_permission(&state.store.db, id).await?),
+        None => Value::Null,
+    };
+    let shown = req.key.clone().map_or(Value::Null, Value::String);
+    let mut body = json!({"key": shown});
+    if let (Value::Object(out), Value::Object(row)) = (&mut body, with_field(to_value(&key), "object_permission", permission)) {
+        out.extend(row);
+        out.insert("key".into(), shown);
+    }
+    Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteKeyRequest {
+    keys: Option<Vec<String>>,
+    key_aliases: Option<Vec<String>>,
+}
+
+pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: DeleteKeyRequest = authed.parse()?;
+    let keys = req.keys.clone().unwrap_or_default();
+    let aliases = req.key_aliases.clone().unwrap_or_default();
+    if keys.is_empty() && aliases.is_empty() {
+        return Err(ProxyError::Validation(vec![crate::error::ValidationItem {
+            kind: "value_error",
+            loc: vec![json!("body")],
+            msg: "Value error, At least one of 'keys' or 'key_aliases' must be provided.".into(),
+        }]));
+    }
+    let mut found = Vec::new();
+    for k in &keys {
+        if let Some(key) = storage::key(&state.store.db, &hash_if_needed(k)).await? {
+            found.push(key);
+        }
+    }
+    if !aliases.is_empty() {
+        found.extend(storage::keys_with_aliases(&state.store.db, &aliases).await?);
+    }
+    if found.is_empty() {
+        return Err(ProxyError::handler_dict(404, "No keys found"));
+    }
+    for key in &found {
+        let team = key_team(&state, key).await?;
+        authz::check_key_owner_or_team_admin(&authed.caller, key, team.as_ref()).map_err(wrapped_dict)?;
+    }
+    let tokens: Vec<String> = found.iter().map(|k| k.token.clone()).collect();
+    state.store.delete_keys(&tokens).await?;
+    let deleted = if keys.is_empty() { aliases } else { keys };
+    Ok(Json(json!({ "deleted_keys": deleted })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_keys_look_like_litellm_keys() {
+        let k = new_raw_key();
+        assert!(k.starts_with("sk-"));
+        assert_eq!(k.len(), 3 + 22);
+        assert_ne!(k, new_raw_key());
+        assert_eq!(key_name("sk-abcdef1234"), "sk-...1234");
+    }
+
+    #[test]
+    fn durations_parse_like_litellm() {
+        assert_eq!(parse_duration("30s"), Some(ChronoDuration::seconds(30)));
+        assert_eq!(parse_duration("2d"), Some(ChronoDuration::days(2)));
+        assert_eq!(parse_duration("5x"), None);
+        assert_eq!(parse_duration(""), None);
+        assert!(expiry(Some("soon")).is_err());
+    }
+}
+
+/// The key `/user/new` creates for a new user; returns (raw key, key name, expiry).
+pub(crate) async fn create_personal_key(
+    state: &AppState,
+    user_id: &str,
+    key_alias: Option<String>,
+    duration: Option<&str>,
+    caller: &Caller,
+) -> Result<(String, String, Option<DateTime<Utc>>), ProxyError> {
+    check_alias_free(state, key_alias.as_deref(), None).await?;
+    let raw = new_raw_key();
+    let key = Key { key_alias, expires: expiry(duration)?, ..new_key_row(&raw, Some(user_id.to_string()), caller) };
+    state.store.save_key(&key).await?;
+    Ok((raw, key.key_name.clone().unwrap_or_default(), key.expires))
+}

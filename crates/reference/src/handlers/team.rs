@@ -1,0 +1,415 @@
+//! /team/new, /team/info, /team/update, /team/delete, /team/block, /team/unblock, /team/member_add.
+
+use axum::extract::State;
+use axum::http::Uri;
+use axum::Json;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::types::Json as DbJson;
+
+use super::{double_option, member_identity_error, new_id, OneOrMany, raw, save_permission, to_value, with_field, wrapped, wrapped_dict, ObjectPermissionRequest};
+use crate::authz;
+use crate::domain::{Member, Team, User, INTERNAL_USER};
+use crate::error::{py_str, ProxyError};
+use crate::request::Authed;
+use crate::{storage, AppState};
+use crate::store::PermissionOwner;
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewTeamRequest {
+    team_id: Option<String>,
+    team_alias: Option<String>,
+    organization_id: Option<String>,
+    #[serde(default)]
+    members_with_roles: Vec<MemberRequest>,
+    team_member_permissions: Option<Vec<String>>,
+    #[serde(default)]
+    models: Vec<String>,
+    max_budget: Option<f64>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    metadata: Option<Value>,
+    #[serde(default)]
+    blocked: bool,
+    budget_duration: Option<String>,
+    object_permission: Option<ObjectPermissionRequest>,
+    #[serde(default)]
+    access_group_ids: Vec<String>,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub(crate) struct MemberRequest {
+    user_id: Option<String>,
+    user_email: Option<String>,
+    role: TeamRole,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum TeamRole {
+    Admin,
+    User,
+}
+
+impl TeamRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            TeamRole::Admin => "admin",
+            TeamRole::User => "user",
+        }
+    }
+}
+
+fn team_not_found_detail(team_id: &str) -> ProxyError {
+    ProxyError::detail_error(404, format!("Team not found, passed team_id={team_id}"))
+}
+
+/// A team row as the API shows it, with its object permission.
+async fn team_view(state: &AppState, team: &Team) -> Result<Value, ProxyError> {
+    let permission = match &team.object_permission_id {
+        Some(id) => to_value(&state.store.object_permission(id).await?),
+        None => Value::Null,
+    };
+    Ok(with_field(to_value(team), "object_permission", permission))
+}
+
+/// Adds `team_id` to the user's `teams` and records the membership.
+async fn join_team(state: &AppState, user: &mut User, team_id: &str) -> Result<(), ProxyError> {
+    if !user.teams.iter().any(|t| t == team_id) {
+        user.teams.push(team_id.to_string());
+        state.store.save_user(user).await?;
+    }
+    storage::add_team_membership(&state.store.db, &user.user_id, team_id).await?;
+    Ok(())
+}
+
+pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: NewTeamRequest = authed.parse()?;
+    let caller = &authed.caller;
+    if req.members_with_roles.iter().any(|m| m.user_id.is_none() && m.user_email.is_none()) {
+        return Err(member_identity_error("members_with_roles"));
+    }
+    let team_id = req.team_id.clone().unwrap_or_else(new_id);
+    if team_id == "litellm-dashboard" {
+        return Err(ProxyError::handler_dict(400, "team_id 'litellm-dashboard' is reserved. Please use a different team id."));
+    }
+    if storage::team(&state.store.db, &team_id).await?.is_some() {
+        return Err(ProxyError::handler_dict(400, &format!("Team id = {team_id} already exists. Please use a different team id.")));
+    }
+    if let Some(org) = &req.organization_id {
+        if storage::organization(&state.store.db, org).await?.is_none() {
+            return Err(ProxyError::handler(400, format!("Organization not found for organization_id={org}")));
+        }
+    }
+    let mut members: Vec<Member> = req
+        .members_with_roles
+        .iter()
+        .map(|m| Member { user_id: m.user_id.clone(), user_email: m.user_email.clone(), role: m.role.as_str().into() })
+        .collect();
+    if let Some(creator) = &caller.user_id {
+        if !members.iter().any(|m| m.user_id.as_ref() == Some(creator)) {
+            members.push(Member { user_id: Some(creator.clone()), user_email: None, role: "admin".into() });
+        }
+    }
+    let object_permission_id = match &req.object_permission {
+        Some(p) => Some(save_permission(&state.store, PermissionOwner::Team, None, p).await?),
+        None => None,
+    };
+    let now = Utc::now();
+    let team = Team {
+        team_id: team_id.clone(),
+        team_alias: req.team_alias.clone(),
+        organization_id: req.organization_id.clone(),
+        object_permission_id,
+        members_with_roles: DbJson(members.clone()),
+        team_member_permissions: req.team_member_permissions.clone(),
+        access_group_ids: req.access_group_ids.clone(),
+        metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
+        max_budget: req.max_budget,
+        spend: 0.0,
+        models: req.models.clone(),
+        blocked: req.blocked,
+        tpm_limit: req.tpm_limit,
+        rpm_limit: req.rpm_limit,
+        budget_duration: req.budget_duration.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.save_team(&team).await?;
+    super::access_group::reconcile_team(&state, &team.team_id, &[], &team.access_group_ids).await?;
+    for member in &members {
+        if let Some(uid) = &member.user_id {
+            if let Some(mut user) = storage::user(&state.store.db, uid).await? {
+                join_team(&state, &mut user, &team_id).await?;
+            }
+        }
+    }
+    let mut body = to_value(&team);
+    if let Value::Object(map) = &mut body {
+        map.insert("object_permission".into(), Value::Null);
+    }
+    Ok(Json(body))
+}
+
+pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let Some(team_id) = authed.query("team_id") else {
+        return Err(ProxyError::handler(422, format!("{{'message': {}}}", py_str("Malformed request. No team id passed in."))));
+    };
+    let Some(team) = state.store.team(team_id).await? else {
+        return Err(ProxyError::handler(404, format!("{{'message': {}}}", py_str(&format!("Team not found, passed team id: {team_id}.")))));
+    };
+    authz::check_team_info_access(&authed.caller, &team).map_err(wrapped_dict)?;
+    let keys = storage::keys_of_team(&state.store.db, team_id).await?;
+    Ok(Json(json!({
+        "team_id": team_id,
+        "team_info": team_view(&state, &team).await?,
+        "keys": keys,
+        "team_memberships": storage::team_memberships(&state.store.db, team_id).await?,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UpdateTeamRequest {
+    team_id: String,
+    team_alias: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    organization_id: Option<Option<String>>,
+    metadata: Option<Value>,
+    #[serde(default, deserialize_with = "double_option")]
+    max_budget: Option<Option<f64>>,
+    models: Option<Vec<String>>,
+    blocked: Option<bool>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    budget_duration: Option<String>,
+    object_permission: Option<ObjectPermissionRequest>,
+    access_group_ids: Option<Vec<String>>,
+}
+
+pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: UpdateTeamRequest = authed.parse()?;
+    let caller = &authed.caller;
+    let Some(mut team) = state.store.team_from_db(&req.team_id).await? else {
+        // LiteLLM 1.109 hides whether a team exists from non-admins.
+        return Err(if caller.is_proxy_admin() {
+            ProxyError::handler_dict(404, &format!("Team not found, passed team_id={}", req.team_id))
+        } else {
+            wrapped(authz::Denial::NoTeamAccess)
+        });
+    };
+    authz::check_team_update_access(caller, &team).map_err(wrapped)?;
+    if let Some(Some(new_org)) = &req.organization_id {
+        let moving = team.organization_id.as_deref() != Some(new_org.as_str());
+        if moving && !caller.is_proxy_admin() && !caller.is_org_admin_of(new_org) {
+            return Err(ProxyError::handler_dict(
+                403,
+                "Relocating a team to a different organization requires PROXY_ADMIN or org-admin of the destination org.",
+            ));
+        }
+        if moving && storage::organization(&state.store.db, new_org).await?.is_none() {
+            return Err(ProxyError::handler(400, format!("Organization not found for organization_id={new_org}")));
+        }
+    }
+    if let Some(alias) = &req.team_alias {
+        team.team_alias = Some(alias.clone());
+    }
+    if let Some(org) = &req.organization_id {
+        team.organization_id.clone_from(org);
+    }
+    if let Some(metadata) = &req.metadata {
+        team.metadata = metadata.clone();
+    }
+    if let Some(max_budget) = req.max_budget {
+        team.max_budget = max_budget;
+    }
+    if let Some(models) = &req.models {
+        team.models.clone_from(models);
+    }
+    if let Some(blocked) = req.blocked {
+        team.blocked = blocked;
+    }
+    team.tpm_limit = req.tpm_limit.or(team.tpm_limit);
+    team.rpm_limit = req.rpm_limit.or(team.rpm_limit);
+    if req.budget_duration.is_some() {
+        team.budget_duration.clone_from(&req.budget_duration);
+    }
+    let old_groups = team.access_group_ids.clone();
+    if let Some(groups) = &req.access_group_ids {
+        team.access_group_ids.clone_from(groups);
+    }
+    if let Some(p) = &req.object_permission {
+        team.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Team, team.object_permission_id.as_deref(), p).await?);
+    }
+    state.store.save_team(&team).await?;
+    super::access_group::reconcile_team(&state, &team.team_id, &old_groups, &team.access_group_ids).await?;
+    Ok(Json(json!({"team_id": team.team_id, "data": team_view(&state, &team).await?})))
+}
+
+/// Loads a team for a shape-B route (/team/delete, /team/block, /team/unblock) and checks access.
+async fn team_for_admin_route(state: &AppState, authed: &Authed, team_id: &str) -> Result<Team, ProxyError> {
+    let team = state.store.team_from_db(team_id).await?.ok_or_else(|| team_not_found_detail(team_id))?;
+    authz::check_team_admin_access(&authed.caller, &team).map_err(raw)?;
+    Ok(team)
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteTeamRequest {
+    team_ids: Vec<String>,
+}
+
+pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: DeleteTeamRequest = authed.parse()?;
+    let mut ids: Vec<String> = Vec::new();
+    for id in req.team_ids {
+        if !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    let mut teams = Vec::new();
+    for id in &ids {
+        teams.push(team_for_admin_route(&state, &authed, id).await?);
+    }
+    state.store.delete_teams(&ids).await?;
+    for team in &teams {
+        for member in team.members_with_roles.iter() {
+            if let Some(mut user) = match &member.user_id {
+                Some(uid) => storage::user(&state.store.db, uid).await?,
+                None => None,
+            } {
+                user.teams.retain(|t| t != &team.team_id);
+                state.store.save_user(&user).await?;
+            }
+        }
+    }
+    Ok(Json(json!({ "deleted_teams": ids })))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct BlockTeamRequest {
+    team_id: String,
+}
+
+pub(crate) async fn block(State(state): State<AppState>, uri: Uri, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: BlockTeamRequest = authed.parse()?;
+    let mut team = team_for_admin_route(&state, &authed, &req.team_id).await?;
+    team.blocked = uri.path() == "/team/block";
+    state.store.save_team(&team).await?;
+    let mut body = to_value(&team);
+    if let Value::Object(map) = &mut body {
+        for field in ["litellm_organization_table", "litellm_model_table", "object_permission", "projects"] {
+            map.insert(field.into(), Value::Null);
+        }
+    }
+    Ok(Json(body))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MemberAddRequest {
+    team_id: String,
+    member: OneOrMany<MemberRequest>,
+}
+
+pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: MemberAddRequest = authed.parse()?;
+    let caller = &authed.caller;
+    let new_members = req.member.into_vec();
+    if new_members.iter().any(|m| m.user_id.is_none() && m.user_email.is_none()) {
+        return Err(member_identity_error("member"));
+    }
+    let Some(mut team) = state.store.team_from_db(&req.team_id).await? else {
+        return Err(ProxyError::detail_error(
+            404,
+            format!("Team doesn't exist in db. Team={}. Create team via `/team/new` call.", req.team_id),
+        ));
+    };
+    let is_present = |m: &MemberRequest| {
+        team.members_with_roles.iter().any(|existing| {
+            (m.user_id.is_some() && existing.user_id == m.user_id) || (m.user_email.is_some() && existing.user_email == m.user_email)
+        })
+    };
+    let existing = || to_value(&team.members_with_roles.0).to_string();
+    if new_members.iter().all(is_present) {
+        let m = &new_members[0];
+        let message = if new_members.len() == 1 {
+            format!(
+                "User already in team. Member: user_id={}, user_email={}. Existing members={}",
+                m.user_id.as_deref().unwrap_or("None"),
+                m.user_email.as_deref().unwrap_or("None"),
+                existing()
+            )
+        } else {
+            format!("All users are already in team. Existing members={}", existing())
+        };
+        return Err(ProxyError::typed(400, "team_member_already_in_team", Some("member"), message));
+    }
+    authz::check_team_member_admin(caller, &team, "/team/member_add").map_err(|d| ProxyError::detail_error(d.status(), d.message()))?;
+    let mut unknown = Vec::new();
+    for m in &new_members {
+        if let Some(uid) = &m.user_id {
+            if storage::user(&state.store.db, uid).await?.is_none() {
+                unknown.push(uid.clone());
+            }
+        }
+    }
+    if !unknown.is_empty() && !caller.is_proxy_admin() {
+        return Err(ProxyError::detail_error(
+            403,
+            format!(
+                "Only proxy admins can add a user_id that does not exist yet: {}. Add the member by user_email to invite a new user, or ask a proxy admin to create the user first.",
+                crate::error::py_list(&unknown)
+            ),
+        ));
+    }
+    let to_add: Vec<&MemberRequest> = new_members.iter().filter(|m| !is_present(m)).collect();
+    let mut updated_users = Vec::new();
+    for m in to_add {
+        let mut user = find_or_create_user(&state, m.user_id.as_deref(), m.user_email.as_deref()).await?;
+        join_team(&state, &mut user, &team.team_id).await?;
+        team.members_with_roles.0.push(Member {
+            user_id: Some(user.user_id.clone()),
+            user_email: user.user_email.clone(),
+            role: m.role.as_str().into(),
+        });
+        updated_users.push(user);
+    }
+    state.store.save_team(&team).await?;
+    let memberships = storage::team_memberships(&state.store.db, &team.team_id).await?;
+    let mut body = to_value(&team);
+    if let Value::Object(map) = &mut body {
+        map.insert("updated_users".into(), to_value(&updated_users));
+        map.insert("updated_team_memberships".into(), json!(memberships));
+    }
+    Ok(Json(body))
+}
+
+/// The user with this id or email, created as an internal user when unknown (LiteLLM's invite path).
+pub(crate) async fn find_or_create_user(state: &AppState, user_id: Option<&str>, email: Option<&str>) -> Result<User, ProxyError> {
+    let found = match (user_id, email) {
+        (Some(id), _) => storage::user(&state.store.db, id).await?,
+        (None, Some(e)) => storage::user_by_email(&state.store.db, e).await?,
+        (None, None) => None,
+    };
+    if let Some(user) = found {
+        return Ok(user);
+    }
+    let now = Utc::now();
+    let user = User {
+        user_id: user_id.map_or_else(new_id, str::to_string),
+        user_alias: None,
+        user_email: email.map(str::to_string),
+        user_role: Some(INTERNAL_USER.into()),
+        teams: vec![],
+        organization_id: None,
+        object_permission_id: None,
+        max_budget: None,
+        spend: 0.0,
+        models: vec![],
+        metadata: json!({}),
+        budget_duration: None,
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.save_user(&user).await?;
+    Ok(user)
+}

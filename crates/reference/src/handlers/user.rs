@@ -1,0 +1,204 @@
+//! /user/new, /user/info.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{new_id, to_value, with_field};
+use crate::domain::{User, INTERNAL_USER, INTERNAL_USER_VIEWER, PROXY_ADMIN, PROXY_ADMIN_VIEWER};
+use crate::error::ProxyError;
+use crate::request::Authed;
+use crate::{storage, AppState};
+
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
+#[serde(rename_all = "snake_case")]
+enum NewUserRole {
+    ProxyAdmin,
+    ProxyAdminViewer,
+    InternalUser,
+    InternalUserViewer,
+}
+
+impl NewUserRole {
+    fn as_str(self) -> &'static str {
+        match self {
+            NewUserRole::ProxyAdmin => PROXY_ADMIN,
+            NewUserRole::ProxyAdminViewer => PROXY_ADMIN_VIEWER,
+            NewUserRole::InternalUser => INTERNAL_USER,
+            NewUserRole::InternalUserViewer => INTERNAL_USER_VIEWER,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct NewUserRequest {
+    user_id: Option<String>,
+    user_email: Option<String>,
+    user_alias: Option<String>,
+    user_role: Option<NewUserRole>,
+    teams: Option<Vec<Value>>,
+    organizations: Option<Vec<String>>,
+    auto_create_key: Option<bool>,
+    max_budget: Option<f64>,
+    #[serde(default)]
+    models: Vec<String>,
+    metadata: Option<Value>,
+    budget_duration: Option<String>,
+    key_alias: Option<String>,
+    duration: Option<String>,
+}
+
+pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: NewUserRequest = authed.parse()?;
+    let caller = &authed.caller;
+    let role = req.user_role.unwrap_or(NewUserRole::InternalUser);
+    if matches!(role, NewUserRole::ProxyAdmin | NewUserRole::ProxyAdminViewer) && !caller.is_proxy_admin() {
+        return Err(ProxyError::handler(
+            403,
+            format!(
+                "Only proxy admins can create administrative users (proxy_admin, proxy_admin_viewer). Attempted to create user with role: {}. Your role: {}",
+                role.as_str(),
+                caller.handler_role()
+            ),
+        ));
+    }
+    let user_id = req.user_id.clone().unwrap_or_else(new_id);
+    if storage::user(&state.store.db, &user_id).await?.is_some() {
+        return Err(ProxyError::handler_dict(409, &format!("User with id {user_id} already exists")));
+    }
+    if let Some(email) = &req.user_email {
+        if storage::user_by_email(&state.store.db, email).await?.is_some() {
+            return Err(ProxyError::handler_dict(409, &format!("User with email {email} already exists")));
+        }
+    }
+    let team_ids: Vec<String> = req
+        .teams
+        .iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_string).or_else(|| t.get("team_id").and_then(Value::as_str).map(str::to_string)))
+        .collect();
+    for team_id in &team_ids {
+        if storage::team(&state.store.db, team_id).await?.is_none() {
+            return Err(ProxyError::handler_dict(400, &format!("Team not found, passed team_id={team_id}")));
+        }
+    }
+    let now = Utc::now();
+    let user = User {
+        user_id: user_id.clone(),
+        user_alias: req.user_alias.clone(),
+        user_email: req.user_email.clone(),
+        user_role: Some(role.as_str().into()),
+        teams: vec![],
+        organization_id: None,
+        object_permission_id: None,
+        max_budget: req.max_budget,
+        spend: 0.0,
+        models: req.models.clone(),
+        metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
+        budget_duration: req.budget_duration.clone(),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.save_user(&user).await?;
+    for team_id in &team_ids {
+        let mut team = state.store.team_from_db(team_id).await?.ok_or_else(|| ProxyError::internal("team vanished"))?;
+        team.members_with_roles.0.push(crate::domain::Member {
+            user_id: Some(user_id.clone()),
+            user_email: req.user_email.clone(),
+            role: "user".into(),
+        });
+        state.store.save_team(&team).await?;
+        let mut joined = storage::user(&state.store.db, &user_id).await?.unwrap_or_else(|| user.clone());
+        joined.teams.push(team_id.clone());
+        state.store.save_user(&joined).await?;
+        storage::add_team_membership(&state.store.db, &user_id, team_id).await?;
+    }
+    for org in req.organizations.iter().flatten() {
+        if storage::organization(&state.store.db, org).await?.is_none() {
+            return Err(ProxyError::handler(400, format!("Organization not found for organization_id={org}")));
+        }
+        storage::upsert_org_membership(&state.store.db, &user_id, org, INTERNAL_USER).await?;
+    }
+    let (key, key_name, expires) = if req.auto_create_key.unwrap_or(true) {
+        let created = super::key::create_personal_key(&state, &user_id, req.key_alias.clone(), req.duration.as_deref(), caller).await?;
+        (json!(created.0), json!(created.1), json!(created.2))
+    } else {
+        (json!(""), Value::Null, Value::Null)
+    };
+    Ok(Json(json!({
+        "key": key,
+        "user_id": user_id,
+        "user_email": user.user_email,
+        "user_role": user.user_role,
+        "user_alias": user.user_alias,
+        "teams": req.teams.as_ref().map(|_| &team_ids),
+        "max_budget": user.max_budget,
+        "models": user.models,
+        "metadata": user.metadata,
+        "expires": expires,
+        "key_name": key_name,
+        "token": null,
+        "token_id": null,
+        "key_type": null,
+        "created_at": user.created_at,
+    })))
+}
+
+pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let caller = &authed.caller;
+    let requested = authed.query("user_id").map(str::to_string);
+    let is_admin = caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER);
+    if requested.is_none() && is_admin {
+        let own = caller.user_id.clone().unwrap_or_default();
+        let user_info = match storage::user(&state.store.db, &own).await? {
+            Some(u) => user_view(&state, &u).await?,
+            None => Value::Null,
+        };
+        return Ok(Json(json!({
+            "user_id": own,
+            "user_info": user_info,
+            "keys": storage::all_keys(&state.store.db).await?,
+            "teams": storage::all_teams(&state.store.db).await?,
+            "admin_mcp_permissions": null,
+        })));
+    }
+    let Some(user_id) = requested.or_else(|| caller.user_id.clone()) else {
+        return Err(ProxyError::handler(404, "User None not found"));
+    };
+    let Some(user) = storage::user(&state.store.db, &user_id).await? else {
+        return Err(ProxyError::handler(404, format!("User {user_id} not found")));
+    };
+    Ok(Json(json!({
+        "user_id": user_id,
+        "user_info": user_view(&state, &user).await?,
+        "keys": storage::keys_of_user(&state.store.db, &user_id).await?,
+        "teams": storage::teams_of_user(&state.store.db, &user_id).await?,
+        "admin_mcp_permissions": null,
+    })))
+}
+
+async fn user_view(state: &AppState, user: &User) -> Result<Value, ProxyError> {
+    let memberships = storage::org_memberships_of_user(&state.store.db, &user.user_id).await?;
+    Ok(with_field(to_value(user), "organization_memberships", to_value(&memberships)))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct DeleteUsersRequest {
+    user_ids: Vec<String>,
+}
+
+/// Proxy admins only (the route gate lets nobody else through without an organization in the body, and
+/// the reference does not let org admins delete users).
+pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    if !authed.caller.is_proxy_admin() {
+        return Err(ProxyError::handler(403, "Only proxy admins can delete users."));
+    }
+    let req: DeleteUsersRequest = authed.parse()?;
+    let deleted = state.store.delete_users(&req.user_ids).await?;
+    if deleted.is_empty() && !req.user_ids.is_empty() {
+        return Err(ProxyError::handler(404, format!("Users {:?} not found", req.user_ids)));
+    }
+    Ok(Json(json!({ "deleted_users": deleted })))
+}

@@ -1,0 +1,308 @@
+//! Storage behind the management-object cache: the one place that reads through the cache and
+//! evicts what every write changed.
+//!
+//! Cache keys are LiteLLM's (spec Part 3 §1.2): the bare key hash, `team_id:<id>`, the bare user id,
+//! and `object_permission_id:<id>`, so quirks that reproduce LiteLLM's invalidation bugs act on the
+//! same keys LiteLLM used. The quirks of the stale-cache family act here: `stale_team_cache`
+//! (BerriAI/litellm#25286) at the eviction after a team's permission row is written,
+//! `double_hash_token_on_update` (BerriAI/litellm#24969, #25552) where a key sent by the client is turned
+//! into the cache key to evict, `stale_key_write_back` (BerriAI/litellm#25553) after a successful LLM
+//! request, and `no_cross_replica_invalidation` where an eviction is published to the other replicas.
+//!
+//! Every eviction completes before the write's handler returns: locally at once, and on the other
+//! replicas through `invalidation` (Postgres LISTEN/NOTIFY, acknowledged before the response).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+use super::auth::{hash_if_needed, hash_token};
+use super::cache::TtlCache;
+use super::domain::{Key, ObjectPermission, Team, User};
+use super::invalidation;
+use crate::{Quirk, Quirks};
+use super::spend::{Entity, SpendCounters};
+use super::storage;
+
+#[derive(Clone, Debug)]
+enum Cached {
+    Key(Key),
+    Team(Team),
+    User(User),
+    Permission(ObjectPermission),
+}
+
+pub(crate) struct Store {
+    pub db: PgPool,
+    cache: Arc<TtlCache<Cached>>,
+    quirks: Quirks,
+    /// With `stale_key_write_back`: the pre-request objects of the last successful request per cache
+    /// key, whose background write-back lands right after the next eviction of that key.
+    pending_write_back: Mutex<HashMap<String, Cached>>,
+    /// What budgets read spend from.
+    pub spend: SpendCounters,
+}
+
+/// Whose object-permission row a write changes: LiteLLM's `/team/update` forgot to evict the team's
+/// row, while every other writer evicted its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PermissionOwner {
+    Team,
+    Key,
+    Organization,
+}
+
+fn team_key(team_id: &str) -> String {
+    format!("team_id:{team_id}")
+}
+
+fn permission_key(id: &str) -> String {
+    format!("object_permission_id:{id}")
+}
+
+impl Store {
+    pub fn new(db: PgPool, ttl: Duration, quirks: Quirks) -> Store {
+        Store { db, cache: Arc::new(TtlCache::new(ttl)), quirks, pending_write_back: Mutex::new(HashMap::new()), spend: SpendCounters::default() }
+    }
+
+    /// True when this proxy takes part in cross-replica invalidation.
+    pub fn invalidates_across_replicas(&self) -> bool {
+        !self.quirks.contains(Quirk::NoCrossReplicaInvalidation)
+    }
+
+    /// Starts applying other replicas' invalidations to this proxy's cache (see `invalidation`).
+    pub async fn listen_for_invalidations(&self) -> sqlx::Result<tokio::task::JoinHandle<()>> {
+        let cache = Arc::clone(&self.cache);
+        let evict = Arc::new(move |keys: &[String]| {
+            for key in keys {
+                cache.delete(key);
+            }
+        });
+        let cache = Arc::clone(&self.cache);
+        let clear = Arc::new(move || cache.clear());
+        invalidation::listen(self.db.clone(), evict, clear).await
+    }
+
+    /// Evicts `keys` here and, unless `no_cross_replica_invalidation` is on, in every other replica
+    /// before returning.
+    async fn evict(&self, keys: Vec<String>) -> sqlx::Result<()> {
+        for key in &keys {
+            self.cache.delete(key);
+        }
+        if self.invalidates_across_replicas() {
+            invalidation::publish(&self.db, &keys).await?;
+        }
+        // After every replica evicted, so the resurrected object is not evicted again.
+        for key in &keys {
+            self.land_pending_write_back(key);
+        }
+        Ok(())
+    }
+
+    /// `stale_key_write_back`: LiteLLM 1.83 wrote the request's key (and team) object back from a
+    /// background task after the response, so under traffic the write could land after a concurrent
+    /// eviction and resurrect the pre-update object with a fresh TTL (BerriAI/litellm#25553). The
+    /// reference makes that race deterministic: the last request's write-back lands right after the
+    /// next eviction of the same cache key.
+    fn land_pending_write_back(&self, key: &str) {
+        let pending = self.pending_write_back.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        if let Some(stale) = pending {
+            self.cache.set_fresh(key, stale);
+        }
+    }
+
+    /// The spend budgets compare against: the counter, seeded from the database on first touch.
+    pub async fn current_spend(&self, entity: &Entity) -> sqlx::Result<f64> {
+        if let Some(spend) = self.spend.get(entity) {
+            return Ok(spend);
+        }
+        let stored = storage::stored_spend(&self.db, entity).await?;
+        Ok(self.spend.seed(entity, stored))
+    }
+
+    /// After a successful LLM request: with `stale_key_write_back`, writes the objects the request
+    /// started with back with a fresh TTL (and keeps them for the next eviction, above); the
+    /// corrected proxy never writes a key object back after a request.
+    pub fn after_request(&self, key: &Key, team: Option<&Team>) {
+        if !self.quirks.contains(Quirk::StaleKeyWriteBack) {
+            return;
+        }
+        let mut objects = vec![(key.token.clone(), Cached::Key(key.clone()))];
+        if let Some(team) = team {
+            objects.push((team_key(&team.team_id), Cached::Team(team.clone())));
+        }
+        let mut pending = self.pending_write_back.lock().unwrap_or_else(|p| p.into_inner());
+        for (cache_key, object) in objects {
+            self.cache.set_fresh(&cache_key, object.clone());
+            pending.insert(cache_key, object);
+        }
+    }
+
+    /// The upstream bugs this proxy reproduces.
+    pub fn quirks(&self) -> Quirks {
+        self.quirks
+    }
+
+    pub async fn key(&self, token: &str) -> sqlx::Result<Option<Key>> {
+        if let Some(Cached::Key(k)) = self.cache.get(token) {
+            return Ok(Some(k));
+        }
+        let seen = self.cache.evictions();
+        let found = storage::key(&self.db, token).await?;
+        if let Some(k) = &found {
+            self.cache.fill(token, Cached::Key(k.clone()), seen);
+        }
+        Ok(found)
+    }
+
+    pub async fn team(&self, team_id: &str) -> sqlx::Result<Option<Team>> {
+        if let Some(Cached::Team(t)) = self.cache.get(&team_key(team_id)) {
+            return Ok(Some(t));
+        }
+        self.team_from_db(team_id).await
+    }
+
+    /// Reads the team from the database and refreshes the cache (LiteLLM's `check_db_only`).
+    pub async fn team_from_db(&self, team_id: &str) -> sqlx::Result<Option<Team>> {
+        let seen = self.cache.evictions();
+        let found = storage::team(&self.db, team_id).await?;
+        if let Some(t) = &found {
+            self.cache.fill(&team_key(team_id), Cached::Team(t.clone()), seen);
+        }
+        Ok(found)
+    }
+
+    pub async fn user(&self, user_id: &str) -> sqlx::Result<Option<User>> {
+        if let Some(Cached::User(u)) = self.cache.get(user_id) {
+            return Ok(Some(u));
+        }
+        let seen = self.cache.evictions();
+        let found = storage::user(&self.db, user_id).await?;
+        if let Some(u) = &found {
+            self.cache.fill(user_id, Cached::User(u.clone()), seen);
+        }
+        Ok(found)
+    }
+
+    pub async fn object_permission(&self, id: &str) -> sqlx::Result<Option<ObjectPermission>> {
+        if let Some(Cached::Permission(p)) = self.cache.get(&permission_key(id)) {
+            return Ok(Some(p));
+        }
+        let seen = self.cache.evictions();
+        let found = storage::object_permission(&self.db, id).await?;
+        if let Some(p) = &found {
+            self.cache.fill(&permission_key(id), Cached::Permission(p.clone()), seen);
+        }
+        Ok(found)
+    }
+
+    pub async fn save_user(&self, user: &User) -> sqlx::Result<()> {
+        storage::save_user(&self.db, user).await?;
+        self.evict(vec![user.user_id.clone()]).await
+    }
+
+    /// Deletes the users and their keys; returns the ids of the users that existed.
+    pub async fn delete_users(&self, user_ids: &[String]) -> sqlx::Result<Vec<String>> {
+        let (deleted, tokens) = storage::delete_users(&self.db, user_ids).await?;
+        self.evict(user_ids.iter().cloned().chain(tokens).collect()).await?;
+        Ok(deleted)
+    }
+
+    pub async fn save_team(&self, team: &Team) -> sqlx::Result<()> {
+        storage::save_team(&self.db, team).await?;
+        self.evict(vec![team_key(&team.team_id)]).await
+    }
+
+    pub async fn delete_teams(&self, team_ids: &[String]) -> sqlx::Result<()> {
+        let tokens = storage::delete_teams(&self.db, team_ids).await?;
+        self.evict(team_ids.iter().map(|id| team_key(id)).chain(tokens).collect()).await
+    }
+
+    pub async fn save_key(&self, key: &Key) -> sqlx::Result<()> {
+        storage::save_key(&self.db, key).await?;
+        self.evict(vec![key.token.clone()]).await
+    }
+
+    /// Saves a key the client named by `sent` (its `sk-` key or its hash, as `/key/update` and
+    /// `/key/bulk_update` accept) and evicts the cache entry `sent` names.
+    pub async fn save_key_sent_as(&self, key: &Key, sent: &str) -> sqlx::Result<()> {
+        storage::save_key(&self.db, key).await?;
+        self.evict(vec![eviction_token(self.quirks, sent)]).await
+    }
+
+    /// Moves the key row named by `sent` from `old_token` to `key.token` (`/key/regenerate`) and
+    /// evicts the old entry.
+    pub async fn rotate_key(&self, old_token: &str, key: &Key, sent: &str) -> sqlx::Result<()> {
+        storage::rotate_key(&self.db, old_token, key).await?;
+        storage::save_key(&self.db, key).await?;
+        self.evict(vec![eviction_token(self.quirks, sent), key.token.clone()]).await
+    }
+
+    pub async fn delete_keys(&self, tokens: &[String]) -> sqlx::Result<Vec<String>> {
+        let deleted = storage::delete_keys(&self.db, tokens).await?;
+        self.evict(tokens.to_vec()).await?;
+        Ok(deleted)
+    }
+
+    /// Evicts teams and keys whose rows a write elsewhere changed (access-group mirrors), in every
+    /// replica.
+    pub async fn evict_mirrored(&self, team_ids: &[String], tokens: &[String]) -> sqlx::Result<()> {
+        let keys = team_ids.iter().map(|id| team_key(id)).chain(tokens.iter().cloned()).collect();
+        self.evict(keys).await
+    }
+
+    pub async fn save_object_permission(&self, permission: &ObjectPermission, owner: PermissionOwner) -> sqlx::Result<()> {
+        storage::save_object_permission(&self.db, permission).await?;
+        if !keeps_stale_permission(self.quirks, owner) {
+            self.evict(vec![permission_key(&permission.object_permission_id)]).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The cache key a write evicts for the key the client sent: its hash (a value not starting with
+/// `sk-` already is one). With `double_hash_token_on_update`, LiteLLM before 1.83 hashed whatever was
+/// sent, so a hash was hashed again and the eviction missed (BerriAI/litellm#24969, #25552).
+fn eviction_token(quirks: Quirks, sent: &str) -> String {
+    if quirks.contains(Quirk::DoubleHashTokenOnUpdate) { hash_token(sent) } else { hash_if_needed(sent) }
+}
+
+/// True when a write of `owner`'s permission row leaves the cached copy in place: LiteLLM 1.83's
+/// `/team/update` with `stale_team_cache` on.
+fn keeps_stale_permission(quirks: Quirks, owner: PermissionOwner) -> bool {
+    owner == PermissionOwner::Team && quirks.contains(Quirk::StaleTeamCache)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_hash_sent_with_the_quirk_misses_the_cache_entry() {
+        let raw = "sk-abcdefghijklmnop";
+        let hash = hash_token(raw);
+        let on = Quirks::NONE.with(Quirk::DoubleHashTokenOnUpdate);
+        let cases = [(Quirks::NONE, raw, true), (Quirks::NONE, hash.as_str(), true), (on, raw, true), (on, hash.as_str(), false)];
+        for (quirks, sent, hits) in cases {
+            assert_eq!(eviction_token(quirks, sent) == hash, hits, "{quirks} {sent}");
+        }
+    }
+
+    #[test]
+    fn only_a_team_write_with_the_quirk_keeps_the_stale_permission() {
+        let on = Quirks::NONE.with(Quirk::StaleTeamCache);
+        let other = Quirks::NONE.with(Quirk::OrgAdminGateNeedsOrgIdInBody);
+        let cases = [
+            (Quirks::NONE, PermissionOwner::Team, false),
+            (Quirks::NONE, PermissionOwner::Key, false),
+            (on, PermissionOwner::Team, true),
+            (on, PermissionOwner::Key, false),
+            (other, PermissionOwner::Team, false),
+        ];
+        for (quirks, owner, stale) in cases {
+            assert_eq!(keeps_stale_permission(quirks, owner), stale, "{quirks} {owner:?}");
+        }
+    }
+}
