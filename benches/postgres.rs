@@ -11,18 +11,13 @@ use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions};
 use gateproof::reference::MIGRATOR;
 
 fn local() -> PostgresOptions {
-    PostgresOptions {
-        choice: PostgresChoice::Local,
-        image: None,
-    }
+    PostgresOptions { choice: PostgresChoice::Local, image: None }
 }
 
 fn docker() -> PostgresOptions {
     PostgresOptions {
         choice: PostgresChoice::Docker,
-        image: std::env::var("GATEPROOF_POSTGRES_IMAGE")
-            .ok()
-            .filter(|i| !i.is_empty()),
+        image: std::env::var("GATEPROOF_POSTGRES_IMAGE").ok().filter(|i| !i.is_empty()),
     }
 }
 
@@ -40,19 +35,12 @@ async fn time_starts(options: &PostgresOptions, iters: u64) -> Duration {
 
 fn postgres(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let server = runtime
-        .block_on(PgServer::start(&local()))
-        .expect("the local server starts");
+    let server = runtime.block_on(PgServer::start(&local())).expect("the local server starts");
     // The first copy migrates the template; the bench measures the copies after it.
-    let first = runtime
-        .block_on(server.scenario_database(&MIGRATOR))
-        .expect("the template is migrated");
+    let first = runtime.block_on(server.scenario_database(&MIGRATOR)).expect("the template is migrated");
 
     let mut group = c.benchmark_group("postgres");
-    group
-        .sample_size(10)
-        .sampling_mode(SamplingMode::Flat)
-        .warm_up_time(Duration::from_secs(1));
+    group.sample_size(10).sampling_mode(SamplingMode::Flat).warm_up_time(Duration::from_secs(1));
 
     group.measurement_time(Duration::from_secs(3));
     group.bench_function("scenario_database_copy", |b| {
@@ -74,8 +62,7 @@ fn postgres(c: &mut Criterion) {
 
     group.measurement_time(Duration::from_secs(12));
     group.bench_function("local_server_start", |b| {
-        b.to_async(&runtime)
-            .iter_custom(|iters| async move { time_starts(&local(), iters).await });
+        b.to_async(&runtime).iter_custom(|iters| async move { time_starts(&local(), iters).await });
     });
 
     // One start first: it tells whether an engine answers, and pulls the image if needed.
@@ -84,8 +71,7 @@ fn postgres(c: &mut Criterion) {
             runtime.block_on(server.shutdown());
             group.measurement_time(Duration::from_secs(20));
             group.bench_function("container_server_start", |b| {
-                b.to_async(&runtime)
-                    .iter_custom(|iters| async move { time_starts(&docker(), iters).await });
+                b.to_async(&runtime).iter_custom(|iters| async move { time_starts(&docker(), iters).await });
             });
         }
         Err(e) => eprintln!("skipping container_server_start: {e}"),

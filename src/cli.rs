@@ -13,17 +13,21 @@ use std::time::Instant;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::mocks::MockHost;
 use crate::postgres::{PgServer, PostgresChoice, PostgresError, PostgresOptions};
 use crate::reference::{self, ProxyConfig, Quirk, Quirks, StartError};
 use crate::report::human::HumanReporter;
 use crate::report::json::JsonReport;
-use crate::report::{junit, RunInfo, Summary};
-use crate::mocks::MockHost;
-use crate::runner::{self, generate_master_key, CancelToken, Leftover, RunOptions, ScenarioOutcome, TagFilter, Target};
+use crate::report::{RunInfo, Summary, junit};
+use crate::runner::{self, CancelToken, Leftover, RunOptions, ScenarioOutcome, TagFilter, Target, generate_master_key};
 use crate::scenario::{self, Scenario};
 
 #[derive(Debug, Parser)]
-#[command(name = "gateproof", version, about = "Runs YAML scenarios against an LLM gateway speaking LiteLLM's HTTP API")]
+#[command(
+    name = "gateproof",
+    version,
+    about = "Runs YAML scenarios against an LLM gateway speaking LiteLLM's HTTP API"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -186,9 +190,8 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
 /// Where mocks listen and the host their URLs name.
 fn mock_host(bind: Option<std::net::IpAddr>, url_host: Option<String>) -> MockHost {
     let bind = bind.unwrap_or(MockHost::default().bind);
-    let advertise = url_host.unwrap_or_else(|| {
-        if bind.is_unspecified() { MockHost::default().advertise } else { bind.to_string() }
-    });
+    let advertise = url_host
+        .unwrap_or_else(|| if bind.is_unspecified() { MockHost::default().advertise } else { bind.to_string() });
     MockHost { bind, advertise }
 }
 
@@ -468,7 +471,11 @@ struct Finished {
 
 /// Runs the scenarios, printing the target, each outcome as it finishes, what was left behind on an
 /// external target, and the summary at the end.
-async fn run_with_reporter(scenarios: Vec<Scenario>, target: Target, options: RunOptions) -> Result<Finished, CliError> {
+async fn run_with_reporter(
+    scenarios: Vec<Scenario>,
+    target: Target,
+    options: RunOptions,
+) -> Result<Finished, CliError> {
     let version = runner::target_version(&target, &options).await;
     println!(
         "Running {} scenarios against {}{}",
@@ -560,8 +567,7 @@ mod tests {
 
     #[test]
     fn exit_codes_follow_the_documented_precedence() {
-        let verdict =
-            |failed, errored, broken_files| Verdict { failed, errored, broken_files, ..Verdict::default() };
+        let verdict = |failed, errored, broken_files| Verdict { failed, errored, broken_files, ..Verdict::default() };
         let cases: Vec<(Result<Verdict, CliError>, u8)> = vec![
             (Ok(verdict(0, 0, 0)), 0),
             (Ok(verdict(2, 0, 0)), 1),
@@ -618,21 +624,40 @@ mod tests {
     #[test]
     fn run_arguments_parse_into_their_types() {
         let cli = parse(&[
-            "run", "a.yaml", "dir", "--target", "http://127.0.0.1:4000/", "--master-key", "sk-1", "--tag", "x",
-            "--tag", "y", "--skip-tag", "slow", "--jobs", "3", "--postgres", "postgres://u@h/db",
+            "run",
+            "a.yaml",
+            "dir",
+            "--target",
+            "http://127.0.0.1:4000/",
+            "--master-key",
+            "sk-1",
+            "--tag",
+            "x",
+            "--tag",
+            "y",
+            "--skip-tag",
+            "slow",
+            "--jobs",
+            "3",
+            "--postgres",
+            "postgres://u@h/db",
         ])
         .expect("valid");
         let Command::Run(args) = cli.command else { panic!("not run") };
         assert_eq!(args.paths, [PathBuf::from("a.yaml"), PathBuf::from("dir")]);
         assert_eq!(args.target, [TargetArg::Url("http://127.0.0.1:4000".into())]);
-        assert_eq!(args.filter.to_filter(), TagFilter { tags: vec!["x".into(), "y".into()], skip_tags: vec!["slow".into()] });
+        assert_eq!(
+            args.filter.to_filter(),
+            TagFilter { tags: vec!["x".into(), "y".into()], skip_tags: vec!["slow".into()] }
+        );
         assert_eq!(args.jobs, Some(3));
         assert_eq!(args.postgres.postgres, PostgresChoice::Url("postgres://u@h/db".into()));
     }
 
     #[test]
     fn several_targets_are_replicas_and_reference_stays_alone() {
-        let cli = parse(&["run", "--target", "http://a:1,http://b:2", "--target", "http://c:3", "--keep"]).expect("valid");
+        let cli =
+            parse(&["run", "--target", "http://a:1,http://b:2", "--target", "http://c:3", "--keep"]).expect("valid");
         let Command::Run(args) = cli.command else { panic!("not run") };
         assert!(args.keep);
         let urls = target_urls(&args.target).expect("urls");

@@ -27,10 +27,7 @@ fn broken(name: &str) -> String {
         Err(error) => {
             let one_line = error.to_string();
             assert!(one_line.starts_with(&format!("{path}:")), "{one_line}");
-            assert!(
-                error.line().is_some() && error.column().is_some(),
-                "{one_line} has no position"
-            );
+            assert!(error.line().is_some() && error.column().is_some(), "{one_line} has no position");
             render(&error)
         }
     }

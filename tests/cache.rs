@@ -2,13 +2,13 @@
 //! real Postgres: after a write's response, no request started later may see the old object, on the
 //! replica that served the write or on any other.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions, ScenarioDatabase};
-use gateproof::reference::{self, ProxyConfig, Quirk, Quirks, RunningProxy, MIGRATOR};
-use serde_json::{json, Value};
+use gateproof::reference::{self, MIGRATOR, ProxyConfig, Quirk, Quirks, RunningProxy};
+use serde_json::{Value, json};
 use tokio::sync::OnceCell;
 
 const MASTER: &str = "sk-cache-test-master";
@@ -29,12 +29,14 @@ async fn database() -> ScenarioDatabase {
 
 /// A proxy on `db` with a long TTL, so only invalidation (never expiry) can refresh its cache.
 async fn proxy(db: &ScenarioDatabase, quirks: Quirks) -> RunningProxy {
-    let config = ProxyConfig { cache_ttl: Duration::from_secs(300), quirks, ..ProxyConfig::new(MASTER, db.url.clone()) };
+    let config =
+        ProxyConfig { cache_ttl: Duration::from_secs(300), quirks, ..ProxyConfig::new(MASTER, db.url.clone()) };
     reference::start(config).await.expect("the reference proxy starts")
 }
 
 async fn post(client: &reqwest::Client, base: &str, path: &str, bearer: &str, body: Value) -> (u16, Value) {
-    let response = client.post(format!("{base}{path}")).bearer_auth(bearer).json(&body).send().await.expect("the proxy answers");
+    let response =
+        client.post(format!("{base}{path}")).bearer_auth(bearer).json(&body).send().await.expect("the proxy answers");
     let status = response.status().as_u16();
     (status, response.json().await.unwrap_or(Value::Null))
 }
@@ -63,7 +65,8 @@ async fn blocked_keys_seen_on_the_other_replica(quirks: Quirks) -> usize {
         // Using the key on replica 1 caches it there.
         let (status, body) = get(&client, &r1.base_url, "/key/info", &key).await;
         assert_eq!(status, 200, "{body}");
-        let (status, body) = post(&client, &r0.base_url, "/key/update", MASTER, json!({"key": key, "blocked": true})).await;
+        let (status, body) =
+            post(&client, &r0.base_url, "/key/update", MASTER, json!({"key": key, "blocked": true})).await;
         assert_eq!(status, 200, "{body}");
         let (status, body) = get(&client, &r1.base_url, "/key/info", &key).await;
         if status == 401 {
@@ -205,7 +208,8 @@ async fn proxy_with_ttl(db: &ScenarioDatabase, quirks: Quirks, ttl: Duration) ->
 /// Creates a team granted G1, caches its permission with a key for G1, grants G2; returns the team
 /// id and when the permission was cached.
 async fn team_granted_g2_after_caching_g1(client: &reqwest::Client, base: &str) -> (String, Instant) {
-    let (status, team) = post(client, base, "/team/new", MASTER, json!({"object_permission": {"mcp_access_groups": ["G1"]}})).await;
+    let (status, team) =
+        post(client, base, "/team/new", MASTER, json!({"object_permission": {"mcp_access_groups": ["G1"]}})).await;
     assert_eq!(status, 200, "{team}");
     let team_id = team["team_id"].as_str().expect("a team id").to_string();
     let cached = Instant::now();
@@ -217,7 +221,14 @@ async fn team_granted_g2_after_caching_g1(client: &reqwest::Client, base: &str) 
 }
 
 async fn key_for_g2(client: &reqwest::Client, base: &str, team_id: &str) -> (u16, Value) {
-    post(client, base, "/key/generate", MASTER, json!({"team_id": team_id, "object_permission": {"mcp_access_groups": ["G2"]}})).await
+    post(
+        client,
+        base,
+        "/key/generate",
+        MASTER,
+        json!({"team_id": team_id, "object_permission": {"mcp_access_groups": ["G2"]}}),
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -288,7 +299,15 @@ async fn with_stale_key_write_back_traffic_inside_the_ttl_never_meets_the_budget
     let (status, body) = post(&client, &base, "/model/new", MASTER, model).await;
     assert_eq!(status, 200, "{body}");
     let key = new_key(&client, &base, json!({})).await;
-    let chat = || post(&client, &base, "/chat/completions", &key, json!({"model": "gpt-a", "messages": [{"role": "user", "content": "hi"}]}));
+    let chat = || {
+        post(
+            &client,
+            &base,
+            "/chat/completions",
+            &key,
+            json!({"model": "gpt-a", "messages": [{"role": "user", "content": "hi"}]}),
+        )
+    };
     let (status, body) = chat().await;
     assert_eq!(status, 200, "{body}");
     let (status, body) = post(&client, &base, "/key/update", MASTER, json!({"key": key, "max_budget": 0.01})).await;
@@ -303,7 +322,10 @@ async fn with_stale_key_write_back_traffic_inside_the_ttl_never_meets_the_budget
     tokio::time::sleep(ttl + ttl / 2).await;
     let (status, body) = chat().await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap_or_default().starts_with("Budget has been exceeded! Key=key (sk-..."), "{body}");
+    assert!(
+        body["error"]["message"].as_str().unwrap_or_default().starts_with("Budget has been exceeded! Key=key (sk-..."),
+        "{body}"
+    );
     p.shutdown().await;
     let _ = server().await.drop_database(&db).await;
 }

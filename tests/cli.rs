@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use wiremock::matchers::{header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -160,8 +160,8 @@ async fn reproduce_on_an_external_target_runs_only_the_fixed_half() {
     let text = stdout(&output);
     assert!(text.contains("  reproduction not run: quirks switch bugs on in the reference proxy only"), "{text}");
     assert_eq!(last_line(&output), "1 passed, 0 failed");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written"))
-        .expect("valid JSON");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("valid JSON");
     let reproduction = &report["scenarios"][0]["reproduction"];
     assert_eq!(reproduction["quirk"], json!("stale_team_cache"));
     assert_eq!(reproduction["result"], json!("not_run"));
@@ -193,8 +193,8 @@ async fn a_passing_run_exits_0_and_writes_both_reports() {
     let xml = std::fs::read_to_string(&junit).expect("JUnit written");
     assert!(xml.starts_with("<?xml"), "{xml}");
     assert!(xml.contains(r#"<testcase name="health-passes""#), "{xml}");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written"))
-        .expect("valid JSON");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("valid JSON");
     assert_eq!(report["format_version"], json!(1));
     assert_eq!(report["target"], json!(server.uri()));
     assert_eq!(
@@ -232,8 +232,8 @@ async fn a_failing_run_exits_1_and_shows_the_failure() {
     assert!(text.contains("expected: 200") && text.contains("actual:   503"), "{text}");
     assert!(text.contains(r#""status": "unhealthy""#), "the response body: {text}");
     assert_eq!(last_line(&output), "0 passed, 1 failed");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written"))
-        .expect("valid JSON");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("valid JSON");
     assert_eq!(report["scenarios"][0]["status"], json!("failed"));
 }
 
@@ -255,8 +255,7 @@ async fn a_broken_file_exits_2_while_the_others_still_run() {
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "a-good.yaml", &health_scenario("good", &[]));
     let broken = write(dir.path(), "b-broken.yaml", "id: broken\ntitle: x\nsteps: []\nunknown_field: 1\n");
-    let output =
-        gateproof(&["run", path_str(dir.path()), "--target", &server.uri(), "--master-key", MASTER_KEY]);
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &server.uri(), "--master-key", MASTER_KEY]);
     assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
     assert!(stderr(&output).contains(path_str(&broken)), "the broken file is named: {}", stderr(&output));
     assert_eq!(last_line(&output), "1 passed, 0 failed");
@@ -322,7 +321,8 @@ fn an_unreachable_postgres_is_infrastructure_trouble() {
 #[test]
 fn a_broken_file_is_named_with_line_and_column() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let broken = write(dir.path(), "broken.yaml", "id: broken\ntitle: x\nsteps:\n  - id: a\n    sleep: 1s\n    colour: red\n");
+    let broken =
+        write(dir.path(), "broken.yaml", "id: broken\ntitle: x\nsteps:\n  - id: a\n    sleep: 1s\n    colour: red\n");
     let output = gateproof(&["list", path_str(dir.path())]);
     assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
     let expected = format!("{}:6:5", path_str(&broken));
@@ -345,8 +345,16 @@ async fn unlicensed_proxy(sticky: bool) -> MockServer {
             "param": null, "code": "403"}})))
         .mount(&server)
         .await;
-    Mock::given(method("POST")).and(path("/team/new")).respond_with(ok(json!({"team_id": "t-made"}))).mount(&server).await;
-    Mock::given(method("POST")).and(path("/team/delete")).respond_with(ok(json!({"deleted_teams": ["t-made"]}))).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(ok(json!({"team_id": "t-made"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/team/delete"))
+        .respond_with(ok(json!({"deleted_teams": ["t-made"]})))
+        .mount(&server)
+        .await;
     let info = if sticky {
         ok(json!({"team_id": "t-made"}))
     } else {
@@ -381,7 +389,14 @@ async fn an_external_run_names_the_target_version_skips_what_it_lacks_and_leaves
     write(dir.path(), "org.yaml", ORG_SCENARIO);
     let json_file = dir.path().join("report.json");
     let output = gateproof(&[
-        "run", path_str(dir.path()), "--target", &server.uri(), "--master-key", MASTER_KEY, "--json", path_str(&json_file),
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &server.uri(),
+        "--master-key",
+        MASTER_KEY,
+        "--json",
+        path_str(&json_file),
     ]);
     let text = stdout(&output);
     assert_eq!(code(&output), Some(0), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
@@ -390,11 +405,15 @@ async fn an_external_run_names_the_target_version_skips_what_it_lacks_and_leaves
     assert!(text.contains("Organizations are only available for LiteLLM Enterprise users"), "{text}");
     assert!(text.contains("leftover check: nothing left behind"), "{text}");
     assert_eq!(last_line(&output), "1 passed, 0 failed, 1 skipped");
-    let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("JSON");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("JSON");
     assert_eq!(report["target_version"], json!("1.109.1"));
     assert_eq!(report["leftovers"], json!([]));
     let team = report["scenarios"].as_array().unwrap().iter().find(|s| s["id"] == "makes-a-team").unwrap();
-    assert_eq!(team["created"], json!([{"object": "team t-made", "step": "team", "cleanup": "deleted", "reason": null}]));
+    assert_eq!(
+        team["created"],
+        json!([{"object": "team t-made", "step": "team", "cleanup": "deleted", "reason": null}])
+    );
     let requests = server.received_requests().await.unwrap_or_default();
     assert!(requests.iter().all(|r| r.url.path() != "/organization/new"), "the skipped scenario sent nothing");
 }
@@ -410,12 +429,16 @@ async fn objects_still_there_after_teardown_fail_the_run_and_keep_skips_teardown
     let text = stdout(&output);
     assert_eq!(code(&output), Some(1), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
     assert!(text.contains("LEFTOVER 1 objects"), "{text}");
-    assert!(text.contains("team t-made (created by makes-a-team): still exists although its delete succeeded"), "{text}");
+    assert!(
+        text.contains("team t-made (created by makes-a-team): still exists although its delete succeeded"),
+        "{text}"
+    );
     let junit = std::fs::read_to_string(&junit_file).expect("JUnit written");
     assert!(junit.contains(r#"name="leftover-check""#) && junit.contains("1 objects left behind"), "{junit}");
 
     let kept = unlicensed_proxy(true).await;
-    let output = gateproof(&["run", path_str(dir.path()), "--target", &kept.uri(), "--master-key", MASTER_KEY, "--keep"]);
+    let output =
+        gateproof(&["run", path_str(dir.path()), "--target", &kept.uri(), "--master-key", MASTER_KEY, "--keep"]);
     assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
     let requests = kept.received_requests().await.unwrap_or_default();
     assert!(requests.iter().all(|r| r.url.path() != "/team/delete"), "--keep deletes nothing");

@@ -44,18 +44,13 @@ impl Engine {
         match self {
             Engine::Unix(socket) => {
                 use std::io::{Read, Write};
-                let mut stream = std::os::unix::net::UnixStream::connect(socket)
-                    .map_err(|e| format!("{socket}: {e}"))?;
-                stream
-                    .set_read_timeout(Some(Duration::from_secs(30)))
-                    .map_err(|e| e.to_string())?;
+                let mut stream =
+                    std::os::unix::net::UnixStream::connect(socket).map_err(|e| format!("{socket}: {e}"))?;
+                stream.set_read_timeout(Some(Duration::from_secs(30))).map_err(|e| e.to_string())?;
                 // HTTP/1.0: the engine closes the connection after one unchunked body.
-                write!(stream, "GET {path} HTTP/1.0\r\nHost: engine\r\n\r\n")
-                    .map_err(|e| e.to_string())?;
+                write!(stream, "GET {path} HTTP/1.0\r\nHost: engine\r\n\r\n").map_err(|e| e.to_string())?;
                 let mut response = String::new();
-                stream
-                    .read_to_string(&mut response)
-                    .map_err(|e| e.to_string())?;
+                stream.read_to_string(&mut response).map_err(|e| e.to_string())?;
                 let (head, body) = response.split_once("\r\n\r\n").ok_or("no HTTP response")?;
                 if !head.starts_with("HTTP/1.0 200") && !head.starts_with("HTTP/1.1 200") {
                     return Err(head.lines().next().unwrap_or_default().to_string());
@@ -63,14 +58,10 @@ impl Engine {
                 Ok(body.to_string())
             }
             Engine::Http(base) => {
-                let runtime = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .map_err(|e| e.to_string())?;
+                let runtime =
+                    tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
                 runtime.block_on(async {
-                    let response = reqwest::get(format!("{base}{path}"))
-                        .await
-                        .map_err(|e| e.to_string())?;
+                    let response = reqwest::get(format!("{base}{path}")).await.map_err(|e| e.to_string())?;
                     let response = response.error_for_status().map_err(|e| e.to_string())?;
                     response.text().await.map_err(|e| e.to_string())
                 })
@@ -98,17 +89,13 @@ fn engine() -> Option<Engine> {
 }
 
 fn image() -> Option<String> {
-    std::env::var("GATEPROOF_POSTGRES_IMAGE")
-        .ok()
-        .filter(|i| !i.is_empty())
+    std::env::var("GATEPROOF_POSTGRES_IMAGE").ok().filter(|i| !i.is_empty())
 }
 
 /// The names (without the leading slash) of every container, running or not, whose name starts with
 /// `prefix`.
 fn containers(engine: &Engine, prefix: &str) -> Vec<String> {
-    let body = engine
-        .get("/containers/json?all=true")
-        .expect("the engine lists its containers");
+    let body = engine.get("/containers/json?all=true").expect("the engine lists its containers");
     let list: Vec<serde_json::Value> = serde_json::from_str(&body).expect("a JSON list");
     list.iter()
         .filter_map(|c| c.get("Names")?.as_array().cloned())
@@ -138,19 +125,11 @@ fn wait_until(within: Duration, mut done: impl FnMut() -> bool) -> bool {
 /// rung (GATEPROOF_POSTGRES, DATABASE_URL); the image setting is kept.
 fn gateproof(args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_gateproof"));
-    for name in [
-        "GATEPROOF_TARGET",
-        "GATEPROOF_POSTGRES",
-        "DATABASE_URL",
-        "NO_COLOR",
-    ] {
+    for name in ["GATEPROOF_TARGET", "GATEPROOF_POSTGRES", "DATABASE_URL", "NO_COLOR"] {
         command.env_remove(name);
     }
     // The rung shows in the harness's own log line, without colour codes.
-    command
-        .env("RUST_LOG", "gateproof::postgres=info")
-        .env("NO_COLOR", "1")
-        .args(args);
+    command.env("RUST_LOG", "gateproof::postgres=info").env("NO_COLOR", "1").args(args);
     command
 }
 
@@ -161,16 +140,9 @@ fn text(bytes: &[u8]) -> String {
 /// The `kind` the run's "Postgres server ready" line names.
 fn rung(output: &Output) -> Option<String> {
     let stderr = text(&output.stderr);
-    let line = stderr
-        .lines()
-        .find(|l| l.contains("Postgres server ready"))?;
+    let line = stderr.lines().find(|l| l.contains("Postgres server ready"))?;
     let kind = line.split("kind=").nth(1)?;
-    Some(
-        kind.split_whitespace()
-            .next()?
-            .trim_matches('"')
-            .to_string(),
-    )
+    Some(kind.split_whitespace().next()?.trim_matches('"').to_string())
 }
 
 fn describe(output: &Output) -> String {
@@ -210,41 +182,25 @@ fn scenario_suite_passes_through_the_docker_rung_and_leaves_no_container() {
 fn shutdown_and_drop_both_remove_the_container() {
     let Some(docker) = engine() else { return };
     let ours = prefix_of(std::process::id());
-    let options = PostgresOptions {
-        choice: PostgresChoice::Docker,
-        image: image(),
-    };
+    let options = PostgresOptions { choice: PostgresChoice::Docker, image: image() };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
 
-    let server = runtime
-        .block_on(PgServer::start(&options))
-        .expect("the container starts");
+    let server = runtime.block_on(PgServer::start(&options)).expect("the container starts");
     assert_eq!(server.kind(), "docker");
     let running = containers(&docker, &ours);
     assert_eq!(running.len(), 1, "{running:?}");
     runtime.block_on(async {
-        let db = server
-            .scenario_database(&MIGRATOR)
-            .await
-            .expect("a migrated copy in the container");
+        let db = server.scenario_database(&MIGRATOR).await.expect("a migrated copy in the container");
         let mut conn = sqlx::PgConnection::connect(&db.url).await.expect("connect");
-        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations")
-            .fetch_one(&mut conn)
-            .await
-            .expect("query");
+        let applied: i64 =
+            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations").fetch_one(&mut conn).await.expect("query");
         assert_eq!(applied, MIGRATOR.iter().count() as i64);
         conn.close().await.expect("close");
         server.shutdown().await;
     });
-    assert_eq!(
-        containers(&docker, &ours),
-        Vec::<String>::new(),
-        "after shutdown"
-    );
+    assert_eq!(containers(&docker, &ours), Vec::<String>::new(), "after shutdown");
 
-    let server = runtime
-        .block_on(PgServer::start(&options))
-        .expect("the container starts again");
+    let server = runtime.block_on(PgServer::start(&options)).expect("the container starts again");
     assert_eq!(containers(&docker, &ours).len(), 1);
     drop(server);
     assert!(
@@ -269,10 +225,7 @@ fn wait_for_first_result(child: &mut Child) {
     let mut lines = BufReader::new(stdout).lines();
     let first = lines.find_map(|line| {
         let line = line.ok()?;
-        ["PASS ", "FAIL ", "ERROR "]
-            .iter()
-            .any(|p| line.starts_with(p))
-            .then_some(line)
+        ["PASS ", "FAIL ", "ERROR "].iter().any(|p| line.starts_with(p)).then_some(line)
     });
     assert!(first.is_some(), "the run printed no scenario result");
     // Keep draining so the child never blocks on a full pipe.
@@ -303,11 +256,7 @@ fn ctrl_c_while_the_container_starts_leaves_no_container() {
     let mut child = spawn_suite();
     let ours = prefix_of(child.id());
     // The container exists from its creation on; the harness is then still waiting for readiness.
-    assert!(
-        wait_until(Duration::from_secs(30), || !containers(&docker, &ours)
-            .is_empty()),
-        "no container was created"
-    );
+    assert!(wait_until(Duration::from_secs(30), || !containers(&docker, &ours).is_empty()), "no container was created");
     signal(&child, nix::sys::signal::Signal::SIGINT);
     let status = child.wait().expect("the harness exits");
     assert_eq!(status.code(), Some(130));
@@ -340,14 +289,9 @@ fn killed_harness_leaves_no_container_behind() {
 fn auto_takes_database_url_first() {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let host = runtime
-        .block_on(PgServer::start(&PostgresOptions {
-            choice: PostgresChoice::Local,
-            image: None,
-        }))
+        .block_on(PgServer::start(&PostgresOptions { choice: PostgresChoice::Local, image: None }))
         .expect("a local server to point DATABASE_URL at");
-    let db = runtime
-        .block_on(host.scenario_database(&MIGRATOR))
-        .expect("a database");
+    let db = runtime.block_on(host.scenario_database(&MIGRATOR)).expect("a database");
     let output = gateproof(&["run", ONE_SCENARIO, "--postgres", "auto"])
         .env("DATABASE_URL", &db.url)
         .output()
@@ -383,19 +327,8 @@ fn auto_with_nothing_available_exits_3_naming_the_ways_to_get_a_server() {
         .expect("the binary runs");
     assert_eq!(output.status.code(), Some(3), "{}", describe(&output));
     // miette wraps the help to the terminal's width: compare with whitespace collapsed.
-    let stderr = text(&output.stderr)
-        .split_whitespace()
-        .collect::<Vec<_>>()
-        .join(" ");
-    for expected in [
-        "failed to find a Postgres server",
-        "DATABASE_URL",
-        "engine",
-        "PostgreSQL server binaries",
-    ] {
-        assert!(
-            stderr.contains(expected),
-            "missing {expected:?} in:\n{stderr}"
-        );
+    let stderr = text(&output.stderr).split_whitespace().collect::<Vec<_>>().join(" ");
+    for expected in ["failed to find a Postgres server", "DATABASE_URL", "engine", "PostgreSQL server binaries"] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
     }
 }

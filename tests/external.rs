@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{kill, Signal};
+use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use serde_json::Value;
 
@@ -117,7 +117,10 @@ fn the_corpus_passes_on_a_separate_proxy_process_and_leaves_nothing_behind() {
             Some("passed") => ran += 1,
             Some("skipped") => {
                 let reason = reason.unwrap_or_default();
-                assert!(reference_only(reason), "{id} skipped on the external target for a reason the reference does not have: {reason}");
+                assert!(
+                    reference_only(reason),
+                    "{id} skipped on the external target for a reason the reference does not have: {reason}"
+                );
             }
             other => panic!("{id} is {other:?} on the external target, but passes in-process"),
         }
@@ -156,7 +159,8 @@ async fn a_target_that_dies_mid_run_is_infrastructure_trouble_and_what_it_left_i
     wait_for_a_team(&served.base_url).await;
     served.stop();
 
-    let output = tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("gateproof run ends");
+    let output =
+        tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("gateproof run ends");
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(3), "stdout:\n{stdout}\nstderr:\n{}", text(&output.stderr));
     assert!(stdout.contains("ERROR outlived-by-its-target"), "{stdout}");

@@ -6,9 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gateproof::postgres::{
-    PgServer, PostgresChoice, PostgresError, PostgresOptions, ScenarioDatabase,
-};
+use gateproof::postgres::{PgServer, PostgresChoice, PostgresError, PostgresOptions, ScenarioDatabase};
 use gateproof::reference::MIGRATOR;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
@@ -17,46 +15,31 @@ use tokio::sync::OnceCell;
 const WATCHDOG_CHILD: &str = "GATEPROOF_PG_WATCHDOG_CHILD";
 
 fn local() -> PostgresOptions {
-    PostgresOptions {
-        choice: PostgresChoice::Local,
-        image: None,
-    }
+    PostgresOptions { choice: PostgresChoice::Local, image: None }
 }
 
 /// One server for the tests that do not stop theirs, as the harness's own tests share one. It is never
 /// dropped: the watchdog removes it when this test binary exits.
 async fn shared() -> &'static PgServer {
     static SERVER: OnceCell<PgServer> = OnceCell::const_new();
-    SERVER
-        .get_or_init(|| async {
-            PgServer::start(&local())
-                .await
-                .expect("the local server starts")
-        })
-        .await
+    SERVER.get_or_init(|| async { PgServer::start(&local()).await.expect("the local server starts") }).await
 }
 
 async fn connect(db: &ScenarioDatabase) -> PgConnection {
-    PgConnection::connect(&db.url)
-        .await
-        .expect("connect to the scenario database")
+    PgConnection::connect(&db.url).await.expect("connect to the scenario database")
 }
 
 async fn show(conn: &mut PgConnection, setting: &str) -> String {
-    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}")))
-        .fetch_one(conn)
-        .await
-        .expect("SHOW")
+    sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SHOW {setting}"))).fetch_one(conn).await.expect("SHOW")
 }
 
 async fn database_exists(server_db: &ScenarioDatabase, name: &str) -> bool {
     let mut conn = connect(server_db).await;
-    let found: bool =
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
-            .bind(name)
-            .fetch_one(&mut conn)
-            .await
-            .expect("query pg_database");
+    let found: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+        .bind(name)
+        .fetch_one(&mut conn)
+        .await
+        .expect("query pg_database");
     conn.close().await.expect("close");
     found
 }
@@ -64,10 +47,7 @@ async fn database_exists(server_db: &ScenarioDatabase, name: &str) -> bool {
 /// The server's port and temp dir (its socket directory), asked of the server itself.
 async fn port_and_dir(db: &ScenarioDatabase) -> (u16, PathBuf) {
     let mut conn = connect(db).await;
-    let port = show(&mut conn, "port")
-        .await
-        .parse()
-        .expect("a port number");
+    let port = show(&mut conn, "port").await.parse().expect("a port number");
     let dir = PathBuf::from(show(&mut conn, "unix_socket_directories").await);
     conn.close().await.expect("close");
     (port, dir)
@@ -87,12 +67,7 @@ fn wait_until_gone(port: u16, dir: &Path, within: Duration) -> Result<(), String
         }
         std::thread::sleep(Duration::from_millis(50));
     }
-    Err(format!(
-        "after {within:?}: port {port} answers: {}, {} exists: {}",
-        answers(port),
-        dir.display(),
-        dir.exists()
-    ))
+    Err(format!("after {within:?}: port {port} answers: {}, {} exists: {}", answers(port), dir.display(), dir.exists()))
 }
 
 #[test]
@@ -101,31 +76,19 @@ fn choice_parses_the_documented_forms() {
         ("auto", Ok(PostgresChoice::Auto)),
         ("docker", Ok(PostgresChoice::Docker)),
         ("local", Ok(PostgresChoice::Local)),
-        (
-            "postgres://u@h/d",
-            Ok(PostgresChoice::Url("postgres://u@h/d".into())),
-        ),
-        (
-            "postgresql://u@h/d",
-            Ok(PostgresChoice::Url("postgresql://u@h/d".into())),
-        ),
+        ("postgres://u@h/d", Ok(PostgresChoice::Url("postgres://u@h/d".into()))),
+        ("postgresql://u@h/d", Ok(PostgresChoice::Url("postgresql://u@h/d".into()))),
         ("mysql://u@h/d", Err(())),
         ("Local", Err(())),
     ];
     for (input, expected) in table {
-        assert_eq!(
-            input.parse::<PostgresChoice>().map_err(|_| ()),
-            expected,
-            "{input}"
-        );
+        assert_eq!(input.parse::<PostgresChoice>().map_err(|_| ()), expected, "{input}");
     }
 }
 
 #[test]
 fn none_available_names_the_three_ways_to_get_a_server() {
-    let help = miette::Diagnostic::help(&PostgresError::NoneAvailable)
-        .map(|h| h.to_string())
-        .unwrap_or_default();
+    let help = miette::Diagnostic::help(&PostgresError::NoneAvailable).map(|h| h.to_string()).unwrap_or_default();
     for way in ["DATABASE_URL", "Docker", "PostgreSQL server binaries"] {
         assert!(help.contains(way), "{help}");
     }
@@ -142,17 +105,13 @@ async fn copies_are_migrated_and_isolated_from_each_other() {
     let mut conn_a = connect(&a).await;
     let mut conn_b = connect(&b).await;
     for conn in [&mut conn_a, &mut conn_b] {
-        let applied: i64 =
-            sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
-                .fetch_one(&mut *conn)
-                .await
-                .expect("the copy carries the migrations table");
+        let applied: i64 = sqlx::query_scalar("SELECT count(*) FROM _sqlx_migrations WHERE success")
+            .fetch_one(&mut *conn)
+            .await
+            .expect("the copy carries the migrations table");
         assert_eq!(applied, MIGRATOR.iter().count() as i64);
     }
-    sqlx::raw_sql("CREATE TABLE only_in_a (x int)")
-        .execute(&mut conn_a)
-        .await
-        .expect("create table");
+    sqlx::raw_sql("CREATE TABLE only_in_a (x int)").execute(&mut conn_a).await.expect("create table");
     let in_b: bool = sqlx::query_scalar("SELECT to_regclass('only_in_a') IS NOT NULL")
         .fetch_one(&mut conn_b)
         .await
@@ -178,9 +137,7 @@ async fn copies_are_migrated_and_isolated_from_each_other() {
 #[tokio::test]
 async fn concurrent_copies_all_succeed() {
     let server = shared().await;
-    let tasks: Vec<_> = (0..8)
-        .map(|_| tokio::spawn(server.scenario_database(&MIGRATOR)))
-        .collect();
+    let tasks: Vec<_> = (0..8).map(|_| tokio::spawn(server.scenario_database(&MIGRATOR))).collect();
     let mut names = Vec::new();
     for task in tasks {
         names.push(task.await.expect("join").expect("a concurrent copy"));
@@ -195,10 +152,7 @@ async fn concurrent_copies_all_succeed() {
 #[tokio::test]
 async fn drop_database_removes_it_even_with_a_session_left_open() {
     let server = shared().await;
-    let witness = server
-        .scenario_database(&MIGRATOR)
-        .await
-        .expect("witness copy");
+    let witness = server.scenario_database(&MIGRATOR).await.expect("witness copy");
     let db = server.scenario_database(&MIGRATOR).await.expect("copy");
     let left_open = connect(&db).await;
     server.drop_database(&db).await.expect("drop");
@@ -210,60 +164,32 @@ async fn drop_database_removes_it_even_with_a_session_left_open() {
 #[tokio::test]
 async fn url_rung_makes_its_own_template_and_shutdown_drops_its_databases() {
     let host = shared().await;
-    let witness = host
-        .scenario_database(&MIGRATOR)
-        .await
-        .expect("witness copy");
+    let witness = host.scenario_database(&MIGRATOR).await.expect("witness copy");
     // Any database on the server serves the url rung as its admin database.
     let admin = host.scenario_database(&MIGRATOR).await.expect("admin copy");
-    let options = PostgresOptions {
-        choice: PostgresChoice::Url(admin.url.clone()),
-        image: None,
-    };
-    let server = PgServer::start(&options)
-        .await
-        .expect("the url rung connects");
+    let options = PostgresOptions { choice: PostgresChoice::Url(admin.url.clone()), image: None };
+    let server = PgServer::start(&options).await.expect("the url rung connects");
     assert_eq!(server.kind(), "url");
 
-    let kept = server
-        .scenario_database(&MIGRATOR)
-        .await
-        .expect("copy on the url rung");
-    let dropped = server
-        .scenario_database(&MIGRATOR)
-        .await
-        .expect("second copy");
+    let kept = server.scenario_database(&MIGRATOR).await.expect("copy on the url rung");
+    let dropped = server.scenario_database(&MIGRATOR).await.expect("second copy");
     assert!(kept.url.contains(&kept.name), "{}", kept.url);
     server.drop_database(&dropped).await.expect("drop");
     let mut conn = connect(&witness).await;
-    let made: Vec<String> = sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname",
-    )
-    .bind(format!(
-        "{}%",
-        kept.name.rsplit_once('_').map_or("", |(prefix, _)| prefix)
-    ))
-    .fetch_all(&mut conn)
-    .await
-    .expect("list databases");
-    assert_eq!(
-        made.len(),
-        2,
-        "the copy still there and this run's own template: {made:?}"
-    );
+    let made: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname")
+            .bind(format!("{}%", kept.name.rsplit_once('_').map_or("", |(prefix, _)| prefix)))
+            .fetch_all(&mut conn)
+            .await
+            .expect("list databases");
+    assert_eq!(made.len(), 2, "the copy still there and this run's own template: {made:?}");
     assert!(made.iter().any(|n| n.contains("template")), "{made:?}");
 
     server.shutdown().await;
     for name in &made {
-        assert!(
-            !database_exists(&witness, name).await,
-            "{name} survived shutdown"
-        );
+        assert!(!database_exists(&witness, name).await, "{name} survived shutdown");
     }
-    assert!(
-        database_exists(&witness, &admin.name).await,
-        "the url rung's own database is left alone"
-    );
+    assert!(database_exists(&witness, &admin.name).await, "the url rung's own database is left alone");
     conn.close().await.expect("close");
     host.drop_database(&admin).await.expect("drop admin");
     host.drop_database(&witness).await.expect("drop witness");
@@ -271,9 +197,7 @@ async fn url_rung_makes_its_own_template_and_shutdown_drops_its_databases() {
 
 #[tokio::test]
 async fn shutdown_stops_the_server_and_removes_its_temp_dir() {
-    let server = PgServer::start(&local())
-        .await
-        .expect("the local server starts");
+    let server = PgServer::start(&local()).await.expect("the local server starts");
     let db = server.scenario_database(&MIGRATOR).await.expect("copy");
     let (port, dir) = port_and_dir(&db).await;
     assert!(dir.exists() && answers(port));
@@ -285,9 +209,7 @@ async fn shutdown_stops_the_server_and_removes_its_temp_dir() {
 
 #[tokio::test]
 async fn dropping_the_server_stops_it_too() {
-    let server = PgServer::start(&local())
-        .await
-        .expect("the local server starts");
+    let server = PgServer::start(&local()).await.expect("the local server starts");
     let db = server.scenario_database(&MIGRATOR).await.expect("copy");
     let (port, dir) = port_and_dir(&db).await;
     drop(server);
@@ -300,9 +222,7 @@ async fn watchdog_child() {
     if std::env::var_os(WATCHDOG_CHILD).is_none() {
         return;
     }
-    let server = PgServer::start(&local())
-        .await
-        .expect("the local server starts");
+    let server = PgServer::start(&local()).await.expect("the local server starts");
     let db = server.scenario_database(&MIGRATOR).await.expect("copy");
     let (port, dir) = port_and_dir(&db).await;
     println!("GATEPROOF_READY {port} {}", dir.display());
@@ -315,12 +235,7 @@ async fn watchdog_child() {
 fn killed_harness_leaves_no_server_behind() {
     let exe = std::env::current_exe().expect("current test binary");
     let mut child = Command::new(exe)
-        .args([
-            "watchdog_child",
-            "--exact",
-            "--nocapture",
-            "--test-threads=1",
-        ])
+        .args(["watchdog_child", "--exact", "--nocapture", "--test-threads=1"])
         .env(WATCHDOG_CHILD, "1")
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -331,10 +246,7 @@ fn killed_harness_leaves_no_server_behind() {
         .lines()
         .map_while(Result::ok)
         // libtest prints the test's name on the same line, before the test's own output.
-        .find_map(|line| {
-            line.split_once("GATEPROOF_READY ")
-                .map(|(_, rest)| rest.to_string())
-        });
+        .find_map(|line| line.split_once("GATEPROOF_READY ").map(|(_, rest)| rest.to_string()));
     let Some(ready) = ready else {
         let _ = child.kill();
         panic!("the child harness never reported a server");

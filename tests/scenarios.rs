@@ -13,7 +13,7 @@ use std::sync::{Arc, OnceLock};
 
 use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions};
 use gateproof::report::human::render_outcome;
-use gateproof::runner::{run_scenario, ReproductionResult, RunOptions, ScenarioStatus, Target};
+use gateproof::runner::{ReproductionResult, RunOptions, ScenarioStatus, Target, run_scenario};
 
 /// A failure shown as written (datatest-stable prints errors with `{:?}`, which would escape newlines).
 struct Failure(String);
@@ -59,10 +59,8 @@ fn start_postgres() -> Result<Arc<PgServer>, String> {
                 }
             };
             runtime.block_on(async move {
-                let started = PgServer::start(&options)
-                    .await
-                    .map(Arc::new)
-                    .map_err(|e| format!("{:?}", miette::Report::new(e)));
+                let started =
+                    PgServer::start(&options).await.map(Arc::new).map_err(|e| format!("{:?}", miette::Report::new(e)));
                 let _ = sender.send(started);
                 std::future::pending::<()>().await;
             });
@@ -72,8 +70,8 @@ fn start_postgres() -> Result<Arc<PgServer>, String> {
 }
 
 fn run_file(path: &Path) -> datatest_stable::Result<()> {
-    let scenario = gateproof::scenario::load_file(path)
-        .map_err(|e| Failure(format!("{:?}", miette::Report::new(e))))?;
+    let scenario =
+        gateproof::scenario::load_file(path).map_err(|e| Failure(format!("{:?}", miette::Report::new(e))))?;
     let pg = postgres()?;
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     let options = RunOptions { reproduce: true, ..RunOptions::default() };

@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use super::*;
-use crate::scenario::{LlmMock, McpAnswer, McpFailure, McpMock, McpTool, Location};
+use crate::scenario::{LlmMock, Location, McpAnswer, McpFailure, McpMock, McpTool};
 
 fn mcp(name: &str, answer: McpAnswer, failure: Option<McpFailure>) -> MockSpec {
     MockSpec {
@@ -13,8 +13,18 @@ fn mcp(name: &str, answer: McpAnswer, failure: Option<McpFailure>) -> MockSpec {
         location: Location::default(),
         kind: MockKind::Mcp(McpMock {
             tools: vec![
-                McpTool { name: "refund".into(), description: Some("Refunds".into()), input_schema: json!({"type": "object"}), result: Some(json!({"content": [{"type": "text", "text": "refunded"}]})) },
-                McpTool { name: "charge".into(), description: None, input_schema: json!({"type": "object"}), result: None },
+                McpTool {
+                    name: "refund".into(),
+                    description: Some("Refunds".into()),
+                    input_schema: json!({"type": "object"}),
+                    result: Some(json!({"content": [{"type": "text", "text": "refunded"}]})),
+                },
+                McpTool {
+                    name: "charge".into(),
+                    description: None,
+                    input_schema: json!({"type": "object"}),
+                    result: None,
+                },
             ],
             answer,
             failure,
@@ -69,10 +79,12 @@ async fn llm_mock_answers_a_completion_with_the_declared_usage() {
 
 #[tokio::test]
 async fn llm_mock_refuses_a_completion_without_model() {
-    let spec = MockSpec { name: "openai".into(), location: Location::default(), kind: MockKind::Llm(LlmMock::default()) };
+    let spec =
+        MockSpec { name: "openai".into(), location: Location::default(), kind: MockKind::Llm(LlmMock::default()) };
     let mocks = RunningMocks::start(&[spec], &MockHost::default()).await.unwrap();
     let url = url_of(&mocks, "openai").await;
-    let response = reqwest::Client::new().post(format!("{url}/chat/completions")).json(&json!({})).send().await.unwrap();
+    let response =
+        reqwest::Client::new().post(format!("{url}/chat/completions")).json(&json!({})).send().await.unwrap();
     assert_eq!(response.status(), 400);
 }
 
@@ -94,16 +106,30 @@ async fn mcp_mock_speaks_initialize_list_and_call_in_both_framings() {
         let note = rpc(&url, json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
         assert_eq!(note.status(), 202);
 
-        let list = message(&rpc(&url, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await.text().await.unwrap());
-        let names: Vec<&str> = list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+        let list =
+            message(&rpc(&url, json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"})).await.text().await.unwrap());
+        let names: Vec<&str> =
+            list["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
         assert_eq!(names, ["refund", "charge"]);
         assert_eq!(list["result"]["tools"][0]["description"], "Refunds");
 
         let call = message(&rpc(&url, json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "refund", "arguments": {}}})).await.text().await.unwrap());
         assert_eq!(call["result"]["content"][0]["text"], "refunded");
-        let default = message(&rpc(&url, json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "charge"}})).await.text().await.unwrap());
+        let default = message(
+            &rpc(&url, json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call", "params": {"name": "charge"}}))
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
         assert_eq!(default["result"]["content"][0]["text"], "stripe.charge ok");
-        let unknown = message(&rpc(&url, json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "nope"}})).await.text().await.unwrap());
+        let unknown = message(
+            &rpc(&url, json!({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {"name": "nope"}}))
+                .await
+                .text()
+                .await
+                .unwrap(),
+        );
         assert_eq!(unknown["error"]["code"], -32602);
     }
 }
@@ -112,14 +138,21 @@ async fn mcp_mock_speaks_initialize_list_and_call_in_both_framings() {
 async fn mcp_mock_proposes_its_newest_version_for_an_unknown_one() {
     let mocks = RunningMocks::start(&[mcp("s", McpAnswer::Json, None)], &MockHost::default()).await.unwrap();
     let url = url_of(&mocks, "s").await;
-    let init: Value = rpc(&url, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "1999-01-01"}})).await.json().await.unwrap();
+    let init: Value = rpc(
+        &url,
+        json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"protocolVersion": "1999-01-01"}}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
     assert_eq!(init["result"]["protocolVersion"], mcp::NEWEST_VERSION);
 }
 
-
 #[tokio::test]
 async fn down_mock_refuses_connections() {
-    let mocks = RunningMocks::start(&[mcp("s", McpAnswer::Json, Some(McpFailure::Down))], &MockHost::default()).await.unwrap();
+    let mocks =
+        RunningMocks::start(&[mcp("s", McpAnswer::Json, Some(McpFailure::Down))], &MockHost::default()).await.unwrap();
     let url = url_of(&mocks, "s").await;
     let error = reqwest::Client::new().post(&url).json(&json!({})).send().await.unwrap_err();
     assert!(error.is_connect(), "{error}");
@@ -127,7 +160,9 @@ async fn down_mock_refuses_connections() {
 
 #[tokio::test]
 async fn garbage_mock_answers_200_with_a_body_that_is_not_json() {
-    let mocks = RunningMocks::start(&[mcp("s", McpAnswer::Json, Some(McpFailure::Garbage))], &MockHost::default()).await.unwrap();
+    let mocks = RunningMocks::start(&[mcp("s", McpAnswer::Json, Some(McpFailure::Garbage))], &MockHost::default())
+        .await
+        .unwrap();
     let url = url_of(&mocks, "s").await;
     let response = rpc(&url, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize"})).await;
     assert_eq!(response.status(), 200);
@@ -137,7 +172,9 @@ async fn garbage_mock_answers_200_with_a_body_that_is_not_json() {
 #[tokio::test]
 async fn slow_mock_answers_only_after_its_delay() {
     let delay = Duration::from_millis(400);
-    let mocks = RunningMocks::start(&[mcp("s", McpAnswer::Json, Some(McpFailure::Slow(delay)))], &MockHost::default()).await.unwrap();
+    let mocks = RunningMocks::start(&[mcp("s", McpAnswer::Json, Some(McpFailure::Slow(delay)))], &MockHost::default())
+        .await
+        .unwrap();
     let url = url_of(&mocks, "s").await;
     let started = Instant::now();
     let response = rpc(&url, json!({"jsonrpc": "2.0", "id": 1, "method": "tools/list"})).await;

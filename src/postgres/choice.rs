@@ -66,10 +66,7 @@ impl Attempt {
 }
 
 /// The ordered attempts for `choice`, or why there is nothing to try.
-pub(crate) fn plan(
-    choice: &PostgresChoice,
-    env: &Environment,
-) -> Result<Vec<Attempt>, PostgresError> {
+pub(crate) fn plan(choice: &PostgresChoice, env: &Environment) -> Result<Vec<Attempt>, PostgresError> {
     match choice {
         PostgresChoice::Url(url) => Ok(vec![Attempt::Url(url.clone())]),
         // An explicit `docker` is always tried, so the engine's own error reaches the user.
@@ -87,29 +84,15 @@ pub(crate) fn plan(
             if let Ok(setup) = local_setup(env) {
                 attempts.push(Attempt::Local(setup));
             }
-            if attempts.is_empty() {
-                Err(PostgresError::NoneAvailable)
-            } else {
-                Ok(attempts)
-            }
+            if attempts.is_empty() { Err(PostgresError::NoneAvailable) } else { Ok(attempts) }
         }
     }
 }
 
 fn local_setup(env: &Environment) -> Result<LocalSetup, PostgresError> {
-    let bin_dir = env
-        .local_bin_dir
-        .clone()
-        .ok_or(PostgresError::LocalBinariesMissing)?;
-    let run_as = if env.is_root {
-        Some(
-            env.unprivileged_user
-                .clone()
-                .ok_or(PostgresError::NoUnprivilegedUser)?,
-        )
-    } else {
-        None
-    };
+    let bin_dir = env.local_bin_dir.clone().ok_or(PostgresError::LocalBinariesMissing)?;
+    let run_as =
+        if env.is_root { Some(env.unprivileged_user.clone().ok_or(PostgresError::NoUnprivilegedUser)?) } else { None };
     Ok(LocalSetup { bin_dir, run_as })
 }
 
@@ -133,11 +116,7 @@ impl Environment {
 
 /// Mirrors where testcontainers looks for an engine (its `docker_host` resolution), so `auto` skips the
 /// container rung when nothing could answer.
-fn engine_hint(
-    docker_host: Option<String>,
-    home: Option<String>,
-    runtime_dir: Option<String>,
-) -> Option<String> {
+fn engine_hint(docker_host: Option<String>, home: Option<String>, runtime_dir: Option<String>) -> Option<String> {
     if docker_host.is_some() {
         return docker_host;
     }
@@ -156,10 +135,7 @@ fn engine_hint(
         sockets.push(home.join(".docker/run/docker.sock"));
         sockets.push(home.join(".docker/desktop/docker.sock"));
     }
-    sockets
-        .into_iter()
-        .find(|s| s.exists())
-        .map(|s| format!("unix://{}", s.display()))
+    sockets.into_iter().find(|s| s.exists()).map(|s| format!("unix://{}", s.display()))
 }
 
 /// `dir` when it holds both `initdb` and `postgres`.
@@ -182,12 +158,8 @@ pub(crate) fn local_bin_dir(path: Option<&str>, debian_prefix: &Path) -> Option<
         .ok()?
         .filter_map(Result::ok)
         .filter_map(|entry| {
-            let version = entry
-                .file_name()
-                .to_str()?
-                .split('.')
-                .map(|p| p.parse().ok())
-                .collect::<Option<Vec<u64>>>()?;
+            let version =
+                entry.file_name().to_str()?.split('.').map(|p| p.parse().ok()).collect::<Option<Vec<u64>>>()?;
             let bin = entry.path().join("bin");
             has_server(&bin).then_some((version, bin))
         })
@@ -204,11 +176,7 @@ fn is_executable(path: &Path) -> bool {
 fn unprivileged_user() -> Option<RunAs> {
     ["postgres", "nobody"].into_iter().find_map(|name| {
         let user = nix::unistd::User::from_name(name).ok()??;
-        (!user.uid.is_root()).then(|| RunAs {
-            name: user.name,
-            uid: user.uid.as_raw(),
-            gid: user.gid.as_raw(),
-        })
+        (!user.uid.is_root()).then(|| RunAs { name: user.name, uid: user.uid.as_raw(), gid: user.gid.as_raw() })
     })
 }
 
@@ -217,11 +185,7 @@ mod tests {
     use super::*;
 
     fn postgres_user() -> RunAs {
-        RunAs {
-            name: "postgres".into(),
-            uid: 101,
-            gid: 104,
-        }
+        RunAs { name: "postgres".into(), uid: 101, gid: 104 }
     }
 
     fn env(url: bool, engine: bool, bins: bool, root: bool, user: bool) -> Environment {
@@ -242,9 +206,7 @@ mod tests {
                 .map(|a| match a {
                     Attempt::Url(url) => format!("url {url}"),
                     Attempt::Container => "docker".to_string(),
-                    Attempt::Local(LocalSetup {
-                        run_as: Some(user), ..
-                    }) => format!("local as {}", user.name),
+                    Attempt::Local(LocalSetup { run_as: Some(user), .. }) => format!("local as {}", user.name),
                     Attempt::Local(LocalSetup { run_as: None, .. }) => "local".to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -281,10 +243,7 @@ mod tests {
         ];
         for (choice, environment, expected) in table {
             let got = render(plan(&choice, &environment));
-            assert_eq!(
-                got, expected,
-                "choice {choice:?}, environment {environment:?}"
-            );
+            assert_eq!(got, expected, "choice {choice:?}, environment {environment:?}");
         }
     }
 
@@ -298,10 +257,7 @@ mod tests {
         );
         // Nothing under this HOME; /var/run/docker.sock decides the rest, so compare against it.
         let system = Path::new("/var/run/docker.sock").exists();
-        assert_eq!(
-            engine_hint(None, Some(home.clone()), Some(home.clone())).is_some(),
-            system
-        );
+        assert_eq!(engine_hint(None, Some(home.clone()), Some(home.clone())).is_some(), system);
         std::fs::create_dir_all(missing.path().join(".docker/run")).expect("mkdir");
         let socket = missing.path().join(".docker/run/docker.sock");
         std::fs::write(&socket, "").expect("touch");
@@ -317,8 +273,7 @@ mod tests {
             for name in names {
                 let file = dir.join(name);
                 std::fs::write(&file, "#!/bin/sh\n").expect("write");
-                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755))
-                    .expect("chmod");
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o755)).expect("chmod");
             }
         };
         let prefix = root.path().join("lib");
@@ -330,16 +285,10 @@ mod tests {
         let full = root.path().join("path-b");
         make(&full, &["initdb", "postgres"]);
 
-        let path = std::env::join_paths([&only_initdb, &full])
-            .expect("join")
-            .into_string()
-            .expect("utf8");
+        let path = std::env::join_paths([&only_initdb, &full]).expect("join").into_string().expect("utf8");
         assert_eq!(local_bin_dir(Some(&path), &prefix), Some(full.clone()));
         let partial = only_initdb.display().to_string();
-        assert_eq!(
-            local_bin_dir(Some(&partial), &prefix),
-            Some(prefix.join("15/bin"))
-        );
+        assert_eq!(local_bin_dir(Some(&partial), &prefix), Some(prefix.join("15/bin")));
         assert_eq!(local_bin_dir(None, &root.path().join("absent")), None);
         // GATEPROOF_POSTGRES_BIN_DIR names one directory, taken only when complete.
         assert_eq!(server_bin_dir(&full), Some(full.clone()));

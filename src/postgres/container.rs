@@ -40,10 +40,7 @@ impl ContainerServer {
     pub(crate) async fn start(image: Option<&str>) -> Result<ContainerServer, PostgresError> {
         let image = image.unwrap_or(DEFAULT_IMAGE);
         let (name, tag) = split_image(image);
-        let failed = |reason: String| PostgresError::Container {
-            image: image.to_string(),
-            reason,
-        };
+        let failed = |reason: String| PostgresError::Container { image: image.to_string(), reason };
         // Named before it exists, so the watchdog can remove it even if this future is dropped midway.
         let container_name = container_name();
         let reaper = Reaper::spawn(&container_name);
@@ -79,11 +76,7 @@ impl ContainerServer {
             .start()
             .await
             .map_err(|e| failed(e.to_string()))?;
-        let mut server = ContainerServer {
-            container: Some(container),
-            reaper,
-            url: String::new(),
-        };
+        let mut server = ContainerServer { container: Some(container), reaper, url: String::new() };
         let address = match server.container.as_ref() {
             Some(container) => host_and_port(container).await,
             None => Err("the container handle is gone".to_string()),
@@ -132,20 +125,13 @@ impl ContainerServer {
 
 async fn host_and_port(container: &ContainerAsync<Postgres>) -> Result<(String, u16), String> {
     let host = container.get_host().await.map_err(|e| e.to_string())?;
-    let port = container
-        .get_host_port_ipv4(PG_PORT)
-        .await
-        .map_err(|e| e.to_string())?;
+    let port = container.get_host_port_ipv4(PG_PORT).await.map_err(|e| e.to_string())?;
     Ok((host.to_string(), port))
 }
 
 /// Unique per start, and naming the harness's process so a leftover can be traced back.
 fn container_name() -> String {
-    format!(
-        "gateproof-pg-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    )
+    format!("gateproof-pg-{}-{:08x}", std::process::id(), rand::random::<u32>())
 }
 
 impl Drop for ContainerServer {
@@ -154,10 +140,7 @@ impl Drop for ContainerServer {
         if let Some(container) = self.container.take() {
             if tokio::runtime::Handle::try_current().is_ok() {
                 drop(container);
-            } else if let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-            {
+            } else if let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
                 runtime.block_on(async move { drop(container) });
             } else {
                 // Without any runtime the container stays; leaking is better than panicking in a drop.
@@ -206,10 +189,7 @@ mod tests {
         let table = [
             ("postgres:17", ("postgres", "17")),
             ("postgres", ("postgres", "latest")),
-            (
-                "docker.io/library/postgres:16-alpine",
-                ("docker.io/library/postgres", "16-alpine"),
-            ),
+            ("docker.io/library/postgres:16-alpine", ("docker.io/library/postgres", "16-alpine")),
             ("localhost:5000/pg", ("localhost:5000/pg", "latest")),
             ("localhost:5000/pg:15", ("localhost:5000/pg", "15")),
         ];

@@ -19,16 +19,13 @@ fn var(name: &str) -> Option<String> {
 pub(crate) fn endpoint() -> Option<Endpoint> {
     let from_properties = || {
         let home = var("HOME")?;
-        let text =
-            std::fs::read_to_string(PathBuf::from(home).join(".testcontainers.properties")).ok()?;
+        let text = std::fs::read_to_string(PathBuf::from(home).join(".testcontainers.properties")).ok()?;
         text.lines().find_map(|line| {
             let (key, value) = line.split_once('=')?;
             (key.trim() == "docker.host").then(|| value.trim().to_string())
         })
     };
-    let host = var("DOCKER_HOST")
-        .or_else(from_properties)
-        .unwrap_or_else(|| "unix:///var/run/docker.sock".into());
+    let host = var("DOCKER_HOST").or_else(from_properties).unwrap_or_else(|| "unix:///var/run/docker.sock".into());
     parse_host(&host)
 }
 
@@ -36,8 +33,7 @@ pub(crate) fn parse_host(host: &str) -> Option<Endpoint> {
     if let Some(path) = host.strip_prefix("unix://") {
         Some(Endpoint::Unix(PathBuf::from(path)))
     } else {
-        host.strip_prefix("tcp://")
-            .map(|rest| Endpoint::Http(format!("http://{}", rest.trim_end_matches('/'))))
+        host.strip_prefix("tcp://").map(|rest| Endpoint::Http(format!("http://{}", rest.trim_end_matches('/'))))
     }
 }
 
@@ -71,11 +67,10 @@ pub(crate) fn shares_our_loopback(endpoint: Option<&Endpoint>) -> bool {
 
 /// Whether a `/proc/net/unix` table has a socket bound to one of `paths` (the path is the last column).
 fn listens_on(table: &str, paths: &[PathBuf]) -> bool {
-    table.lines().skip(1).any(|line| {
-        line.split_whitespace()
-            .nth(7)
-            .is_some_and(|bound| paths.iter().any(|p| p.as_os_str() == bound))
-    })
+    table
+        .lines()
+        .skip(1)
+        .any(|line| line.split_whitespace().nth(7).is_some_and(|bound| paths.iter().any(|p| p.as_os_str() == bound)))
 }
 
 #[cfg(test)]
@@ -88,10 +83,7 @@ mod tests {
             parse_host("unix:///run/podman/podman.sock"),
             Some(Endpoint::Unix("/run/podman/podman.sock".into()))
         );
-        assert_eq!(
-            parse_host("tcp://10.0.0.1:2375/"),
-            Some(Endpoint::Http("http://10.0.0.1:2375".into()))
-        );
+        assert_eq!(parse_host("tcp://10.0.0.1:2375/"), Some(Endpoint::Http("http://10.0.0.1:2375".into())));
         assert_eq!(parse_host("npipe:////./pipe/docker_engine"), None);
     }
 

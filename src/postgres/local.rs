@@ -107,69 +107,38 @@ impl Drop for LocalServer {
         // Closing the pipe is the whole shutdown; reap the wrapper off-thread so a drop never blocks.
         self.pipe = None;
         if let Some(mut wrapper) = self.wrapper.take() {
-            let _ = std::thread::Builder::new()
-                .name("gateproof-pg-reaper".into())
-                .spawn(move || wrapper.wait());
+            let _ = std::thread::Builder::new().name("gateproof-pg-reaper".into()).spawn(move || wrapper.wait());
         }
     }
 }
 
 async fn start_once(setup: &LocalSetup) -> Result<LocalServer, StartFailure> {
-    let fail = |reason: String, log: String| {
-        StartFailure::Other(PostgresError::LocalStart { reason, log })
-    };
+    let fail = |reason: String, log: String| StartFailure::Other(PostgresError::LocalStart { reason, log });
     let temp = tempfile::Builder::new()
         .prefix("gateproof-pg-")
         .tempdir()
         .map_err(|e| fail(format!("failed to create a temp dir: {e}"), String::new()))?;
     if let Some(user) = &setup.run_as {
         std::os::unix::fs::chown(temp.path(), Some(user.uid), Some(user.gid)).map_err(|e| {
-            fail(
-                format!(
-                    "failed to hand {} to user {}: {e}",
-                    temp.path().display(),
-                    user.name
-                ),
-                String::new(),
-            )
+            fail(format!("failed to hand {} to user {}: {e}", temp.path().display(), user.name), String::new())
         })?;
     }
 
     let initdb = {
         let mut cmd = command(setup, temp.path(), setup.bin_dir.join("initdb"));
-        cmd.args([
-            "--no-sync",
-            "-A",
-            "trust",
-            "--locale=C",
-            "-E",
-            "UTF8",
-            "-U",
-            "postgres",
-            "-D",
-        ])
-        .arg(temp.path().join("data"));
+        cmd.args(["--no-sync", "-A", "trust", "--locale=C", "-E", "UTF8", "-U", "postgres", "-D"])
+            .arg(temp.path().join("data"));
         tokio::task::spawn_blocking(move || cmd.output())
             .await
             .map_err(|e| fail(format!("initdb did not finish: {e}"), String::new()))?
-            .map_err(|e| {
-                fail(
-                    format!("failed to run initdb from {}: {e}", setup.bin_dir.display()),
-                    String::new(),
-                )
-            })?
+            .map_err(|e| fail(format!("failed to run initdb from {}: {e}", setup.bin_dir.display()), String::new()))?
     };
     if !initdb.status.success() {
-        let output = format!(
-            "{}{}",
-            String::from_utf8_lossy(&initdb.stdout),
-            String::from_utf8_lossy(&initdb.stderr)
-        );
+        let output = format!("{}{}", String::from_utf8_lossy(&initdb.stdout), String::from_utf8_lossy(&initdb.stderr));
         return Err(fail(format!("initdb {}", initdb.status), tail(&output)));
     }
 
-    let port =
-        free_port().map_err(|e| fail(format!("failed to find a free port: {e}"), String::new()))?;
+    let port = free_port().map_err(|e| fail(format!("failed to find a free port: {e}"), String::new()))?;
     let mut cmd = command(setup, temp.path(), "/bin/sh".into());
     cmd.arg("-c")
         .arg(WATCHDOG)
@@ -186,19 +155,10 @@ async fn start_once(setup: &LocalSetup) -> Result<LocalServer, StartFailure> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .process_group(0);
-    let mut wrapper = cmd.spawn().map_err(|e| {
-        fail(
-            format!("failed to start the watchdog shell: {e}"),
-            String::new(),
-        )
-    })?;
+    let mut wrapper =
+        cmd.spawn().map_err(|e| fail(format!("failed to start the watchdog shell: {e}"), String::new()))?;
     // From here on the watchdog owns the dir and removes it.
-    let mut server = LocalServer {
-        dir: temp.keep(),
-        port,
-        pipe: wrapper.stdin.take(),
-        wrapper: Some(wrapper),
-    };
+    let mut server = LocalServer { dir: temp.keep(), port, pipe: wrapper.stdin.take(), wrapper: Some(wrapper) };
 
     match wait_ready(&mut server).await {
         Ok(()) => {
@@ -209,15 +169,8 @@ async fn start_once(setup: &LocalSetup) -> Result<LocalServer, StartFailure> {
             let log = read_log(&server.dir);
             let clash = log.contains("could not bind") || log.contains("Address already in use");
             server.stop().await;
-            let error = PostgresError::LocalStart {
-                reason,
-                log: tail(&log),
-            };
-            Err(if clash {
-                StartFailure::PortClash(error)
-            } else {
-                StartFailure::Other(error)
-            })
+            let error = PostgresError::LocalStart { reason, log: tail(&log) };
+            Err(if clash { StartFailure::PortClash(error) } else { StartFailure::Other(error) })
         }
     }
 }
@@ -239,8 +192,7 @@ async fn wait_ready(server: &mut LocalServer) -> Result<(), String> {
     let deadline = Instant::now() + READY_DEADLINE;
     let mut last_error = String::from("no attempt made");
     while Instant::now() < deadline {
-        match tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(&url)).await
-        {
+        match tokio::time::timeout(Duration::from_secs(2), sqlx::PgConnection::connect(&url)).await {
             Ok(Ok(conn)) => {
                 let _ = conn.close().await;
                 return Ok(());
@@ -258,17 +210,12 @@ async fn wait_ready(server: &mut LocalServer) -> Result<(), String> {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Err(format!(
-        "no connection within {} s (last error: {last_error})",
-        READY_DEADLINE.as_secs()
-    ))
+    Err(format!("no connection within {} s (last error: {last_error})", READY_DEADLINE.as_secs()))
 }
 
 /// A port that was free a moment ago; a clash with another process is caught by the start retry.
 fn free_port() -> std::io::Result<u16> {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?
-        .local_addr()
-        .map(|a| a.port())
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?.local_addr().map(|a| a.port())
 }
 
 fn wait_or_kill(mut wrapper: Child, deadline: Duration) {
@@ -282,10 +229,7 @@ fn wait_or_kill(mut wrapper: Child, deadline: Duration) {
     }
     // The wrapper leads its own process group, which postgres and its backends share.
     if let Ok(pid) = i32::try_from(wrapper.id()) {
-        let _ = nix::sys::signal::killpg(
-            nix::unistd::Pid::from_raw(pid),
-            nix::sys::signal::Signal::SIGKILL,
-        );
+        let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
     }
     let _ = wrapper.wait();
 }
@@ -302,11 +246,7 @@ fn read_log(dir: &Path) -> String {
 fn tail(log: &str) -> String {
     let lines: Vec<&str> = log.lines().filter(|l| !l.trim().is_empty()).collect();
     let start = lines.len().saturating_sub(LOG_TAIL_LINES);
-    if lines.is_empty() {
-        "empty".into()
-    } else {
-        lines[start..].join(" | ")
-    }
+    if lines.is_empty() { "empty".into() } else { lines[start..].join(" | ") }
 }
 
 #[cfg(test)]

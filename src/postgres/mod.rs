@@ -28,16 +28,8 @@ use template::Databases;
 /// Settings of every throwaway server gateproof starts, local or in a container: durability is not
 /// worth its cost for a database that lives one run, and scenarios run in parallel, each with a proxy
 /// pool, so the default of 100 connections runs out.
-pub(crate) const SERVER_SETTINGS: [&str; 8] = [
-    "-c",
-    "fsync=off",
-    "-c",
-    "synchronous_commit=off",
-    "-c",
-    "full_page_writes=off",
-    "-c",
-    "max_connections=200",
-];
+pub(crate) const SERVER_SETTINGS: [&str; 8] =
+    ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=200"];
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum PostgresChoice {
@@ -57,9 +49,7 @@ impl FromStr for PostgresChoice {
             url if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
                 Ok(PostgresChoice::Url(url.to_string()))
             }
-            other => Err(format!(
-                "expected auto, docker, local or a postgres:// URL, got `{other}`"
-            )),
+            other => Err(format!("expected auto, docker, local or a postgres:// URL, got `{other}`")),
         }
     }
 }
@@ -82,9 +72,7 @@ pub enum PostgresError {
     #[error(
         "failed to find the PostgreSQL server binaries (initdb, postgres) on PATH or under /usr/lib/postgresql/*/bin"
     )]
-    #[diagnostic(help(
-        "install the PostgreSQL server package, or use --postgres docker or --postgres postgres://…"
-    ))]
+    #[diagnostic(help("install the PostgreSQL server package, or use --postgres docker or --postgres postgres://…"))]
     LocalBinariesMissing,
     #[error(
         "failed to find an unprivileged user (postgres or nobody) to run PostgreSQL as: initdb refuses to run as root"
@@ -141,10 +129,7 @@ impl PgServer {
     }
 
     /// `start` over a given environment, so rung choice and fallback are testable.
-    async fn start_in(
-        options: &PostgresOptions,
-        env: &Environment,
-    ) -> Result<PgServer, PostgresError> {
+    async fn start_in(options: &PostgresOptions, env: &Environment) -> Result<PgServer, PostgresError> {
         let attempts = choice::plan(&options.choice, env)?;
         let last = attempts.len().saturating_sub(1);
         for (index, attempt) in attempts.iter().enumerate() {
@@ -154,9 +139,7 @@ impl PgServer {
                 Err(e) if options.choice == PostgresChoice::Auto && index < last => {
                     tracing::info!("{e}; trying the next way to get a Postgres server");
                 }
-                Err(e @ PostgresError::Container { .. })
-                    if options.choice == PostgresChoice::Auto =>
-                {
+                Err(e @ PostgresError::Container { .. }) if options.choice == PostgresChoice::Auto => {
                     tracing::warn!("{e}");
                     return Err(PostgresError::NoneAvailable);
                 }
@@ -166,10 +149,7 @@ impl PgServer {
         Err(PostgresError::NoneAvailable)
     }
 
-    async fn try_attempt(
-        attempt: &Attempt,
-        options: &PostgresOptions,
-    ) -> Result<PgServer, PostgresError> {
+    async fn try_attempt(attempt: &Attempt, options: &PostgresOptions) -> Result<PgServer, PostgresError> {
         let (admin_url, backend) = match attempt {
             Attempt::Url(url) => {
                 // Fail here, with the URL in the message, rather than at the first scenario.
@@ -179,10 +159,7 @@ impl PgServer {
             }
             Attempt::Container => {
                 let server = ContainerServer::start(options.image.as_deref()).await?;
-                (
-                    server.url().to_string(),
-                    Backend::Container(Box::new(server)),
-                )
+                (server.url().to_string(), Backend::Container(Box::new(server)))
             }
             Attempt::Local(setup) => {
                 let server = LocalServer::start(setup).await?;
@@ -190,11 +167,7 @@ impl PgServer {
             }
         };
         tracing::info!(kind = attempt.kind(), url = %url::redact(&admin_url), "Postgres server ready");
-        Ok(PgServer {
-            kind: attempt.kind(),
-            databases: Databases::new(admin_url),
-            backend,
-        })
+        Ok(PgServer { kind: attempt.kind(), databases: Databases::new(admin_url), backend })
     }
 
     /// `url`, `docker` or `local`.
@@ -219,19 +192,12 @@ impl PgServer {
     /// Stops the server and removes its files; for `url`, whose server is shared, drops instead the
     /// template and every copy this run made.
     pub async fn shutdown(self) {
-        let PgServer {
-            kind,
-            databases,
-            backend,
-        } = self;
+        let PgServer { kind, databases, backend } = self;
         match backend {
             // A shared server outlives the run: leave it as it was found.
             Backend::Url => {
                 if let Err(e) = databases.drop_all().await {
-                    tracing::warn!(
-                        "failed to clean up after the run on {}: {e}",
-                        url::redact(databases.admin_url())
-                    );
+                    tracing::warn!("failed to clean up after the run on {}: {e}", url::redact(databases.admin_url()));
                 }
             }
             // A server of our own goes whole, databases and all.

@@ -49,10 +49,7 @@ impl Reaper {
             .stderr(Stdio::null())
             .process_group(0);
         match cmd.spawn() {
-            Ok(mut child) => Some(Reaper {
-                pipe: child.stdin.take(),
-                child: Some(child),
-            }),
+            Ok(mut child) => Some(Reaper { pipe: child.stdin.take(), child: Some(child) }),
             Err(e) => {
                 tracing::warn!("failed to start the container watchdog: {e}");
                 None
@@ -74,9 +71,7 @@ impl Drop for Reaper {
         // Closing the pipe without `done` is the removal signal; never block a drop on it.
         self.pipe = None;
         if let Some(mut child) = self.child.take() {
-            let _ = std::thread::Builder::new()
-                .name("gateproof-container-reaper".into())
-                .spawn(move || child.wait());
+            let _ = std::thread::Builder::new().name("gateproof-container-reaper".into()).spawn(move || child.wait());
         }
     }
 }
@@ -90,8 +85,7 @@ fn tls() -> bool {
 }
 
 fn on_path(program: &str) -> bool {
-    var("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+    var("PATH").is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// The command that force-removes `name` (and its anonymous volumes): `curl` on the Docker API when the
@@ -104,31 +98,17 @@ fn removal_command(
 ) -> Option<Vec<String>> {
     let query = format!("containers/{name}?force=true&v=true");
     let curl = |extra: Vec<String>, url: String| {
-        let mut args = vec![
-            "curl".to_string(),
-            "-fsS".into(),
-            "--max-time".into(),
-            "30".into(),
-        ];
+        let mut args = vec!["curl".to_string(), "-fsS".into(), "--max-time".into(), "30".into()];
         args.extend(extra);
         args.extend(["-X".into(), "DELETE".into(), url]);
         args
     };
     match endpoint {
-        Some(Endpoint::Unix(socket)) if on_path("curl") => Some(curl(
-            vec!["--unix-socket".into(), socket.display().to_string()],
-            format!("http://localhost/{query}"),
-        )),
-        Some(Endpoint::Http(base)) if !tls && on_path("curl") => {
-            Some(curl(Vec::new(), format!("{base}/{query}")))
+        Some(Endpoint::Unix(socket)) if on_path("curl") => {
+            Some(curl(vec!["--unix-socket".into(), socket.display().to_string()], format!("http://localhost/{query}")))
         }
-        _ if on_path("docker") => Some(vec![
-            "docker".into(),
-            "rm".into(),
-            "-f".into(),
-            "-v".into(),
-            name.into(),
-        ]),
+        Some(Endpoint::Http(base)) if !tls && on_path("curl") => Some(curl(Vec::new(), format!("{base}/{query}"))),
+        _ if on_path("docker") => Some(vec!["docker".into(), "rm".into(), "-f".into(), "-v".into(), name.into()]),
         _ => None,
     }
 }

@@ -47,25 +47,14 @@ impl Databases {
     }
 
     fn fresh_name(&self, kind: &str) -> String {
-        format!(
-            "gp_{}_{kind}{}",
-            self.run,
-            self.next.fetch_add(1, Ordering::Relaxed)
-        )
+        format!("gp_{}_{kind}{}", self.run, self.next.fetch_add(1, Ordering::Relaxed))
     }
 
     /// A fresh copy of the template migrated by `migrator`, which is made on first use.
-    pub(crate) async fn copy(
-        &self,
-        migrator: &'static Migrator,
-    ) -> Result<ScenarioDatabase, PostgresError> {
+    pub(crate) async fn copy(&self, migrator: &'static Migrator) -> Result<ScenarioDatabase, PostgresError> {
         let template = self.template(migrator).await?;
         let name = self.fresh_name("db");
-        let sql = format!(
-            "CREATE DATABASE {} TEMPLATE {}",
-            quote(&name),
-            quote(&template)
-        );
+        let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote(&name), quote(&template));
         // Postgres refuses to copy a template another session is connected to (after waiting 5 s for it
         // to leave); nobody should be, but a slow backend exit must not fail the scenario.
         let mut attempts = 0;
@@ -76,24 +65,15 @@ impl Databases {
                 Err(e) => return Err(e.into_create(&name)),
             }
         }
-        self.copies
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name.clone());
+        self.copies.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone());
         tracing::debug!(database = %name, template = %template, "created scenario database");
-        Ok(ScenarioDatabase {
-            url: url::with_database(&self.admin_url, &name),
-            name,
-        })
+        Ok(ScenarioDatabase { url: url::with_database(&self.admin_url, &name), name })
     }
 
     async fn template(&self, migrator: &'static Migrator) -> Result<String, PostgresError> {
         let key = std::ptr::from_ref(migrator) as usize;
         let cell = {
-            let mut templates = self
-                .templates
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
+            let mut templates = self.templates.lock().unwrap_or_else(PoisonError::into_inner);
             match templates.iter().find(|(k, _)| *k == key) {
                 Some((_, cell)) => Arc::clone(cell),
                 None => {
@@ -104,16 +84,12 @@ impl Databases {
             }
         };
         // A failed migration leaves the cell empty, so a later call tries again.
-        cell.get_or_try_init(|| self.make_template(migrator))
-            .await
-            .cloned()
+        cell.get_or_try_init(|| self.make_template(migrator)).await.cloned()
     }
 
     async fn make_template(&self, migrator: &'static Migrator) -> Result<String, PostgresError> {
         let name = self.fresh_name("template");
-        self.execute(&format!("CREATE DATABASE {}", quote(&name)))
-            .await
-            .map_err(|e| e.into_create(&name))?;
+        self.execute(&format!("CREATE DATABASE {}", quote(&name))).await.map_err(|e| e.into_create(&name))?;
         let migrated = async {
             let target = url::with_database(&self.admin_url, &name);
             // A one-connection pool, not a bare connection: `Migrator::run(&mut PgConnection)` makes every
@@ -124,11 +100,7 @@ impl Databases {
                 .connect(&target)
                 .await
                 .map_err(|e| {
-                    PostgresError::Connect {
-                        target: url::redact(&target),
-                        reason: e.to_string(),
-                    }
-                    .to_string()
+                    PostgresError::Connect { target: url::redact(&target), reason: e.to_string() }.to_string()
                 })?;
             let run = migrator.run(&pool).await.map_err(|e| e.to_string());
             // Close before copying: Postgres refuses a template with open connections.
@@ -138,10 +110,7 @@ impl Databases {
         .await;
         if let Err(reason) = migrated {
             let _ = self.drop_named(&name).await;
-            return Err(PostgresError::Migrate {
-                database: name,
-                reason,
-            });
+            return Err(PostgresError::Migrate { database: name, reason });
         }
         tracing::debug!(template = %name, "migrated template database");
         Ok(name)
@@ -149,28 +118,19 @@ impl Databases {
 
     pub(crate) async fn drop(&self, name: &str) -> Result<(), PostgresError> {
         self.drop_named(name).await?;
-        self.copies
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(name);
+        self.copies.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
         Ok(())
     }
 
     /// Drops every copy still there, then the templates; reports the first failure after trying all.
     pub(crate) async fn drop_all(&self) -> Result<(), PostgresError> {
         let copies: Vec<String> =
-            std::mem::take(&mut *self.copies.lock().unwrap_or_else(PoisonError::into_inner))
+            std::mem::take(&mut *self.copies.lock().unwrap_or_else(PoisonError::into_inner)).into_iter().collect();
+        let templates: Vec<String> =
+            std::mem::take(&mut *self.templates.lock().unwrap_or_else(PoisonError::into_inner))
                 .into_iter()
+                .filter_map(|(_, cell)| cell.get().cloned())
                 .collect();
-        let templates: Vec<String> = std::mem::take(
-            &mut *self
-                .templates
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner),
-        )
-        .into_iter()
-        .filter_map(|(_, cell)| cell.get().cloned())
-        .collect();
         let mut first_error = None;
         for name in copies.iter().chain(&templates) {
             if let Err(e) = self.drop_named(name).await {
@@ -183,27 +143,15 @@ impl Databases {
 
     async fn drop_named(&self, name: &str) -> Result<(), PostgresError> {
         // FORCE ends sessions a scenario left open (a proxy's pool), which would otherwise block the drop.
-        self.execute(&format!(
-            "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-            quote(name)
-        ))
-        .await
-        .map_err(|e| match e {
+        self.execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", quote(name))).await.map_err(|e| match e {
             AdminError::Connect(e) => e,
-            AdminError::Query(e) => PostgresError::DropDatabase {
-                database: name.to_string(),
-                reason: e.to_string(),
-            },
+            AdminError::Query(e) => PostgresError::DropDatabase { database: name.to_string(), reason: e.to_string() },
         })
     }
 
     async fn execute(&self, sql: &str) -> Result<(), AdminError> {
-        let mut conn = connect(&self.admin_url)
-            .await
-            .map_err(AdminError::Connect)?;
-        let result = sqlx::raw_sql(AssertSqlSafe(sql.to_string()))
-            .execute(&mut conn)
-            .await;
+        let mut conn = connect(&self.admin_url).await.map_err(AdminError::Connect)?;
+        let result = sqlx::raw_sql(AssertSqlSafe(sql.to_string())).execute(&mut conn).await;
         let _ = conn.close().await;
         result.map(|_| ()).map_err(AdminError::Query)
     }
@@ -219,34 +167,25 @@ impl AdminError {
     fn into_create(self, database: &str) -> PostgresError {
         match self {
             AdminError::Connect(e) => e,
-            AdminError::Query(e) => PostgresError::CreateDatabase {
-                database: database.to_string(),
-                reason: e.to_string(),
-            },
+            AdminError::Query(e) => {
+                PostgresError::CreateDatabase { database: database.to_string(), reason: e.to_string() }
+            }
         }
     }
 }
 
 /// Opens one connection, bounded by `CONNECT_TIMEOUT`.
 pub(crate) async fn connect(url: &str) -> Result<PgConnection, PostgresError> {
-    let failed = |reason: String| PostgresError::Connect {
-        target: url::redact(url),
-        reason,
-    };
+    let failed = |reason: String| PostgresError::Connect { target: url::redact(url), reason };
     match tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect(url)).await {
         Ok(Ok(conn)) => Ok(conn),
         Ok(Err(e)) => Err(failed(e.to_string())),
-        Err(_) => Err(failed(format!(
-            "no answer within {} s",
-            CONNECT_TIMEOUT.as_secs()
-        ))),
+        Err(_) => Err(failed(format!("no answer within {} s", CONNECT_TIMEOUT.as_secs()))),
     }
 }
 
 fn is_object_in_use(e: &sqlx::Error) -> bool {
-    e.as_database_error()
-        .and_then(|d| d.code())
-        .is_some_and(|code| code == "55006")
+    e.as_database_error().and_then(|d| d.code()).is_some_and(|code| code == "55006")
 }
 
 /// Quotes an identifier for SQL; our names are plain, but a quote must never end the identifier early.

@@ -9,14 +9,8 @@ fn split(url: &str) -> (&str, &str, &str) {
     let after = &url[authority_start..];
     let authority_len = after.find(['/', '?', '#']).unwrap_or(after.len());
     let path_start = authority_start + authority_len;
-    let rest_start = url[path_start..]
-        .find(['?', '#'])
-        .map_or(url.len(), |i| path_start + i);
-    (
-        &url[..path_start],
-        &url[path_start..rest_start],
-        &url[rest_start..],
-    )
+    let rest_start = url[path_start..].find(['?', '#']).map_or(url.len(), |i| path_start + i);
+    (&url[..path_start], &url[path_start..rest_start], &url[rest_start..])
 }
 
 /// The same URL with its database (the path) replaced by `database`.
@@ -34,12 +28,9 @@ pub(crate) fn redact(url: &str) -> String {
         Some(at) => {
             let userinfo = &authority[..at];
             match userinfo.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}{path}{rest}",
-                    &base[..authority_start],
-                    &userinfo[..colon],
-                    &authority[at..]
-                ),
+                Some(colon) => {
+                    format!("{}{}:***{}{path}{rest}", &base[..authority_start], &userinfo[..colon], &authority[at..])
+                }
                 None => url.to_string(),
             }
         }
@@ -55,19 +46,10 @@ mod tests {
     fn with_database_replaces_only_the_path() {
         let table = [
             ("postgres://u:p@h:5432/app", "postgres://u:p@h:5432/gp_1"),
-            (
-                "postgres://u@h:5432/app?sslmode=require",
-                "postgres://u@h:5432/gp_1?sslmode=require",
-            ),
+            ("postgres://u@h:5432/app?sslmode=require", "postgres://u@h:5432/gp_1?sslmode=require"),
             ("postgres://u@h:5432", "postgres://u@h:5432/gp_1"),
-            (
-                "postgres://u@h:5432?sslmode=disable",
-                "postgres://u@h:5432/gp_1?sslmode=disable",
-            ),
-            (
-                "postgresql://h1:1,h2:2/app#x",
-                "postgresql://h1:1,h2:2/gp_1#x",
-            ),
+            ("postgres://u@h:5432?sslmode=disable", "postgres://u@h:5432/gp_1?sslmode=disable"),
+            ("postgresql://h1:1,h2:2/app#x", "postgresql://h1:1,h2:2/gp_1#x"),
             ("postgres:///app?host=/tmp", "postgres:///gp_1?host=/tmp"),
         ];
         for (input, expected) in table {
@@ -78,14 +60,8 @@ mod tests {
     #[test]
     fn redact_hides_the_password_and_nothing_else() {
         let table = [
-            (
-                "postgres://u:secret@h:5432/app",
-                "postgres://u:***@h:5432/app",
-            ),
-            (
-                "postgres://u:p%40ss@h/app?sslmode=require",
-                "postgres://u:***@h/app?sslmode=require",
-            ),
+            ("postgres://u:secret@h:5432/app", "postgres://u:***@h:5432/app"),
+            ("postgres://u:p%40ss@h/app?sslmode=require", "postgres://u:***@h/app?sslmode=require"),
             ("postgres://u@h/app", "postgres://u@h/app"),
             ("postgres://h/app", "postgres://h/app"),
         ];

@@ -234,12 +234,7 @@ pub(crate) fn reproduction_outcomes() -> Vec<ScenarioOutcome> {
             headers: vec![],
             body: Some(SentBody::Json(json!({"team_id": "t-2", "team_alias": "stolen"}))),
         }),
-        response: Some(ReceivedResponse {
-            status: 401,
-            headers: vec![],
-            body: "{}".into(),
-            json: Some(json!({})),
-        }),
+        response: Some(ReceivedResponse { status: 401, headers: vec![], body: "{}".into(), json: Some(json!({})) }),
         assertions: vec![AssertionResult {
             location: Some(Location { line: 40, column: 7 }),
             check: "error message contains any".into(),

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{truncate, Summary};
+use super::{Summary, truncate};
 use crate::runner::Leftover;
 use crate::runner::{
     AssertionResult, Event, ReproductionResult, ScenarioOutcome, ScenarioStatus, SentBody, StepOutcome, StepStatus,
@@ -271,7 +271,11 @@ impl<W: Write> HumanReporter<W> {
     }
 
     /// Prints what the leftover check found, when it ran, then the summary.
-    pub fn finish_with_leftovers(&mut self, outcomes: &[ScenarioOutcome], leftovers: Option<&[Leftover]>) -> io::Result<()> {
+    pub fn finish_with_leftovers(
+        &mut self,
+        outcomes: &[ScenarioOutcome],
+        leftovers: Option<&[Leftover]>,
+    ) -> io::Result<()> {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }

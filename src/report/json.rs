@@ -45,8 +45,8 @@ use serde_json::Value;
 
 use super::{RunInfo, Summary};
 use crate::runner::{
-    AssertionResult, Cleanup, Created, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
-    SentBody, SentRequest, StepOutcome, StepStatus,
+    AssertionResult, Cleanup, Created, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome,
+    ScenarioStatus, SentBody, SentRequest, StepOutcome, StepStatus,
 };
 
 /// The version of this format; see the module documentation for when it changes.
@@ -249,7 +249,11 @@ impl JsonReport {
             leftovers: run.leftovers.as_ref().map(|found| {
                 found
                     .iter()
-                    .map(|l| JsonLeftover { scenario: l.scenario.clone(), object: l.label.clone(), reason: l.reason.clone() })
+                    .map(|l| JsonLeftover {
+                        scenario: l.scenario.clone(),
+                        object: l.label.clone(),
+                        reason: l.reason.clone(),
+                    })
                     .collect()
             }),
         }

@@ -3,7 +3,7 @@
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::human::{failure_detail, reproduction_line};
-use super::{leftover_line, RunInfo};
+use super::{RunInfo, leftover_line};
 use crate::runner::Leftover;
 use crate::runner::{ReproductionResult, ScenarioOutcome, ScenarioStatus, StepStatus};
 

@@ -14,8 +14,7 @@ use super::outcome::{AssertionResult, ReceivedResponse};
 use super::query::{self, describe_nodes, json_eq, show, type_name};
 use crate::scenario::template::render_json;
 use crate::scenario::{
-    PathQuery,
-    BodyAssertion, ErrorAssertion, Expect, HeaderAssertion, HeaderPredicate, Location, MessageMatch,
+    BodyAssertion, ErrorAssertion, Expect, HeaderAssertion, HeaderPredicate, Location, MessageMatch, PathQuery,
     Predicate, TextPattern, Variables,
 };
 
@@ -81,16 +80,10 @@ impl Failure {
 fn check_status(statuses: &[u16], actual: u16, label: &str) -> AssertionResult {
     let expected = match statuses {
         [one] => one.to_string(),
-        many => format!(
-            "any of {}",
-            many.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")
-        ),
+        many => format!("any of {}", many.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")),
     };
-    let outcome = if statuses.contains(&actual) {
-        Ok(actual.to_string())
-    } else {
-        Err(Failure::actual(actual.to_string()))
-    };
+    let outcome =
+        if statuses.contains(&actual) { Ok(actual.to_string()) } else { Err(Failure::actual(actual.to_string())) };
     result(None, format!("{label}status"), outcome, expected)
 }
 
@@ -139,18 +132,11 @@ fn rendered_json_text(value: &Value, vars: &Variables) -> String {
 fn pattern_text(pattern: &TextPattern, vars: &Variables) -> String {
     match pattern {
         TextPattern::Compiled(regex) => regex.as_str().to_string(),
-        TextPattern::Templated(template) => {
-            template.render(vars).unwrap_or_else(|_| template.as_str().to_string())
-        }
+        TextPattern::Templated(template) => template.render(vars).unwrap_or_else(|_| template.as_str().to_string()),
     }
 }
 
-fn evaluate_body(
-    predicate: &Predicate,
-    path: &JsonPath,
-    body: &Value,
-    vars: &Variables,
-) -> Result<String, Failure> {
+fn evaluate_body(predicate: &Predicate, path: &JsonPath, body: &Value, vars: &Variables) -> Result<String, Failure> {
     match predicate {
         Predicate::Exists => {
             let nodes = query::select(path, body);
@@ -213,10 +199,7 @@ fn evaluate_body(
             match node {
                 Value::String(text) if regex.is_match(text) => Ok(show(node)),
                 Value::String(_) => Err(Failure::actual(show(node))),
-                other => Err(Failure::because(
-                    show(other),
-                    format!("expected a string, got {}", type_name(other)),
-                )),
+                other => Err(Failure::because(show(other), format!("expected a string, got {}", type_name(other)))),
             }
         }
     }
@@ -231,9 +214,8 @@ fn compile(pattern: &TextPattern, vars: &Variables) -> Result<Regex, Failure> {
         TextPattern::Compiled(regex) => Ok(regex.clone()),
         TextPattern::Templated(template) => {
             let source = template.render(vars).map_err(template_failure)?;
-            Regex::new(&source).map_err(|e| {
-                Failure::because("-", format!("failed to compile the rendered pattern `{source}`: {e}"))
-            })
+            Regex::new(&source)
+                .map_err(|e| Failure::because("-", format!("failed to compile the rendered pattern `{source}`: {e}")))
         }
     }
 }
@@ -597,6 +579,9 @@ mod tests {
         let unknown = templated("$.teams[?@.team_id == '{{nope}}']", Predicate::Absent);
         let results = check(&unknown, &response(200, doc.clone()), &vars(), "");
         assert!(!results[0].passed, "an unknown variable never passes, not even `absent`");
-        assert!(results[0].message.as_deref().unwrap_or_default().contains("failed to render the JSONPath"), "{results:?}");
+        assert!(
+            results[0].message.as_deref().unwrap_or_default().contains("failed to render the JSONPath"),
+            "{results:?}"
+        );
     }
 }

@@ -6,24 +6,16 @@ use crate::scenario::{Capture, Variables};
 
 /// Sets every capture's variable from the response, in file order. A capture must select exactly one
 /// node; otherwise nothing more is captured and the message says which capture failed and why.
-pub(crate) fn apply(
-    captures: &[Capture],
-    response: &ReceivedResponse,
-    vars: &mut Variables,
-) -> Result<(), String> {
+pub(crate) fn apply(captures: &[Capture], response: &ReceivedResponse, vars: &mut Variables) -> Result<(), String> {
     if captures.is_empty() {
         return Ok(());
     }
     let Some(body) = &response.json else {
-        return Err(format!(
-            "failed to capture `{}`: the response body is not JSON",
-            captures[0].variable
-        ));
+        return Err(format!("failed to capture `{}`: the response body is not JSON", captures[0].variable));
     };
     for capture in captures {
-        let node = query::single(&capture.path, body).map_err(|what| {
-            format!("failed to capture `{}` from {}: {what}", capture.variable, capture.path_text)
-        })?;
+        let node = query::single(&capture.path, body)
+            .map_err(|what| format!("failed to capture `{}` from {}: {what}", capture.variable, capture.path_text))?;
         vars.insert(capture.variable.clone(), node.clone());
     }
     Ok(())
@@ -32,15 +24,11 @@ pub(crate) fn apply(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
     use serde_json_path::JsonPath;
 
     fn capture(variable: &str, path: &str) -> Capture {
-        Capture {
-            variable: variable.into(),
-            path_text: path.into(),
-            path: JsonPath::parse(path).expect("valid path"),
-        }
+        Capture { variable: variable.into(), path_text: path.into(), path: JsonPath::parse(path).expect("valid path") }
     }
 
     fn response(body: Value) -> ReceivedResponse {

@@ -52,11 +52,7 @@ fn from_detail(detail: &Value) -> ErrorView {
         }
         // FastAPI's 422: a list of validation problems, each with `msg` and `type`.
         Value::Array(items) => ErrorView {
-            message: items
-                .iter()
-                .filter_map(|item| item.get("msg").map(text_of))
-                .collect::<Vec<_>>()
-                .join("; "),
+            message: items.iter().filter_map(|item| item.get("msg").map(text_of)).collect::<Vec<_>>().join("; "),
             error_type: items.first().and_then(|item| item.get("type")).and_then(scalar_text),
             ..ErrorView::default()
         },

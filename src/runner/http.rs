@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 use reqwest::{Client, Method, Url};
 
 use super::outcome::{ReceivedResponse, SentBody, SentRequest};
@@ -23,11 +23,7 @@ pub struct ClientError(#[from] reqwest::Error);
 /// A client that never follows redirects (scenarios check the proxy's own answer) and ignores proxy
 /// environment variables (targets are usually on 127.0.0.1).
 pub(crate) fn client(request_timeout: Duration) -> Result<Client, ClientError> {
-    Ok(Client::builder()
-        .timeout(request_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .no_proxy()
-        .build()?)
+    Ok(Client::builder().timeout(request_timeout).redirect(reqwest::redirect::Policy::none()).no_proxy().build()?)
 }
 
 /// Headers whose values are secrets: recorded with the value masked.
@@ -88,8 +84,8 @@ pub(crate) fn prepare(
     let mut shown_headers = Vec::with_capacity(request.headers.len());
     for (name, template) in &request.headers {
         let value = template.render(vars).map_err(render_failure)?;
-        let header = HeaderName::from_bytes(name.as_bytes())
-            .map_err(|_| format!("failed to use `{name}` as a header name"))?;
+        let header =
+            HeaderName::from_bytes(name.as_bytes()).map_err(|_| format!("failed to use `{name}` as a header name"))?;
         insert(&mut headers, header, &value)?;
         let shown = if CREDENTIAL_HEADERS.contains(&name.as_str()) { mask(&value) } else { value };
         shown_headers.push((name.clone(), shown));

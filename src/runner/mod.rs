@@ -32,12 +32,12 @@ pub use event::{Event, EventSink, NoEvents};
 pub use filter::TagFilter;
 pub use http::ClientError;
 pub use outcome::{
-    AssertionResult, Cleanup, Created, Resource, ResourceKind, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
-    SentBody, SentRequest, StepOutcome, StepStatus,
+    AssertionResult, Cleanup, Created, ReceivedResponse, ReproductionResult, ReproductionVerdict, Resource,
+    ResourceKind, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome, StepStatus,
 };
 pub use pool::run_scenarios;
 pub use probe::TargetProfile;
-pub use target::{generate_master_key, Target};
+pub use target::{Target, generate_master_key};
 pub use teardown::Leftover;
 
 use crate::mocks::MockHost;

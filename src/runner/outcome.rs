@@ -9,8 +9,8 @@ use std::time::Duration;
 use serde_json::Value;
 
 pub use super::resources::{Resource, ResourceKind};
-use crate::scenario::Quirk;
 use crate::scenario::Location;
+use crate::scenario::Quirk;
 
 /// The result of one scenario.
 #[derive(Clone, Debug, PartialEq)]
@@ -97,10 +97,14 @@ pub enum ScenarioStatus {
     Passed,
     /// A step failed; the step says why.
     Failed,
-    Skipped { reason: String },
+    Skipped {
+        reason: String,
+    },
     /// Infrastructure trouble (target unreachable, database or proxy setup failed): not a verdict on
     /// the target's behaviour.
-    Errored { message: String },
+    Errored {
+        message: String,
+    },
 }
 
 impl ScenarioStatus {
@@ -118,9 +122,7 @@ impl ScenarioStatus {
 impl ScenarioOutcome {
     /// The first step that did not pass, if any.
     pub fn failed_step(&self) -> Option<&StepOutcome> {
-        self.steps
-            .iter()
-            .find(|s| matches!(s.status, StepStatus::Failed { .. } | StepStatus::Errored { .. }))
+        self.steps.iter().find(|s| matches!(s.status, StepStatus::Failed { .. } | StepStatus::Errored { .. }))
     }
 }
 
@@ -145,9 +147,13 @@ pub struct StepOutcome {
 pub enum StepStatus {
     Passed,
     /// The step ran and the target's behaviour did not match; `message` says how.
-    Failed { message: String },
+    Failed {
+        message: String,
+    },
     /// The target could not be reached (or timed out): infrastructure trouble.
-    Errored { message: String },
+    Errored {
+        message: String,
+    },
     /// An earlier step did not pass.
     NotRun,
 }

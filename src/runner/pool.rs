@@ -10,9 +10,9 @@ use tokio::task::JoinSet;
 use super::event::{Event, EventSink};
 use super::outcome::{ScenarioOutcome, ScenarioStatus};
 use super::reproduce::execute;
-use super::scenario::{never_started, INTERRUPTED};
+use super::scenario::{INTERRUPTED, never_started};
 use super::target::Target;
-use super::{http, RunOptions};
+use super::{RunOptions, http};
 use crate::scenario::Scenario;
 
 /// What a scenario's task ended with.

@@ -10,9 +10,9 @@ use rand::Rng;
 use reqwest::Client;
 use serde_json::{Value, json};
 
+use super::error_view;
 use super::http::{self, Endpoint};
 use super::outcome::ReceivedResponse;
-use super::error_view;
 use super::resources::route_missing;
 use crate::scenario::Capability;
 
@@ -64,12 +64,12 @@ pub(crate) async fn version(client: &Client, endpoint: &Endpoint) -> Option<Stri
     json.get("litellm_version").and_then(Value::as_str).map(str::to_string)
 }
 
-
 fn refused(what: &str, response: &ReceivedResponse) -> String {
     if route_missing(response) {
         return format!("{what}: the route does not exist here");
     }
-    let message = response.json.as_ref().and_then(error_view::normalize).map_or_else(|| response.body.clone(), |e| e.message);
+    let message =
+        response.json.as_ref().and_then(error_view::normalize).map_or_else(|| response.body.clone(), |e| e.message);
     format!("{what} answered {}: {}", response.status, super::query::truncate(&message, 300))
 }
 

@@ -4,12 +4,12 @@
 
 use reqwest::Client;
 
+use super::RunOptions;
 use super::assert;
 use super::event::{EventSink, NoEvents};
 use super::outcome::{ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus, StepStatus};
 use super::scenario;
 use super::target::Target;
-use super::RunOptions;
 use crate::scenario::{Reproduction, Scenario, Variables};
 
 /// Runs `scenario` with the run's quirks; with `options.reproduce` and a declared reproduction, also
@@ -37,7 +37,8 @@ pub(crate) async fn execute(
         }))
     };
     if !target.is_reference() {
-        outcome.reproduction = not_run("quirks switch bugs on in the reference proxy only; the target is external".into());
+        outcome.reproduction =
+            not_run("quirks switch bugs on in the reference proxy only; the target is external".into());
         return outcome;
     }
     match &outcome.status {
@@ -126,7 +127,7 @@ fn combine(fixed: &ScenarioStatus, quirked: &ScenarioStatus, verdict: &Reproduct
 mod tests {
     use std::path::Path;
 
-    use serde_json::{json, Value};
+    use serde_json::{Value, json};
 
     use super::*;
     use crate::reference::Quirk;
@@ -234,7 +235,10 @@ steps:
                 "fails at the step with another message",
                 outcome(
                     ScenarioStatus::Failed,
-                    vec![passed(), step("key", failed("1 of 1"), Some((403, json!({"detail": "Team allows: ['G2']"}))))],
+                    vec![
+                        passed(),
+                        step("key", failed("1 of 1"), Some((403, json!({"detail": "Team allows: ['G2']"})))),
+                    ],
                 ),
                 "not_reproduced",
                 "1 of 2 `observed` checks did not hold",

@@ -55,7 +55,9 @@ impl Resource {
     pub fn delete_request(&self) -> (&'static str, String, Option<Value>) {
         let id = &self.id;
         match self.kind {
-            ResourceKind::Organization => ("DELETE", "/organization/delete".into(), Some(json!({"organization_ids": [id]}))),
+            ResourceKind::Organization => {
+                ("DELETE", "/organization/delete".into(), Some(json!({"organization_ids": [id]})))
+            }
             ResourceKind::User => ("POST", "/user/delete".into(), Some(json!({"user_ids": [id]}))),
             ResourceKind::Team => ("POST", "/team/delete".into(), Some(json!({"team_ids": [id]}))),
             ResourceKind::Key => ("POST", "/key/delete".into(), Some(json!({"keys": [id]}))),
@@ -122,9 +124,8 @@ pub fn created_by(request: &SentRequest, response: &ReceivedResponse, run_id: &s
     }
     let Some(body) = &response.json else { return Vec::new() };
     let path = path_of(&request.url);
-    let from = |kind, field: &str| {
-        body.get(field).and_then(Value::as_str).map(|id| Resource { kind, id: id.to_string() })
-    };
+    let from =
+        |kind, field: &str| body.get(field).and_then(Value::as_str).map(|id| Resource { kind, id: id.to_string() });
     let mut created = Vec::new();
     match path.as_str() {
         "/organization/new" => created.extend(from(ResourceKind::Organization, "organization_id")),
@@ -144,7 +145,9 @@ pub fn created_by(request: &SentRequest, response: &ReceivedResponse, run_id: &s
             created.extend(from(ResourceKind::AccessGroup, "access_group_id"));
         }
         "/model/new" => created.extend(from(ResourceKind::Model, "model_id").or_else(|| {
-            body.pointer("/model_info/id").and_then(Value::as_str).map(|id| Resource { kind: ResourceKind::Model, id: id.into() })
+            body.pointer("/model_info/id")
+                .and_then(Value::as_str)
+                .map(|id| Resource { kind: ResourceKind::Model, id: id.into() })
         })),
         "/team/member_add" | "/organization/member_add" => created.extend(side_users(request, "member", run_id)),
         _ => {}
@@ -226,32 +229,47 @@ mod tests {
             ("/model/new", None, json!({"model_info": {"id": "md2"}}), vec![(Model, "md2")]),
             (
                 "/team/member_add",
-                Some(json!({"team_id": "t1", "member": [{"user_id": "a-r1"}, {"user_email": "x@y"}, {"user_id": "operator"}]})),
+                Some(
+                    json!({"team_id": "t1", "member": [{"user_id": "a-r1"}, {"user_email": "x@y"}, {"user_id": "operator"}]}),
+                ),
                 json!({}),
                 vec![(User, "a-r1")],
             ),
             ("/organization/member_add", Some(json!({"member": {"user_id": "c-r1"}})), json!({}), vec![(User, "c-r1")]),
-            ("/key/generate", Some(json!({"user_id": "u-r1"})), json!({"key": "sk-k4"}), vec![(User, "u-r1"), (Key, "sk-k4")]),
+            (
+                "/key/generate",
+                Some(json!({"user_id": "u-r1"})),
+                json!({"key": "sk-k4"}),
+                vec![(User, "u-r1"), (Key, "sk-k4")],
+            ),
             ("/key/generate", Some(json!({"user_id": "operator"})), json!({"key": "sk-k5"}), vec![(Key, "sk-k5")]),
             ("/team/update", None, json!({"team_id": "t1"}), vec![]),
             ("/team/new", None, json!({"detail": "no id here"}), vec![]),
         ];
         for (path, body, response, expected) in cases {
             let got = ids(created_by(&sent("POST", path, body), &answered(200, response), "r1"));
-            let expected: Vec<(ResourceKind, String)> = expected.into_iter().map(|(k, id)| (k, id.to_string())).collect();
+            let expected: Vec<(ResourceKind, String)> =
+                expected.into_iter().map(|(k, id)| (k, id.to_string())).collect();
             assert_eq!(got, expected, "{path}");
         }
     }
 
     #[test]
     fn failed_or_reading_requests_create_nothing() {
-        assert!(created_by(&sent("POST", "/team/new", None), &answered(403, json!({"team_id": "t1"})), "r1").is_empty());
+        assert!(
+            created_by(&sent("POST", "/team/new", None), &answered(403, json!({"team_id": "t1"})), "r1").is_empty()
+        );
         assert!(created_by(&sent("GET", "/team/new", None), &answered(200, json!({"team_id": "t1"})), "r1").is_empty());
     }
 
     #[test]
     fn info_answers_say_whether_the_object_is_still_there() {
-        let text = |status, body: &str| ReceivedResponse { status, headers: vec![], body: body.into(), json: serde_json::from_str(body).ok() };
+        let text = |status, body: &str| ReceivedResponse {
+            status,
+            headers: vec![],
+            body: body.into(),
+            json: serde_json::from_str(body).ok(),
+        };
         assert_eq!(still_exists(&text(200, r#"{"team_id": "t"}"#)), Some(true));
         assert_eq!(still_exists(&text(200, r#"{"data": []}"#)), Some(false));
         assert_eq!(still_exists(&text(404, "{}")), Some(false));
@@ -268,6 +286,9 @@ mod tests {
         let key = Resource { kind: ResourceKind::Key, id: "sk-secret-1234".into() };
         assert_eq!(key.label(), "key sk-…1234");
         assert_eq!(Resource { kind: ResourceKind::Team, id: "t1".into() }.label(), "team t1");
-        assert_eq!(Resource { kind: ResourceKind::McpServer, id: "a/b c".into() }.delete_request().1, "/v1/mcp/server/a%2Fb%20c");
+        assert_eq!(
+            Resource { kind: ResourceKind::McpServer, id: "a/b c".into() }.delete_request().1,
+            "/v1/mcp/server/a%2Fb%20c"
+        );
     }
 }

@@ -10,9 +10,9 @@ use super::cancel::CancelToken;
 use super::event::{Event, EventSink};
 use super::http::Endpoint;
 use super::outcome::{Cleanup, Created, ScenarioOutcome, ScenarioStatus, StepOutcome, StepStatus};
-use super::{resources, teardown};
 use super::step;
-use super::target::{random_alphanumeric, Target, Unavailable};
+use super::target::{Target, Unavailable, random_alphanumeric};
+use super::{resources, teardown};
 use crate::mocks::RunningMocks;
 use crate::reference::Quirks;
 use crate::scenario::{Scenario, Variables};
@@ -33,11 +33,7 @@ pub(crate) async fn execute(
 ) -> (ScenarioOutcome, Variables) {
     let started = Instant::now();
     let run_id = format!("r{}", random_alphanumeric(9));
-    sink.emit(Event::ScenarioStarted {
-        index,
-        id: scenario.id.clone(),
-        file: scenario.source.clone(),
-    });
+    sink.emit(Event::ScenarioStarted { index, id: scenario.id.clone(), file: scenario.source.clone() });
     let mut progress = Progress {
         steps: Vec::with_capacity(scenario.steps.len()),
         vars: Variables::from([("run_id".to_string(), Value::String(run_id.clone()))]),

@@ -102,7 +102,9 @@ async fn send_until(
     let deadline = Instant::now() + retry.timeout;
     loop {
         let Some(attempt) = request.try_clone() else {
-            return Err(StepStatus::Failed { message: "failed to resend the request: its body cannot be copied".into() });
+            return Err(StepStatus::Failed {
+                message: "failed to resend the request: its body cannot be copied".into(),
+            });
         };
         outcome.attempts += 1;
         let response = http::send(client, attempt).await.map_err(|message| StepStatus::Errored { message })?;

@@ -76,7 +76,12 @@ impl Target {
     }
 
     /// Gets the target ready for one scenario; the reference proxy starts with `quirks` on.
-    pub(crate) async fn open(&self, scenario: &Scenario, quirks: Quirks, client: &Client) -> Result<Session, Unavailable> {
+    pub(crate) async fn open(
+        &self,
+        scenario: &Scenario,
+        quirks: Quirks,
+        client: &Client,
+    ) -> Result<Session, Unavailable> {
         match self {
             Target::External { base_urls, master_key, profile } => {
                 if !quirks.is_empty() {

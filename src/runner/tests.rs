@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use serde_json_path::JsonPath;
 use wiremock::matchers::{header, method, path, query_param};
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -285,7 +285,10 @@ async fn retry_that_never_holds_fails_with_the_attempts_and_the_last_response() 
 #[tokio::test]
 async fn a_capture_of_no_node_fails_the_step() {
     let server = MockServer::start().await;
-    Mock::given(path("/x")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"a": 1}))).mount(&server).await;
+    Mock::given(path("/x"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"a": 1})))
+        .mount(&server)
+        .await;
     let mut s = step("cap", 3, request("GET", "/x"), status(200));
     s.capture = vec![capture("b", "$.b")];
     let outcome = run_scenario(&scenario("capture", vec![s]), &external(&server), &options()).await;
@@ -319,7 +322,10 @@ async fn an_unreachable_target_is_an_infrastructure_error() {
     );
     let outcome = run_scenario(&s, &target, &options()).await;
     let ScenarioStatus::Errored { message } = &outcome.status else { panic!("{outcome:#?}") };
-    assert!(message.starts_with(&format!("step `one`: failed to send GET http://127.0.0.1:{port}/health")), "{message}");
+    assert!(
+        message.starts_with(&format!("step `one`: failed to send GET http://127.0.0.1:{port}/health")),
+        "{message}"
+    );
     assert_eq!(step_statuses(&outcome), ["errored", "not_run"]);
 }
 
@@ -488,7 +494,10 @@ async fn without_reproduce_a_regression_scenario_runs_once_with_no_verdict() {
 #[tokio::test]
 async fn quirks_on_an_external_target_skip_the_scenario_without_a_request() {
     let server = healthy().await;
-    let options = RunOptions { quirks: crate::reference::Quirks::NONE.with(crate::reference::Quirk::StaleTeamCache), ..options() };
+    let options = RunOptions {
+        quirks: crate::reference::Quirks::NONE.with(crate::reference::Quirk::StaleTeamCache),
+        ..options()
+    };
     let outcome = run_scenario(&regression(), &external(&server), &options).await;
     assert!(
         matches!(&outcome.status, ScenarioStatus::Skipped { reason } if reason.contains("stale_team_cache")),
@@ -521,7 +530,13 @@ async fn steps_go_to_their_replica_or_take_the_replicas_in_turn() {
     };
     let mut scenario = scenario(
         "replicas",
-        vec![on("pinned-1", Some(1), 1), on("turn-a", None, 0), on("turn-b", None, 1), on("turn-c", None, 0), on("pinned-0", Some(0), 0)],
+        vec![
+            on("pinned-1", Some(1), 1),
+            on("turn-a", None, 0),
+            on("turn-b", None, 1),
+            on("turn-c", None, 0),
+            on("pinned-0", Some(0), 0),
+        ],
     );
     scenario.reference.replicas = 2;
     let target = Target::external_replicas(replicas.iter().map(MockServer::uri).collect(), MASTER_KEY);
@@ -559,14 +574,19 @@ async fn mock_urls_are_variables_and_the_mocks_answer_there() {
     let api_base = body["litellm_params"]["api_base"].as_str().unwrap();
     assert!(api_base.starts_with("http://127.0.0.1:") && api_base.ends_with("/v1"), "{api_base}");
     // The mock stopped with its scenario.
-    let after = reqwest::Client::new().post(format!("{api_base}/chat/completions")).json(&json!({"model": "m"})).send().await;
+    let after =
+        reqwest::Client::new().post(format!("{api_base}/chat/completions")).json(&json!({"model": "m"})).send().await;
     assert!(after.is_err(), "the mock still answers after the scenario: {after:?}");
 }
 
 #[tokio::test]
 async fn a_scenario_over_its_timeout_is_an_infrastructure_error() {
     let server = MockServer::start().await;
-    let pause = Step { sleep: Some(Duration::from_secs(5)), request: None, ..step("pause", 3, request("GET", "/x"), Expect::default()) };
+    let pause = Step {
+        sleep: Some(Duration::from_secs(5)),
+        request: None,
+        ..step("pause", 3, request("GET", "/x"), Expect::default())
+    };
     let options = RunOptions { scenario_timeout: Duration::from_millis(200), ..options() };
     let started = std::time::Instant::now();
     let outcome = run_scenario(&scenario("slow", vec![pause]), &external(&server), &options).await;
@@ -580,13 +600,20 @@ async fn ctrl_c_lets_the_request_in_flight_finish_so_teardown_knows_what_it_crea
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/team/new"))
-        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"team_id": "t-slow"})).set_delay(Duration::from_millis(400)))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"team_id": "t-slow"}))
+                .set_delay(Duration::from_millis(400)),
+        )
         .mount(&server)
         .await;
     Mock::given(method("POST")).and(path("/team/delete")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     let s = scenario(
         "interrupted",
-        vec![step("create", 3, request("POST", "/team/new"), status(200)), step("after", 6, request("GET", "/x"), status(200))],
+        vec![
+            step("create", 3, request("POST", "/team/new"), status(200)),
+            step("after", 6, request("GET", "/x"), status(200)),
+        ],
     );
     let options = options();
     let cancel = options.cancel.clone();

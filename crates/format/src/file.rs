@@ -457,9 +457,7 @@ impl<'de> Deserialize<'de> for StatusSpec {
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSpec, E> {
-                u64::try_from(v)
-                    .map(StatusSpec::One)
-                    .map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                u64::try_from(v).map(StatusSpec::One).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StatusSpec, A::Error> {
@@ -501,9 +499,7 @@ pub(crate) struct StatusItem(pub u64);
 
 impl<'de> Deserialize<'de> for StatusItem {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(NaturalVisitor("an HTTP status (100..=599)"))
-            .map(StatusItem)
+        deserializer.deserialize_any(NaturalVisitor("an HTTP status (100..=599)")).map(StatusItem)
     }
 }
 
@@ -513,9 +509,7 @@ pub(crate) struct Count(pub u64);
 
 impl<'de> Deserialize<'de> for Count {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer
-            .deserialize_any(NaturalVisitor("a length (an integer >= 0)"))
-            .map(Count)
+        deserializer.deserialize_any(NaturalVisitor("a length (an integer >= 0)")).map(Count)
     }
 }
 

@@ -16,15 +16,15 @@ use serde_json_path::JsonPath;
 use serde_saphyr::{MessageFormatter, Spanned, UserMessageFormatter};
 
 use super::file::{
-    BodyAssertionFile, ErrorFile, ExpectFile, HeaderAssertionFile, ReferenceFile, ReproductionFile,
-    RequestFile, RetryFile, ScenarioFile, SpannedMap, StatusSpec, StepFile,
-};
-use super::model::{
-    Actor, Body, BodyAssertion, Capability, Capture, ErrorAssertion, Expect, HeaderAssertion,
-    HeaderPredicate, MessageMatch, PathQuery, Predicate, ReferenceSettings, Reproduction, Request, Retry,
-    Scenario, Step, TextPattern, Variables,
+    BodyAssertionFile, ErrorFile, ExpectFile, HeaderAssertionFile, ReferenceFile, ReproductionFile, RequestFile,
+    RetryFile, ScenarioFile, SpannedMap, StatusSpec, StepFile,
 };
 use super::mock::MockSpec;
+use super::model::{
+    Actor, Body, BodyAssertion, Capability, Capture, ErrorAssertion, Expect, HeaderAssertion, HeaderPredicate,
+    MessageMatch, PathQuery, Predicate, ReferenceSettings, Reproduction, Request, Retry, Scenario, Step, TextPattern,
+    Variables,
+};
 use super::template::Template;
 use crate::quirk::Quirk;
 
@@ -57,19 +57,14 @@ const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Reads and validates one scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let source =
-        std::fs::read_to_string(path).map_err(|error| ScenarioError::unreadable(path, error))?;
+    let source = std::fs::read_to_string(path).map_err(|error| ScenarioError::unreadable(path, error))?;
     parse_str(&source, path)
 }
 
 /// Parses and validates scenario text; `path` names it in errors.
 pub fn parse_str(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let checker = Checker {
-        src: Source { text: source },
-        path,
-    };
-    let file: ScenarioFile =
-        serde_saphyr::from_str(source).map_err(|error| checker.yaml_error(&error))?;
+    let checker = Checker { src: Source { text: source }, path };
+    let file: ScenarioFile = serde_saphyr::from_str(source).map_err(|error| checker.yaml_error(&error))?;
     checker.scenario(&file)
 }
 
@@ -96,10 +91,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
         let meta = std::fs::metadata(&path).map_err(|e| naming(&path, e))?;
         if meta.is_dir() {
             walk(&path, found)?;
-        } else if path
-            .extension()
-            .is_some_and(|ext| ext == "yaml" || ext == "yml")
-        {
+        } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
             found.push(path);
         }
     }
@@ -108,10 +100,7 @@ fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
 
 /// An IO error that says which path it is about (std's own messages do not).
 fn naming(path: &Path, error: std::io::Error) -> std::io::Error {
-    std::io::Error::new(
-        error.kind(),
-        format!("failed to read {}: {error}", path.display()),
-    )
+    std::io::Error::new(error.kind(), format!("failed to read {}: {error}", path.display()))
 }
 
 /// Variables a template may use at one point of the file.
@@ -128,18 +117,8 @@ struct Checker<'s> {
 }
 
 impl Checker<'_> {
-    fn error(
-        &self,
-        at: Option<Span>,
-        kind: ScenarioErrorKind,
-        help: Option<String>,
-    ) -> ScenarioError {
-        let at = at.map(|s| {
-            (
-                self.src.location_of(s.offset),
-                SourceSpan::new(s.offset.into(), s.len),
-            )
-        });
+    fn error(&self, at: Option<Span>, kind: ScenarioErrorKind, help: Option<String>) -> ScenarioError {
+        let at = at.map(|s| (self.src.location_of(s.offset), SourceSpan::new(s.offset.into(), s.len)));
         ScenarioError::in_source(self.path, self.src.text, at, kind, help)
     }
 
@@ -164,9 +143,7 @@ impl Checker<'_> {
         if message.starts_with("invalid type") || message.starts_with("invalid value") {
             at = at.map(|key| self.src.value_after_key(key).unwrap_or(key));
         }
-        let help = message
-            .starts_with("missing field")
-            .then(|| "add the field to this mapping".to_string());
+        let help = message.starts_with("missing field").then(|| "add the field to this mapping".to_string());
         self.error(at, ScenarioErrorKind::Yaml { message }, help)
     }
 
@@ -180,20 +157,13 @@ impl Checker<'_> {
             );
         }
         if file.title.value.trim().is_empty() {
-            return self.fail(
-                self.src.span_of(&file.title),
-                ScenarioErrorKind::Empty { what: "title" },
-            );
+            return self.fail(self.src.span_of(&file.title), ScenarioErrorKind::Empty { what: "title" });
         }
         let mut requires = Vec::new();
         for name in &file.requires {
             let Some(capability) = Capability::ALL.iter().find(|c| c.name() == name.value) else {
-                return self.fail(
-                    self.src.span_of(name),
-                    ScenarioErrorKind::UnknownCapability {
-                        name: name.value.clone(),
-                    },
-                );
+                return self
+                    .fail(self.src.span_of(name), ScenarioErrorKind::UnknownCapability { name: name.value.clone() });
             };
             if !requires.contains(capability) {
                 requires.push(*capability);
@@ -209,11 +179,8 @@ impl Checker<'_> {
         if let Some(matrix) = &file.matrix {
             steps.extend(self.matrix(matrix, &steps, &builtins)?);
         }
-        let reproduces = file
-            .reproduces
-            .as_ref()
-            .map(|r| self.reproduction(r, &file.steps, &steps, &builtins))
-            .transpose()?;
+        let reproduces =
+            file.reproduces.as_ref().map(|r| self.reproduction(r, &file.steps, &steps, &builtins)).transpose()?;
         Ok(Scenario {
             source: self.path.to_path_buf(),
             id: id.clone(),
@@ -238,54 +205,30 @@ impl Checker<'_> {
         steps: &[Step],
         builtins: &BTreeSet<String>,
     ) -> Result<Reproduction, ScenarioError> {
-        let ReproductionFile {
-            quirk,
-            fails_at,
-            observed,
-        } = &r.value;
+        let ReproductionFile { quirk, fails_at, observed } = &r.value;
         let Ok(parsed) = quirk.value.parse::<Quirk>() else {
             return self.fail_help(
                 self.src.span_of(quirk),
-                ScenarioErrorKind::UnknownQuirk {
-                    name: quirk.value.clone(),
-                },
+                ScenarioErrorKind::UnknownQuirk { name: quirk.value.clone() },
                 "`gateproof quirks` lists the quirks with their upstream issues",
             );
         };
         let Some(index) = steps.iter().position(|s| s.id == fails_at.value) else {
             return self.fail_help(
                 self.src.span_of(fails_at),
-                ScenarioErrorKind::UnknownFailsAtStep {
-                    id: fails_at.value.clone(),
-                },
-                format!(
-                    "steps of this file: {}",
-                    steps
-                        .iter()
-                        .map(|s| s.id.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
+                ScenarioErrorKind::UnknownFailsAtStep { id: fails_at.value.clone() },
+                format!("steps of this file: {}", steps.iter().map(|s| s.id.as_str()).collect::<Vec<_>>().join(", ")),
             );
         };
         if steps[index].request.is_none() {
             return self.fail(
                 self.src.span_of(fails_at),
-                ScenarioErrorKind::FailsAtWithoutRequest {
-                    id: fails_at.value.clone(),
-                },
+                ScenarioErrorKind::FailsAtWithoutRequest { id: fails_at.value.clone() },
             );
         }
         let mut known = builtins.clone();
-        known.extend(
-            steps[..index]
-                .iter()
-                .flat_map(|s| s.capture.iter().map(|c| c.variable.clone())),
-        );
-        let scope = Scope {
-            known,
-            all_captures: all_captures(file_steps),
-        };
+        known.extend(steps[..index].iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())));
+        let scope = Scope { known, all_captures: all_captures(file_steps) };
         Ok(Reproduction {
             location: self.src.model_location(r),
             quirk: parsed,
@@ -310,23 +253,16 @@ impl Checker<'_> {
             if name.value != CACHE_TTL {
                 return self.fail_help(
                     self.src.span_of(name),
-                    ScenarioErrorKind::UnknownReferenceSetting {
-                        name: name.value.clone(),
-                    },
+                    ScenarioErrorKind::UnknownReferenceSetting { name: name.value.clone() },
                     "`reference.env` sets the in-process reference proxy only, and knows one name",
                 );
             }
             let text = value.value.0.trim();
-            let seconds = text
-                .parse::<u64>()
-                .ok()
-                .filter(|_| text.chars().all(|c| c.is_ascii_digit()));
+            let seconds = text.parse::<u64>().ok().filter(|_| text.chars().all(|c| c.is_ascii_digit()));
             let Some(seconds) = seconds else {
                 return self.fail_help(
                     self.src.span_of(value),
-                    ScenarioErrorKind::InvalidCacheTtl {
-                        value: value.value.0.clone(),
-                    },
+                    ScenarioErrorKind::InvalidCacheTtl { value: value.value.0.clone() },
                     "write whole seconds, e.g. `0` to turn the cache off",
                 );
             };
@@ -344,10 +280,7 @@ impl Checker<'_> {
         if steps.value.is_empty() {
             return self.fail(self.src.span_of(steps), ScenarioErrorKind::NoSteps);
         }
-        let mut scope = Scope {
-            known: builtins.clone(),
-            all_captures: all_captures(steps),
-        };
+        let mut scope = Scope { known: builtins.clone(), all_captures: all_captures(steps) };
         let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
         let mut out = Vec::with_capacity(steps.value.len());
         for step in &steps.value {
@@ -355,46 +288,29 @@ impl Checker<'_> {
             if let Some(first_line) = ids.get(id.value.as_str()) {
                 return self.fail_help(
                     self.src.span_of(id),
-                    ScenarioErrorKind::DuplicateStepId {
-                        id: id.value.clone(),
-                    },
+                    ScenarioErrorKind::DuplicateStepId { id: id.value.clone() },
                     format!("the first step `{}` is at line {first_line}", id.value),
                 );
             }
-            ids.insert(
-                &id.value,
-                usize::try_from(id.referenced.line()).unwrap_or(0),
-            );
+            ids.insert(&id.value, usize::try_from(id.referenced.line()).unwrap_or(0));
             let checked = self.step(step, &scope, replicas)?;
-            scope
-                .known
-                .extend(checked.capture.iter().map(|c| c.variable.clone()));
+            scope.known.extend(checked.capture.iter().map(|c| c.variable.clone()));
             out.push(checked);
         }
         Ok(out)
     }
 
-    fn step(
-        &self,
-        step: &Spanned<StepFile>,
-        scope: &Scope,
-        replicas: usize,
-    ) -> Result<Step, ScenarioError> {
+    fn step(&self, step: &Spanned<StepFile>, scope: &Scope, replicas: usize) -> Result<Step, ScenarioError> {
         let s = &step.value;
         let at = self.src.span_of(step);
         if s.id.value.trim().is_empty() {
-            return self.fail(
-                self.src.span_of(&s.id),
-                ScenarioErrorKind::Empty { what: "step id" },
-            );
+            return self.fail(self.src.span_of(&s.id), ScenarioErrorKind::Empty { what: "step id" });
         }
         if s.request.is_none() {
             if s.sleep.is_none() {
                 return self.fail_help(
                     at,
-                    ScenarioErrorKind::EmptyStep {
-                        id: s.id.value.clone(),
-                    },
+                    ScenarioErrorKind::EmptyStep { id: s.id.value.clone() },
                     "add a `request:` to send, or a `sleep:` to wait",
                 );
             }
@@ -409,9 +325,7 @@ impl Checker<'_> {
                 return self.fail_help(
                     self.src.key_span(at, self.src.span(&loc), field),
                     ScenarioErrorKind::NeedsRequest { field },
-                    format!(
-                        "add a `request:` to this step, or move `{field}` to the step that sends it"
-                    ),
+                    format!("add a `request:` to this step, or move `{field}` to the step that sends it"),
                 );
             }
         }
@@ -442,11 +356,7 @@ impl Checker<'_> {
             Some(capture) => self.captures(&capture.value)?,
             None => Vec::new(),
         };
-        let retry = s
-            .retry
-            .as_ref()
-            .map(|r| self.retry(&r.value, scope))
-            .transpose()?;
+        let retry = s.retry.as_ref().map(|r| self.retry(&r.value, scope)).transpose()?;
         Ok(Step {
             id: s.id.value.clone(),
             location: self.src.model_location(step),
@@ -476,17 +386,13 @@ impl Checker<'_> {
         if !METHODS.contains(&method.as_str()) {
             return self.fail(
                 self.src.span_of(&r.method),
-                ScenarioErrorKind::UnknownMethod {
-                    method: r.method.value.clone(),
-                },
+                ScenarioErrorKind::UnknownMethod { method: r.method.value.clone() },
             );
         }
         if !r.path.value.starts_with('/') {
             return self.fail_help(
                 self.src.span_of(&r.path),
-                ScenarioErrorKind::RelativePath {
-                    path: r.path.value.clone(),
-                },
+                ScenarioErrorKind::RelativePath { path: r.path.value.clone() },
                 format!("write `/{}`", r.path.value),
             );
         }
@@ -498,10 +404,7 @@ impl Checker<'_> {
         }
         let mut headers = Vec::with_capacity(r.headers.0.len());
         for (name, value) in &r.headers.0 {
-            headers.push((
-                name.value.to_ascii_lowercase(),
-                self.template(value, scope)?,
-            ));
+            headers.push((name.value.to_ascii_lowercase(), self.template(value, scope)?));
         }
         let body = match (&r.json, &r.body) {
             (Some(_), Some(raw)) => {
@@ -515,51 +418,22 @@ impl Checker<'_> {
             (None, Some(raw)) => Some(Body::Raw(self.template(raw, scope)?)),
             (None, None) => None,
         };
-        Ok(Request {
-            actor,
-            method,
-            path,
-            query,
-            headers,
-            body,
-        })
+        Ok(Request { actor, method, path, query, headers, body })
     }
 
     fn expect(&self, e: &Spanned<ExpectFile>, scope: &Scope) -> Result<Expect, ScenarioError> {
-        let ExpectFile {
-            status,
-            body,
-            headers,
-            error,
-        } = &e.value;
+        let ExpectFile { status, body, headers, error } = &e.value;
         let status = status.as_ref().map(|s| self.status(s)).transpose()?;
-        let body = body
-            .iter()
-            .map(|a| self.body_assertion(a, scope))
-            .collect::<Result<_, _>>()?;
-        let headers = headers
-            .iter()
-            .map(|a| self.header_assertion(a, scope))
-            .collect::<Result<_, _>>()?;
-        let error = error
-            .as_ref()
-            .map(|a| self.error_assertion(a, scope))
-            .transpose()?;
-        Ok(Expect {
-            status,
-            body,
-            headers,
-            error,
-        })
+        let body = body.iter().map(|a| self.body_assertion(a, scope)).collect::<Result<_, _>>()?;
+        let headers = headers.iter().map(|a| self.header_assertion(a, scope)).collect::<Result<_, _>>()?;
+        let error = error.as_ref().map(|a| self.error_assertion(a, scope)).transpose()?;
+        Ok(Expect { status, body, headers, error })
     }
 
     fn status(&self, status: &Spanned<StatusSpec>) -> Result<Vec<u16>, ScenarioError> {
         let items: Vec<(u64, Option<Span>)> = match &status.value {
             StatusSpec::One(code) => vec![(*code, self.src.span_of(status))],
-            StatusSpec::Any(codes) => codes
-                .iter()
-                .map(|c| (c.value.0, self.src.span_of(c)))
-                .collect(),
+            StatusSpec::Any(codes) => codes.iter().map(|c| (c.value.0, self.src.span_of(c))).collect(),
         };
         if items.is_empty() {
             return self.fail(self.src.span_of(status), ScenarioErrorKind::EmptyStatusList);
@@ -573,11 +447,7 @@ impl Checker<'_> {
             .collect()
     }
 
-    fn body_assertion(
-        &self,
-        item: &Spanned<BodyAssertionFile>,
-        scope: &Scope,
-    ) -> Result<BodyAssertion, ScenarioError> {
+    fn body_assertion(&self, item: &Spanned<BodyAssertionFile>, scope: &Scope) -> Result<BodyAssertion, ScenarioError> {
         let a = &item.value;
         let at = self.src.span_of(item);
         let present: Vec<(&'static str, serde_saphyr::Location)> = [
@@ -598,11 +468,7 @@ impl Checker<'_> {
         } else if let Some(value) = &a.contains {
             Predicate::Contains(self.json(value, scope)?)
         } else if let Some(exists) = &a.exists {
-            if exists.value {
-                Predicate::Exists
-            } else {
-                Predicate::Absent
-            }
+            if exists.value { Predicate::Exists } else { Predicate::Absent }
         } else if let Some(absent) = &a.absent {
             self.absent(absent)?;
             Predicate::Absent
@@ -615,19 +481,10 @@ impl Checker<'_> {
             // `one_predicate` has ensured one of the above is present.
             return self.fail(
                 at,
-                ScenarioErrorKind::PredicateCount {
-                    what: "body",
-                    found: Vec::new(),
-                    allowed: BODY_PREDICATES,
-                },
+                ScenarioErrorKind::PredicateCount { what: "body", found: Vec::new(), allowed: BODY_PREDICATES },
             );
         };
-        Ok(BodyAssertion {
-            location: self.src.model_location(item),
-            path_text: a.path.value.clone(),
-            path,
-            predicate,
-        })
+        Ok(BodyAssertion { location: self.src.model_location(item), path_text: a.path.value.clone(), path, predicate })
     }
 
     fn header_assertion(
@@ -655,22 +512,14 @@ impl Checker<'_> {
         } else if let Some(pattern) = &a.matches {
             HeaderPredicate::Matches(self.pattern(pattern, scope)?)
         } else if let Some(exists) = &a.exists {
-            if exists.value {
-                HeaderPredicate::Exists
-            } else {
-                HeaderPredicate::Absent
-            }
+            if exists.value { HeaderPredicate::Exists } else { HeaderPredicate::Absent }
         } else if let Some(absent) = &a.absent {
             self.absent(absent)?;
             HeaderPredicate::Absent
         } else {
             return self.fail(
                 at,
-                ScenarioErrorKind::PredicateCount {
-                    what: "header",
-                    found: Vec::new(),
-                    allowed: HEADER_PREDICATES,
-                },
+                ScenarioErrorKind::PredicateCount { what: "header", found: Vec::new(), allowed: HEADER_PREDICATES },
             );
         };
         Ok(HeaderAssertion {
@@ -693,20 +542,12 @@ impl Checker<'_> {
             [_] => Ok(()),
             [] => self.fail_help(
                 at,
-                ScenarioErrorKind::PredicateCount {
-                    what,
-                    found,
-                    allowed,
-                },
+                ScenarioErrorKind::PredicateCount { what, found, allowed },
                 format!("add one of {allowed}"),
             ),
             [_, (second, loc), ..] => self.fail_help(
                 self.src.key_span(at, self.src.span(loc), second),
-                ScenarioErrorKind::PredicateCount {
-                    what,
-                    found,
-                    allowed,
-                },
+                ScenarioErrorKind::PredicateCount { what, found, allowed },
                 "write one assertion per predicate",
             ),
         }
@@ -723,28 +564,15 @@ impl Checker<'_> {
         )
     }
 
-    fn error_assertion(
-        &self,
-        item: &Spanned<ErrorFile>,
-        scope: &Scope,
-    ) -> Result<ErrorAssertion, ScenarioError> {
-        let ErrorFile {
-            message_contains,
-            message_contains_any,
-            message_matches,
-            error_type,
-            code,
-        } = &item.value;
+    fn error_assertion(&self, item: &Spanned<ErrorFile>, scope: &Scope) -> Result<ErrorAssertion, ScenarioError> {
+        let ErrorFile { message_contains, message_contains_any, message_matches, error_type, code } = &item.value;
         if message_contains.is_none()
             && message_contains_any.is_none()
             && message_matches.is_none()
             && error_type.is_none()
             && code.is_none()
         {
-            return self.fail(
-                self.src.span_of(item),
-                ScenarioErrorKind::EmptyErrorAssertion,
-            );
+            return self.fail(self.src.span_of(item), ScenarioErrorKind::EmptyErrorAssertion);
         }
         let mut message = Vec::new();
         if let Some(text) = message_contains {
@@ -754,11 +582,7 @@ impl Checker<'_> {
             if any.value.is_empty() {
                 return self.fail(self.src.span_of(any), ScenarioErrorKind::EmptyMessageList);
             }
-            let texts = any
-                .value
-                .iter()
-                .map(|t| self.template(t, scope))
-                .collect::<Result<_, _>>()?;
+            let texts = any.value.iter().map(|t| self.template(t, scope)).collect::<Result<_, _>>()?;
             message.push(MessageMatch::ContainsAny(texts));
         }
         if let Some(pattern) = message_matches {
@@ -776,18 +600,11 @@ impl Checker<'_> {
         let mut out = Vec::with_capacity(map.0.len());
         for (name, path) in &map.0 {
             if !is_variable_name(&name.value) {
-                return self.fail(
-                    self.src.span_of(name),
-                    ScenarioErrorKind::InvalidVariableName {
-                        name: name.value.clone(),
-                    },
-                );
+                return self
+                    .fail(self.src.span_of(name), ScenarioErrorKind::InvalidVariableName { name: name.value.clone() });
             }
             if name.value == RUN_ID {
-                return self.fail(
-                    self.src.span_of(name),
-                    ScenarioErrorKind::CaptureIntoBuiltin,
-                );
+                return self.fail(self.src.span_of(name), ScenarioErrorKind::CaptureIntoBuiltin);
             }
             out.push(Capture {
                 variable: name.value.clone(),
@@ -818,21 +635,14 @@ impl Checker<'_> {
                 "shorten `interval` (default 250ms) or lengthen `timeout`",
             );
         }
-        Ok(Retry {
-            until,
-            timeout,
-            interval,
-        })
+        Ok(Retry { until, timeout, interval })
     }
 
     fn duration(&self, text: &Spanned<String>) -> Result<Duration, ScenarioError> {
         humantime::parse_duration(text.value.trim()).or_else(|e| {
             self.fail_help(
                 self.src.span_of(text),
-                ScenarioErrorKind::InvalidDuration {
-                    text: text.value.clone(),
-                    reason: e.to_string(),
-                },
+                ScenarioErrorKind::InvalidDuration { text: text.value.clone(), reason: e.to_string() },
                 "write a duration such as `500ms`, `2s` or `1m`",
             )
         })
@@ -842,10 +652,7 @@ impl Checker<'_> {
         JsonPath::parse(&text.value).or_else(|e| {
             self.fail_help(
                 self.src.span_of(text),
-                ScenarioErrorKind::InvalidJsonPath {
-                    path: text.value.clone(),
-                    reason: e.to_string(),
-                },
+                ScenarioErrorKind::InvalidJsonPath { path: text.value.clone(), reason: e.to_string() },
                 "JSONPath follows RFC 9535, e.g. `$.team_id` or `$.keys[0].token`",
             )
         })
@@ -878,17 +685,12 @@ impl Checker<'_> {
         if template.has_placeholders() {
             return Ok(TextPattern::Templated(template));
         }
-        Regex::new(&text.value)
-            .map(TextPattern::Compiled)
-            .or_else(|e| {
-                self.fail(
-                    self.src.span_of(text),
-                    ScenarioErrorKind::InvalidRegex {
-                        pattern: text.value.clone(),
-                        reason: regex_reason(&e),
-                    },
-                )
-            })
+        Regex::new(&text.value).map(TextPattern::Compiled).or_else(|e| {
+            self.fail(
+                self.src.span_of(text),
+                ScenarioErrorKind::InvalidRegex { pattern: text.value.clone(), reason: regex_reason(&e) },
+            )
+        })
     }
 
     fn template(&self, text: &Spanned<String>, scope: &Scope) -> Result<Template, ScenarioError> {
@@ -896,10 +698,7 @@ impl Checker<'_> {
         let template = Template::parse(&text.value).or_else(|error| {
             self.fail_help(
                 at,
-                ScenarioErrorKind::InvalidTemplate {
-                    text: text.value.clone(),
-                    error,
-                },
+                ScenarioErrorKind::InvalidTemplate { text: text.value.clone(), error },
                 "a placeholder is `{{name}}`; names use letters, digits, `_`, `-` and `.`",
             )
         })?;
@@ -917,17 +716,10 @@ impl Checker<'_> {
         json_strings(&value.value, &mut strings);
         for text in strings {
             let template = Template::parse(text).or_else(|error| {
-                let text_at = if nested {
-                    self.src.find_after(at, text)
-                } else {
-                    at
-                };
+                let text_at = if nested { self.src.find_after(at, text) } else { at };
                 self.fail_help(
                     text_at,
-                    ScenarioErrorKind::InvalidTemplate {
-                        text: text.to_string(),
-                        error,
-                    },
+                    ScenarioErrorKind::InvalidTemplate { text: text.to_string(), error },
                     "a placeholder is `{{name}}`; names use letters, digits, `_`, `-` and `.`",
                 )
             })?;
@@ -953,20 +745,12 @@ impl Checker<'_> {
             ),
             None => format!(
                 "variables known here: {}",
-                scope
-                    .known
-                    .iter()
-                    .map(String::as_str)
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                scope.known.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
             ),
         };
         self.fail_help(
             self.src.placeholder_span(at, name, bounded),
-            ScenarioErrorKind::UnknownVariable {
-                name: name.to_string(),
-                known: scope.known.iter().cloned().collect(),
-            },
+            ScenarioErrorKind::UnknownVariable { name: name.to_string(), known: scope.known.iter().cloned().collect() },
             help,
         )
     }
@@ -985,8 +769,7 @@ fn all_captures(steps: &Spanned<Vec<Spanned<StepFile>>>) -> BTreeMap<String, (St
     for step in &steps.value {
         for (name, _) in step.value.capture.iter().flat_map(|c| &c.value.0) {
             let line = usize::try_from(name.referenced.line()).unwrap_or(0);
-            all.entry(name.value.clone())
-                .or_insert((step.value.id.value.clone(), line));
+            all.entry(name.value.clone()).or_insert((step.value.id.value.clone(), line));
         }
     }
     all
@@ -1007,18 +790,13 @@ fn plain_yaml_message(message: &str) -> String {
 
 fn is_scenario_id(id: &str) -> bool {
     let mut chars = id.chars();
-    chars
-        .next()
-        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+    chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 /// The same names the template parser accepts inside `{{ }}`.
 fn is_variable_name(name: &str) -> bool {
-    !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// Every string in a JSON value, keys included.
@@ -1043,10 +821,7 @@ fn regex_reason(error: &regex::Error) -> String {
     text.lines()
         .rev()
         .find_map(|line| line.trim().strip_prefix("error: "))
-        .map_or_else(
-            || text.lines().collect::<Vec<_>>().join(" "),
-            str::to_string,
-        )
+        .map_or_else(|| text.lines().collect::<Vec<_>>().join(" "), str::to_string)
 }
 
 #[cfg(test)]

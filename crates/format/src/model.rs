@@ -58,7 +58,9 @@ pub struct Reproduction {
 }
 
 /// Capabilities a real proxy may lack (licence-gated features, features of newer versions).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Capability {
     /// `/organization/*` routes (Enterprise-only on LiteLLM ≥ 1.109 without a licence).

@@ -36,32 +36,14 @@ mod tests {
     #[test]
     fn schema_names_the_top_level_fields_and_requires_id_title_steps() {
         let root = schema();
-        let properties = root["properties"]
-            .as_object()
-            .expect("top-level properties");
-        for field in [
-            "id",
-            "title",
-            "description",
-            "upstream",
-            "tags",
-            "requires",
-            "reference",
-            "reproduces",
-            "steps",
-            "matrix",
-        ] {
-            assert!(
-                properties.contains_key(field),
-                "top-level field `{field}` missing"
-            );
+        let properties = root["properties"].as_object().expect("top-level properties");
+        for field in
+            ["id", "title", "description", "upstream", "tags", "requires", "reference", "reproduces", "steps", "matrix"]
+        {
+            assert!(properties.contains_key(field), "top-level field `{field}` missing");
         }
-        let required: Vec<&str> = root["required"]
-            .as_array()
-            .expect("required list")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let required: Vec<&str> =
+            root["required"].as_array().expect("required list").iter().filter_map(Value::as_str).collect();
         assert_eq!(required, ["id", "title", "steps"]);
         assert_eq!(root["additionalProperties"], Value::Bool(false));
     }
@@ -76,7 +58,8 @@ mod tests {
         };
         assert_eq!(matrix["additionalProperties"], Value::Bool(false));
         let row = resolve(&root, &matrix["properties"]["rows"]["items"]);
-        let mut names: Vec<&str> = row["properties"].as_object().expect("row properties").keys().map(String::as_str).collect();
+        let mut names: Vec<&str> =
+            row["properties"].as_object().expect("row properties").keys().map(String::as_str).collect();
         names.sort_unstable();
         assert_eq!(names, ["denied", "expect", "name", "request", "setup"]);
         assert_eq!(row["additionalProperties"], Value::Bool(false));
@@ -91,12 +74,7 @@ mod tests {
         let properties = step["properties"].as_object().expect("step properties");
         let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
         names.sort_unstable();
-        assert_eq!(
-            names,
-            [
-                "actor", "capture", "expect", "id", "on", "request", "retry", "sleep"
-            ]
-        );
+        assert_eq!(names, ["actor", "capture", "expect", "id", "on", "request", "retry", "sleep"]);
         assert_eq!(step["additionalProperties"], Value::Bool(false));
     }
 
@@ -105,11 +83,7 @@ mod tests {
         let root = schema();
         for (name, definition) in root["$defs"].as_object().expect("definitions") {
             if definition.get("properties").is_some() {
-                assert_eq!(
-                    definition["additionalProperties"],
-                    Value::Bool(false),
-                    "`{name}` allows unknown fields"
-                );
+                assert_eq!(definition["additionalProperties"], Value::Bool(false), "`{name}` allows unknown fields");
             }
         }
     }
@@ -117,9 +91,7 @@ mod tests {
     #[test]
     fn schema_carries_descriptions_from_doc_comments() {
         let root = schema();
-        let description = root["properties"]["steps"]["description"]
-            .as_str()
-            .unwrap_or_default();
+        let description = root["properties"]["steps"]["description"].as_str().unwrap_or_default();
         assert!(description.contains("at least one"), "got {description:?}");
         assert_eq!(root["properties"]["steps"]["minItems"], 1);
     }
@@ -133,25 +105,14 @@ mod tests {
             Some(Value::Array(options)) => resolve(&root, &options[0]),
             _ => reproduces,
         };
-        let mut required: Vec<&str> = reproduces["required"]
-            .as_array()
-            .expect("required list")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
+        let mut required: Vec<&str> =
+            reproduces["required"].as_array().expect("required list").iter().filter_map(Value::as_str).collect();
         required.sort_unstable();
         assert_eq!(required, ["fails_at", "observed", "quirk"]);
         let quirk = resolve(&root, &reproduces["properties"]["quirk"]);
-        let names: Vec<&str> = quirk["enum"]
-            .as_array()
-            .expect("quirk names")
-            .iter()
-            .filter_map(Value::as_str)
-            .collect();
-        let expected: Vec<&str> = crate::quirk::Quirk::ALL
-            .iter()
-            .map(|q| q.name())
-            .collect();
+        let names: Vec<&str> =
+            quirk["enum"].as_array().expect("quirk names").iter().filter_map(Value::as_str).collect();
+        let expected: Vec<&str> = crate::quirk::Quirk::ALL.iter().map(|q| q.name()).collect();
         assert_eq!(names, expected);
     }
 
@@ -160,11 +121,7 @@ mod tests {
         let root = schema();
         let text = root.to_string();
         for capability in crate::Capability::ALL {
-            assert!(
-                text.contains(&format!("\"{}\"", capability.name())),
-                "{} missing",
-                capability.name()
-            );
+            assert!(text.contains(&format!("\"{}\"", capability.name())), "{} missing", capability.name());
         }
     }
 }

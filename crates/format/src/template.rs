@@ -31,11 +31,7 @@ pub enum TemplateError {
 }
 
 fn known_hint(known: &[String]) -> String {
-    if known.is_empty() {
-        String::new()
-    } else {
-        format!(" (known: {})", known.join(", "))
-    }
+    if known.is_empty() { String::new() } else { format!(" (known: {})", known.join(", ")) }
 }
 
 impl Template {
@@ -50,8 +46,8 @@ impl Template {
             let after = &rest[start + 2..];
             let end = after.find("}}").ok_or(TemplateError::Unclosed(offset + start))?;
             let name = after[..end].trim();
-            let valid = !name.is_empty()
-                && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
+            let valid =
+                !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'));
             if !valid {
                 return Err(TemplateError::BadName(name.to_string()));
             }
@@ -114,19 +110,15 @@ impl Template {
 }
 
 fn lookup<'v>(vars: &'v Variables, name: &str) -> Result<&'v Value, TemplateError> {
-    vars.get(name).ok_or_else(|| TemplateError::Unknown {
-        name: name.to_string(),
-        known: vars.keys().cloned().collect(),
-    })
+    vars.get(name)
+        .ok_or_else(|| TemplateError::Unknown { name: name.to_string(), known: vars.keys().cloned().collect() })
 }
 
 /// Renders every string inside a JSON value (keys included) as a template.
 pub fn render_json(value: &Value, vars: &Variables) -> Result<Value, TemplateError> {
     Ok(match value {
         Value::String(s) => Template::parse(s)?.render_value(vars)?,
-        Value::Array(items) => {
-            Value::Array(items.iter().map(|v| render_json(v, vars)).collect::<Result<_, _>>()?)
-        }
+        Value::Array(items) => Value::Array(items.iter().map(|v| render_json(v, vars)).collect::<Result<_, _>>()?),
         Value::Object(map) => {
             let mut out = serde_json::Map::with_capacity(map.len());
             for (k, v) in map {

@@ -85,7 +85,9 @@ pub(crate) async fn authenticate_with_key(
     let raw = match extract_credential(headers) {
         Credential::None => return Err(auth_error("Authentication Error, No api key passed in.")),
         Credential::Malformed => {
-            return Err(auth_error("Authentication Error, Malformed API Key passed in. Ensure Key has `Bearer ` prefix."));
+            return Err(auth_error(
+                "Authentication Error, Malformed API Key passed in. Ensure Key has `Bearer ` prefix.",
+            ));
         }
         Credential::Key(k) if k.is_empty() => return Err(auth_error("Authentication Error, No api key passed in.")),
         Credential::Key(k) => k,
@@ -101,7 +103,12 @@ pub(crate) async fn authenticate_with_key(
     }
     let token = hash_token(&raw);
     let Some(key) = store.key(&token).await? else {
-        return Err(ProxyError::typed(401, "token_not_found_in_db", Some("key"), "Authentication Error, Invalid API key provided."));
+        return Err(ProxyError::typed(
+            401,
+            "token_not_found_in_db",
+            Some("key"),
+            "Authentication Error, Invalid API key provided.",
+        ));
     };
     check_key_usable(store, &key, &raw).await?;
     let caller = caller_for_key(store, key.clone()).await?;

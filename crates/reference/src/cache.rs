@@ -8,8 +8,8 @@
 //! the old row back after the writer evicted it, and serve it until the TTL passes.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 struct Entry<V> {

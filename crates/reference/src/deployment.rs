@@ -121,10 +121,17 @@ mod tests {
 
     #[test]
     fn the_upstream_is_api_base_with_the_provider_prefix_dropped() {
-        let d = deployment(json!({"model": "openai/gpt-x", "api_base": "http://127.0.0.1:9/v1/", "api_key": "sk-up"}), json!({}));
+        let d = deployment(
+            json!({"model": "openai/gpt-x", "api_base": "http://127.0.0.1:9/v1/", "api_key": "sk-up"}),
+            json!({}),
+        );
         assert_eq!(
             d.upstream(),
-            Some(Upstream { url: "http://127.0.0.1:9/v1/chat/completions".into(), api_key: Some("sk-up".into()), model: "gpt-x".into() })
+            Some(Upstream {
+                url: "http://127.0.0.1:9/v1/chat/completions".into(),
+                api_key: Some("sk-up".into()),
+                model: "gpt-x".into()
+            })
         );
         assert_eq!(deployment(json!({"model": "openai/gpt-x"}), json!({})).upstream(), None);
     }

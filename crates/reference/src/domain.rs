@@ -64,10 +64,7 @@ pub(crate) struct Team {
 
 impl Team {
     pub fn role_of(&self, user_id: &str) -> Option<&str> {
-        self.members_with_roles
-            .iter()
-            .find(|m| m.user_id.as_deref() == Some(user_id))
-            .map(|m| m.role.as_str())
+        self.members_with_roles.iter().find(|m| m.user_id.as_deref() == Some(user_id)).map(|m| m.role.as_str())
     }
 }
 

@@ -5,7 +5,7 @@
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ProxyError {
@@ -159,7 +159,17 @@ mod tests {
                 _ => unreachable!(),
             })
             .collect();
-        assert_eq!(types, ["auth_error", "auth_error", "invalid_request_error", "invalid_request_error", "invalid_request_error", "internal_server_error"]);
+        assert_eq!(
+            types,
+            [
+                "auth_error",
+                "auth_error",
+                "invalid_request_error",
+                "invalid_request_error",
+                "invalid_request_error",
+                "internal_server_error"
+            ]
+        );
     }
 
     #[test]
@@ -167,12 +177,16 @@ mod tests {
         let e = ProxyError::handler_dict(404, "No keys found");
         assert_eq!(e.body()["error"]["message"], "{'error': 'No keys found'}");
         let e = ProxyError::handler_dict(403, "Key requests MCP access groups not allowed by team 't1': ['g2']");
-        assert_eq!(e.body()["error"]["message"], "{'error': \"Key requests MCP access groups not allowed by team 't1': ['g2']\"}");
+        assert_eq!(
+            e.body()["error"]["message"],
+            "{'error': \"Key requests MCP access groups not allowed by team 't1': ['g2']\"}"
+        );
     }
 
     #[test]
     fn floats_print_like_python() {
-        for (v, s) in [(10.0, "10.0"), (0.5, "0.5"), (1e-5, "1e-05"), (0.0001, "0.0001"), (1e16, "1e+16"), (0.0, "0.0")] {
+        for (v, s) in [(10.0, "10.0"), (0.5, "0.5"), (1e-5, "1e-05"), (0.0001, "0.0001"), (1e16, "1e+16"), (0.0, "0.0")]
+        {
             assert_eq!(py_float(v), s, "{v}");
         }
     }

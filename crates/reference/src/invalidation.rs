@@ -22,8 +22,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use sqlx::postgres::PgListener;
 use sqlx::PgPool;
+use sqlx::postgres::PgListener;
 
 /// The notification channel.
 pub(crate) const CHANNEL: &str = "gateproof_cache";
@@ -86,7 +86,11 @@ async fn wait_for_acknowledgements(db: &PgPool, seq: i64) -> sqlx::Result<()> {
             return Ok(());
         }
         if tokio::time::Instant::now() >= deadline {
-            tracing::warn!(seq, behind, "replicas did not apply a cache invalidation in time; they stay stale until the TTL");
+            tracing::warn!(
+                seq,
+                behind,
+                "replicas did not apply a cache invalidation in time; they stay stale until the TTL"
+            );
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(2)).await;
@@ -158,11 +162,13 @@ async fn register(listener: &mut PgListener) -> sqlx::Result<()> {
 }
 
 async fn acknowledge(listener: &mut PgListener, seq: i64) -> sqlx::Result<()> {
-    sqlx::query("UPDATE cache_listeners SET applied_seq = GREATEST(applied_seq, $1) WHERE listener_pid = pg_backend_pid()")
-        .bind(seq)
-        .execute(&mut *listener)
-        .await
-        .map(drop)
+    sqlx::query(
+        "UPDATE cache_listeners SET applied_seq = GREATEST(applied_seq, $1) WHERE listener_pid = pg_backend_pid()",
+    )
+    .bind(seq)
+    .execute(&mut *listener)
+    .await
+    .map(drop)
 }
 
 #[cfg(test)]
@@ -185,6 +191,9 @@ mod tests {
 
     #[test]
     fn one_key_is_one_final_notification() {
-        assert_eq!(payloads(1, &["team_id:t1".to_string()]), [Payload { seq: 1, keys: vec!["team_id:t1".into()], last: true }]);
+        assert_eq!(
+            payloads(1, &["team_id:t1".to_string()]),
+            [Payload { seq: 1, keys: vec!["team_id:t1".into()], last: true }]
+        );
     }
 }

@@ -32,8 +32,8 @@ use sqlx::postgres::PgPoolOptions;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use handlers::{chat, health, key, key_rotation, model, organization, team, user};
 pub use gateproof_format::{Quirk, Quirks};
+use handlers::{chat, health, key, key_rotation, model, organization, team, user};
 use store::Store;
 
 /// Migrations of the reference proxy's schema, embedded at compile time.

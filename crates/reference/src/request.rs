@@ -3,15 +3,15 @@
 
 use std::collections::HashMap;
 
-use axum::body::{to_bytes, Body};
+use axum::body::{Body, to_bytes};
 use axum::extract::{FromRequest, Query, Request};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::authz::{check_route, Denial, RouteRequest};
+use super::AppState;
+use super::authz::{Denial, RouteRequest, check_route};
 use super::domain::Caller;
 use super::error::{ProxyError, ValidationItem};
-use super::AppState;
 
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -73,7 +73,11 @@ pub(crate) fn parse_json(bytes: &[u8]) -> Result<Value, ProxyError> {
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let offset = char_offset(bytes, e.line(), e.column());
-        ProxyError::Validation(vec![ValidationItem { kind: "json_invalid", loc: vec![json!("body"), json!(offset)], msg: "JSON decode error".into() }])
+        ProxyError::Validation(vec![ValidationItem {
+            kind: "json_invalid",
+            loc: vec![json!("body"), json!(offset)],
+            msg: "JSON decode error".into(),
+        }])
     })
 }
 
@@ -143,7 +147,9 @@ fn pydantic_error(serde_msg: &str, loc: &mut Vec<Value>) -> (&'static str, Strin
                 ("float_type", "Input should be a valid number")
             }
         }
-        e if e.starts_with('i') || e.starts_with('u') && !e.starts_with("unit") => ("int_type", "Input should be a valid integer"),
+        e if e.starts_with('i') || e.starts_with('u') && !e.starts_with("unit") => {
+            ("int_type", "Input should be a valid integer")
+        }
         e if e.starts_with("a string") || e.starts_with("string") => ("string_type", "Input should be a valid string"),
         e if e.starts_with("a boolean") => ("bool_type", "Input should be a valid boolean"),
         e if e.starts_with("a sequence") => ("list_type", "Input should be a valid list"),
@@ -175,15 +181,30 @@ mod tests {
     fn validation_items_look_like_fastapi() {
         let cases = [
             (json!({}), json!({"type": "missing", "loc": ["body", "team_id"], "msg": "Field required"})),
-            (json!({"team_id": 1}), json!({"type": "string_type", "loc": ["body", "team_id"], "msg": "Input should be a valid string"})),
+            (
+                json!({"team_id": 1}),
+                json!({"type": "string_type", "loc": ["body", "team_id"], "msg": "Input should be a valid string"}),
+            ),
             (
                 json!({"team_id": "t", "max_budget": "abc"}),
                 json!({"type": "float_parsing", "loc": ["body", "max_budget"], "msg": "Input should be a valid number, unable to parse string as a number"}),
             ),
-            (json!({"team_id": "t", "models": "gpt"}), json!({"type": "list_type", "loc": ["body", "models"], "msg": "Input should be a valid list"})),
-            (json!({"team_id": "t", "models": [1]}), json!({"type": "string_type", "loc": ["body", "models", 0], "msg": "Input should be a valid string"})),
-            (json!({"team_id": "t", "tpm_limit": "x"}), json!({"type": "int_type", "loc": ["body", "tpm_limit"], "msg": "Input should be a valid integer"})),
-            (json!([1]), json!({"type": "model_attributes_type", "loc": ["body"], "msg": "Input should be a valid dictionary or object to extract fields from"})),
+            (
+                json!({"team_id": "t", "models": "gpt"}),
+                json!({"type": "list_type", "loc": ["body", "models"], "msg": "Input should be a valid list"}),
+            ),
+            (
+                json!({"team_id": "t", "models": [1]}),
+                json!({"type": "string_type", "loc": ["body", "models", 0], "msg": "Input should be a valid string"}),
+            ),
+            (
+                json!({"team_id": "t", "tpm_limit": "x"}),
+                json!({"type": "int_type", "loc": ["body", "tpm_limit"], "msg": "Input should be a valid integer"}),
+            ),
+            (
+                json!([1]),
+                json!({"type": "model_attributes_type", "loc": ["body"], "msg": "Input should be a valid dictionary or object to extract fields from"}),
+            ),
             (Value::Null, json!({"type": "missing", "loc": ["body"], "msg": "Field required"})),
         ];
         for (body, expected) in cases {

@@ -1,8 +1,8 @@
 //! Every query the reference proxy runs, parameterized. Objects are read whole and written whole:
 //! handlers change the loaded struct and save it, so partial-update logic lives in Rust, not SQL.
 
-use sqlx::types::Json;
 use sqlx::PgPool;
+use sqlx::types::Json;
 
 use super::domain::{Key, ObjectPermission, OrgMembership, Organization, Team, User};
 
@@ -99,10 +99,11 @@ pub(crate) async fn save_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
 /// Deletes the teams and their keys; returns the hashes of the deleted keys.
 pub(crate) async fn delete_teams(db: &PgPool, team_ids: &[String]) -> sqlx::Result<Vec<String>> {
     let mut tx = db.begin().await?;
-    let tokens: Vec<(String,)> = sqlx::query_as("DELETE FROM verification_tokens WHERE team_id = ANY($1) RETURNING token")
-        .bind(team_ids)
-        .fetch_all(&mut *tx)
-        .await?;
+    let tokens: Vec<(String,)> =
+        sqlx::query_as("DELETE FROM verification_tokens WHERE team_id = ANY($1) RETURNING token")
+            .bind(team_ids)
+            .fetch_all(&mut *tx)
+            .await?;
     sqlx::query("DELETE FROM teams WHERE team_id = ANY($1)").bind(team_ids).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(tokens.into_iter().map(|(t,)| t).collect())
@@ -111,12 +112,16 @@ pub(crate) async fn delete_teams(db: &PgPool, team_ids: &[String]) -> sqlx::Resu
 /// Deletes the users with their keys and memberships; returns the deleted user ids and key hashes.
 pub(crate) async fn delete_users(db: &PgPool, user_ids: &[String]) -> sqlx::Result<(Vec<String>, Vec<String>)> {
     let mut tx = db.begin().await?;
-    let tokens: Vec<(String,)> = sqlx::query_as("DELETE FROM verification_tokens WHERE user_id = ANY($1) RETURNING token")
-        .bind(user_ids)
-        .fetch_all(&mut *tx)
-        .await?;
+    let tokens: Vec<(String,)> =
+        sqlx::query_as("DELETE FROM verification_tokens WHERE user_id = ANY($1) RETURNING token")
+            .bind(user_ids)
+            .fetch_all(&mut *tx)
+            .await?;
     sqlx::query("DELETE FROM team_memberships WHERE user_id = ANY($1)").bind(user_ids).execute(&mut *tx).await?;
-    sqlx::query("DELETE FROM organization_memberships WHERE user_id = ANY($1)").bind(user_ids).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM organization_memberships WHERE user_id = ANY($1)")
+        .bind(user_ids)
+        .execute(&mut *tx)
+        .await?;
     let users: Vec<(String,)> = sqlx::query_as("DELETE FROM users WHERE user_id = ANY($1) RETURNING user_id")
         .bind(user_ids)
         .fetch_all(&mut *tx)
@@ -176,11 +181,13 @@ pub(crate) async fn keys_with_aliases(db: &PgPool, aliases: &[String]) -> sqlx::
 }
 
 pub(crate) async fn key_alias_taken(db: &PgPool, alias: &str, except_token: Option<&str>) -> sqlx::Result<bool> {
-    sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM verification_tokens WHERE key_alias = $1 AND token IS DISTINCT FROM $2)")
-        .bind(alias)
-        .bind(except_token)
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM verification_tokens WHERE key_alias = $1 AND token IS DISTINCT FROM $2)",
+    )
+    .bind(alias)
+    .bind(except_token)
+    .fetch_one(db)
+    .await
 }
 
 pub(crate) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
@@ -259,7 +266,10 @@ pub(crate) async fn organization(db: &PgPool, id: &str) -> sqlx::Result<Option<O
 
 /// Deletes the organizations (their memberships go with them); returns the deleted rows.
 pub(crate) async fn delete_organizations(db: &PgPool, ids: &[String]) -> sqlx::Result<Vec<Organization>> {
-    sqlx::query_as("DELETE FROM organizations WHERE organization_id = ANY($1) RETURNING *").bind(ids).fetch_all(db).await
+    sqlx::query_as("DELETE FROM organizations WHERE organization_id = ANY($1) RETURNING *")
+        .bind(ids)
+        .fetch_all(db)
+        .await
 }
 
 /// Creates an organization with its (always created, as in LiteLLM) budget row.
@@ -289,10 +299,11 @@ pub(crate) async fn insert_organization(db: &PgPool, o: &Organization, max_budge
 }
 
 pub(crate) async fn budget(db: &PgPool, budget_id: &str) -> sqlx::Result<Option<serde_json::Value>> {
-    let row: Option<(Json<serde_json::Value>,)> = sqlx::query_as("SELECT to_jsonb(b) FROM budgets b WHERE budget_id = $1")
-        .bind(budget_id)
-        .fetch_optional(db)
-        .await?;
+    let row: Option<(Json<serde_json::Value>,)> =
+        sqlx::query_as("SELECT to_jsonb(b) FROM budgets b WHERE budget_id = $1")
+            .bind(budget_id)
+            .fetch_optional(db)
+            .await?;
     Ok(row.map(|(Json(v),)| v))
 }
 
@@ -310,7 +321,12 @@ pub(crate) async fn org_memberships_of_org(db: &PgPool, organization_id: &str) -
         .await
 }
 
-pub(crate) async fn upsert_org_membership(db: &PgPool, user_id: &str, organization_id: &str, role: &str) -> sqlx::Result<OrgMembership> {
+pub(crate) async fn upsert_org_membership(
+    db: &PgPool,
+    user_id: &str,
+    organization_id: &str,
+    role: &str,
+) -> sqlx::Result<OrgMembership> {
     sqlx::query_as(
         "INSERT INTO organization_memberships (user_id, organization_id, user_role) VALUES ($1, $2, $3)
          ON CONFLICT (user_id, organization_id) DO UPDATE SET user_role = $3, updated_at = now()
@@ -323,7 +339,11 @@ pub(crate) async fn upsert_org_membership(db: &PgPool, user_id: &str, organizati
     .await
 }
 
-pub(crate) async fn org_membership(db: &PgPool, user_id: &str, organization_id: &str) -> sqlx::Result<Option<OrgMembership>> {
+pub(crate) async fn org_membership(
+    db: &PgPool,
+    user_id: &str,
+    organization_id: &str,
+) -> sqlx::Result<Option<OrgMembership>> {
     sqlx::query_as("SELECT * FROM organization_memberships WHERE user_id = $1 AND organization_id = $2")
         .bind(user_id)
         .bind(organization_id)
@@ -331,7 +351,12 @@ pub(crate) async fn org_membership(db: &PgPool, user_id: &str, organization_id: 
         .await
 }
 
-pub(crate) async fn set_org_membership_role(db: &PgPool, user_id: &str, organization_id: &str, role: &str) -> sqlx::Result<()> {
+pub(crate) async fn set_org_membership_role(
+    db: &PgPool,
+    user_id: &str,
+    organization_id: &str,
+    role: &str,
+) -> sqlx::Result<()> {
     sqlx::query("UPDATE organization_memberships SET user_role = $3, updated_at = now() WHERE user_id = $1 AND organization_id = $2")
         .bind(user_id)
         .bind(organization_id)
@@ -342,7 +367,12 @@ pub(crate) async fn set_org_membership_role(db: &PgPool, user_id: &str, organiza
 }
 
 /// Sets the membership's `max_budget`, creating its budget row when it has none (as LiteLLM does).
-pub(crate) async fn set_org_membership_budget(db: &PgPool, m: &OrgMembership, max_budget: f64, new_budget_id: &str) -> sqlx::Result<()> {
+pub(crate) async fn set_org_membership_budget(
+    db: &PgPool,
+    m: &OrgMembership,
+    max_budget: f64,
+    new_budget_id: &str,
+) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     match &m.budget_id {
         Some(id) => {
@@ -369,7 +399,11 @@ pub(crate) async fn set_org_membership_budget(db: &PgPool, m: &OrgMembership, ma
     tx.commit().await
 }
 
-pub(crate) async fn delete_org_membership(db: &PgPool, user_id: &str, organization_id: &str) -> sqlx::Result<Option<OrgMembership>> {
+pub(crate) async fn delete_org_membership(
+    db: &PgPool,
+    user_id: &str,
+    organization_id: &str,
+) -> sqlx::Result<Option<OrgMembership>> {
     sqlx::query_as("DELETE FROM organization_memberships WHERE user_id = $1 AND organization_id = $2 RETURNING *")
         .bind(user_id)
         .bind(organization_id)
@@ -410,7 +444,10 @@ pub(crate) async fn deployment(db: &PgPool, model_id: &str) -> sqlx::Result<Opti
     sqlx::query_as("SELECT * FROM proxy_models WHERE model_id = $1").bind(model_id).fetch_optional(db).await
 }
 
-pub(crate) async fn deployments_named(db: &PgPool, model_name: &str) -> sqlx::Result<Vec<super::deployment::Deployment>> {
+pub(crate) async fn deployments_named(
+    db: &PgPool,
+    model_name: &str,
+) -> sqlx::Result<Vec<super::deployment::Deployment>> {
     sqlx::query_as("SELECT * FROM proxy_models WHERE model_name = $1 ORDER BY created_at")
         .bind(model_name)
         .fetch_all(db)
@@ -448,10 +485,18 @@ pub(crate) async fn record_spend(db: &PgPool, log: &super::spend::SpendLog) -> s
         .execute(&mut *tx)
         .await?;
     if let Some(team_id) = &log.team_id {
-        sqlx::query("UPDATE teams SET spend = spend + $2 WHERE team_id = $1").bind(team_id).bind(log.spend).execute(&mut *tx).await?;
+        sqlx::query("UPDATE teams SET spend = spend + $2 WHERE team_id = $1")
+            .bind(team_id)
+            .bind(log.spend)
+            .execute(&mut *tx)
+            .await?;
     }
     if let Some(user_id) = &log.user {
-        sqlx::query("UPDATE users SET spend = spend + $2 WHERE user_id = $1").bind(user_id).bind(log.spend).execute(&mut *tx).await?;
+        sqlx::query("UPDATE users SET spend = spend + $2 WHERE user_id = $1")
+            .bind(user_id)
+            .bind(log.spend)
+            .execute(&mut *tx)
+            .await?;
     }
     sqlx::query(
         "INSERT INTO spend_logs (request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id,

@@ -22,9 +22,9 @@ use super::auth::{hash_if_needed, hash_token};
 use super::cache::TtlCache;
 use super::domain::{Key, ObjectPermission, Team, User};
 use super::invalidation;
-use crate::{Quirk, Quirks};
 use super::spend::{Entity, SpendCounters};
 use super::storage;
+use crate::{Quirk, Quirks};
 
 #[derive(Clone, Debug)]
 enum Cached {
@@ -64,7 +64,13 @@ fn permission_key(id: &str) -> String {
 
 impl Store {
     pub fn new(db: PgPool, ttl: Duration, quirks: Quirks) -> Store {
-        Store { db, cache: Arc::new(TtlCache::new(ttl)), quirks, pending_write_back: Mutex::new(HashMap::new()), spend: SpendCounters::default() }
+        Store {
+            db,
+            cache: Arc::new(TtlCache::new(ttl)),
+            quirks,
+            pending_write_back: Mutex::new(HashMap::new()),
+            spend: SpendCounters::default(),
+        }
     }
 
     /// True when this proxy takes part in cross-replica invalidation.
@@ -253,7 +259,11 @@ impl Store {
         self.evict(keys).await
     }
 
-    pub async fn save_object_permission(&self, permission: &ObjectPermission, owner: PermissionOwner) -> sqlx::Result<()> {
+    pub async fn save_object_permission(
+        &self,
+        permission: &ObjectPermission,
+        owner: PermissionOwner,
+    ) -> sqlx::Result<()> {
         storage::save_object_permission(&self.db, permission).await?;
         if !keeps_stale_permission(self.quirks, owner) {
             self.evict(vec![permission_key(&permission.object_permission_id)]).await?;
@@ -284,7 +294,12 @@ mod tests {
         let raw = "sk-abcdefghijklmnop";
         let hash = hash_token(raw);
         let on = Quirks::NONE.with(Quirk::DoubleHashTokenOnUpdate);
-        let cases = [(Quirks::NONE, raw, true), (Quirks::NONE, hash.as_str(), true), (on, raw, true), (on, hash.as_str(), false)];
+        let cases = [
+            (Quirks::NONE, raw, true),
+            (Quirks::NONE, hash.as_str(), true),
+            (on, raw, true),
+            (on, hash.as_str(), false),
+        ];
         for (quirks, sent, hits) in cases {
             assert_eq!(eviction_token(quirks, sent) == hash, hits, "{quirks} {sent}");
         }

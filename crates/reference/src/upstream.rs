@@ -65,7 +65,10 @@ fn transport_error(e: &reqwest::Error) -> ProxyError {
             408,
             "timeout",
             None,
-            format!("litellm.Timeout: Connection timed out after {} seconds. OpenAIException - {e}", UPSTREAM_TIMEOUT.as_secs()),
+            format!(
+                "litellm.Timeout: Connection timed out after {} seconds. OpenAIException - {e}",
+                UPSTREAM_TIMEOUT.as_secs()
+            ),
         )
     } else {
         ProxyError::internal(format!("litellm.APIConnectionError: OpenAIException - failed to reach the upstream: {e}"))
@@ -137,7 +140,11 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     fn upstream(server: &MockServer) -> Upstream {
-        Upstream { url: format!("{}/v1/chat/completions", server.uri()), api_key: Some("sk-up".into()), model: "gpt-x".into() }
+        Upstream {
+            url: format!("{}/v1/chat/completions", server.uri()),
+            api_key: Some("sk-up".into()),
+            model: "gpt-x".into(),
+        }
     }
 
     fn openai_reply() -> Value {
@@ -172,7 +179,10 @@ mod tests {
     #[tokio::test]
     async fn an_upstream_error_status_is_passed_on_with_litellms_name() {
         let server = MockServer::start().await;
-        Mock::given(method("POST")).respond_with(ResponseTemplate::new(503).set_body_string("overloaded")).mount(&server).await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503).set_body_string("overloaded"))
+            .mount(&server)
+            .await;
         let err = chat(&upstream(&server), &json!({"model": "gpt-a"})).await.unwrap_err();
         assert_eq!(err.status(), 503);
         assert_eq!(err.body()["error"]["message"], "litellm.ServiceUnavailableError: OpenAIException - overloaded");
@@ -181,8 +191,13 @@ mod tests {
     #[tokio::test]
     async fn an_unreachable_upstream_is_a_500_connection_error() {
         // A port that was free a moment ago: nothing listens there.
-        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(9);
-        let gone = Upstream { url: format!("http://127.0.0.1:{port}/v1/chat/completions"), api_key: None, model: "gpt-x".into() };
+        let port =
+            std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(9);
+        let gone = Upstream {
+            url: format!("http://127.0.0.1:{port}/v1/chat/completions"),
+            api_key: None,
+            model: "gpt-x".into(),
+        };
         let err = chat(&gone, &json!({"model": "gpt-a"})).await.unwrap_err();
         assert_eq!(err.status(), 500);
         let message = err.body()["error"]["message"].as_str().unwrap_or_default().to_string();

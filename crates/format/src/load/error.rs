@@ -64,10 +64,7 @@ impl ScenarioError {
                 location: at.map(|(location, _)| location),
                 label: kind.label(),
                 kind,
-                source_code: Some(NamedSource::new(
-                    path.display().to_string(),
-                    source.to_string(),
-                )),
+                source_code: Some(NamedSource::new(path.display().to_string(), source.to_string())),
                 span: at.map(|(_, span)| span),
                 help,
             }),
@@ -109,17 +106,11 @@ impl ScenarioError {
 
 impl Diagnostic for ScenarioError {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.inner
-            .help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.inner.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
-        self.inner
-            .source_code
-            .as_ref()
-            .map(|s| s as &dyn SourceCode)
+        self.inner.source_code.as_ref().map(|s| s as &dyn SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
@@ -163,15 +154,8 @@ pub enum ScenarioErrorKind {
     StatusOutOfRange { status: u64 },
     #[error("empty status list: expected at least one status")]
     EmptyStatusList,
-    #[error(
-        "{} in a {what} assertion: expected exactly one of {allowed}",
-        predicates_found(found)
-    )]
-    PredicateCount {
-        what: &'static str,
-        found: Vec<&'static str>,
-        allowed: &'static str,
-    },
+    #[error("{} in a {what} assertion: expected exactly one of {allowed}", predicates_found(found))]
+    PredicateCount { what: &'static str, found: Vec<&'static str>, allowed: &'static str },
     #[error("`absent: false` is not allowed: expected `absent: true`")]
     AbsentFalse,
     #[error("empty `error` assertion: expected at least one of {ERROR_KEYS}")]
@@ -184,9 +168,7 @@ pub enum ScenarioErrorKind {
     InvalidRegex { pattern: String, reason: String },
     #[error("invalid template `{text}`: {error}")]
     InvalidTemplate { text: String, error: TemplateError },
-    #[error(
-        "unknown variable `{name}`: expected `{RUN_ID}` or a variable captured by an earlier step"
-    )]
+    #[error("unknown variable `{name}`: expected `{RUN_ID}` or a variable captured by an earlier step")]
     UnknownVariable { name: String, known: Vec<String> },
     #[error("invalid variable name `{name}`: expected letters, digits, `_`, `-` and `.`")]
     InvalidVariableName { name: String },
@@ -315,9 +297,5 @@ fn kinds_found(found: &[&str]) -> String {
 }
 
 fn capability_names() -> String {
-    Capability::ALL
-        .iter()
-        .map(|c| c.name())
-        .collect::<Vec<_>>()
-        .join(", ")
+    Capability::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
 }

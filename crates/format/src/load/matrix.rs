@@ -33,36 +33,23 @@ impl Checker<'_> {
     ) -> Result<Vec<Step>, ScenarioError> {
         let MatrixFile { actors, rows } = &matrix.value;
         if actors.value.0.is_empty() {
-            return self.fail(
-                self.src.span_of(actors),
-                ScenarioErrorKind::EmptyMatrix { what: "actors" },
-            );
+            return self.fail(self.src.span_of(actors), ScenarioErrorKind::EmptyMatrix { what: "actors" });
         }
         // Duplicate keys are already refused by the YAML parser.
         for (name, _) in &actors.value.0 {
             if !is_scenario_id(&name.value) {
                 return self.fail_help(
                     self.src.span_of(name),
-                    ScenarioErrorKind::InvalidMatrixName {
-                        what: "actor",
-                        name: name.value.clone(),
-                    },
+                    ScenarioErrorKind::InvalidMatrixName { what: "actor", name: name.value.clone() },
                     "actor names become part of step ids, e.g. `org-admin`",
                 );
             }
         }
         if rows.value.is_empty() {
-            return self.fail(
-                self.src.span_of(rows),
-                ScenarioErrorKind::EmptyMatrix { what: "rows" },
-            );
+            return self.fail(self.src.span_of(rows), ScenarioErrorKind::EmptyMatrix { what: "rows" });
         }
         let mut known = builtins.clone();
-        known.extend(
-            steps
-                .iter()
-                .flat_map(|s| s.capture.iter().map(|c| c.variable.clone())),
-        );
+        known.extend(steps.iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())));
         let mut ids: BTreeSet<String> = steps.iter().map(|s| s.id.clone()).collect();
         let mut out = Vec::new();
         for row in &rows.value {
@@ -84,10 +71,7 @@ impl Checker<'_> {
             Some(name) if !is_scenario_id(&name.value) => {
                 return self.fail(
                     self.src.span_of(name),
-                    ScenarioErrorKind::InvalidMatrixName {
-                        what: "row",
-                        name: name.value.clone(),
-                    },
+                    ScenarioErrorKind::InvalidMatrixName { what: "row", name: name.value.clone() },
                 );
             }
             Some(name) => name.value.clone(),
@@ -95,37 +79,21 @@ impl Checker<'_> {
         };
         let cells = self.matrix_cells(&r.expect, actors, &name)?;
 
-        let mut scope = Scope {
-            known: known.clone(),
-            all_captures: BTreeMap::new(),
-        };
+        let mut scope = Scope { known: known.clone(), all_captures: BTreeMap::new() };
         let mut setup = Vec::with_capacity(r.setup.len());
         for item in &r.setup {
-            let request = self.request(
-                &item.value.request.value,
-                None,
-                self.src.span_of(item),
-                &scope,
-            )?;
+            let request = self.request(&item.value.request.value, None, self.src.span_of(item), &scope)?;
             let capture = self.captures(&item.value.capture)?;
-            scope
-                .known
-                .extend(capture.iter().map(|c| c.variable.clone()));
+            scope.known.extend(capture.iter().map(|c| c.variable.clone()));
             setup.push((request, capture, self.src.model_location(item)));
         }
-        let denied = r
-            .denied
-            .as_ref()
-            .map(|e| self.error_assertion(e, &scope))
-            .transpose()?;
+        let denied = r.denied.as_ref().map(|e| self.error_assertion(e, &scope)).transpose()?;
 
         let mut out = Vec::new();
         for ((actor, key), (cell, status)) in actors.0.iter().zip(cells) {
             let id = format!("matrix-{name}-{}", actor.value);
-            let id_at = r.name.as_ref().map_or_else(
-                || self.src.span_of(&r.request.value.path),
-                |n| self.src.span_of(n),
-            );
+            let id_at =
+                r.name.as_ref().map_or_else(|| self.src.span_of(&r.request.value.path), |n| self.src.span_of(n));
             let setup_ids = (1..=setup.len()).map(|n| format!("{id}-setup-{n}"));
             for step_id in setup_ids.clone().chain([id.clone()]) {
                 if !ids.insert(step_id.clone()) {
@@ -143,31 +111,20 @@ impl Checker<'_> {
                     sleep: None,
                     on: None,
                     request: Some(request.clone()),
-                    expect: Expect {
-                        status: Some(vec![200]),
-                        ..Expect::default()
-                    },
+                    expect: Expect { status: Some(vec![200]), ..Expect::default() },
                     capture: capture.clone(),
                     retry: None,
                 });
             }
             let statuses = self.status(status)?;
-            let error = statuses
-                .iter()
-                .all(|s| *s >= FIRST_DENIAL_STATUS)
-                .then(|| denied.clone())
-                .flatten();
+            let error = statuses.iter().all(|s| *s >= FIRST_DENIAL_STATUS).then(|| denied.clone()).flatten();
             out.push(Step {
                 id,
                 location: self.src.model_location(cell),
                 sleep: None,
                 on: None,
                 request: Some(self.request(&r.request.value, Some(key), at, &scope)?),
-                expect: Expect {
-                    status: Some(statuses),
-                    error,
-                    ..Expect::default()
-                },
+                expect: Expect { status: Some(statuses), error, ..Expect::default() },
                 capture: Vec::new(),
                 retry: None,
             });
@@ -188,27 +145,17 @@ impl Checker<'_> {
             if !names.contains(&key.value) {
                 return self.fail_help(
                     self.src.span_of(key),
-                    ScenarioErrorKind::UnknownMatrixActor {
-                        name: key.value.clone(),
-                        known: names.clone(),
-                    },
+                    ScenarioErrorKind::UnknownMatrixActor { name: key.value.clone(), known: names.clone() },
                     "add the actor under `matrix.actors`, or fix the name",
                 );
             }
             seen.insert(key.value.as_str());
         }
-        let missing: Vec<String> = names
-            .iter()
-            .filter(|n| !seen.contains(n.as_str()))
-            .cloned()
-            .collect();
+        let missing: Vec<String> = names.iter().filter(|n| !seen.contains(n.as_str())).cloned().collect();
         if !missing.is_empty() {
             return self.fail_help(
                 self.src.span_of(expect),
-                ScenarioErrorKind::MissingMatrixCell {
-                    row: row.to_string(),
-                    actors: missing,
-                },
+                ScenarioErrorKind::MissingMatrixCell { row: row.to_string(), actors: missing },
                 "every cell is asserted: write the status each actor gets, denials too",
             );
         }
@@ -300,18 +247,10 @@ matrix:
                 "matrix-drop-user",
             ]
         );
-        let statuses: Vec<Option<Vec<u16>>> = scenario.steps[1..4]
-            .iter()
-            .map(|s| s.expect.status.clone())
-            .collect();
-        assert_eq!(
-            statuses,
-            [Some(vec![200]), Some(vec![401]), Some(vec![401, 403])]
-        );
-        let actors: Vec<Actor> = scenario.steps[1..4]
-            .iter()
-            .filter_map(|s| s.request.as_ref().map(|r| r.actor.clone()))
-            .collect();
+        let statuses: Vec<Option<Vec<u16>>> = scenario.steps[1..4].iter().map(|s| s.expect.status.clone()).collect();
+        assert_eq!(statuses, [Some(vec![200]), Some(vec![401]), Some(vec![401, 403])]);
+        let actors: Vec<Actor> =
+            scenario.steps[1..4].iter().filter_map(|s| s.request.as_ref().map(|r| r.actor.clone())).collect();
         assert_eq!(actors[0], Actor::Admin);
         assert_eq!(actors[1], Actor::Anonymous);
         assert!(matches!(&actors[2], Actor::Key(_)));
@@ -320,11 +259,8 @@ matrix:
     #[test]
     fn the_denied_assertion_applies_only_to_cells_whose_statuses_all_deny() {
         let scenario = parse_str(MATRIX, Path::new("m.yaml")).expect("valid matrix");
-        let has_error: Vec<(&str, bool)> = scenario
-            .steps
-            .iter()
-            .map(|s| (s.id.as_str(), s.expect.error.is_some()))
-            .collect();
+        let has_error: Vec<(&str, bool)> =
+            scenario.steps.iter().map(|s| (s.id.as_str(), s.expect.error.is_some())).collect();
         assert!(has_error.contains(&("matrix-team-info-boss", false)));
         assert!(has_error.contains(&("matrix-team-info-anon", true)));
         assert!(has_error.contains(&("matrix-team-info-user", true)));
@@ -335,24 +271,10 @@ matrix:
     #[test]
     fn setup_steps_use_the_master_key_expect_200_and_capture() {
         let scenario = parse_str(MATRIX, Path::new("m.yaml")).expect("valid matrix");
-        let setup = scenario
-            .steps
-            .iter()
-            .find(|s| s.id == "matrix-drop-user-setup-1")
-            .expect("setup step");
-        assert_eq!(
-            setup.request.as_ref().map(|r| r.actor.clone()),
-            Some(Actor::Admin)
-        );
+        let setup = scenario.steps.iter().find(|s| s.id == "matrix-drop-user-setup-1").expect("setup step");
+        assert_eq!(setup.request.as_ref().map(|r| r.actor.clone()), Some(Actor::Admin));
         assert_eq!(setup.expect.status, Some(vec![200]));
-        assert_eq!(
-            setup
-                .capture
-                .iter()
-                .map(|c| c.variable.as_str())
-                .collect::<Vec<_>>(),
-            ["fresh"]
-        );
+        assert_eq!(setup.capture.iter().map(|c| c.variable.as_str()).collect::<Vec<_>>(), ["fresh"]);
     }
 
     #[test]
@@ -361,12 +283,7 @@ matrix:
             (
                 "boss: admin",
                 "Boss: admin",
-                |k| {
-                    matches!(
-                        k,
-                        ScenarioErrorKind::InvalidMatrixName { what: "actor", .. }
-                    )
-                },
+                |k| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "actor", .. }),
                 10,
             ),
             (
@@ -382,12 +299,7 @@ matrix:
                 9,
             ),
             // The YAML parser refuses a duplicate key before the matrix is expanded.
-            (
-                "boss: admin",
-                "boss: admin\n    boss: none",
-                |k| matches!(k, ScenarioErrorKind::Yaml { .. }),
-                11,
-            ),
+            ("boss: admin", "boss: admin\n    boss: none", |k| matches!(k, ScenarioErrorKind::Yaml { .. }), 11),
             (
                 "user: \"{{team_id}}\"",
                 "user: \"{{fresh}}\"",

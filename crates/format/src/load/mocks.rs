@@ -10,10 +10,7 @@ use crate::file::{LlmMockFile, McpMockFile, MockFile, SpannedMap};
 use crate::mock::{LlmMock, McpAnswer, McpFailure, McpMock, McpTool, MockKind, MockSpec};
 
 impl Checker<'_> {
-    pub(super) fn mocks(
-        &self,
-        mocks: &SpannedMap<Spanned<MockFile>>,
-    ) -> Result<Vec<MockSpec>, ScenarioError> {
+    pub(super) fn mocks(&self, mocks: &SpannedMap<Spanned<MockFile>>) -> Result<Vec<MockSpec>, ScenarioError> {
         let mut out = Vec::with_capacity(mocks.0.len());
         for (name, mock) in &mocks.0 {
             if !is_mock_name(&name.value) {
@@ -38,11 +35,7 @@ impl Checker<'_> {
                     );
                 }
             };
-            out.push(MockSpec {
-                name: name.value.clone(),
-                location: self.src.model_location(name),
-                kind,
-            });
+            out.push(MockSpec { name: name.value.clone(), location: self.src.model_location(name), kind });
         }
         Ok(out)
     }
@@ -83,10 +76,8 @@ impl Checker<'_> {
                 return self.fail(self.src.span_of(name), ScenarioErrorKind::Empty { what: "tool name" });
             }
             if !seen.insert(name.value.as_str()) {
-                return self.fail(
-                    self.src.span_of(name),
-                    ScenarioErrorKind::DuplicateTool { name: name.value.clone() },
-                );
+                return self
+                    .fail(self.src.span_of(name), ScenarioErrorKind::DuplicateTool { name: name.value.clone() });
             }
             tools.push(McpTool {
                 name: name.value.clone(),
@@ -111,6 +102,5 @@ fn llm_mock(llm: &LlmMockFile) -> LlmMock {
 /// A letter, then letters, digits and `_`: safe inside a variable name and a URL.
 fn is_mock_name(name: &str) -> bool {
     let mut chars = name.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic()) && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }

@@ -31,9 +31,7 @@ impl Source<'_> {
         let offset = self.text.len() - value.len();
         let len = match value.chars().next()? {
             quote @ ('"' | '\'') => value[1..].find(quote).map_or(value.len(), |end| end + 2),
-            _ => value
-                .find(['\n', ',', '}', ']', '#'])
-                .unwrap_or(value.len()),
+            _ => value.find(['\n', ',', '}', ']', '#']).unwrap_or(value.len()),
         };
         let len = value[..len].trim_end().len();
         (len > 0).then_some(Span { offset, len })
@@ -58,11 +56,7 @@ impl Source<'_> {
             }
         };
         let end = self.floor_boundary((offset + len).min(self.text.len()));
-        let len = if end > offset {
-            end - offset
-        } else {
-            self.token_len(offset)
-        };
+        let len = if end > offset { end - offset } else { self.token_len(offset) };
         Some(Span { offset, len })
     }
 
@@ -71,10 +65,7 @@ impl Source<'_> {
     }
 
     fn byte_of_char(&self, index: usize) -> usize {
-        self.text
-            .char_indices()
-            .nth(index)
-            .map_or(self.text.len(), |(b, _)| b)
+        self.text.char_indices().nth(index).map_or(self.text.len(), |(b, _)| b)
     }
 
     fn floor_boundary(&self, mut offset: usize) -> usize {
@@ -95,10 +86,7 @@ impl Source<'_> {
     pub(super) fn location_of(&self, offset: usize) -> Location {
         let before = &self.text[..offset];
         let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        Location {
-            line: before.matches('\n').count() + 1,
-            column: before[line_start..].chars().count() + 1,
-        }
+        Location { line: before.matches('\n').count() + 1, column: before[line_start..].chars().count() + 1 }
     }
 
     pub(super) fn model_location<T>(&self, node: &Spanned<T>) -> Location {
@@ -110,43 +98,22 @@ impl Source<'_> {
 
     /// The key `key:` written before `value` within its mapping that starts at `container`, so an
     /// error about a field points at the field's name; falls back to the value.
-    pub(super) fn key_span(
-        &self,
-        container: Option<Span>,
-        value: Option<Span>,
-        key: &str,
-    ) -> Option<Span> {
+    pub(super) fn key_span(&self, container: Option<Span>, value: Option<Span>, key: &str) -> Option<Span> {
         let (start, end) = (container?.offset, value?.offset);
         let found = self.text.get(start..end).and_then(|text| {
-            text.rmatch_indices(key).find(|(i, _)| {
-                text[i + key.len()..]
-                    .trim_start_matches(['"', '\''])
-                    .trim_start()
-                    .starts_with(':')
-            })
+            text.rmatch_indices(key)
+                .find(|(i, _)| text[i + key.len()..].trim_start_matches(['"', '\'']).trim_start().starts_with(':'))
         });
         match found {
-            Some((i, _)) => Some(Span {
-                offset: start + i,
-                len: key.len(),
-            }),
+            Some((i, _)) => Some(Span { offset: start + i, len: key.len() }),
             None => value,
         }
     }
 
     /// The placeholder `{{ name }}` at or after `at` (within it when `bounded`), else `at` itself.
-    pub(super) fn placeholder_span(
-        &self,
-        at: Option<Span>,
-        name: &str,
-        bounded: bool,
-    ) -> Option<Span> {
+    pub(super) fn placeholder_span(&self, at: Option<Span>, name: &str, bounded: bool) -> Option<Span> {
         let at = at?;
-        let end = if bounded {
-            at.offset + at.len
-        } else {
-            self.text.len()
-        };
+        let end = if bounded { at.offset + at.len } else { self.text.len() };
         let text = self.text.get(at.offset..end)?;
         let mut from = 0;
         while let Some(open) = text[from..].find("{{").map(|i| from + i) {
@@ -154,10 +121,7 @@ impl Source<'_> {
                 break;
             };
             if text[open + 2..close].trim() == name {
-                return Some(Span {
-                    offset: at.offset + open,
-                    len: close + 2 - open,
-                });
+                return Some(Span { offset: at.offset + open, len: close + 2 - open });
             }
             from = open + 2;
         }
@@ -168,10 +132,7 @@ impl Source<'_> {
     pub(super) fn find_after(&self, at: Option<Span>, text: &str) -> Option<Span> {
         let start = at?.offset;
         match self.text.get(start..).and_then(|rest| rest.find(text)) {
-            Some(i) if !text.is_empty() => Some(Span {
-                offset: start + i,
-                len: text.len(),
-            }),
+            Some(i) if !text.is_empty() => Some(Span { offset: start + i, len: text.len() }),
             _ => at,
         }
     }

@@ -7,8 +7,8 @@ use miette::{Diagnostic, LabeledSpan};
 use serde_json::json;
 
 use super::*;
-use crate::quirk::Quirk;
 use crate::model::Location;
+use crate::quirk::Quirk;
 use crate::{LlmMock, McpAnswer, McpFailure, MockKind, PathQuery};
 
 const PATH: &str = "scenarios/t.yaml";
@@ -17,15 +17,9 @@ const PATH: &str = "scenarios/t.yaml";
 /// hold readable YAML.
 fn dedent(text: &str) -> String {
     let text = text.strip_prefix('\n').unwrap_or(text);
-    let indent = text
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| l.len() - l.trim_start().len())
-        .min()
-        .unwrap_or(0);
-    text.lines()
-        .map(|l| l.get(indent..).unwrap_or("").to_string() + "\n")
-        .collect()
+    let indent =
+        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
+    text.lines().map(|l| l.get(indent..).unwrap_or("").to_string() + "\n").collect()
 }
 
 /// A scenario with the given steps (written as a YAML list at column 1).
@@ -60,20 +54,8 @@ struct Rejected {
     message: &'static str,
 }
 
-fn rejected(
-    name: &'static str,
-    yaml: String,
-    line: usize,
-    column: usize,
-    message: &'static str,
-) -> Rejected {
-    Rejected {
-        name,
-        yaml,
-        line,
-        column,
-        message,
-    }
+fn rejected(name: &'static str, yaml: String, line: usize, column: usize, message: &'static str) -> Rejected {
+    Rejected { name, yaml, line, column, message }
 }
 
 fn check_rejected(cases: Vec<Rejected>) {
@@ -85,10 +67,7 @@ fn check_rejected(cases: Vec<Rejected>) {
                 let text = e.to_string();
                 let place = format!("{PATH}:{}:{}: ", case.line, case.column);
                 if !text.starts_with(&place) || !text.contains(case.message) {
-                    failures.push(format!(
-                        "{}: got `{text}`, expected `{place}…{}…`",
-                        case.name, case.message
-                    ));
+                    failures.push(format!("{}: got `{text}`, expected `{place}…{}…`", case.name, case.message));
                 }
             }
         }
@@ -97,10 +76,8 @@ fn check_rejected(cases: Vec<Rejected>) {
 }
 
 fn check_accepted(cases: &[(&str, String)]) {
-    let failures: Vec<String> = cases
-        .iter()
-        .filter_map(|(name, yaml)| parse(yaml).err().map(|e| format!("{name}: {e}")))
-        .collect();
+    let failures: Vec<String> =
+        cases.iter().filter_map(|(name, yaml)| parse(yaml).err().map(|e| format!("{name}: {e}"))).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -109,34 +86,10 @@ const GET: &str = "request: {method: GET, path: /health}";
 #[test]
 fn required_fields_are_reported_with_line_and_column() {
     check_rejected(vec![
-        rejected(
-            "missing id",
-            "title: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            2,
-            1,
-            "missing field `id`",
-        ),
-        rejected(
-            "missing title",
-            "id: s\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            2,
-            1,
-            "missing field `title`",
-        ),
-        rejected(
-            "missing steps",
-            "id: s\ntitle: T\n".into(),
-            2,
-            1,
-            "missing field `steps`",
-        ),
-        rejected(
-            "step without id",
-            with_steps("- sleep: 1s"),
-            4,
-            3,
-            "missing field `id`",
-        ),
+        rejected("missing id", "title: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 2, 1, "missing field `id`"),
+        rejected("missing title", "id: s\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 2, 1, "missing field `title`"),
+        rejected("missing steps", "id: s\ntitle: T\n".into(), 2, 1, "missing field `steps`"),
+        rejected("step without id", with_steps("- sleep: 1s"), 4, 3, "missing field `id`"),
         rejected(
             "request without path",
             with_steps("- id: a\n  request: {method: GET}"),
@@ -146,29 +99,19 @@ fn required_fields_are_reported_with_line_and_column() {
         ),
         rejected(
             "retry without timeout",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  retry: {{until: {{status: 200}}}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  retry: {{until: {{status: 200}}}}")),
             6,
             11,
             "missing field `timeout`",
         ),
         rejected(
             "body assertion without path",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  expect:\n    body:\n      - {{exists: true}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  expect:\n    body:\n      - {{exists: true}}")),
             8,
             10,
             "missing field `path`",
         ),
-        rejected(
-            "empty title",
-            "id: s\ntitle: ''\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            2,
-            8,
-            "empty title",
-        ),
+        rejected("empty title", "id: s\ntitle: ''\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 2, 8, "empty title"),
     ]);
 }
 
@@ -182,13 +125,7 @@ fn unknown_fields_are_reported_with_line_and_column() {
             1,
             "unknown field `owner`, expected one of id, title",
         ),
-        rejected(
-            "step",
-            with_steps("- id: a\n  sleep: 1s\n  wait: 2s"),
-            6,
-            3,
-            "unknown field `wait`",
-        ),
+        rejected("step", with_steps("- id: a\n  sleep: 1s\n  wait: 2s"), 6, 3, "unknown field `wait`"),
         rejected(
             "request",
             with_steps("- id: a\n  request: {method: GET, path: /, params: {}}"),
@@ -205,9 +142,7 @@ fn unknown_fields_are_reported_with_line_and_column() {
         ),
         rejected(
             "error assertion",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  expect: {{error: {{message: x}}}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  expect: {{error: {{message: x}}}}")),
             6,
             20,
             "unknown field `message`",
@@ -218,20 +153,8 @@ fn unknown_fields_are_reported_with_line_and_column() {
 #[test]
 fn yaml_syntax_and_type_errors_carry_line_and_column() {
     check_rejected(vec![
-        rejected(
-            "bad indentation",
-            "id: s\n  title: T\n".into(),
-            2,
-            8,
-            "mapping values are not allowed",
-        ),
-        rejected(
-            "unclosed quote",
-            "id: s\ntitle: \"T\nsteps: []\n".into(),
-            2,
-            8,
-            "unclosed quote",
-        ),
+        rejected("bad indentation", "id: s\n  title: T\n".into(), 2, 8, "mapping values are not allowed"),
+        rejected("unclosed quote", "id: s\ntitle: \"T\nsteps: []\n".into(), 2, 8, "unclosed quote"),
         rejected(
             "status is a word",
             with_steps(&format!("- id: a\n  {GET}\n  expect: {{status: abc}}")),
@@ -241,9 +164,7 @@ fn yaml_syntax_and_type_errors_carry_line_and_column() {
         ),
         rejected(
             "negative length",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, length: -1}}]}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, length: -1}}]}}")),
             6,
             39,
             "invalid value: integer `-1`, expected a length (an integer >= 0)",
@@ -255,13 +176,7 @@ fn yaml_syntax_and_type_errors_carry_line_and_column() {
             51,
             "duplicate mapping key `a`",
         ),
-        rejected(
-            "steps is a string",
-            "id: s\ntitle: T\nsteps: many\n".into(),
-            3,
-            8,
-            "invalid type: expected a list",
-        ),
+        rejected("steps is a string", "id: s\ntitle: T\nsteps: many\n".into(), 3, 8, "invalid type: expected a list"),
     ]);
 }
 
@@ -282,29 +197,12 @@ fn scenario_id_must_use_the_id_charset() {
             5,
             "invalid scenario id",
         ),
-        rejected(
-            "space",
-            "id: a b\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            1,
-            5,
-            "invalid scenario id",
-        ),
-        rejected(
-            "empty",
-            "id: ''\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            1,
-            5,
-            "invalid scenario id",
-        ),
+        rejected("space", "id: a b\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 1, 5, "invalid scenario id"),
+        rejected("empty", "id: ''\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 1, 5, "invalid scenario id"),
     ]);
     let accepted: Vec<(&str, String)> = ["a", "9lives", "org-admin_updates-team-2"]
         .into_iter()
-        .map(|id| {
-            (
-                id,
-                format!("id: {id}\ntitle: T\nsteps:\n  - {{id: a, sleep: 1s}}\n"),
-            )
-        })
+        .map(|id| (id, format!("id: {id}\ntitle: T\nsteps:\n  - {{id: a, sleep: 1s}}\n")))
         .collect();
     check_accepted(&accepted);
 }
@@ -312,13 +210,7 @@ fn scenario_id_must_use_the_id_charset() {
 #[test]
 fn steps_must_exist_and_have_unique_ids() {
     check_rejected(vec![
-        rejected(
-            "empty list",
-            "id: s\ntitle: T\nsteps: []\n".into(),
-            3,
-            8,
-            "no steps",
-        ),
+        rejected("empty list", "id: s\ntitle: T\nsteps: []\n".into(), 3, 8, "no steps"),
         rejected(
             "duplicate id",
             with_steps("- {id: a, sleep: 1s}\n- {id: b, sleep: 1s}\n- {id: a, sleep: 1s}"),
@@ -333,20 +225,11 @@ fn steps_must_exist_and_have_unique_ids() {
 
 #[test]
 fn a_step_needs_a_request_or_a_sleep() {
-    check_rejected(vec![rejected(
-        "neither",
-        with_steps("- id: a"),
-        4,
-        3,
-        "step `a` does nothing",
-    )]);
+    check_rejected(vec![rejected("neither", with_steps("- id: a"), 4, 3, "step `a` does nothing")]);
     check_accepted(&[
         ("sleep only", with_steps("- {id: a, sleep: 1s}")),
         ("request only", with_steps(&format!("- id: a\n  {GET}"))),
-        (
-            "both",
-            with_steps(&format!("- id: a\n  sleep: 10ms\n  {GET}")),
-        ),
+        ("both", with_steps(&format!("- id: a\n  sleep: 10ms\n  {GET}"))),
     ]);
 }
 
@@ -374,13 +257,7 @@ fn expect_capture_retry_and_actor_need_a_request() {
             3,
             "`retry` without `request`",
         ),
-        rejected(
-            "actor",
-            with_steps("- id: a\n  sleep: 1s\n  actor: none"),
-            6,
-            3,
-            "`actor` without `request`",
-        ),
+        rejected("actor", with_steps("- id: a\n  sleep: 1s\n  actor: none"), 6, 3, "`actor` without `request`"),
     ]);
 }
 
@@ -394,9 +271,7 @@ fn methods_are_checked_and_stored_upper_case() {
         "unknown HTTP method `FETCH`: expected one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
     )]);
     for method in ["get", "Post", "PUT", "patch", "delete", "head", "options"] {
-        let scenario = parse_ok(&with_steps(&format!(
-            "- id: a\n  request: {{method: {method}, path: /}}"
-        )));
+        let scenario = parse_ok(&with_steps(&format!("- id: a\n  request: {{method: {method}, path: /}}")));
         let request = scenario.steps[0].request.as_ref().expect("a request");
         assert_eq!(request.method, method.to_ascii_uppercase());
     }
@@ -411,26 +286,19 @@ fn request_path_must_start_with_a_slash() {
         32,
         "request path `team/new` does not start with `/`",
     )]);
-    check_accepted(&[(
-        "templated",
-        with_steps("- id: a\n  request: {method: GET, path: \"/team/{{run_id}}\"}"),
-    )]);
+    check_accepted(&[("templated", with_steps("- id: a\n  request: {method: GET, path: \"/team/{{run_id}}\"}"))]);
 }
 
 #[test]
 fn json_and_body_are_exclusive() {
     check_rejected(vec![rejected(
         "both",
-        with_steps(
-            "- id: a\n  request:\n    method: POST\n    path: /x\n    json: {a: 1}\n    body: '{'",
-        ),
+        with_steps("- id: a\n  request:\n    method: POST\n    path: /x\n    json: {a: 1}\n    body: '{'"),
         9,
         5,
         "both `json` and `body`",
     )]);
-    let scenario = parse_ok(&with_steps(
-        "- id: a\n  request: {method: POST, path: /x, body: '{\"a\": '}",
-    ));
+    let scenario = parse_ok(&with_steps("- id: a\n  request: {method: POST, path: /x, body: '{\"a\": '}"));
     match &scenario.steps[0].request.as_ref().expect("a request").body {
         Some(Body::Raw(raw)) => assert_eq!(raw.as_str(), "{\"a\": "),
         other => panic!("expected a raw body, got {other:?}"),
@@ -439,31 +307,14 @@ fn json_and_body_are_exclusive() {
 
 #[test]
 fn statuses_must_be_in_range() {
-    let step =
-        |status: &str| with_steps(&format!("- id: a\n  {GET}\n  expect: {{status: {status}}}"));
+    let step = |status: &str| with_steps(&format!("- id: a\n  {GET}\n  expect: {{status: {status}}}"));
     check_rejected(vec![
-        rejected(
-            "too low",
-            step("99"),
-            6,
-            20,
-            "status 99 is out of range: expected 100..=599",
-        ),
+        rejected("too low", step("99"), 6, 20, "status 99 is out of range: expected 100..=599"),
         rejected("too high", step("600"), 6, 20, "status 600 is out of range"),
-        rejected(
-            "one of a list",
-            step("[200, 700]"),
-            6,
-            26,
-            "status 700 is out of range",
-        ),
+        rejected("one of a list", step("[200, 700]"), 6, 26, "status 700 is out of range"),
         rejected("empty list", step("[]"), 6, 20, "empty status list"),
     ]);
-    for (text, expected) in [
-        ("100", vec![100]),
-        ("599", vec![599]),
-        ("[401, 403]", vec![401, 403]),
-    ] {
+    for (text, expected) in [("100", vec![100]), ("599", vec![599]), ("[401, 403]", vec![401, 403])] {
         let scenario = parse_ok(&step(text));
         assert_eq!(scenario.steps[0].expect.status, Some(expected));
     }
@@ -471,11 +322,7 @@ fn statuses_must_be_in_range() {
 
 #[test]
 fn a_body_assertion_has_exactly_one_predicate() {
-    let body = |item: &str| {
-        with_steps(&format!(
-            "- id: a\n  {GET}\n  expect:\n    body:\n      - {item}"
-        ))
-    };
+    let body = |item: &str| with_steps(&format!("- id: a\n  {GET}\n  expect:\n    body:\n      - {item}"));
     check_rejected(vec![
         rejected(
             "none",
@@ -491,13 +338,7 @@ fn a_body_assertion_has_exactly_one_predicate() {
             32,
             "2 predicates (equals, contains) in a body assertion",
         ),
-        rejected(
-            "absent false",
-            body("{path: $.a, absent: false}"),
-            8,
-            29,
-            "`absent: false` is not allowed",
-        ),
+        rejected("absent false", body("{path: $.a, absent: false}"), 8, 29, "`absent: false` is not allowed"),
     ]);
     let cases = [
         ("{path: $.a, equals: {x: [1]}}", "Equals"),
@@ -516,40 +357,16 @@ fn a_body_assertion_has_exactly_one_predicate() {
         assert!(name.starts_with(expected), "{item}: got {name}");
     }
     let scenario = parse_ok(&body("{path: $.a, equals: null}"));
-    assert!(
-        matches!(&scenario.steps[0].expect.body[0].predicate, Predicate::Equals(v) if v.is_null())
-    );
+    assert!(matches!(&scenario.steps[0].expect.body[0].predicate, Predicate::Equals(v) if v.is_null()));
 }
 
 #[test]
 fn a_header_assertion_has_exactly_one_predicate() {
-    let header = |item: &str| {
-        with_steps(&format!(
-            "- id: a\n  {GET}\n  expect:\n    headers:\n      - {item}"
-        ))
-    };
+    let header = |item: &str| with_steps(&format!("- id: a\n  {GET}\n  expect:\n    headers:\n      - {item}"));
     check_rejected(vec![
-        rejected(
-            "none",
-            header("{name: x-a}"),
-            8,
-            9,
-            "no predicate in a header assertion",
-        ),
-        rejected(
-            "two",
-            header("{name: x-a, exists: true, absent: true}"),
-            8,
-            35,
-            "2 predicates (exists, absent)",
-        ),
-        rejected(
-            "absent false",
-            header("{name: x-a, absent: false}"),
-            8,
-            29,
-            "`absent: false` is not allowed",
-        ),
+        rejected("none", header("{name: x-a}"), 8, 9, "no predicate in a header assertion"),
+        rejected("two", header("{name: x-a, exists: true, absent: true}"), 8, 35, "2 predicates (exists, absent)"),
+        rejected("absent false", header("{name: x-a, absent: false}"), 8, 29, "`absent: false` is not allowed"),
     ]);
     let scenario = parse_ok(&header("{name: Content-Type, contains: json}"));
     let assertion = &scenario.steps[0].expect.headers[0];
@@ -572,20 +389,8 @@ fn a_header_assertion_has_exactly_one_predicate() {
 fn an_error_assertion_needs_at_least_one_key() {
     let error = |body: &str| with_steps(&format!("- id: a\n  {GET}\n  expect:\n    error: {body}"));
     check_rejected(vec![
-        rejected(
-            "empty",
-            error("{}"),
-            7,
-            12,
-            "empty `error` assertion: expected at least one of message_contains",
-        ),
-        rejected(
-            "empty any",
-            error("{message_contains_any: []}"),
-            7,
-            35,
-            "empty `message_contains_any`",
-        ),
+        rejected("empty", error("{}"), 7, 12, "empty `error` assertion: expected at least one of message_contains"),
+        rejected("empty any", error("{message_contains_any: []}"), 7, 35, "empty `message_contains_any`"),
     ]);
     for body in [
         "{message_contains: x}",
@@ -597,22 +402,11 @@ fn an_error_assertion_needs_at_least_one_key() {
         parse_ok(&error(body));
     }
     let scenario = parse_ok(&error("{code: 401, type: auth_error}"));
-    let assertion = scenario.steps[0]
-        .expect
-        .error
-        .as_ref()
-        .expect("an error assertion");
+    let assertion = scenario.steps[0].expect.error.as_ref().expect("an error assertion");
     assert_eq!(assertion.code.as_deref(), Some("401"));
     assert_eq!(assertion.error_type.as_deref(), Some("auth_error"));
     let scenario = parse_ok(&error("{code: '401'}"));
-    assert_eq!(
-        scenario.steps[0]
-            .expect
-            .error
-            .as_ref()
-            .and_then(|e| e.code.as_deref()),
-        Some("401")
-    );
+    assert_eq!(scenario.steps[0].expect.error.as_ref().and_then(|e| e.code.as_deref()), Some("401"));
 }
 
 #[test]
@@ -620,18 +414,14 @@ fn jsonpaths_must_parse() {
     check_rejected(vec![
         rejected(
             "body assertion",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  expect: {{body: [{{path: '$.a[', exists: true}}]}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: '$.a[', exists: true}}]}}")),
             6,
             26,
             "invalid JSONPath `$.a[`",
         ),
         rejected(
             "no root",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  expect: {{body: [{{path: team_id, exists: true}}]}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: team_id, exists: true}}]}}")),
             6,
             26,
             "invalid JSONPath `team_id`",
@@ -657,18 +447,14 @@ fn regexes_compile_unless_templated() {
     check_rejected(vec![
         rejected(
             "body",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, matches: '(sk'}}]}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, matches: '(sk'}}]}}")),
             6,
             40,
             "invalid regular expression `(sk`: unclosed group",
         ),
         rejected(
             "error message",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  expect: {{error: {{message_matches: '[a-'}}}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  expect: {{error: {{message_matches: '[a-'}}}}")),
             6,
             37,
             "invalid regular expression `[a-`",
@@ -681,9 +467,8 @@ fn regexes_compile_unless_templated() {
         &scenario.steps[0].expect.body[0].predicate,
         Predicate::Matches(TextPattern::Templated(t)) if t.as_str() == "^{{run_id}}("
     ));
-    let scenario = parse_ok(&with_steps(&format!(
-        "- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, matches: '^sk-'}}]}}"
-    )));
+    let scenario =
+        parse_ok(&with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, matches: '^sk-'}}]}}")));
     assert!(matches!(
         &scenario.steps[0].expect.body[0].predicate,
         Predicate::Matches(TextPattern::Compiled(r)) if r.is_match("sk-1")
@@ -719,11 +504,8 @@ fn templates_must_parse() {
 
 #[test]
 fn variables_must_be_run_id_or_captured_by_an_earlier_step() {
-    let capture_then = |use_site: &str| {
-        with_steps(&format!(
-            "- id: a\n  {GET}\n  capture: {{tid: $.id}}\n- id: b\n  {use_site}"
-        ))
-    };
+    let capture_then =
+        |use_site: &str| with_steps(&format!("- id: a\n  {GET}\n  capture: {{tid: $.id}}\n- id: b\n  {use_site}"));
     check_rejected(vec![
         rejected(
             "never captured",
@@ -796,42 +578,17 @@ fn variables_must_be_run_id_or_captured_by_an_earlier_step() {
             "`tid` is captured by step `b` (line 8), which does not run before this template; capture it in an earlier step"
         )
     );
-    let err = parse_err(&with_steps(
-        "- id: a\n  request: {method: GET, path: '/t/{{team}}'}",
-    ));
+    let err = parse_err(&with_steps("- id: a\n  request: {method: GET, path: '/t/{{team}}'}"));
     assert_eq!(err.help_text(), Some("variables known here: run_id"));
 
     check_accepted(&[
-        (
-            "path",
-            capture_then("request: {method: GET, path: '/t/{{tid}}'}"),
-        ),
-        (
-            "query",
-            capture_then("request: {method: GET, path: /t, query: {id: '{{tid}}', n: 3, b: true}}"),
-        ),
-        (
-            "headers",
-            capture_then("request: {method: GET, path: /t, headers: {x-id: '{{tid}}'}}"),
-        ),
-        (
-            "json",
-            capture_then(
-                "request: {method: POST, path: /t, json: {ids: ['{{tid}}'], '{{tid}}': 1}}",
-            ),
-        ),
-        (
-            "body",
-            capture_then("request: {method: POST, path: /t, body: '{\"id\": \"{{tid}}\"}'}"),
-        ),
-        (
-            "actor",
-            capture_then("actor: '{{tid}}'\n  request: {method: GET, path: /t}"),
-        ),
-        (
-            "run_id",
-            with_steps("- id: a\n  request: {method: GET, path: '/t/{{ run_id }}'}"),
-        ),
+        ("path", capture_then("request: {method: GET, path: '/t/{{tid}}'}")),
+        ("query", capture_then("request: {method: GET, path: /t, query: {id: '{{tid}}', n: 3, b: true}}")),
+        ("headers", capture_then("request: {method: GET, path: /t, headers: {x-id: '{{tid}}'}}")),
+        ("json", capture_then("request: {method: POST, path: /t, json: {ids: ['{{tid}}'], '{{tid}}': 1}}")),
+        ("body", capture_then("request: {method: POST, path: /t, body: '{\"id\": \"{{tid}}\"}'}")),
+        ("actor", capture_then("actor: '{{tid}}'\n  request: {method: GET, path: /t}")),
+        ("run_id", with_steps("- id: a\n  request: {method: GET, path: '/t/{{ run_id }}'}")),
     ]);
 }
 
@@ -839,79 +596,36 @@ fn variables_must_be_run_id_or_captured_by_an_earlier_step() {
 fn captures_need_a_valid_new_name() {
     let capture = |map: &str| with_steps(&format!("- id: a\n  {GET}\n  capture: {map}"));
     check_rejected(vec![
-        rejected(
-            "built-in",
-            capture("{run_id: $.id}"),
-            6,
-            13,
-            "cannot capture into `run_id`",
-        ),
-        rejected(
-            "bad name",
-            capture("{'team id': $.id}"),
-            6,
-            13,
-            "invalid variable name `team id`",
-        ),
+        rejected("built-in", capture("{run_id: $.id}"), 6, 13, "cannot capture into `run_id`"),
+        rejected("bad name", capture("{'team id': $.id}"), 6, 13, "invalid variable name `team id`"),
     ]);
     let scenario = parse_ok(&capture("{b: $.b, a: $.a, c.d: '$.c'}"));
-    let names: Vec<&str> = scenario.steps[0]
-        .capture
-        .iter()
-        .map(|c| c.variable.as_str())
-        .collect();
+    let names: Vec<&str> = scenario.steps[0].capture.iter().map(|c| c.variable.as_str()).collect();
     assert_eq!(names, ["b", "a", "c.d"], "captures keep file order");
 }
 
 #[test]
 fn durations_must_parse() {
     check_rejected(vec![
-        rejected(
-            "sleep",
-            with_steps("- {id: a, sleep: soon}"),
-            4,
-            18,
-            "invalid duration `soon`",
-        ),
-        rejected(
-            "no unit",
-            with_steps("- {id: a, sleep: 5}"),
-            4,
-            18,
-            "invalid duration `5`",
-        ),
+        rejected("sleep", with_steps("- {id: a, sleep: soon}"), 4, 18, "invalid duration `soon`"),
+        rejected("no unit", with_steps("- {id: a, sleep: 5}"), 4, 18, "invalid duration `5`"),
         rejected(
             "retry timeout",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  retry: {{until: {{status: 200}}, timeout: 2 parsecs}}"
-            )),
+            with_steps(&format!("- id: a\n  {GET}\n  retry: {{until: {{status: 200}}, timeout: 2 parsecs}}")),
             6,
             42,
             "invalid duration `2 parsecs`",
         ),
     ]);
-    for (text, expected) in [
-        ("500ms", 500),
-        ("2s", 2_000),
-        ("1m", 60_000),
-        ("1s 500ms", 1_500),
-    ] {
+    for (text, expected) in [("500ms", 500), ("2s", 2_000), ("1m", 60_000), ("1s 500ms", 1_500)] {
         let scenario = parse_ok(&with_steps(&format!("- {{id: a, sleep: {text}}}")));
-        assert_eq!(
-            scenario.steps[0].sleep,
-            Some(Duration::from_millis(expected)),
-            "{text}"
-        );
+        assert_eq!(scenario.steps[0].sleep, Some(Duration::from_millis(expected)), "{text}");
     }
 }
 
 #[test]
 fn retry_interval_must_be_below_the_timeout() {
-    let retry = |r: &str| {
-        with_steps(&format!(
-            "- id: a\n  {GET}\n  retry: {{until: {{status: 200}}, {r}}}"
-        ))
-    };
+    let retry = |r: &str| with_steps(&format!("- id: a\n  {GET}\n  retry: {{until: {{status: 200}}, {r}}}"));
     check_rejected(vec![
         rejected(
             "equal",
@@ -927,33 +641,19 @@ fn retry_interval_must_be_below_the_timeout() {
             42,
             "retry interval 250ms is not less than the timeout 100ms",
         ),
-        rejected(
-            "zero interval",
-            retry("timeout: 1s, interval: 0s"),
-            6,
-            56,
-            "zero retry interval",
-        ),
+        rejected("zero interval", retry("timeout: 1s, interval: 0s"), 6, 56, "zero retry interval"),
     ]);
     let scenario = parse_ok(&retry("timeout: 10s"));
     let r = scenario.steps[0].retry.as_ref().expect("a retry");
-    assert_eq!(
-        (r.timeout, r.interval),
-        (Duration::from_secs(10), Duration::from_millis(250))
-    );
+    assert_eq!((r.timeout, r.interval), (Duration::from_secs(10), Duration::from_millis(250)));
     assert_eq!(r.until.status, Some(vec![200]));
     let scenario = parse_ok(&retry("timeout: 2s, interval: 1s"));
-    assert_eq!(
-        scenario.steps[0].retry.as_ref().map(|r| r.interval),
-        Some(Duration::from_secs(1))
-    );
+    assert_eq!(scenario.steps[0].retry.as_ref().map(|r| r.interval), Some(Duration::from_secs(1)));
 }
 
 #[test]
 fn requires_names_known_capabilities() {
-    let file = |requires: &str| {
-        format!("id: s\ntitle: T\nrequires: {requires}\nsteps:\n  - {{id: a, sleep: 1s}}\n")
-    };
+    let file = |requires: &str| format!("id: s\ntitle: T\nrequires: {requires}\nsteps:\n  - {{id: a, sleep: 1s}}\n");
     check_rejected(vec![rejected(
         "unknown",
         file("[organizations, sso]"),
@@ -961,29 +661,15 @@ fn requires_names_known_capabilities() {
         27,
         "unknown capability `sso`: expected one of organizations, team_admin_via_member_add, key_regenerate, mcp, mcp_access_groups, access_groups, key_access_group_assignment",
     )]);
-    let all = Capability::ALL
-        .iter()
-        .map(|c| c.name())
-        .collect::<Vec<_>>()
-        .join(", ");
-    assert_eq!(
-        parse_ok(&file(&format!("[{all}]"))).requires,
-        Capability::ALL.to_vec()
-    );
-    assert_eq!(
-        parse_ok(&file("[mcp, mcp]")).requires,
-        [Capability::Mcp],
-        "duplicates are dropped"
-    );
+    let all = Capability::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ");
+    assert_eq!(parse_ok(&file(&format!("[{all}]"))).requires, Capability::ALL.to_vec());
+    assert_eq!(parse_ok(&file("[mcp, mcp]")).requires, [Capability::Mcp], "duplicates are dropped");
 }
 
 /// A scenario with two steps (`team` captures `team_id`; `update` uses it) and the given
 /// `reproduces:` block (YAML at column 1, indented under the key by this function).
 fn reproducing(block: &str) -> String {
-    let block: String = dedent(block)
-        .lines()
-        .map(|l| format!("  {l}\n"))
-        .collect();
+    let block: String = dedent(block).lines().map(|l| format!("  {l}\n")).collect();
     format!(
         "id: s\ntitle: T\nreproduces:\n{block}steps:\n  - id: team\n    {GET}\n    capture: {{team_id: $.team_id}}\n  - id: update\n    {GET}\n  - id: pause\n    sleep: 1s\n"
     )
@@ -1006,10 +692,7 @@ fn reproduces_names_a_quirk_a_step_and_what_it_observes() {
     assert_eq!(reproduction.observed.status, Some(vec![401]));
     assert_eq!(reproduction.location, Location { line: 4, column: 3 });
     let error = reproduction.observed.error.expect("an error assertion");
-    assert!(
-        matches!(&error.message[..], [MessageMatch::Contains(t)] if t.has_placeholders()),
-        "{error:?}"
-    );
+    assert!(matches!(&error.message[..], [MessageMatch::Contains(t)] if t.has_placeholders()), "{error:?}");
     assert!(parse_ok(&with_steps("- {id: a, sleep: 1s}")).reproduces.is_none());
 }
 
@@ -1063,12 +746,7 @@ fn reproduces_is_checked_against_the_registry_and_the_steps() {
     ]);
     let every_quirk: Vec<(&str, String)> = Quirk::ALL
         .iter()
-        .map(|q| {
-            (
-                q.name(),
-                reproducing(&format!("quirk: {}\nfails_at: update\nobserved: {{status: 403}}", q.name())),
-            )
-        })
+        .map(|q| (q.name(), reproducing(&format!("quirk: {}\nfails_at: update\nobserved: {{status: 403}}", q.name()))))
         .collect();
     check_accepted(&every_quirk);
 }
@@ -1081,26 +759,15 @@ fn every_scenario_in_the_repository_loads() {
         files.iter().any(|f| f.to_string_lossy().contains("regressions")),
         "expected regression scenarios, found {files:?}"
     );
-    let failures: Vec<String> = files
-        .iter()
-        .filter_map(|file| load_file(file).err().map(|e| e.to_string()))
-        .collect();
+    let failures: Vec<String> = files.iter().filter_map(|file| load_file(file).err().map(|e| e.to_string())).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 #[test]
 fn reference_env_accepts_only_the_cache_ttl_in_whole_seconds() {
-    let file = |env: &str| {
-        format!("id: s\ntitle: T\nreference:\n  env: {env}\nsteps:\n  - {{id: a, sleep: 1s}}\n")
-    };
+    let file = |env: &str| format!("id: s\ntitle: T\nreference:\n  env: {env}\nsteps:\n  - {{id: a, sleep: 1s}}\n");
     check_rejected(vec![
-        rejected(
-            "unknown name",
-            file("{LITELLM_LOG: DEBUG}"),
-            4,
-            9,
-            "unknown reference setting `LITELLM_LOG`",
-        ),
+        rejected("unknown name", file("{LITELLM_LOG: DEBUG}"), 4, 9, "unknown reference setting `LITELLM_LOG`"),
         rejected(
             "negative",
             file("{DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL: -1}"),
@@ -1131,14 +798,8 @@ fn reference_env_accepts_only_the_cache_ttl_in_whole_seconds() {
         ),
     ]);
     for (value, seconds) in [("0", 0), ("60", 60), ("'30'", 30)] {
-        let scenario = parse_ok(&file(&format!(
-            "{{DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL: {value}}}"
-        )));
-        assert_eq!(
-            scenario.reference.cache_ttl,
-            Some(Duration::from_secs(seconds)),
-            "{value}"
-        );
+        let scenario = parse_ok(&file(&format!("{{DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL: {value}}}")));
+        assert_eq!(scenario.reference.cache_ttl, Some(Duration::from_secs(seconds)), "{value}");
         assert_ne!(scenario.reference, ReferenceSettings::default());
     }
     let scenario = parse_ok(&with_steps("- {id: a, sleep: 1s}"));
@@ -1154,28 +815,18 @@ fn actor_defaults_to_admin_and_knows_none() {
     assert_eq!(actor(""), Some(Actor::Admin));
     assert_eq!(actor("actor: admin\n  "), Some(Actor::Admin));
     assert_eq!(actor("actor: none\n  "), Some(Actor::Anonymous));
-    assert_eq!(
-        actor("actor: sk-literal\n  "),
-        Some(Actor::Key(Template::literal("sk-literal")))
-    );
+    assert_eq!(actor("actor: sk-literal\n  "), Some(Actor::Key(Template::literal("sk-literal"))));
 }
 
 #[test]
 fn display_is_one_line_naming_path_line_and_column() {
-    let err = parse_err(&with_steps(
-        "- id: a\n  request: {method: GET, path: '/t/{{team}}'}",
-    ));
+    let err = parse_err(&with_steps("- id: a\n  request: {method: GET, path: '/t/{{team}}'}"));
     assert_eq!(
         err.to_string(),
         "scenarios/t.yaml:5:36: unknown variable `team`: expected `run_id` or a variable captured by an earlier step"
     );
-    assert_eq!(
-        (err.path(), err.line(), err.column()),
-        (Path::new(PATH), Some(5), Some(36))
-    );
-    assert!(
-        matches!(err.kind(), ScenarioErrorKind::UnknownVariable { name, .. } if name == "team")
-    );
+    assert_eq!((err.path(), err.line(), err.column()), (Path::new(PATH), Some(5), Some(36)));
+    assert!(matches!(err.kind(), ScenarioErrorKind::UnknownVariable { name, .. } if name == "team"));
     assert!(!err.to_string().contains('\n'));
 }
 
@@ -1186,10 +837,7 @@ fn diagnostic_labels_the_offending_text() {
     let labels: Vec<LabeledSpan> = err.labels().expect("a label").collect();
     assert_eq!(labels.len(), 1);
     let span = labels[0].inner();
-    assert_eq!(
-        &text[span.offset()..span.offset() + span.len()],
-        "{{ team }}"
-    );
+    assert_eq!(&text[span.offset()..span.offset() + span.len()], "{{ team }}");
     assert_eq!(labels[0].label(), Some("not captured by an earlier step"));
     assert!(err.source_code().is_some());
     assert!(err.help().is_some());
@@ -1199,13 +847,10 @@ fn diagnostic_labels_the_offending_text() {
 fn an_unreadable_file_is_a_scenario_error_without_position() {
     let path = Path::new("/nonexistent/gateproof/missing.yaml");
     let err = load_file(path).expect_err("the file does not exist");
-    assert!(
-        matches!(err.kind(), ScenarioErrorKind::Io { error } if error.kind() == std::io::ErrorKind::NotFound)
-    );
+    assert!(matches!(err.kind(), ScenarioErrorKind::Io { error } if error.kind() == std::io::ErrorKind::NotFound));
     assert_eq!((err.line(), err.column()), (None, None));
     assert!(
-        err.to_string()
-            .starts_with("/nonexistent/gateproof/missing.yaml: failed to read the scenario file: "),
+        err.to_string().starts_with("/nonexistent/gateproof/missing.yaml: failed to read the scenario file: "),
         "{err}"
     );
 }
@@ -1275,31 +920,14 @@ fn a_full_featured_file_becomes_the_right_model() {
     assert_eq!(s.steps.len(), 3);
 
     let team = &s.steps[0];
-    assert_eq!(
-        (team.id.as_str(), team.location),
-        (
-            "team",
-            Location {
-                line: 11,
-                column: 5
-            }
-        )
-    );
+    assert_eq!((team.id.as_str(), team.location), ("team", Location { line: 11, column: 5 }));
     let request = team.request.as_ref().expect("a request");
     assert_eq!(request.actor, Actor::Admin);
     assert_eq!(request.method, "POST");
     assert_eq!(request.path.as_str(), "/team/new");
-    let query: Vec<(&str, &str)> = request
-        .query
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let query: Vec<(&str, &str)> = request.query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(query, [("dry", "false"), ("n", "2")]);
-    let headers: Vec<(&str, &str)> = request
-        .headers
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
+    let headers: Vec<(&str, &str)> = request.headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     assert_eq!(headers, [("x-trace", "t-{{run_id}}")]);
     assert!(
         matches!(&request.body, Some(Body::Json(v)) if *v == json!({"team_alias": "t-{{run_id}}", "max_budget": 10}))
@@ -1307,24 +935,13 @@ fn a_full_featured_file_becomes_the_right_model() {
     assert_eq!(team.expect.status, Some(vec![200]));
     assert_eq!(team.expect.body.len(), 2);
     assert_eq!(team.expect.body[0].path_text, "$.team_id");
-    assert_eq!(
-        team.expect.body[0].location,
-        Location {
-            line: 21,
-            column: 11
-        }
-    );
+    assert_eq!(team.expect.body[0].location, Location { line: 21, column: 11 });
     assert!(matches!(team.expect.body[0].predicate, Predicate::Exists));
-    assert!(
-        matches!(&team.expect.body[1].predicate, Predicate::Contains(v) if *v == json!("gpt-4"))
-    );
+    assert!(matches!(&team.expect.body[1].predicate, Predicate::Contains(v) if *v == json!("gpt-4")));
     assert_eq!(team.expect.headers[0].name, "content-type");
     assert!(team.expect.error.is_none());
-    let captures: Vec<(&str, &str)> = team
-        .capture
-        .iter()
-        .map(|c| (c.variable.as_str(), c.path_text.as_str()))
-        .collect();
+    let captures: Vec<(&str, &str)> =
+        team.capture.iter().map(|c| (c.variable.as_str(), c.path_text.as_str())).collect();
     assert_eq!(captures, [("team_id", "$.team_id"), ("key", "$.key")]);
     assert!(team.sleep.is_none() && team.retry.is_none());
 
@@ -1334,10 +951,7 @@ fn a_full_featured_file_becomes_the_right_model() {
 
     let update = &s.steps[2];
     let request = update.request.as_ref().expect("a request");
-    assert_eq!(
-        request.actor,
-        Actor::Key(Template::parse("{{key}}").expect("a template"))
-    );
+    assert_eq!(request.actor, Actor::Key(Template::parse("{{key}}").expect("a template")));
     assert_eq!(request.method, "PATCH");
     assert!(matches!(&request.body, Some(Body::Raw(t)) if t.as_str() == "{\"team_id\": "));
     assert_eq!(update.expect.status, Some(vec![401, 403]));
@@ -1360,59 +974,36 @@ fn a_full_featured_file_becomes_the_right_model() {
     }
     let retry = update.retry.as_ref().expect("a retry");
     assert_eq!(retry.until.status, Some(vec![401, 403]));
-    assert_eq!(
-        (retry.timeout, retry.interval),
-        (Duration::from_secs(10), Duration::from_millis(500))
-    );
+    assert_eq!((retry.timeout, retry.interval), (Duration::from_secs(10), Duration::from_millis(500)));
 }
 
 #[test]
 fn discover_walks_directories_for_yaml_files_sorted() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let root = dir.path();
-    for file in [
-        "b.yaml",
-        "a.yml",
-        "notes.txt",
-        "nested/deeper/c.yaml",
-        "nested/d.YAML.bak",
-    ] {
+    for file in ["b.yaml", "a.yml", "notes.txt", "nested/deeper/c.yaml", "nested/d.YAML.bak"] {
         let path = root.join(file);
         std::fs::create_dir_all(path.parent().expect("a parent")).expect("dirs");
         std::fs::write(&path, "id: x\n").expect("write");
     }
     let explicit = root.join("notes.txt");
     let found = discover(&[root.to_path_buf(), explicit.clone()]).expect("discover");
-    let expected = vec![
-        root.join("a.yml"),
-        root.join("b.yaml"),
-        root.join("nested/deeper/c.yaml"),
-        explicit,
-    ];
-    assert_eq!(
-        found, expected,
-        "files given explicitly are kept whatever their extension"
-    );
+    let expected = vec![root.join("a.yml"), root.join("b.yaml"), root.join("nested/deeper/c.yaml"), explicit];
+    assert_eq!(found, expected, "files given explicitly are kept whatever their extension");
 }
 
 #[test]
 fn discover_names_a_missing_path() {
     let err = discover(&[PathBuf::from("/nonexistent/gateproof-scenarios")]).expect_err("missing");
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
-    assert!(
-        err.to_string().contains("/nonexistent/gateproof-scenarios"),
-        "{err}"
-    );
+    assert!(err.to_string().contains("/nonexistent/gateproof-scenarios"), "{err}");
 }
 
 #[test]
 fn the_valid_fixtures_load() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/valid");
     let files = discover(&[dir]).expect("fixtures/valid exists");
-    assert!(
-        files.len() >= 2,
-        "expected at least two valid fixtures, found {files:?}"
-    );
+    assert!(files.len() >= 2, "expected at least two valid fixtures, found {files:?}");
     for file in files {
         if let Err(e) = load_file(&file) {
             panic!("{e}");
@@ -1528,7 +1119,13 @@ fn on_picks_a_replica_below_the_declared_count() {
         rejected("on past replicas", file("reference: {replicas: 2}\n", "2"), 5, 17, "`on: 2` names no proxy"),
         rejected("zero replicas", file("reference: {replicas: 0}\n", "0"), 3, 23, "0 replicas: expected 1 to 8"),
         rejected("too many replicas", file("reference: {replicas: 9}\n", "0"), 3, 23, "9 replicas: expected 1 to 8"),
-        rejected("on without request", "id: s\ntitle: T\nsteps:\n  - {id: a, on: 0, sleep: 1s}\n".into(), 4, 13, "`on` without `request`"),
+        rejected(
+            "on without request",
+            "id: s\ntitle: T\nsteps:\n  - {id: a, on: 0, sleep: 1s}\n".into(),
+            4,
+            13,
+            "`on` without `request`",
+        ),
     ]);
 }
 
@@ -1546,7 +1143,11 @@ fn a_body_path_may_hold_placeholders_of_known_variables() {
     ));
     assert!(matches!(scenario.steps[0].expect.body[0].path, PathQuery::Templated(_)));
     assert!(matches!(scenario.steps[0].expect.body[1].path, PathQuery::Compiled(_)));
-    let file = |path: &str| with_steps(&format!("- id: a\n  request: {{method: GET, path: /x}}\n  expect: {{body: [{{path: \"{path}\", exists: true}}]}}"));
+    let file = |path: &str| {
+        with_steps(&format!(
+            "- id: a\n  request: {{method: GET, path: /x}}\n  expect: {{body: [{{path: \"{path}\", exists: true}}]}}"
+        ))
+    };
     let error = parse_err(&file("$[?@.id == '{{later}}']"));
     assert!(error.to_string().contains("unknown variable `later`"), "{error}");
     let error = parse_err(&file("$[?@.id == {{run_id}}"));

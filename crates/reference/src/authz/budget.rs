@@ -2,7 +2,7 @@
 //! §5.2): key model access, key budget, team model access, user model access (personal keys), team
 //! budget, user budget. Limits come from the (possibly cached) objects, spend from the counters.
 
-use super::model_access::{effective_key_models, model_allowed, ModelListOwner};
+use super::model_access::{ModelListOwner, effective_key_models, model_allowed};
 use crate::error::py_float;
 
 /// What the checks need to know about the request; plain values the handler loaded.
@@ -164,7 +164,10 @@ mod tests {
         let denial = check_llm_request(&LlmRequest { model: "gpt-a", key, ..LlmRequest::default() }).unwrap_err();
         assert_eq!(denial.status(), 422);
         assert_eq!(denial.error_type(), "budget_exceeded");
-        assert_eq!(denial.message(), "Budget has been exceeded! Key=key (sk-...AbCd) Current cost: 0.5, Max budget: 0.5");
+        assert_eq!(
+            denial.message(),
+            "Budget has been exceeded! Key=key (sk-...AbCd) Current cost: 0.5, Max budget: 0.5"
+        );
         let below = KeyFacts { max_budget: Some(0.5), spend: 0.49, ..KeyFacts::default() };
         assert_eq!(check_llm_request(&LlmRequest { model: "gpt-a", key: below, ..LlmRequest::default() }), Ok(()));
     }
@@ -199,7 +202,8 @@ mod tests {
     fn user_budget_applies_to_personal_keys() {
         let models: Vec<String> = vec![];
         let user = UserFacts { user_id: "u1", models: &models, max_budget: Some(2.0), spend: 2.0 };
-        let denial = check_llm_request(&LlmRequest { model: "gpt-a", user: Some(user), ..LlmRequest::default() }).unwrap_err();
+        let denial =
+            check_llm_request(&LlmRequest { model: "gpt-a", user: Some(user), ..LlmRequest::default() }).unwrap_err();
         assert_eq!(denial.message(), "ExceededBudget: User=u1 over budget. Spend=2.0, Budget=2.0");
     }
 
@@ -207,9 +211,21 @@ mod tests {
     fn a_free_model_skips_budgets_but_not_model_access() {
         let key_models = list(&["gpt-a"]);
         let key = KeyFacts { models: &key_models, max_budget: Some(0.0), spend: 5.0, ..KeyFacts::default() };
-        assert_eq!(check_llm_request(&LlmRequest { model: "gpt-a", free_model: true, key: key.clone(), ..LlmRequest::default() }), Ok(()));
-        let denial = check_llm_request(&LlmRequest { model: "gpt-b", free_model: true, key, ..LlmRequest::default() }).unwrap_err();
-        assert_eq!((denial.status(), denial.error_type(), denial.param()), (403, "key_model_access_denied", Some("model")));
+        assert_eq!(
+            check_llm_request(&LlmRequest {
+                model: "gpt-a",
+                free_model: true,
+                key: key.clone(),
+                ..LlmRequest::default()
+            }),
+            Ok(())
+        );
+        let denial = check_llm_request(&LlmRequest { model: "gpt-b", free_model: true, key, ..LlmRequest::default() })
+            .unwrap_err();
+        assert_eq!(
+            (denial.status(), denial.error_type(), denial.param()),
+            (403, "key_model_access_denied", Some("model"))
+        );
     }
 
     #[test]
@@ -223,16 +239,22 @@ mod tests {
         // The key budget before the team's model access.
         let key = KeyFacts { max_budget: Some(0.0), spend: 1.0, ..KeyFacts::default() };
         let team = TeamFacts { team_id: "t1", models: &only_b, max_budget: None, spend: 0.0 };
-        let first = check_llm_request(&LlmRequest { model: "gpt-a", key, team: Some(team.clone()), ..LlmRequest::default() }).unwrap_err();
+        let first =
+            check_llm_request(&LlmRequest { model: "gpt-a", key, team: Some(team.clone()), ..LlmRequest::default() })
+                .unwrap_err();
         assert_eq!(first.error_type(), "budget_exceeded");
         // The team's model access before the team budget.
         let team = TeamFacts { max_budget: Some(0.0), spend: 1.0, ..team };
-        let first = check_llm_request(&LlmRequest { model: "gpt-a", team: Some(team), ..LlmRequest::default() }).unwrap_err();
+        let first =
+            check_llm_request(&LlmRequest { model: "gpt-a", team: Some(team), ..LlmRequest::default() }).unwrap_err();
         assert_eq!(first.error_type(), "team_model_access_denied");
         // A team key with all-team-models gets the team's list.
         let all_team = list(&["all-team-models"]);
         let team = TeamFacts { team_id: "t1", models: &only_a, max_budget: None, spend: 0.0 };
         let key = KeyFacts { models: &all_team, ..KeyFacts::default() };
-        assert_eq!(check_llm_request(&LlmRequest { model: "gpt-a", key, team: Some(team), ..LlmRequest::default() }), Ok(()));
+        assert_eq!(
+            check_llm_request(&LlmRequest { model: "gpt-a", key, team: Some(team), ..LlmRequest::default() }),
+            Ok(())
+        );
     }
 }

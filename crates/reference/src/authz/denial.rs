@@ -5,16 +5,40 @@ use super::route_gate::mask_user_id;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Denial {
     /// The route gate's catch-all for non-admins.
-    OnlyProxyAdmin { route: String, role: Option<String>, user_id: Option<String> },
-    UserInfoOfOtherUser { requested: String, own: Option<String> },
-    ViewerWrite { route: String },
-    OrgCreateNotProxyAdmin { role: String },
-    NotInAnyOrganization { route: String },
+    OnlyProxyAdmin {
+        route: String,
+        role: Option<String>,
+        user_id: Option<String>,
+    },
+    UserInfoOfOtherUser {
+        requested: String,
+        own: Option<String>,
+    },
+    ViewerWrite {
+        route: String,
+    },
+    OrgCreateNotProxyAdmin {
+        role: String,
+    },
+    NotInAnyOrganization {
+        route: String,
+    },
     NoOrganizationId,
-    NoRoleInOrganization { organization_id: String },
-    WrongRoleInOrganization { route: String, organization_id: String, role: String },
-    TeamNewNeedsOrganization { organizations: Vec<String> },
-    TeamNewNotOrgAdmin { organization_id: String, role: String },
+    NoRoleInOrganization {
+        organization_id: String,
+    },
+    WrongRoleInOrganization {
+        route: String,
+        organization_id: String,
+        role: String,
+    },
+    TeamNewNeedsOrganization {
+        organizations: Vec<String>,
+    },
+    TeamNewNotOrgAdmin {
+        organization_id: String,
+        role: String,
+    },
     /// The team check of /team/update, /team/delete, /team/block, /team/unblock.
     NoTeamAccess,
     TeamAdminCannotEdit,
@@ -23,26 +47,70 @@ pub(crate) enum Denial {
     /// /organization/member_update by a non-proxy-admin on a global proxy admin.
     OrgRoleOfProxyAdmin,
     /// /team/member_* without proxy, team or org admin rights.
-    NotTeamOrOrgAdmin { route: String, team_id: String },
-    TeamInfoUser { user_id: String, team_id: String },
-    TeamInfoTeamKey { key_team_id: String, team_id: String },
-    TeamInfoBareKey { team_id: String },
-    KeyForOtherUser { requested: String, own: String },
-    UserNotInTeam { user_id: String, team_id: String },
-    TeamMemberLacksPermission { route: String, team_id: String, allowed: Vec<String> },
+    NotTeamOrOrgAdmin {
+        route: String,
+        team_id: String,
+    },
+    TeamInfoUser {
+        user_id: String,
+        team_id: String,
+    },
+    TeamInfoTeamKey {
+        key_team_id: String,
+        team_id: String,
+    },
+    TeamInfoBareKey {
+        team_id: String,
+    },
+    KeyForOtherUser {
+        requested: String,
+        own: String,
+    },
+    UserNotInTeam {
+        user_id: String,
+        team_id: String,
+    },
+    TeamMemberLacksPermission {
+        route: String,
+        team_id: String,
+        allowed: Vec<String>,
+    },
     OnlyAdminsSetAllowedRoutes,
-    KeyInfoNotAllowed { role: String },
+    KeyInfoNotAllowed {
+        role: String,
+    },
     KeyDeleteNotAllowed,
-    KeyUpdateBudgetNotAllowed { role: String, user_id: String },
-    KeyRebind { old: String, new: String },
+    KeyUpdateBudgetNotAllowed {
+        role: String,
+        user_id: String,
+    },
+    KeyRebind {
+        old: String,
+        new: String,
+    },
     KeyUnbind,
-    NotTeamMemberForKey { user_id: String, team_id: String },
-    KeyMcpAccessGroupsNotAllowed { team_id: String, requested: Vec<String>, team_allows: Vec<String> },
-    KeyMcpServersNotAllowed { team_id: String, requested: Vec<String>, team_allows: Vec<String> },
+    NotTeamMemberForKey {
+        user_id: String,
+        team_id: String,
+    },
+    KeyMcpAccessGroupsNotAllowed {
+        team_id: String,
+        requested: Vec<String>,
+        team_allows: Vec<String>,
+    },
+    KeyMcpServersNotAllowed {
+        team_id: String,
+        requested: Vec<String>,
+        team_allows: Vec<String>,
+    },
     /// A non-admin attaching access groups to a personal key (spec Part 2 §6).
-    AccessGroupsOnPersonalKey { groups: Vec<String> },
+    AccessGroupsOnPersonalKey {
+        groups: Vec<String>,
+    },
     /// A team member attaching access groups without `/key/access_group_assignment`.
-    AccessGroupAssignmentNotPermitted { team_id: String },
+    AccessGroupAssignmentNotPermitted {
+        team_id: String,
+    },
 }
 
 impl Denial {
@@ -67,7 +135,9 @@ impl Denial {
     /// LiteLLM's `type` where it is a specific one; `None` means "derived from the status".
     pub fn error_type(&self) -> Option<&'static str> {
         match self {
-            Denial::TeamMemberLacksPermission { .. } | Denial::NotTeamMemberForKey { .. } => Some("team_member_permission_error"),
+            Denial::TeamMemberLacksPermission { .. } | Denial::NotTeamMemberForKey { .. } => {
+                Some("team_member_permission_error")
+            }
             _ => None,
         }
     }
@@ -75,10 +145,13 @@ impl Denial {
     pub fn param(&self) -> Option<String> {
         use Denial::*;
         match self {
-            OrgCreateNotProxyAdmin { .. } | WrongRoleInOrganization { .. } | TeamNewNotOrgAdmin { .. } => Some("user_role".into()),
-            NotInAnyOrganization { .. } | NoOrganizationId | NoRoleInOrganization { .. } | TeamNewNeedsOrganization { .. } => {
-                Some("organization_id".into())
+            OrgCreateNotProxyAdmin { .. } | WrongRoleInOrganization { .. } | TeamNewNotOrgAdmin { .. } => {
+                Some("user_role".into())
             }
+            NotInAnyOrganization { .. }
+            | NoOrganizationId
+            | NoRoleInOrganization { .. }
+            | TeamNewNeedsOrganization { .. } => Some("organization_id".into()),
             TeamMemberLacksPermission { route, .. } => Some(route.clone()),
             _ => None,
         }

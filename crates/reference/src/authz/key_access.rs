@@ -1,7 +1,7 @@
 //! Handler-level key checks (spec Part 1 §5): who may generate, read, update and delete which keys.
 
 use super::Denial;
-use crate::domain::{Caller, Key, ObjectPermission, Team, PROXY_ADMIN_VIEWER};
+use crate::domain::{Caller, Key, ObjectPermission, PROXY_ADMIN_VIEWER, Team};
 use crate::{Quirk, Quirks};
 
 /// What a team member may do when `team_member_permissions` is unset.
@@ -26,7 +26,11 @@ fn check_team_member_route(caller: &Caller, team: &Team, route: &str, not_member
             if allowed.iter().any(|r| r == route) {
                 Ok(())
             } else {
-                Err(Denial::TeamMemberLacksPermission { route: route.to_string(), team_id: team.team_id.clone(), allowed })
+                Err(Denial::TeamMemberLacksPermission {
+                    route: route.to_string(),
+                    team_id: team.team_id.clone(),
+                    allowed,
+                })
             }
         }
     }
@@ -73,7 +77,12 @@ pub(crate) fn check_key_info(caller: &Caller, key: &Key, key_team: Option<&Team>
     let is_self = caller.key_hash.as_deref() == Some(key.token.as_str());
     let is_owner = key.user_id == caller.user_id;
     let team_member = key_team.is_some_and(|t| caller.user_id.as_deref().is_some_and(|u| t.role_of(u).is_some()));
-    if caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER) || is_self || is_owner || team_member {
+    if caller.is_proxy_admin()
+        || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER)
+        || is_self
+        || is_owner
+        || team_member
+    {
         Ok(())
     } else {
         Err(Denial::KeyInfoNotAllowed { role: caller.handler_role().to_string() })
@@ -128,7 +137,12 @@ pub(crate) struct KeyUpdateChanges {
 }
 
 /// /key/update by a non-admin (spec Part 1 §5).
-pub(crate) fn check_key_update(caller: &Caller, key: &Key, key_team: Option<&Team>, changes: &KeyUpdateChanges) -> Result<(), Denial> {
+pub(crate) fn check_key_update(
+    caller: &Caller,
+    key: &Key,
+    key_team: Option<&Team>,
+    changes: &KeyUpdateChanges,
+) -> Result<(), Denial> {
     if caller.is_proxy_admin() {
         return Ok(());
     }
@@ -148,7 +162,10 @@ pub(crate) fn check_key_update(caller: &Caller, key: &Key, key_team: Option<&Tea
     match &changes.user_id {
         Some(None) if key.user_id.is_some() => return Err(Denial::KeyUnbind),
         Some(Some(new)) if key.user_id.as_deref() != Some(new.as_str()) => {
-            return Err(Denial::KeyRebind { old: key.user_id.clone().unwrap_or_else(|| "None".into()), new: new.clone() });
+            return Err(Denial::KeyRebind {
+                old: key.user_id.clone().unwrap_or_else(|| "None".into()),
+                new: new.clone(),
+            });
         }
         _ => {}
     }
@@ -200,7 +217,11 @@ pub(crate) fn check_key_mcp_within_team(
     team_servers.dedup();
     let servers = outside(&requested.mcp_servers, &team_servers);
     if !servers.is_empty() {
-        return Err(Denial::KeyMcpServersNotAllowed { team_id: team.team_id.clone(), requested: servers, team_allows: team_servers });
+        return Err(Denial::KeyMcpServersNotAllowed {
+            team_id: team.team_id.clone(),
+            requested: servers,
+            team_allows: team_servers,
+        });
     }
     Ok(())
 }
@@ -281,7 +302,13 @@ mod tests {
     fn key_delete_table() {
         let t = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
         let k = key(Some("owner"), Some("t1"));
-        for (caller, expected) in [(Caller::master(), true), (internal("owner"), true), (internal("tadmin"), true), (internal("tmember"), false), (internal("x"), false)] {
+        for (caller, expected) in [
+            (Caller::master(), true),
+            (internal("owner"), true),
+            (internal("tadmin"), true),
+            (internal("tmember"), false),
+            (internal("x"), false),
+        ] {
             assert_eq!(check_key_owner_or_team_admin(&caller, &k, Some(&t)).is_ok(), expected, "{caller:?}");
         }
         let userless = key(None, None);
@@ -359,13 +386,49 @@ mod tests {
         let cases: Vec<Case<'_>> = vec![
             ("inside the object permission", &direct, perm(&["G1"], &["s1"]), Quirks::NONE, Ok(())),
             ("a team without MCP config restricts nothing", &nothing, perm(&["G9"], &["s9"]), Quirks::NONE, Ok(())),
-            ("group outside", &direct, perm(&["G1", "G2"], &[]), Quirks::NONE, Err("Key requests MCP access groups not allowed by team 't1': ['G2']. Team allows: ['G1'].")),
-            ("server outside", &direct, perm(&[], &["s2"]), Quirks::NONE, Err("Key requests MCP servers not allowed by team 't1': ['s2']. Team allows: ['s1']")),
+            (
+                "group outside",
+                &direct,
+                perm(&["G1", "G2"], &[]),
+                Quirks::NONE,
+                Err("Key requests MCP access groups not allowed by team 't1': ['G2']. Team allows: ['G1']."),
+            ),
+            (
+                "server outside",
+                &direct,
+                perm(&[], &["s2"]),
+                Quirks::NONE,
+                Err("Key requests MCP servers not allowed by team 't1': ['s2']. Team allows: ['s1']"),
+            ),
             ("server of the team's access group", &with_groups, perm(&[], &["s1", "s3"]), Quirks::NONE, Ok(())),
-            ("server of an access group, team has no permission row", &groups_only, perm(&[], &["s3"]), Quirks::NONE, Ok(())),
-            ("other server, team has only access groups", &groups_only, perm(&[], &["s4"]), Quirks::NONE, Err("Key requests MCP servers not allowed by team 't1': ['s4']. Team allows: ['s3']")),
-            ("MCP access group, team has only access groups", &groups_only, perm(&["G1"], &[]), Quirks::NONE, Err("Key requests MCP access groups not allowed by team 't1': ['G1']. Team allows: [].")),
-            ("quirk: access-group servers do not count", &with_groups, perm(&[], &["s3"]), no_ag, Err("Key requests MCP servers not allowed by team 't1': ['s3']. Team allows: ['s1']")),
+            (
+                "server of an access group, team has no permission row",
+                &groups_only,
+                perm(&[], &["s3"]),
+                Quirks::NONE,
+                Ok(()),
+            ),
+            (
+                "other server, team has only access groups",
+                &groups_only,
+                perm(&[], &["s4"]),
+                Quirks::NONE,
+                Err("Key requests MCP servers not allowed by team 't1': ['s4']. Team allows: ['s3']"),
+            ),
+            (
+                "MCP access group, team has only access groups",
+                &groups_only,
+                perm(&["G1"], &[]),
+                Quirks::NONE,
+                Err("Key requests MCP access groups not allowed by team 't1': ['G1']. Team allows: []."),
+            ),
+            (
+                "quirk: access-group servers do not count",
+                &with_groups,
+                perm(&[], &["s3"]),
+                no_ag,
+                Err("Key requests MCP servers not allowed by team 't1': ['s3']. Team allows: ['s1']"),
+            ),
             ("quirk: team with only access groups restricts nothing", &groups_only, perm(&[], &["s4"]), no_ag, Ok(())),
         ];
         for (name, c, requested, quirks, expected) in cases {

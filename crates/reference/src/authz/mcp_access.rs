@@ -59,7 +59,13 @@ pub(crate) fn allowed_servers(input: &McpAccessInput<'_>, quirks: Quirks) -> Vec
     let everything: BTreeSet<String> = registry.iter().map(|s| s.server_id.clone()).collect();
     let allowed = if is_unscoped_admin(input) { everything.clone() } else { access(input, quirks) };
     let global = registry.iter().filter(|s| s.allow_all_keys).map(|s| s.server_id.clone());
-    allowed.into_iter().chain(global).filter(|id| everything.contains(id)).collect::<BTreeSet<_>>().into_iter().collect()
+    allowed
+        .into_iter()
+        .chain(global)
+        .filter(|id| everything.contains(id))
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect()
 }
 
 /// The master key, or an admin credential bound to no team and carrying no grants of its own.
@@ -80,7 +86,8 @@ fn access(input: &McpAccessInput<'_>, quirks: Quirks) -> BTreeSet<String> {
     let registry = input.registry;
     let key = input.key_permission.and_then(|p| grants(p, registry));
     let team = input.team.and_then(|t| team_scope(t, registry, quirks));
-    let extra: BTreeSet<String> = input.key_groups.iter().flat_map(|g| expand(&g.access_mcp_server_ids, registry)).collect();
+    let extra: BTreeSet<String> =
+        input.key_groups.iter().flat_map(|g| expand(&g.access_mcp_server_ids, registry)).collect();
 
     let base: BTreeSet<String> = match (&key, &team) {
         (None, None) => BTreeSet::new(),
@@ -138,7 +145,8 @@ fn restricting(servers: BTreeSet<String>, permission: Option<&ObjectPermission>)
 
 /// Servers named directly, through MCP access-group tags, and as keys of `mcp_tool_permissions`.
 fn granted_servers(p: &ObjectPermission, registry: &[McpServer]) -> BTreeSet<String> {
-    let direct = p.mcp_servers.iter().filter(|s| *s != NO_MCP_SERVERS && *s != ALL_PROXY_SERVERS).cloned().collect::<Vec<_>>();
+    let direct =
+        p.mcp_servers.iter().filter(|s| *s != NO_MCP_SERVERS && *s != ALL_PROXY_SERVERS).cloned().collect::<Vec<_>>();
     let tool_keys: Vec<String> = p
         .mcp_tool_permissions
         .as_ref()
@@ -232,7 +240,10 @@ mod tests {
         let capped = Quirks::NONE.with(Quirk::KeyAccessGroupsCappedByTeam);
         let skips_team_groups = Quirks::NONE.with(Quirk::TeamAccessGroupNotInObjectPermission);
         let cases = vec![
-            Case { caller: Caller::master(), ..case("master key sees everything", &["github", "postgres", "srv-linear", "stripe"]) },
+            Case {
+                caller: Caller::master(),
+                ..case("master key sees everything", &["github", "postgres", "srv-linear", "stripe"])
+            },
             Case {
                 caller: Caller { key_team_id: Some("t".into()), ..user("a", PROXY_ADMIN) },
                 ..case("team-bound admin key resolves through the team", &["postgres"])
@@ -240,7 +251,10 @@ mod tests {
             .with_team(team_pg()),
             Case {
                 caller: Caller { key_team_id: None, ..user("a", PROXY_ADMIN) },
-                ..case("teamless admin key without grants sees everything", &["github", "postgres", "srv-linear", "stripe"])
+                ..case(
+                    "teamless admin key without grants sees everything",
+                    &["github", "postgres", "srv-linear", "stripe"],
+                )
             },
             Case {
                 caller: Caller { key_team_id: None, ..user("a", PROXY_ADMIN) },
@@ -253,10 +267,13 @@ mod tests {
             Case { quirks: skips_team_groups, ..case("quirk: team access group ignored", &[]) }.with_team(team_group()),
             Case { quirks: skips_team_groups, ..case("quirk keeps the team's object permission", &["postgres"]) }
                 .with_team(team_pg()),
-            Case { key: Some(perm(&["postgres", "stripe"], &[])), ..case("key ∩ team", &["postgres"]) }.with_team(team_pg()),
-            Case { key: Some(perm(&["stripe"], &[])), ..case("key outside the team gets nothing", &[]) }.with_team(team_pg()),
+            Case { key: Some(perm(&["postgres", "stripe"], &[])), ..case("key ∩ team", &["postgres"]) }
+                .with_team(team_pg()),
+            Case { key: Some(perm(&["stripe"], &[])), ..case("key outside the team gets nothing", &[]) }
+                .with_team(team_pg()),
             Case { key: Some(perm(&["stripe"], &[])), ..case("teamless key keeps its own grants", &["stripe"]) },
-            Case { key: Some(perm(&[], &[])), ..case("empty key row inherits the team", &["postgres"]) }.with_team(team_pg()),
+            Case { key: Some(perm(&[], &[])), ..case("empty key row inherits the team", &["postgres"]) }
+                .with_team(team_pg()),
             Case {
                 key_groups: vec![group("ag2", &["stripe"])],
                 ..case("key access group adds on top of the team", &["postgres", "stripe"])
@@ -281,11 +298,14 @@ mod tests {
                 ..case("key group adds on top of key ∩ team", &["postgres", "stripe"])
             }
             .with_team(team_pg()),
-            Case { key: Some(perm(&["no-mcp-servers"], &[])), ..case("explicit opt-out beats the team", &[]) }.with_team(team_pg()),
+            Case { key: Some(perm(&["no-mcp-servers"], &[])), ..case("explicit opt-out beats the team", &[]) }
+                .with_team(team_pg()),
             Case { key: Some(perm(&[], &["dev"])), ..case("mcp access group tag", &["github"]) },
-            Case { key: Some(perm(&[], &["nomatch"])), ..case("a group that matches nothing denies", &[]) }.with_team(team_pg()),
+            Case { key: Some(perm(&[], &["nomatch"])), ..case("a group that matches nothing denies", &[]) }
+                .with_team(team_pg()),
             Case { key: Some(perm(&["linear"], &[])), ..case("names and aliases expand to ids", &["srv-linear"]) },
-            Case { key: Some(perm(&["ghost"], &[])), ..case("an unknown id restricts to nothing", &[]) }.with_team(team_pg()),
+            Case { key: Some(perm(&["ghost"], &[])), ..case("an unknown id restricts to nothing", &[]) }
+                .with_team(team_pg()),
             case("all-proxy-mcpservers on the team", &["github", "postgres", "srv-linear", "stripe"])
                 .with_team(Some((perm(&["all-proxy-mcpservers"], &[]), vec![]))),
             Case {
@@ -294,8 +314,12 @@ mod tests {
                 ..case("org ceiling removes a group's server", &["postgres"])
             }
             .with_team(team_pg()),
-            Case { org: Some(perm(&["github"], &[])), ..case("org list is the default when nothing restricts", &["github"]) },
-            Case { org: Some(perm(&[], &[])), ..case("empty org grants do not cap", &["postgres"]) }.with_team(team_pg()),
+            Case {
+                org: Some(perm(&["github"], &[])),
+                ..case("org list is the default when nothing restricts", &["github"])
+            },
+            Case { org: Some(perm(&[], &[])), ..case("empty org grants do not cap", &["postgres"]) }
+                .with_team(team_pg()),
             Case {
                 key_groups: vec![group("ag2", &["stripe"])],
                 user: Some(perm(&["stripe"], &[])),

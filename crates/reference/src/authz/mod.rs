@@ -13,22 +13,25 @@ mod org_access;
 mod route_gate;
 mod team_access;
 
-pub(crate) use access_group_assignment::{check_access_group_assignment, KEY_ACCESS_GROUP_ASSIGNMENT};
-pub(crate) use budget::{check_llm_request, KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts};
+pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
+pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
 pub(crate) use denial::Denial;
-pub(crate) use key_access::{check_key_generate, check_key_info, check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_regenerate, check_key_update, KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling};
+pub(crate) use key_access::{
+    KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling, check_key_generate, check_key_info,
+    check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_regenerate, check_key_update,
+};
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
-pub(crate) use route_gate::{check_route, RouteRequest};
+pub(crate) use route_gate::{RouteRequest, check_route};
 pub(crate) use team_access::{
-    check_team_admin_access, check_team_info_access, check_team_member_admin, check_team_permissions_access, check_team_update_access,
-    TeamPermissionsRoute,
+    TeamPermissionsRoute, check_team_admin_access, check_team_info_access, check_team_member_admin,
+    check_team_permissions_access, check_team_update_access,
 };
 
 #[cfg(test)]
 pub(crate) mod fixtures {
     //! Callers and teams shared by the authorization tables.
 
-    use crate::domain::{Caller, Member, Team, INTERNAL_USER, ORG_ADMIN, PROXY_ADMIN};
+    use crate::domain::{Caller, INTERNAL_USER, Member, ORG_ADMIN, PROXY_ADMIN, Team};
     use chrono::Utc;
     use sqlx::types::Json;
 

@@ -72,7 +72,11 @@ mod tests {
             (&["gpt.4"], "gpt-4", &[], false),
         ];
         for (allowed, model, groups, expected) in cases {
-            assert_eq!(model_allowed(&list(allowed), model, &list(groups)), *expected, "{allowed:?} {model} {groups:?}");
+            assert_eq!(
+                model_allowed(&list(allowed), model, &list(groups)),
+                *expected,
+                "{allowed:?} {model} {groups:?}"
+            );
         }
     }
 

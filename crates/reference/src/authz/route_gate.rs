@@ -37,17 +37,38 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
             RouteClass::Management
         }
         "/health/liveliness" | "/health/liveness" | "/" => RouteClass::Public,
-        "/chat/completions" | "/v1/chat/completions" | "/completions" | "/v1/completions" | "/embeddings"
+        "/chat/completions"
+        | "/v1/chat/completions"
+        | "/completions"
+        | "/v1/completions"
+        | "/embeddings"
         | "/v1/embeddings" => RouteClass::LlmApi,
-        "/key/info" | "/key/health" | "/key/list" | "/team/info" | "/team/list" | "/v2/team/list" | "/team/available"
-        | "/user/info" | "/v2/user/info" | "/organization/list" | "/model/info" | "/models" | "/v1/models" => RouteClass::Info,
-        "/key/generate" | "/key/update" | "/key/delete" | "/key/regenerate" | "/key/bulk_update" | "/key/block"
-        | "/key/unblock" | "/key/service-account/generate" => RouteClass::KeyManagement,
+        "/key/info" | "/key/health" | "/key/list" | "/team/info" | "/team/list" | "/v2/team/list"
+        | "/team/available" | "/user/info" | "/v2/user/info" | "/organization/list" | "/model/info" | "/models"
+        | "/v1/models" => RouteClass::Info,
+        "/key/generate"
+        | "/key/update"
+        | "/key/delete"
+        | "/key/regenerate"
+        | "/key/bulk_update"
+        | "/key/block"
+        | "/key/unblock"
+        | "/key/service-account/generate" => RouteClass::KeyManagement,
         r if r.starts_with("/key/") && r.ends_with("/regenerate") => RouteClass::KeyManagement,
         "/user/new" | "/user/update" | "/user/delete" | "/team/new" | "/organization/update" => RouteClass::Management,
-        "/team/update" | "/team/delete" | "/team/block" | "/team/unblock" | "/team/member_add" | "/team/member_update"
-        | "/team/member_delete" | "/team/permissions_list" | "/team/permissions_update" => RouteClass::SelfManaged,
-        "/organization/info" | "/organization/delete" | "/organization/member_add" | "/organization/member_update"
+        "/team/update"
+        | "/team/delete"
+        | "/team/block"
+        | "/team/unblock"
+        | "/team/member_add"
+        | "/team/member_update"
+        | "/team/member_delete"
+        | "/team/permissions_list"
+        | "/team/permissions_update" => RouteClass::SelfManaged,
+        "/organization/info"
+        | "/organization/delete"
+        | "/organization/member_add"
+        | "/organization/member_update"
         | "/organization/member_delete" => RouteClass::OrgAdminOnly,
         "/organization/new" => RouteClass::OrganizationNew,
         // Unified access groups are admin routes: a non-admin user gets the gate's 401.
@@ -84,7 +105,10 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
             if req.route == "/user/info" && role != Some(PROXY_ADMIN_VIEWER) {
                 if let Some(requested) = &req.query_user_id {
                     if caller.user_id.as_deref() != Some(requested.as_str()) {
-                        return Err(Denial::UserInfoOfOtherUser { requested: requested.clone(), own: caller.user_id.clone() });
+                        return Err(Denial::UserInfoOfOtherUser {
+                            requested: requested.clone(),
+                            own: caller.user_id.clone(),
+                        });
                     }
                 }
             }
@@ -102,14 +126,19 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
     if role == Some(INTERNAL_USER) && class == RouteClass::KeyManagement {
         return Ok(());
     }
-    let org_admin_route = matches!(class, RouteClass::KeyManagement | RouteClass::Management | RouteClass::OrgAdminOnly);
+    let org_admin_route =
+        matches!(class, RouteClass::KeyManagement | RouteClass::Management | RouteClass::OrgAdminOnly);
     if org_admin_route && is_org_admin_for_request(caller, &req.organization_ids) {
         return Ok(());
     }
     if key_allows_route(&caller.key_allowed_routes, req.route) {
         return Ok(());
     }
-    Err(Denial::OnlyProxyAdmin { route: req.route.to_string(), role: caller.user_role.clone(), user_id: caller.user_id.clone() })
+    Err(Denial::OnlyProxyAdmin {
+        route: req.route.to_string(),
+        role: caller.user_role.clone(),
+        user_id: caller.user_id.clone(),
+    })
 }
 
 /// LiteLLM's `organization_role_based_access_check`, which runs for every caller with a user row.
@@ -234,8 +263,22 @@ mod tests {
             ("org admin member_update other org", oa.clone(), "/organization/member_update", vec!["org2"], OFF, 401),
             ("org admin member_delete other org", oa.clone(), "/organization/member_delete", vec!["org2"], OFF, 401),
             ("org admin member_delete no org id", oa.clone(), "/organization/member_delete", vec![], OFF, 401),
-            ("internal user member_update no memberships", internal("u1"), "/organization/member_update", vec!["org1"], OFF, 401),
-            ("internal user member_delete no memberships", internal("u1"), "/organization/member_delete", vec!["org1"], OFF, 401),
+            (
+                "internal user member_update no memberships",
+                internal("u1"),
+                "/organization/member_update",
+                vec!["org1"],
+                OFF,
+                401,
+            ),
+            (
+                "internal user member_delete no memberships",
+                internal("u1"),
+                "/organization/member_delete",
+                vec!["org1"],
+                OFF,
+                401,
+            ),
             ("key without user member_update", bare.clone(), "/organization/member_update", vec!["org1"], OFF, 401),
             ("key without user org/info", bare.clone(), "/organization/info", vec!["org1"], OFF, 401),
             ("internal user team/unblock passes to handler", internal("u1"), "/team/unblock", vec![], OFF, 200),
@@ -246,15 +289,36 @@ mod tests {
             ("key without user team/member_add", bare.clone(), "/team/member_add", vec![], OFF, 200),
             ("key without user user/new", bare.clone(), "/user/new", vec![], OFF, 401),
             ("key without user team/new", bare.clone(), "/team/new", vec![], OFF, 401),
-            ("member of org with user role", Caller { org_roles: vec![("org1".into(), INTERNAL_USER.into())], ..internal("m1") }, "/organization/info", vec!["org1"], OFF, 401),
+            (
+                "member of org with user role",
+                Caller { org_roles: vec![("org1".into(), INTERNAL_USER.into())], ..internal("m1") },
+                "/organization/info",
+                vec!["org1"],
+                OFF,
+                401,
+            ),
             ("viewer read", Caller { ..viewer.clone() }, "/user/new", vec![], OFF, 403),
             ("internal user viewer key route", iuv, "/key/generate", vec![], OFF, 401),
             ("key without user key route", bare.clone(), "/key/generate", vec![], OFF, 401),
             ("key without user info route", bare.clone(), "/key/info", vec![], OFF, 200),
             ("key without user team/update", bare.clone(), "/team/update", vec![], OFF, 200),
             ("key without user org/new", bare.clone(), "/organization/new", vec![], OFF, 401),
-            ("key with allowed_routes", Caller { key_allowed_routes: vec!["/user/new".into()], ..bare.clone() }, "/user/new", vec![], OFF, 200),
-            ("allowed_routes wildcard", Caller { key_allowed_routes: vec!["/user/*".into()], ..bare }, "/user/new", vec![], OFF, 200),
+            (
+                "key with allowed_routes",
+                Caller { key_allowed_routes: vec!["/user/new".into()], ..bare.clone() },
+                "/user/new",
+                vec![],
+                OFF,
+                200,
+            ),
+            (
+                "allowed_routes wildcard",
+                Caller { key_allowed_routes: vec!["/user/*".into()], ..bare },
+                "/user/new",
+                vec![],
+                OFF,
+                200,
+            ),
             ("unknown route", internal("u1"), "/spend/whatever", vec![], OFF, 401),
             // org_admin_gate_needs_org_id_in_body: the four team routes are admin-only again.
             ("quirk: org admin team/update without org id", oa.clone(), "/team/update", vec![], GATE, 401),
@@ -271,7 +335,14 @@ mod tests {
             ("quirk: internal user team/block", internal("u1"), "/team/block", vec![], GATE, 401),
             ("quirk: internal user team/unblock", internal("u1"), "/team/unblock", vec![], GATE, 401),
             ("quirk: key without user team/update", userless_key(None), "/team/update", vec![], GATE, 401),
-            ("quirk: org admin member_update unaffected", oa.clone(), "/organization/member_update", vec!["org1"], GATE, 200),
+            (
+                "quirk: org admin member_update unaffected",
+                oa.clone(),
+                "/organization/member_update",
+                vec!["org1"],
+                GATE,
+                200,
+            ),
             ("quirk: master key team/update", Caller::master(), "/team/update", vec![], GATE, 200),
             ("quirk: admin user team/delete", admin_user(), "/team/delete", vec![], GATE, 200),
             ("quirk: member_add still passes to handler", internal("u1"), "/team/member_add", vec![], GATE, 200),
@@ -334,7 +405,13 @@ mod tests {
 
     #[test]
     fn masking_follows_litellm_lengths() {
-        for (id, masked) in [("abc", "***"), ("abcd", "***"), ("unknown", "*******"), ("abcdefgh", "********"), ("abcdefghi", "abcdef*hi")] {
+        for (id, masked) in [
+            ("abc", "***"),
+            ("abcd", "***"),
+            ("unknown", "*******"),
+            ("abcdefgh", "********"),
+            ("abcdefghi", "abcdef*hi"),
+        ] {
             assert_eq!(mask_user_id(id), masked, "{id}");
         }
     }

@@ -1,7 +1,7 @@
 //! Handler-level team checks (spec Part 1 §5): who may change, administer or read a team.
 
 use super::Denial;
-use crate::domain::{Caller, Team, PROXY_ADMIN_VIEWER};
+use crate::domain::{Caller, PROXY_ADMIN_VIEWER, Team};
 
 fn is_team_admin(caller: &Caller, team: &Team) -> bool {
     caller.user_id.as_deref().and_then(|u| team.role_of(u)) == Some("admin")
@@ -55,7 +55,11 @@ pub(crate) enum TeamPermissionsRoute {
 /// org admin of the team's organization; reading is also open to admin viewers (LiteLLM 1.109's
 /// read-parity rule). LiteLLM's list handler names `/team/member_add` in its denial (a copy-paste it
 /// ships), so the message does too.
-pub(crate) fn check_team_permissions_access(caller: &Caller, team: &Team, route: TeamPermissionsRoute) -> Result<(), Denial> {
+pub(crate) fn check_team_permissions_access(
+    caller: &Caller,
+    team: &Team,
+    route: TeamPermissionsRoute,
+) -> Result<(), Denial> {
     let viewer_reads = route == TeamPermissionsRoute::List && caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER);
     if caller.is_proxy_admin() || viewer_reads || is_team_admin(caller, team) || is_org_admin_of_team(caller, team) {
         return Ok(());
@@ -162,9 +166,15 @@ mod tests {
     fn team_permissions_denials_name_litellms_routes() {
         let t = team("t1", None, &[("tmember", "user")]);
         let list = check_team_permissions_access(&internal("tmember"), &t, TeamPermissionsRoute::List).unwrap_err();
-        assert_eq!(list.message(), "Call not allowed. User not proxy admin OR team admin. route=/team/member_add, team_id=t1");
+        assert_eq!(
+            list.message(),
+            "Call not allowed. User not proxy admin OR team admin. route=/team/member_add, team_id=t1"
+        );
         let update = check_team_permissions_access(&internal("tmember"), &t, TeamPermissionsRoute::Update).unwrap_err();
-        assert_eq!(update.message(), "Call not allowed. User not proxy admin OR team admin. route=/team/permissions_update, team_id=t1");
+        assert_eq!(
+            update.message(),
+            "Call not allowed. User not proxy admin OR team admin. route=/team/permissions_update, team_id=t1"
+        );
         assert_eq!(update.status(), 403);
     }
 
@@ -185,12 +195,22 @@ mod tests {
             check_team_info_access(&userless_key(Some("t2")), &t).unwrap_err().message(),
             "Team key for team=t2 not authorized to access this team=t1"
         );
-        assert!(check_team_info_access(&userless_key(None), &t).unwrap_err().message().starts_with("API key not authorized"));
+        assert!(
+            check_team_info_access(&userless_key(None), &t)
+                .unwrap_err()
+                .message()
+                .starts_with("API key not authorized")
+        );
     }
 
     #[test]
     fn team_admin_update_denial_explains_the_setting() {
         let t = team("t1", None, &[("tadmin", "admin")]);
-        assert!(check_team_update_access(&internal("tadmin"), &t).unwrap_err().message().starts_with("Team admins on this proxy cannot edit"));
+        assert!(
+            check_team_update_access(&internal("tadmin"), &t)
+                .unwrap_err()
+                .message()
+                .starts_with("Team admins on this proxy cannot edit")
+        );
     }
 }

@@ -2,23 +2,23 @@
 //! Part 2 §2.4). Writes keep the groups and the teams and keys they are attached to in step, and
 //! evict the cached teams and keys they touched.
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::double_option;
 use super::mcp_server::is_admin_view;
+use crate::AppState;
 use crate::auth::hash_if_needed;
 use crate::domain::Caller;
 use crate::error::ProxyError;
 use crate::mcp::model::AccessGroup;
 use crate::mcp::storage::{self as mcp_storage, Assignments};
 use crate::request::Authed;
-use crate::AppState;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct CreateRequest {
@@ -84,7 +84,11 @@ fn key_hashes(keys: &[String]) -> Vec<String> {
 
 async fn require_teams_exist(state: &AppState, team_ids: &[String]) -> Result<(), ProxyError> {
     let unknown = mcp_storage::unknown_team_ids(&state.store.db, team_ids).await?;
-    if unknown.is_empty() { Ok(()) } else { Err(ProxyError::detail(400, format!("Unknown team ids: {}", unknown.join(", ")))) }
+    if unknown.is_empty() {
+        Ok(())
+    } else {
+        Err(ProxyError::detail(400, format!("Unknown team ids: {}", unknown.join(", "))))
+    }
 }
 
 /// Saves the group and its mirrors, then evicts every team and key whose row changed.
@@ -136,13 +140,21 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
     Ok(Json(Value::Array(out)))
 }
 
-pub(crate) async fn info(State(state): State<AppState>, Path(id): Path<String>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+pub(crate) async fn info(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    authed: Authed,
+) -> Result<Json<Value>, ProxyError> {
     require_admin_view(&authed.caller)?;
     let group = mcp_storage::access_group(&state.store.db, &id).await?.ok_or_else(|| not_found(&id))?;
     Ok(Json(view(&state, &group).await?))
 }
 
-pub(crate) async fn update(State(state): State<AppState>, Path(id): Path<String>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    authed: Authed,
+) -> Result<Json<Value>, ProxyError> {
     let req: UpdateRequest = authed.parse()?;
     require_admin(&authed.caller)?;
     let mut group = mcp_storage::access_group(&state.store.db, &id).await?.ok_or_else(|| not_found(&id))?;
@@ -190,7 +202,11 @@ pub(crate) async fn update(State(state): State<AppState>, Path(id): Path<String>
     Ok(Json(view(&state, &group).await?))
 }
 
-pub(crate) async fn delete(State(state): State<AppState>, Path(id): Path<String>, authed: Authed) -> Result<Response, ProxyError> {
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    authed: Authed,
+) -> Result<Response, ProxyError> {
     require_admin(&authed.caller)?;
     let Some(group) = mcp_storage::access_group(&state.store.db, &id).await? else {
         return Err(not_found(&id));
@@ -224,14 +240,17 @@ async fn view(state: &AppState, group: &AccessGroup) -> Result<Value, ProxyError
     let key_names = mcp_storage::key_labels(db, &group.assigned_key_ids).await?;
     let servers = mcp_storage::servers(db).await?;
     let label = |id: &String, name: Option<String>| json!({"id": id, "name": name});
-    let name_in = |pairs: &[(String, Option<String>)], id: &String| pairs.iter().find(|(i, _)| i == id).and_then(|(_, n)| n.clone());
+    let name_in = |pairs: &[(String, Option<String>)], id: &String| {
+        pairs.iter().find(|(i, _)| i == id).and_then(|(_, n)| n.clone())
+    };
     let access_mcp_servers: Vec<Value> = group
         .access_mcp_server_ids
         .iter()
         .map(|id| label(id, servers.iter().find(|s| s.is_named(id)).map(|s| s.prefix().to_string())))
         .collect();
     let assigned_teams: Vec<Value> = teams.iter().map(|id| label(id, name_in(&team_names, id))).collect();
-    let assigned_keys: Vec<Value> = group.assigned_key_ids.iter().map(|id| label(id, name_in(&key_names, id))).collect();
+    let assigned_keys: Vec<Value> =
+        group.assigned_key_ids.iter().map(|id| label(id, name_in(&key_names, id))).collect();
     let mut row = super::to_value(group);
     if let Value::Object(map) = &mut row {
         map.insert("assigned_team_ids".into(), json!(teams));
@@ -245,12 +264,22 @@ async fn view(state: &AppState, group: &AccessGroup) -> Result<Value, ProxyError
 
 /// Keeps `assigned_team_ids` in step when a team's `access_group_ids` change on `/team/new` or
 /// `/team/update`.
-pub(crate) async fn reconcile_team(state: &AppState, team_id: &str, old: &[String], new: &[String]) -> Result<(), ProxyError> {
+pub(crate) async fn reconcile_team(
+    state: &AppState,
+    team_id: &str,
+    old: &[String],
+    new: &[String],
+) -> Result<(), ProxyError> {
     Ok(mcp_storage::reconcile_holder(&state.store.db, mcp_storage::Holder::Team(team_id), old, new).await?)
 }
 
 /// Keeps `assigned_key_ids` in step when a key's `access_group_ids` change on `/key/generate`,
 /// `/key/update` or `/key/regenerate` (`token` is the key's hash).
-pub(crate) async fn reconcile_key(state: &AppState, token: &str, old: &[String], new: &[String]) -> Result<(), ProxyError> {
+pub(crate) async fn reconcile_key(
+    state: &AppState,
+    token: &str,
+    old: &[String],
+    new: &[String],
+) -> Result<(), ProxyError> {
     Ok(mcp_storage::reconcile_holder(&state.store.db, mcp_storage::Holder::Key(token), old, new).await?)
 }

@@ -2,25 +2,29 @@
 //! and budget checks in LiteLLM's order, the call to the deployment's upstream, spend recording
 //! (spec Part 3 §5–§7).
 
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::Utc;
 use serde_json::Value;
 
 use super::new_id;
 use crate::auth::authenticate_with_key;
-use crate::authz::{check_llm_request, KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts};
+use crate::authz::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
 use crate::deployment::Deployment;
 use crate::domain::{Key, Team, User};
-use crate::error::{py_float, ProxyError};
+use crate::error::{ProxyError, py_float};
 use crate::request::parse_json;
 use crate::spend::{Entity, SpendLog};
-use crate::{storage, upstream, AppState};
+use crate::{AppState, storage, upstream};
 
-pub(crate) async fn completions(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ProxyError> {
+pub(crate) async fn completions(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ProxyError> {
     complete(&state, &headers, &body, None).await
 }
 
@@ -39,7 +43,9 @@ fn invalid_model(model: &str) -> ProxyError {
         400,
         "invalid_request_error",
         None,
-        format!("/chat/completions: Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key."),
+        format!(
+            "/chat/completions: Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key."
+        ),
     )
 }
 
@@ -90,13 +96,28 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
             key_alias: subject.key.key_alias.as_deref(),
             key_name: subject.key.key_name.as_deref(),
         },
-        team: subject.team.as_ref().map(|t| TeamFacts { team_id: &t.team_id, models: &t.models, max_budget: t.max_budget, spend: team_spend }),
-        user: subject.user.as_ref().map(|u| UserFacts { user_id: &u.user_id, models: &u.models, max_budget: u.max_budget, spend: user_spend }),
+        team: subject.team.as_ref().map(|t| TeamFacts {
+            team_id: &t.team_id,
+            models: &t.models,
+            max_budget: t.max_budget,
+            spend: team_spend,
+        }),
+        user: subject.user.as_ref().map(|u| UserFacts {
+            user_id: &u.user_id,
+            models: &u.models,
+            max_budget: u.max_budget,
+            spend: user_spend,
+        }),
     };
     check_llm_request(&request).map_err(|d| denial_error(&d))
 }
 
-async fn complete(state: &AppState, headers: &HeaderMap, bytes: &[u8], path_model: Option<String>) -> Result<Response, ProxyError> {
+async fn complete(
+    state: &AppState,
+    headers: &HeaderMap,
+    bytes: &[u8],
+    path_model: Option<String>,
+) -> Result<Response, ProxyError> {
     let started = Utc::now();
     let body = parse_json(bytes)?;
     let (_caller, key) = authenticate_with_key(&state.store, &state.master_key, headers).await?;
@@ -114,7 +135,9 @@ async fn complete(state: &AppState, headers: &HeaderMap, bytes: &[u8], path_mode
     }
     let deployment = deployments.first().ok_or_else(|| invalid_model(&model))?;
     let target = deployment.upstream().ok_or_else(|| {
-        ProxyError::internal(format!("litellm.APIConnectionError: model={model} has no api_base; the reference proxy calls no provider directly"))
+        ProxyError::internal(format!(
+            "litellm.APIConnectionError: model={model} has no api_base; the reference proxy calls no provider directly"
+        ))
     })?;
     let completion = upstream::chat(&target, &body).await?;
     let cost = deployment.pricing().cost(completion.prompt_tokens, completion.completion_tokens);
@@ -152,7 +175,11 @@ async fn record(
 ) -> Result<(), ProxyError> {
     let key = &subject.key;
     let log = SpendLog {
-        request_id: completion.body.get("id").and_then(Value::as_str).map_or_else(new_id, |id| format!("{id}-{}", new_id())),
+        request_id: completion
+            .body
+            .get("id")
+            .and_then(Value::as_str)
+            .map_or_else(new_id, |id| format!("{id}-{}", new_id())),
         api_key: key.token.clone(),
         spend: cost,
         prompt_tokens: completion.prompt_tokens,

@@ -1,23 +1,23 @@
 //! /key/generate, /key/info, /key/update, /key/delete.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use base64::Engine;
 use chrono::{DateTime, Duration as ChronoDuration, Utc};
 use rand::RngCore;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::access_group;
-use super::{double_option, save_permission, to_value, with_field, wrapped, wrapped_dict, ObjectPermissionRequest};
+use super::{ObjectPermissionRequest, double_option, save_permission, to_value, with_field, wrapped, wrapped_dict};
+use crate::Quirk;
 use crate::auth::{hash_if_needed, hash_token, last_chars};
 use crate::authz::{self, KeyGenerateRequest, KeyUpdateChanges};
 use crate::domain::{Caller, Key, ObjectPermission, Team};
-use crate::error::{py_float, ProxyError};
+use crate::error::{ProxyError, py_float};
 use crate::request::Authed;
-use crate::{storage, AppState};
-use crate::Quirk;
 use crate::store::PermissionOwner;
+use crate::{AppState, storage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct GenerateKeyRequest {
@@ -74,9 +74,9 @@ fn parse_duration(text: &str) -> Option<ChronoDuration> {
 pub(crate) fn expiry(duration: Option<&str>) -> Result<Option<DateTime<Utc>>, ProxyError> {
     match duration {
         None => Ok(None),
-        Some(d) => parse_duration(d)
-            .map(|delta| Some(Utc::now() + delta))
-            .ok_or_else(|| ProxyError::handler_dict(400, &format!("Invalid duration format: {d}. Use e.g. 30s, 30m, 30h, 30d."))),
+        Some(d) => parse_duration(d).map(|delta| Some(Utc::now() + delta)).ok_or_else(|| {
+            ProxyError::handler_dict(400, &format!("Invalid duration format: {d}. Use e.g. 30s, 30m, 30h, 30d."))
+        }),
     }
 }
 
@@ -159,7 +159,9 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
             None => {
                 return Err(ProxyError::handler_dict(
                     400,
-                    &format!("Team not found for team_id={id}. Non-admin users cannot create keys for non-existent teams."),
+                    &format!(
+                        "Team not found for team_id={id}. Non-admin users cannot create keys for non-existent teams."
+                    ),
                 ));
             }
         },
@@ -177,7 +179,8 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
         other => wrapped(other),
     })?;
-    authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.quirks).map_err(wrapped)?;
+    authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.quirks)
+        .map_err(wrapped)?;
     let requested = requested_permission(req.object_permission.as_ref());
     if let Some(team) = &team {
         let ceiling = team_mcp_ceiling(&state, team).await?;
@@ -305,7 +308,10 @@ async fn find_by_alias(state: &AppState, alias: &str) -> Result<Key, ProxyError>
     match matches.len() {
         0 => Err(key_not_found(&format!("Key not found. No key with key_alias='{alias}'."))),
         1 => Ok(matches.into_iter().next().expect("one match")),
-        _ => Err(ProxyError::handler(400, format!("Multiple keys share key_alias='{alias}', so it cannot be used as an identifier."))),
+        _ => Err(ProxyError::handler(
+            400,
+            format!("Multiple keys share key_alias='{alias}', so it cannot be used as an identifier."),
+        )),
     }
 }
 
@@ -313,7 +319,9 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     let req: UpdateKeyRequest = authed.parse()?;
     let caller = &authed.caller;
     let mut key = match (&req.key, &req.key_alias) {
-        (Some(k), _) => storage::key(&state.store.db, &hash_if_needed(k)).await?.ok_or_else(|| key_not_found("Key not found."))?,
+        (Some(k), _) => {
+            storage::key(&state.store.db, &hash_if_needed(k)).await?.ok_or_else(|| key_not_found("Key not found."))?
+        }
         (None, Some(Some(alias))) => find_by_alias(&state, alias).await?,
         _ => {
             return Err(ProxyError::Validation(vec![crate::error::ValidationItem {
@@ -324,10 +332,8 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         }
     };
     let team = key_team(&state, &key).await?;
-    let changes = KeyUpdateChanges {
-        user_id: req.user_id.clone(),
-        budget: req.max_budget.is_some() || req.spend.is_some(),
-    };
+    let changes =
+        KeyUpdateChanges { user_id: req.user_id.clone(), budget: req.max_budget.is_some() || req.spend.is_some() };
     authz::check_key_update(caller, &key, team.as_ref(), &changes).map_err(|d| match d {
         authz::Denial::KeyUpdateBudgetNotAllowed { .. } => wrapped_dict(d),
         other => wrapped(other),
@@ -350,7 +356,8 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
     if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
         let ceiling = team_mcp_ceiling(&state, t).await?;
-        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks).map_err(wrapped_dict)?;
+        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks)
+            .map_err(wrapped_dict)?;
     }
     if let Some(Some(alias)) = &req.key_alias {
         check_alias_free(&state, Some(alias), Some(&key.token)).await?;
@@ -389,7 +396,8 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         key.access_group_ids = groups;
     }
     if let Some(p) = &req.object_permission {
-        key.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
+        key.object_permission_id =
+            Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
     }
     key.updated_by = caller.user_id.clone();
     // The cache entry to evict is the one the client named (its key or hash), as in LiteLLM.
@@ -405,7 +413,9 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     };
     let shown = req.key.clone().map_or(Value::Null, Value::String);
     let mut body = json!({"key": shown});
-    if let (Value::Object(out), Value::Object(row)) = (&mut body, with_field(to_value(&key), "object_permission", permission)) {
+    if let (Value::Object(out), Value::Object(row)) =
+        (&mut body, with_field(to_value(&key), "object_permission", permission))
+    {
         out.extend(row);
         out.insert("key".into(), shown);
     }

@@ -3,20 +3,23 @@
 //! Both accept a key's hash where a client would send the `sk-` key; the cache entry they evict is
 //! the one the client named, which is where `double_hash_token_on_update` acts (`store`).
 
-use axum::extract::{Path, State};
 use axum::Json;
+use axum::extract::{Path, State};
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::key::{check_budget, expiry, generated_view, info_view, key_name, key_team, new_raw_key, requested_permission, team_mcp_ceiling};
-use super::{access_group, save_permission, wrapped, wrapped_dict, ObjectPermissionRequest};
+use super::key::{
+    check_budget, expiry, generated_view, info_view, key_name, key_team, new_raw_key, requested_permission,
+    team_mcp_ceiling,
+};
+use super::{ObjectPermissionRequest, access_group, save_permission, wrapped, wrapped_dict};
 use crate::auth::{hash_if_needed, hash_token};
 use crate::authz;
 use crate::domain::Key;
 use crate::error::ProxyError;
 use crate::request::Authed;
 use crate::store::PermissionOwner;
-use crate::{storage, AppState};
+use crate::{AppState, storage};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RegenerateKeyRequest {
@@ -54,8 +57,13 @@ pub(crate) async fn regenerate_path(
     regenerate_key(&state, &authed, Some(key)).await
 }
 
-async fn regenerate_key(state: &AppState, authed: &Authed, path_key: Option<String>) -> Result<Json<Value>, ProxyError> {
-    let req: RegenerateKeyRequest = if authed.body.is_null() { RegenerateKeyRequest::default() } else { authed.parse()? };
+async fn regenerate_key(
+    state: &AppState,
+    authed: &Authed,
+    path_key: Option<String>,
+) -> Result<Json<Value>, ProxyError> {
+    let req: RegenerateKeyRequest =
+        if authed.body.is_null() { RegenerateKeyRequest::default() } else { authed.parse()? };
     let Some(sent) = path_key.or_else(|| req.key.clone()) else {
         return Err(ProxyError::handler_dict(400, "No key passed in."));
     };
@@ -71,7 +79,9 @@ async fn regenerate_key(state: &AppState, authed: &Authed, path_key: Option<Stri
     };
     let team = key_team(state, &old).await?;
     authz::check_key_regenerate(&authed.caller, &old, team.as_ref()).map_err(|d| match d {
-        authz::Denial::KeyDeleteNotAllowed => ProxyError::handler_dict(403, "You are not authorized to regenerate this key"),
+        authz::Denial::KeyDeleteNotAllowed => {
+            ProxyError::handler_dict(403, "You are not authorized to regenerate this key")
+        }
         other => wrapped(other),
     })?;
     // LiteLLM 1.109 gates attaching access groups before it validates the MCP grants (spec Part 2 §6).
@@ -79,7 +89,8 @@ async fn regenerate_key(state: &AppState, authed: &Authed, path_key: Option<Stri
     authz::check_access_group_assignment(&authed.caller, team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
     if let (Some(t), Some(p)) = (&team, &req.object_permission) {
         let ceiling = team_mcp_ceiling(state, t).await?;
-        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks).map_err(wrapped_dict)?;
+        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks)
+            .map_err(wrapped_dict)?;
     }
     check_budget(req.max_budget)?;
     let raw = req.new_key.clone().unwrap_or_else(new_raw_key);
@@ -109,7 +120,8 @@ async fn regenerate_key(state: &AppState, authed: &Authed, path_key: Option<Stri
         return Err(ProxyError::handler_dict(400, "Unable to regenerate key: a key with this value already exists."));
     }
     if let Some(p) = &req.object_permission {
-        key.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
+        key.object_permission_id =
+            Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
     }
     state.store.rotate_key(&old.token, &key, &sent).await?;
     // Groups name keys by hash: the old hash leaves every group it was in, the new one joins the key's

@@ -5,17 +5,17 @@
 //! Upstream failures are bounded by the server's timeout and answered as a 5xx naming the server:
 //! 504 `timeout`, 502 `unreachable` / `upstream_error`, or the upstream's own 401/403/429.
 
-use axum::extract::State;
 use axum::Json;
-use serde_json::{json, Value};
+use axum::extract::State;
+use serde_json::{Value, json};
 use tokio::task::JoinSet;
 
 use super::mcp_scope::scope_of;
-use crate::error::{py_float, ProxyError};
+use crate::AppState;
+use crate::error::{ProxyError, py_float};
 use crate::mcp::client::{McpClientError, Upstream};
 use crate::mcp::model::McpServer;
 use crate::request::Authed;
-use crate::AppState;
 
 /// Shape B with `{"error": tag, "message": …}` as detail, as the MCP REST routes raise them.
 fn mcp_error(status: u16, tag: &str, message: impl Into<String>) -> ProxyError {
@@ -99,7 +99,8 @@ pub(crate) async fn list_tools(State(state): State<AppState>, authed: Authed) ->
     let mut report = serde_json::Map::new();
     let mut failures = Vec::new();
     for (server, outcome) in servers.iter().zip(outcomes) {
-        let outcome = outcome.unwrap_or_else(|| Err(McpClientError::Unreachable("the listing task ended abnormally".into())));
+        let outcome =
+            outcome.unwrap_or_else(|| Err(McpClientError::Unreachable("the listing task ended abnormally".into())));
         match outcome {
             Ok(listed) => {
                 report.insert(server.prefix().to_string(), json!({"status": "ok", "tool_count": listed.len()}));
@@ -137,22 +138,38 @@ pub(crate) async fn call_tool(State(state): State<AppState>, authed: Authed) -> 
     if !server.allows_tool(&tool) {
         return Err(ProxyError::detail_error(
             403,
-            format!("Tool {tool} is not allowed for server {}. Contact proxy admin to allow this tool.", server.prefix()),
+            format!(
+                "Tool {tool} is not allowed for server {}. Contact proxy admin to allow this tool.",
+                server.prefix()
+            ),
         ));
     }
     let upstream = Upstream::for_server(server);
     let timed_out = |e: &McpClientError| {
-        matches!(e, McpClientError::Timeout(_))
-            .then(|| mcp_error(504, "timeout", format!("MCP tool call timed out after {}s", py_float(upstream.timeout.as_secs_f64()))))
+        matches!(e, McpClientError::Timeout(_)).then(|| {
+            mcp_error(
+                504,
+                "timeout",
+                format!("MCP tool call timed out after {}s", py_float(upstream.timeout.as_secs_f64())),
+            )
+        })
     };
     // As LiteLLM 1.109 does, the proxy routes a call only for a tool the server lists.
     let listed = offered_tools(&state, server).await.map_err(|e| {
         timed_out(&e).unwrap_or_else(|| {
-            mcp_error(e.http_status(), e.tag(), format!("Failed to call tool {tool} on server {}: listing its tools {e}", server.prefix()))
+            mcp_error(
+                e.http_status(),
+                e.tag(),
+                format!("Failed to call tool {tool} on server {}: listing its tools {e}", server.prefix()),
+            )
         })
     })?;
     if !listed.iter().any(|t| tool_name(t) == tool) {
-        return Err(mcp_error(500, "internal_server_error", format!("An unexpected error occurred: Tool {tool} not found")));
+        return Err(mcp_error(
+            500,
+            "internal_server_error",
+            format!("An unexpected error occurred: Tool {tool} not found"),
+        ));
     }
     match state.mcp.call_tool(&upstream, &tool, &arguments).await {
         Ok(result) => Ok(Json(call_result(result))),
@@ -166,7 +183,11 @@ pub(crate) async fn call_tool(State(state): State<AppState>, authed: Authed) -> 
             "resultType": "complete",
         }))),
         Err(e) => Err(timed_out(&e).unwrap_or_else(|| {
-            mcp_error(e.http_status(), e.tag(), format!("Failed to call tool {tool} on server {}: {e}", server.prefix()))
+            mcp_error(
+                e.http_status(),
+                e.tag(),
+                format!("Failed to call tool {tool} on server {}: {e}", server.prefix()),
+            )
         })),
     }
 }
@@ -184,7 +205,11 @@ fn bare_tool_name(name: &str, server: &McpServer, registry: &[McpServer]) -> Res
         Some(other) => Err(mcp_error(
             403,
             "tool_server_mismatch",
-            format!("Tool '{name}' belongs to MCP server '{}' but request specified server_id for '{}'.", other.prefix(), server.prefix()),
+            format!(
+                "Tool '{name}' belongs to MCP server '{}' but request specified server_id for '{}'.",
+                other.prefix(),
+                server.prefix()
+            ),
         )),
         None => Ok(name.to_string()),
     }

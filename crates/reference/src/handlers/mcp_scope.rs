@@ -1,12 +1,12 @@
 //! Loads what `authz::mcp_access::allowed_servers` needs for the calling key, and answers "which
 //! servers may this caller reach" for every MCP route, discovery and enforcement alike.
 
-use crate::authz::mcp_access::{allowed_servers, McpAccessInput, TeamGrants};
+use crate::authz::mcp_access::{McpAccessInput, TeamGrants, allowed_servers};
 use crate::domain::{Caller, ObjectPermission};
 use crate::error::ProxyError;
 use crate::mcp::model::McpServer;
 use crate::mcp::storage as mcp_storage;
-use crate::{storage, AppState};
+use crate::{AppState, storage};
 
 /// The registry and the part of it the caller may reach.
 pub(crate) struct McpScope {
@@ -31,7 +31,9 @@ impl McpScope {
 
     /// A reachable server by id, server_name or alias.
     pub fn find_allowed(&self, ident: &str) -> Option<&McpServer> {
-        self.allowed_servers().find(|s| s.server_id == ident).or_else(|| self.allowed_servers().find(|s| s.is_named(ident)))
+        self.allowed_servers()
+            .find(|s| s.server_id == ident)
+            .or_else(|| self.allowed_servers().find(|s| s.is_named(ident)))
     }
 }
 
@@ -68,7 +70,10 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
         None => None,
     };
     let user_permission = permission(state, user.as_ref().and_then(|u| u.object_permission_id.as_deref())).await?;
-    let org_id = key.as_ref().and_then(|k| k.organization_id.clone()).or_else(|| team.as_ref().and_then(|t| t.organization_id.clone()));
+    let org_id = key
+        .as_ref()
+        .and_then(|k| k.organization_id.clone())
+        .or_else(|| team.as_ref().and_then(|t| t.organization_id.clone()));
     let org = match &org_id {
         Some(id) => storage::organization(&state.store.db, id).await?,
         None => None,
@@ -78,7 +83,11 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
         caller,
         registry: &registry,
         key_permission: key_permission.as_ref(),
-        team: team.as_ref().map(|t| TeamGrants { blocked: t.blocked, permission: team_permission.as_ref(), groups: &team_groups }),
+        team: team.as_ref().map(|t| TeamGrants {
+            blocked: t.blocked,
+            permission: team_permission.as_ref(),
+            groups: &team_groups,
+        }),
         key_groups: &key_groups,
         user_permission: user_permission.as_ref(),
         org_permission: org_permission.as_ref(),

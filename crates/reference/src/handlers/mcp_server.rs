@@ -3,22 +3,22 @@
 
 use std::time::Duration;
 
+use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::mcp_scope::scope_of;
+use crate::AppState;
 use crate::domain::{Caller, PROXY_ADMIN_VIEWER};
 use crate::error::{ProxyError, ValidationItem};
-use crate::mcp::client::{timeout_of, Upstream};
+use crate::mcp::client::{Upstream, timeout_of};
 use crate::mcp::model::{McpServer, RESERVED_SERVER_IDS};
 use crate::mcp::storage as mcp_storage;
 use crate::request::Authed;
-use crate::AppState;
 
 /// LiteLLM's `LITELLM_MCP_HEALTH_CHECK_TIMEOUT`.
 const HEALTH_CHECK_TIMEOUT: Duration = Duration::from_secs(10);
@@ -49,9 +49,10 @@ fn detail_error(status: u16, message: impl Into<String>) -> ProxyError {
 /// Server names and aliases become tool prefixes joined with `-`, so they may not hold one.
 fn check_name(name: Option<&str>) -> Result<(), ProxyError> {
     match name {
-        Some(n) if n.contains('-') => {
-            Err(detail_error(400, format!("Server name cannot contain '-'. Use an alternative character instead Found: {n}")))
-        }
+        Some(n) if n.contains('-') => Err(detail_error(
+            400,
+            format!("Server name cannot contain '-'. Use an alternative character instead Found: {n}"),
+        )),
         _ => Ok(()),
     }
 }
@@ -75,7 +76,10 @@ fn check_transport_and_url(transport: &str, url: Option<&str>) -> Result<(), Pro
 }
 
 /// A name or alias another server already uses (case-insensitive): the field, value and owner.
-fn identifier_conflict<'a>(registry: &'a [McpServer], candidate: &McpServer) -> Option<(&'static str, String, &'a str)> {
+fn identifier_conflict<'a>(
+    registry: &'a [McpServer],
+    candidate: &McpServer,
+) -> Option<(&'static str, String, &'a str)> {
     let names = [("server_name", &candidate.server_name), ("alias", &candidate.alias)];
     for (field, value) in names {
         let Some(value) = value else { continue };
@@ -89,7 +93,9 @@ fn identifier_conflict<'a>(registry: &'a [McpServer], candidate: &McpServer) -> 
 fn conflict_error((field, value, id): (&str, String, &str)) -> ProxyError {
     detail_error(
         400,
-        format!("An MCP server with {field} '{value}' already exists (server_id={id}). MCP server names and aliases must be unique, case-insensitive."),
+        format!(
+            "An MCP server with {field} '{value}' already exists (server_id={id}). MCP server names and aliases must be unique, case-insensitive."
+        ),
     )
 }
 
@@ -110,7 +116,10 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
         return Err(detail_error(400, format!("MCP Server with id {server_id} is special and cannot be used.")));
     }
     if mcp_storage::server(&state.store.db, &server_id).await?.is_some() {
-        return Err(detail_error(400, format!("MCP Server with id {server_id} already exists. Cannot create another.")));
+        return Err(detail_error(
+            400,
+            format!("MCP Server with id {server_id} already exists. Cannot create another."),
+        ));
     }
     let now = Utc::now();
     let alias = req.alias.clone().or_else(|| req.server_name.as_ref().map(|n| n.replace(' ', "_")));
@@ -229,7 +238,11 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
 }
 
 /// `GET /v1/mcp/server/{server_id}`: one reachable server, by id, name or alias, with a live check.
-pub(crate) async fn info(State(state): State<AppState>, Path(ident): Path<String>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+pub(crate) async fn info(
+    State(state): State<AppState>,
+    Path(ident): Path<String>,
+    authed: Authed,
+) -> Result<Json<Value>, ProxyError> {
     let scope = scope_of(&state, &authed.caller).await?;
     let Some(server) = scope.find(&ident) else {
         return Err(detail_error(404, format!("MCP Server with id {ident} not found")));
@@ -237,7 +250,9 @@ pub(crate) async fn info(State(state): State<AppState>, Path(ident): Path<String
     if !scope.is_allowed(&server.server_id) {
         return Err(detail_error(
             403,
-            format!("User does not have permission to view mcp server with id {ident}. You can only view mcp servers that you have access to."),
+            format!(
+                "User does not have permission to view mcp server with id {ident}. You can only view mcp servers that you have access to."
+            ),
         ));
     }
     let mut server = server.clone();
@@ -261,13 +276,17 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     check_name(body.get("server_name").and_then(Value::as_str))?;
     check_name(body.get("alias").and_then(Value::as_str))?;
     if !authed.caller.is_proxy_admin() {
-        return Err(detail_error(403, "Call not allowed to update MCP server. User is not a proxy admin. route=PUT /v1/mcp/server"));
+        return Err(detail_error(
+            403,
+            "Call not allowed to update MCP server. User is not a proxy admin. route=PUT /v1/mcp/server",
+        ));
     }
     let server_id = body.get("server_id").and_then(Value::as_str).unwrap_or_default().to_string();
     let Some(mut server) = mcp_storage::server(&state.store.db, &server_id).await? else {
         return Err(detail_error(404, format!("MCP Server not found, passed server_id={server_id}")));
     };
-    apply_update(&mut server, body).map_err(|field| validation(&format!("invalid value for {field}"), vec![json!("body"), json!(field)]))?;
+    apply_update(&mut server, body)
+        .map_err(|field| validation(&format!("invalid value for {field}"), vec![json!("body"), json!(field)]))?;
     check_transport_and_url(&server.transport, server.url.as_deref())?;
     server.updated_by = authed.caller.user_id.clone();
     let registry = mcp_storage::servers(&state.store.db).await?;
@@ -316,9 +335,16 @@ fn apply_update(s: &mut McpServer, body: &Map<String, Value>) -> Result<(), &'st
 }
 
 /// `DELETE /v1/mcp/server/{server_id}`: 202 with an empty body.
-pub(crate) async fn delete(State(state): State<AppState>, Path(server_id): Path<String>, authed: Authed) -> Result<Response, ProxyError> {
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Path(server_id): Path<String>,
+    authed: Authed,
+) -> Result<Response, ProxyError> {
     if !authed.caller.is_proxy_admin() {
-        return Err(detail_error(403, "Call not allowed to delete MCP server. User is not a proxy admin. route=DELETE /v1/mcp/server"));
+        return Err(detail_error(
+            403,
+            "Call not allowed to delete MCP server. User is not a proxy admin. route=DELETE /v1/mcp/server",
+        ));
     }
     if !mcp_storage::delete_server(&state.store.db, &server_id).await? {
         return Err(detail_error(404, format!("MCP Server not found, passed server_id={server_id}")));
@@ -327,8 +353,12 @@ pub(crate) async fn delete(State(state): State<AppState>, Path(server_id): Path<
 }
 
 /// `GET /v1/mcp/access_groups`: every MCP access-group tag on a registered server, sorted.
-pub(crate) async fn access_group_tags(State(state): State<AppState>, _authed: Authed) -> Result<Json<Value>, ProxyError> {
-    let mut tags: Vec<String> = mcp_storage::servers(&state.store.db).await?.into_iter().flat_map(|s| s.mcp_access_groups).collect();
+pub(crate) async fn access_group_tags(
+    State(state): State<AppState>,
+    _authed: Authed,
+) -> Result<Json<Value>, ProxyError> {
+    let mut tags: Vec<String> =
+        mcp_storage::servers(&state.store.db).await?.into_iter().flat_map(|s| s.mcp_access_groups).collect();
     tags.sort();
     tags.dedup();
     Ok(Json(json!({ "access_groups": tags })))
@@ -351,7 +381,11 @@ mod tests {
 
     #[test]
     fn non_admins_never_see_the_url_or_headers() {
-        let s = McpServer { static_headers: Some(json!({"x": "secret"})), extra_headers: vec!["x-a".into()], ..server("s1") };
+        let s = McpServer {
+            static_headers: Some(json!({"x": "secret"})),
+            extra_headers: vec!["x-a".into()],
+            ..server("s1")
+        };
         let admin = record(&s, View::Admin);
         assert_eq!(admin["url"], json!(s.url));
         assert_eq!(admin["static_headers"]["x"], "secret");
@@ -367,7 +401,10 @@ mod tests {
     fn names_with_a_dash_are_refused_with_litellms_message() {
         let e = check_name(Some("my-server")).unwrap_err();
         assert_eq!(e.status(), 400);
-        assert_eq!(e.body()["detail"]["error"], "Server name cannot contain '-'. Use an alternative character instead Found: my-server");
+        assert_eq!(
+            e.body()["detail"]["error"],
+            "Server name cannot contain '-'. Use an alternative character instead Found: my-server"
+        );
         assert!(check_name(Some("my_server")).is_ok());
     }
 
@@ -375,7 +412,10 @@ mod tests {
     fn names_and_aliases_must_be_unique_case_insensitively() {
         let registry = vec![server("a")];
         let clash = McpServer { server_name: Some("A".into()), alias: Some("other".into()), ..server("b") };
-        assert_eq!(identifier_conflict(&registry, &clash).map(|(f, v, id)| (f, v, id.to_string())), Some(("server_name", "A".into(), "a".into())));
+        assert_eq!(
+            identifier_conflict(&registry, &clash).map(|(f, v, id)| (f, v, id.to_string())),
+            Some(("server_name", "A".into(), "a".into()))
+        );
         let fine = McpServer { server_name: Some("c".into()), alias: Some("c".into()), ..server("c") };
         assert!(identifier_conflict(&registry, &fine).is_none());
     }

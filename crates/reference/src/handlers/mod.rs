@@ -24,12 +24,10 @@ use super::error::ProxyError;
 pub(crate) fn mcp_router() -> axum::Router<super::AppState> {
     use axum::routing::{get, post};
     let groups = |prefix: &str, router: axum::Router<super::AppState>| {
-        router
-            .route(prefix, post(access_group::create).get(access_group::list))
-            .route(
-                &format!("{prefix}/{{id}}"),
-                get(access_group::info).put(access_group::update).delete(access_group::delete),
-            )
+        router.route(prefix, post(access_group::create).get(access_group::list)).route(
+            &format!("{prefix}/{{id}}"),
+            get(access_group::info).put(access_group::update).delete(access_group::delete),
+        )
     };
     let router = axum::Router::new()
         .route("/v1/mcp/server", post(mcp_server::create).get(mcp_server::list).put(mcp_server::update))

@@ -1,16 +1,16 @@
 //! /model/new, /model/info (also /v1/model/info) and /model/delete: deployments stored in the
 //! database, as an operator with `STORE_MODEL_IN_DB` registers them.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::new_id;
 use crate::deployment::Deployment;
 use crate::error::ProxyError;
 use crate::request::Authed;
-use crate::{storage, AppState};
+use crate::{AppState, storage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct NewModelRequest {

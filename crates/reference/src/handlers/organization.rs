@@ -1,19 +1,19 @@
 //! /organization/new, /organization/info, /organization/member_add, /organization/member_update,
 //! /organization/member_delete.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
-use super::{member_identity_error, new_id, raw, to_value, OneOrMany};
+use super::{OneOrMany, member_identity_error, new_id, raw, to_value};
 use crate::authz;
-use crate::domain::{Organization, ORG_ADMIN};
+use crate::domain::{ORG_ADMIN, Organization};
 use crate::error::{ProxyError, ValidationItem};
 use crate::handlers::team::find_or_create_user;
 use crate::request::Authed;
-use crate::{storage, AppState};
+use crate::{AppState, storage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct NewOrganizationRequest {
@@ -50,14 +50,19 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     let req: NewOrganizationRequest = authed.parse()?;
     let caller = &authed.caller;
     if !caller.is_proxy_admin() {
-        return Err(ProxyError::detail_error(401, format!("Only admins can create orgs. Your role is = {}", caller.handler_role())));
+        return Err(ProxyError::detail_error(
+            401,
+            format!("Only admins can create orgs. Your role is = {}", caller.handler_role()),
+        ));
     }
     let organization_id = req.organization_id.clone().unwrap_or_else(new_id);
     if storage::organization(&state.store.db, &organization_id).await?.is_some() {
         return Err(ProxyError::detail_error(400, format!("Organization id = {organization_id} already exists.")));
     }
     let object_permission_id = match &req.object_permission {
-        Some(p) => Some(super::save_permission(&state.store, crate::store::PermissionOwner::Organization, None, p).await?),
+        Some(p) => {
+            Some(super::save_permission(&state.store, crate::store::PermissionOwner::Organization, None, p).await?)
+        }
         None => None,
     };
     let now = Utc::now();
@@ -146,15 +151,22 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
         return Err(member_identity_error("member"));
     }
     // This handler wraps its errors, so the denial comes back in the OpenAI-style envelope.
-    authz::check_org_admin_access(&authed.caller, &req.organization_id).map_err(|d| ProxyError::handler(d.status(), d.message()))?;
+    authz::check_org_admin_access(&authed.caller, &req.organization_id)
+        .map_err(|d| ProxyError::handler(d.status(), d.message()))?;
     if storage::organization(&state.store.db, &req.organization_id).await?.is_none() {
-        return Err(ProxyError::handler(404, format!("Organization not found for organization_id={}", req.organization_id)));
+        return Err(ProxyError::handler(
+            404,
+            format!("Organization not found for organization_id={}", req.organization_id),
+        ));
     }
     let mut users = Vec::new();
     let mut memberships = Vec::new();
     for m in &members {
         let user = find_or_create_user(&state, m.user_id.as_deref(), m.user_email.as_deref()).await?;
-        memberships.push(storage::upsert_org_membership(&state.store.db, &user.user_id, &req.organization_id, m.role.as_str()).await?);
+        memberships.push(
+            storage::upsert_org_membership(&state.store.db, &user.user_id, &req.organization_id, m.role.as_str())
+                .await?,
+        );
         users.push(user);
     }
     Ok(Json(json!({
@@ -198,7 +210,9 @@ impl OrgMemberChangeRequest {
             Some(user) => Ok(user.user_id),
             None => Err(ProxyError::detail_error(
                 400,
-                format!("Unique user not found for user_email={email}. Potential duplicate OR non-existent user_email in LiteLLM_UserTable. Use 'user_id' instead."),
+                format!(
+                    "Unique user not found for user_email={email}. Potential duplicate OR non-existent user_email in LiteLLM_UserTable. Use 'user_id' instead."
+                ),
             )),
         }
     }
@@ -230,7 +244,10 @@ pub(crate) async fn member_update(State(state): State<AppState>, authed: Authed)
     let caller = &authed.caller;
     authz::check_org_admin_access(caller, &req.organization_id).map_err(raw)?;
     if storage::organization(&state.store.db, &req.organization_id).await?.is_none() {
-        return Err(ProxyError::detail_error(400, format!("Organization not found for organization_id={}", req.organization_id)));
+        return Err(ProxyError::detail_error(
+            400,
+            format!("Organization not found for organization_id={}", req.organization_id),
+        ));
     }
     let user_id = req.user_id(&state).await?;
     let Some(membership) = storage::org_membership(&state.store.db, &user_id, &req.organization_id).await? else {
@@ -245,7 +262,9 @@ pub(crate) async fn member_update(State(state): State<AppState>, authed: Authed)
     if let Some(max_budget) = req.max_budget_in_organization {
         storage::set_org_membership_budget(&state.store.db, &membership, max_budget, &new_id()).await?;
     }
-    let updated = storage::org_membership(&state.store.db, &user_id, &req.organization_id).await?.ok_or_else(|| member_not_found(&user_id))?;
+    let updated = storage::org_membership(&state.store.db, &user_id, &req.organization_id)
+        .await?
+        .ok_or_else(|| member_not_found(&user_id))?;
     Ok(Json(membership_view(&state, &updated).await?))
 }
 

@@ -1,20 +1,23 @@
 //! /team/new, /team/info, /team/update, /team/delete, /team/block, /team/unblock, /team/member_add.
 
+use axum::Json;
 use axum::extract::State;
 use axum::http::Uri;
-use axum::Json;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use sqlx::types::Json as DbJson;
 
-use super::{double_option, member_identity_error, new_id, OneOrMany, raw, save_permission, to_value, with_field, wrapped, wrapped_dict, ObjectPermissionRequest};
+use super::{
+    ObjectPermissionRequest, OneOrMany, double_option, member_identity_error, new_id, raw, save_permission, to_value,
+    with_field, wrapped, wrapped_dict,
+};
 use crate::authz;
-use crate::domain::{Member, Team, User, INTERNAL_USER};
-use crate::error::{py_str, ProxyError};
+use crate::domain::{INTERNAL_USER, Member, Team, User};
+use crate::error::{ProxyError, py_str};
 use crate::request::Authed;
-use crate::{storage, AppState};
 use crate::store::PermissionOwner;
+use crate::{AppState, storage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct NewTeamRequest {
@@ -92,10 +95,16 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     }
     let team_id = req.team_id.clone().unwrap_or_else(new_id);
     if team_id == "litellm-dashboard" {
-        return Err(ProxyError::handler_dict(400, "team_id 'litellm-dashboard' is reserved. Please use a different team id."));
+        return Err(ProxyError::handler_dict(
+            400,
+            "team_id 'litellm-dashboard' is reserved. Please use a different team id.",
+        ));
     }
     if storage::team(&state.store.db, &team_id).await?.is_some() {
-        return Err(ProxyError::handler_dict(400, &format!("Team id = {team_id} already exists. Please use a different team id.")));
+        return Err(ProxyError::handler_dict(
+            400,
+            &format!("Team id = {team_id} already exists. Please use a different team id."),
+        ));
     }
     if let Some(org) = &req.organization_id {
         if storage::organization(&state.store.db, org).await?.is_none() {
@@ -154,10 +163,16 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
 
 pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let Some(team_id) = authed.query("team_id") else {
-        return Err(ProxyError::handler(422, format!("{{'message': {}}}", py_str("Malformed request. No team id passed in."))));
+        return Err(ProxyError::handler(
+            422,
+            format!("{{'message': {}}}", py_str("Malformed request. No team id passed in.")),
+        ));
     };
     let Some(team) = state.store.team(team_id).await? else {
-        return Err(ProxyError::handler(404, format!("{{'message': {}}}", py_str(&format!("Team not found, passed team id: {team_id}.")))));
+        return Err(ProxyError::handler(
+            404,
+            format!("{{'message': {}}}", py_str(&format!("Team not found, passed team id: {team_id}."))),
+        ));
     };
     authz::check_team_info_access(&authed.caller, &team).map_err(wrapped_dict)?;
     let keys = storage::keys_of_team(&state.store.db, team_id).await?;
@@ -239,7 +254,8 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         team.access_group_ids.clone_from(groups);
     }
     if let Some(p) = &req.object_permission {
-        team.object_permission_id = Some(save_permission(&state.store, PermissionOwner::Team, team.object_permission_id.as_deref(), p).await?);
+        team.object_permission_id =
+            Some(save_permission(&state.store, PermissionOwner::Team, team.object_permission_id.as_deref(), p).await?);
     }
     state.store.save_team(&team).await?;
     super::access_group::reconcile_team(&state, &team.team_id, &old_groups, &team.access_group_ids).await?;
@@ -325,7 +341,8 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
     };
     let is_present = |m: &MemberRequest| {
         team.members_with_roles.iter().any(|existing| {
-            (m.user_id.is_some() && existing.user_id == m.user_id) || (m.user_email.is_some() && existing.user_email == m.user_email)
+            (m.user_id.is_some() && existing.user_id == m.user_id)
+                || (m.user_email.is_some() && existing.user_email == m.user_email)
         })
     };
     let existing = || to_value(&team.members_with_roles.0).to_string();
@@ -343,7 +360,8 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
         };
         return Err(ProxyError::typed(400, "team_member_already_in_team", Some("member"), message));
     }
-    authz::check_team_member_admin(caller, &team, "/team/member_add").map_err(|d| ProxyError::detail_error(d.status(), d.message()))?;
+    authz::check_team_member_admin(caller, &team, "/team/member_add")
+        .map_err(|d| ProxyError::detail_error(d.status(), d.message()))?;
     let mut unknown = Vec::new();
     for m in &new_members {
         if let Some(uid) = &m.user_id {
@@ -384,7 +402,11 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
 }
 
 /// The user with this id or email, created as an internal user when unknown (LiteLLM's invite path).
-pub(crate) async fn find_or_create_user(state: &AppState, user_id: Option<&str>, email: Option<&str>) -> Result<User, ProxyError> {
+pub(crate) async fn find_or_create_user(
+    state: &AppState,
+    user_id: Option<&str>,
+    email: Option<&str>,
+) -> Result<User, ProxyError> {
     let found = match (user_id, email) {
         (Some(id), _) => storage::user(&state.store.db, id).await?,
         (None, Some(e)) => storage::user_by_email(&state.store.db, e).await?,

@@ -2,17 +2,17 @@
 //! read and replace a team's `team_member_permissions`, the list `/key/access_group_assignment` is
 //! granted through.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::to_value;
-use crate::authz::{self, TeamPermissionsRoute, KEY_ACCESS_GROUP_ASSIGNMENT};
+use crate::AppState;
+use crate::authz::{self, KEY_ACCESS_GROUP_ASSIGNMENT, TeamPermissionsRoute};
 use crate::domain::Team;
 use crate::error::ProxyError;
 use crate::request::Authed;
-use crate::AppState;
 
 /// LiteLLM 1.109's `KeyManagementRoutes` as `key_management_routes` lists them: every value a team
 /// may grant its members, in LiteLLM's order.
@@ -49,7 +49,10 @@ const DEFAULT_PERMISSIONS: [&str; 2] = ["/key/info", "/key/health"];
 /// The team read from the database (LiteLLM's `check_db_only`), or its 404 in FastAPI's shape.
 async fn team_or_404(state: &AppState, team_id: &str) -> Result<Team, ProxyError> {
     state.store.team_from_db(team_id).await?.ok_or_else(|| {
-        ProxyError::detail_error(404, format!("Team doesn't exist in db. Team={team_id}. Create team via `/team/new` call."))
+        ProxyError::detail_error(
+            404,
+            format!("Team doesn't exist in db. Team={team_id}. Create team via `/team/new` call."),
+        )
     })
 }
 

@@ -1,16 +1,16 @@
 //! /user/new, /user/info.
 
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use super::{new_id, to_value, with_field};
-use crate::domain::{User, INTERNAL_USER, INTERNAL_USER_VIEWER, PROXY_ADMIN, PROXY_ADMIN_VIEWER};
+use crate::domain::{INTERNAL_USER, INTERNAL_USER_VIEWER, PROXY_ADMIN, PROXY_ADMIN_VIEWER, User};
 use crate::error::ProxyError;
 use crate::request::Authed;
-use crate::{storage, AppState};
+use crate::{AppState, storage};
 
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq)]
 #[serde(rename_all = "snake_case")]
@@ -77,7 +77,9 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         .teams
         .iter()
         .flatten()
-        .filter_map(|t| t.as_str().map(str::to_string).or_else(|| t.get("team_id").and_then(Value::as_str).map(str::to_string)))
+        .filter_map(|t| {
+            t.as_str().map(str::to_string).or_else(|| t.get("team_id").and_then(Value::as_str).map(str::to_string))
+        })
         .collect();
     for team_id in &team_ids {
         if storage::team(&state.store.db, team_id).await?.is_none() {
@@ -122,7 +124,9 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         storage::upsert_org_membership(&state.store.db, &user_id, org, INTERNAL_USER).await?;
     }
     let (key, key_name, expires) = if req.auto_create_key.unwrap_or(true) {
-        let created = super::key::create_personal_key(&state, &user_id, req.key_alias.clone(), req.duration.as_deref(), caller).await?;
+        let created =
+            super::key::create_personal_key(&state, &user_id, req.key_alias.clone(), req.duration.as_deref(), caller)
+                .await?;
         (json!(created.0), json!(created.1), json!(created.2))
     } else {
         (json!(""), Value::Null, Value::Null)

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use base64::Engine;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, ACCEPT, CONTENT_TYPE};
-use serde_json::{json, Value};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use serde_json::{Value, json};
 
 use super::model::McpServer;
 
@@ -37,7 +37,11 @@ pub(crate) struct Upstream {
 impl Upstream {
     /// The upstream of a registered server: its URL, auth and static headers, and timeout.
     pub fn for_server(server: &McpServer) -> Upstream {
-        Upstream { url: server.url.clone().unwrap_or_default(), headers: auth_headers(server), timeout: timeout_of(server) }
+        Upstream {
+            url: server.url.clone().unwrap_or_default(),
+            headers: auth_headers(server),
+            timeout: timeout_of(server),
+        }
     }
 }
 
@@ -63,7 +67,9 @@ fn auth_headers(server: &McpServer) -> HeaderMap {
         match server.auth_type.as_deref() {
             Some("bearer_token") => put("authorization", format!("Bearer {secret}")),
             Some("api_key") => put("x-api-key", secret.to_string()),
-            Some("basic") => put("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(secret))),
+            Some("basic") => {
+                put("authorization", format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(secret)))
+            }
             Some("authorization") => put("authorization", secret.to_string()),
             _ => {}
         }
@@ -104,9 +110,10 @@ impl McpClientError {
             McpClientError::Status(401) => "auth_required",
             McpClientError::Status(403) => "forbidden",
             McpClientError::Status(429) => "rate_limited",
-            McpClientError::Status(_) | McpClientError::Malformed(_) | McpClientError::Rpc { .. } | McpClientError::UnsupportedProtocol(_) => {
-                "upstream_error"
-            }
+            McpClientError::Status(_)
+            | McpClientError::Malformed(_)
+            | McpClientError::Rpc { .. }
+            | McpClientError::UnsupportedProtocol(_) => "upstream_error",
         }
     }
 
@@ -148,9 +155,10 @@ impl McpClient {
             for _ in 0..MAX_PAGES {
                 let params = cursor.as_ref().map_or_else(|| json!({}), |c| json!({"cursor": c}));
                 let page = session.request("tools/list", params).await?;
-                let listed = page.get("tools").and_then(Value::as_array).ok_or_else(|| {
-                    McpClientError::Malformed("tools/list answered without a `tools` list".into())
-                })?;
+                let listed = page
+                    .get("tools")
+                    .and_then(Value::as_array)
+                    .ok_or_else(|| McpClientError::Malformed("tools/list answered without a `tools` list".into()))?;
                 tools.extend(listed.iter().cloned());
                 cursor = page.get("nextCursor").and_then(Value::as_str).map(str::to_string);
                 if cursor.is_none() {
@@ -250,7 +258,11 @@ impl Session<'_> {
     async fn request(&mut self, method: &str, params: Value) -> Result<Value, McpClientError> {
         self.next_id += 1;
         let id = self.next_id;
-        let resp = self.post(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params})).send().await.map_err(|e| transport(e, self.up.timeout))?;
+        let resp = self
+            .post(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}))
+            .send()
+            .await
+            .map_err(|e| transport(e, self.up.timeout))?;
         let resp = check_status(resp)?;
         if let Some(sid) = resp.headers().get(SESSION_HEADER).and_then(|v| v.to_str().ok()) {
             self.session_id = Some(sid.to_string());
@@ -260,14 +272,23 @@ impl Session<'_> {
     }
 
     async fn notify(&self, method: &str) -> Result<(), McpClientError> {
-        let resp = self.post(&json!({"jsonrpc": "2.0", "method": method})).send().await.map_err(|e| transport(e, self.up.timeout))?;
+        let resp = self
+            .post(&json!({"jsonrpc": "2.0", "method": method}))
+            .send()
+            .await
+            .map_err(|e| transport(e, self.up.timeout))?;
         check_status(resp).map(drop)
     }
 
     /// Ends the session with a `DELETE`, in the background: the caller's answer never waits on it.
     fn close(self) {
         let Some(id) = self.session_id else { return };
-        let req = self.http.delete(&self.up.url).headers(self.up.headers.clone()).header(SESSION_HEADER, id).timeout(Duration::from_secs(2));
+        let req = self
+            .http
+            .delete(&self.up.url)
+            .headers(self.up.headers.clone())
+            .header(SESSION_HEADER, id)
+            .timeout(Duration::from_secs(2));
         tokio::spawn(async move {
             let _ = req.send().await;
         });
@@ -330,7 +351,8 @@ async fn read_answer(mut resp: reqwest::Response, id: u64, timeout: Duration) ->
 /// The answer to `id` in one JSON text (a message or a batch); `None` when the text holds only other
 /// messages (notifications, requests from the server).
 fn answer_in(text: &str, id: u64) -> Result<Option<Value>, McpClientError> {
-    let value: Value = serde_json::from_str(text.trim()).map_err(|e| McpClientError::Malformed(format!("not JSON ({e})")))?;
+    let value: Value =
+        serde_json::from_str(text.trim()).map_err(|e| McpClientError::Malformed(format!("not JSON ({e})")))?;
     let messages = match value {
         Value::Array(items) => items,
         other => vec![other],
@@ -357,7 +379,10 @@ fn into_result(message: Value) -> Result<Value, McpClientError> {
             message: error.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
         });
     }
-    message.get("result").cloned().ok_or_else(|| McpClientError::Malformed("a message with neither result nor error".into()))
+    message
+        .get("result")
+        .cloned()
+        .ok_or_else(|| McpClientError::Malformed("a message with neither result nor error".into()))
 }
 
 /// Incremental server-sent-events parsing: the `data` of each complete event. Bytes are kept until an
@@ -388,11 +413,8 @@ impl SseEvents {
 
 /// The joined `data:` lines of one event; `None` for an event without data (comments, ids).
 fn event_data(event: &str) -> Option<String> {
-    let lines: Vec<&str> = event
-        .lines()
-        .filter_map(|l| l.strip_prefix("data:"))
-        .map(|d| d.strip_prefix(' ').unwrap_or(d))
-        .collect();
+    let lines: Vec<&str> =
+        event.lines().filter_map(|l| l.strip_prefix("data:")).map(|d| d.strip_prefix(' ').unwrap_or(d)).collect();
     if lines.is_empty() { None } else { Some(lines.join("\n")) }
 }
 

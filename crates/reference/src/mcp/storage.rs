@@ -53,14 +53,21 @@ pub(crate) async fn save_server(db: &PgPool, s: &McpServer) -> sqlx::Result<()> 
 }
 
 /// Records the outcome of a live health check.
-pub(crate) async fn set_server_health(db: &PgPool, server_id: &str, status: &str, error: Option<&str>) -> sqlx::Result<()> {
-    sqlx::query("UPDATE mcp_servers SET status = $2, health_check_error = $3, last_health_check = now() WHERE server_id = $1")
-        .bind(server_id)
-        .bind(status)
-        .bind(error)
-        .execute(db)
-        .await
-        .map(drop)
+pub(crate) async fn set_server_health(
+    db: &PgPool,
+    server_id: &str,
+    status: &str,
+    error: Option<&str>,
+) -> sqlx::Result<()> {
+    sqlx::query(
+        "UPDATE mcp_servers SET status = $2, health_check_error = $3, last_health_check = now() WHERE server_id = $1",
+    )
+    .bind(server_id)
+    .bind(status)
+    .bind(error)
+    .execute(db)
+    .await
+    .map(drop)
 }
 
 /// Deletes a server; false when there was none. Keys and teams that name it keep the name, as in LiteLLM.
@@ -165,10 +172,12 @@ pub(crate) async fn save_access_group(db: &PgPool, g: &AccessGroup, delta: &Assi
 pub(crate) async fn delete_access_group(db: &PgPool, id: &str) -> sqlx::Result<bool> {
     let mut tx = db.begin().await?;
     let done = sqlx::query("DELETE FROM access_groups WHERE access_group_id = $1").bind(id).execute(&mut *tx).await?;
-    sqlx::query("UPDATE teams SET access_group_ids = array_remove(access_group_ids, $1) WHERE $1 = ANY(access_group_ids)")
-        .bind(id)
-        .execute(&mut *tx)
-        .await?;
+    sqlx::query(
+        "UPDATE teams SET access_group_ids = array_remove(access_group_ids, $1) WHERE $1 = ANY(access_group_ids)",
+    )
+    .bind(id)
+    .execute(&mut *tx)
+    .await?;
     sqlx::query(
         "UPDATE verification_tokens SET access_group_ids = array_remove(access_group_ids, $1) WHERE $1 = ANY(access_group_ids)",
     )
@@ -232,7 +241,12 @@ async fn mirror(tx: &mut Transaction<'_, Postgres>, group_id: &str, d: &Assignme
 
 /// The other direction of the mirror: a team or key whose `access_group_ids` went from `old` to `new`
 /// is added to or removed from each group's `assigned_team_ids` / `assigned_key_ids`.
-pub(crate) async fn reconcile_holder(db: &PgPool, holder: Holder<'_>, old: &[String], new: &[String]) -> sqlx::Result<()> {
+pub(crate) async fn reconcile_holder(
+    db: &PgPool,
+    holder: Holder<'_>,
+    old: &[String],
+    new: &[String],
+) -> sqlx::Result<()> {
     let (added, removed) = Assignments::diff(old, new);
     if added.is_empty() && removed.is_empty() {
         return Ok(());

@@ -3,7 +3,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
@@ -50,7 +50,9 @@ impl Respond for Upstream2 {
                 None => json!({"tools": [{"name": "a", "inputSchema": {"type": "object"}}], "nextCursor": "p2"}),
                 Some(_) => json!({"tools": [{"name": "b", "inputSchema": {"type": "object"}}]}),
             },
-            "tools/call" => json!({"content": [{"type": "text", "text": format!("called {}", body["params"]["name"].as_str().unwrap_or("?"))}], "isError": false}),
+            "tools/call" => {
+                json!({"content": [{"type": "text", "text": format!("called {}", body["params"]["name"].as_str().unwrap_or("?"))}], "isError": false})
+            }
             _ => Value::Null,
         };
         let mut answer = json!({"jsonrpc": "2.0", "id": body["id"], "result": result});
@@ -92,7 +94,8 @@ async fn lists_every_page_of_tools_in_both_framings_and_echoes_the_session() {
     for mode in [Mode::Json, Mode::Sse] {
         let (server, seen) = upstream(mode).await;
         let tools = McpClient::new().list_tools(&target(format!("{}/mcp", server.uri()), Duration::from_secs(5))).await;
-        let names: Vec<String> = tools.expect("tools").iter().map(|t| t["name"].as_str().unwrap_or_default().to_string()).collect();
+        let names: Vec<String> =
+            tools.expect("tools").iter().map(|t| t["name"].as_str().unwrap_or_default().to_string()).collect();
         assert_eq!(names, ["a", "b"]);
         let seen = seen.lock().expect("lock").clone();
         assert_eq!(seen.len(), 3, "initialized notification and two pages");
@@ -128,7 +131,8 @@ async fn failures_map_to_tags_and_statuses() {
 #[tokio::test]
 async fn a_json_rpc_error_is_reported_with_its_code() {
     let (server, _) = upstream(Mode::RpcErrorOnCall).await;
-    let err = McpClient::new().call_tool(&target(server.uri(), Duration::from_secs(5)), "x", &json!({})).await.unwrap_err();
+    let err =
+        McpClient::new().call_tool(&target(server.uri(), Duration::from_secs(5)), "x", &json!({})).await.unwrap_err();
     assert_eq!(err, McpClientError::Rpc { code: -32602, message: "unknown tool".into() });
 }
 
@@ -139,7 +143,10 @@ async fn a_server_that_is_down_is_unreachable_at_once() {
         listener.local_addr().expect("addr").port()
     };
     let started = Instant::now();
-    let err = McpClient::new().list_tools(&target(format!("http://127.0.0.1:{port}/mcp"), Duration::from_secs(5))).await.unwrap_err();
+    let err = McpClient::new()
+        .list_tools(&target(format!("http://127.0.0.1:{port}/mcp"), Duration::from_secs(5)))
+        .await
+        .unwrap_err();
     assert_eq!((err.tag(), err.http_status()), ("unreachable", 502), "{err}");
     assert!(started.elapsed() < Duration::from_secs(2));
 }
@@ -147,9 +154,15 @@ async fn a_server_that_is_down_is_unreachable_at_once() {
 #[tokio::test]
 async fn a_slow_server_times_out_within_the_server_timeout() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30))).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(30)))
+        .mount(&server)
+        .await;
     let started = Instant::now();
-    let err = McpClient::new().call_tool(&target(server.uri(), Duration::from_millis(300)), "x", &json!({})).await.unwrap_err();
+    let err = McpClient::new()
+        .call_tool(&target(server.uri(), Duration::from_millis(300)), "x", &json!({}))
+        .await
+        .unwrap_err();
     assert_eq!(err, McpClientError::Timeout(Duration::from_millis(300)));
     assert_eq!((err.tag(), err.http_status()), ("timeout", 504));
     assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
@@ -194,7 +207,8 @@ fn server_timeouts_fall_back_to_the_default() {
 fn auth_types_become_headers() {
     use crate::mcp::model::fixtures::server;
     let with = |auth: &str| {
-        let s = McpServer { auth_type: Some(auth.into()), credentials: Some(json!({"auth_value": "tok"})), ..server("s") };
+        let s =
+            McpServer { auth_type: Some(auth.into()), credentials: Some(json!({"auth_value": "tok"})), ..server("s") };
         auth_headers(&s)
     };
     assert_eq!(with("bearer_token")["authorization"], "Bearer tok");
