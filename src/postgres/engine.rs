@@ -94,7 +94,7 @@ mod tests {
             00000000aaaaaaaa: 00000002 00000000 00000000 0001 03 243859\n";
         let podman = PathBuf::from("/run/podman/podman.sock");
         let docker = PathBuf::from("/var/run/docker.sock");
-        assert!(listens_on(table, &[podman.clone()]));
+        assert!(listens_on(table, std::slice::from_ref(&podman)));
         assert!(listens_on(table, &[docker.clone(), podman]));
         assert!(!listens_on(table, &[docker]));
         assert!(!listens_on("", &[PathBuf::from("/x")]));

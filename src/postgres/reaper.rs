@@ -126,9 +126,22 @@ mod tests {
         let neither = |_: &str| false;
         let docker = "docker rm -f -v gp-1";
         #[rustfmt::skip]
-        let table: Vec<(Option<&Endpoint>, bool, &dyn Fn(&str) -> bool, Option<&str>)> = vec![
-            (Some(&unix), false, &both, Some("curl -fsS --max-time 30 --unix-socket /s.sock -X DELETE http://localhost/containers/gp-1?force=true&v=true")),
-            (Some(&http), false, &both, Some("curl -fsS --max-time 30 -X DELETE http://h:2375/containers/gp-1?force=true&v=true")),
+        type Row<'a> = (Option<&'a Endpoint>, bool, &'a dyn Fn(&str) -> bool, Option<&'static str>);
+        let table: Vec<Row> = vec![
+            (
+                Some(&unix),
+                false,
+                &both,
+                Some(
+                    "curl -fsS --max-time 30 --unix-socket /s.sock -X DELETE http://localhost/containers/gp-1?force=true&v=true",
+                ),
+            ),
+            (
+                Some(&http),
+                false,
+                &both,
+                Some("curl -fsS --max-time 30 -X DELETE http://h:2375/containers/gp-1?force=true&v=true"),
+            ),
             (Some(&http), true, &both, Some(docker)),
             (Some(&unix), false, &docker_only, Some(docker)),
             (None, false, &both, Some(docker)),

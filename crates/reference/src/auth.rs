@@ -133,12 +133,12 @@ async fn check_key_usable(store: &Store, key: &Key, raw: &str) -> Result<(), Pro
     if key.blocked {
         return Err(auth_error("Authentication Error, Key is blocked. Update via `/key/unblock` if you're an admin."));
     }
-    if let Some(team_id) = &key.team_id {
-        if store.team(team_id).await?.is_some_and(|t| t.blocked) {
-            return Err(auth_error(format!(
-                "Authentication Error, Team={team_id} is blocked. Update via `/team/unblock` if you're an admin."
-            )));
-        }
+    if let Some(team_id) = &key.team_id
+        && store.team(team_id).await?.is_some_and(|t| t.blocked)
+    {
+        return Err(auth_error(format!(
+            "Authentication Error, Team={team_id} is blocked. Update via `/team/unblock` if you're an admin."
+        )));
     }
     Ok(())
 }

@@ -23,6 +23,9 @@ const FIRST_DENIAL_STATUS: u16 = 400;
 /// The actors of a matrix, in file order.
 type Actors = SpannedMap<Spanned<String>>;
 
+/// One cell of a row: the actor's name as written, and the statuses it expects.
+type Cell<'m> = (&'m Spanned<String>, &'m Spanned<StatusSpec>);
+
 impl Checker<'_> {
     /// The steps of `matrix:`, validated against the steps that run before them.
     pub(super) fn matrix(
@@ -138,7 +141,7 @@ impl Checker<'_> {
         expect: &'m Spanned<SpannedMap<Spanned<StatusSpec>>>,
         actors: &Actors,
         row: &str,
-    ) -> Result<Vec<(&'m Spanned<String>, &'m Spanned<StatusSpec>)>, ScenarioError> {
+    ) -> Result<Vec<Cell<'m>>, ScenarioError> {
         let names: Vec<String> = actors.0.iter().map(|(a, _)| a.value.clone()).collect();
         let mut seen = BTreeSet::new();
         for (key, _) in &expect.value.0 {
@@ -279,7 +282,8 @@ matrix:
 
     #[test]
     fn malformed_matrices_are_load_errors_at_the_offending_node() {
-        let cases: [(&str, &str, fn(&ScenarioErrorKind) -> bool, usize); 5] = [
+        type Case = (&'static str, &'static str, fn(&ScenarioErrorKind) -> bool, usize);
+        let cases: [Case; 5] = [
             (
                 "boss: admin",
                 "Boss: admin",

@@ -244,7 +244,8 @@ mod tests {
         let mut open = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
         let closed = open.clone();
         open.team_member_permissions = Some(vec!["/key/generate".into()]);
-        let cases: Vec<(&str, Caller, Option<&str>, Option<&Team>, u16)> = vec![
+        type Case<'t> = (&'static str, Caller, Option<&'static str>, Option<&'t Team>, u16);
+        let cases: Vec<Case> = vec![
             ("admin for anyone", Caller::master(), Some("x"), None, 200),
             ("user for self", internal("u1"), None, None, 200),
             ("user for self explicit", internal("u1"), Some("u1"), None, 200),

@@ -102,15 +102,12 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
     match class {
         RouteClass::LlmApi | RouteClass::Mcp | RouteClass::SelfManaged => return Ok(()),
         RouteClass::Info => {
-            if req.route == "/user/info" && role != Some(PROXY_ADMIN_VIEWER) {
-                if let Some(requested) = &req.query_user_id {
-                    if caller.user_id.as_deref() != Some(requested.as_str()) {
-                        return Err(Denial::UserInfoOfOtherUser {
-                            requested: requested.clone(),
-                            own: caller.user_id.clone(),
-                        });
-                    }
-                }
+            if req.route == "/user/info"
+                && role != Some(PROXY_ADMIN_VIEWER)
+                && let Some(requested) = &req.query_user_id
+                && caller.user_id.as_deref() != Some(requested.as_str())
+            {
+                return Err(Denial::UserInfoOfOtherUser { requested: requested.clone(), own: caller.user_id.clone() });
             }
             return Ok(());
         }

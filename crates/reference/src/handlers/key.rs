@@ -114,15 +114,15 @@ pub(crate) async fn team_mcp_ceiling(state: &AppState, team: &Team) -> Result<au
 }
 
 async fn check_alias_free(state: &AppState, alias: Option<&str>, except: Option<&str>) -> Result<(), ProxyError> {
-    if let Some(alias) = alias {
-        if storage::key_alias_taken(&state.store.db, alias, except).await? {
-            return Err(ProxyError::typed(
-                400,
-                "bad_request_error",
-                None,
-                format!("Key with alias '{alias}' already exists. Unique key aliases across all keys are required."),
-            ));
-        }
+    if let Some(alias) = alias
+        && storage::key_alias_taken(&state.store.db, alias, except).await?
+    {
+        return Err(ProxyError::typed(
+            400,
+            "bad_request_error",
+            None,
+            format!("Key with alias '{alias}' already exists. Unique key aliases across all keys are required."),
+        ));
     }
     Ok(())
 }
@@ -461,6 +461,21 @@ pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Res
     Ok(Json(json!({ "deleted_keys": deleted })))
 }
 
+/// The key `/user/new` creates for a new user; returns (raw key, key name, expiry).
+pub(crate) async fn create_personal_key(
+    state: &AppState,
+    user_id: &str,
+    key_alias: Option<String>,
+    duration: Option<&str>,
+    caller: &Caller,
+) -> Result<(String, String, Option<DateTime<Utc>>), ProxyError> {
+    check_alias_free(state, key_alias.as_deref(), None).await?;
+    let raw = new_raw_key();
+    let key = Key { key_alias, expires: expiry(duration)?, ..new_key_row(&raw, Some(user_id.to_string()), caller) };
+    state.store.save_key(&key).await?;
+    Ok((raw, key.key_name.clone().unwrap_or_default(), key.expires))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -482,19 +497,4 @@ mod tests {
         assert_eq!(parse_duration(""), None);
         assert!(expiry(Some("soon")).is_err());
     }
-}
-
-/// The key `/user/new` creates for a new user; returns (raw key, key name, expiry).
-pub(crate) async fn create_personal_key(
-    state: &AppState,
-    user_id: &str,
-    key_alias: Option<String>,
-    duration: Option<&str>,
-    caller: &Caller,
-) -> Result<(String, String, Option<DateTime<Utc>>), ProxyError> {
-    check_alias_free(state, key_alias.as_deref(), None).await?;
-    let raw = new_raw_key();
-    let key = Key { key_alias, expires: expiry(duration)?, ..new_key_row(&raw, Some(user_id.to_string()), caller) };
-    state.store.save_key(&key).await?;
-    Ok((raw, key.key_name.clone().unwrap_or_default(), key.expires))
 }

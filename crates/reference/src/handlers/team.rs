@@ -106,20 +106,20 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
             &format!("Team id = {team_id} already exists. Please use a different team id."),
         ));
     }
-    if let Some(org) = &req.organization_id {
-        if storage::organization(&state.store.db, org).await?.is_none() {
-            return Err(ProxyError::handler(400, format!("Organization not found for organization_id={org}")));
-        }
+    if let Some(org) = &req.organization_id
+        && storage::organization(&state.store.db, org).await?.is_none()
+    {
+        return Err(ProxyError::handler(400, format!("Organization not found for organization_id={org}")));
     }
     let mut members: Vec<Member> = req
         .members_with_roles
         .iter()
         .map(|m| Member { user_id: m.user_id.clone(), user_email: m.user_email.clone(), role: m.role.as_str().into() })
         .collect();
-    if let Some(creator) = &caller.user_id {
-        if !members.iter().any(|m| m.user_id.as_ref() == Some(creator)) {
-            members.push(Member { user_id: Some(creator.clone()), user_email: None, role: "admin".into() });
-        }
+    if let Some(creator) = &caller.user_id
+        && !members.iter().any(|m| m.user_id.as_ref() == Some(creator))
+    {
+        members.push(Member { user_id: Some(creator.clone()), user_email: None, role: "admin".into() });
     }
     let object_permission_id = match &req.object_permission {
         Some(p) => Some(save_permission(&state.store, PermissionOwner::Team, None, p).await?),
@@ -148,10 +148,10 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     state.store.save_team(&team).await?;
     super::access_group::reconcile_team(&state, &team.team_id, &[], &team.access_group_ids).await?;
     for member in &members {
-        if let Some(uid) = &member.user_id {
-            if let Some(mut user) = storage::user(&state.store.db, uid).await? {
-                join_team(&state, &mut user, &team_id).await?;
-            }
+        if let Some(uid) = &member.user_id
+            && let Some(mut user) = storage::user(&state.store.db, uid).await?
+        {
+            join_team(&state, &mut user, &team_id).await?;
         }
     }
     let mut body = to_value(&team);
@@ -364,10 +364,10 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
         .map_err(|d| ProxyError::detail_error(d.status(), d.message()))?;
     let mut unknown = Vec::new();
     for m in &new_members {
-        if let Some(uid) = &m.user_id {
-            if storage::user(&state.store.db, uid).await?.is_none() {
-                unknown.push(uid.clone());
-            }
+        if let Some(uid) = &m.user_id
+            && storage::user(&state.store.db, uid).await?.is_none()
+        {
+            unknown.push(uid.clone());
         }
     }
     if !unknown.is_empty() && !caller.is_proxy_admin() {

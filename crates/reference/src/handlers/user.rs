@@ -68,10 +68,10 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     if storage::user(&state.store.db, &user_id).await?.is_some() {
         return Err(ProxyError::handler_dict(409, &format!("User with id {user_id} already exists")));
     }
-    if let Some(email) = &req.user_email {
-        if storage::user_by_email(&state.store.db, email).await?.is_some() {
-            return Err(ProxyError::handler_dict(409, &format!("User with email {email} already exists")));
-        }
+    if let Some(email) = &req.user_email
+        && storage::user_by_email(&state.store.db, email).await?.is_some()
+    {
+        return Err(ProxyError::handler_dict(409, &format!("User with email {email} already exists")));
     }
     let team_ids: Vec<String> = req
         .teams
