@@ -1,38 +1,54 @@
 //! Quirks: named switches that each turn on one upstream LiteLLM bug in the reference proxy.
 //!
-//! The registry is this one enum. Every entry names its upstream issue and says in one line what it
+//! The registry is the one table in `registry!` below. Every entry names its upstream issue and says in one line what it
 //! changes; the decision points that consult a quirk take a [`Quirks`] value as data, so the corrected
-//! behaviour stays the default and no handler is copied per quirk (spec §A.3).
+//! behaviour stays the default and no handler is copied per quirk.
 
 use std::fmt;
 use std::str::FromStr;
 
-/// One upstream bug the reference proxy can reproduce.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Quirk {
-    StaleTeamCache,
-    DoubleHashTokenOnUpdate,
-    StaleKeyWriteBack,
-    NoCrossReplicaInvalidation,
-    TeamAccessGroupNotInObjectPermission,
-    KeyAccessGroupsCappedByTeam,
-    NoAccessGroupAssignmentGate,
-    OrgAdminGateNeedsOrgIdInBody,
+/// The registry: one row per quirk, from which the enum, [`Quirk::ALL`] and every name come.
+macro_rules! registry {
+    ($($variant:ident => $name:literal, $upstream:literal, $description:literal;)*) => {
+        /// One upstream bug the reference proxy can reproduce.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Quirk {
+            $($variant,)*
+        }
+
+        impl Quirk {
+            /// Every quirk, in registry order.
+            pub const ALL: &'static [Quirk] = &[$(Quirk::$variant,)*];
+
+            fn entry(self) -> Entry {
+                match self {
+                    $(Quirk::$variant => Entry { name: $name, upstream: $upstream, description: $description },)*
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    StaleTeamCache => "stale_team_cache", "BerriAI/litellm#25286",
+        "/team/update does not evict the team's cached object permission, and /key/generate reads it through the cache";
+    DoubleHashTokenOnUpdate => "double_hash_token_on_update", "BerriAI/litellm#24969, BerriAI/litellm#25552",
+        "key update, bulk update and regenerate hash an already-hashed token before evicting it";
+    StaleKeyWriteBack => "stale_key_write_back", "BerriAI/litellm#25552, BerriAI/litellm#25553",
+        "after each successful LLM request the pre-request key (and team) object is written back with a fresh TTL, and that write lands after the next eviction of it";
+    NoCrossReplicaInvalidation => "no_cross_replica_invalidation", "BerriAI/litellm#9820",
+        "writes evict cached objects only in the replica that served them";
+    TeamAccessGroupNotInObjectPermission => "team_access_group_not_in_object_permission", "BerriAI/litellm#25378",
+        "allowed-MCP-servers resolution skips the team's access_group_ids";
+    KeyAccessGroupsCappedByTeam => "key_access_groups_capped_by_team", "BerriAI/litellm#28890, BerriAI/litellm#29313",
+        "a key's access-group servers are intersected with the team ceiling instead of added to it";
+    NoAccessGroupAssignmentGate => "no_access_group_assignment_gate", "BerriAI/litellm#29313",
+        "/key/generate, /key/update and /key/regenerate let any member attach access groups";
+    OrgAdminGateNeedsOrgIdInBody => "org_admin_gate_needs_org_id_in_body", "BerriAI/litellm#27294",
+        "the route gate treats /team/update, /team/delete, /team/block and /team/unblock as admin-only, so an org admin passes only with organization_id in the request";
 }
 
 impl Quirk {
-    /// Every quirk, in the order of spec §A.3.
-    pub const ALL: [Quirk; 8] = [
-        Quirk::StaleTeamCache,
-        Quirk::DoubleHashTokenOnUpdate,
-        Quirk::StaleKeyWriteBack,
-        Quirk::NoCrossReplicaInvalidation,
-        Quirk::TeamAccessGroupNotInObjectPermission,
-        Quirk::KeyAccessGroupsCappedByTeam,
-        Quirk::NoAccessGroupAssignmentGate,
-        Quirk::OrgAdminGateNeedsOrgIdInBody,
-    ];
-
     /// The name used on the command line and in `reproduces.quirk`.
     pub fn name(self) -> &'static str {
         self.entry().name
@@ -46,52 +62,6 @@ impl Quirk {
     /// What the quirk changes, in one line.
     pub fn description(self) -> &'static str {
         self.entry().description
-    }
-
-    fn entry(self) -> Entry {
-        let (name, upstream, description) = match self {
-            Quirk::StaleTeamCache => (
-                "stale_team_cache",
-                "BerriAI/litellm#25286",
-                "/team/update does not evict the team's cached object permission, and /key/generate reads it through the cache",
-            ),
-            Quirk::DoubleHashTokenOnUpdate => (
-                "double_hash_token_on_update",
-                "BerriAI/litellm#24969, BerriAI/litellm#25552",
-                "key update, bulk update and regenerate hash an already-hashed token before evicting it",
-            ),
-            Quirk::StaleKeyWriteBack => (
-                "stale_key_write_back",
-                "BerriAI/litellm#25552, BerriAI/litellm#25553",
-                "after each successful LLM request the pre-request key (and team) object is written back with a fresh TTL, and that write lands after the next eviction of it",
-            ),
-            Quirk::NoCrossReplicaInvalidation => (
-                "no_cross_replica_invalidation",
-                "BerriAI/litellm#9820",
-                "writes evict cached objects only in the replica that served them",
-            ),
-            Quirk::TeamAccessGroupNotInObjectPermission => (
-                "team_access_group_not_in_object_permission",
-                "BerriAI/litellm#25378",
-                "allowed-MCP-servers resolution skips the team's access_group_ids",
-            ),
-            Quirk::KeyAccessGroupsCappedByTeam => (
-                "key_access_groups_capped_by_team",
-                "BerriAI/litellm#28890, BerriAI/litellm#29313",
-                "a key's access-group servers are intersected with the team ceiling instead of added to it",
-            ),
-            Quirk::NoAccessGroupAssignmentGate => (
-                "no_access_group_assignment_gate",
-                "BerriAI/litellm#29313",
-                "/key/generate, /key/update and /key/regenerate let any member attach access groups",
-            ),
-            Quirk::OrgAdminGateNeedsOrgIdInBody => (
-                "org_admin_gate_needs_org_id_in_body",
-                "BerriAI/litellm#27294",
-                "the route gate treats /team/update, /team/delete, /team/block and /team/unblock as admin-only, so an org admin passes only with organization_id in the request",
-            ),
-        };
-        Entry { name, upstream, description }
     }
 
     /// Every quirk's name, comma-separated, for messages.
@@ -124,22 +94,25 @@ impl FromStr for Quirk {
     type Err = UnknownQuirk;
 
     fn from_str(name: &str) -> Result<Quirk, UnknownQuirk> {
-        Quirk::ALL.into_iter().find(|q| q.name() == name).ok_or_else(|| UnknownQuirk { name: name.to_string() })
+        Quirk::ALL.iter().copied().find(|q| q.name() == name).ok_or_else(|| UnknownQuirk { name: name.to_string() })
     }
 }
 
 /// A set of quirks; empty (the corrected behaviour everywhere) by default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Quirks {
-    bits: u16,
+    bits: u128,
 }
+
+// A registry that outgrows the set would otherwise lose quirks silently.
+const _: () = assert!(Quirk::ALL.len() <= u128::BITS as usize, "Quirks holds at most 128 quirks: widen its bitset");
 
 impl Quirks {
     /// No quirk: the corrected behaviour.
     pub const NONE: Quirks = Quirks { bits: 0 };
 
-    const fn bit(quirk: Quirk) -> u16 {
-        1 << (quirk as u16)
+    const fn bit(quirk: Quirk) -> u128 {
+        1 << (quirk as u32)
     }
 
     pub const fn contains(self, quirk: Quirk) -> bool {
@@ -158,7 +131,7 @@ impl Quirks {
 
     /// The quirks in the set, in registry order.
     pub fn iter(self) -> impl Iterator<Item = Quirk> {
-        Quirk::ALL.into_iter().filter(move |q| self.contains(*q))
+        Quirk::ALL.iter().copied().filter(move |q| self.contains(*q))
     }
 }
 
@@ -185,7 +158,7 @@ mod tests {
 
     #[test]
     fn every_name_parses_back_to_its_quirk() {
-        for quirk in Quirk::ALL {
+        for &quirk in Quirk::ALL {
             assert_eq!(quirk.name().parse::<Quirk>(), Ok(quirk));
         }
     }
@@ -210,7 +183,7 @@ mod tests {
 
     #[test]
     fn every_quirk_names_its_upstream_issue_and_says_what_it_changes() {
-        for quirk in Quirk::ALL {
+        for &quirk in Quirk::ALL {
             assert!(quirk.upstream().contains('#'), "{quirk} names no upstream issue");
             assert!(!quirk.description().is_empty(), "{quirk} says nothing");
         }
@@ -226,7 +199,7 @@ mod tests {
     #[test]
     fn a_set_holds_exactly_what_was_put_in() {
         let set: Quirks = [Quirk::OrgAdminGateNeedsOrgIdInBody, Quirk::StaleTeamCache].into_iter().collect();
-        for quirk in Quirk::ALL {
+        for &quirk in Quirk::ALL {
             let expected = matches!(quirk, Quirk::StaleTeamCache | Quirk::OrgAdminGateNeedsOrgIdInBody);
             assert_eq!(set.contains(quirk), expected, "{quirk}");
         }
