@@ -53,7 +53,8 @@ struct RunArgs {
     #[arg(default_value = "scenarios")]
     paths: Vec<PathBuf>,
     /// `reference` (the in-process proxy) or the base URL of a running proxy. Repeat it (or separate
-    /// URLs with commas) for replicas of one proxy on one database: a step's `on: N` picks the Nth.
+    /// URLs with commas) for replicas of one proxy on one database: in a scenario with
+    /// `reference: {replicas: N}` a step's `on: N` picks the Nth; every other scenario uses the first.
     #[arg(
         long,
         env = "GATEPROOF_TARGET",

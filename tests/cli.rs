@@ -444,3 +444,38 @@ async fn objects_still_there_after_teardown_fail_the_run_and_keep_skips_teardown
     assert!(requests.iter().all(|r| r.url.path() != "/team/delete"), "--keep deletes nothing");
     assert!(!stdout(&output).contains("leftover check"), "--keep skips the check");
 }
+
+/// Requests that reached `server` on `path`.
+async fn requests_on(server: &MockServer, wanted: &str) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests.iter().filter(|r| r.url.path() == wanted).count()
+}
+
+/// Without `reference: {replicas: N}` every step of a scenario goes to one target, the first: several
+/// `--target`s are replicas only for the scenarios that ask for them. A replica scenario still picks
+/// its target per step.
+#[tokio::test]
+async fn only_replica_scenarios_spread_their_steps_over_the_targets() {
+    let (first, second) = (healthy_proxy().await, healthy_proxy().await);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let three_steps = health_scenario("plain", &[]).replace(
+        "  - id: health\n",
+        "  - id: one\n    request: {method: GET, path: /health}\n    expect: {status: 200}\n  - id: two\n    request: {method: GET, path: /health}\n    expect: {status: 200}\n  - id: health\n",
+    );
+    write(dir.path(), "plain.yaml", &three_steps);
+    let replicas = "id: replicated\ntitle: Two replicas\nreference: {replicas: 2}\nsteps:\n  - id: on-1\n    on: 1\n    request: {method: GET, path: /health/liveliness}\n    expect: {status: 404}\n";
+    write(dir.path(), "replicated.yaml", replicas);
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &format!("{},{}", first.uri(), second.uri()),
+        "--master-key",
+        MASTER_KEY,
+    ]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert_eq!(requests_on(&first, "/health").await, 3, "every step of `plain` on the first target");
+    assert_eq!(requests_on(&second, "/health").await, 0, "none of `plain` on the second target");
+    assert_eq!(requests_on(&second, "/health/liveliness").await, 1, "`on: 1` on the second target");
+    assert_eq!(requests_on(&first, "/health/liveliness").await, 0);
+}
