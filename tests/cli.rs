@@ -479,3 +479,79 @@ async fn only_replica_scenarios_spread_their_steps_over_the_targets() {
     assert_eq!(requests_on(&second, "/health/liveliness").await, 1, "`on: 1` on the second target");
     assert_eq!(requests_on(&first, "/health/liveliness").await, 0);
 }
+
+/// A proxy on a raw socket that behaves like LiteLLM 1.83 after an unhandled exception: `GET /boom`
+/// answers 500 and keeps the connection open, and the next request on that connection gets no answer
+/// (the server closes it). Every other request answers 200 `{"status": "healthy"}`. Returns its base URL.
+fn proxy_closing_after_a_500() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut writer = stream;
+                let mut doomed = false;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if std::io::Read::read_exact(&mut reader, &mut body).is_err() || doomed {
+                        return;
+                    }
+                    let (status, text) = if request_line.starts_with("GET /boom ") {
+                        doomed = true;
+                        ("500 Internal Server Error", r#"{"error": {"message": "boom"}}"#)
+                    } else {
+                        ("200 OK", r#"{"status": "healthy"}"#)
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{text}",
+                        text.len()
+                    );
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    base_url
+}
+
+/// A 500 is the proxy's answer: a step that expects something else fails (exit 1). A request whose
+/// reused connection the proxy closed before answering is sent again on a new one, so it is neither an
+/// error of the scenario nor infrastructure trouble.
+#[test]
+fn a_connection_closed_after_a_500_is_retried_and_a_500_is_a_failure() {
+    let base_url = proxy_closing_after_a_500();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let survives = "id: survives\ntitle: A request after a 500 on the same connection\nsteps:\n  - id: boom\n    request: {method: GET, path: /boom}\n    expect: {status: 500}\n  - id: after\n    request: {method: GET, path: /health}\n    expect: {status: 200}\n";
+    write(dir.path(), "survives.yaml", survives);
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &base_url, "--master-key", MASTER_KEY]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert_eq!(last_line(&output), "1 passed, 0 failed");
+
+    let fails = survives.replace("id: survives", "id: fails").replace("expect: {status: 500}", "expect: {status: 200}");
+    write(dir.path(), "fails.yaml", &fails);
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &base_url, "--master-key", MASTER_KEY]);
+    assert_eq!(code(&output), Some(1), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("FAIL fails ("), "{}", stdout(&output));
+    assert_eq!(last_line(&output), "1 passed, 1 failed");
+}

@@ -7,11 +7,10 @@
 use std::collections::BTreeMap;
 
 use rand::Rng;
-use reqwest::Client;
 use serde_json::{Value, json};
 
 use super::error_view;
-use super::http::{self, Endpoint};
+use super::http::{self, Client, Endpoint};
 use super::outcome::ReceivedResponse;
 use super::resources::route_missing;
 use crate::scenario::Capability;

@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use rand::Rng;
 
-use reqwest::Client;
 use tokio::sync::OnceCell;
 
-use super::http::Endpoint;
+use super::http::{Client, Endpoint};
 use super::probe::{self, TargetProfile};
 use crate::postgres::{PgServer, ScenarioDatabase};
 use crate::reference::{self, ProxyConfig, Quirks, RunningProxy};
