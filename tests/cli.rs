@@ -23,10 +23,11 @@ fn code(output: &Output) -> Option<i32> {
     output.status.code()
 }
 
-/// Requests the scenarios sent, leaving out the harness's version question.
+/// Requests the scenarios sent, leaving out the harness's version questions.
 async fn scenario_requests(server: &MockServer) -> usize {
     let requests = server.received_requests().await.unwrap_or_default();
-    requests.iter().filter(|r| r.url.path() != "/health/readiness").count()
+    let asks_version = |path: &str| path.starts_with("/health/readiness") || path == "/openapi.json";
+    requests.iter().filter(|r| !asks_version(r.url.path())).count()
 }
 
 fn stdout(output: &Output) -> String {
@@ -329,14 +330,20 @@ fn a_broken_file_is_named_with_line_and_column() {
     assert!(stderr(&output).contains(&expected), "expected {expected} in:\n{}", stderr(&output));
 }
 
-/// A fake LiteLLM 1.109 without a licence: it says its version, refuses organizations, creates teams,
-/// and "forgets" to delete them when `sticky` is set (so the leftover check has something to find).
+/// A fake LiteLLM 1.109 without a licence: it says its version in `/openapi.json` only (its public
+/// readiness route no longer does), refuses organizations, creates teams, and "forgets" to delete them
+/// when `sticky` is set (so the leftover check has something to find).
 async fn unlicensed_proxy(sticky: bool) -> MockServer {
     let server = MockServer::start().await;
     let ok = |body: Value| ResponseTemplate::new(200).set_body_json(body);
     Mock::given(method("GET"))
         .and(path("/health/readiness"))
-        .respond_with(ok(json!({"status": "healthy", "litellm_version": "1.109.1"})))
+        .respond_with(ok(json!({"status": "healthy", "db": "connected"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/openapi.json"))
+        .respond_with(ok(json!({"openapi": "3.1.0", "info": {"title": "LiteLLM API", "version": "1.109.1"}})))
         .mount(&server)
         .await;
     Mock::given(path("/organization/info"))
@@ -554,4 +561,33 @@ fn a_connection_closed_after_a_500_is_retried_and_a_500_is_a_failure() {
     assert_eq!(code(&output), Some(1), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
     assert!(stdout(&output).contains("FAIL fails ("), "{}", stdout(&output));
     assert_eq!(last_line(&output), "1 passed, 1 failed");
+}
+
+/// A target that says its version nowhere is reported as `unknown` version, never without one.
+#[tokio::test]
+async fn a_target_without_a_version_is_reported_as_unknown_everywhere() {
+    let server = healthy_proxy().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "health.yaml", &health_scenario("health", &[]));
+    let (junit, json_file) = (dir.path().join("junit.xml"), dir.path().join("report.json"));
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &server.uri(),
+        "--master-key",
+        MASTER_KEY,
+        "--junit",
+        path_str(&junit),
+        "--json",
+        path_str(&json_file),
+    ]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), Some(0), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    assert!(text.starts_with(&format!("Running 1 scenario against {} (version unknown)\n", server.uri())), "{text}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("JSON");
+    assert_eq!(report["target_version"], json!("unknown"));
+    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
+    assert!(xml.contains(r#"<property name="target_version" value="unknown"/>"#), "{xml}");
 }
