@@ -46,6 +46,18 @@ registry! {
         "/key/generate, /key/update and /key/regenerate let any member attach access groups";
     OrgAdminGateNeedsOrgIdInBody => "org_admin_gate_needs_org_id_in_body", "BerriAI/litellm#27294",
         "the route gate treats /team/update, /team/delete, /team/block and /team/unblock as admin-only, so an org admin passes only with organization_id in the request";
+    TeamBlockKeepsCachedTeam => "team_block_keeps_cached_team", "BerriAI/litellm#35565",
+        "/team/block and /team/unblock write the flag without evicting the cached team, so its keys keep the old state until the TTL passes";
+    ArrayBodyCrashesAuth => "array_body_crashes_auth", "not filed upstream (seen on LiteLLM 1.83.14)",
+        "a JSON body that is an array fails inside authentication with 500 instead of a validation error";
+    AccessGroupAcceptsUnknownTeams => "access_group_accepts_unknown_teams", "BerriAI/litellm#39218",
+        "/v1/access_group create and update store team ids that name no team instead of answering 400";
+    McpServerViewIgnoresTeamGrant => "mcp_server_view_ignores_team_grant", "not filed upstream (seen on LiteLLM 1.83.14)",
+        "GET /v1/mcp/server/{id} shows a virtual key only the servers of its own object permission, so a server its team grants answers 403";
+    McpListingFailureAsEmptyList => "mcp_listing_failure_as_empty_list", "not filed upstream (seen on LiteLLM 1.83.14)",
+        "/mcp-rest/tools/list for one server answers 200 `Successfully retrieved tools` with no tools when the upstream fails";
+    McpCallTimeoutAsToolNotFound => "mcp_call_timeout_as_tool_not_found", "not filed upstream (seen on LiteLLM 1.109.1)",
+        "/mcp-rest/tools/call on an upstream whose tool listing times out answers 500 `Tool <name> not found` instead of 504 `timeout`";
 }
 
 impl Quirk {
@@ -164,7 +176,7 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_holds_the_eight_names_of_the_spec() {
+    fn the_registry_holds_the_spec_s_eight_names_then_those_found_on_real_versions() {
         let names: Vec<&str> = Quirk::ALL.iter().map(|q| q.name()).collect();
         assert_eq!(
             names,
@@ -177,6 +189,12 @@ mod tests {
                 "key_access_groups_capped_by_team",
                 "no_access_group_assignment_gate",
                 "org_admin_gate_needs_org_id_in_body",
+                "team_block_keeps_cached_team",
+                "array_body_crashes_auth",
+                "access_group_accepts_unknown_teams",
+                "mcp_server_view_ignores_team_grant",
+                "mcp_listing_failure_as_empty_list",
+                "mcp_call_timeout_as_tool_not_found",
             ]
         );
     }
@@ -184,7 +202,10 @@ mod tests {
     #[test]
     fn every_quirk_names_its_upstream_issue_and_says_what_it_changes() {
         for &quirk in Quirk::ALL {
-            assert!(quirk.upstream().contains('#'), "{quirk} names no upstream issue");
+            // A bug first seen by gateproof on a real version says so, and on which one.
+            let upstream = quirk.upstream();
+            let named = upstream.contains('#') || upstream.starts_with("not filed upstream (seen on LiteLLM ");
+            assert!(named, "{quirk} names no upstream issue");
             assert!(!quirk.description().is_empty(), "{quirk} says nothing");
         }
     }

@@ -12,13 +12,13 @@ use serde_json::{Value, json};
 
 use super::double_option;
 use super::mcp_server::is_admin_view;
-use crate::AppState;
 use crate::domain::Caller;
 use crate::error::ProxyError;
 use crate::mcp::model::AccessGroup;
 use crate::mcp::storage::{self as mcp_storage, Assignments};
 use crate::request::Authed;
 use crate::token::hash_if_needed;
+use crate::{AppState, Quirk};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct CreateRequest {
@@ -83,6 +83,10 @@ fn key_hashes(keys: &[String]) -> Vec<String> {
 }
 
 async fn require_teams_exist(state: &AppState, team_ids: &[String]) -> Result<(), ProxyError> {
+    // LiteLLM 1.83 stored whatever team ids it was given (fixed by BerriAI/litellm#39218).
+    if state.store.quirks().contains(Quirk::AccessGroupAcceptsUnknownTeams) {
+        return Ok(());
+    }
     let unknown = state.store.unknown_team_ids(team_ids).await?;
     if unknown.is_empty() {
         Ok(())

@@ -6,17 +6,30 @@ use crate::domain::{Caller, ObjectPermission};
 use crate::error::ProxyError;
 use crate::mcp::model::McpServer;
 use crate::mcp::storage as mcp_storage;
-use crate::{AppState, storage};
+use crate::{AppState, Quirk, Quirks, storage};
 
 /// The registry and the part of it the caller may reach.
 pub(crate) struct McpScope {
     pub registry: Vec<McpServer>,
     allowed: Vec<String>,
+    /// The servers the calling key's own object permission names, whatever else grants it.
+    key_grants: Vec<String>,
 }
 
 impl McpScope {
     pub fn is_allowed(&self, server_id: &str) -> bool {
         self.allowed.iter().any(|id| id == server_id)
+    }
+
+    /// Whether a non-admin caller may view `server_id` on `GET /v1/mcp/server/{id}`: what it may
+    /// reach, or with `mcp_server_view_ignores_team_grant` only what its key names itself (LiteLLM
+    /// 1.83 looked at the key's own grants alone there, while listing and calling saw the team's).
+    pub fn is_viewable(&self, server_id: &str, quirks: Quirks) -> bool {
+        if quirks.contains(Quirk::McpServerViewIgnoresTeamGrant) {
+            self.is_allowed(server_id) && self.key_grants.iter().any(|id| id == server_id)
+        } else {
+            self.is_allowed(server_id)
+        }
     }
 
     /// The reachable servers, in registry order.
@@ -93,5 +106,6 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
         org_permission: org_permission.as_ref(),
     };
     let allowed = allowed_servers(&input, state.store.quirks());
-    Ok(McpScope { registry, allowed })
+    let key_grants = key_permission.map(|p| p.mcp_servers).unwrap_or_default();
+    Ok(McpScope { registry, allowed, key_grants })
 }

@@ -247,7 +247,12 @@ pub(crate) async fn info(
     let Some(server) = scope.find(&ident) else {
         return Err(detail_error(404, format!("MCP Server with id {ident} not found")));
     };
-    if !scope.is_allowed(&server.server_id) {
+    let viewable = if authed.caller.is_proxy_admin() {
+        scope.is_allowed(&server.server_id)
+    } else {
+        scope.is_viewable(&server.server_id, state.store.quirks())
+    };
+    if !viewable {
         return Err(detail_error(
             403,
             format!(

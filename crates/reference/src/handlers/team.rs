@@ -310,7 +310,7 @@ pub(crate) async fn block(State(state): State<AppState>, uri: Uri, authed: Authe
     let req: BlockTeamRequest = authed.parse()?;
     let mut team = team_for_admin_route(&state, &authed, &req.team_id).await?;
     team.blocked = uri.path() == "/team/block";
-    state.store.save_team(&team).await?;
+    state.store.save_team_blocked(&team).await?;
     let mut body = to_value(&team);
     if let Value::Object(map) = &mut body {
         for field in ["litellm_organization_table", "litellm_model_table", "object_permission", "projects"] {

@@ -304,6 +304,16 @@ impl Store {
         self.evict(vec![team_key(&team.team_id)]).await
     }
 
+    /// `/team/block` and `/team/unblock`: saves the team and evicts it, unless
+    /// `team_block_keeps_cached_team` leaves the cached copy (LiteLLM 1.83, BerriAI/litellm#35565).
+    pub async fn save_team_blocked(&self, team: &Team) -> sqlx::Result<()> {
+        sql::save_team(&self.db, team).await?;
+        if self.quirks.contains(Quirk::TeamBlockKeepsCachedTeam) {
+            return Ok(());
+        }
+        self.evict(vec![team_key(&team.team_id)]).await
+    }
+
     pub async fn delete_teams(&self, team_ids: &[String]) -> sqlx::Result<()> {
         let tokens = sql::delete_teams(&self.db, team_ids).await?;
         self.evict(team_ids.iter().map(|id| team_key(id)).chain(tokens).collect()).await
