@@ -46,6 +46,16 @@ registry! {
         "/key/generate, /key/update and /key/regenerate let any member attach access groups";
     OrgAdminGateNeedsOrgIdInBody => "org_admin_gate_needs_org_id_in_body", "BerriAI/litellm#27294",
         "the route gate treats /team/update, /team/delete, /team/block and /team/unblock as admin-only, so an org admin passes only with organization_id in the request";
+    ListingIgnoresMemberAllowedModels => "listing_ignores_member_allowed_models", "BerriAI/litellm#41595",
+        "/v1/models, /models and /model_group/info list the team's models without the member's allowed_models, which calls still enforce";
+    ListingIgnoresUserModels => "listing_ignores_user_models", "BerriAI/litellm#26421",
+        "model listings for a personal key ignore its user's models, which calls still enforce";
+    ListingKeyModelsReplaceTeamModels => "listing_key_models_replace_team_models", "BerriAI/litellm#38629",
+        "model listings show a team key's own models instead of the part of them its team allows, so models the team refuses are listed";
+    ListingIgnoresAccessGroups => "listing_ignores_access_groups", "BerriAI/litellm#31438",
+        "model listings leave out models granted through the key's or the team's unified access groups, which calls allow";
+    KeyModelsNotCappedByTeam => "key_models_not_capped_by_team", "BerriAI/litellm#38629",
+        "/key/generate and /key/update accept key models outside the team's models, so the key is refused at every call";
 }
 
 impl Quirk {
@@ -164,10 +174,12 @@ mod tests {
     }
 
     #[test]
-    fn the_registry_holds_the_eight_names_of_the_spec() {
+    fn the_registry_starts_with_the_eight_names_of_the_spec_and_repeats_none() {
         let names: Vec<&str> = Quirk::ALL.iter().map(|q| q.name()).collect();
+        let unique: std::collections::BTreeSet<&str> = names.iter().copied().collect();
+        assert_eq!(unique.len(), names.len(), "{names:?}");
         assert_eq!(
-            names,
+            names[..8],
             [
                 "stale_team_cache",
                 "double_hash_token_on_update",
