@@ -56,6 +56,10 @@ registry! {
         "model listings leave out models granted through the key's or the team's unified access groups, which calls allow";
     KeyModelsNotCappedByTeam => "key_models_not_capped_by_team", "BerriAI/litellm#38629",
         "/key/generate and /key/update accept key models outside the team's models, so the key is refused at every call";
+    ListingDropsWildcardMatches => "listing_drops_wildcard_matches", "BerriAI/litellm#13752",
+        "model listings never show the models a wildcard entry of a key's or team's list grants, which calls allow";
+    V2ModelInfoListsEveryModel => "v2_model_info_lists_every_model", "BerriAI/litellm#31700",
+        "/v2/model/info shows a virtual key every deployment, also those it may not call";
 }
 
 impl Quirk {

@@ -142,7 +142,7 @@ fn router(state: AppState) -> Router {
         .route("/model/new", post(model::new))
         .route("/model/info", get(discovery::info))
         .route("/v1/model/info", get(discovery::info))
-        .route("/v2/model/info", get(discovery::info))
+        .route("/v2/model/info", get(discovery::info_v2))
         .route("/model_group/info", get(discovery::group_info))
         .route("/models", get(discovery::list))
         .route("/v1/models", get(discovery::list))

@@ -69,6 +69,7 @@ pub(crate) struct Listing {
     ignore_user: bool,
     key_list_replaces_team: bool,
     ignore_access_groups: bool,
+    ignore_wildcards: bool,
 }
 
 impl Listing {
@@ -78,6 +79,7 @@ impl Listing {
             ignore_user: quirks.contains(Quirk::ListingIgnoresUserModels),
             key_list_replaces_team: quirks.contains(Quirk::ListingKeyModelsReplaceTeamModels),
             ignore_access_groups: quirks.contains(Quirk::ListingIgnoresAccessGroups),
+            ignore_wildcards: quirks.contains(Quirk::ListingDropsWildcardMatches),
         }
     }
 }
@@ -85,19 +87,24 @@ impl Listing {
 /// True when the list `allowed` lets its owner call `model`, whose deployments belong to the config
 /// access groups `model_groups`.
 pub(crate) fn list_allows(allowed: &[String], model: &str, model_groups: &[String]) -> bool {
+    allows(allowed, model, model_groups, Listing::default())
+}
+
+/// `list_allows`, with what a listing quirk leaves out.
+fn allows(allowed: &[String], model: &str, model_groups: &[String], listing: Listing) -> bool {
     allowed.is_empty()
         || allowed.iter().any(|entry| {
             entry == "*"
                 || entry == ALL_PROXY_MODELS
                 || entry == model
                 || model_groups.contains(entry)
-                || (entry.contains('*') && wildcard_matches(entry, model))
+                || (!listing.ignore_wildcards && entry.contains('*') && wildcard_matches(entry, model))
         })
 }
 
 /// A fallback list grants only when it holds something: an empty one is "no group", not "no limit".
-fn fallback_allows(allowed: &[String], model: &str, model_groups: &[String]) -> bool {
-    !allowed.is_empty() && list_allows(allowed, model, model_groups)
+fn fallback_allows(allowed: &[String], model: &str, model_groups: &[String], listing: Listing) -> bool {
+    !allowed.is_empty() && allows(allowed, model, model_groups, listing)
 }
 
 /// LiteLLM's wildcard rule (an anchored regex where `*` became `.*` and dots stayed regex dots),
@@ -140,7 +147,7 @@ fn key_level(grants: &ModelGrants<'_>, model: &str, groups: &[String], listing: 
         return Ok(());
     }
     let key_groups = if listing.ignore_access_groups { &[][..] } else { grants.key_group_models };
-    if list_allows(grants.key, model, groups) || fallback_allows(key_groups, model, groups) {
+    if allows(grants.key, model, groups, listing) || fallback_allows(key_groups, model, groups, listing) {
         Ok(())
     } else {
         Err(ModelListOwner::Key)
@@ -171,13 +178,13 @@ fn beyond_key(
         let key_decides = listing.key_list_replaces_team
             && !grants.key.is_empty()
             && !grants.key.iter().any(|m| m == ALL_TEAM_MODELS);
-        let team_allows = list_allows(team.models, model, groups)
-            || fallback_allows(team_groups, model, groups)
-            || fallback_allows(key_assigned, model, groups);
+        let team_allows = allows(team.models, model, groups, listing)
+            || fallback_allows(team_groups, model, groups, listing)
+            || fallback_allows(key_assigned, model, groups, listing);
         if !team_allows && !key_decides {
             return Err(ModelListOwner::Team);
         }
-        if !listing.ignore_member_allowed && !list_allows(team.member_allowed, model, groups) {
+        if !listing.ignore_member_allowed && !allows(team.member_allowed, model, groups, listing) {
             return Err(ModelListOwner::Team);
         }
     } else if let Some(user) = grants.user.filter(|_| !listing.ignore_user) {
@@ -185,7 +192,7 @@ fn beyond_key(
         if user.iter().any(|m| m == NO_DEFAULT_MODELS) {
             return Err(ModelListOwner::Key);
         }
-        if !list_allows(user, model, groups) {
+        if !allows(user, model, groups, listing) {
             return Err(ModelListOwner::User);
         }
     }
@@ -362,6 +369,7 @@ mod tests {
     #[case::key_over_team(Quirk::ListingKeyModelsReplaceTeamModels, Who::key(&["a", "b"]).team(&["a"], &[], &[]), &["a", "b"])]
     #[case::key_groups(Quirk::ListingIgnoresAccessGroups, Who::key(&["a"]).key_groups(&["b"], false), &["a"])]
     #[case::team_groups(Quirk::ListingIgnoresAccessGroups, Who::key(&[]).team(&["a"], &["c"], &[]), &["a"])]
+    #[case::key_wildcard(Quirk::ListingDropsWildcardMatches, Who::key(&["a", "b*"]), &["a"])]
     fn each_listing_quirk_drops_one_source(#[case] quirk: Quirk, #[case] who: Who, #[case] expected: &[&str]) {
         let models = catalog(&["a", "b", "c"]);
         let listing = Listing::for_quirks(Quirks::NONE.with(quirk));

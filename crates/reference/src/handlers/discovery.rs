@@ -8,6 +8,7 @@ use axum::extract::State;
 use serde_json::{Value, json};
 
 use super::model_scope::{self, CallerModels};
+use crate::Quirk;
 use crate::authz::{Listing, visible_models};
 use crate::deployment::Deployment;
 use crate::error::ProxyError;
@@ -69,14 +70,28 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
     Ok(Json(json!({"data": data, "object": "list"})))
 }
 
-/// `/model/info` and `/v2/model/info`: the deployments behind the visible names; `?litellm_model_id=`
-/// narrows to one.
+/// `/model/info`: the deployments behind the visible names; `?litellm_model_id=` narrows to one.
 pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let (deployments, _) = visible_deployments(&state, &authed).await?;
+    Ok(Json(info_body(&deployments, &authed)))
+}
+
+/// `/v2/model/info`: the same; with `v2_model_info_lists_every_model`, every deployment, as LiteLLM
+/// shows them to any key.
+pub(crate) async fn info_v2(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let deployments = if state.quirks.contains(Quirk::V2ModelInfoListsEveryModel) {
+        storage::all_deployments(&state.store.db).await?
+    } else {
+        visible_deployments(&state, &authed).await?.0
+    };
+    Ok(Json(info_body(&deployments, &authed)))
+}
+
+fn info_body(deployments: &[Deployment], authed: &Authed) -> Value {
     let wanted = authed.query("litellm_model_id");
     let data: Vec<Value> =
         deployments.iter().filter(|d| wanted.is_none_or(|id| d.model_id == id)).map(Deployment::public_view).collect();
-    Ok(Json(json!({"data": data})))
+    json!({"data": data})
 }
 
 pub(crate) async fn group_info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
