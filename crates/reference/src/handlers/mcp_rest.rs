@@ -162,7 +162,9 @@ pub(crate) async fn call_tool(State(state): State<AppState>, authed: Authed) -> 
     // As LiteLLM 1.109 does, the proxy routes a call only for a tool the server lists.
     let listed = match offered_tools(&state, server).await {
         // LiteLLM 1.109 lost the timeout and looked the tool up in an empty listing.
-        Err(McpClientError::Timeout(_)) if state.store.quirks().contains(Quirk::McpCallTimeoutAsToolNotFound) => Ok(Vec::new()),
+        Err(McpClientError::Timeout(_)) if state.store.quirks().contains(Quirk::McpCallTimeoutAsToolNotFound) => {
+            Ok(Vec::new())
+        }
         other => other,
     };
     let listed = listed.map_err(|e| {
