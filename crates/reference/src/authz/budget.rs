@@ -1,5 +1,5 @@
-//! The checks `/chat/completions` runs before calling the upstream, in LiteLLM's order (spec Part 3
-//! §5.2): key model access, key budget, team model access, user model access (personal keys), team
+//! The checks `/chat/completions` runs before calling the upstream, in LiteLLM's order:
+//! key model access, key budget, team model access, user model access (personal keys), team
 //! budget, user budget. Limits come from the (possibly cached) objects, spend from the counters.
 
 use super::model_access::{ModelListOwner, effective_key_models, model_allowed};

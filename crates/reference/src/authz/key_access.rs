@@ -1,4 +1,4 @@
-//! Handler-level key checks (spec Part 1 §5): who may generate, read, update and delete which keys.
+//! Handler-level key checks: who may generate, read, update and delete which keys.
 
 use super::Denial;
 use crate::domain::{Caller, Key, ObjectPermission, PROXY_ADMIN_VIEWER, Team};
@@ -136,7 +136,7 @@ pub(crate) struct KeyUpdateChanges {
     pub budget: bool,
 }
 
-/// /key/update by a non-admin (spec Part 1 §5).
+/// /key/update by a non-admin.
 pub(crate) fn check_key_update(
     caller: &Caller,
     key: &Key,
@@ -175,7 +175,7 @@ pub(crate) fn check_key_update(
     Ok(())
 }
 
-/// What key validation reads of the key's team (spec Part 2 §5): its object permission and the
+/// What key validation reads of the key's team: its object permission and the
 /// servers its unified access groups grant.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TeamMcpCeiling {

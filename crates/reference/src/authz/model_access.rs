@@ -1,4 +1,4 @@
-//! Which models a key, its team or its user may call (spec Part 3 §6), as a pure function.
+//! Which models a key, its team or its user may call, as a pure function.
 
 use regex::Regex;
 
