@@ -84,7 +84,7 @@ struct RunArgs {
     scenario_timeout: std::time::Duration,
     #[command(flatten)]
     filter: FilterArgs,
-    /// Scenarios run at once (default: the number of CPUs).
+    /// Scenarios run at once (default: 4 per CPU, at most 16).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     jobs: Option<u32>,
     /// Write a JUnit XML report here.
