@@ -6,7 +6,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use gateproof::postgres::{PgServer, PostgresChoice, PostgresError, PostgresOptions, ScenarioDatabase};
+use gateproof::postgres::{
+    DEFAULT_READY_COPIES, PgServer, PostgresChoice, PostgresError, PostgresOptions, ScenarioDatabase,
+};
 use gateproof::reference::MIGRATOR;
 use sqlx::{Connection, PgConnection};
 use tokio::sync::OnceCell;
@@ -42,6 +44,15 @@ async fn database_exists(server_db: &ScenarioDatabase, name: &str) -> bool {
         .expect("query pg_database");
     conn.close().await.expect("close");
     found
+}
+
+/// The databases whose names start with `prefix` (one run's, on the url rung).
+async fn databases_named(conn: &mut PgConnection, prefix: &str) -> Vec<String> {
+    sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY datname")
+        .bind(prefix)
+        .fetch_all(conn)
+        .await
+        .expect("list databases")
 }
 
 /// The server's port and temp dir (its socket directory), asked of the server itself.
@@ -176,20 +187,58 @@ async fn url_rung_makes_its_own_template_and_shutdown_drops_its_databases() {
     assert!(kept.url.contains(&kept.name), "{}", kept.url);
     server.drop_database(&dropped).await.expect("drop");
     let mut conn = connect(&witness).await;
-    let made: Vec<String> =
-        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname")
-            .bind(format!("{}%", kept.name.rsplit_once('_').map_or("", |(prefix, _)| prefix)))
-            .fetch_all(&mut conn)
-            .await
-            .expect("list databases");
-    assert_eq!(made.len(), 2, "the copy still there and this run's own template: {made:?}");
-    assert!(made.iter().any(|n| n.contains("template")), "{made:?}");
+    let prefix = kept.name.rsplit_once('_').map_or("", |(prefix, _)| prefix).to_string();
+    let made = databases_named(&mut conn, &prefix).await;
+    assert!(made.contains(&kept.name), "the copy still there: {made:?}");
+    assert!(!made.contains(&dropped.name), "the dropped copy is gone: {made:?}");
+    assert!(made.iter().any(|n| n.contains("template")), "this run's own template: {made:?}");
 
     server.shutdown().await;
-    for name in &made {
-        assert!(!database_exists(&witness, name).await, "{name} survived shutdown");
-    }
+    // Copies made ahead (and any still being made at shutdown) go too.
+    let left = databases_named(&mut conn, &prefix).await;
+    assert!(left.is_empty(), "survived shutdown: {left:?}");
     assert!(database_exists(&witness, &admin.name).await, "the url rung's own database is left alone");
+    conn.close().await.expect("close");
+    host.drop_database(&admin).await.expect("drop admin");
+    host.drop_database(&witness).await.expect("drop witness");
+}
+
+/// After the first request, copies are made ahead up to the target, and the next request is given one
+/// of them; with a target of 0 nothing is made ahead.
+#[tokio::test]
+async fn copies_are_made_ahead_and_handed_out() {
+    let host = shared().await;
+    let witness = host.scenario_database(&MIGRATOR).await.expect("witness copy");
+    let admin = host.scenario_database(&MIGRATOR).await.expect("admin copy");
+    let options = PostgresOptions { choice: PostgresChoice::Url(admin.url.clone()), image: None };
+    let server = PgServer::start(&options).await.expect("the url rung connects");
+    let mut conn = connect(&witness).await;
+
+    let first = server.scenario_database(&MIGRATOR).await.expect("first copy");
+    let prefix = first.name.rsplit_once('_').map_or("", |(prefix, _)| prefix).to_string();
+    // The first copy, the template, and DEFAULT_READY_COPIES made ahead.
+    let expected = 2 + DEFAULT_READY_COPIES;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut made = databases_named(&mut conn, &prefix).await;
+    while made.len() < expected && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        made = databases_named(&mut conn, &prefix).await;
+    }
+    assert_eq!(made.len(), expected, "{made:?}");
+    let second = server.scenario_database(&MIGRATOR).await.expect("second copy");
+    assert!(made.contains(&second.name), "{} was not made ahead: {made:?}", second.name);
+    assert_ne!(second.name, first.name);
+    server.shutdown().await;
+
+    let server = PgServer::start(&options).await.expect("the url rung connects again");
+    server.set_ready_copies(0);
+    let only = server.scenario_database(&MIGRATOR).await.expect("a copy made on demand");
+    let prefix = only.name.rsplit_once('_').map_or("", |(prefix, _)| prefix).to_string();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let made = databases_named(&mut conn, &prefix).await;
+    assert_eq!(made.len(), 2, "the copy and the template only: {made:?}");
+    server.shutdown().await;
+
     conn.close().await.expect("close");
     host.drop_database(&admin).await.expect("drop admin");
     host.drop_database(&witness).await.expect("drop witness");

@@ -73,7 +73,7 @@ pub(super) struct RunArgs {
     pub(super) scenario_timeout: std::time::Duration,
     #[command(flatten)]
     pub(super) filter: FilterArgs,
-    /// Scenarios run at once (default: the number of CPUs).
+    /// Scenarios run at once (default: 4 per CPU, at most 16).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(super) jobs: Option<u32>,
     /// Write a JUnit XML report here.

@@ -22,6 +22,7 @@ async fn serve_on(pg: &PgServer, args: &ServeArgs, master_key: String, quirks: Q
     let db = pg.scenario_database(&reference::MIGRATOR).await?;
     let config = ProxyConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], args.port)),
+        cache_ttl: reference::cache_ttl_from_env(),
         quirks,
         ..ProxyConfig::new(master_key.clone(), db.url.clone())
     };

@@ -4,7 +4,8 @@
 //! - `PostgresChoice` parses `auto|docker|local|postgres://…`.
 //! - `PgServer::start(&PostgresOptions)` gives a running server or a `PostgresError` that maps to exit 3.
 //! - `PgServer::scenario_database(&MIGRATOR)` migrates a template once per server, then returns a
-//!   `CREATE DATABASE … TEMPLATE` copy; `drop_database` removes it; `shutdown` removes the rest.
+//!   `CREATE DATABASE … TEMPLATE` copy, made ahead of demand when it can be; `drop_database` removes
+//!   it; `shutdown` removes the rest.
 //! - A `PgServer` holds no connection pool, so it can be shared by many tokio runtimes (tests).
 //!
 //! Which rung runs is decided by `choice::plan` over a probe of the environment; `local` and `container`
@@ -19,10 +20,12 @@ mod template;
 mod url;
 
 use std::str::FromStr;
+use std::sync::Arc;
 
 use choice::{Attempt, Environment};
 use container::ContainerServer;
 use local::LocalServer;
+pub use template::DEFAULT_READY_COPIES;
 use template::Databases;
 
 /// Settings of every throwaway server gateproof starts, local or in a container: durability is not
@@ -115,11 +118,11 @@ enum Backend {
     Local(LocalServer),
 }
 
-/// The run's one server and the databases the run made on it. Holds no pool or runtime-bound state, so
-/// tests can share one in a `static` across their tokio runtimes.
+/// The run's one server and the databases the run made on it. Holds no connection pool or
+/// runtime-bound state, so tests can share one in a `static` across their tokio runtimes.
 pub struct PgServer {
     kind: &'static str,
-    databases: Databases,
+    databases: Arc<Databases>,
     backend: Backend,
 }
 
@@ -167,7 +170,7 @@ impl PgServer {
             }
         };
         tracing::info!(kind = attempt.kind(), url = %url::redact(&admin_url), "Postgres server ready");
-        Ok(PgServer { kind: attempt.kind(), databases: Databases::new(admin_url), backend })
+        Ok(PgServer { kind: attempt.kind(), databases: Arc::new(Databases::new(admin_url)), backend })
     }
 
     /// `url`, `docker` or `local`.
@@ -176,7 +179,8 @@ impl PgServer {
     }
 
     /// A fresh database migrated by `migrator`, copied from a template that is migrated once per server.
-    /// Copies are independent, so scenarios can run in parallel.
+    /// Copies are independent, so scenarios can run in parallel; replacements are made in the
+    /// background, on the caller's runtime.
     pub async fn scenario_database(
         &self,
         migrator: &'static sqlx::migrate::Migrator,
@@ -184,9 +188,15 @@ impl PgServer {
         self.databases.copy(migrator).await
     }
 
+    /// Keeps `n` copies of each template made ahead of demand (`DEFAULT_READY_COPIES` unless set;
+    /// 0 makes every copy when asked).
+    pub fn set_ready_copies(&self, n: usize) {
+        self.databases.set_ready_copies(n);
+    }
+
     /// Drops a scenario's database, ending any session still connected to it.
     pub async fn drop_database(&self, db: &ScenarioDatabase) -> Result<(), PostgresError> {
-        self.databases.drop(&db.name).await
+        self.databases.drop_copy(&db.name).await
     }
 
     /// Stops the server and removes its files; for `url`, whose server is shared, drops instead the

@@ -1,10 +1,18 @@
 //! The template database and its per-scenario copies on one server.
 //!
-//! Holds no pool: every admin operation opens a short-lived connection, so a server can be shared by many
-//! tokio runtimes (each test has its own) and no connection ever sits on the template while it is copied.
+//! Holds no connection pool: every admin operation opens a short-lived connection, so a server can be
+//! shared by many tokio runtimes (each test has its own) and no connection ever sits on the template
+//! while it is copied.
+//!
+//! Copies are made ahead of demand: each request for a copy takes a ready one when there is one and
+//! starts making replacements in the background, so a scenario rarely waits for `CREATE DATABASE`.
+//! A ready copy is an untouched `CREATE DATABASE … TEMPLATE` of the migrated template, handed out once,
+//! so isolation is the same as a copy made on demand. Background work runs on the runtime of the
+//! request that started it; if that runtime ends first, the work is abandoned and the copy (recorded
+//! before it is created) is dropped with the rest.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -18,6 +26,30 @@ use super::{PostgresError, ScenarioDatabase, url};
 /// How long one admin connection may take to open; a server that does not answer by then is down.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Ready copies kept per template unless `set_ready_copies` says otherwise: enough for a few
+/// scenarios starting at once, few enough that the unused ones at the end of a run cost little.
+pub const DEFAULT_READY_COPIES: usize = 4;
+
+/// One template and the copies of it made ahead of demand.
+#[derive(Default)]
+struct Template {
+    /// The template's name, once migrated.
+    name: OnceCell<String>,
+    /// Copies made ahead and not handed out yet.
+    ready: Mutex<Vec<String>>,
+    /// Copies being made ahead right now.
+    making: AtomicUsize,
+}
+
+/// Counts one copy being made ahead, for as long as the work lives (also when it is abandoned).
+struct Making(Arc<Template>);
+
+impl Drop for Making {
+    fn drop(&mut self) {
+        self.0.making.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Bookkeeping of the databases this run made on the server at `admin_url`.
 pub(crate) struct Databases {
     /// A URL to a database the run may connect to for CREATE and DROP (never a template or copy).
@@ -26,8 +58,13 @@ pub(crate) struct Databases {
     run: String,
     next: AtomicU64,
     /// One template per migrator, keyed by the migrator's address, each migrated once.
-    templates: Mutex<Vec<(usize, Arc<OnceCell<String>>)>>,
+    templates: Mutex<Vec<(usize, Arc<Template>)>>,
+    /// Every copy made or being made, handed out or not, until it is dropped.
     copies: Mutex<BTreeSet<String>>,
+    /// How many copies of each template to keep ready.
+    ready_target: AtomicUsize,
+    /// Set by `drop_all`: no more copies are made ahead.
+    closed: AtomicBool,
 }
 
 impl Databases {
@@ -39,7 +76,14 @@ impl Databases {
             next: AtomicU64::new(0),
             templates: Mutex::new(Vec::new()),
             copies: Mutex::new(BTreeSet::new()),
+            ready_target: AtomicUsize::new(DEFAULT_READY_COPIES),
+            closed: AtomicBool::new(false),
         }
+    }
+
+    /// Keeps `n` copies of each template ready (0: make every copy on demand).
+    pub(crate) fn set_ready_copies(&self, n: usize) {
+        self.ready_target.store(n, Ordering::Relaxed);
     }
 
     pub(crate) fn admin_url(&self) -> &str {
@@ -50,41 +94,88 @@ impl Databases {
         format!("gp_{}_{kind}{}", self.run, self.next.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// A fresh copy of the template migrated by `migrator`, which is made on first use.
-    pub(crate) async fn copy(&self, migrator: &'static Migrator) -> Result<ScenarioDatabase, PostgresError> {
-        let template = self.template(migrator).await?;
+    /// A fresh copy of the template migrated by `migrator`, which is made on first use: a ready one
+    /// when there is one, else one made now. Either way, replacements start in the background.
+    pub(crate) async fn copy(self: &Arc<Self>, migrator: &'static Migrator) -> Result<ScenarioDatabase, PostgresError> {
+        let template = self.template(migrator);
+        let template_name = template.name.get_or_try_init(|| self.make_template(migrator)).await?.clone();
+        let ready = template.ready.lock().unwrap_or_else(PoisonError::into_inner).pop();
+        let name = match ready {
+            Some(name) => name,
+            None => self.create_copy(&template_name).await?,
+        };
+        self.make_ahead(&template, &template_name);
+        tracing::debug!(database = %name, template = %template_name, "handed out scenario database");
+        Ok(ScenarioDatabase { url: url::with_database(&self.admin_url, &name), name })
+    }
+
+    /// Starts making copies until ready and in-progress ones reach the target.
+    fn make_ahead(self: &Arc<Self>, template: &Arc<Template>, template_name: &str) {
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else { return };
+        let target = self.ready_target.load(Ordering::Relaxed);
+        loop {
+            if self.closed.load(Ordering::Acquire) {
+                return;
+            }
+            let ready = template.ready.lock().unwrap_or_else(PoisonError::into_inner).len();
+            let making = template.making.load(Ordering::Acquire);
+            if ready + making >= target {
+                return;
+            }
+            // Claim one slot; another caller may have claimed it first.
+            if template.making.compare_exchange(making, making + 1, Ordering::AcqRel, Ordering::Acquire).is_err() {
+                continue;
+            }
+            let guard = Making(Arc::clone(template));
+            let databases = Arc::clone(self);
+            let template_name = template_name.to_string();
+            runtime.spawn(async move {
+                match databases.create_copy(&template_name).await {
+                    Ok(name) if databases.closed.load(Ordering::Acquire) => {
+                        let _ = databases.drop_copy(&name).await;
+                    }
+                    Ok(name) => guard.0.ready.lock().unwrap_or_else(PoisonError::into_inner).push(name),
+                    // The next request makes its copy itself and reports the failure.
+                    Err(e) => tracing::debug!("failed to make a database ahead: {e}"),
+                }
+                drop(guard);
+            });
+        }
+    }
+
+    /// Creates one copy of `template_name`, recorded before it exists so that `drop_all` removes it
+    /// even when this work is abandoned half way.
+    async fn create_copy(&self, template_name: &str) -> Result<String, PostgresError> {
         let name = self.fresh_name("db");
-        let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote(&name), quote(&template));
+        self.copies.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone());
+        let sql = format!("CREATE DATABASE {} TEMPLATE {}", quote(&name), quote(template_name));
         // Postgres refuses to copy a template another session is connected to (after waiting 5 s for it
         // to leave); nobody should be, but a slow backend exit must not fail the scenario.
         let mut attempts = 0;
         loop {
             match self.execute(&sql).await {
-                Ok(()) => break,
+                Ok(()) => return Ok(name),
                 Err(AdminError::Query(e)) if is_object_in_use(&e) && attempts < 3 => attempts += 1,
-                Err(e) => return Err(e.into_create(&name)),
-            }
-        }
-        self.copies.lock().unwrap_or_else(PoisonError::into_inner).insert(name.clone());
-        tracing::debug!(database = %name, template = %template, "created scenario database");
-        Ok(ScenarioDatabase { url: url::with_database(&self.admin_url, &name), name })
-    }
-
-    async fn template(&self, migrator: &'static Migrator) -> Result<String, PostgresError> {
-        let key = std::ptr::from_ref(migrator) as usize;
-        let cell = {
-            let mut templates = self.templates.lock().unwrap_or_else(PoisonError::into_inner);
-            match templates.iter().find(|(k, _)| *k == key) {
-                Some((_, cell)) => Arc::clone(cell),
-                None => {
-                    let cell = Arc::new(OnceCell::new());
-                    templates.push((key, Arc::clone(&cell)));
-                    cell
+                Err(e) => {
+                    self.copies.lock().unwrap_or_else(PoisonError::into_inner).remove(&name);
+                    return Err(e.into_create(&name));
                 }
             }
-        };
-        // A failed migration leaves the cell empty, so a later call tries again.
-        cell.get_or_try_init(|| self.make_template(migrator)).await.cloned()
+        }
+    }
+
+    fn template(&self, migrator: &'static Migrator) -> Arc<Template> {
+        let key = std::ptr::from_ref(migrator) as usize;
+        let mut templates = self.templates.lock().unwrap_or_else(PoisonError::into_inner);
+        match templates.iter().find(|(k, _)| *k == key) {
+            Some((_, template)) => Arc::clone(template),
+            None => {
+                // A failed migration leaves the name unset, so a later call tries again.
+                let template = Arc::new(Template::default());
+                templates.push((key, Arc::clone(&template)));
+                template
+            }
+        }
     }
 
     async fn make_template(&self, migrator: &'static Migrator) -> Result<String, PostgresError> {
@@ -116,20 +207,26 @@ impl Databases {
         Ok(name)
     }
 
-    pub(crate) async fn drop(&self, name: &str) -> Result<(), PostgresError> {
+    pub(crate) async fn drop_copy(&self, name: &str) -> Result<(), PostgresError> {
         self.drop_named(name).await?;
         self.copies.lock().unwrap_or_else(PoisonError::into_inner).remove(name);
         Ok(())
     }
 
-    /// Drops every copy still there, then the templates; reports the first failure after trying all.
+    /// Stops making copies ahead, waits (briefly) for those in progress, then drops every copy still
+    /// there and the templates; reports the first failure after trying all.
     pub(crate) async fn drop_all(&self) -> Result<(), PostgresError> {
+        self.closed.store(true, Ordering::Release);
+        let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+        while self.making() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
         let copies: Vec<String> =
             std::mem::take(&mut *self.copies.lock().unwrap_or_else(PoisonError::into_inner)).into_iter().collect();
         let templates: Vec<String> =
             std::mem::take(&mut *self.templates.lock().unwrap_or_else(PoisonError::into_inner))
                 .into_iter()
-                .filter_map(|(_, cell)| cell.get().cloned())
+                .filter_map(|(_, template)| template.name.get().cloned())
                 .collect();
         let mut first_error = None;
         for name in copies.iter().chain(&templates) {
@@ -139,6 +236,12 @@ impl Databases {
             }
         }
         first_error.map_or(Ok(()), Err)
+    }
+
+    /// Copies being made ahead, over every template.
+    fn making(&self) -> usize {
+        let templates = self.templates.lock().unwrap_or_else(PoisonError::into_inner);
+        templates.iter().map(|(_, t)| t.making.load(Ordering::Acquire)).sum()
     }
 
     async fn drop_named(&self, name: &str) -> Result<(), PostgresError> {

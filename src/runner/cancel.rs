@@ -5,6 +5,9 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+/// Why a scenario or step ended early when the run was cancelled.
+pub(crate) const INTERRUPTED: &str = "the run was interrupted";
+
 /// A cloneable signal: once cancelled, it stays cancelled.
 #[derive(Clone, Debug)]
 pub struct CancelToken {

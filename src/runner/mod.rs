@@ -49,7 +49,7 @@ use crate::scenario::Scenario;
 pub struct RunOptions {
     /// Longest wait for one response; longer is infrastructure trouble. 30 s by default.
     pub request_timeout: Duration,
-    /// Scenarios running at once (at least 1).
+    /// Scenarios running at once (at least 1); `default_jobs()` by default.
     pub jobs: usize,
     /// Stops the run early (Ctrl-C).
     pub cancel: CancelToken,
@@ -66,11 +66,18 @@ pub struct RunOptions {
     pub keep: bool,
 }
 
+/// Scenarios wait on HTTP and Postgres far more than on CPU, so one per CPU leaves the machine idle:
+/// four per CPU, capped so that the proxies' connections stay well inside the throwaway server's 200.
+pub fn default_jobs() -> usize {
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    (4 * cpus).min(16)
+}
+
 impl Default for RunOptions {
     fn default() -> Self {
         RunOptions {
             request_timeout: Duration::from_secs(30),
-            jobs: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            jobs: default_jobs(),
             cancel: CancelToken::new(),
             quirks: Quirks::NONE,
             reproduce: false,

@@ -16,7 +16,7 @@ use crate::mocks::RunningMocks;
 use crate::reference::Quirks;
 use crate::scenario::{Scenario, Variables};
 
-pub(crate) const INTERRUPTED: &str = "the run was interrupted";
+pub(crate) use super::cancel::INTERRUPTED;
 
 /// Runs `scenario` on `target` (the reference proxy with `quirks` on), emitting `ScenarioStarted` and
 /// `StepFinished` (not `ScenarioFinished`: the caller owns the final outcome). Also returns the

@@ -126,7 +126,7 @@ async fn send_until(
             () = tokio::time::sleep(retry.interval) => {}
             () = cancel.cancelled() => {
                 outcome.response = Some(response);
-                return Err(StepStatus::Errored { message: super::scenario::INTERRUPTED.to_string() });
+                return Err(StepStatus::Errored { message: super::cancel::INTERRUPTED.to_string() });
             }
         }
     }

@@ -15,7 +15,12 @@ use crate::scenario::{ReferenceSettings, Scenario};
 
 pub enum Target {
     /// The reference proxy, started per scenario on its own database of `pg`.
-    Reference { pg: Arc<PgServer>, master_key: String },
+    Reference {
+        pg: Arc<PgServer>,
+        master_key: String,
+        /// From `CACHE_TTL_ENV`, read once when the target is made; a scenario's own TTL wins.
+        cache_ttl: std::time::Duration,
+    },
     /// A proxy someone else runs: one base URL per replica, all on one database.
     External {
         base_urls: Vec<String>,
@@ -28,7 +33,7 @@ pub enum Target {
 impl Target {
     /// The reference target, with a master key made up for this run.
     pub fn reference(pg: Arc<PgServer>) -> Target {
-        Target::Reference { pg, master_key: generate_master_key() }
+        Target::Reference { pg, master_key: generate_master_key(), cache_ttl: reference::cache_ttl_from_env() }
     }
 
     pub fn external(base_url: impl Into<String>, master_key: impl Into<String>) -> Target {
@@ -118,13 +123,13 @@ impl Target {
                 }
                 Ok(Session { endpoints, reference: None })
             }
-            Target::Reference { pg, master_key } => {
+            Target::Reference { pg, master_key, cache_ttl } => {
                 let db = pg
                     .scenario_database(&reference::MIGRATOR)
                     .await
                     .map_err(|e| Unavailable::Error(format!("failed to create the scenario database: {e}")))?;
                 let config = ProxyConfig {
-                    cache_ttl: scenario.reference.cache_ttl.unwrap_or_else(reference::default_cache_ttl),
+                    cache_ttl: scenario.reference.cache_ttl.unwrap_or(*cache_ttl),
                     quirks,
                     ..ProxyConfig::new(master_key.clone(), db.url.clone())
                 };
@@ -186,7 +191,7 @@ async fn drop_database(pg: &PgServer, db: &ScenarioDatabase) {
 fn describe_settings(settings: &ReferenceSettings) -> String {
     let mut parts = Vec::new();
     if let Some(ttl) = settings.cache_ttl {
-        parts.push(format!("DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL={}", ttl.as_secs()));
+        parts.push(format!("{}={}", reference::CACHE_TTL_ENV, ttl.as_secs()));
     }
     parts.join(", ")
 }

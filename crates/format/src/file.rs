@@ -215,7 +215,7 @@ impl JsonSchema for ReferenceEnvSchema {
             "description": "Environment settings of the reference proxy, by name.",
             "type": "object",
             "properties": {
-                "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL": {
+                (crate::model::CACHE_TTL_ENV): {
                     "description": "Seconds the reference proxy caches management objects (teams, keys, users) in memory; 0 turns the cache off. An integer >= 0, as a number or a numeric string.",
                     "oneOf": [
                         {"type": "integer", "minimum": 0},

@@ -7,6 +7,7 @@
 
 mod file;
 mod load;
+mod location;
 pub mod mock;
 pub mod model;
 pub mod quirk;

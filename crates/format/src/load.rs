@@ -43,7 +43,7 @@ const RUN_ID: &str = "run_id";
 const METHODS: [&str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
 
 /// The only setting `reference.env` knows.
-const CACHE_TTL: &str = "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL";
+const CACHE_TTL: &str = crate::model::CACHE_TTL_ENV;
 
 const BODY_PREDICATES: &str = "equals, contains, exists, absent, length, matches";
 const HEADER_PREDICATES: &str = "equals, contains, matches, exists, absent";

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use super::model::Location;
+use crate::location::Location;
 
 /// One fake upstream, by the name the scenario gives it.
 #[derive(Clone, Debug, PartialEq)]

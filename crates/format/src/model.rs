@@ -3,7 +3,6 @@
 //! Built from the serde mirror in `file.rs` by `load.rs`; nothing here knows about YAML, HTTP or
 //! Postgres. Every string that may hold `{{var}}` placeholders is a [`Template`], rendered at run time.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -14,13 +13,6 @@ use serde_json_path::JsonPath;
 use super::mock::MockSpec;
 use super::template::Template;
 use crate::quirk::Quirk;
-
-/// Where something sits in its scenario file (1-based line and column).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Location {
-    pub line: usize,
-    pub column: usize,
-}
 
 /// One scenario file, validated.
 #[derive(Clone, Debug)]
@@ -103,10 +95,14 @@ impl Capability {
     }
 }
 
+/// The environment variable LiteLLM reads for the management-object cache TTL, in seconds; a
+/// scenario sets it under `reference.env`, and the reference proxy reads it from its environment.
+pub const CACHE_TTL_ENV: &str = "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL";
+
 /// Settings of the in-process reference proxy for one scenario.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReferenceSettings {
-    /// `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL`, when the scenario sets it.
+    /// `CACHE_TTL_ENV`, when the scenario sets it.
     pub cache_ttl: Option<Duration>,
     /// Proxies on one database, each with its own cache (at least 1). An external run needs as many
     /// `--target`s.
@@ -269,5 +265,5 @@ pub struct Retry {
     pub interval: Duration,
 }
 
-/// Variables available to templates: built-ins plus captures, by name.
-pub type Variables = BTreeMap<String, Value>;
+pub use crate::location::Location;
+pub use crate::template::Variables;

@@ -3,9 +3,12 @@
 //! A template is parsed once at load time, so a malformed placeholder is a load error with a location,
 //! and the runner only substitutes.
 
+use std::collections::BTreeMap;
+
 use serde_json::Value;
 
-use super::model::Variables;
+/// Variables available to templates: built-ins plus captures, by name.
+pub type Variables = BTreeMap<String, Value>;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 enum Piece {
@@ -128,32 +131,6 @@ pub fn render_json(value: &Value, vars: &Variables) -> Result<Value, TemplateErr
         }
         other => other.clone(),
     })
-}
-
-/// Every template inside a JSON value, for load-time checks.
-pub fn json_templates(value: &Value) -> Result<Vec<Template>, TemplateError> {
-    let mut out = Vec::new();
-    collect(value, &mut out)?;
-    Ok(out)
-}
-
-fn collect(value: &Value, out: &mut Vec<Template>) -> Result<(), TemplateError> {
-    match value {
-        Value::String(s) => out.push(Template::parse(s)?),
-        Value::Array(items) => {
-            for item in items {
-                collect(item, out)?;
-            }
-        }
-        Value::Object(map) => {
-            for (k, v) in map {
-                out.push(Template::parse(k)?);
-                collect(v, out)?;
-            }
-        }
-        _ => {}
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! The in-memory management-object cache, with LiteLLM's `InMemoryCache` semantics (spec Part 3 §1.1):
+//! The in-memory management-object cache, with LiteLLM's `InMemoryCache` semantics:
 //! a set on a live entry replaces the value but keeps its expiry ("first writer's TTL wins"); a
 //! delete clears both, so the next set starts a fresh TTL; a read past the expiry is a miss.
 //!

@@ -1,6 +1,5 @@
 //! Model deployments as `/model/new` stores them (LiteLLM's `LiteLLM_ProxyModelTable`), and what a
-//! request needs from one: the upstream to call, the model name it knows, and the price per token
-//! (spec Part 3 §7).
+//! request needs from one: the upstream to call, the model name it knows, and the price per token.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

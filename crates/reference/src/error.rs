@@ -1,6 +1,6 @@
 //! LiteLLM's three error bodies, and the one type every handler fails with.
 //!
-//! Which body a failure gets depends on where LiteLLM raises it, not on its status (spec Part 1 §1),
+//! Which body a failure gets depends on where LiteLLM raises it, not on its status,
 //! so the handler picks the shape when it builds the error.
 
 use axum::http::StatusCode;

@@ -40,12 +40,14 @@ use store::Store;
 /// Migrations of the reference proxy's schema, embedded at compile time.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("src/migrations");
 
-/// The environment variable LiteLLM reads for the management-object cache TTL, in seconds.
-pub const CACHE_TTL_ENV: &str = "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL";
+pub use gateproof_format::CACHE_TTL_ENV;
 
-/// The cache TTL from `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL` in the environment, else
-/// LiteLLM's default of 60 s.
-pub fn default_cache_ttl() -> Duration {
+/// LiteLLM's management-object cache TTL when `CACHE_TTL_ENV` is not set.
+pub const LITELLM_CACHE_TTL: Duration = Duration::from_secs(60);
+
+/// The cache TTL from `CACHE_TTL_ENV` in the environment, else LiteLLM's default of 60 s. Read it
+/// once per run (a scenario that sets its own TTL overrides it).
+pub fn cache_ttl_from_env() -> Duration {
     cache_ttl_from(std::env::var(CACHE_TTL_ENV).ok().as_deref())
 }
 
@@ -56,7 +58,7 @@ fn cache_ttl_from(value: Option<&str>) -> Duration {
             if let Some(v) = value {
                 tracing::warn!("ignoring {CACHE_TTL_ENV}={v:?}: not a whole number of seconds");
             }
-            Duration::from_secs(60)
+            LITELLM_CACHE_TTL
         }
     }
 }
@@ -65,7 +67,8 @@ fn cache_ttl_from(value: Option<&str>) -> Duration {
 pub struct ProxyConfig {
     pub master_key: String,
     pub database_url: String,
-    /// `DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL`; 60 s by default.
+    /// `CACHE_TTL_ENV`; LiteLLM's 60 s by default (`ProxyConfig::new` does not read the environment:
+    /// see `cache_ttl_from_env`).
     pub cache_ttl: Duration,
     /// Where to listen; port 0 picks a free one.
     pub bind: SocketAddr,
@@ -78,7 +81,7 @@ impl ProxyConfig {
         ProxyConfig {
             master_key: master_key.into(),
             database_url: database_url.into(),
-            cache_ttl: default_cache_ttl(),
+            cache_ttl: LITELLM_CACHE_TTL,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             quirks: Quirks::NONE,
         }

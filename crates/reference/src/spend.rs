@@ -1,4 +1,4 @@
-//! Spend counters: what budget checks read (spec Part 3 §1.3, §5.1).
+//! Spend counters: what budget checks read (§5.1).
 //!
 //! LiteLLM enforces budgets from in-memory counters (`spend:key:<hash>`, `spend:team:<id>`,
 //! `spend:user:<id>`), seeded from the database row's `spend` on first touch and incremented by every

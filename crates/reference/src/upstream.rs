@@ -93,7 +93,7 @@ fn status_error(status: u16, text: &str) -> ProxyError {
     ProxyError::handler(status, format!("litellm.{name}: OpenAIException - {text}"))
 }
 
-/// The OpenAI body LiteLLM sends back: re-serialized, with the public model name (spec Part 3 §7).
+/// The OpenAI body LiteLLM sends back: re-serialized, with the public model name.
 pub(crate) fn client_response(completion: &Completion, public_model: &str) -> Value {
     let upstream = &completion.body;
     let choices: Vec<Value> = upstream

@@ -1,4 +1,4 @@
-//! The `KEY_ACCESS_GROUP_ASSIGNMENT` gate (spec Part 2 §6): who may attach unified access groups to a
+//! The `KEY_ACCESS_GROUP_ASSIGNMENT` gate: who may attach unified access groups to a
 //! key on `/key/generate`, `/key/update` and `/key/regenerate`.
 //!
 //! The quirk `no_access_group_assignment_gate` (BerriAI/litellm#29313) turns the gate off, as in

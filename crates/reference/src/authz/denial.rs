@@ -103,7 +103,7 @@ pub(crate) enum Denial {
         requested: Vec<String>,
         team_allows: Vec<String>,
     },
-    /// A non-admin attaching access groups to a personal key (spec Part 2 §6).
+    /// A non-admin attaching access groups to a personal key.
     AccessGroupsOnPersonalKey {
         groups: Vec<String>,
     },

@@ -1,4 +1,4 @@
-//! Handler-level key checks (spec Part 1 §5): who may generate, read, update and delete which keys.
+//! Handler-level key checks: who may generate, read, update and delete which keys.
 
 use super::Denial;
 use crate::domain::{Caller, Key, ObjectPermission, PROXY_ADMIN_VIEWER, Team};
@@ -136,7 +136,7 @@ pub(crate) struct KeyUpdateChanges {
     pub budget: bool,
 }
 
-/// /key/update by a non-admin (spec Part 1 §5).
+/// /key/update by a non-admin.
 pub(crate) fn check_key_update(
     caller: &Caller,
     key: &Key,
@@ -175,7 +175,7 @@ pub(crate) fn check_key_update(
     Ok(())
 }
 
-/// What key validation reads of the key's team (spec Part 2 §5): its object permission and the
+/// What key validation reads of the key's team: its object permission and the
 /// servers its unified access groups grant.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TeamMcpCeiling {
@@ -228,6 +228,8 @@ pub(crate) fn check_key_mcp_within_team(
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
     use crate::authz::fixtures::*;
 
@@ -239,28 +241,37 @@ mod tests {
         check_key_generate(caller, &KeyGenerateRequest { user_id, team, sets_allowed_routes: false })
     }
 
-    #[test]
-    fn key_generate_table() {
-        let mut open = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
-        let closed = open.clone();
+    /// Which team a generate case's key is for: none, one whose members may not generate, or one
+    /// whose members may.
+    #[derive(Clone, Copy)]
+    enum TeamIs {
+        Absent,
+        Closed,
+        Open,
+    }
+
+    #[rstest]
+    #[case::admin_for_anyone(Caller::master(), Some("x"), TeamIs::Absent, 200)]
+    #[case::user_for_self(internal("u1"), None, TeamIs::Absent, 200)]
+    #[case::user_for_self_explicit(internal("u1"), Some("u1"), TeamIs::Absent, 200)]
+    #[case::user_for_other(internal("u1"), Some("u2"), TeamIs::Absent, 403)]
+    #[case::team_admin_team_key(internal("tadmin"), None, TeamIs::Closed, 200)]
+    #[case::member_without_permission(internal("tmember"), None, TeamIs::Closed, 401)]
+    #[case::member_with_permission(internal("tmember"), None, TeamIs::Open, 200)]
+    #[case::non_member_team_key(internal("u1"), None, TeamIs::Open, 400)]
+    #[case::team_admin_for_another_member(internal("tadmin"), Some("tmember"), TeamIs::Closed, 403)]
+    #[case::assigned_user_outside_team(internal("tadmin"), Some("stranger"), TeamIs::Closed, 400)]
+    fn key_generate(#[case] caller: Caller, #[case] user_id: Option<&str>, #[case] t: TeamIs, #[case] expected: u16) {
+        let closed = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
+        let mut open = closed.clone();
         open.team_member_permissions = Some(vec!["/key/generate".into()]);
-        type Case<'t> = (&'static str, Caller, Option<&'static str>, Option<&'t Team>, u16);
-        let cases: Vec<Case> = vec![
-            ("admin for anyone", Caller::master(), Some("x"), None, 200),
-            ("user for self", internal("u1"), None, None, 200),
-            ("user for self explicit", internal("u1"), Some("u1"), None, 200),
-            ("user for other", internal("u1"), Some("u2"), None, 403),
-            ("team admin team key", internal("tadmin"), None, Some(&closed), 200),
-            ("member without permission", internal("tmember"), None, Some(&closed), 401),
-            ("member with permission", internal("tmember"), None, Some(&open), 200),
-            ("non member team key", internal("u1"), None, Some(&open), 400),
-            ("team admin for another member", internal("tadmin"), Some("tmember"), Some(&closed), 403),
-            ("assigned user outside team", internal("tadmin"), Some("stranger"), Some(&closed), 400),
-        ];
-        for (name, caller, user_id, t, expected) in cases {
-            let got = generate(&caller, user_id, t).map_or_else(|d| d.status(), |_| 200);
-            assert_eq!(got, expected, "{name}");
-        }
+        let t = match t {
+            TeamIs::Absent => None,
+            TeamIs::Closed => Some(&closed),
+            TeamIs::Open => Some(&open),
+        };
+        let got = generate(&caller, user_id, t).map_or_else(|d| d.status(), |_| 200);
+        assert_eq!(got, expected);
     }
 
     #[test]
@@ -279,24 +290,19 @@ mod tests {
         assert!(d.message().contains("['/key/info', '/key/health'] for team t1"), "{}", d.message());
     }
 
-    #[test]
-    fn key_info_table() {
+    #[rstest]
+    #[case::admin(Caller::master(), 200)]
+    #[case::owner(internal("owner"), 200)]
+    #[case::team_member(internal("tmember"), 200)]
+    #[case::the_key_itself(Caller { key_hash: Some("tok".into()), ..userless_key(None) }, 200)]
+    #[case::viewer(user("v", PROXY_ADMIN_VIEWER), 200)]
+    #[case::stranger(internal("x"), 403)]
+    #[case::userless_other_key(userless_key(None), 403)]
+    fn key_info(#[case] caller: Caller, #[case] expected: u16) {
         let t = team("t1", None, &[("tmember", "user")]);
         let k = key(Some("owner"), Some("t1"));
-        let own_key = Caller { key_hash: Some("tok".into()), ..userless_key(None) };
-        let cases: Vec<(&str, Caller, u16)> = vec![
-            ("admin", Caller::master(), 200),
-            ("owner", internal("owner"), 200),
-            ("team member", internal("tmember"), 200),
-            ("the key itself", own_key, 200),
-            ("viewer", user("v", PROXY_ADMIN_VIEWER), 200),
-            ("stranger", internal("x"), 403),
-            ("userless other key", userless_key(None), 403),
-        ];
-        for (name, caller, expected) in cases {
-            let got = check_key_info(&caller, &k, Some(&t)).map_or_else(|d| d.status(), |()| 200);
-            assert_eq!(got, expected, "{name}");
-        }
+        let got = check_key_info(&caller, &k, Some(&t)).map_or_else(|d| d.status(), |()| 200);
+        assert_eq!(got, expected);
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! Which MCP servers a key may reach: LiteLLM 1.109's `get_allowed_mcp_servers` (spec Part 2 §4), as
+//! Which MCP servers a key may reach: LiteLLM 1.109's `get_allowed_mcp_servers`, as
 //! one pure function. Discovery (`GET /v1/mcp/server`, `/mcp-rest/tools/list`) and enforcement
 //! (`/mcp-rest/tools/call`) both call it, so they can never disagree.
 //!

@@ -1,4 +1,4 @@
-//! Handler-level organization checks (spec Part 1 §6, LiteLLM 1.109's `verify_org_access`): who may
+//! Handler-level organization checks (LiteLLM 1.109's `verify_org_access`): who may
 //! read an organization and who may change its memberships.
 
 use super::Denial;

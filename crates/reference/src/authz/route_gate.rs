@@ -1,6 +1,6 @@
-//! The route gate: which callers may reach which routes, before any handler runs (spec Part 1 §4).
+//! The route gate: which callers may reach which routes, before any handler runs.
 //!
-//! Corrected behaviour (spec §A.1): routes whose handler does its own per-team check
+//! Corrected behaviour: routes whose handler does its own per-team check
 //! (/team/update, /team/delete, /team/block, /team/unblock, /team/member_*) pass the gate for any
 //! authenticated caller, and the handler decides. With the quirk `org_admin_gate_needs_org_id_in_body`
 //! (BerriAI/litellm#27294) /team/update, /team/delete, /team/block and /team/unblock are admin-only

@@ -1,4 +1,4 @@
-//! Handler-level team checks (spec Part 1 §5): who may change, administer or read a team.
+//! Handler-level team checks: who may change, administer or read a team.
 
 use super::Denial;
 use crate::domain::{Caller, PROXY_ADMIN_VIEWER, Team};
@@ -51,7 +51,7 @@ pub(crate) enum TeamPermissionsRoute {
     Update,
 }
 
-/// /team/permissions_list and /team/permissions_update (spec Part 2 §6): proxy admin, team admin, or
+/// /team/permissions_list and /team/permissions_update: proxy admin, team admin, or
 /// org admin of the team's organization; reading is also open to admin viewers (LiteLLM 1.109's
 /// read-parity rule). LiteLLM's list handler names `/team/member_add` in its denial (a copy-paste it
 /// ships), so the message does too.

@@ -1,6 +1,5 @@
 //! /chat/completions (and /v1/…, /engines/{model}/…, /openai/deployments/{model}/…): model access
-//! and budget checks in LiteLLM's order, the call to the deployment's upstream, spend recording
-//! (spec Part 3 §5–§7).
+//! and budget checks in LiteLLM's order, the call to the deployment's upstream, spend recording.
 
 use axum::Json;
 use axum::body::Bytes;

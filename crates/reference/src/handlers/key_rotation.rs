@@ -1,4 +1,4 @@
-//! /key/regenerate, /key/{key}/regenerate and /key/bulk_update (spec Part 3 §8).
+//! /key/regenerate, /key/{key}/regenerate and /key/bulk_update.
 //!
 //! Both accept a key's hash where a client would send the `sk-` key; the cache entry they evict is
 //! the one the client named, which is where `double_hash_token_on_update` acts (`store`).
@@ -84,7 +84,7 @@ async fn regenerate_key(
         }
         other => wrapped(other),
     })?;
-    // LiteLLM 1.109 gates attaching access groups before it validates the MCP grants (spec Part 2 §6).
+    // LiteLLM 1.109 gates attaching access groups before it validates the MCP grants.
     let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
     authz::check_access_group_assignment(&authed.caller, team.as_ref(), groups_asked, state.store.quirks())
         .map_err(wrapped)?;

@@ -1,5 +1,5 @@
-//! Discovery and use by a key: `GET /mcp-rest/tools/list` and `POST /mcp-rest/tools/call` (spec
-//! Part 2 §3), answered in LiteLLM 1.109's forms. Both ask `mcp_scope` which servers the key may
+//! Discovery and use by a key: `GET /mcp-rest/tools/list` and `POST /mcp-rest/tools/call`,
+//! answered in LiteLLM 1.109's forms. Both ask `mcp_scope` which servers the key may
 //! reach, so a server listed is a server callable, and the reverse.
 //!
 //! Upstream failures are bounded by the server's timeout and answered as a 5xx naming the server:

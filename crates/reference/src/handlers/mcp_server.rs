@@ -1,4 +1,4 @@
-//! The MCP server registry under `/v1/mcp` (spec Part 2 §2.1–2.3): create, list (filtered for the
+//! The MCP server registry under `/v1/mcp`: create, list (filtered for the
 //! caller), info (with a live health check), update, delete; the MCP access-group tags; toolsets.
 
 use std::time::Duration;
@@ -154,7 +154,7 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
     Ok((StatusCode::CREATED, Json(record(&server, View::of(&authed.caller)))).into_response())
 }
 
-/// How much of a record the caller may see (spec Part 2 §2.1, output redaction).
+/// How much of a record the caller may see (output redaction).
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum View {
     Admin,
@@ -219,7 +219,7 @@ fn record(s: &McpServer, view: View) -> Value {
     })
 }
 
-/// `GET /v1/mcp/server`: the servers the caller may reach (spec Part 2 §2.2). As in LiteLLM, list
+/// `GET /v1/mcp/server`: the servers the caller may reach. As in LiteLLM, list
 /// records come from the registry entry: no audit or health fields.
 pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let scope = scope_of(&state, &authed.caller).await?;

@@ -23,7 +23,7 @@ pub(crate) struct NewOrganizationRequest {
     models: Vec<String>,
     max_budget: Option<f64>,
     metadata: Option<Value>,
-    /// The organization's grants; its MCP servers are a ceiling for its keys (spec Part 2 §4).
+    /// The organization's grants; its MCP servers are a ceiling for its keys.
     object_permission: Option<super::ObjectPermissionRequest>,
 }
 

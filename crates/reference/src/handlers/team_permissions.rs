@@ -1,4 +1,4 @@
-//! `GET /team/permissions_list` and `POST /team/permissions_update` (spec Part 2 §6): the routes that
+//! `GET /team/permissions_list` and `POST /team/permissions_update`: the routes that
 //! read and replace a team's `team_member_permissions`, the list `/key/access_group_assignment` is
 //! granted through.
 

@@ -1,5 +1,5 @@
 //! A client for upstream MCP servers over the streamable HTTP transport (JSON-RPC 2.0), as LiteLLM's
-//! proxy uses it (spec Part 2 §7): a fresh session per operation (`initialize`, the `initialized`
+//! proxy uses it: a fresh session per operation (`initialize`, the `initialized`
 //! notification, the operation, then a best-effort `DELETE`), answers framed as plain JSON or as
 //! server-sent events, and `mcp-session-id` echoed once the server set it.
 //!
@@ -54,7 +54,7 @@ pub(crate) fn timeout_of(server: &McpServer) -> Duration {
         .unwrap_or(DEFAULT_TIMEOUT)
 }
 
-/// Headers from `auth_type` + `credentials.auth_value`, and `static_headers` (spec Part 2 §7).
+/// Headers from `auth_type` + `credentials.auth_value`, and `static_headers`.
 fn auth_headers(server: &McpServer) -> HeaderMap {
     let mut headers = HeaderMap::new();
     let mut put = |name: &str, value: String| {

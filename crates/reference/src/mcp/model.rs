@@ -1,4 +1,4 @@
-//! Rows of the MCP server registry and of unified access groups (spec Part 2 §1.2, §1.3).
+//! Rows of the MCP server registry and of unified access groups (§1.3).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

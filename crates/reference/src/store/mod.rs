@@ -380,38 +380,39 @@ fn keeps_stale_permission(quirks: Quirks, owner: PermissionOwner) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
 
-    #[test]
-    fn only_a_hash_sent_with_the_quirk_misses_the_cache_entry() {
-        let raw = "sk-abcdefghijklmnop";
-        let hash = hash_token(raw);
-        let on = Quirks::NONE.with(Quirk::DoubleHashTokenOnUpdate);
-        let cases = [
-            (Quirks::NONE, raw, true),
-            (Quirks::NONE, hash.as_str(), true),
-            (on, raw, true),
-            (on, hash.as_str(), false),
-        ];
-        for (quirks, sent, hits) in cases {
-            assert_eq!(eviction_token(quirks, sent) == hash, hits, "{quirks} {sent}");
-        }
+    const RAW: &str = "sk-abcdefghijklmnop";
+
+    #[rstest]
+    #[case::raw_key(Quirks::NONE, false, true)]
+    #[case::hash(Quirks::NONE, true, true)]
+    #[case::raw_key_with_the_quirk(Quirks::NONE.with(Quirk::DoubleHashTokenOnUpdate), false, true)]
+    #[case::hash_with_the_quirk(Quirks::NONE.with(Quirk::DoubleHashTokenOnUpdate), true, false)]
+    fn only_a_hash_sent_with_the_quirk_misses_the_cache_entry(
+        #[case] quirks: Quirks,
+        #[case] send_hash: bool,
+        #[case] hits: bool,
+    ) {
+        let hash = hash_token(RAW);
+        let sent = if send_hash { hash.clone() } else { RAW.to_string() };
+        assert_eq!(eviction_token(quirks, &sent) == hash, hits);
     }
 
-    #[test]
-    fn only_a_team_write_with_the_quirk_keeps_the_stale_permission() {
-        let on = Quirks::NONE.with(Quirk::StaleTeamCache);
-        let other = Quirks::NONE.with(Quirk::OrgAdminGateNeedsOrgIdInBody);
-        let cases = [
-            (Quirks::NONE, PermissionOwner::Team, false),
-            (Quirks::NONE, PermissionOwner::Key, false),
-            (on, PermissionOwner::Team, true),
-            (on, PermissionOwner::Key, false),
-            (other, PermissionOwner::Team, false),
-        ];
-        for (quirks, owner, stale) in cases {
-            assert_eq!(keeps_stale_permission(quirks, owner), stale, "{quirks} {owner:?}");
-        }
+    #[rstest]
+    #[case::team_write(Quirks::NONE, PermissionOwner::Team, false)]
+    #[case::key_write(Quirks::NONE, PermissionOwner::Key, false)]
+    #[case::team_write_with_the_quirk(Quirks::NONE.with(Quirk::StaleTeamCache), PermissionOwner::Team, true)]
+    #[case::key_write_with_the_quirk(Quirks::NONE.with(Quirk::StaleTeamCache), PermissionOwner::Key, false)]
+    #[case::team_write_with_another_quirk(Quirks::NONE.with(Quirk::OrgAdminGateNeedsOrgIdInBody), PermissionOwner::Team, false)]
+    fn only_a_team_write_with_the_quirk_keeps_the_stale_permission(
+        #[case] quirks: Quirks,
+        #[case] owner: PermissionOwner,
+        #[case] stale: bool,
+    ) {
+        assert_eq!(keeps_stale_permission(quirks, owner), stale);
     }
 
     /// The store is the only way to the tables the cache covers: no SQL outside `store/` names them.
