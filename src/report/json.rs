@@ -10,7 +10,7 @@
 //! {
 //!   "format_version": 1,
 //!   "target": "reference",
-//!   "target_version": "gateproof reference 0.1.0" | null,
+//!   "target_version": "1.83.14" | "gateproof reference 0.1.0" | "unknown",
 //!   "started_at": "2026-11-03T09:30:00Z",
 //!   "duration_ms": 2930,
 //!   "summary": {"total": 4, "passed": 1, "failed": 1, "skipped": 1, "errored": 1,
@@ -57,7 +57,8 @@ pub struct JsonReport {
     pub format_version: u32,
     /// `reference`, or the external target's base URL(s).
     pub target: String,
-    /// The target's version as its readiness route says, else `null` (since 1, added).
+    /// The target's version as it says, else `unknown`; always written (since 1, added; `null` in
+    /// documents written before it was always known).
     #[serde(default)]
     pub target_version: Option<String>,
     pub started_at: DateTime<Utc>,
@@ -233,7 +234,7 @@ impl JsonReport {
         JsonReport {
             format_version: FORMAT_VERSION,
             target: run.target.clone(),
-            target_version: run.target_version.clone(),
+            target_version: Some(run.target_version.clone()),
             started_at: run.started_at,
             duration_ms: millis(run.duration),
             summary: JsonSummary {

@@ -1,9 +1,7 @@
 //! Leaving nothing behind on a shared proxy: delete what each scenario created, newest first, and check
 //! after the run that it is all gone.
 
-use reqwest::Client;
-
-use super::http::{self, Endpoint};
+use super::http::{self, Client, Endpoint};
 use super::outcome::{Cleanup, Created, ScenarioOutcome};
 use super::resources::{already_gone, route_missing, still_exists};
 

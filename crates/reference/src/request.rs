@@ -33,7 +33,7 @@ impl FromRequest<AppState> for Authed {
         let body = parse_json(&bytes)?;
         let query: HashMap<String, String> = Query::try_from_uri(&parts.uri).map(|Query(q)| q).unwrap_or_default();
         let caller = super::auth::authenticate(&state.store, &state.master_key, &parts.headers).await?;
-        if crashes_in_auth(&body, state.quirks) {
+        if crashes_in_auth(&body, state.store.quirks()) {
             return Err(ProxyError::internal("Internal Server Error"));
         }
         let route = RouteRequest {
@@ -42,7 +42,7 @@ impl FromRequest<AppState> for Authed {
             organization_ids: organization_ids(&body, &query),
             query_user_id: query.get("user_id").cloned(),
         };
-        check_route(&caller, &route, state.quirks).map_err(gate_error)?;
+        check_route(&caller, &route, state.store.quirks()).map_err(gate_error)?;
         Ok(Authed { caller, body, query })
     }
 }

@@ -72,7 +72,7 @@ pub(crate) async fn list_tools(State(state): State<AppState>, authed: Authed) ->
         let tools = match offered_tools(&state, server).await {
             Ok(tools) => tools,
             // LiteLLM 1.83 logged the failure and answered as if the server had no tools.
-            Err(_) if state.quirks.contains(Quirk::McpListingFailureAsEmptyList) => Vec::new(),
+            Err(_) if state.store.quirks().contains(Quirk::McpListingFailureAsEmptyList) => Vec::new(),
             Err(e) => return Err(listing_failed(server, &e)),
         };
         let tools: Vec<Value> = tools.iter().map(|t| tool_view(t, server)).collect();
@@ -162,7 +162,9 @@ pub(crate) async fn call_tool(State(state): State<AppState>, authed: Authed) -> 
     // As LiteLLM 1.109 does, the proxy routes a call only for a tool the server lists.
     let listed = match offered_tools(&state, server).await {
         // LiteLLM 1.109 lost the timeout and looked the tool up in an empty listing.
-        Err(McpClientError::Timeout(_)) if state.quirks.contains(Quirk::McpCallTimeoutAsToolNotFound) => Ok(Vec::new()),
+        Err(McpClientError::Timeout(_)) if state.store.quirks().contains(Quirk::McpCallTimeoutAsToolNotFound) => {
+            Ok(Vec::new())
+        }
         other => other,
     };
     let listed = listed.map_err(|e| {
