@@ -489,7 +489,8 @@ async fn only_replica_scenarios_spread_their_steps_over_the_targets() {
 
 /// A proxy on a raw socket that behaves like LiteLLM 1.83 after an unhandled exception: `GET /boom`
 /// answers 500 and keeps the connection open, and the next request on that connection gets no answer
-/// (the server closes it). Every other request answers 200 `{"status": "healthy"}`. Returns its base URL.
+/// (the server closes it). `POST /key/generate` makes a key, `GET /key/info` never finds one, and every
+/// other request answers 200 `{"status": "healthy"}`. Returns its base URL.
 fn proxy_closing_after_a_500() -> String {
     use std::io::{BufRead, BufReader, Write};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -525,6 +526,10 @@ fn proxy_closing_after_a_500() -> String {
                     let (status, text) = if request_line.starts_with("GET /boom ") {
                         doomed = true;
                         ("500 Internal Server Error", r#"{"error": {"message": "boom"}}"#)
+                    } else if request_line.starts_with("POST /key/generate ") {
+                        ("200 OK", r#"{"key": "sk-raw-key-0001"}"#)
+                    } else if request_line.starts_with("GET /key/info") {
+                        ("404 Not Found", r#"{"error": {"message": "Key not found in database"}}"#)
                     } else {
                         ("200 OK", r#"{"status": "healthy"}"#)
                     };
@@ -590,4 +595,63 @@ async fn a_target_without_a_version_is_reported_as_unknown_everywhere() {
     assert_eq!(report["target_version"], json!("unknown"));
     let xml = std::fs::read_to_string(&junit).expect("JUnit written");
     assert!(xml.contains(r#"<property name="target_version" value="unknown"/>"#), "{xml}");
+}
+
+/// LiteLLM 1.109.1 answers `/key/info` of a deleted key with 200 and `info.status: "deleted"` (its
+/// deleted-keys archive): gone, not a leftover.
+#[tokio::test]
+async fn a_key_in_the_deleted_keys_archive_is_not_a_leftover() {
+    let server = MockServer::start().await;
+    let ok = |body: Value| ResponseTemplate::new(200).set_body_json(body);
+    Mock::given(method("POST"))
+        .and(path("/key/generate"))
+        .respond_with(ok(json!({"key": "sk-archived-0001", "token": "hash"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/key/delete"))
+        .respond_with(ok(json!({"deleted_keys": ["sk-archived-0001"]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/key/info"))
+        .respond_with(ok(json!({"key": "sk-archived-0001", "info": {"key_alias": "k", "status": "deleted"}})))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = "id: makes-a-key\ntitle: Makes a key\nsteps:\n  - id: key\n    request: {method: POST, path: /key/generate, json: {key_alias: \"k-{{run_id}}\"}}\n    expect: {status: 200}\n";
+    write(dir.path(), "key.yaml", scenario);
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &server.uri(), "--master-key", MASTER_KEY]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), Some(0), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    assert!(text.contains("leftover check: nothing left behind"), "{text}");
+}
+
+/// Teardown's requests get the same one retry: a delete sent on the connection a 500 left behind still
+/// deletes (LiteLLM 1.83.14 left a key behind this way).
+#[test]
+fn teardown_after_a_500_retries_on_a_new_connection() {
+    let base_url = proxy_closing_after_a_500();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = "id: key-then-boom\ntitle: A key, then a 500 as the last answer\nsteps:\n  - id: key\n    request: {method: POST, path: /key/generate, json: {}}\n    expect: {status: 200}\n  - id: boom\n    request: {method: GET, path: /boom}\n    expect: {status: 500}\n";
+    write(dir.path(), "key.yaml", scenario);
+    let json_file = dir.path().join("report.json");
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &base_url,
+        "--master-key",
+        MASTER_KEY,
+        "--json",
+        path_str(&json_file),
+    ]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("JSON");
+    assert_eq!(
+        report["scenarios"][0]["created"],
+        json!([{"object": "key sk-…0001", "step": "key", "cleanup": "deleted", "reason": null}])
+    );
 }

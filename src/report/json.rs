@@ -32,7 +32,8 @@
 //!     "reproduction": null | {"quirk": "stale_team_cache", "fails_at": "step id",
 //!                             "result": "reproduced|not_reproduced|not_run", "reason": "… or null",
 //!                             "step": {…a step as above…} | null, "observed": [{…an assertion…}]},
-//!     "created": [{"object": "team t-1", "step": "…", "cleanup": "deleted|already_gone|kept|failed|pending",
+//!     "created": [{"object": "team t-1", "step": "…",
+//!                  "cleanup": "deleted|already_gone|kept|failed|unsupported|pending",
 //!                  "reason": "… or null"}]
 //!   }],
 //!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …"}]
@@ -87,9 +88,10 @@ pub struct JsonCreated {
     pub object: String,
     /// The step whose request created it.
     pub step: String,
-    /// `deleted`, `already_gone`, `kept`, `failed` or `pending`.
+    /// `deleted`, `already_gone`, `kept`, `failed`, `unsupported` (no delete route on the target) or
+    /// `pending`.
     pub cleanup: String,
-    /// Why the delete failed, else `null`.
+    /// Why the delete failed or is unsupported, else `null`.
     pub reason: Option<String>,
 }
 
@@ -299,6 +301,7 @@ fn created(item: &Created) -> JsonCreated {
         Cleanup::AlreadyGone => ("already_gone", None),
         Cleanup::Kept => ("kept", None),
         Cleanup::Failed(why) => ("failed", Some(why.clone())),
+        Cleanup::Unsupported(why) => ("unsupported", Some(why.clone())),
     };
     JsonCreated { object: item.resource.label(), step: item.step.clone(), cleanup: cleanup.into(), reason }
 }

@@ -155,7 +155,12 @@ impl Progress {
         {
             for resource in resources::created_by(request, response, &self.run_id) {
                 if !self.created.iter().any(|c| c.resource == resource) {
-                    self.created.push(Created { resource, step: step.id.clone(), cleanup: Cleanup::Pending });
+                    self.created.push(Created {
+                        resource,
+                        step: step.id.clone(),
+                        cleanup: Cleanup::Pending,
+                        deleted_at: None,
+                    });
                 }
             }
         }
