@@ -77,6 +77,12 @@ impl Deployment {
         }
     }
 
+    /// The provider prefix of `litellm_params.model` (`openai` for `openai/gpt-x`), `openai` without one.
+    pub fn provider(&self) -> String {
+        let model = self.param("model").and_then(Value::as_str).unwrap_or(&self.model_name);
+        model.split_once('/').map_or("openai", |(provider, _)| provider).to_string()
+    }
+
     /// The config access groups this deployment belongs to (`model_info.access_groups`).
     pub fn access_groups(&self) -> Vec<String> {
         self.model_info

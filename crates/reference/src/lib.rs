@@ -34,7 +34,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use gateproof_format::{Quirk, Quirks};
-use handlers::{chat, health, key, key_rotation, model, organization, team, user};
+use handlers::{chat, discovery, health, key, key_rotation, model, organization, team, user};
 use store::Store;
 
 /// Migrations of the reference proxy's schema, embedded at compile time.
@@ -140,8 +140,12 @@ fn router(state: AppState) -> Router {
         .route("/key/{key}/regenerate", post(key_rotation::regenerate_path))
         .route("/key/bulk_update", post(key_rotation::bulk_update))
         .route("/model/new", post(model::new))
-        .route("/model/info", get(model::info))
-        .route("/v1/model/info", get(model::info))
+        .route("/model/info", get(discovery::info))
+        .route("/v1/model/info", get(discovery::info))
+        .route("/v2/model/info", get(discovery::info_v2))
+        .route("/model_group/info", get(discovery::group_info))
+        .route("/models", get(discovery::list))
+        .route("/v1/models", get(discovery::list))
         .route("/model/delete", post(model::delete))
         .route("/chat/completions", post(chat::completions))
         .route("/v1/chat/completions", post(chat::completions))

@@ -17,10 +17,39 @@ pub(crate) async fn add_team_membership(db: &PgPool, user_id: &str, team_id: &st
         .map(drop)
 }
 
+/// Sets the member's own model scope (`allowed_models`).
+pub(crate) async fn set_member_allowed_models(
+    db: &PgPool,
+    user_id: &str,
+    team_id: &str,
+    models: &[String],
+) -> sqlx::Result<()> {
+    sqlx::query("UPDATE team_memberships SET allowed_models = $3 WHERE user_id = $1 AND team_id = $2")
+        .bind(user_id)
+        .bind(team_id)
+        .bind(models)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// The member's own model scope; empty when the user is no member or has none.
+pub(crate) async fn member_allowed_models(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<Vec<String>> {
+    let row: Option<(Vec<String>,)> =
+        sqlx::query_as("SELECT allowed_models FROM team_memberships WHERE user_id = $1 AND team_id = $2")
+            .bind(user_id)
+            .bind(team_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(row.map(|(m,)| m).unwrap_or_default())
+}
+
 pub(crate) async fn team_memberships(db: &PgPool, team_id: &str) -> sqlx::Result<Vec<serde_json::Value>> {
+    // LiteLLM shows the member's scope on its budget row.
     let rows: Vec<(Json<serde_json::Value>,)> = sqlx::query_as(
         "SELECT jsonb_build_object('user_id', user_id, 'team_id', team_id, 'spend', spend, 'budget_id', budget_id,
-                                   'litellm_budget_table', NULL)
+                                   'litellm_budget_table', CASE WHEN cardinality(allowed_models) = 0 THEN NULL
+                                       ELSE jsonb_build_object('allowed_models', to_jsonb(allowed_models)) END)
          FROM team_memberships WHERE team_id = $1 ORDER BY user_id",
     )
     .bind(team_id)

@@ -1,8 +1,8 @@
-//! The checks `/chat/completions` runs before calling the upstream, in LiteLLM's order (spec Part 3
-//! §5.2): key model access, key budget, team model access, user model access (personal keys), team
-//! budget, user budget. Limits come from the (possibly cached) objects, spend from the counters.
+//! The checks an LLM route runs before calling the upstream, in LiteLLM's order: key model access,
+//! key budget, team, member and user model access (`model_access`), team budget, user budget.
+//! Limits come from the (possibly cached) objects, spend from the counters.
 
-use super::model_access::{ModelListOwner, effective_key_models, model_allowed};
+use super::model_access::{ModelGrants, ModelListOwner, check_beyond_key, check_key_level};
 use crate::error::py_float;
 
 /// What the checks need to know about the request; plain values the handler loaded.
@@ -10,6 +10,8 @@ use crate::error::py_float;
 pub(crate) struct LlmRequest<'a> {
     pub model: &'a str,
     pub model_groups: &'a [String],
+    /// Every model list that decides access.
+    pub grants: ModelGrants<'a>,
     /// Both costs explicitly 0: LiteLLM skips every budget check.
     pub free_model: bool,
     pub key: KeyFacts<'a>,
@@ -20,7 +22,6 @@ pub(crate) struct LlmRequest<'a> {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeyFacts<'a> {
-    pub models: &'a [String],
     pub max_budget: Option<f64>,
     pub spend: f64,
     pub key_alias: Option<&'a str>,
@@ -30,7 +31,6 @@ pub(crate) struct KeyFacts<'a> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TeamFacts<'a> {
     pub team_id: &'a str,
-    pub models: &'a [String],
     pub max_budget: Option<f64>,
     pub spend: f64,
 }
@@ -38,7 +38,6 @@ pub(crate) struct TeamFacts<'a> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct UserFacts<'a> {
     pub user_id: &'a str,
-    pub models: &'a [String],
     pub max_budget: Option<f64>,
     pub spend: f64,
 }
@@ -96,11 +95,7 @@ fn key_label(key: &KeyFacts<'_>) -> String {
 
 pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
     let denied = |owner| LlmDenial::ModelNotAllowed { owner, model: req.model.to_string() };
-    let team_models = req.team.as_ref().map(|t| t.models);
-    match effective_key_models(req.key.models, team_models) {
-        Some(models) if model_allowed(&models, req.model, req.model_groups) => {}
-        _ => return Err(denied(ModelListOwner::Key)),
-    }
+    check_key_level(&req.grants, req.model, req.model_groups).map_err(denied)?;
     let budgets = !req.free_model;
     if let Some(max) = req.key.max_budget.filter(|m| budgets && req.key.spend >= *m) {
         return Err(LlmDenial::BudgetExceeded {
@@ -112,16 +107,7 @@ pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
             ),
         });
     }
-    if let Some(team) = &req.team
-        && !model_allowed(team.models, req.model, req.model_groups)
-    {
-        return Err(denied(ModelListOwner::Team));
-    }
-    if let Some(user) = &req.user
-        && !model_allowed(user.models, req.model, req.model_groups)
-    {
-        return Err(denied(ModelListOwner::User));
-    }
+    check_beyond_key(&req.grants, req.model, req.model_groups).map_err(denied)?;
     // A team trips only above its budget, a key or user at it (LiteLLM's comparisons).
     if let Some(team) = &req.team
         && let Some(max) = team.max_budget.filter(|m| budgets && team.spend > *m)
@@ -153,6 +139,7 @@ pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authz::model_access::TeamGrant;
 
     fn list(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
@@ -187,9 +174,8 @@ mod tests {
 
     #[test]
     fn team_budget_trips_only_above_the_limit() {
-        let models: Vec<String> = vec![];
         for (spend, refused) in [(1.0, false), (1.01, true)] {
-            let team = TeamFacts { team_id: "t1", models: &models, max_budget: Some(1.0), spend };
+            let team = TeamFacts { team_id: "t1", max_budget: Some(1.0), spend };
             let result = check_llm_request(&LlmRequest { model: "gpt-a", team: Some(team), ..LlmRequest::default() });
             assert_eq!(result.is_err(), refused, "spend {spend}");
             if let Err(d) = result {
@@ -200,28 +186,33 @@ mod tests {
 
     #[test]
     fn user_budget_applies_to_personal_keys() {
-        let models: Vec<String> = vec![];
-        let user = UserFacts { user_id: "u1", models: &models, max_budget: Some(2.0), spend: 2.0 };
+        let user = UserFacts { user_id: "u1", max_budget: Some(2.0), spend: 2.0 };
         let denial =
             check_llm_request(&LlmRequest { model: "gpt-a", user: Some(user), ..LlmRequest::default() }).unwrap_err();
         assert_eq!(denial.message(), "ExceededBudget: User=u1 over budget. Spend=2.0, Budget=2.0");
     }
 
+    fn key_only(models: &[String]) -> ModelGrants<'_> {
+        ModelGrants { key: models, ..ModelGrants::default() }
+    }
+
+    fn team_only(models: &[String]) -> ModelGrants<'_> {
+        ModelGrants { team: Some(TeamGrant { models, ..TeamGrant::default() }), ..ModelGrants::default() }
+    }
+
     #[test]
     fn a_free_model_skips_budgets_but_not_model_access() {
         let key_models = list(&["gpt-a"]);
-        let key = KeyFacts { models: &key_models, max_budget: Some(0.0), spend: 5.0, ..KeyFacts::default() };
-        assert_eq!(
-            check_llm_request(&LlmRequest {
-                model: "gpt-a",
-                free_model: true,
-                key: key.clone(),
-                ..LlmRequest::default()
-            }),
-            Ok(())
-        );
-        let denial = check_llm_request(&LlmRequest { model: "gpt-b", free_model: true, key, ..LlmRequest::default() })
-            .unwrap_err();
+        let key = KeyFacts { max_budget: Some(0.0), spend: 5.0, ..KeyFacts::default() };
+        let request = |model| LlmRequest {
+            model,
+            free_model: true,
+            key: key.clone(),
+            grants: key_only(&key_models),
+            ..LlmRequest::default()
+        };
+        assert_eq!(check_llm_request(&request("gpt-a")), Ok(()));
+        let denial = check_llm_request(&request("gpt-b")).unwrap_err();
         assert_eq!(
             (denial.status(), denial.error_type(), denial.param()),
             (403, "key_model_access_denied", Some("model"))
@@ -230,31 +221,37 @@ mod tests {
 
     #[test]
     fn checks_run_in_litellms_order() {
-        let only_a = list(&["gpt-a"]);
         let only_b = list(&["gpt-b"]);
+        let spent = KeyFacts { max_budget: Some(0.0), spend: 1.0, ..KeyFacts::default() };
         // Key model access before the key budget.
-        let key = KeyFacts { models: &only_b, max_budget: Some(0.0), spend: 1.0, ..KeyFacts::default() };
-        let first = check_llm_request(&LlmRequest { model: "gpt-a", key, ..LlmRequest::default() }).unwrap_err();
+        let first = check_llm_request(&LlmRequest {
+            model: "gpt-a",
+            key: spent.clone(),
+            grants: key_only(&only_b),
+            ..LlmRequest::default()
+        })
+        .unwrap_err();
         assert_eq!(first.error_type(), "key_model_access_denied");
         // The key budget before the team's model access.
-        let key = KeyFacts { max_budget: Some(0.0), spend: 1.0, ..KeyFacts::default() };
-        let team = TeamFacts { team_id: "t1", models: &only_b, max_budget: None, spend: 0.0 };
-        let first =
-            check_llm_request(&LlmRequest { model: "gpt-a", key, team: Some(team.clone()), ..LlmRequest::default() })
-                .unwrap_err();
+        let team = TeamFacts { team_id: "t1", max_budget: None, spend: 0.0 };
+        let first = check_llm_request(&LlmRequest {
+            model: "gpt-a",
+            key: spent,
+            team: Some(team.clone()),
+            grants: team_only(&only_b),
+            ..LlmRequest::default()
+        })
+        .unwrap_err();
         assert_eq!(first.error_type(), "budget_exceeded");
         // The team's model access before the team budget.
         let team = TeamFacts { max_budget: Some(0.0), spend: 1.0, ..team };
-        let first =
-            check_llm_request(&LlmRequest { model: "gpt-a", team: Some(team), ..LlmRequest::default() }).unwrap_err();
+        let first = check_llm_request(&LlmRequest {
+            model: "gpt-a",
+            team: Some(team),
+            grants: team_only(&only_b),
+            ..LlmRequest::default()
+        })
+        .unwrap_err();
         assert_eq!(first.error_type(), "team_model_access_denied");
-        // A team key with all-team-models gets the team's list.
-        let all_team = list(&["all-team-models"]);
-        let team = TeamFacts { team_id: "t1", models: &only_a, max_budget: None, spend: 0.0 };
-        let key = KeyFacts { models: &all_team, ..KeyFacts::default() };
-        assert_eq!(
-            check_llm_request(&LlmRequest { model: "gpt-a", key, team: Some(team), ..LlmRequest::default() }),
-            Ok(())
-        );
     }
 }

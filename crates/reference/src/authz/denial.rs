@@ -107,6 +107,12 @@ pub(crate) enum Denial {
     AccessGroupsOnPersonalKey {
         groups: Vec<String>,
     },
+    /// A team key asking for models its team does not allow.
+    KeyModelsOutsideTeam {
+        team_id: String,
+        team_models: Vec<String>,
+        outside: Vec<String>,
+    },
     /// A team member attaching access groups without `/key/access_group_assignment`.
     AccessGroupAssignmentNotPermitted {
         team_id: String,
@@ -138,6 +144,7 @@ impl Denial {
             Denial::TeamMemberLacksPermission { .. } | Denial::NotTeamMemberForKey { .. } => {
                 Some("team_member_permission_error")
             }
+            Denial::KeyModelsOutsideTeam { .. } => Some("team_model_access_denied"),
             _ => None,
         }
     }
@@ -153,6 +160,7 @@ impl Denial {
             | NoRoleInOrganization { .. }
             | TeamNewNeedsOrganization { .. } => Some("organization_id".into()),
             TeamMemberLacksPermission { route, .. } => Some(route.clone()),
+            KeyModelsOutsideTeam { .. } => Some("models".into()),
             _ => None,
         }
     }
@@ -240,6 +248,12 @@ impl Denial {
             ),
             AccessGroupAssignmentNotPermitted { team_id } => format!(
                 "Team members cannot assign access groups to keys for team {team_id}. Ask a team or proxy admin to enable the '/key/access_group_assignment' team member permission to allow this."
+            ),
+            // LiteLLM's own wording for the same decision when a key moves to another team.
+            KeyModelsOutsideTeam { team_models, outside, .. } => format!(
+                "team not allowed to access model. This team can only access models={}. Tried to access {}",
+                crate::error::py_list(team_models),
+                outside.join(", ")
             ),
             NotTeamMemberForKey { user_id, team_id } => format!(
                 "User {user_id} does not belong to team {team_id}. Team-scoped key management endpoints can only be used for keys in your own team."

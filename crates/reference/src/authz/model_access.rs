@@ -1,6 +1,23 @@
-//! Which models a key, its team or its user may call (spec Part 3 §6), as a pure function.
+//! Which models a caller may call, from every source in LiteLLM 1.109's order, and which ones
+//! discovery shows it: one decision, so listing a model and calling it can never disagree.
+//!
+//! The sources, as the handler loads them:
+//! - the key's `models` (`all-team-models` skips the key level; the team level then decides), and
+//!   the models of the unified access groups in the key's `access_group_ids` as a fallback;
+//! - the team's `models`, widened by its own `access_group_ids`, and a team refusal is overridden
+//!   by a key access group assigned to the key or to its team;
+//! - the team member's `allowed_models` (from `/team/member_add`), when not empty;
+//! - the user's `models`, for a personal key only (`no-default-models` refuses everything).
+//!
+//! Within each list a model is allowed when the list is empty, holds `*` or `all-proxy-models`,
+//! names the model, names a config access group of one of its deployments
+//! (`model_info.access_groups`), or holds a wildcard pattern that matches it.
 
-use regex::Regex;
+use gateproof_format::{Quirk, Quirks};
+
+const ALL_PROXY_MODELS: &str = "all-proxy-models";
+const ALL_TEAM_MODELS: &str = "all-team-models";
+const NO_DEFAULT_MODELS: &str = "no-default-models";
 
 /// Whose model list refused the request; picks LiteLLM's error type.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,71 +37,343 @@ impl ModelListOwner {
     }
 }
 
-/// True when an object whose `models` list is `allowed` may call `model`, whose deployments belong
-/// to the config access groups `model_groups`.
-pub(crate) fn model_allowed(allowed: &[String], model: &str, model_groups: &[String]) -> bool {
+/// The team's lists, as its (possibly cached) object holds them.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct TeamGrant<'a> {
+    pub models: &'a [String],
+    /// `access_model_names` of the unified access groups in the team's `access_group_ids`.
+    pub group_models: &'a [String],
+    /// The member's `allowed_models` in this team; empty means the team's list applies alone.
+    pub member_allowed: &'a [String],
+}
+
+/// Every list that takes part in deciding one caller's model access.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct ModelGrants<'a> {
+    pub key: &'a [String],
+    /// `access_model_names` of every unified access group in the key's `access_group_ids`.
+    pub key_group_models: &'a [String],
+    /// The part of `key_group_models` from groups assigned to the key or to its team: these may
+    /// widen what the team allows.
+    pub key_assigned_group_models: &'a [String],
+    pub team: Option<TeamGrant<'a>>,
+    /// The owner's `models`, for a personal key (no team) only.
+    pub user: Option<&'a [String]>,
+}
+
+/// What a discovery route leaves out of the decision: nothing on the corrected proxy; a listing
+/// quirk drops the one source LiteLLM's listing forgot.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Listing {
+    ignore_member_allowed: bool,
+    ignore_user: bool,
+    key_list_replaces_team: bool,
+    ignore_access_groups: bool,
+    ignore_wildcards: bool,
+}
+
+impl Listing {
+    pub fn for_quirks(quirks: Quirks) -> Listing {
+        Listing {
+            ignore_member_allowed: quirks.contains(Quirk::ListingIgnoresMemberAllowedModels),
+            ignore_user: quirks.contains(Quirk::ListingIgnoresUserModels),
+            key_list_replaces_team: quirks.contains(Quirk::ListingKeyModelsReplaceTeamModels),
+            ignore_access_groups: quirks.contains(Quirk::ListingIgnoresAccessGroups),
+            ignore_wildcards: quirks.contains(Quirk::ListingDropsWildcardMatches),
+        }
+    }
+}
+
+/// True when the list `allowed` lets its owner call `model`, whose deployments belong to the config
+/// access groups `model_groups`.
+pub(crate) fn list_allows(allowed: &[String], model: &str, model_groups: &[String]) -> bool {
+    allows(allowed, model, model_groups, Listing::default())
+}
+
+/// `list_allows`, with what a listing quirk leaves out.
+fn allows(allowed: &[String], model: &str, model_groups: &[String], listing: Listing) -> bool {
     allowed.is_empty()
         || allowed.iter().any(|entry| {
             entry == "*"
-                || entry == "all-proxy-models"
+                || entry == ALL_PROXY_MODELS
                 || entry == model
                 || model_groups.contains(entry)
-                || (entry.contains('*') && wildcard_matches(entry, model))
+                || (!listing.ignore_wildcards && entry.contains('*') && wildcard_matches(entry, model))
         })
 }
 
-/// LiteLLM's wildcard rule: `*` becomes `.*`, the pattern is anchored, dots stay regex dots.
-fn wildcard_matches(pattern: &str, model: &str) -> bool {
-    Regex::new(&format!("^{}$", pattern.replace('*', ".*"))).is_ok_and(|re| re.is_match(model))
+/// A fallback list grants only when it holds something: an empty one is "no group", not "no limit".
+fn fallback_allows(allowed: &[String], model: &str, model_groups: &[String], listing: Listing) -> bool {
+    !allowed.is_empty() && allows(allowed, model, model_groups, listing)
 }
 
-/// The key's effective list: `all-team-models` stands for the team's models (LiteLLM 1.109), and
-/// for nothing when the key has no team.
-pub(crate) fn effective_key_models(key_models: &[String], team_models: Option<&[String]>) -> Option<Vec<String>> {
-    if key_models.iter().any(|m| m == "all-team-models") {
-        return team_models.map(<[String]>::to_vec).filter(|m| !m.is_empty());
+/// LiteLLM's wildcard rule (an anchored regex where `*` became `.*` and dots stayed regex dots),
+/// matched without compiling a regex on the request path: `*` is any run of characters, `.` any one
+/// character, everything else itself.
+fn wildcard_matches(pattern: &str, model: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let m: Vec<char> = model.chars().collect();
+    let (mut pi, mut mi) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while mi < m.len() {
+        if pi < p.len() && (p[pi] == '.' || (p[pi] != '*' && p[pi] == m[mi])) {
+            pi += 1;
+            mi += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, mi));
+            pi += 1;
+        } else if let Some((sp, sm)) = star {
+            pi = sp + 1;
+            mi = sm + 1;
+            star = Some((sp, sm + 1));
+        } else {
+            return false;
+        }
     }
-    Some(key_models.to_vec())
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// The key level, checked before the key's budget.
+pub(crate) fn check_key_level(
+    grants: &ModelGrants<'_>,
+    model: &str,
+    model_groups: &[String],
+) -> Result<(), ModelListOwner> {
+    key_level(grants, model, model_groups, Listing::default())
+}
+
+fn key_level(grants: &ModelGrants<'_>, model: &str, groups: &[String], listing: Listing) -> Result<(), ModelListOwner> {
+    if grants.key.iter().any(|m| m == ALL_TEAM_MODELS) {
+        return Ok(());
+    }
+    let key_groups = if listing.ignore_access_groups { &[][..] } else { grants.key_group_models };
+    if allows(grants.key, model, groups, listing) || fallback_allows(key_groups, model, groups, listing) {
+        Ok(())
+    } else {
+        Err(ModelListOwner::Key)
+    }
+}
+
+/// The team, member and user levels, checked after the key's budget.
+pub(crate) fn check_beyond_key(
+    grants: &ModelGrants<'_>,
+    model: &str,
+    model_groups: &[String],
+) -> Result<(), ModelListOwner> {
+    beyond_key(grants, model, model_groups, Listing::default())
+}
+
+fn beyond_key(
+    grants: &ModelGrants<'_>,
+    model: &str,
+    groups: &[String],
+    listing: Listing,
+) -> Result<(), ModelListOwner> {
+    if let Some(team) = &grants.team {
+        let (team_groups, key_assigned) = if listing.ignore_access_groups {
+            (&[][..], &[][..])
+        } else {
+            (team.group_models, grants.key_assigned_group_models)
+        };
+        let key_decides = listing.key_list_replaces_team
+            && !grants.key.is_empty()
+            && !grants.key.iter().any(|m| m == ALL_TEAM_MODELS);
+        let team_allows = allows(team.models, model, groups, listing)
+            || fallback_allows(team_groups, model, groups, listing)
+            || fallback_allows(key_assigned, model, groups, listing);
+        if !team_allows && !key_decides {
+            return Err(ModelListOwner::Team);
+        }
+        if !listing.ignore_member_allowed && !allows(team.member_allowed, model, groups, listing) {
+            return Err(ModelListOwner::Team);
+        }
+    } else if let Some(user) = grants.user.filter(|_| !listing.ignore_user) {
+        // LiteLLM labels this refusal a key one.
+        if user.iter().any(|m| m == NO_DEFAULT_MODELS) {
+            return Err(ModelListOwner::Key);
+        }
+        if !allows(user, model, groups, listing) {
+            return Err(ModelListOwner::User);
+        }
+    }
+    Ok(())
+}
+
+/// Every level, as a call would check them (budgets aside).
+#[cfg(test)]
+pub(crate) fn check_model(
+    grants: &ModelGrants<'_>,
+    model: &str,
+    model_groups: &[String],
+) -> Result<(), ModelListOwner> {
+    check_key_level(grants, model, model_groups)?;
+    check_beyond_key(grants, model, model_groups)
+}
+
+/// The models of `catalog` (public name, config access groups) the caller sees listed: exactly
+/// those it may call, unless `listing` reproduces a listing bug. Order and duplicates follow the
+/// catalog's first occurrence of each name.
+pub(crate) fn visible_models<'c>(
+    grants: &ModelGrants<'_>,
+    catalog: &'c [(String, Vec<String>)],
+    listing: Listing,
+) -> Vec<&'c str> {
+    let mut out: Vec<&str> = Vec::new();
+    for (name, groups) in catalog {
+        if out.contains(&name.as_str()) {
+            continue;
+        }
+        let shown = key_level(grants, name, groups, listing).and_then(|()| beyond_key(grants, name, groups, listing));
+        if shown.is_ok() {
+            out.push(name);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rstest::rstest;
 
     fn list(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
     }
 
-    #[test]
-    fn model_lists_allow_and_deny_like_litellm() {
-        let cases: &[(&[&str], &str, &[&str], bool)] = &[
-            (&[], "gpt-a", &[], true),
-            (&["*"], "gpt-a", &[], true),
-            (&["all-proxy-models"], "gpt-a", &[], true),
-            (&["gpt-a"], "gpt-a", &[], true),
-            (&["gpt-a"], "gpt-b", &[], false),
-            (&["gpt-a"], "gpt-a-mini", &[], false),
-            (&["grp1"], "gpt-b", &["grp1"], true),
-            (&["grp1"], "gpt-b", &["grp2"], false),
-            (&["openai/*"], "openai/gpt-4o", &[], true),
-            (&["gpt-*"], "gpt-4o", &[], true),
-            (&["gpt-*"], "claude", &[], false),
-            (&["gpt.4"], "gpt-4", &[], false),
-        ];
-        for (allowed, model, groups, expected) in cases {
-            assert_eq!(
-                model_allowed(&list(allowed), model, &list(groups)),
-                *expected,
-                "{allowed:?} {model} {groups:?}"
-            );
+    #[rstest]
+    #[case::empty_is_unrestricted(&[], "gpt-a", &[], true)]
+    #[case::star(&["*"], "gpt-a", &[], true)]
+    #[case::all_proxy_models(&["all-proxy-models"], "gpt-a", &[], true)]
+    #[case::named(&["gpt-a"], "gpt-a", &[], true)]
+    #[case::other_name(&["gpt-a"], "gpt-b", &[], false)]
+    #[case::no_prefix_match(&["gpt-a"], "gpt-a-mini", &[], false)]
+    #[case::config_access_group(&["grp1"], "gpt-b", &["grp1"], true)]
+    #[case::other_config_access_group(&["grp1"], "gpt-b", &["grp2"], false)]
+    #[case::provider_wildcard(&["openai/*"], "openai/gpt-4o", &[], true)]
+    #[case::provider_wildcard_other_provider(&["openai/*"], "anthropic/claude", &[], false)]
+    #[case::name_wildcard(&["gpt-*"], "gpt-4o", &[], true)]
+    #[case::name_wildcard_miss(&["gpt-*"], "claude", &[], false)]
+    #[case::wildcard_is_anchored(&["gpt-*"], "my-gpt-4o", &[], false)]
+    #[case::wildcard_dot_is_any_character(&["gpt.4*"], "gpt-4o", &[], true)]
+    #[case::dot_without_star_is_literal(&["gpt.4"], "gpt-4", &[], false)]
+    #[case::no_default_models_is_just_a_name(&["no-default-models"], "gpt-a", &[], false)]
+    fn one_list(#[case] allowed: &[&str], #[case] model: &str, #[case] groups: &[&str], #[case] expected: bool) {
+        assert_eq!(list_allows(&list(allowed), model, &list(groups)), expected);
+    }
+
+    /// The lists of one caller, by name, so each table row reads as a situation.
+    #[derive(Default)]
+    struct Who {
+        key: Vec<String>,
+        key_groups: Vec<String>,
+        key_assigned: Vec<String>,
+        team: Option<(Vec<String>, Vec<String>, Vec<String>)>,
+        user: Option<Vec<String>>,
+    }
+
+    impl Who {
+        fn key(models: &[&str]) -> Who {
+            Who { key: list(models), ..Who::default() }
+        }
+        fn key_groups(mut self, models: &[&str], assigned: bool) -> Who {
+            self.key_groups = list(models);
+            if assigned {
+                self.key_assigned = list(models);
+            }
+            self
+        }
+        fn team(mut self, models: &[&str], groups: &[&str], member: &[&str]) -> Who {
+            self.team = Some((list(models), list(groups), list(member)));
+            self
+        }
+        fn user(mut self, models: &[&str]) -> Who {
+            self.user = Some(list(models));
+            self
+        }
+        fn grants(&self) -> ModelGrants<'_> {
+            ModelGrants {
+                key: &self.key,
+                key_group_models: &self.key_groups,
+                key_assigned_group_models: &self.key_assigned,
+                team: self.team.as_ref().map(|(models, group_models, member_allowed)| TeamGrant {
+                    models,
+                    group_models,
+                    member_allowed,
+                }),
+                user: self.user.as_deref(),
+            }
         }
     }
 
-    #[test]
-    fn all_team_models_stands_for_the_teams_list() {
-        let team = list(&["gpt-a"]);
-        assert_eq!(effective_key_models(&list(&["all-team-models"]), Some(&team)), Some(team.clone()));
-        assert_eq!(effective_key_models(&list(&["all-team-models"]), None), None);
-        assert_eq!(effective_key_models(&list(&["gpt-b"]), Some(&team)), Some(list(&["gpt-b"])));
+    use ModelListOwner::{Key, Team, User};
+
+    #[rstest]
+    #[case::open_key(Who::key(&[]), "a", Ok(()))]
+    #[case::key_list_allows(Who::key(&["a"]), "a", Ok(()))]
+    #[case::key_list_refuses(Who::key(&["a"]), "b", Err(Key))]
+    #[case::key_group_is_a_fallback(Who::key(&["a"]).key_groups(&["b"], false), "b", Ok(()))]
+    #[case::key_group_grants_only_its_models(Who::key(&["a"]).key_groups(&["b"], false), "c", Err(Key))]
+    #[case::all_team_models_without_team_is_open(Who::key(&["all-team-models"]), "a", Ok(()))]
+    #[case::all_team_models_takes_the_teams_list(Who::key(&["all-team-models"]).team(&["a"], &[], &[]), "b", Err(Team))]
+    #[case::all_team_models_allows_the_teams_models(Who::key(&["all-team-models"]).team(&["a"], &[], &[]), "a", Ok(()))]
+    #[case::team_refuses_what_the_key_allows(Who::key(&["a", "b"]).team(&["a"], &[], &[]), "b", Err(Team))]
+    #[case::open_team(Who::key(&[]).team(&[], &[], &[]), "b", Ok(()))]
+    #[case::team_group_widens_the_team(Who::key(&[]).team(&["a"], &["c"], &[]), "c", Ok(()))]
+    #[case::team_group_with_an_open_team_list(Who::key(&[]).team(&[], &["c"], &[]), "b", Ok(()))]
+    #[case::no_default_team_with_a_group(Who::key(&[]).team(&["no-default-models"], &["c"], &[]), "c", Ok(()))]
+    #[case::no_default_team_refuses_the_rest(Who::key(&[]).team(&["no-default-models"], &["c"], &[]), "a", Err(Team))]
+    #[case::assigned_key_group_widens_the_team(Who::key(&[]).key_groups(&["b"], true).team(&["a"], &[], &[]), "b", Ok(()))]
+    #[case::unassigned_key_group_does_not(Who::key(&[]).key_groups(&["b"], false).team(&["a"], &[], &[]), "b", Err(Team))]
+    #[case::member_narrows_the_team(Who::key(&[]).team(&["a", "b"], &[], &["a"]), "b", Err(Team))]
+    #[case::member_keeps_its_models(Who::key(&[]).team(&["a", "b"], &[], &["a"]), "a", Ok(()))]
+    #[case::member_cannot_widen_the_team(Who::key(&[]).team(&["a"], &[], &["a", "b"]), "b", Err(Team))]
+    #[case::personal_key_user_list(Who::key(&[]).user(&["a"]), "b", Err(User))]
+    #[case::personal_key_user_allows(Who::key(&[]).user(&["a"]), "a", Ok(()))]
+    #[case::no_default_models_user(Who::key(&[]).user(&["no-default-models"]), "a", Err(Key))]
+    #[case::key_before_user(Who::key(&["a"]).user(&["b"]), "b", Err(Key))]
+    #[case::user_list_ignored_for_team_keys(Who { user: Some(list(&["a"])), ..Who::key(&[]).team(&[], &[], &[]) }, "b", Ok(()))]
+    fn every_source_in_litellms_order(
+        #[case] who: Who,
+        #[case] model: &str,
+        #[case] expected: Result<(), ModelListOwner>,
+    ) {
+        assert_eq!(check_model(&who.grants(), model, &[]), expected);
+    }
+
+    fn catalog(names: &[&str]) -> Vec<(String, Vec<String>)> {
+        names.iter().map(|n| (n.to_string(), vec![])).collect()
+    }
+
+    #[rstest]
+    #[case::member(Who::key(&[]).team(&["a", "b"], &[], &["a"]))]
+    #[case::key_beyond_team(Who::key(&["a", "b"]).team(&["a"], &[], &[]))]
+    #[case::personal_key(Who::key(&[]).user(&["a"]))]
+    #[case::key_group(Who::key(&["a"]).key_groups(&["b"], false))]
+    #[case::team_group(Who::key(&[]).team(&["a"], &["c"], &[]))]
+    #[case::assigned_key_group(Who::key(&[]).key_groups(&["b"], true).team(&["a"], &[], &[]))]
+    #[case::config_group_and_wildcard(Who::key(&["grp", "c*"]))]
+    fn the_corrected_listing_is_exactly_what_may_be_called(#[case] who: Who) {
+        let mut models = catalog(&["a", "b", "c", "c2", "a"]);
+        models[1].1 = list(&["grp"]);
+        let grants = who.grants();
+        let shown = visible_models(&grants, &models, Listing::default());
+        for (name, groups) in &models {
+            assert_eq!(shown.contains(&name.as_str()), check_model(&grants, name, groups).is_ok(), "{name}");
+        }
+        assert_eq!(shown.iter().filter(|m| **m == "a").count(), shown.contains(&"a") as usize, "no duplicates");
+    }
+
+    #[rstest]
+    #[case::member(Quirk::ListingIgnoresMemberAllowedModels, Who::key(&[]).team(&["a", "b"], &[], &["a"]), &["a", "b"])]
+    #[case::user(Quirk::ListingIgnoresUserModels, Who::key(&[]).user(&["a"]), &["a", "b", "c"])]
+    #[case::key_over_team(Quirk::ListingKeyModelsReplaceTeamModels, Who::key(&["a", "b"]).team(&["a"], &[], &[]), &["a", "b"])]
+    #[case::key_groups(Quirk::ListingIgnoresAccessGroups, Who::key(&["a"]).key_groups(&["b"], false), &["a"])]
+    #[case::team_groups(Quirk::ListingIgnoresAccessGroups, Who::key(&[]).team(&["a"], &["c"], &[]), &["a"])]
+    #[case::key_wildcard(Quirk::ListingDropsWildcardMatches, Who::key(&["a", "b*"]), &["a"])]
+    fn each_listing_quirk_drops_one_source(#[case] quirk: Quirk, #[case] who: Who, #[case] expected: &[&str]) {
+        let models = catalog(&["a", "b", "c"]);
+        let listing = Listing::for_quirks(Quirks::NONE.with(quirk));
+        assert_eq!(visible_models(&who.grants(), &models, listing), expected);
+        assert_ne!(visible_models(&who.grants(), &models, Listing::default()), expected, "the quirk changes the list");
     }
 }

@@ -45,7 +45,7 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         | "/v1/embeddings" => RouteClass::LlmApi,
         "/key/info" | "/key/health" | "/key/list" | "/team/info" | "/team/list" | "/v2/team/list"
         | "/team/available" | "/user/info" | "/v2/user/info" | "/organization/list" | "/model/info" | "/models"
-        | "/v1/models" => RouteClass::Info,
+        | "/v1/models" | "/v1/model/info" | "/v2/model/info" | "/model_group/info" => RouteClass::Info,
         "/key/generate"
         | "/key/update"
         | "/key/delete"

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::Value;
 
+use super::model_scope::{self, CallerModels};
 use super::new_id;
 use crate::auth::authenticate_with_key;
 use crate::authz::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
@@ -59,6 +60,7 @@ struct Subject {
     team: Option<Team>,
     /// The key's user, for a personal key only.
     user: Option<User>,
+    models: CallerModels,
 }
 
 async fn load_subject(state: &AppState, key: Key) -> Result<Subject, ProxyError> {
@@ -70,7 +72,8 @@ async fn load_subject(state: &AppState, key: Key) -> Result<Subject, ProxyError>
         (None, Some(id)) => state.store.user(id).await?,
         _ => None,
     };
-    Ok(Subject { key, team, user })
+    let models = model_scope::load(state, &key, team.as_ref(), user.as_ref()).await?;
+    Ok(Subject { key, team, user, models })
 }
 
 async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[Deployment]) -> Result<(), ProxyError> {
@@ -88,9 +91,9 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
     let request = LlmRequest {
         model,
         model_groups: &groups,
+        grants: subject.models.grants(),
         free_model: free,
         key: KeyFacts {
-            models: &subject.key.models,
             max_budget: subject.key.max_budget,
             spend: key_spend,
             key_alias: subject.key.key_alias.as_deref(),
@@ -98,13 +101,11 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
         },
         team: subject.team.as_ref().map(|t| TeamFacts {
             team_id: &t.team_id,
-            models: &t.models,
             max_budget: t.max_budget,
             spend: team_spend,
         }),
         user: subject.user.as_ref().map(|u| UserFacts {
             user_id: &u.user_id,
-            models: &u.models,
             max_budget: u.max_budget,
             spend: user_spend,
         }),

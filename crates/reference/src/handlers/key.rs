@@ -184,6 +184,9 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         let ceiling = team_mcp_ceiling(&state, team).await?;
         authz::check_key_mcp_within_team(team, &ceiling, &requested, state.store.quirks()).map_err(wrapped_dict)?;
     }
+    if let Some(team) = &team {
+        check_models_within_team(&state, team, &req.models).await?;
+    }
     check_alias_free(&state, req.key_alias.as_deref(), None).await?;
     let mut allowed_routes = routes_for_key_type(req.key_type.as_deref(), caller)?;
     if let Some(routes) = &req.allowed_routes {
@@ -301,6 +304,31 @@ pub(crate) struct UpdateKeyRequest {
     object_permission: Option<ObjectPermissionRequest>,
 }
 
+/// The key-within-team model ceiling, with the team's access-group models and every deployment's
+/// config access groups.
+async fn check_models_within_team(state: &AppState, team: &Team, models: &[String]) -> Result<(), ProxyError> {
+    if models.is_empty() || team.models.is_empty() {
+        return Ok(());
+    }
+    let groups =
+        crate::mcp::storage::access_groups_by_ids(state.store.uncached_tables(), &team.access_group_ids).await?;
+    let group_models: Vec<String> = groups.into_iter().flat_map(|g| g.access_model_names).collect();
+    let catalog: Vec<(String, Vec<String>)> = crate::storage::all_deployments(state.store.uncached_tables())
+        .await?
+        .iter()
+        .map(|d| (d.model_name.clone(), d.access_groups()))
+        .collect();
+    authz::check_key_models_within_team(
+        &team.team_id,
+        models,
+        &team.models,
+        &group_models,
+        &catalog,
+        state.store.quirks(),
+    )
+    .map_err(wrapped)
+}
+
 async fn find_by_alias(state: &AppState, alias: &str) -> Result<Key, ProxyError> {
     let matches = state.store.keys_with_aliases(&[alias.to_string()]).await?;
     match matches.len() {
@@ -380,6 +408,10 @@ async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &Update
     if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
         let ceiling = team_mcp_ceiling(state, t).await?;
         authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), quirks).map_err(wrapped_dict)?;
+    }
+    if let Some(t) = target_team.as_ref().filter(|_| req.models.is_some() || matches!(req.team_id, Some(Some(_)))) {
+        // The list the key will have after the update, not the one it had (BerriAI/litellm#38629).
+        check_models_within_team(&state, t, req.models.as_ref().unwrap_or(&key.models)).await?;
     }
     if let Some(Some(alias)) = &req.key_alias {
         check_alias_free(state, Some(alias), Some(&key.token)).await?;

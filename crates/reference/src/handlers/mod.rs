@@ -2,6 +2,7 @@
 
 pub(crate) mod access_group;
 pub(crate) mod chat;
+pub(crate) mod discovery;
 pub(crate) mod health;
 pub(crate) mod key;
 pub(crate) mod key_rotation;
@@ -9,6 +10,7 @@ pub(crate) mod mcp_rest;
 pub(crate) mod mcp_scope;
 pub(crate) mod mcp_server;
 pub(crate) mod model;
+pub(crate) mod model_scope;
 pub(crate) mod organization;
 pub(crate) mod team;
 pub(crate) mod team_permissions;

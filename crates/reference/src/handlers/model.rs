@@ -1,5 +1,5 @@
-//! /model/new, /model/info (also /v1/model/info) and /model/delete: deployments stored in the
-//! database, as an operator with `STORE_MODEL_IN_DB` registers them.
+//! /model/new and /model/delete: deployments stored in the database, as an operator with
+//! `STORE_MODEL_IN_DB` registers them (`discovery` lists them).
 
 use axum::Json;
 use axum::extract::State;
@@ -59,14 +59,6 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     }
     storage::insert_deployment(state.store.uncached_tables(), &deployment).await?;
     Ok(Json(serde_json::to_value(&deployment).unwrap_or(Value::Null)))
-}
-
-pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
-    let deployments = match authed.query("litellm_model_id") {
-        Some(id) => storage::deployment(state.store.uncached_tables(), id).await?.into_iter().collect(),
-        None => storage::all_deployments(state.store.uncached_tables()).await?,
-    };
-    Ok(Json(json!({"data": deployments.iter().map(Deployment::public_view).collect::<Vec<_>>()})))
 }
 
 #[derive(Debug, Deserialize)]

@@ -106,10 +106,19 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
             &format!("Team id = {team_id} already exists. Please use a different team id."),
         ));
     }
-    if let Some(org) = &req.organization_id
-        && storage::organization(state.store.uncached_tables(), org).await?.is_none()
-    {
-        return Err(ProxyError::handler(400, format!("Organization not found for organization_id={org}")));
+    if let Some(org) = &req.organization_id {
+        let Some(organization) = storage::organization(state.store.uncached_tables(), org).await? else {
+            return Err(ProxyError::handler(400, format!("Organization not found for organization_id={org}")));
+        };
+        if let Some(m) = authz::team_models_outside_org(&req.models, &organization.models).first() {
+            return Err(ProxyError::handler_dict(
+                400,
+                &format!(
+                    "Model '{m}' not in organization's allowed models. Organization allowed models={}. Organization: {org}",
+                    crate::error::py_list(&organization.models)
+                ),
+            ));
+        }
     }
     let mut members: Vec<Member> = req
         .members_with_roles
@@ -324,6 +333,9 @@ pub(crate) async fn block(State(state): State<AppState>, uri: Uri, authed: Authe
 pub(crate) struct MemberAddRequest {
     team_id: String,
     member: OneOrMany<MemberRequest>,
+    /// The members' own model scope within the team.
+    #[serde(default)]
+    allowed_models: Option<Vec<String>>,
 }
 
 pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
@@ -384,6 +396,10 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
     for m in to_add {
         let mut user = find_or_create_user(&state, m.user_id.as_deref(), m.user_email.as_deref()).await?;
         join_team(&state, &mut user, &team.team_id).await?;
+        if let Some(models) = &req.allowed_models {
+            storage::set_member_allowed_models(state.store.uncached_tables(), &user.user_id, &team.team_id, models)
+                .await?;
+        }
         team.members_with_roles.0.push(Member {
             user_id: Some(user.user_id.clone()),
             user_email: user.user_email.clone(),

@@ -1,0 +1,78 @@
+//! Loads every model list that decides what a virtual key may call (`authz::ModelGrants`): the
+//! key's, its unified access groups', its team's and the team's groups', the member's scope, and
+//! the owner's for a personal key. LLM routes and discovery routes share it, so they cannot
+//! disagree about a caller.
+
+use crate::authz::{ModelGrants, TeamGrant};
+use crate::domain::{Key, Team, User};
+use crate::error::ProxyError;
+use crate::{AppState, storage};
+
+/// The lists, owned, for one request.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct CallerModels {
+    key: Vec<String>,
+    key_group_models: Vec<String>,
+    key_assigned_group_models: Vec<String>,
+    team: Option<(Vec<String>, Vec<String>, Vec<String>)>,
+    user: Option<Vec<String>>,
+}
+
+impl CallerModels {
+    pub fn grants(&self) -> ModelGrants<'_> {
+        ModelGrants {
+            key: &self.key,
+            key_group_models: &self.key_group_models,
+            key_assigned_group_models: &self.key_assigned_group_models,
+            team: self.team.as_ref().map(|(models, group_models, member_allowed)| TeamGrant {
+                models,
+                group_models,
+                member_allowed,
+            }),
+            user: self.user.as_deref(),
+        }
+    }
+}
+
+/// Reads what `key` (with its already loaded team, and its user for a personal key) may use. The
+/// database is asked only for what the objects point at: access groups when some are named, the
+/// membership when a team key has a user.
+pub(crate) async fn load(
+    state: &AppState,
+    key: &Key,
+    team: Option<&Team>,
+    user: Option<&User>,
+) -> Result<CallerModels, ProxyError> {
+    let team_groups = team.map_or(&[][..], |t| t.access_group_ids.as_slice());
+    let mut ids: Vec<String> = key.access_group_ids.iter().chain(team_groups).cloned().collect();
+    ids.sort();
+    ids.dedup();
+    let groups = crate::mcp::storage::access_groups_by_ids(state.store.uncached_tables(), &ids).await?;
+    let mut models = CallerModels { key: key.models.clone(), ..CallerModels::default() };
+    let mut team_group_models = Vec::new();
+    for group in &groups {
+        if key.access_group_ids.contains(&group.access_group_id) {
+            models.key_group_models.extend(group.access_model_names.iter().cloned());
+            let assigned = group.assigned_key_ids.contains(&key.token)
+                || key.team_id.as_ref().is_some_and(|t| group.assigned_team_ids.contains(t));
+            if assigned {
+                models.key_assigned_group_models.extend(group.access_model_names.iter().cloned());
+            }
+        }
+        if team_groups.contains(&group.access_group_id) {
+            team_group_models.extend(group.access_model_names.iter().cloned());
+        }
+    }
+    if let Some(team) = team {
+        let member_allowed = match &key.user_id {
+            Some(user_id) => {
+                storage::member_allowed_models(state.store.uncached_tables(), user_id, &team.team_id).await?
+            }
+            None => Vec::new(),
+        };
+        models.team = Some((team.models.clone(), team_group_models, member_allowed));
+    } else {
+        models.user = user.map(|u| u.models.clone());
+    }
+    Ok(models)
+}
