@@ -655,3 +655,70 @@ fn teardown_after_a_500_retries_on_a_new_connection() {
         json!([{"object": "key sk-…0001", "step": "key", "cleanup": "deleted", "reason": null}])
     );
 }
+
+/// A scenario asking `/health` for `status`.
+fn health_expecting(id: &str, status: u16) -> String {
+    format!(
+        "id: {id}\ntitle: Health answers {status}\nsteps:\n  - id: health\n    request: {{method: GET, path: /health}}\n    expect: {{status: {status}}}\n"
+    )
+}
+
+/// `--baseline`: failures the earlier report already had do not fail the run; a scenario that passed
+/// there and fails now does, and the fixes are listed too, in the output and in the JSON report.
+#[tokio::test]
+async fn a_baseline_accepts_known_failures_and_names_new_ones_and_fixes() {
+    let server = healthy_proxy().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenarios = dir.path().join("scenarios");
+    std::fs::create_dir(&scenarios).expect("dir");
+    write(&scenarios, "a.yaml", &health_expecting("a-stays-good", 200));
+    write(&scenarios, "b.yaml", &health_expecting("b-known-bug", 404));
+    let (before, after) = (dir.path().join("before.json"), dir.path().join("after.json"));
+    let target = server.uri();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", path_str(&scenarios), "--target", &target, "--master-key", MASTER_KEY];
+        args.extend_from_slice(extra);
+        gateproof(&args)
+    };
+    let output = run(&["--json", path_str(&before)]);
+    assert_eq!(code(&output), Some(1), "{}", stdout(&output));
+
+    // The same failure again: accepted.
+    let output = run(&["--baseline", path_str(&before)]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), Some(0), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    assert!(
+        text.contains(&format!(
+            "baseline ({}, unknown): 0 new failures, 0 fixed, 1 failure it already had",
+            path_str(&before)
+        )),
+        "{text}"
+    );
+    assert_eq!(last_line(&output), "1 passed, 1 failed");
+
+    // Now the good one breaks and the known bug is fixed.
+    write(&scenarios, "a.yaml", &health_expecting("a-stays-good", 404));
+    write(&scenarios, "b.yaml", &health_expecting("b-known-bug", 200));
+    let output = run(&["--baseline", path_str(&before), "--json", path_str(&after)]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), Some(1), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    assert!(text.contains("1 new failure, 1 fixed, 0 failures it already had"), "{text}");
+    assert!(text.contains("  NEW FAILURE a-stays-good ("), "{text}");
+    assert!(text.contains("): passed in the baseline"), "{text}");
+    assert!(text.contains("  FIXED b-known-bug ("), "{text}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&after).expect("JSON")).expect("JSON");
+    let baseline = &report["baseline"];
+    assert_eq!(baseline["file"], json!(path_str(&before)));
+    assert_eq!(baseline["new_failures"][0]["id"], json!("a-stays-good"));
+    assert_eq!(baseline["new_failures"][0]["before"], json!("passed"));
+    assert_eq!(baseline["fixed"][0]["id"], json!("b-known-bug"));
+    assert_eq!(baseline["known_failures"], json!([]));
+
+    // A baseline that is not a report is a bad invocation, and nothing runs.
+    let requests = scenario_requests(&server).await;
+    write(dir.path(), "not-a-report.json", "{\"hello\": 1}");
+    let output = run(&["--baseline", path_str(&dir.path().join("not-a-report.json"))]);
+    assert_eq!(code(&output), Some(2), "{}", stderr(&output));
+    assert!(words(&stderr(&output)).contains("as a gateproof JSON report"), "{}", stderr(&output));
+    assert_eq!(scenario_requests(&server).await, requests, "nothing ran");
+}

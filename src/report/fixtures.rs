@@ -22,6 +22,7 @@ pub(crate) fn run_info() -> RunInfo {
         started_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 30, 0).single().expect("valid date"),
         duration: Duration::from_millis(2_930),
         leftovers: None,
+        baseline: None,
     }
 }
 

@@ -199,6 +199,27 @@ pub fn render_outcome(outcome: &ScenarioOutcome) -> String {
 
 /// The summary printed after all scenarios: the scenarios that did not pass, in file order, then the
 /// counts line (always last).
+/// The comparison with `--baseline`: a headline, then each new failure and each fix.
+pub fn render_baseline(comparison: &super::baseline::Comparison) -> String {
+    let version = comparison.baseline_version.as_deref().map(|v| format!(", {v}")).unwrap_or_default();
+    let mut text = format!(
+        "baseline ({}{version}): {} new failure{}, {} fixed, {} failure{} it already had\n",
+        comparison.file,
+        comparison.new_failures.len(),
+        if comparison.new_failures.len() == 1 { "" } else { "s" },
+        comparison.fixed.len(),
+        comparison.known_failures.len(),
+        if comparison.known_failures.len() == 1 { "" } else { "s" },
+    );
+    for change in &comparison.new_failures {
+        let _ = writeln!(text, "  NEW FAILURE {} ({}): {} in the baseline", change.id, change.file, change.before);
+    }
+    for change in &comparison.fixed {
+        let _ = writeln!(text, "  FIXED {} ({}): failed in the baseline", change.id, change.file);
+    }
+    text
+}
+
 /// The leftover check's result: one line when clean, else every object left behind.
 pub fn render_leftovers(leftovers: &[Leftover]) -> String {
     if leftovers.is_empty() {
@@ -283,12 +304,26 @@ impl<W: Write> HumanReporter<W> {
         outcomes: &[ScenarioOutcome],
         leftovers: Option<&[Leftover]>,
     ) -> io::Result<()> {
+        self.finish_run(outcomes, leftovers, None)
+    }
+
+    /// Prints what the leftover check found, when it ran, the comparison with the baseline, when there
+    /// is one, then the summary (always last).
+    pub fn finish_run(
+        &mut self,
+        outcomes: &[ScenarioOutcome],
+        leftovers: Option<&[Leftover]>,
+        baseline: Option<&super::baseline::Comparison>,
+    ) -> io::Result<()> {
         if let Some(bar) = self.progress.take() {
             bar.finish_and_clear();
         }
         let mut text = String::new();
         if let Some(leftovers) = leftovers {
             text.push_str(&render_leftovers(leftovers));
+        }
+        if let Some(comparison) = baseline {
+            text.push_str(&render_baseline(comparison));
         }
         text.push_str(&render_summary(outcomes));
         self.write(&text)

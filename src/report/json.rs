@@ -36,7 +36,10 @@
 //!                  "cleanup": "deleted|already_gone|kept|failed|unsupported|pending",
 //!                  "reason": "… or null"}]
 //!   }],
-//!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …"}]
+//!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …"}],
+//!   "baseline": null | {"file": "before.json", "target_version": "1.83.14" | null,
+//!                       "new_failures": [{"id": "…", "file": "…", "before": "passed|skipped|errored|absent"}],
+//!                       "fixed": [{…, "before": "failed"}], "known_failures": [{…, "before": "failed"}]}
 //! }
 //! ```
 
@@ -71,6 +74,31 @@ pub struct JsonReport {
     /// reference proxy, or `--keep`) (since 1, added).
     #[serde(default)]
     pub leftovers: Option<Vec<JsonLeftover>>,
+    /// How the run compares with `--baseline`; `null` without one (since 1, added).
+    #[serde(default)]
+    pub baseline: Option<JsonBaseline>,
+}
+
+/// The comparison with an earlier report. With a baseline, only `new_failures` fail the run.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonBaseline {
+    pub file: String,
+    /// The version the baseline was taken on, as it says.
+    pub target_version: Option<String>,
+    /// Failing now and not failing in the baseline.
+    pub new_failures: Vec<JsonChange>,
+    /// Failing in the baseline, passing now.
+    pub fixed: Vec<JsonChange>,
+    /// Failing in both, accepted by the baseline.
+    pub known_failures: Vec<JsonChange>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonChange {
+    pub id: String,
+    pub file: String,
+    /// The scenario's status in the baseline, or `absent`.
+    pub before: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +277,20 @@ impl JsonReport {
                 not_reproduced: summary.not_reproduced,
             },
             scenarios: outcomes.iter().map(scenario).collect(),
+            baseline: run.baseline.as_ref().map(|c| {
+                let changes = |list: &[super::baseline::Change]| {
+                    list.iter()
+                        .map(|c| JsonChange { id: c.id.clone(), file: c.file.clone(), before: c.before.to_string() })
+                        .collect()
+                };
+                JsonBaseline {
+                    file: c.file.clone(),
+                    target_version: c.baseline_version.clone(),
+                    new_failures: changes(&c.new_failures),
+                    fixed: changes(&c.fixed),
+                    known_failures: changes(&c.known_failures),
+                }
+            }),
             leftovers: run.leftovers.as_ref().map(|found| {
                 found
                     .iter()

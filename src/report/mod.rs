@@ -1,6 +1,7 @@
 //! Reporters: turn the runner's events and outcomes into text for people (`human`), JUnit XML for CI
 //! (`junit`) and a versioned JSON document for tools (`json`). They read outcomes only.
 
+pub mod baseline;
 pub mod human;
 pub mod json;
 pub mod junit;
@@ -26,6 +27,8 @@ pub struct RunInfo {
     /// What the leftover check found after a run on an external target; `None` when it did not run
     /// (the reference proxy, or `--keep`).
     pub leftovers: Option<Vec<Leftover>>,
+    /// How the run compares with `--baseline`; `None` without one.
+    pub baseline: Option<baseline::Comparison>,
 }
 
 /// One line naming a leftover, for every reporter.

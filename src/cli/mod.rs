@@ -1,0 +1,118 @@
+//! Command-line edge: parses arguments, runs the command, maps errors to exit codes.
+//!
+//! One concept per file: `args` (the command line as data), `exit` (the exit-code table and the
+//! verdict), `run` (the `run` command: invocation, Postgres lifetime, the run, leftovers, baseline,
+//! reports), `list` (`list` and `quirks`), `serve`.
+
+mod args;
+mod exit;
+mod list;
+mod run;
+mod serve;
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+pub use exit::{Exit, Verdict, exit, exit_code, markdown_table};
+
+use crate::postgres::PostgresError;
+use crate::reference::StartError;
+use crate::report::baseline::BaselineError;
+use crate::scenario::{self, Scenario};
+use args::{Cli, Command};
+
+/// Why a command could not do its job. Rendered by miette here, and only here.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum CliError {
+    /// Bad arguments (clap prints these itself).
+    #[error("{0}")]
+    Clap(#[from] clap::Error),
+    #[error("{0}")]
+    Usage(String),
+    #[error("failed to find scenario files")]
+    Discover(#[source] io::Error),
+    #[error("failed to write {}", path.display())]
+    WriteReport {
+        path: PathBuf,
+        #[source]
+        source: io::Error,
+    },
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Postgres(#[from] PostgresError),
+    #[error(transparent)]
+    Proxy(#[from] StartError),
+    #[error(transparent)]
+    Baseline(#[from] BaselineError),
+    #[error("failed to start the async runtime")]
+    Runtime(#[source] io::Error),
+    #[error("failed to finish the run: {0}")]
+    Internal(String),
+    #[error("interrupted")]
+    Interrupted,
+}
+
+pub fn main() -> ExitCode {
+    init_tracing();
+    let result = Cli::try_parse().map_err(CliError::from).and_then(execute);
+    let code = exit_code(&result);
+    match result {
+        Ok(_) => {}
+        Err(CliError::Clap(e)) => {
+            let _ = e.print();
+        }
+        Err(other) => eprintln!("{:?}", miette::Report::new(other)),
+    }
+    ExitCode::from(code)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
+}
+
+fn execute(cli: Cli) -> Result<Verdict, CliError> {
+    match cli.command {
+        Command::Schema => {
+            println!("{}", scenario::schema::json_schema());
+            Ok(Verdict::default())
+        }
+        Command::Quirks => {
+            let mut out = io::stdout().lock();
+            // A closed stdout (`| head`) is not an error of this command.
+            let _ = out.write_all(list::quirks_table().as_bytes());
+            Ok(Verdict::default())
+        }
+        Command::List(args) => list::list(&args),
+        Command::Run(args) => runtime()?.block_on(run::run(*args)),
+        Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::Runtime)
+}
+
+/// Every scenario under `paths`, and how many files could not be loaded (each reported on stderr).
+pub(super) fn load_scenarios(paths: &[PathBuf]) -> Result<(Vec<Scenario>, usize), CliError> {
+    let files = scenario::discover(paths).map_err(CliError::Discover)?;
+    let mut scenarios = Vec::with_capacity(files.len());
+    let mut broken = 0;
+    for file in files {
+        match scenario::load_file(&file) {
+            Ok(scenario) => scenarios.push(scenario),
+            Err(error) => {
+                broken += 1;
+                eprintln!("{:?}", miette::Report::new(error));
+            }
+        }
+    }
+    Ok((scenarios, broken))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,224 @@
+//! `gateproof run`, in the order it happens: check the invocation, start Postgres when the reference
+//! proxy is the target, run with the human reporter, check for leftovers, compare with the baseline,
+//! write the reports, and reach the verdict.
+
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use chrono::Utc;
+
+use super::args::{RunArgs, mock_host, target_urls};
+use super::{CliError, Verdict, load_scenarios};
+use crate::postgres::PgServer;
+use crate::reference::Quirks;
+use crate::report::baseline::{self, Baseline, Comparison};
+use crate::report::human::{self, HumanReporter};
+use crate::report::json::JsonReport;
+use crate::report::{RunInfo, Summary, UNKNOWN_VERSION, junit};
+use crate::runner::{self, CancelToken, Leftover, RunOptions, ScenarioOutcome, Target};
+use crate::scenario::Scenario;
+
+pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
+    let invocation = Invocation::check(&args)?;
+    let (scenarios, broken_files) = load_scenarios(&args.paths)?;
+    let filter = args.filter.to_filter();
+    let selected: Vec<Scenario> = scenarios.into_iter().filter(|s| filter.selects(&s.tags)).collect();
+
+    let cancel = CancelToken::new();
+    tokio::spawn(watch_ctrl_c(cancel.clone()));
+    let started_at = Utc::now();
+    let clock = Instant::now();
+    let options = run_options(&args, invocation.quirks, cancel.clone());
+
+    let finished = if selected.is_empty() {
+        println!("{}", human::summary_line(&Summary::default()));
+        Finished::nothing()
+    } else {
+        match &invocation.urls {
+            Some(urls) => {
+                let target = Target::external_replicas(urls.clone(), invocation.master_key.clone().unwrap_or_default());
+                run_with_reporter(selected, target, options, invocation.baseline.as_ref()).await?
+            }
+            None => on_reference(selected, &args, options, invocation.baseline.as_ref(), &cancel).await?,
+        }
+    };
+
+    let run = RunInfo {
+        target: invocation.target_name(),
+        target_version: finished.version.clone(),
+        started_at,
+        duration: clock.elapsed(),
+        leftovers: finished.leftovers.clone(),
+        baseline: finished.comparison.clone(),
+    };
+    write_reports(&args, &finished.outcomes, &run)?;
+    Ok(verdict(&finished, broken_files, cancel.is_cancelled()))
+}
+
+/// The arguments checked against each other, before any file or server is touched.
+struct Invocation {
+    /// `None` for the reference proxy.
+    urls: Option<Vec<String>>,
+    master_key: Option<String>,
+    quirks: Quirks,
+    baseline: Option<Baseline>,
+}
+
+impl Invocation {
+    fn check(args: &RunArgs) -> Result<Invocation, CliError> {
+        let urls = target_urls(&args.target)?;
+        if urls.is_some() && args.master_key.is_none() {
+            return Err(CliError::Usage(
+                "a URL target needs its master key: pass --master-key or set GATEPROOF_MASTER_KEY".into(),
+            ));
+        }
+        let quirks: Quirks = args.quirks.iter().copied().collect();
+        if urls.is_some() && !quirks.is_empty() {
+            return Err(CliError::Usage(
+                "--quirk switches bugs on in the reference proxy only: drop it or use --target reference".into(),
+            ));
+        }
+        // Read before the run, so an unreadable baseline costs nothing.
+        let baseline = args.baseline.as_deref().map(Baseline::read).transpose()?;
+        Ok(Invocation { urls, master_key: args.master_key.clone(), quirks, baseline })
+    }
+
+    fn target_name(&self) -> String {
+        self.urls.as_ref().map_or_else(|| "reference".to_string(), |urls| urls.join(", "))
+    }
+}
+
+fn run_options(args: &RunArgs, quirks: Quirks, cancel: CancelToken) -> RunOptions {
+    let mut options = RunOptions {
+        cancel,
+        quirks,
+        reproduce: args.reproduce,
+        keep: args.keep,
+        mock_host: mock_host(args.mock_host, args.mock_url_host.clone()),
+        request_timeout: args.request_timeout,
+        scenario_timeout: args.scenario_timeout,
+        ..RunOptions::default()
+    };
+    if let Some(jobs) = args.jobs {
+        options.jobs = jobs as usize;
+    }
+    options
+}
+
+/// The Postgres lifetime of a run on the reference proxy: started for the run (Ctrl-C while it starts
+/// stops everything), stopped after it whatever the run's result.
+async fn on_reference(
+    scenarios: Vec<Scenario>,
+    args: &RunArgs,
+    options: RunOptions,
+    baseline: Option<&Baseline>,
+    cancel: &CancelToken,
+) -> Result<Finished, CliError> {
+    let pg_options = args.postgres.options();
+    let pg = tokio::select! {
+        pg = PgServer::start(&pg_options) => Arc::new(pg?),
+        () = cancel.cancelled() => return Err(CliError::Interrupted),
+    };
+    let finished = run_with_reporter(scenarios, Target::reference(Arc::clone(&pg)), options, baseline).await;
+    // Every scenario task has ended, so this is the last handle on the server.
+    match Arc::try_unwrap(pg) {
+        Ok(pg) => pg.shutdown().await,
+        Err(_) => tracing::warn!("failed to stop Postgres: it is still in use"),
+    }
+    finished
+}
+
+/// What a run produced beyond the outcomes.
+struct Finished {
+    outcomes: Vec<ScenarioOutcome>,
+    version: String,
+    /// `None` when no leftover check ran.
+    leftovers: Option<Vec<Leftover>>,
+    /// `None` without `--baseline`.
+    comparison: Option<Comparison>,
+}
+
+impl Finished {
+    fn nothing() -> Finished {
+        Finished { outcomes: Vec::new(), version: UNKNOWN_VERSION.to_string(), leftovers: None, comparison: None }
+    }
+}
+
+/// Runs the scenarios, printing the target, each outcome as it finishes, what was left behind on an
+/// external target, the comparison with the baseline, and the summary at the end.
+async fn run_with_reporter(
+    scenarios: Vec<Scenario>,
+    target: Target,
+    options: RunOptions,
+    baseline: Option<&Baseline>,
+) -> Result<Finished, CliError> {
+    let version = runner::target_version(&target, &options).await;
+    println!("{}", human::running_line(scenarios.len(), &target.describe(), version.as_deref()));
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let mut reporter = HumanReporter::new(io::stdout(), scenarios.len());
+    let target = Arc::new(target);
+    let run = tokio::spawn(runner::run_scenarios(scenarios, Arc::clone(&target), options.clone(), Arc::new(sender)));
+    while let Some(event) = receiver.recv().await {
+        // A closed stdout (`| head`) must not stop the run or its cleanup.
+        let _ = reporter.event(&event);
+    }
+    let outcomes = run.await.map_err(|e| CliError::Internal(e.to_string()))?;
+    let leftovers = check_leftovers(&target, &outcomes, &options).await;
+    let comparison = baseline.map(|b| baseline::compare(b, &outcomes));
+    let _ = reporter.finish_run(&outcomes, leftovers.as_deref(), comparison.as_ref());
+    Ok(Finished { outcomes, version: version.unwrap_or_else(|| UNKNOWN_VERSION.to_string()), leftovers, comparison })
+}
+
+/// What the run left on an external target; `None` on the reference proxy and with `--keep`.
+async fn check_leftovers(target: &Target, outcomes: &[ScenarioOutcome], options: &RunOptions) -> Option<Vec<Leftover>> {
+    if target.is_reference() || options.keep {
+        return None;
+    }
+    Some(runner::check_leftovers(target, outcomes, options).await)
+}
+
+fn write_reports(args: &RunArgs, outcomes: &[ScenarioOutcome], run: &RunInfo) -> Result<(), CliError> {
+    if let Some(path) = &args.junit {
+        let xml = junit::to_xml(outcomes, run).map_err(|e| CliError::Internal(e.to_string()))?;
+        write_report(path, &xml)?;
+    }
+    if let Some(path) = &args.json {
+        write_report(path, &JsonReport::new(outcomes, run).to_json())?;
+    }
+    Ok(())
+}
+
+fn write_report(path: &Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(path, text).map_err(|source| CliError::WriteReport { path: path.to_path_buf(), source })
+}
+
+/// The verdict: with a baseline, only the new failures count as failed.
+fn verdict(finished: &Finished, broken_files: usize, interrupted: bool) -> Verdict {
+    let summary = Summary::of(&finished.outcomes);
+    let leftovers = finished.leftovers.as_deref().unwrap_or_default();
+    Verdict {
+        failed: finished.comparison.as_ref().map_or(summary.failed, |c| c.new_failures.len()),
+        errored: summary.errored,
+        broken_files,
+        interrupted,
+        leftovers: leftovers.iter().filter(|l| !l.unreachable).count(),
+        unchecked_leftovers: leftovers.iter().filter(|l| l.unreachable).count(),
+    }
+}
+
+/// The first Ctrl-C stops the run and lets it clean up; a second one exits at once.
+async fn watch_ctrl_c(cancel: CancelToken) {
+    loop {
+        if tokio::signal::ctrl_c().await.is_err() {
+            return;
+        }
+        if cancel.is_cancelled() {
+            eprintln!("interrupted again: exiting without cleaning up");
+            std::process::exit(i32::from(super::Exit::Interrupted.code()));
+        }
+        eprintln!("interrupted: stopping and cleaning up (Ctrl-C again to exit at once)");
+        cancel.cancel();
+    }
+}
