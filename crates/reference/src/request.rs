@@ -8,10 +8,10 @@ use axum::extract::{FromRequest, Query, Request};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::AppState;
 use super::authz::{Denial, RouteRequest, check_route};
 use super::domain::Caller;
 use super::error::{ProxyError, ValidationItem};
+use super::{AppState, Quirk, Quirks};
 
 const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
 
@@ -33,15 +33,24 @@ impl FromRequest<AppState> for Authed {
         let body = parse_json(&bytes)?;
         let query: HashMap<String, String> = Query::try_from_uri(&parts.uri).map(|Query(q)| q).unwrap_or_default();
         let caller = super::auth::authenticate(&state.store, &state.master_key, &parts.headers).await?;
+        if crashes_in_auth(&body, state.store.quirks()) {
+            return Err(ProxyError::internal("Internal Server Error"));
+        }
         let route = RouteRequest {
             route: parts.uri.path(),
             method: parts.method.as_str(),
             organization_ids: organization_ids(&body, &query),
             query_user_id: query.get("user_id").cloned(),
         };
-        check_route(&caller, &route, state.quirks).map_err(gate_error)?;
+        check_route(&caller, &route, state.store.quirks()).map_err(gate_error)?;
         Ok(Authed { caller, body, query })
     }
+}
+
+/// True when LiteLLM 1.83's authentication, reading fields of the body as of a dictionary, would
+/// fail with an unhandled exception: a JSON array body with `array_body_crashes_auth` on.
+fn crashes_in_auth(body: &Value, quirks: Quirks) -> bool {
+    body.is_array() && quirks.contains(Quirk::ArrayBodyCrashesAuth)
 }
 
 /// Route-gate denials are always LiteLLM's OpenAI-style envelope with type `auth_error`.
@@ -163,6 +172,23 @@ fn pydantic_error(serde_msg: &str, loc: &mut Vec<Value>) -> (&'static str, Strin
 mod tests {
     use super::*;
     use serde::Deserialize;
+
+    #[test]
+    fn only_an_array_body_with_the_quirk_crashes_in_auth() {
+        let on = Quirks::NONE.with(Quirk::ArrayBodyCrashesAuth);
+        let other = Quirks::NONE.with(Quirk::StaleTeamCache);
+        let cases = [
+            (json!([1, 2]), on, true),
+            (json!([1, 2]), Quirks::NONE, false),
+            (json!([1, 2]), other, false),
+            (json!({"a": 1}), on, false),
+            (Value::Null, on, false),
+            (json!("text"), on, false),
+        ];
+        for (body, quirks, crashes) in cases {
+            assert_eq!(crashes_in_auth(&body, quirks), crashes, "{body} {quirks}");
+        }
+    }
 
     #[derive(Debug, Deserialize)]
     #[expect(dead_code, reason = "fields exist to be validated")]

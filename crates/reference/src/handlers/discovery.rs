@@ -39,7 +39,7 @@ async fn caller_models(state: &AppState, authed: &Authed) -> Result<Option<Calle
 
 /// The deployments the caller sees, in registration order, with the public names they carry.
 async fn visible_deployments(state: &AppState, authed: &Authed) -> Result<(Vec<Deployment>, Vec<String>), ProxyError> {
-    let deployments = storage::all_deployments(&state.store.db).await?;
+    let deployments = storage::all_deployments(state.store.uncached_tables()).await?;
     let catalog: Vec<(String, Vec<String>)> =
         deployments.iter().map(|d| (d.model_name.clone(), d.access_groups())).collect();
     let names: Vec<String> = match caller_models(state, authed).await? {
@@ -52,7 +52,7 @@ async fn visible_deployments(state: &AppState, authed: &Authed) -> Result<(Vec<D
             }
             all
         }
-        Some(models) => visible_models(&models.grants(), &catalog, Listing::for_quirks(state.quirks))
+        Some(models) => visible_models(&models.grants(), &catalog, Listing::for_quirks(state.store.quirks()))
             .into_iter()
             .map(str::to_string)
             .collect(),
@@ -79,8 +79,8 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
 /// `/v2/model/info`: the same; with `v2_model_info_lists_every_model`, every deployment, as LiteLLM
 /// shows them to any key.
 pub(crate) async fn info_v2(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
-    let deployments = if state.quirks.contains(Quirk::V2ModelInfoListsEveryModel) {
-        storage::all_deployments(&state.store.db).await?
+    let deployments = if state.store.quirks().contains(Quirk::V2ModelInfoListsEveryModel) {
+        storage::all_deployments(state.store.uncached_tables()).await?
     } else {
         visible_deployments(&state, &authed).await?.0
     };

@@ -6,17 +6,30 @@ use crate::domain::{Caller, ObjectPermission};
 use crate::error::ProxyError;
 use crate::mcp::model::McpServer;
 use crate::mcp::storage as mcp_storage;
-use crate::{AppState, storage};
+use crate::{AppState, Quirk, Quirks, storage};
 
 /// The registry and the part of it the caller may reach.
 pub(crate) struct McpScope {
     pub registry: Vec<McpServer>,
     allowed: Vec<String>,
+    /// The servers the calling key's own object permission names, whatever else grants it.
+    key_grants: Vec<String>,
 }
 
 impl McpScope {
     pub fn is_allowed(&self, server_id: &str) -> bool {
         self.allowed.iter().any(|id| id == server_id)
+    }
+
+    /// Whether a non-admin caller may view `server_id` on `GET /v1/mcp/server/{id}`: what it may
+    /// reach, or with `mcp_server_view_ignores_team_grant` only what its key names itself (LiteLLM
+    /// 1.83 looked at the key's own grants alone there, while listing and calling saw the team's).
+    pub fn is_viewable(&self, server_id: &str, quirks: Quirks) -> bool {
+        if quirks.contains(Quirk::McpServerViewIgnoresTeamGrant) {
+            self.is_allowed(server_id) && self.key_grants.iter().any(|id| id == server_id)
+        } else {
+            self.is_allowed(server_id)
+        }
     }
 
     /// The reachable servers, in registry order.
@@ -46,7 +59,7 @@ async fn permission(state: &AppState, id: Option<&str>) -> Result<Option<ObjectP
 
 /// The caller's scope: the master key reaches everything; a virtual key what its grants resolve to.
 pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpScope, ProxyError> {
-    let registry = mcp_storage::servers(&state.store.db).await?;
+    let registry = mcp_storage::servers(state.store.uncached_tables()).await?;
     let key = match &caller.key_hash {
         Some(hash) => state.store.key(hash).await?,
         None => None,
@@ -58,11 +71,11 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
     };
     let team_permission = permission(state, team.as_ref().and_then(|t| t.object_permission_id.as_deref())).await?;
     let team_groups = match &team {
-        Some(t) => mcp_storage::access_groups_by_ids(&state.store.db, &t.access_group_ids).await?,
+        Some(t) => mcp_storage::access_groups_by_ids(state.store.uncached_tables(), &t.access_group_ids).await?,
         None => Vec::new(),
     };
     let key_groups = match &key {
-        Some(k) => mcp_storage::access_groups_by_ids(&state.store.db, &k.access_group_ids).await?,
+        Some(k) => mcp_storage::access_groups_by_ids(state.store.uncached_tables(), &k.access_group_ids).await?,
         None => Vec::new(),
     };
     let user = match key.as_ref().and_then(|k| k.user_id.as_deref()) {
@@ -75,7 +88,7 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
         .and_then(|k| k.organization_id.clone())
         .or_else(|| team.as_ref().and_then(|t| t.organization_id.clone()));
     let org = match &org_id {
-        Some(id) => storage::organization(&state.store.db, id).await?,
+        Some(id) => storage::organization(state.store.uncached_tables(), id).await?,
         None => None,
     };
     let org_permission = permission(state, org.as_ref().and_then(|o| o.object_permission_id.as_deref())).await?;
@@ -92,6 +105,7 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
         user_permission: user_permission.as_ref(),
         org_permission: org_permission.as_ref(),
     };
-    let allowed = allowed_servers(&input, state.quirks);
-    Ok(McpScope { registry, allowed })
+    let allowed = allowed_servers(&input, state.store.quirks());
+    let key_grants = key_permission.map(|p| p.mcp_servers).unwrap_or_default();
+    Ok(McpScope { registry, allowed, key_grants })
 }

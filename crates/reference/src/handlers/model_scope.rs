@@ -48,14 +48,14 @@ pub(crate) async fn load(
     let mut ids: Vec<String> = key.access_group_ids.iter().chain(team_groups).cloned().collect();
     ids.sort();
     ids.dedup();
-    let groups = crate::mcp::storage::access_groups_by_ids(&state.store.db, &ids).await?;
+    let groups = crate::mcp::storage::access_groups_by_ids(state.store.uncached_tables(), &ids).await?;
     let mut models = CallerModels { key: key.models.clone(), ..CallerModels::default() };
     let mut team_group_models = Vec::new();
     for group in &groups {
         if key.access_group_ids.contains(&group.access_group_id) {
             models.key_group_models.extend(group.access_model_names.iter().cloned());
             // LiteLLM 1.83 never let a key's groups override its team (`key_access_groups_cannot_widen_team_models`).
-            let assigned = !state.quirks.contains(Quirk::KeyAccessGroupsCannotWidenTeamModels)
+            let assigned = !state.store.quirks().contains(Quirk::KeyAccessGroupsCannotWidenTeamModels)
                 && (group.assigned_key_ids.contains(&key.token)
                     || key.team_id.as_ref().is_some_and(|t| group.assigned_team_ids.contains(t)));
             if assigned {
@@ -68,7 +68,9 @@ pub(crate) async fn load(
     }
     if let Some(team) = team {
         let member_allowed = match &key.user_id {
-            Some(user_id) => storage::member_allowed_models(&state.store.db, user_id, &team.team_id).await?,
+            Some(user_id) => {
+                storage::member_allowed_models(state.store.uncached_tables(), user_id, &team.team_id).await?
+            }
             None => Vec::new(),
         };
         models.team = Some((team.models.clone(), team_group_models, member_allowed));
