@@ -411,7 +411,7 @@ async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &Update
     }
     if let Some(t) = target_team.as_ref().filter(|_| req.models.is_some() || matches!(req.team_id, Some(Some(_)))) {
         // The list the key will have after the update, not the one it had (BerriAI/litellm#38629).
-        check_models_within_team(&state, t, req.models.as_ref().unwrap_or(&key.models)).await?;
+        check_models_within_team(state, t, req.models.as_ref().unwrap_or(&key.models)).await?;
     }
     if let Some(Some(alias)) = &req.key_alias {
         check_alias_free(state, Some(alias), Some(&key.token)).await?;
