@@ -70,6 +70,8 @@ registry! {
         "/key/generate and /key/update accept key models outside the team's models, so the key is refused at every call";
     ListingDropsWildcardMatches => "listing_drops_wildcard_matches", "BerriAI/litellm#13752",
         "model listings never show the models a wildcard entry of a key's or team's list grants, which calls allow";
+    KeyAccessGroupsCannotWidenTeamModels => "key_access_groups_cannot_widen_team_models", "BerriAI/litellm#26275",
+        "a team key's own access groups never override its team's model list, even when the group is assigned to the key or the team";
     V2ModelInfoListsEveryModel => "v2_model_info_lists_every_model", "BerriAI/litellm#31700",
         "/v2/model/info shows a virtual key every deployment, also those it may not call";
 }

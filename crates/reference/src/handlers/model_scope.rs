@@ -3,6 +3,7 @@
 //! the owner's for a personal key. LLM routes and discovery routes share it, so they cannot
 //! disagree about a caller.
 
+use crate::Quirk;
 use crate::authz::{ModelGrants, TeamGrant};
 use crate::domain::{Key, Team, User};
 use crate::error::ProxyError;
@@ -53,8 +54,10 @@ pub(crate) async fn load(
     for group in &groups {
         if key.access_group_ids.contains(&group.access_group_id) {
             models.key_group_models.extend(group.access_model_names.iter().cloned());
-            let assigned = group.assigned_key_ids.contains(&key.token)
-                || key.team_id.as_ref().is_some_and(|t| group.assigned_team_ids.contains(t));
+            // LiteLLM 1.83 never let a key's groups override its team (`key_access_groups_cannot_widen_team_models`).
+            let assigned = !state.store.quirks().contains(Quirk::KeyAccessGroupsCannotWidenTeamModels)
+                && (group.assigned_key_ids.contains(&key.token)
+                    || key.team_id.as_ref().is_some_and(|t| group.assigned_team_ids.contains(t)));
             if assigned {
                 models.key_assigned_group_models.extend(group.access_model_names.iter().cloned());
             }
