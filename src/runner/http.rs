@@ -26,6 +26,7 @@ pub struct ClientError(#[from] reqwest::Error);
 pub(crate) struct Client {
     pooled: reqwest::Client,
     fresh: reqwest::Client,
+    request_timeout: Duration,
 }
 
 /// A client that never follows redirects (scenarios check the proxy's own answer) and ignores proxy
@@ -33,7 +34,7 @@ pub(crate) struct Client {
 pub(crate) fn client(request_timeout: Duration) -> Result<Client, ClientError> {
     let builder =
         || reqwest::Client::builder().timeout(request_timeout).redirect(reqwest::redirect::Policy::none()).no_proxy();
-    Ok(Client { pooled: builder().build()?, fresh: builder().pool_max_idle_per_host(0).build()? })
+    Ok(Client { pooled: builder().build()?, fresh: builder().pool_max_idle_per_host(0).build()?, request_timeout })
 }
 
 /// Headers whose values are secrets: recorded with the value masked.
@@ -138,20 +139,45 @@ pub(crate) fn mask(secret: &str) -> String {
     format!("{head}…{tail}")
 }
 
+/// Why a request got no answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Unanswered {
+    /// The request went out and no answer came within the request timeout.
+    TimedOut(String),
+    /// The target could not be reached, or the connection failed.
+    Unreachable(String),
+}
+
+impl Unanswered {
+    pub(crate) fn into_message(self) -> String {
+        match self {
+            Unanswered::TimedOut(message) | Unanswered::Unreachable(message) => message,
+        }
+    }
+}
+
 /// Sends the request. `Err` means the target could not be reached or did not answer in time:
 /// infrastructure trouble, not a verdict. Any answer, a 5xx included, is the proxy's and comes back as
 /// `Ok`.
+pub(crate) async fn send(client: &Client, request: reqwest::Request) -> Result<ReceivedResponse, String> {
+    send_classified(client, request).await.map_err(Unanswered::into_message)
+}
+
+/// [`send`], saying whether a missing answer was a timeout.
 ///
 /// A request that fails after it went out on a connection and before any byte of an answer came back is
 /// sent once more, on a new connection: a server may close a keep-alive connection the client is about
 /// to reuse (LiteLLM 1.83 does after an unhandled exception), and that says nothing about the proxy.
-pub(crate) async fn send(client: &Client, request: reqwest::Request) -> Result<ReceivedResponse, String> {
+pub(crate) async fn send_classified(
+    client: &Client,
+    request: reqwest::Request,
+) -> Result<ReceivedResponse, Unanswered> {
     let described = format!("{} {}", request.method(), request.url());
     let failure = |e: reqwest::Error| {
         if e.is_timeout() {
-            format!("failed to get an answer to {described} in time: {}", chain(&e))
+            Unanswered::TimedOut(format!("failed to get an answer to {described} in time: {}", chain(&e)))
         } else {
-            format!("failed to send {described}: {}", chain(&e))
+            Unanswered::Unreachable(format!("failed to send {described}: {}", chain(&e)))
         }
     };
     let again = request.try_clone();
@@ -173,6 +199,17 @@ pub(crate) async fn send(client: &Client, request: reqwest::Request) -> Result<R
     let body = String::from_utf8_lossy(&bytes).into_owned();
     let json = serde_json::from_slice(&bytes).ok();
     Ok(ReceivedResponse { status, headers, body, json })
+}
+
+/// The longest the liveness check after a timed-out request waits.
+const LIVENESS_WAIT: Duration = Duration::from_secs(5);
+
+/// Whether the target still answers `GET /health/liveliness` (any HTTP answer counts) on a new
+/// connection, within the request timeout or [`LIVENESS_WAIT`], whichever is shorter.
+pub(crate) async fn answers_liveness(client: &Client, endpoint: &Endpoint) -> bool {
+    let url = format!("{}/health/liveliness", endpoint.base_url.trim_end_matches('/'));
+    let wait = client.request_timeout.min(LIVENESS_WAIT);
+    client.fresh.get(url).timeout(wait).send().await.is_ok()
 }
 
 /// Whether sending failed on an open connection before an answer began: not a failure to connect, not a

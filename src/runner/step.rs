@@ -61,12 +61,12 @@ async fn exchange(
     let response = match &step.retry {
         None => {
             outcome.attempts = 1;
-            match http::send(client, prepared.request).await {
+            match http::send_classified(client, prepared.request).await {
                 Ok(response) => response,
-                Err(message) => return StepStatus::Errored { message },
+                Err(unanswered) => return unanswered_status(unanswered, client, endpoint).await,
             }
         }
-        Some(retry) => match send_until(retry, client, &prepared.request, vars, cancel, outcome).await {
+        Some(retry) => match send_until(retry, client, endpoint, &prepared.request, vars, cancel, outcome).await {
             Ok(response) => response,
             Err(status) => return status,
         },
@@ -88,11 +88,28 @@ async fn exchange(
     status
 }
 
+/// A request without an answer. A target that cannot be reached is infrastructure trouble. One that
+/// lets this request run past the timeout while it still answers its liveness route has hung on this
+/// request (LiteLLM 1.83 does on an MCP upstream that never answers): that is the proxy's behaviour, a
+/// failed step, and the run's verdict must not blame the infrastructure for it.
+async fn unanswered_status(unanswered: http::Unanswered, client: &Client, endpoint: &http::Endpoint) -> StepStatus {
+    match unanswered {
+        http::Unanswered::TimedOut(message) if http::answers_liveness(client, endpoint).await => StepStatus::Failed {
+            message: format!(
+                "{message}; the target still answers /health/liveliness, so it hung on this request (raise \
+                 --request-timeout if the proxy is only slow)"
+            ),
+        },
+        other => StepStatus::Errored { message: other.into_message() },
+    }
+}
+
 /// Sends the request until `retry.until` holds. On timeout the step fails with the last response and
 /// the `until` results that did not hold.
 async fn send_until(
     retry: &Retry,
     client: &Client,
+    endpoint: &http::Endpoint,
     request: &reqwest::Request,
     vars: &Variables,
     cancel: &CancelToken,
@@ -106,7 +123,10 @@ async fn send_until(
             });
         };
         outcome.attempts += 1;
-        let response = http::send(client, attempt).await.map_err(|message| StepStatus::Errored { message })?;
+        let response = match http::send_classified(client, attempt).await {
+            Ok(response) => response,
+            Err(unanswered) => return Err(unanswered_status(unanswered, client, endpoint).await),
+        };
         let until: Vec<AssertionResult> = assert::check(&retry.until, &response, vars, "until ");
         if until.iter().all(|r| r.passed) {
             return Ok(response);

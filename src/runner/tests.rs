@@ -330,9 +330,10 @@ async fn an_unreachable_target_is_an_infrastructure_error() {
 }
 
 #[tokio::test]
-async fn a_target_slower_than_the_request_timeout_is_an_infrastructure_error() {
+async fn a_target_slower_than_the_request_timeout_everywhere_is_an_infrastructure_error() {
     let server = MockServer::start().await;
-    Mock::given(path("/slow"))
+    // Every route is slow, the liveness route too: the target as a whole does not answer.
+    Mock::given(wiremock::matchers::any())
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
@@ -341,6 +342,25 @@ async fn a_target_slower_than_the_request_timeout_is_an_infrastructure_error() {
     let outcome = run_scenario(&s, &external(&server), &options).await;
     let ScenarioStatus::Errored { message } = &outcome.status else { panic!("{outcome:#?}") };
     assert!(message.contains("failed to get an answer to GET"), "{message}");
+}
+
+#[tokio::test]
+async fn a_request_the_target_hangs_on_while_it_answers_liveness_is_a_failed_step() {
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+        .mount(&server)
+        .await;
+    Mock::given(path("/health/liveliness")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let options = RunOptions { request_timeout: Duration::from_millis(300), ..options() };
+    let s = scenario("hang", vec![step("slow", 3, request("GET", "/slow"), status(200))]);
+    let outcome = run_scenario(&s, &external(&server), &options).await;
+    assert_eq!(outcome.status, ScenarioStatus::Failed, "{outcome:#?}");
+    let StepStatus::Failed { message } = &outcome.steps[0].status else { panic!("{outcome:#?}") };
+    assert!(
+        message.contains("failed to get an answer to GET") && message.contains("hung on this request"),
+        "{message}"
+    );
 }
 
 #[tokio::test]
