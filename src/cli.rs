@@ -45,6 +45,8 @@ enum Command {
     Schema,
     /// List the reference proxy's quirks: name, upstream issue, description.
     Quirks,
+    /// Send the same random operation sequences to two targets; shrink and write where they diverge.
+    Explore(Box<crate::explore::cli::ExploreArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -315,6 +317,7 @@ fn execute(cli: Cli) -> Result<Verdict, CliError> {
         Command::List(args) => list(&args),
         Command::Run(args) => runtime()?.block_on(run(*args)),
         Command::Serve(args) => runtime()?.block_on(serve(args)),
+        Command::Explore(args) => runtime()?.block_on(crate::explore::cli::run(*args)),
     }
 }
 
