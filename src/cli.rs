@@ -18,7 +18,7 @@ use crate::postgres::{PgServer, PostgresChoice, PostgresError, PostgresOptions};
 use crate::reference::{self, ProxyConfig, Quirk, Quirks, StartError};
 use crate::report::human::HumanReporter;
 use crate::report::json::JsonReport;
-use crate::report::{RunInfo, Summary, junit};
+use crate::report::{RunInfo, Summary, UNKNOWN_VERSION, junit};
 use crate::runner::{self, CancelToken, Leftover, RunOptions, ScenarioOutcome, TagFilter, Target, generate_master_key};
 use crate::scenario::{self, Scenario};
 
@@ -55,7 +55,8 @@ struct RunArgs {
     #[arg(default_value = "scenarios")]
     paths: Vec<PathBuf>,
     /// `reference` (the in-process proxy) or the base URL of a running proxy. Repeat it (or separate
-    /// URLs with commas) for replicas of one proxy on one database: a step's `on: N` picks the Nth.
+    /// URLs with commas) for replicas of one proxy on one database: in a scenario with
+    /// `reference: {replicas: N}` a step's `on: N` picks the Nth; every other scenario uses the first.
     #[arg(
         long,
         env = "GATEPROOF_TARGET",
@@ -410,7 +411,7 @@ async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         options.jobs = jobs as usize;
     }
 
-    let mut report = Finished::default();
+    let mut report = Finished { version: UNKNOWN_VERSION.to_string(), ..Finished::default() };
     if selected.is_empty() {
         println!("{}", crate::report::human::summary_line(&Summary::default()));
     } else {
@@ -467,7 +468,7 @@ async fn run(args: RunArgs) -> Result<Verdict, CliError> {
 #[derive(Default)]
 struct Finished {
     outcomes: Vec<ScenarioOutcome>,
-    version: Option<String>,
+    version: String,
     /// `None` when no leftover check ran.
     leftovers: Option<Vec<Leftover>>,
 }
@@ -480,12 +481,8 @@ async fn run_with_reporter(
     options: RunOptions,
 ) -> Result<Finished, CliError> {
     let version = runner::target_version(&target, &options).await;
-    println!(
-        "Running {} scenarios against {}{}",
-        scenarios.len(),
-        target.describe(),
-        version.as_ref().map(|v| format!(" ({v})")).unwrap_or_default()
-    );
+    println!("{}", crate::report::human::running_line(scenarios.len(), &target.describe(), version.as_deref()));
+    let version = version.unwrap_or_else(|| UNKNOWN_VERSION.to_string());
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let mut reporter = HumanReporter::new(io::stdout(), scenarios.len());
     let target = Arc::new(target);

@@ -23,10 +23,11 @@ fn code(output: &Output) -> Option<i32> {
     output.status.code()
 }
 
-/// Requests the scenarios sent, leaving out the harness's version question.
+/// Requests the scenarios sent, leaving out the harness's version questions.
 async fn scenario_requests(server: &MockServer) -> usize {
     let requests = server.received_requests().await.unwrap_or_default();
-    requests.iter().filter(|r| r.url.path() != "/health/readiness").count()
+    let asks_version = |path: &str| path.starts_with("/health/readiness") || path == "/openapi.json";
+    requests.iter().filter(|r| !asks_version(r.url.path())).count()
 }
 
 fn stdout(output: &Output) -> String {
@@ -329,14 +330,20 @@ fn a_broken_file_is_named_with_line_and_column() {
     assert!(stderr(&output).contains(&expected), "expected {expected} in:\n{}", stderr(&output));
 }
 
-/// A fake LiteLLM 1.109 without a licence: it says its version, refuses organizations, creates teams,
-/// and "forgets" to delete them when `sticky` is set (so the leftover check has something to find).
+/// A fake LiteLLM 1.109 without a licence: it says its version in `/openapi.json` only (its public
+/// readiness route no longer does), refuses organizations, creates teams, and "forgets" to delete them
+/// when `sticky` is set (so the leftover check has something to find).
 async fn unlicensed_proxy(sticky: bool) -> MockServer {
     let server = MockServer::start().await;
     let ok = |body: Value| ResponseTemplate::new(200).set_body_json(body);
     Mock::given(method("GET"))
         .and(path("/health/readiness"))
-        .respond_with(ok(json!({"status": "healthy", "litellm_version": "1.109.1"})))
+        .respond_with(ok(json!({"status": "healthy", "db": "connected"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/openapi.json"))
+        .respond_with(ok(json!({"openapi": "3.1.0", "info": {"title": "LiteLLM API", "version": "1.109.1"}})))
         .mount(&server)
         .await;
     Mock::given(path("/organization/info"))
@@ -443,4 +450,208 @@ async fn objects_still_there_after_teardown_fail_the_run_and_keep_skips_teardown
     let requests = kept.received_requests().await.unwrap_or_default();
     assert!(requests.iter().all(|r| r.url.path() != "/team/delete"), "--keep deletes nothing");
     assert!(!stdout(&output).contains("leftover check"), "--keep skips the check");
+}
+
+/// Requests that reached `server` on `path`.
+async fn requests_on(server: &MockServer, wanted: &str) -> usize {
+    let requests = server.received_requests().await.unwrap_or_default();
+    requests.iter().filter(|r| r.url.path() == wanted).count()
+}
+
+/// Without `reference: {replicas: N}` every step of a scenario goes to one target, the first: several
+/// `--target`s are replicas only for the scenarios that ask for them. A replica scenario still picks
+/// its target per step.
+#[tokio::test]
+async fn only_replica_scenarios_spread_their_steps_over_the_targets() {
+    let (first, second) = (healthy_proxy().await, healthy_proxy().await);
+    let dir = tempfile::tempdir().expect("temp dir");
+    let three_steps = health_scenario("plain", &[]).replace(
+        "  - id: health\n",
+        "  - id: one\n    request: {method: GET, path: /health}\n    expect: {status: 200}\n  - id: two\n    request: {method: GET, path: /health}\n    expect: {status: 200}\n  - id: health\n",
+    );
+    write(dir.path(), "plain.yaml", &three_steps);
+    let replicas = "id: replicated\ntitle: Two replicas\nreference: {replicas: 2}\nsteps:\n  - id: on-1\n    on: 1\n    request: {method: GET, path: /health/liveliness}\n    expect: {status: 404}\n";
+    write(dir.path(), "replicated.yaml", replicas);
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &format!("{},{}", first.uri(), second.uri()),
+        "--master-key",
+        MASTER_KEY,
+    ]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert_eq!(requests_on(&first, "/health").await, 3, "every step of `plain` on the first target");
+    assert_eq!(requests_on(&second, "/health").await, 0, "none of `plain` on the second target");
+    assert_eq!(requests_on(&second, "/health/liveliness").await, 1, "`on: 1` on the second target");
+    assert_eq!(requests_on(&first, "/health/liveliness").await, 0);
+}
+
+/// A proxy on a raw socket that behaves like LiteLLM 1.83 after an unhandled exception: `GET /boom`
+/// answers 500 and keeps the connection open, and the next request on that connection gets no answer
+/// (the server closes it). `POST /key/generate` makes a key, `GET /key/info` never finds one, and every
+/// other request answers 200 `{"status": "healthy"}`. Returns its base URL.
+fn proxy_closing_after_a_500() -> String {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base_url = format!("http://{}", listener.local_addr().expect("address"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().expect("clone"));
+                let mut writer = stream;
+                let mut doomed = false;
+                loop {
+                    let mut request_line = String::new();
+                    if reader.read_line(&mut request_line).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap_or(0);
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    if std::io::Read::read_exact(&mut reader, &mut body).is_err() || doomed {
+                        return;
+                    }
+                    let (status, text) = if request_line.starts_with("GET /boom ") {
+                        doomed = true;
+                        ("500 Internal Server Error", r#"{"error": {"message": "boom"}}"#)
+                    } else if request_line.starts_with("POST /key/generate ") {
+                        ("200 OK", r#"{"key": "sk-raw-key-0001"}"#)
+                    } else if request_line.starts_with("GET /key/info") {
+                        ("404 Not Found", r#"{"error": {"message": "Key not found in database"}}"#)
+                    } else {
+                        ("200 OK", r#"{"status": "healthy"}"#)
+                    };
+                    let answer = format!(
+                        "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{text}",
+                        text.len()
+                    );
+                    if writer.write_all(answer.as_bytes()).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    base_url
+}
+
+/// A 500 is the proxy's answer: a step that expects something else fails (exit 1). A request whose
+/// reused connection the proxy closed before answering is sent again on a new one, so it is neither an
+/// error of the scenario nor infrastructure trouble.
+#[test]
+fn a_connection_closed_after_a_500_is_retried_and_a_500_is_a_failure() {
+    let base_url = proxy_closing_after_a_500();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let survives = "id: survives\ntitle: A request after a 500 on the same connection\nsteps:\n  - id: boom\n    request: {method: GET, path: /boom}\n    expect: {status: 500}\n  - id: after\n    request: {method: GET, path: /health}\n    expect: {status: 200}\n";
+    write(dir.path(), "survives.yaml", survives);
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &base_url, "--master-key", MASTER_KEY]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert_eq!(last_line(&output), "1 passed, 0 failed");
+
+    let fails = survives.replace("id: survives", "id: fails").replace("expect: {status: 500}", "expect: {status: 200}");
+    write(dir.path(), "fails.yaml", &fails);
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &base_url, "--master-key", MASTER_KEY]);
+    assert_eq!(code(&output), Some(1), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert!(stdout(&output).contains("FAIL fails ("), "{}", stdout(&output));
+    assert_eq!(last_line(&output), "1 passed, 1 failed");
+}
+
+/// A target that says its version nowhere is reported as `unknown` version, never without one.
+#[tokio::test]
+async fn a_target_without_a_version_is_reported_as_unknown_everywhere() {
+    let server = healthy_proxy().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "health.yaml", &health_scenario("health", &[]));
+    let (junit, json_file) = (dir.path().join("junit.xml"), dir.path().join("report.json"));
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &server.uri(),
+        "--master-key",
+        MASTER_KEY,
+        "--junit",
+        path_str(&junit),
+        "--json",
+        path_str(&json_file),
+    ]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), Some(0), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    assert!(text.starts_with(&format!("Running 1 scenario against {} (version unknown)\n", server.uri())), "{text}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("JSON");
+    assert_eq!(report["target_version"], json!("unknown"));
+    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
+    assert!(xml.contains(r#"<property name="target_version" value="unknown"/>"#), "{xml}");
+}
+
+/// LiteLLM 1.109.1 answers `/key/info` of a deleted key with 200 and `info.status: "deleted"` (its
+/// deleted-keys archive): gone, not a leftover.
+#[tokio::test]
+async fn a_key_in_the_deleted_keys_archive_is_not_a_leftover() {
+    let server = MockServer::start().await;
+    let ok = |body: Value| ResponseTemplate::new(200).set_body_json(body);
+    Mock::given(method("POST"))
+        .and(path("/key/generate"))
+        .respond_with(ok(json!({"key": "sk-archived-0001", "token": "hash"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/key/delete"))
+        .respond_with(ok(json!({"deleted_keys": ["sk-archived-0001"]})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/key/info"))
+        .respond_with(ok(json!({"key": "sk-archived-0001", "info": {"key_alias": "k", "status": "deleted"}})))
+        .mount(&server)
+        .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = "id: makes-a-key\ntitle: Makes a key\nsteps:\n  - id: key\n    request: {method: POST, path: /key/generate, json: {key_alias: \"k-{{run_id}}\"}}\n    expect: {status: 200}\n";
+    write(dir.path(), "key.yaml", scenario);
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &server.uri(), "--master-key", MASTER_KEY]);
+    let text = stdout(&output);
+    assert_eq!(code(&output), Some(0), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    assert!(text.contains("leftover check: nothing left behind"), "{text}");
+}
+
+/// Teardown's requests get the same one retry: a delete sent on the connection a 500 left behind still
+/// deletes (LiteLLM 1.83.14 left a key behind this way).
+#[test]
+fn teardown_after_a_500_retries_on_a_new_connection() {
+    let base_url = proxy_closing_after_a_500();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let scenario = "id: key-then-boom\ntitle: A key, then a 500 as the last answer\nsteps:\n  - id: key\n    request: {method: POST, path: /key/generate, json: {}}\n    expect: {status: 200}\n  - id: boom\n    request: {method: GET, path: /boom}\n    expect: {status: 500}\n";
+    write(dir.path(), "key.yaml", scenario);
+    let json_file = dir.path().join("report.json");
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &base_url,
+        "--master-key",
+        MASTER_KEY,
+        "--json",
+        path_str(&json_file),
+    ]);
+    assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("JSON");
+    assert_eq!(
+        report["scenarios"][0]["created"],
+        json!([{"object": "key sk-…0001", "step": "key", "cleanup": "deleted", "reason": null}])
+    );
 }

@@ -18,7 +18,7 @@ use crate::scenario::Location;
 pub(crate) fn run_info() -> RunInfo {
     RunInfo {
         target: "reference".into(),
-        target_version: Some("gateproof reference 0.1.0".into()),
+        target_version: "gateproof reference 0.1.0".into(),
         started_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 30, 0).single().expect("valid date"),
         duration: Duration::from_millis(2_930),
         leftovers: None,

@@ -29,6 +29,13 @@ pub fn scenario_line(outcome: &ScenarioOutcome) -> String {
     }
 }
 
+/// `Running 2 scenarios against URL (1.83.14)`, or `… (version unknown)` when the target does not say.
+pub fn running_line(scenarios: usize, target: &str, version: Option<&str>) -> String {
+    let noun = if scenarios == 1 { "scenario" } else { "scenarios" };
+    let version = version.map_or_else(|| format!("version {}", super::UNKNOWN_VERSION), str::to_string);
+    format!("Running {scenarios} {noun} against {target} ({version})")
+}
+
 fn seconds(duration: Duration) -> String {
     format!("{:.2}s", duration.as_secs_f64())
 }

@@ -10,7 +10,7 @@
 //! {
 //!   "format_version": 1,
 //!   "target": "reference",
-//!   "target_version": "gateproof reference 0.1.0" | null,
+//!   "target_version": "1.83.14" | "gateproof reference 0.1.0" | "unknown",
 //!   "started_at": "2026-11-03T09:30:00Z",
 //!   "duration_ms": 2930,
 //!   "summary": {"total": 4, "passed": 1, "failed": 1, "skipped": 1, "errored": 1,
@@ -32,7 +32,8 @@
 //!     "reproduction": null | {"quirk": "stale_team_cache", "fails_at": "step id",
 //!                             "result": "reproduced|not_reproduced|not_run", "reason": "… or null",
 //!                             "step": {…a step as above…} | null, "observed": [{…an assertion…}]},
-//!     "created": [{"object": "team t-1", "step": "…", "cleanup": "deleted|already_gone|kept|failed|pending",
+//!     "created": [{"object": "team t-1", "step": "…",
+//!                  "cleanup": "deleted|already_gone|kept|failed|unsupported|pending",
 //!                  "reason": "… or null"}]
 //!   }],
 //!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …"}]
@@ -57,7 +58,8 @@ pub struct JsonReport {
     pub format_version: u32,
     /// `reference`, or the external target's base URL(s).
     pub target: String,
-    /// The target's version as its readiness route says, else `null` (since 1, added).
+    /// The target's version as it says, else `unknown`; always written (since 1, added; `null` in
+    /// documents written before it was always known).
     #[serde(default)]
     pub target_version: Option<String>,
     pub started_at: DateTime<Utc>,
@@ -86,9 +88,10 @@ pub struct JsonCreated {
     pub object: String,
     /// The step whose request created it.
     pub step: String,
-    /// `deleted`, `already_gone`, `kept`, `failed` or `pending`.
+    /// `deleted`, `already_gone`, `kept`, `failed`, `unsupported` (no delete route on the target) or
+    /// `pending`.
     pub cleanup: String,
-    /// Why the delete failed, else `null`.
+    /// Why the delete failed or is unsupported, else `null`.
     pub reason: Option<String>,
 }
 
@@ -233,7 +236,7 @@ impl JsonReport {
         JsonReport {
             format_version: FORMAT_VERSION,
             target: run.target.clone(),
-            target_version: run.target_version.clone(),
+            target_version: Some(run.target_version.clone()),
             started_at: run.started_at,
             duration_ms: millis(run.duration),
             summary: JsonSummary {
@@ -298,6 +301,7 @@ fn created(item: &Created) -> JsonCreated {
         Cleanup::AlreadyGone => ("already_gone", None),
         Cleanup::Kept => ("kept", None),
         Cleanup::Failed(why) => ("failed", Some(why.clone())),
+        Cleanup::Unsupported(why) => ("unsupported", Some(why.clone())),
     };
     JsonCreated { object: item.resource.label(), step: item.step.clone(), cleanup: cleanup.into(), reason }
 }

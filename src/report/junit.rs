@@ -18,9 +18,7 @@ pub fn report(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Report {
     suite.set_timestamp(run.started_at.fixed_offset());
     suite.set_time(run.duration);
     suite.add_property(Property::new("target", run.target.as_str()));
-    if let Some(version) = &run.target_version {
-        suite.add_property(Property::new("target_version", version.as_str()));
-    }
+    suite.add_property(Property::new("target_version", run.target_version.as_str()));
     suite.add_test_cases(outcomes.iter().map(test_case));
     if let Some(leftovers) = &run.leftovers {
         suite.add_test_case(leftover_case(leftovers));

@@ -11,13 +11,16 @@ use chrono::{DateTime, Utc};
 
 use crate::runner::{Leftover, ReproductionResult, ScenarioOutcome, ScenarioStatus};
 
+/// The version reports give a target that does not say its own: never left out silently.
+pub const UNKNOWN_VERSION: &str = "unknown";
+
 /// Facts about a whole run that the reports carry besides the outcomes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunInfo {
     /// `reference`, or the external target's base URL(s).
     pub target: String,
-    /// What the target says its version is (`litellm_version` of its readiness route).
-    pub target_version: Option<String>,
+    /// What the target says its version is; [`UNKNOWN_VERSION`] when it does not say.
+    pub target_version: String,
     pub started_at: DateTime<Utc>,
     pub duration: Duration,
     /// What the leftover check found after a run on an external target; `None` when it did not run

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
-use reqwest::{Client, Method, Url};
+use reqwest::{Method, Url};
 
 use super::outcome::{ReceivedResponse, SentBody, SentRequest};
 use crate::scenario::template::render_json;
@@ -20,10 +20,20 @@ pub(crate) struct Endpoint {
 #[error("failed to build the HTTP client: {0}")]
 pub struct ClientError(#[from] reqwest::Error);
 
+/// The runner's HTTP client: `pooled` keeps connections alive between requests; `fresh` opens a new
+/// connection for every request, for the one retry of a request whose reused connection failed.
+#[derive(Clone, Debug)]
+pub(crate) struct Client {
+    pooled: reqwest::Client,
+    fresh: reqwest::Client,
+}
+
 /// A client that never follows redirects (scenarios check the proxy's own answer) and ignores proxy
 /// environment variables (targets are usually on 127.0.0.1).
 pub(crate) fn client(request_timeout: Duration) -> Result<Client, ClientError> {
-    Ok(Client::builder().timeout(request_timeout).redirect(reqwest::redirect::Policy::none()).no_proxy().build()?)
+    let builder =
+        || reqwest::Client::builder().timeout(request_timeout).redirect(reqwest::redirect::Policy::none()).no_proxy();
+    Ok(Client { pooled: builder().build()?, fresh: builder().pool_max_idle_per_host(0).build()? })
 }
 
 /// Headers whose values are secrets: recorded with the value masked.
@@ -91,7 +101,7 @@ pub(crate) fn prepare(
         shown_headers.push((name.clone(), shown));
     }
 
-    let mut builder = client.request(method, url.clone()).headers(headers);
+    let mut builder = client.pooled.request(method, url.clone()).headers(headers);
     builder = match &body {
         None => builder,
         Some(SentBody::Json(value)) => builder.body(value.to_string()),
@@ -129,7 +139,12 @@ pub(crate) fn mask(secret: &str) -> String {
 }
 
 /// Sends the request. `Err` means the target could not be reached or did not answer in time:
-/// infrastructure trouble, not a verdict.
+/// infrastructure trouble, not a verdict. Any answer, a 5xx included, is the proxy's and comes back as
+/// `Ok`.
+///
+/// A request that fails after it went out on a connection and before any byte of an answer came back is
+/// sent once more, on a new connection: a server may close a keep-alive connection the client is about
+/// to reuse (LiteLLM 1.83 does after an unhandled exception), and that says nothing about the proxy.
 pub(crate) async fn send(client: &Client, request: reqwest::Request) -> Result<ReceivedResponse, String> {
     let described = format!("{} {}", request.method(), request.url());
     let failure = |e: reqwest::Error| {
@@ -139,7 +154,15 @@ pub(crate) async fn send(client: &Client, request: reqwest::Request) -> Result<R
             format!("failed to send {described}: {}", chain(&e))
         }
     };
-    let response = client.execute(request).await.map_err(failure)?;
+    let again = request.try_clone();
+    let response = match (client.pooled.execute(request).await, again) {
+        (Ok(response), _) => response,
+        (Err(e), Some(again)) if lost_connection(&e) => {
+            tracing::debug!("{described}: {}; sending it again on a new connection", chain(&e));
+            client.fresh.execute(again).await.map_err(failure)?
+        }
+        (Err(e), _) => return Err(failure(e)),
+    };
     let status = response.status().as_u16();
     let headers = response
         .headers()
@@ -152,6 +175,12 @@ pub(crate) async fn send(client: &Client, request: reqwest::Request) -> Result<R
     Ok(ReceivedResponse { status, headers, body, json })
 }
 
+/// Whether sending failed on an open connection before an answer began: not a failure to connect, not a
+/// timeout (the proxy had its time), and not an error in the answer's body (bytes of it came back).
+fn lost_connection(error: &reqwest::Error) -> bool {
+    error.is_request() && !error.is_connect() && !error.is_timeout() && !error.is_body() && !error.is_decode()
+}
+
 /// A request of the harness's own (teardown, probe), sent with the master key.
 pub(crate) async fn admin(
     client: &Client,
@@ -162,7 +191,7 @@ pub(crate) async fn admin(
 ) -> Result<ReceivedResponse, String> {
     let url = format!("{}{}", endpoint.base_url.trim_end_matches('/'), path_and_query);
     let method = Method::from_bytes(method.as_bytes()).map_err(|e| format!("failed to use `{method}`: {e}"))?;
-    let mut builder = client.request(method, &url).bearer_auth(&endpoint.master_key);
+    let mut builder = client.pooled.request(method, &url).bearer_auth(&endpoint.master_key);
     if let Some(body) = body {
         builder = builder.json(body);
     }

@@ -42,6 +42,9 @@ pub struct Created {
     /// The step whose request created it.
     pub step: String,
     pub cleanup: Cleanup,
+    /// When teardown's delete was answered, so the leftover check can wait for LiteLLM's spend writer
+    /// where it may write the object again ([`ResourceKind::recreated_by_spend_writer`]).
+    pub deleted_at: Option<std::time::Instant>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,6 +58,9 @@ pub enum Cleanup {
     Kept,
     /// The delete request failed; the leftover check tells whether it is still there.
     Failed(String),
+    /// The target has no route to delete it (the reference proxy keeps an organization's budget but
+    /// has no `/budget/*` routes); the leftover check tells whether it can still be seen.
+    Unsupported(String),
 }
 
 /// How a regression scenario's bug reproduced on the reference proxy with its quirk on.

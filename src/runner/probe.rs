@@ -7,11 +7,10 @@
 use std::collections::BTreeMap;
 
 use rand::Rng;
-use reqwest::Client;
 use serde_json::{Value, json};
 
 use super::error_view;
-use super::http::{self, Endpoint};
+use super::http::{self, Client, Endpoint};
 use super::outcome::ReceivedResponse;
 use super::resources::route_missing;
 use crate::scenario::Capability;
@@ -19,7 +18,7 @@ use crate::scenario::Capability;
 /// The answers of the probe.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TargetProfile {
-    /// `litellm_version` of `/health/readiness`, when the target says.
+    /// The version the target says it runs, when it says (see [`VERSION_SOURCES`]).
     pub version: Option<String>,
     /// Capabilities the target lacks, each with why (the target's own words where it gave some).
     pub missing: BTreeMap<Capability, String>,
@@ -58,10 +57,33 @@ pub(crate) async fn probe(client: &Client, endpoint: &Endpoint) -> TargetProfile
     profile
 }
 
+/// Where a LiteLLM proxy says its version, cheapest first: route, and the JSON pointer of the version
+/// in its answer. 1.83 says it in the public readiness route; 1.109 only in the authenticated
+/// `/health/readiness/details`. Every version says it in its OpenAPI document, which 1.109 takes
+/// about 12 s to build on its first request, so that comes last.
+const VERSION_SOURCES: [(&str, &str); 3] = [
+    ("/health/readiness", "/litellm_version"),
+    ("/health/readiness/details", "/litellm_version"),
+    ("/openapi.json", "/info/version"),
+];
+
+/// The target's version from the first source that names one; `None` when none does.
 pub(crate) async fn version(client: &Client, endpoint: &Endpoint) -> Option<String> {
-    let response = http::admin(client, endpoint, "GET", "/health/readiness", None).await.ok()?;
-    let json = response.json?;
-    json.get("litellm_version").and_then(Value::as_str).map(str::to_string)
+    for (path, pointer) in VERSION_SOURCES {
+        let Ok(response) = http::admin(client, endpoint, "GET", path, None).await else { continue };
+        if let Some(version) = version_in(&response, pointer) {
+            return Some(version);
+        }
+    }
+    None
+}
+
+fn version_in(response: &ReceivedResponse, pointer: &str) -> Option<String> {
+    if response.status != 200 {
+        return None;
+    }
+    let version = response.json.as_ref()?.pointer(pointer)?.as_str()?.trim();
+    (!version.is_empty()).then(|| version.to_string())
 }
 
 fn refused(what: &str, response: &ReceivedResponse) -> String {

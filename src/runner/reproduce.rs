@@ -2,11 +2,10 @@
 //! (the scenario must fail exactly at its declared step, with a response matching `observed`), so a
 //! scenario that cannot catch its bug is itself a failure.
 
-use reqwest::Client;
-
 use super::RunOptions;
 use super::assert;
 use super::event::{EventSink, NoEvents};
+use super::http::Client;
 use super::outcome::{ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus, StepStatus};
 use super::scenario;
 use super::target::Target;

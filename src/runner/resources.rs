@@ -18,6 +18,10 @@ pub enum ResourceKind {
     McpServer,
     AccessGroup,
     Model,
+    /// An end user (`/customer/new`, `/end_user/new`, or a completion naming a `user`).
+    Customer,
+    Budget,
+    Tag,
 }
 
 impl ResourceKind {
@@ -30,7 +34,17 @@ impl ResourceKind {
             ResourceKind::McpServer => "mcp_server",
             ResourceKind::AccessGroup => "access_group",
             ResourceKind::Model => "model",
+            ResourceKind::Customer => "customer",
+            ResourceKind::Budget => "budget",
+            ResourceKind::Tag => "tag",
         }
+    }
+
+    /// Whether LiteLLM's batched spend writer may write the object again after it was deleted: 1.83
+    /// upserts the end user of every request with a `user` when it flushes, about every 10 s
+    /// (`PROXY_BATCH_WRITE_AT`), so a customer deleted right after its requests comes back.
+    pub fn recreated_by_spend_writer(self) -> bool {
+        self == ResourceKind::Customer
     }
 }
 
@@ -64,38 +78,53 @@ impl Resource {
             ResourceKind::McpServer => ("DELETE", format!("/v1/mcp/server/{}", encode(id)), None),
             ResourceKind::AccessGroup => ("DELETE", format!("/v1/access_group/{}", encode(id)), None),
             ResourceKind::Model => ("POST", "/model/delete".into(), Some(json!({"id": id}))),
+            ResourceKind::Customer => ("POST", "/customer/delete".into(), Some(json!({"user_ids": [id]}))),
+            ResourceKind::Budget => ("POST", "/budget/delete".into(), Some(json!({"id": id}))),
+            ResourceKind::Tag => ("POST", "/tag/delete".into(), Some(json!({"name": id}))),
         }
     }
 
-    /// The admin request that reads it: path with query. 200 means it still exists.
-    pub fn info_path(&self) -> String {
+    /// The admin request that reads it back: method, path with query, JSON body. [`still_exists`] reads
+    /// the answer.
+    pub fn info_request(&self) -> (&'static str, String, Option<Value>) {
         let id = encode(&self.id);
+        let get = |path: String| ("GET", path, None);
         match self.kind {
-            ResourceKind::Organization => format!("/organization/info?organization_id={id}"),
-            ResourceKind::User => format!("/user/info?user_id={id}"),
-            ResourceKind::Team => format!("/team/info?team_id={id}"),
-            ResourceKind::Key => format!("/key/info?key={id}"),
-            ResourceKind::McpServer => format!("/v1/mcp/server/{id}"),
-            ResourceKind::AccessGroup => format!("/v1/access_group/{id}"),
-            ResourceKind::Model => format!("/model/info?litellm_model_id={id}"),
+            ResourceKind::Organization => get(format!("/organization/info?organization_id={id}")),
+            ResourceKind::User => get(format!("/user/info?user_id={id}")),
+            ResourceKind::Team => get(format!("/team/info?team_id={id}")),
+            ResourceKind::Key => get(format!("/key/info?key={id}")),
+            ResourceKind::McpServer => get(format!("/v1/mcp/server/{id}")),
+            ResourceKind::AccessGroup => get(format!("/v1/access_group/{id}")),
+            ResourceKind::Model => get(format!("/model/info?litellm_model_id={id}")),
+            ResourceKind::Customer => get(format!("/customer/info?end_user_id={id}")),
+            ResourceKind::Budget => ("POST", "/budget/info".into(), Some(json!({"budgets": [self.id]}))),
+            ResourceKind::Tag => ("POST", "/tag/info".into(), Some(json!({"names": [self.id]}))),
         }
     }
 }
 
 /// Whether an info response says the object is still there. LiteLLM answers a missing object with 404
-/// on most routes, and with 400 or 500 and a "not found" / "does not exist" message on some.
+/// on most routes, with 400 or 500 and a "not found" / "does not exist" message on some (`/model/info`,
+/// `/tag/info`), and with 200 on a few (see [`gone_although_found`]).
 pub fn still_exists(response: &ReceivedResponse) -> Option<bool> {
     match response.status {
-        200 => Some(!info_is_empty(response)),
+        200 => Some(!gone_although_found(response)),
         404 => Some(false),
         400..=599 if says_missing(&response.body) => Some(false),
         _ => None,
     }
 }
 
-/// `/model/info` answers 200 with an empty `data` list for an unknown id.
-fn info_is_empty(response: &ReceivedResponse) -> bool {
-    response.json.as_ref().and_then(|j| j.get("data")).and_then(Value::as_array).is_some_and(Vec::is_empty)
+/// The 200 answers that mean "gone": an empty `data` list (`/model/info` of an unknown id on some
+/// versions), an empty list (`/budget/info`), and a key from LiteLLM 1.109's deleted-keys archive
+/// (`/key/info` answers `info.status: "deleted"`).
+fn gone_although_found(response: &ReceivedResponse) -> bool {
+    let Some(json) = &response.json else { return false };
+    let empty_list = |v: Option<&Value>| v.and_then(Value::as_array).is_some_and(Vec::is_empty);
+    empty_list(json.get("data"))
+        || empty_list(Some(json))
+        || json.pointer("/info/status").and_then(Value::as_str) == Some("deleted")
 }
 
 /// Whether a delete answer means the object is already gone (deleted by the scenario itself). A 404
@@ -128,7 +157,23 @@ pub fn created_by(request: &SentRequest, response: &ReceivedResponse, run_id: &s
         |kind, field: &str| body.get(field).and_then(Value::as_str).map(|id| Resource { kind, id: id.to_string() });
     let mut created = Vec::new();
     match path.as_str() {
-        "/organization/new" => created.extend(from(ResourceKind::Organization, "organization_id")),
+        "/organization/new" => {
+            // LiteLLM makes each organization a budget of its own and leaves it behind when the
+            // organization is deleted. Listed first, so teardown deletes it after the organization.
+            created.extend(side_budget(request, body));
+            created.extend(from(ResourceKind::Organization, "organization_id"));
+        }
+        "/customer/new" | "/end_user/new" => {
+            created.extend(side_budget(request, body));
+            created.extend(from(ResourceKind::Customer, "user_id"));
+        }
+        "/budget/new" => created.extend(from(ResourceKind::Budget, "budget_id")),
+        "/tag/new" => created.extend(
+            body.pointer("/tag/name")
+                .and_then(Value::as_str)
+                .map(|name| Resource { kind: ResourceKind::Tag, id: name.to_string() }),
+        ),
+        p if COMPLETION_ROUTES.contains(&p) => created.extend(end_user(request, run_id)),
         "/user/new" => {
             created.extend(from(ResourceKind::User, "user_id"));
             created.extend(from(ResourceKind::Key, "key"));
@@ -153,6 +198,39 @@ pub fn created_by(request: &SentRequest, response: &ReceivedResponse, run_id: &s
         _ => {}
     }
     created
+}
+
+/// Routes whose `user` field names an end user that LiteLLM's spend writer creates when it does not
+/// exist yet.
+const COMPLETION_ROUTES: [&str; 8] = [
+    "/chat/completions",
+    "/v1/chat/completions",
+    "/completions",
+    "/v1/completions",
+    "/embeddings",
+    "/v1/embeddings",
+    "/responses",
+    "/v1/responses",
+];
+
+/// The end user a completion names in `user`, when it carries `run_id` (an existing customer named by a
+/// scenario must never be deleted by its teardown).
+fn end_user(request: &SentRequest, run_id: &str) -> Option<Resource> {
+    let Some(SentBody::Json(body)) = &request.body else { return None };
+    let user = body.get("user").and_then(Value::as_str)?;
+    (!run_id.is_empty() && user.contains(run_id)).then(|| Resource { kind: ResourceKind::Customer, id: user.into() })
+}
+
+/// The budget a creating route made on the side: the answer's `budget_id` when the request did not name
+/// one (a budget the request names exists already, and is not this object's to delete).
+fn side_budget(request: &SentRequest, body: &Value) -> Option<Resource> {
+    let named =
+        matches!(&request.body, Some(SentBody::Json(sent)) if sent.get("budget_id").is_some_and(|b| !b.is_null()));
+    if named {
+        return None;
+    }
+    let id = body.get("budget_id").and_then(Value::as_str)?;
+    Some(Resource { kind: ResourceKind::Budget, id: id.to_string() })
 }
 
 /// User ids named in the request body's `field` (a `user_id` string, or members with `user_id`) that
@@ -243,6 +321,39 @@ mod tests {
                 vec![(User, "u-r1"), (Key, "sk-k4")],
             ),
             ("/key/generate", Some(json!({"user_id": "operator"})), json!({"key": "sk-k5"}), vec![(Key, "sk-k5")]),
+            (
+                "/organization/new",
+                None,
+                json!({"organization_id": "o2", "budget_id": "b-o2"}),
+                vec![(Budget, "b-o2"), (Organization, "o2")],
+            ),
+            ("/customer/new", None, json!({"user_id": "c1", "budget_id": null}), vec![(Customer, "c1")]),
+            (
+                "/end_user/new",
+                None,
+                json!({"user_id": "c2", "budget_id": "b-c2"}),
+                vec![(Budget, "b-c2"), (Customer, "c2")],
+            ),
+            (
+                "/customer/new",
+                Some(json!({"user_id": "c3", "budget_id": "shared"})),
+                json!({"user_id": "c3", "budget_id": "shared"}),
+                vec![(Customer, "c3")],
+            ),
+            ("/budget/new", None, json!({"budget_id": "b1", "max_budget": 1.0}), vec![(Budget, "b1")]),
+            (
+                "/tag/new",
+                None,
+                json!({"message": "Tag t created successfully", "tag": {"name": "t"}}),
+                vec![(Tag, "t")],
+            ),
+            (
+                "/v1/chat/completions",
+                Some(json!({"model": "m", "user": "eu-r1"})),
+                json!({}),
+                vec![(Customer, "eu-r1")],
+            ),
+            ("/chat/completions", Some(json!({"model": "m", "user": "operator"})), json!({}), vec![]),
             ("/team/update", None, json!({"team_id": "t1"}), vec![]),
             ("/team/new", None, json!({"detail": "no id here"}), vec![]),
         ];
@@ -275,6 +386,12 @@ mod tests {
         assert_eq!(still_exists(&text(404, "{}")), Some(false));
         assert_eq!(still_exists(&text(400, r#"{"error": {"message": "Team t not found"}}"#)), Some(false));
         assert_eq!(still_exists(&text(500, r#"{"error": {"message": "boom"}}"#)), None);
+        // LiteLLM 1.109's `/key/info` of a deleted key reads it from the deleted-keys archive.
+        assert_eq!(still_exists(&text(200, r#"{"key": "sk-1", "info": {"status": "deleted"}}"#)), Some(false));
+        assert_eq!(still_exists(&text(200, r#"{"key": "sk-1", "info": {"status": "active"}}"#)), Some(true));
+        assert_eq!(still_exists(&text(200, "[]")), Some(false), "`/budget/info` of a deleted budget");
+        assert_eq!(still_exists(&text(200, r#"[{"budget_id": "b"}]"#)), Some(true));
+        assert_eq!(still_exists(&text(500, r#"{"detail": "404: Tags not found: ['t']"}"#)), Some(false));
         assert!(already_gone(&text(404, "{}")));
         assert!(!already_gone(&text(404, r#"{"detail": "Not Found"}"#)), "a missing route is no proof");
         assert!(already_gone(&text(400, "Key doesn't exist")));

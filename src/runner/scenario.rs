@@ -2,13 +2,12 @@
 
 use std::time::Instant;
 
-use reqwest::Client;
 use serde_json::Value;
 
 use super::RunOptions;
 use super::cancel::CancelToken;
 use super::event::{Event, EventSink};
-use super::http::Endpoint;
+use super::http::{Client, Endpoint};
 use super::outcome::{Cleanup, Created, ScenarioOutcome, ScenarioStatus, StepOutcome, StepStatus};
 use super::step;
 use super::target::{Target, Unavailable, random_alphanumeric};
@@ -156,7 +155,12 @@ impl Progress {
         {
             for resource in resources::created_by(request, response, &self.run_id) {
                 if !self.created.iter().any(|c| c.resource == resource) {
-                    self.created.push(Created { resource, step: step.id.clone(), cleanup: Cleanup::Pending });
+                    self.created.push(Created {
+                        resource,
+                        step: step.id.clone(),
+                        cleanup: Cleanup::Pending,
+                        deleted_at: None,
+                    });
                 }
             }
         }

@@ -3,9 +3,8 @@
 
 use std::time::Instant;
 
-use reqwest::Client;
-
 use super::cancel::CancelToken;
+use super::http::Client;
 use super::outcome::{AssertionResult, ReceivedResponse, StepOutcome, StepStatus};
 use super::{assert, capture, http};
 use crate::scenario::{Retry, Step, Variables};

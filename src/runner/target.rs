@@ -5,10 +5,9 @@ use std::sync::Arc;
 
 use rand::Rng;
 
-use reqwest::Client;
 use tokio::sync::OnceCell;
 
-use super::http::Endpoint;
+use super::http::{Client, Endpoint};
 use super::probe::{self, TargetProfile};
 use crate::postgres::{PgServer, ScenarioDatabase};
 use crate::reference::{self, ProxyConfig, Quirks, RunningProxy};
@@ -102,8 +101,13 @@ impl Target {
                         base_urls.len()
                     )));
                 }
+                // A scenario that does not ask for replicas talks to the first target only: spreading
+                // its steps over replicas without a shared cache would test cross-replica staleness
+                // (BerriAI/litellm#9820) in every scenario. The first, not a round-robin pick, so a run
+                // with several targets judges those scenarios exactly as a run on the first alone.
                 let endpoints: Vec<Endpoint> = base_urls
                     .iter()
+                    .take(scenario.reference.replicas.max(1))
                     .map(|url| Endpoint { base_url: url.clone(), master_key: master_key.clone() })
                     .collect();
                 if !scenario.requires.is_empty() {
@@ -155,7 +159,7 @@ pub(crate) enum Unavailable {
 
 /// A target ready for one scenario; `close` it when done, whatever the outcome.
 pub(crate) struct Session {
-    /// One per replica, in `on:` order; never empty.
+    /// One per replica the scenario asks for, in `on:` order; never empty.
     pub endpoints: Vec<Endpoint>,
     reference: Option<(Arc<PgServer>, ScenarioDatabase, Vec<RunningProxy>)>,
 }

@@ -1,32 +1,44 @@
 //! Leaving nothing behind on a shared proxy: delete what each scenario created, newest first, and check
 //! after the run that it is all gone.
 
-use reqwest::Client;
+use std::time::{Duration, Instant};
 
-use super::http::{self, Endpoint};
+use super::http::{self, Client, Endpoint};
 use super::outcome::{Cleanup, Created, ScenarioOutcome};
-use super::resources::{already_gone, route_missing, still_exists};
+use super::resources::{Resource, already_gone, route_missing, still_exists};
+
+/// How long after its delete an object that LiteLLM's batched spend writer may write again is checked:
+/// one flush interval (`PROXY_BATCH_WRITE_AT`, 10 s by default, plus up to 5 s of jitter on 1.109) and
+/// a margin. Measured: a customer deleted right after its completion was back 9 s later on 1.83.14, and
+/// 12 to 14 s later on 1.109.1.
+pub(crate) const SPEND_WRITER_SETTLE: Duration = Duration::from_secs(20);
 
 /// Deletes every resource not yet handled, in reverse order of creation, and records how it went.
+/// Each request gets the one retry on a new connection that every request of the runner gets.
 pub(crate) async fn delete_all(created: &mut [Created], client: &Client, endpoint: &Endpoint) {
     for item in created.iter_mut().rev() {
         if item.cleanup != Cleanup::Pending {
             continue;
         }
-        let (method, path, body) = item.resource.delete_request();
-        item.cleanup = match http::admin(client, endpoint, method, &path, body.as_ref()).await {
-            Ok(response) if (200..300).contains(&response.status) => Cleanup::Deleted,
-            Ok(response) if already_gone(&response) => Cleanup::AlreadyGone,
-            Ok(response) if route_missing(&response) => {
-                Cleanup::Failed(format!("{method} {path}: the route does not exist on the target"))
-            }
-            Ok(response) => Cleanup::Failed(format!(
-                "{method} {path} answered {}: {}",
-                response.status,
-                super::query::truncate(&response.body, 200)
-            )),
-            Err(message) => Cleanup::Failed(message),
-        };
+        item.cleanup = delete(&item.resource, client, endpoint).await;
+        item.deleted_at = Some(Instant::now());
+    }
+}
+
+async fn delete(resource: &Resource, client: &Client, endpoint: &Endpoint) -> Cleanup {
+    let (method, path, body) = resource.delete_request();
+    match http::admin(client, endpoint, method, &path, body.as_ref()).await {
+        Ok(response) if (200..300).contains(&response.status) => Cleanup::Deleted,
+        Ok(response) if already_gone(&response) => Cleanup::AlreadyGone,
+        Ok(response) if route_missing(&response) => {
+            Cleanup::Unsupported(format!("{method} {path}: the route does not exist on the target"))
+        }
+        Ok(response) => Cleanup::Failed(format!(
+            "{method} {path} answered {}: {}",
+            response.status,
+            super::query::truncate(&response.body, 200)
+        )),
+        Err(message) => Cleanup::Failed(message),
     }
 }
 
@@ -41,7 +53,34 @@ pub struct Leftover {
     pub unreachable: bool,
 }
 
+/// What one read-back found.
+enum Found {
+    Gone,
+    There,
+    Unclear(String),
+    Unreachable(String),
+}
+
+async fn read_back(resource: &Resource, client: &Client, endpoint: &Endpoint) -> Found {
+    let (method, path, body) = resource.info_request();
+    match http::admin(client, endpoint, method, &path, body.as_ref()).await {
+        Ok(response) => match still_exists(&response) {
+            Some(false) => Found::Gone,
+            Some(true) => Found::There,
+            None => Found::Unclear(format!(
+                "could not tell whether it exists: {method} {path} answered {}",
+                response.status
+            )),
+        },
+        Err(message) => Found::Unreachable(format!("could not check: {message}")),
+    }
+}
+
 /// Reads back every resource the run created (except those kept on purpose) and lists what still exists.
+///
+/// An object the spend writer may write again is read back only once a flush has passed since its
+/// delete; when it is back, it is deleted again (the flush that brought it back has emptied the
+/// writer's queue) and read back once more. Only an object still there after that is a leftover.
 pub async fn leftovers(outcomes: &[ScenarioOutcome], client: &Client, endpoint: &Endpoint) -> Vec<Leftover> {
     let mut found = Vec::new();
     for outcome in outcomes {
@@ -49,23 +88,32 @@ pub async fn leftovers(outcomes: &[ScenarioOutcome], client: &Client, endpoint: 
             if item.cleanup == Cleanup::Kept {
                 continue;
             }
-            let path = item.resource.info_path();
+            let rewritable = item.resource.kind.recreated_by_spend_writer();
+            if rewritable && let Some(deleted_at) = item.deleted_at {
+                tokio::time::sleep_until((deleted_at + SPEND_WRITER_SETTLE).into()).await;
+            }
+            let mut state = read_back(&item.resource, client, endpoint).await;
+            let mut reason = still_there(&item.cleanup);
+            if rewritable && matches!(state, Found::There) && item.cleanup != Cleanup::Pending {
+                reason = match delete(&item.resource, client, endpoint).await {
+                    Cleanup::Failed(why) => {
+                        format!("written again by the spend writer; deleting it again failed: {why}")
+                    }
+                    _ => "written again by the spend writer, and still there after a second delete".into(),
+                };
+                state = read_back(&item.resource, client, endpoint).await;
+            }
             let leftover = |reason: String, unreachable: bool| Leftover {
                 scenario: outcome.id.clone(),
                 label: item.resource.label(),
                 reason,
                 unreachable,
             };
-            match http::admin(client, endpoint, "GET", &path, None).await {
-                Ok(response) => match still_exists(&response) {
-                    Some(false) => {}
-                    Some(true) => found.push(leftover(still_there(&item.cleanup), false)),
-                    None => found.push(leftover(
-                        format!("could not tell whether it exists: GET {path} answered {}", response.status),
-                        false,
-                    )),
-                },
-                Err(message) => found.push(leftover(format!("could not check: {message}"), true)),
+            match state {
+                Found::Gone => {}
+                Found::There => found.push(leftover(reason, false)),
+                Found::Unclear(why) => found.push(leftover(why, false)),
+                Found::Unreachable(why) => found.push(leftover(why, true)),
             }
         }
     }
@@ -74,7 +122,7 @@ pub async fn leftovers(outcomes: &[ScenarioOutcome], client: &Client, endpoint: 
 
 fn still_there(cleanup: &Cleanup) -> String {
     match cleanup {
-        Cleanup::Failed(why) => format!("still exists; deleting it failed: {why}"),
+        Cleanup::Failed(why) | Cleanup::Unsupported(why) => format!("still exists; deleting it failed: {why}"),
         Cleanup::Deleted => "still exists although its delete succeeded".into(),
         Cleanup::AlreadyGone => "still exists although its delete answered that it was not found".into(),
         Cleanup::Pending | Cleanup::Kept => "still exists; it was never deleted".into(),

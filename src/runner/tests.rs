@@ -628,3 +628,53 @@ async fn ctrl_c_lets_the_request_in_flight_finish_so_teardown_knows_what_it_crea
     assert_eq!(outcome.created[0].cleanup, Cleanup::Deleted);
     assert_eq!(outcome.created[0].resource.id, "t-slow");
 }
+
+/// LiteLLM's spend writer writes a customer again after teardown deleted it (1.83.14 and 1.109.1 both
+/// do, 9 to 14 s later). The leftover check waits for that, deletes it again, and only then judges.
+#[tokio::test]
+async fn a_customer_the_spend_writer_wrote_again_is_deleted_again_before_the_check_judges() {
+    let server = MockServer::start().await;
+    // Back once (written again by the spend writer), gone after the second delete.
+    Mock::given(method("GET"))
+        .and(path("/customer/info"))
+        .and(query_param("end_user_id", "eu-r1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"user_id": "eu-r1"})))
+        .up_to_n_times(1)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/customer/info"))
+        .respond_with(
+            ResponseTemplate::new(404)
+                .set_body_json(json!({"error": {"message": "End User Id=eu-r1 does not exist in db"}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/customer/delete"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"deleted_customers": 1})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let outcome = ScenarioOutcome {
+        id: "spends".into(),
+        title: "spends as a customer".into(),
+        file: PathBuf::from("spends.yaml"),
+        tags: vec![],
+        run_id: "r1".into(),
+        status: ScenarioStatus::Passed,
+        steps: vec![],
+        duration: Duration::ZERO,
+        reproduction: None,
+        created: vec![Created {
+            resource: Resource { kind: ResourceKind::Customer, id: "eu-r1".into() },
+            step: "chat".into(),
+            cleanup: Cleanup::Deleted,
+            // Deleted a whole flush ago, so the check does not wait here.
+            deleted_at: std::time::Instant::now().checked_sub(Duration::from_secs(30)),
+        }],
+    };
+    let leftovers = check_leftovers(&external(&server), &[outcome], &options()).await;
+    assert_eq!(leftovers, [], "written again, deleted again, then gone");
+}

@@ -18,6 +18,7 @@ mod request;
 mod spend;
 mod storage;
 mod store;
+mod token;
 mod upstream;
 
 use std::net::SocketAddr;
@@ -91,7 +92,6 @@ pub struct StartError(pub String);
 pub(crate) struct Inner {
     store: Store,
     master_key: String,
-    quirks: Quirks,
     /// Talks to upstream MCP servers; one connection pool per proxy.
     mcp: mcp::client::McpClient,
 }
@@ -184,12 +184,7 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
     } else {
         None
     };
-    let state = AppState(Arc::new(Inner {
-        store,
-        master_key: config.master_key,
-        quirks: config.quirks,
-        mcp: mcp::client::McpClient::new(),
-    }));
+    let state = AppState(Arc::new(Inner { store, master_key: config.master_key, mcp: mcp::client::McpClient::new() }));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         axum::serve(listener, router(state))

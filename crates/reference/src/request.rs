@@ -39,7 +39,7 @@ impl FromRequest<AppState> for Authed {
             organization_ids: organization_ids(&body, &query),
             query_user_id: query.get("user_id").cloned(),
         };
-        check_route(&caller, &route, state.quirks).map_err(gate_error)?;
+        check_route(&caller, &route, state.store.quirks()).map_err(gate_error)?;
         Ok(Authed { caller, body, query })
     }
 }

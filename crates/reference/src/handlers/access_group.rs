@@ -1,5 +1,5 @@
-//! Unified access groups, `/v1/access_group` and its alias prefix `/v1/unified_access_group` (spec
-//! Part 2 §2.4). Writes keep the groups and the teams and keys they are attached to in step, and
+//! Unified access groups, `/v1/access_group` and its alias prefix `/v1/unified_access_group` (LiteLLM
+//! 1.109). Writes keep the groups and the teams and keys they are attached to in step, and
 //! evict the cached teams and keys they touched.
 
 use axum::Json;
@@ -13,12 +13,12 @@ use serde_json::{Value, json};
 use super::double_option;
 use super::mcp_server::is_admin_view;
 use crate::AppState;
-use crate::auth::hash_if_needed;
 use crate::domain::Caller;
 use crate::error::ProxyError;
 use crate::mcp::model::AccessGroup;
 use crate::mcp::storage::{self as mcp_storage, Assignments};
 use crate::request::Authed;
+use crate::token::hash_if_needed;
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct CreateRequest {
@@ -83,7 +83,7 @@ fn key_hashes(keys: &[String]) -> Vec<String> {
 }
 
 async fn require_teams_exist(state: &AppState, team_ids: &[String]) -> Result<(), ProxyError> {
-    let unknown = mcp_storage::unknown_team_ids(&state.store.db, team_ids).await?;
+    let unknown = state.store.unknown_team_ids(team_ids).await?;
     if unknown.is_empty() {
         Ok(())
     } else {
@@ -91,19 +91,10 @@ async fn require_teams_exist(state: &AppState, team_ids: &[String]) -> Result<()
     }
 }
 
-/// Saves the group and its mirrors, then evicts every team and key whose row changed.
-async fn save(state: &AppState, group: &AccessGroup, delta: &Assignments) -> Result<(), ProxyError> {
-    mcp_storage::save_access_group(&state.store.db, group, delta).await?;
-    let teams: Vec<String> = delta.teams().cloned().collect();
-    let keys: Vec<String> = delta.keys().cloned().collect();
-    state.store.evict_mirrored(&teams, &keys).await?;
-    Ok(())
-}
-
 pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Result<Response, ProxyError> {
     let req: CreateRequest = authed.parse()?;
     require_admin(&authed.caller)?;
-    if mcp_storage::access_group_name_taken(&state.store.db, &req.access_group_name, None).await? {
+    if mcp_storage::access_group_name_taken(state.store.uncached_tables(), &req.access_group_name, None).await? {
         return Err(name_taken(&req.access_group_name));
     }
     let teams = req.assigned_team_ids.clone().unwrap_or_default();
@@ -127,14 +118,14 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
         updated_by: authed.caller.user_id.clone(),
     };
     let delta = Assignments { add_teams: teams, add_keys: keys, ..Assignments::default() };
-    save(&state, &group, &delta).await?;
+    state.store.save_access_group(&group, &delta).await?;
     Ok((StatusCode::CREATED, Json(view(&state, &group).await?)).into_response())
 }
 
 pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     require_admin_view(&authed.caller)?;
     let mut out = Vec::new();
-    for group in mcp_storage::access_groups(&state.store.db).await? {
+    for group in mcp_storage::access_groups(state.store.uncached_tables()).await? {
         out.push(view(&state, &group).await?);
     }
     Ok(Json(Value::Array(out)))
@@ -146,7 +137,7 @@ pub(crate) async fn info(
     authed: Authed,
 ) -> Result<Json<Value>, ProxyError> {
     require_admin_view(&authed.caller)?;
-    let group = mcp_storage::access_group(&state.store.db, &id).await?.ok_or_else(|| not_found(&id))?;
+    let group = mcp_storage::access_group(state.store.uncached_tables(), &id).await?.ok_or_else(|| not_found(&id))?;
     Ok(Json(view(&state, &group).await?))
 }
 
@@ -157,14 +148,15 @@ pub(crate) async fn update(
 ) -> Result<Json<Value>, ProxyError> {
     let req: UpdateRequest = authed.parse()?;
     require_admin(&authed.caller)?;
-    let mut group = mcp_storage::access_group(&state.store.db, &id).await?.ok_or_else(|| not_found(&id))?;
+    let mut group =
+        mcp_storage::access_group(state.store.uncached_tables(), &id).await?.ok_or_else(|| not_found(&id))?;
     if let Some(name) = &req.access_group_name {
-        if mcp_storage::access_group_name_taken(&state.store.db, name, Some(&id)).await? {
+        if mcp_storage::access_group_name_taken(state.store.uncached_tables(), name, Some(&id)).await? {
             return Err(name_taken(name));
         }
         group.access_group_name.clone_from(name);
     }
-    let old_teams = attached_teams(&state, &group).await?;
+    let old_teams = state.store.attached_teams(&group).await?;
     let new_teams = match &req.assigned_team_ids {
         Some(teams) => {
             let teams = teams.clone().unwrap_or_default();
@@ -198,7 +190,7 @@ pub(crate) async fn update(
     group.assigned_team_ids = new_teams;
     group.assigned_key_ids = new_keys;
     group.updated_by = authed.caller.user_id.clone();
-    save(&state, &group, &delta).await?;
+    state.store.save_access_group(&group, &delta).await?;
     Ok(Json(view(&state, &group).await?))
 }
 
@@ -208,37 +200,21 @@ pub(crate) async fn delete(
     authed: Authed,
 ) -> Result<Response, ProxyError> {
     require_admin(&authed.caller)?;
-    let Some(group) = mcp_storage::access_group(&state.store.db, &id).await? else {
+    let Some(group) = mcp_storage::access_group(state.store.uncached_tables(), &id).await? else {
         return Err(not_found(&id));
     };
-    let teams = attached_teams(&state, &group).await?;
-    if !mcp_storage::delete_access_group(&state.store.db, &id).await? {
+    if !state.store.delete_access_group(&group).await? {
         return Err(not_found(&id));
     }
-    state.store.evict_mirrored(&teams, &group.assigned_key_ids).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
-}
-
-/// The teams really attached: the stored ids that still exist, plus teams that carry the group.
-async fn attached_teams(state: &AppState, group: &AccessGroup) -> Result<Vec<String>, ProxyError> {
-    let db = &state.store.db;
-    let unknown = mcp_storage::unknown_team_ids(db, &group.assigned_team_ids).await?;
-    let mut teams: Vec<String> = group.assigned_team_ids.iter().filter(|t| !unknown.contains(t)).cloned().collect();
-    for t in mcp_storage::teams_carrying(db, &group.access_group_id).await? {
-        if !teams.contains(&t) {
-            teams.push(t);
-        }
-    }
-    Ok(teams)
 }
 
 /// A group as LiteLLM 1.109 returns it: the row plus `{id, name}` labels of what it names.
 async fn view(state: &AppState, group: &AccessGroup) -> Result<Value, ProxyError> {
-    let db = &state.store.db;
-    let teams = attached_teams(state, group).await?;
-    let team_names = mcp_storage::team_aliases(db, &teams).await?;
-    let key_names = mcp_storage::key_labels(db, &group.assigned_key_ids).await?;
-    let servers = mcp_storage::servers(db).await?;
+    let teams = state.store.attached_teams(group).await?;
+    let team_names = state.store.team_aliases(&teams).await?;
+    let key_names = state.store.key_labels(&group.assigned_key_ids).await?;
+    let servers = mcp_storage::servers(state.store.uncached_tables()).await?;
     let label = |id: &String, name: Option<String>| json!({"id": id, "name": name});
     let name_in = |pairs: &[(String, Option<String>)], id: &String| {
         pairs.iter().find(|(i, _)| i == id).and_then(|(_, n)| n.clone())
@@ -270,7 +246,8 @@ pub(crate) async fn reconcile_team(
     old: &[String],
     new: &[String],
 ) -> Result<(), ProxyError> {
-    Ok(mcp_storage::reconcile_holder(&state.store.db, mcp_storage::Holder::Team(team_id), old, new).await?)
+    Ok(mcp_storage::reconcile_holder(state.store.uncached_tables(), mcp_storage::Holder::Team(team_id), old, new)
+        .await?)
 }
 
 /// Keeps `assigned_key_ids` in step when a key's `access_group_ids` change on `/key/generate`,
@@ -281,5 +258,5 @@ pub(crate) async fn reconcile_key(
     old: &[String],
     new: &[String],
 ) -> Result<(), ProxyError> {
-    Ok(mcp_storage::reconcile_holder(&state.store.db, mcp_storage::Holder::Key(token), old, new).await?)
+    Ok(mcp_storage::reconcile_holder(state.store.uncached_tables(), mcp_storage::Holder::Key(token), old, new).await?)
 }

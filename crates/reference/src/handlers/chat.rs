@@ -125,7 +125,7 @@ async fn complete(
     let Some(model) = model else {
         return Err(invalid_model("None"));
     };
-    let deployments = storage::deployments_named(&state.store.db, &model).await?;
+    let deployments = storage::deployments_named(state.store.uncached_tables(), &model).await?;
     let subject = match key {
         Some(k) => Some(load_subject(state, k).await?),
         None => None,
@@ -190,7 +190,7 @@ async fn record(
         user: key.user_id.clone(),
         start_time: started,
     };
-    storage::record_spend(&state.store.db, &log).await?;
+    state.store.record_spend(&log).await?;
     let mut entities = vec![Entity::Key(key.token.clone())];
     entities.extend(key.team_id.clone().map(Entity::Team));
     entities.extend(key.user_id.clone().map(Entity::User));

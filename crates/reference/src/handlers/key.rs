@@ -10,14 +10,13 @@ use serde_json::{Value, json};
 
 use super::access_group;
 use super::{ObjectPermissionRequest, double_option, save_permission, to_value, with_field, wrapped, wrapped_dict};
-use crate::Quirk;
-use crate::auth::{hash_if_needed, hash_token, last_chars};
+use crate::AppState;
 use crate::authz::{self, KeyGenerateRequest, KeyUpdateChanges};
 use crate::domain::{Caller, Key, ObjectPermission, Team};
 use crate::error::{ProxyError, py_float};
 use crate::request::Authed;
 use crate::store::PermissionOwner;
-use crate::{AppState, storage};
+use crate::token::{hash_if_needed, hash_token, last_chars};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct GenerateKeyRequest {
@@ -99,23 +98,22 @@ pub(crate) fn requested_permission(req: Option<&ObjectPermissionRequest>) -> Obj
     }
 }
 
-/// The team's grants, read from the database (LiteLLM 1.109's `check_db_only` path), so a
-/// `/team/update` just before is always seen. With `stale_team_cache` the object permission is read
-/// through the cache, as LiteLLM 1.83 did (BerriAI/litellm#25286).
+/// The team's MCP grants: its permission row (read as `Store::team_ceiling_permission` says) and the
+/// servers of its access groups.
 pub(crate) async fn team_mcp_ceiling(state: &AppState, team: &Team) -> Result<authz::TeamMcpCeiling, ProxyError> {
     let permission = match &team.object_permission_id {
+        Some(id) => state.store.team_ceiling_permission(id).await?,
         None => None,
-        Some(id) if state.store.quirks().contains(Quirk::StaleTeamCache) => state.store.object_permission(id).await?,
-        Some(id) => storage::object_permission(&state.store.db, id).await?,
     };
-    let groups = crate::mcp::storage::access_groups_by_ids(&state.store.db, &team.access_group_ids).await?;
+    let groups =
+        crate::mcp::storage::access_groups_by_ids(state.store.uncached_tables(), &team.access_group_ids).await?;
     let access_group_servers = groups.into_iter().flat_map(|g| g.access_mcp_server_ids).collect();
     Ok(authz::TeamMcpCeiling { permission, access_group_servers })
 }
 
 async fn check_alias_free(state: &AppState, alias: Option<&str>, except: Option<&str>) -> Result<(), ProxyError> {
     if let Some(alias) = alias
-        && storage::key_alias_taken(&state.store.db, alias, except).await?
+        && state.store.key_alias_taken(alias, except).await?
     {
         return Err(ProxyError::typed(
             400,
@@ -179,12 +177,12 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
         other => wrapped(other),
     })?;
-    authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.quirks)
+    authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.store.quirks())
         .map_err(wrapped)?;
     let requested = requested_permission(req.object_permission.as_ref());
     if let Some(team) = &team {
         let ceiling = team_mcp_ceiling(&state, team).await?;
-        authz::check_key_mcp_within_team(team, &ceiling, &requested, state.quirks).map_err(wrapped_dict)?;
+        authz::check_key_mcp_within_team(team, &ceiling, &requested, state.store.quirks()).map_err(wrapped_dict)?;
     }
     check_alias_free(&state, req.key_alias.as_deref(), None).await?;
     let mut allowed_routes = routes_for_key_type(req.key_type.as_deref(), caller)?;
@@ -213,7 +211,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         rpm_limit: req.rpm_limit,
         ..new_key_row(&raw, owner, caller)
     };
-    if storage::key(&state.store.db, &key.token).await?.is_some() {
+    if state.store.key_uncached(&key.token).await?.is_some() {
         return Err(ProxyError::handler_dict(400, "Unable to create key: a key with this value already exists."));
     }
     state.store.save_key(&key).await?;
@@ -275,7 +273,7 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
             None => return Err(key_not_found("Key not found in database")),
         },
     };
-    let key = storage::key(&state.store.db, &token).await?.ok_or_else(|| key_not_found("Key not found in database"))?;
+    let key = state.store.key_uncached(&token).await?.ok_or_else(|| key_not_found("Key not found in database"))?;
     let team = key_team(&state, &key).await?;
     authz::check_key_info(caller, &key, team.as_ref()).map_err(wrapped)?;
     Ok(Json(json!({"key": shown, "info": info_view(&key)})))
@@ -304,7 +302,7 @@ pub(crate) struct UpdateKeyRequest {
 }
 
 async fn find_by_alias(state: &AppState, alias: &str) -> Result<Key, ProxyError> {
-    let matches = storage::keys_with_aliases(&state.store.db, &[alias.to_string()]).await?;
+    let matches = state.store.keys_with_aliases(&[alias.to_string()]).await?;
     match matches.len() {
         0 => Err(key_not_found(&format!("Key not found. No key with key_alias='{alias}'."))),
         1 => Ok(matches.into_iter().next().expect("one match")),
@@ -318,23 +316,47 @@ async fn find_by_alias(state: &AppState, alias: &str) -> Result<Key, ProxyError>
 pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let req: UpdateKeyRequest = authed.parse()?;
     let caller = &authed.caller;
-    let mut key = match (&req.key, &req.key_alias) {
+    let mut key = key_to_update(&state, &req).await?;
+    check_update(&state, caller, &key, &req).await?;
+    let old_groups = key.access_group_ids.clone();
+    apply_update(&mut key, &req)?;
+    if let Some(p) = &req.object_permission {
+        key.object_permission_id =
+            Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
+    }
+    key.updated_by = caller.user_id.clone();
+    // The cache entry to evict is the one the client named (its key or hash), as in LiteLLM.
+    let sent = req.key.clone().unwrap_or_else(|| key.token.clone());
+    state.store.save_key_sent_as(&key, &sent).await?;
+    access_group::reconcile_key(&state, &key.token, &old_groups, &key.access_group_ids).await?;
+    if let Some(spend) = req.spend {
+        state.store.spend.set(&crate::spend::Entity::Key(key.token.clone()), spend);
+    }
+    Ok(Json(updated_view(&state, &key, req.key.as_deref()).await?))
+}
+
+/// The key `/key/update` names: by `key` (raw or hash), else by `key_alias`.
+async fn key_to_update(state: &AppState, req: &UpdateKeyRequest) -> Result<Key, ProxyError> {
+    match (&req.key, &req.key_alias) {
         (Some(k), _) => {
-            storage::key(&state.store.db, &hash_if_needed(k)).await?.ok_or_else(|| key_not_found("Key not found."))?
+            state.store.key_uncached(&hash_if_needed(k)).await?.ok_or_else(|| key_not_found("Key not found."))
         }
-        (None, Some(Some(alias))) => find_by_alias(&state, alias).await?,
-        _ => {
-            return Err(ProxyError::Validation(vec![crate::error::ValidationItem {
-                kind: "value_error",
-                loc: vec![json!("body")],
-                msg: "Value error, either key or key_alias must be provided".into(),
-            }]));
-        }
-    };
-    let team = key_team(&state, &key).await?;
+        (None, Some(Some(alias))) => find_by_alias(state, alias).await,
+        _ => Err(ProxyError::Validation(vec![crate::error::ValidationItem {
+            kind: "value_error",
+            loc: vec![json!("body")],
+            msg: "Value error, either key or key_alias must be provided".into(),
+        }])),
+    }
+}
+
+/// Whether `caller` may make the update: the key's owner rules, the budget, the team it ends up in
+/// (which must exist), the access groups and MCP servers asked for, and a free alias.
+async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &UpdateKeyRequest) -> Result<(), ProxyError> {
+    let team = key_team(state, key).await?;
     let changes =
         KeyUpdateChanges { user_id: req.user_id.clone(), budget: req.max_budget.is_some() || req.spend.is_some() };
-    authz::check_key_update(caller, &key, team.as_ref(), &changes).map_err(|d| match d {
+    authz::check_key_update(caller, key, team.as_ref(), &changes).map_err(|d| match d {
         authz::Denial::KeyUpdateBudgetNotAllowed { .. } => wrapped_dict(d),
         other => wrapped(other),
     })?;
@@ -350,18 +372,23 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
             found
         }
         Some(None) => None,
-        None => team.clone(),
+        None => team,
     };
+    let quirks = state.store.quirks();
     let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
-    authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
+    authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, quirks).map_err(wrapped)?;
     if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
-        let ceiling = team_mcp_ceiling(&state, t).await?;
-        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks)
-            .map_err(wrapped_dict)?;
+        let ceiling = team_mcp_ceiling(state, t).await?;
+        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), quirks).map_err(wrapped_dict)?;
     }
     if let Some(Some(alias)) = &req.key_alias {
-        check_alias_free(&state, Some(alias), Some(&key.token)).await?;
+        check_alias_free(state, Some(alias), Some(&key.token)).await?;
     }
+    Ok(())
+}
+
+/// Sets the fields the request sent (a field sent as `null` is cleared where LiteLLM clears it).
+fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError> {
     if let Some(alias) = req.key_alias.clone() {
         key.key_alias = alias;
     }
@@ -391,35 +418,27 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     }
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
-    let old_groups = key.access_group_ids.clone();
     if let Some(groups) = req.access_group_ids.clone() {
         key.access_group_ids = groups;
     }
-    if let Some(p) = &req.object_permission {
-        key.object_permission_id =
-            Some(save_permission(&state.store, PermissionOwner::Key, key.object_permission_id.as_deref(), p).await?);
-    }
-    key.updated_by = caller.user_id.clone();
-    // The cache entry to evict is the one the client named (its key or hash), as in LiteLLM.
-    let sent = req.key.clone().unwrap_or_else(|| key.token.clone());
-    state.store.save_key_sent_as(&key, &sent).await?;
-    access_group::reconcile_key(&state, &key.token, &old_groups, &key.access_group_ids).await?;
-    if let Some(spend) = req.spend {
-        state.store.spend.set(&crate::spend::Entity::Key(key.token.clone()), spend);
-    }
+    Ok(())
+}
+
+/// The updated row as `/key/update` answers it: with its permission object and the `key` sent.
+async fn updated_view(state: &AppState, key: &Key, sent: Option<&str>) -> Result<Value, ProxyError> {
     let permission = match &key.object_permission_id {
-        Some(id) => to_value(&storage::object_permission(&state.store.db, id).await?),
+        Some(id) => to_value(&state.store.permission_uncached(id).await?),
         None => Value::Null,
     };
-    let shown = req.key.clone().map_or(Value::Null, Value::String);
+    let shown = sent.map_or(Value::Null, |k| Value::String(k.to_string()));
     let mut body = json!({"key": shown});
     if let (Value::Object(out), Value::Object(row)) =
-        (&mut body, with_field(to_value(&key), "object_permission", permission))
+        (&mut body, with_field(to_value(key), "object_permission", permission))
     {
         out.extend(row);
         out.insert("key".into(), shown);
     }
-    Ok(Json(body))
+    Ok(body)
 }
 
 #[derive(Debug, Deserialize)]
@@ -441,12 +460,12 @@ pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Res
     }
     let mut found = Vec::new();
     for k in &keys {
-        if let Some(key) = storage::key(&state.store.db, &hash_if_needed(k)).await? {
+        if let Some(key) = state.store.key_uncached(&hash_if_needed(k)).await? {
             found.push(key);
         }
     }
     if !aliases.is_empty() {
-        found.extend(storage::keys_with_aliases(&state.store.db, &aliases).await?);
+        found.extend(state.store.keys_with_aliases(&aliases).await?);
     }
     if found.is_empty() {
         return Err(ProxyError::handler_dict(404, "No keys found"));

@@ -13,13 +13,13 @@ use super::key::{
     team_mcp_ceiling,
 };
 use super::{ObjectPermissionRequest, access_group, save_permission, wrapped, wrapped_dict};
-use crate::auth::{hash_if_needed, hash_token};
+use crate::AppState;
 use crate::authz;
 use crate::domain::Key;
 use crate::error::ProxyError;
 use crate::request::Authed;
 use crate::store::PermissionOwner;
-use crate::{AppState, storage};
+use crate::token::{hash_if_needed, hash_token};
 
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct RegenerateKeyRequest {
@@ -74,7 +74,7 @@ async fn regenerate_key(
         ));
     }
     let old_token = regenerate_token(&sent);
-    let Some(old) = storage::key(&state.store.db, &old_token).await? else {
+    let Some(old) = state.store.key_uncached(&old_token).await? else {
         return Err(ProxyError::handler_dict(404, &format!("Key {sent} not found.")));
     };
     let team = key_team(state, &old).await?;
@@ -86,10 +86,11 @@ async fn regenerate_key(
     })?;
     // LiteLLM 1.109 gates attaching access groups before it validates the MCP grants (spec Part 2 §6).
     let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
-    authz::check_access_group_assignment(&authed.caller, team.as_ref(), groups_asked, state.quirks).map_err(wrapped)?;
+    authz::check_access_group_assignment(&authed.caller, team.as_ref(), groups_asked, state.store.quirks())
+        .map_err(wrapped)?;
     if let (Some(t), Some(p)) = (&team, &req.object_permission) {
         let ceiling = team_mcp_ceiling(state, t).await?;
-        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.quirks)
+        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), state.store.quirks())
             .map_err(wrapped_dict)?;
     }
     check_budget(req.max_budget)?;
@@ -116,7 +117,7 @@ async fn regenerate_key(
         key.access_group_ids.clone_from(groups);
     }
     key.updated_by = authed.caller.user_id.clone();
-    if storage::key(&state.store.db, &key.token).await?.is_some() {
+    if state.store.key_uncached(&key.token).await?.is_some() {
         return Err(ProxyError::handler_dict(400, "Unable to regenerate key: a key with this value already exists."));
     }
     if let Some(p) = &req.object_permission {
@@ -187,7 +188,7 @@ async fn update_one(
     authed: &Authed,
     item: &BulkUpdateItem,
 ) -> Result<Result<Key, (Option<Key>, String)>, ProxyError> {
-    let Some(mut key) = storage::key(&state.store.db, &hash_if_needed(&item.key)).await? else {
+    let Some(mut key) = state.store.key_uncached(&hash_if_needed(&item.key)).await? else {
         return Ok(Err((None, "Key not found.".into())));
     };
     if let Err(e) = check_budget(item.max_budget) {

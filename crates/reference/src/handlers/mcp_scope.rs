@@ -46,7 +46,7 @@ async fn permission(state: &AppState, id: Option<&str>) -> Result<Option<ObjectP
 
 /// The caller's scope: the master key reaches everything; a virtual key what its grants resolve to.
 pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpScope, ProxyError> {
-    let registry = mcp_storage::servers(&state.store.db).await?;
+    let registry = mcp_storage::servers(state.store.uncached_tables()).await?;
     let key = match &caller.key_hash {
         Some(hash) => state.store.key(hash).await?,
         None => None,
@@ -58,11 +58,11 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
     };
     let team_permission = permission(state, team.as_ref().and_then(|t| t.object_permission_id.as_deref())).await?;
     let team_groups = match &team {
-        Some(t) => mcp_storage::access_groups_by_ids(&state.store.db, &t.access_group_ids).await?,
+        Some(t) => mcp_storage::access_groups_by_ids(state.store.uncached_tables(), &t.access_group_ids).await?,
         None => Vec::new(),
     };
     let key_groups = match &key {
-        Some(k) => mcp_storage::access_groups_by_ids(&state.store.db, &k.access_group_ids).await?,
+        Some(k) => mcp_storage::access_groups_by_ids(state.store.uncached_tables(), &k.access_group_ids).await?,
         None => Vec::new(),
     };
     let user = match key.as_ref().and_then(|k| k.user_id.as_deref()) {
@@ -75,7 +75,7 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
         .and_then(|k| k.organization_id.clone())
         .or_else(|| team.as_ref().and_then(|t| t.organization_id.clone()));
     let org = match &org_id {
-        Some(id) => storage::organization(&state.store.db, id).await?,
+        Some(id) => storage::organization(state.store.uncached_tables(), id).await?,
         None => None,
     };
     let org_permission = permission(state, org.as_ref().and_then(|o| o.object_permission_id.as_deref())).await?;
@@ -92,6 +92,6 @@ pub(crate) async fn scope_of(state: &AppState, caller: &Caller) -> Result<McpSco
         user_permission: user_permission.as_ref(),
         org_permission: org_permission.as_ref(),
     };
-    let allowed = allowed_servers(&input, state.quirks);
+    let allowed = allowed_servers(&input, state.store.quirks());
     Ok(McpScope { registry, allowed })
 }

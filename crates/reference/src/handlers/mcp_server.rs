@@ -115,7 +115,7 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
     if RESERVED_SERVER_IDS.contains(&server_id.as_str()) {
         return Err(detail_error(400, format!("MCP Server with id {server_id} is special and cannot be used.")));
     }
-    if mcp_storage::server(&state.store.db, &server_id).await?.is_some() {
+    if mcp_storage::server(state.store.uncached_tables(), &server_id).await?.is_some() {
         return Err(detail_error(
             400,
             format!("MCP Server with id {server_id} already exists. Cannot create another."),
@@ -146,11 +146,11 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
         last_health_check: None,
         health_check_error: None,
     };
-    let registry = mcp_storage::servers(&state.store.db).await?;
+    let registry = mcp_storage::servers(state.store.uncached_tables()).await?;
     if let Some(conflict) = identifier_conflict(&registry, &server) {
         return Err(conflict_error(conflict));
     }
-    mcp_storage::save_server(&state.store.db, &server).await?;
+    mcp_storage::save_server(state.store.uncached_tables(), &server).await?;
     Ok((StatusCode::CREATED, Json(record(&server, View::of(&authed.caller)))).into_response())
 }
 
@@ -262,7 +262,7 @@ pub(crate) async fn info(
         Ok(()) => ("healthy", None),
         Err(e) => ("unhealthy", Some(e.to_string())),
     };
-    mcp_storage::set_server_health(&state.store.db, &server.server_id, status, error.as_deref()).await?;
+    mcp_storage::set_server_health(state.store.uncached_tables(), &server.server_id, status, error.as_deref()).await?;
     server.status = Some(status.into());
     server.health_check_error = error;
     server.last_health_check = Some(Utc::now());
@@ -282,18 +282,18 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         ));
     }
     let server_id = body.get("server_id").and_then(Value::as_str).unwrap_or_default().to_string();
-    let Some(mut server) = mcp_storage::server(&state.store.db, &server_id).await? else {
+    let Some(mut server) = mcp_storage::server(state.store.uncached_tables(), &server_id).await? else {
         return Err(detail_error(404, format!("MCP Server not found, passed server_id={server_id}")));
     };
     apply_update(&mut server, body)
         .map_err(|field| validation(&format!("invalid value for {field}"), vec![json!("body"), json!(field)]))?;
     check_transport_and_url(&server.transport, server.url.as_deref())?;
     server.updated_by = authed.caller.user_id.clone();
-    let registry = mcp_storage::servers(&state.store.db).await?;
+    let registry = mcp_storage::servers(state.store.uncached_tables()).await?;
     if let Some(conflict) = identifier_conflict(&registry, &server) {
         return Err(conflict_error(conflict));
     }
-    mcp_storage::save_server(&state.store.db, &server).await?;
+    mcp_storage::save_server(state.store.uncached_tables(), &server).await?;
     Ok((StatusCode::ACCEPTED, Json(record(&server, View::Admin))).into_response())
 }
 
@@ -346,7 +346,7 @@ pub(crate) async fn delete(
             "Call not allowed to delete MCP server. User is not a proxy admin. route=DELETE /v1/mcp/server",
         ));
     }
-    if !mcp_storage::delete_server(&state.store.db, &server_id).await? {
+    if !mcp_storage::delete_server(state.store.uncached_tables(), &server_id).await? {
         return Err(detail_error(404, format!("MCP Server not found, passed server_id={server_id}")));
     }
     Ok(StatusCode::ACCEPTED.into_response())
@@ -357,8 +357,11 @@ pub(crate) async fn access_group_tags(
     State(state): State<AppState>,
     _authed: Authed,
 ) -> Result<Json<Value>, ProxyError> {
-    let mut tags: Vec<String> =
-        mcp_storage::servers(&state.store.db).await?.into_iter().flat_map(|s| s.mcp_access_groups).collect();
+    let mut tags: Vec<String> = mcp_storage::servers(state.store.uncached_tables())
+        .await?
+        .into_iter()
+        .flat_map(|s| s.mcp_access_groups)
+        .collect();
     tags.sort();
     tags.dedup();
     Ok(Json(json!({ "access_groups": tags })))

@@ -129,7 +129,7 @@ pub(crate) async fn save_permission(
     req: &ObjectPermissionRequest,
 ) -> Result<String, ProxyError> {
     let mut row = match existing_id {
-        Some(id) => super::storage::object_permission(&store.db, id).await?.unwrap_or_default(),
+        Some(id) => store.permission_uncached(id).await?.unwrap_or_default(),
         None => Default::default(),
     };
     row.object_permission_id = existing_id.map_or_else(new_id, str::to_string);

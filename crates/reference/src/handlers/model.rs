@@ -54,17 +54,17 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),
     };
-    if storage::deployment(&state.store.db, &deployment.model_id).await?.is_some() {
+    if storage::deployment(state.store.uncached_tables(), &deployment.model_id).await?.is_some() {
         return Err(ProxyError::handler_dict(400, &format!("Model with id={} already exists", deployment.model_id)));
     }
-    storage::insert_deployment(&state.store.db, &deployment).await?;
+    storage::insert_deployment(state.store.uncached_tables(), &deployment).await?;
     Ok(Json(serde_json::to_value(&deployment).unwrap_or(Value::Null)))
 }
 
 pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let deployments = match authed.query("litellm_model_id") {
-        Some(id) => storage::deployment(&state.store.db, id).await?.into_iter().collect(),
-        None => storage::all_deployments(&state.store.db).await?,
+        Some(id) => storage::deployment(state.store.uncached_tables(), id).await?.into_iter().collect(),
+        None => storage::all_deployments(state.store.uncached_tables()).await?,
     };
     Ok(Json(json!({"data": deployments.iter().map(Deployment::public_view).collect::<Vec<_>>()})))
 }
@@ -77,7 +77,7 @@ pub(crate) struct DeleteModelRequest {
 pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let req: DeleteModelRequest = authed.parse()?;
     admins_only(&authed)?;
-    if !storage::delete_deployment(&state.store.db, &req.id).await? {
+    if !storage::delete_deployment(state.store.uncached_tables(), &req.id).await? {
         return Err(ProxyError::handler_dict(400, &format!("Model with id={} not found in db", req.id)));
     }
     Ok(Json(json!({"message": format!("Model: {} deleted successfully", req.id)})))

@@ -30,13 +30,13 @@ pub(crate) struct NewOrganizationRequest {
 async fn organization_view(state: &AppState, org: &Organization) -> Result<Value, ProxyError> {
     let mut body = to_value(org);
     let budget = match &org.budget_id {
-        Some(id) => storage::budget(&state.store.db, id).await?,
+        Some(id) => storage::budget(state.store.uncached_tables(), id).await?,
         None => None,
     };
     if let Value::Object(map) = &mut body {
         map.insert("litellm_budget_table".into(), budget.unwrap_or(Value::Null));
         let permission = match &org.object_permission_id {
-            Some(id) => to_value(&storage::object_permission(&state.store.db, id).await?),
+            Some(id) => to_value(&state.store.permission_uncached(id).await?),
             None => Value::Null,
         };
         map.insert("object_permission".into(), permission);
@@ -56,7 +56,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         ));
     }
     let organization_id = req.organization_id.clone().unwrap_or_else(new_id);
-    if storage::organization(&state.store.db, &organization_id).await?.is_some() {
+    if storage::organization(state.store.uncached_tables(), &organization_id).await?.is_some() {
         return Err(ProxyError::detail_error(400, format!("Organization id = {organization_id} already exists.")));
     }
     let object_permission_id = match &req.object_permission {
@@ -79,7 +79,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         created_at: now,
         updated_at: now,
     };
-    storage::insert_organization(&state.store.db, &org, req.max_budget).await?;
+    storage::insert_organization(state.store.uncached_tables(), &org, req.max_budget).await?;
     Ok(Json(organization_view(&state, &org).await?))
 }
 
@@ -92,13 +92,13 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
         }]));
     };
     authz::check_org_info_access(&authed.caller, org_id).map_err(raw)?;
-    let Some(org) = storage::organization(&state.store.db, org_id).await? else {
+    let Some(org) = storage::organization(state.store.uncached_tables(), org_id).await? else {
         return Err(ProxyError::detail_error(404, "Organization not found"));
     };
     let mut body = organization_view(&state, &org).await?;
     let mut members = Vec::new();
-    for m in storage::org_memberships_of_org(&state.store.db, org_id).await? {
-        let user = storage::user(&state.store.db, &m.user_id).await?;
+    for m in storage::org_memberships_of_org(state.store.uncached_tables(), org_id).await? {
+        let user = state.store.user_uncached(&m.user_id).await?;
         let mut row = to_value(&m);
         if let Value::Object(map) = &mut row {
             map.insert("user_email".into(), json!(user.as_ref().and_then(|u| u.user_email.clone())));
@@ -108,7 +108,7 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
     }
     if let Value::Object(map) = &mut body {
         map.insert("members".into(), json!(members));
-        map.insert("teams".into(), to_value(&storage::teams_of_organization(&state.store.db, org_id).await?));
+        map.insert("teams".into(), to_value(&state.store.teams_of_organization(org_id).await?));
     }
     Ok(Json(body))
 }
@@ -153,7 +153,7 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
     // This handler wraps its errors, so the denial comes back in the OpenAI-style envelope.
     authz::check_org_admin_access(&authed.caller, &req.organization_id)
         .map_err(|d| ProxyError::handler(d.status(), d.message()))?;
-    if storage::organization(&state.store.db, &req.organization_id).await?.is_none() {
+    if storage::organization(state.store.uncached_tables(), &req.organization_id).await?.is_none() {
         return Err(ProxyError::handler(
             404,
             format!("Organization not found for organization_id={}", req.organization_id),
@@ -164,8 +164,13 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
     for m in &members {
         let user = find_or_create_user(&state, m.user_id.as_deref(), m.user_email.as_deref()).await?;
         memberships.push(
-            storage::upsert_org_membership(&state.store.db, &user.user_id, &req.organization_id, m.role.as_str())
-                .await?,
+            storage::upsert_org_membership(
+                state.store.uncached_tables(),
+                &user.user_id,
+                &req.organization_id,
+                m.role.as_str(),
+            )
+            .await?,
         );
         users.push(user);
     }
@@ -206,7 +211,7 @@ impl OrgMemberChangeRequest {
             return Ok(id.clone());
         }
         let email = self.user_email.as_deref().unwrap_or_default();
-        match storage::user_by_email(&state.store.db, email).await? {
+        match state.store.user_by_email(email).await? {
             Some(user) => Ok(user.user_id),
             None => Err(ProxyError::detail_error(
                 400,
@@ -221,7 +226,7 @@ impl OrgMemberChangeRequest {
 /// A membership as the member routes return it, with its budget row.
 async fn membership_view(state: &AppState, m: &crate::domain::OrgMembership) -> Result<Value, ProxyError> {
     let budget = match &m.budget_id {
-        Some(id) => storage::budget(&state.store.db, id).await?,
+        Some(id) => storage::budget(state.store.uncached_tables(), id).await?,
         None => None,
     };
     let mut body = to_value(m);
@@ -243,26 +248,29 @@ pub(crate) async fn member_update(State(state): State<AppState>, authed: Authed)
     let req = OrgMemberChangeRequest::parse(&authed)?;
     let caller = &authed.caller;
     authz::check_org_admin_access(caller, &req.organization_id).map_err(raw)?;
-    if storage::organization(&state.store.db, &req.organization_id).await?.is_none() {
+    if storage::organization(state.store.uncached_tables(), &req.organization_id).await?.is_none() {
         return Err(ProxyError::detail_error(
             400,
             format!("Organization not found for organization_id={}", req.organization_id),
         ));
     }
     let user_id = req.user_id(&state).await?;
-    let Some(membership) = storage::org_membership(&state.store.db, &user_id, &req.organization_id).await? else {
+    let Some(membership) =
+        storage::org_membership(state.store.uncached_tables(), &user_id, &req.organization_id).await?
+    else {
         return Err(member_not_found(&user_id));
     };
-    let target = storage::user(&state.store.db, &user_id).await?;
+    let target = state.store.user_uncached(&user_id).await?;
     authz::check_org_role_change(caller, target.as_ref().and_then(|u| u.user_role.as_deref()))
         .map_err(|d| ProxyError::detail_error(d.status(), d.message()))?;
     if let Some(role) = req.role {
-        storage::set_org_membership_role(&state.store.db, &user_id, &req.organization_id, role.as_str()).await?;
+        storage::set_org_membership_role(state.store.uncached_tables(), &user_id, &req.organization_id, role.as_str())
+            .await?;
     }
     if let Some(max_budget) = req.max_budget_in_organization {
-        storage::set_org_membership_budget(&state.store.db, &membership, max_budget, &new_id()).await?;
+        storage::set_org_membership_budget(state.store.uncached_tables(), &membership, max_budget, &new_id()).await?;
     }
-    let updated = storage::org_membership(&state.store.db, &user_id, &req.organization_id)
+    let updated = storage::org_membership(state.store.uncached_tables(), &user_id, &req.organization_id)
         .await?
         .ok_or_else(|| member_not_found(&user_id))?;
     Ok(Json(membership_view(&state, &updated).await?))
@@ -273,7 +281,7 @@ pub(crate) async fn member_delete(State(state): State<AppState>, authed: Authed)
     let req = OrgMemberChangeRequest::parse(&authed)?;
     authz::check_org_admin_access(&authed.caller, &req.organization_id).map_err(raw)?;
     let user_id = req.user_id(&state).await?;
-    match storage::delete_org_membership(&state.store.db, &user_id, &req.organization_id).await? {
+    match storage::delete_org_membership(state.store.uncached_tables(), &user_id, &req.organization_id).await? {
         Some(deleted) => Ok(Json(to_value(&deleted))),
         None => Err(member_not_found(&user_id)),
     }
@@ -292,10 +300,10 @@ pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Res
     }
     let req: DeleteOrganizationsRequest = authed.parse()?;
     for id in &req.organization_ids {
-        if storage::organization(&state.store.db, id).await?.is_none() {
+        if storage::organization(state.store.uncached_tables(), id).await?.is_none() {
             return Err(ProxyError::detail_error(404, format!("Organization not found: {id}")));
         }
-        let teams = storage::teams_of_organization(&state.store.db, id).await?;
+        let teams = state.store.teams_of_organization(id).await?;
         if !teams.is_empty() {
             let ids: Vec<&str> = teams.iter().map(|t| t.team_id.as_str()).collect();
             return Err(ProxyError::detail_error(
@@ -304,6 +312,6 @@ pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Res
             ));
         }
     }
-    let deleted = storage::delete_organizations(&state.store.db, &req.organization_ids).await?;
+    let deleted = storage::delete_organizations(state.store.uncached_tables(), &req.organization_ids).await?;
     Ok(Json(to_value(&deleted)))
 }

@@ -83,7 +83,7 @@ async fn join_team(state: &AppState, user: &mut User, team_id: &str) -> Result<(
         user.teams.push(team_id.to_string());
         state.store.save_user(user).await?;
     }
-    storage::add_team_membership(&state.store.db, &user.user_id, team_id).await?;
+    storage::add_team_membership(state.store.uncached_tables(), &user.user_id, team_id).await?;
     Ok(())
 }
 
@@ -100,14 +100,14 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
             "team_id 'litellm-dashboard' is reserved. Please use a different team id.",
         ));
     }
-    if storage::team(&state.store.db, &team_id).await?.is_some() {
+    if state.store.team_uncached(&team_id).await?.is_some() {
         return Err(ProxyError::handler_dict(
             400,
             &format!("Team id = {team_id} already exists. Please use a different team id."),
         ));
     }
     if let Some(org) = &req.organization_id
-        && storage::organization(&state.store.db, org).await?.is_none()
+        && storage::organization(state.store.uncached_tables(), org).await?.is_none()
     {
         return Err(ProxyError::handler(400, format!("Organization not found for organization_id={org}")));
     }
@@ -149,7 +149,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     super::access_group::reconcile_team(&state, &team.team_id, &[], &team.access_group_ids).await?;
     for member in &members {
         if let Some(uid) = &member.user_id
-            && let Some(mut user) = storage::user(&state.store.db, uid).await?
+            && let Some(mut user) = state.store.user_uncached(uid).await?
         {
             join_team(&state, &mut user, &team_id).await?;
         }
@@ -175,12 +175,12 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
         ));
     };
     authz::check_team_info_access(&authed.caller, &team).map_err(wrapped_dict)?;
-    let keys = storage::keys_of_team(&state.store.db, team_id).await?;
+    let keys = state.store.keys_of_team(team_id).await?;
     Ok(Json(json!({
         "team_id": team_id,
         "team_info": team_view(&state, &team).await?,
         "keys": keys,
-        "team_memberships": storage::team_memberships(&state.store.db, team_id).await?,
+        "team_memberships": storage::team_memberships(state.store.uncached_tables(), team_id).await?,
     })))
 }
 
@@ -222,7 +222,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
                 "Relocating a team to a different organization requires PROXY_ADMIN or org-admin of the destination org.",
             ));
         }
-        if moving && storage::organization(&state.store.db, new_org).await?.is_none() {
+        if moving && storage::organization(state.store.uncached_tables(), new_org).await?.is_none() {
             return Err(ProxyError::handler(400, format!("Organization not found for organization_id={new_org}")));
         }
     }
@@ -290,7 +290,7 @@ pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Res
     for team in &teams {
         for member in team.members_with_roles.iter() {
             if let Some(mut user) = match &member.user_id {
-                Some(uid) => storage::user(&state.store.db, uid).await?,
+                Some(uid) => state.store.user_uncached(uid).await?,
                 None => None,
             } {
                 user.teams.retain(|t| t != &team.team_id);
@@ -365,7 +365,7 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
     let mut unknown = Vec::new();
     for m in &new_members {
         if let Some(uid) = &m.user_id
-            && storage::user(&state.store.db, uid).await?.is_none()
+            && state.store.user_uncached(uid).await?.is_none()
         {
             unknown.push(uid.clone());
         }
@@ -392,7 +392,7 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
         updated_users.push(user);
     }
     state.store.save_team(&team).await?;
-    let memberships = storage::team_memberships(&state.store.db, &team.team_id).await?;
+    let memberships = storage::team_memberships(state.store.uncached_tables(), &team.team_id).await?;
     let mut body = to_value(&team);
     if let Value::Object(map) = &mut body {
         map.insert("updated_users".into(), to_value(&updated_users));
@@ -408,8 +408,8 @@ pub(crate) async fn find_or_create_user(
     email: Option<&str>,
 ) -> Result<User, ProxyError> {
     let found = match (user_id, email) {
-        (Some(id), _) => storage::user(&state.store.db, id).await?,
-        (None, Some(e)) => storage::user_by_email(&state.store.db, e).await?,
+        (Some(id), _) => state.store.user_uncached(id).await?,
+        (None, Some(e)) => state.store.user_by_email(e).await?,
         (None, None) => None,
     };
     if let Some(user) = found {

@@ -65,11 +65,11 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         ));
     }
     let user_id = req.user_id.clone().unwrap_or_else(new_id);
-    if storage::user(&state.store.db, &user_id).await?.is_some() {
+    if state.store.user_uncached(&user_id).await?.is_some() {
         return Err(ProxyError::handler_dict(409, &format!("User with id {user_id} already exists")));
     }
     if let Some(email) = &req.user_email
-        && storage::user_by_email(&state.store.db, email).await?.is_some()
+        && state.store.user_by_email(email).await?.is_some()
     {
         return Err(ProxyError::handler_dict(409, &format!("User with email {email} already exists")));
     }
@@ -82,7 +82,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         })
         .collect();
     for team_id in &team_ids {
-        if storage::team(&state.store.db, team_id).await?.is_none() {
+        if state.store.team_uncached(team_id).await?.is_none() {
             return Err(ProxyError::handler_dict(400, &format!("Team not found, passed team_id={team_id}")));
         }
     }
@@ -112,16 +112,16 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
             role: "user".into(),
         });
         state.store.save_team(&team).await?;
-        let mut joined = storage::user(&state.store.db, &user_id).await?.unwrap_or_else(|| user.clone());
+        let mut joined = state.store.user_uncached(&user_id).await?.unwrap_or_else(|| user.clone());
         joined.teams.push(team_id.clone());
         state.store.save_user(&joined).await?;
-        storage::add_team_membership(&state.store.db, &user_id, team_id).await?;
+        storage::add_team_membership(state.store.uncached_tables(), &user_id, team_id).await?;
     }
     for org in req.organizations.iter().flatten() {
-        if storage::organization(&state.store.db, org).await?.is_none() {
+        if storage::organization(state.store.uncached_tables(), org).await?.is_none() {
             return Err(ProxyError::handler(400, format!("Organization not found for organization_id={org}")));
         }
-        storage::upsert_org_membership(&state.store.db, &user_id, org, INTERNAL_USER).await?;
+        storage::upsert_org_membership(state.store.uncached_tables(), &user_id, org, INTERNAL_USER).await?;
     }
     let (key, key_name, expires) = if req.auto_create_key.unwrap_or(true) {
         let created =
@@ -156,35 +156,35 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
     let is_admin = caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER);
     if requested.is_none() && is_admin {
         let own = caller.user_id.clone().unwrap_or_default();
-        let user_info = match storage::user(&state.store.db, &own).await? {
+        let user_info = match state.store.user_uncached(&own).await? {
             Some(u) => user_view(&state, &u).await?,
             None => Value::Null,
         };
         return Ok(Json(json!({
             "user_id": own,
             "user_info": user_info,
-            "keys": storage::all_keys(&state.store.db).await?,
-            "teams": storage::all_teams(&state.store.db).await?,
+            "keys": state.store.all_keys().await?,
+            "teams": state.store.all_teams().await?,
             "admin_mcp_permissions": null,
         })));
     }
     let Some(user_id) = requested.or_else(|| caller.user_id.clone()) else {
         return Err(ProxyError::handler(404, "User None not found"));
     };
-    let Some(user) = storage::user(&state.store.db, &user_id).await? else {
+    let Some(user) = state.store.user_uncached(&user_id).await? else {
         return Err(ProxyError::handler(404, format!("User {user_id} not found")));
     };
     Ok(Json(json!({
         "user_id": user_id,
         "user_info": user_view(&state, &user).await?,
-        "keys": storage::keys_of_user(&state.store.db, &user_id).await?,
-        "teams": storage::teams_of_user(&state.store.db, &user_id).await?,
+        "keys": state.store.keys_of_user(&user_id).await?,
+        "teams": state.store.teams_of_user(&user_id).await?,
         "admin_mcp_permissions": null,
     })))
 }
 
 async fn user_view(state: &AppState, user: &User) -> Result<Value, ProxyError> {
-    let memberships = storage::org_memberships_of_user(&state.store.db, &user.user_id).await?;
+    let memberships = storage::org_memberships_of_user(state.store.uncached_tables(), &user.user_id).await?;
     Ok(with_field(to_value(user), "organization_memberships", to_value(&memberships)))
 }
 

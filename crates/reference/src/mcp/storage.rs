@@ -1,10 +1,11 @@
 //! Queries of the MCP registry and of unified access groups, parameterized.
 //!
 //! An access group and the teams and keys it is attached to mirror each other (`assigned_team_ids`
-//! ↔ `teams.access_group_ids`, `assigned_key_ids` ↔ `verification_tokens.access_group_ids`); every
-//! write here keeps both sides in one transaction, as LiteLLM does (spec Part 2 §2.4).
+//! ↔ `teams.access_group_ids`, `assigned_key_ids` ↔ `verification_tokens.access_group_ids`), as in
+//! LiteLLM 1.109. The team and key side is written by the store (`store::access_groups`), in the
+//! same transaction as the group, so it evicts what it changed.
 
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool};
 
 use super::model::{AccessGroup, McpServer};
 
@@ -105,41 +106,9 @@ pub(crate) async fn access_group_name_taken(db: &PgPool, name: &str, except_id: 
     .await
 }
 
-/// The ids among `team_ids` that name no team, sorted.
-pub(crate) async fn unknown_team_ids(db: &PgPool, team_ids: &[String]) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar(
-        "SELECT DISTINCT id FROM unnest($1::text[]) AS id WHERE NOT EXISTS (SELECT 1 FROM teams WHERE team_id = id) ORDER BY id",
-    )
-    .bind(team_ids)
-    .fetch_all(db)
-    .await
-}
-
-/// The ids of the teams that carry `group_id` in their `access_group_ids`.
-pub(crate) async fn teams_carrying(db: &PgPool, group_id: &str) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("SELECT team_id FROM teams WHERE $1 = ANY(access_group_ids) ORDER BY created_at, team_id")
-        .bind(group_id)
-        .fetch_all(db)
-        .await
-}
-
-/// (team_id, team_alias) of the teams among `ids`.
-pub(crate) async fn team_aliases(db: &PgPool, ids: &[String]) -> sqlx::Result<Vec<(String, Option<String>)>> {
-    sqlx::query_as("SELECT team_id, team_alias FROM teams WHERE team_id = ANY($1)").bind(ids).fetch_all(db).await
-}
-
-/// (token, key_alias or key_name) of the keys among `tokens`.
-pub(crate) async fn key_labels(db: &PgPool, tokens: &[String]) -> sqlx::Result<Vec<(String, Option<String>)>> {
-    sqlx::query_as("SELECT token, COALESCE(key_alias, key_name) FROM verification_tokens WHERE token = ANY($1)")
-        .bind(tokens)
-        .fetch_all(db)
-        .await
-}
-
-/// Inserts or updates a group, and moves the group id onto or off the teams and keys whose
-/// assignment changed.
-pub(crate) async fn save_access_group(db: &PgPool, g: &AccessGroup, delta: &Assignments) -> sqlx::Result<()> {
-    let mut tx = db.begin().await?;
+/// Inserts or updates a group's own row, inside the store's transaction that also writes its
+/// mirrors on the teams and keys.
+pub(crate) async fn upsert_access_group(conn: &mut PgConnection, g: &AccessGroup) -> sqlx::Result<()> {
     sqlx::query(
         "INSERT INTO access_groups (access_group_id, access_group_name, description, access_model_names,
              access_mcp_server_ids, assigned_team_ids, assigned_key_ids, access_agent_ids, access_skill_names,
@@ -162,30 +131,9 @@ pub(crate) async fn save_access_group(db: &PgPool, g: &AccessGroup, delta: &Assi
     .bind(&g.created_by)
     .bind(&g.updated_by)
     .bind(g.created_at)
-    .execute(&mut *tx)
-    .await?;
-    mirror(&mut tx, &g.access_group_id, delta).await?;
-    tx.commit().await
-}
-
-/// Deletes a group and takes its id off every team and key; false when there was none.
-pub(crate) async fn delete_access_group(db: &PgPool, id: &str) -> sqlx::Result<bool> {
-    let mut tx = db.begin().await?;
-    let done = sqlx::query("DELETE FROM access_groups WHERE access_group_id = $1").bind(id).execute(&mut *tx).await?;
-    sqlx::query(
-        "UPDATE teams SET access_group_ids = array_remove(access_group_ids, $1) WHERE $1 = ANY(access_group_ids)",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "UPDATE verification_tokens SET access_group_ids = array_remove(access_group_ids, $1) WHERE $1 = ANY(access_group_ids)",
-    )
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    tx.commit().await?;
-    Ok(done.rows_affected() > 0)
+    .execute(conn)
+    .await
+    .map(drop)
 }
 
 /// Teams and keys that gain or lose a group.
@@ -213,30 +161,6 @@ impl Assignments {
     pub fn keys(&self) -> impl Iterator<Item = &String> {
         self.add_keys.iter().chain(&self.remove_keys)
     }
-}
-
-async fn mirror(tx: &mut Transaction<'_, Postgres>, group_id: &str, d: &Assignments) -> sqlx::Result<()> {
-    let add = |table: &str, column: &str| {
-        format!(
-            "UPDATE {table} SET access_group_ids = array_append(access_group_ids, $1)
-             WHERE {column} = ANY($2) AND NOT ($1 = ANY(access_group_ids))"
-        )
-    };
-    let remove = |table: &str, column: &str| {
-        format!("UPDATE {table} SET access_group_ids = array_remove(access_group_ids, $1) WHERE {column} = ANY($2)")
-    };
-    let statements = [
-        (add("teams", "team_id"), &d.add_teams),
-        (remove("teams", "team_id"), &d.remove_teams),
-        (add("verification_tokens", "token"), &d.add_keys),
-        (remove("verification_tokens", "token"), &d.remove_keys),
-    ];
-    for (sql, ids) in statements {
-        if !ids.is_empty() {
-            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(group_id).bind(ids).execute(&mut **tx).await?;
-        }
-    }
-    Ok(())
 }
 
 /// The other direction of the mirror: a team or key whose `access_group_ids` went from `old` to `new`

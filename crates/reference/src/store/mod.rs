@@ -1,10 +1,12 @@
-//! Storage behind the management-object cache: the one place that reads through the cache and
-//! evicts what every write changed.
+//! Storage behind the management-object cache: the only way to the tables it covers (keys, teams,
+//! users, object permissions), so every read of them goes through the cache or says it does not, and
+//! every write evicts what it changed. The other tables are reached through `uncached_tables`.
 //!
-//! Cache keys are LiteLLM's (spec Part 3 §1.2): the bare key hash, `team_id:<id>`, the bare user id,
-//! and `object_permission_id:<id>`, so quirks that reproduce LiteLLM's invalidation bugs act on the
+//! Cache keys are LiteLLM's: the bare key hash, `team_id:<id>`, the bare user id, and
+//! `object_permission_id:<id>`, so quirks that reproduce LiteLLM's invalidation bugs act on the
 //! same keys LiteLLM used. The quirks of the stale-cache family act here: `stale_team_cache`
-//! (BerriAI/litellm#25286) at the eviction after a team's permission row is written,
+//! (BerriAI/litellm#25286) at the eviction after a team's permission row is written and where a team's
+//! MCP ceiling is read,
 //! `double_hash_token_on_update` (BerriAI/litellm#24969, #25552) where a key sent by the client is turned
 //! into the cache key to evict, `stale_key_write_back` (BerriAI/litellm#25553) after a successful LLM
 //! request, and `no_cross_replica_invalidation` where an eviction is published to the other replicas.
@@ -18,12 +20,14 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
-use super::auth::{hash_if_needed, hash_token};
+mod access_groups;
+mod sql;
+
 use super::cache::TtlCache;
 use super::domain::{Key, ObjectPermission, Team, User};
 use super::invalidation;
-use super::spend::{Entity, SpendCounters};
-use super::storage;
+use super::spend::{Entity, SpendCounters, SpendLog};
+use super::token::{hash_if_needed, hash_token};
 use crate::{Quirk, Quirks};
 
 #[derive(Clone, Debug)]
@@ -35,7 +39,7 @@ enum Cached {
 }
 
 pub(crate) struct Store {
-    pub db: PgPool,
+    db: PgPool,
     cache: Arc<TtlCache<Cached>>,
     quirks: Quirks,
     /// With `stale_key_write_back`: the pre-request objects of the last successful request per cache
@@ -124,7 +128,7 @@ impl Store {
         if let Some(spend) = self.spend.get(entity) {
             return Ok(spend);
         }
-        let stored = storage::stored_spend(&self.db, entity).await?;
+        let stored = sql::stored_spend(&self.db, entity).await?;
         Ok(self.spend.seed(entity, stored))
     }
 
@@ -156,7 +160,7 @@ impl Store {
             return Ok(Some(k));
         }
         let seen = self.cache.evictions();
-        let found = storage::key(&self.db, token).await?;
+        let found = sql::key(&self.db, token).await?;
         if let Some(k) = &found {
             self.cache.fill(token, Cached::Key(k.clone()), seen);
         }
@@ -173,7 +177,7 @@ impl Store {
     /// Reads the team from the database and refreshes the cache (LiteLLM's `check_db_only`).
     pub async fn team_from_db(&self, team_id: &str) -> sqlx::Result<Option<Team>> {
         let seen = self.cache.evictions();
-        let found = storage::team(&self.db, team_id).await?;
+        let found = sql::team(&self.db, team_id).await?;
         if let Some(t) = &found {
             self.cache.fill(&team_key(team_id), Cached::Team(t.clone()), seen);
         }
@@ -185,7 +189,7 @@ impl Store {
             return Ok(Some(u));
         }
         let seen = self.cache.evictions();
-        let found = storage::user(&self.db, user_id).await?;
+        let found = sql::user(&self.db, user_id).await?;
         if let Some(u) = &found {
             self.cache.fill(user_id, Cached::User(u.clone()), seen);
         }
@@ -197,64 +201,143 @@ impl Store {
             return Ok(Some(p));
         }
         let seen = self.cache.evictions();
-        let found = storage::object_permission(&self.db, id).await?;
+        let found = sql::object_permission(&self.db, id).await?;
         if let Some(p) = &found {
             self.cache.fill(&permission_key(id), Cached::Permission(p.clone()), seen);
         }
         Ok(found)
     }
 
+    /// The pool for the tables the cache does not cover (organizations, memberships, budgets,
+    /// deployments, the MCP registry); the covered tables' queries are private to the store.
+    pub fn uncached_tables(&self) -> &PgPool {
+        &self.db
+    }
+
+    /// The key row as stored, past the cache: management routes read the database.
+    pub async fn key_uncached(&self, token: &str) -> sqlx::Result<Option<Key>> {
+        sql::key(&self.db, token).await
+    }
+
+    /// The team row as stored, past the cache and without refreshing it (unlike `team_from_db`).
+    pub async fn team_uncached(&self, team_id: &str) -> sqlx::Result<Option<Team>> {
+        sql::team(&self.db, team_id).await
+    }
+
+    /// The user row as stored, past the cache.
+    pub async fn user_uncached(&self, user_id: &str) -> sqlx::Result<Option<User>> {
+        sql::user(&self.db, user_id).await
+    }
+
+    /// The permission row as stored, past the cache.
+    pub async fn permission_uncached(&self, id: &str) -> sqlx::Result<Option<ObjectPermission>> {
+        sql::object_permission(&self.db, id).await
+    }
+
+    /// The permission row a team's MCP ceiling is built from: read from the database (LiteLLM 1.109's
+    /// `check_db_only` path), so a `/team/update` just before is always seen. With `stale_team_cache`
+    /// it is read through the cache, as LiteLLM 1.83 did (BerriAI/litellm#25286).
+    pub async fn team_ceiling_permission(&self, id: &str) -> sqlx::Result<Option<ObjectPermission>> {
+        if self.quirks.contains(Quirk::StaleTeamCache) {
+            self.object_permission(id).await
+        } else {
+            self.permission_uncached(id).await
+        }
+    }
+
+    pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<User>> {
+        sql::user_by_email(&self.db, email).await
+    }
+
+    pub async fn teams_of_user(&self, user_id: &str) -> sqlx::Result<Vec<Team>> {
+        sql::teams_of_user(&self.db, user_id).await
+    }
+
+    pub async fn teams_of_organization(&self, organization_id: &str) -> sqlx::Result<Vec<Team>> {
+        sql::teams_of_organization(&self.db, organization_id).await
+    }
+
+    pub async fn all_teams(&self) -> sqlx::Result<Vec<Team>> {
+        sql::all_teams(&self.db).await
+    }
+
+    pub async fn keys_of_user(&self, user_id: &str) -> sqlx::Result<Vec<Key>> {
+        sql::keys_of_user(&self.db, user_id).await
+    }
+
+    pub async fn keys_of_team(&self, team_id: &str) -> sqlx::Result<Vec<Key>> {
+        sql::keys_of_team(&self.db, team_id).await
+    }
+
+    pub async fn all_keys(&self) -> sqlx::Result<Vec<Key>> {
+        sql::all_keys(&self.db).await
+    }
+
+    pub async fn keys_with_aliases(&self, aliases: &[String]) -> sqlx::Result<Vec<Key>> {
+        sql::keys_with_aliases(&self.db, aliases).await
+    }
+
+    pub async fn key_alias_taken(&self, alias: &str, except_token: Option<&str>) -> sqlx::Result<bool> {
+        sql::key_alias_taken(&self.db, alias, except_token).await
+    }
+
+    /// Records one request's cost on the key, team and user rows and in the spend log. Nothing is
+    /// evicted: budgets read spend from the counters.
+    pub async fn record_spend(&self, log: &SpendLog) -> sqlx::Result<()> {
+        sql::record_spend(&self.db, log).await
+    }
+
     pub async fn save_user(&self, user: &User) -> sqlx::Result<()> {
-        storage::save_user(&self.db, user).await?;
+        sql::save_user(&self.db, user).await?;
         self.evict(vec![user.user_id.clone()]).await
     }
 
     /// Deletes the users and their keys; returns the ids of the users that existed.
     pub async fn delete_users(&self, user_ids: &[String]) -> sqlx::Result<Vec<String>> {
-        let (deleted, tokens) = storage::delete_users(&self.db, user_ids).await?;
+        let (deleted, tokens) = sql::delete_users(&self.db, user_ids).await?;
         self.evict(user_ids.iter().cloned().chain(tokens).collect()).await?;
         Ok(deleted)
     }
 
     pub async fn save_team(&self, team: &Team) -> sqlx::Result<()> {
-        storage::save_team(&self.db, team).await?;
+        sql::save_team(&self.db, team).await?;
         self.evict(vec![team_key(&team.team_id)]).await
     }
 
     pub async fn delete_teams(&self, team_ids: &[String]) -> sqlx::Result<()> {
-        let tokens = storage::delete_teams(&self.db, team_ids).await?;
+        let tokens = sql::delete_teams(&self.db, team_ids).await?;
         self.evict(team_ids.iter().map(|id| team_key(id)).chain(tokens).collect()).await
     }
 
     pub async fn save_key(&self, key: &Key) -> sqlx::Result<()> {
-        storage::save_key(&self.db, key).await?;
+        sql::save_key(&self.db, key).await?;
         self.evict(vec![key.token.clone()]).await
     }
 
     /// Saves a key the client named by `sent` (its `sk-` key or its hash, as `/key/update` and
     /// `/key/bulk_update` accept) and evicts the cache entry `sent` names.
     pub async fn save_key_sent_as(&self, key: &Key, sent: &str) -> sqlx::Result<()> {
-        storage::save_key(&self.db, key).await?;
+        sql::save_key(&self.db, key).await?;
         self.evict(vec![eviction_token(self.quirks, sent)]).await
     }
 
     /// Moves the key row named by `sent` from `old_token` to `key.token` (`/key/regenerate`) and
     /// evicts the old entry.
     pub async fn rotate_key(&self, old_token: &str, key: &Key, sent: &str) -> sqlx::Result<()> {
-        storage::rotate_key(&self.db, old_token, key).await?;
-        storage::save_key(&self.db, key).await?;
+        sql::rotate_key(&self.db, old_token, key).await?;
+        sql::save_key(&self.db, key).await?;
         self.evict(vec![eviction_token(self.quirks, sent), key.token.clone()]).await
     }
 
     pub async fn delete_keys(&self, tokens: &[String]) -> sqlx::Result<Vec<String>> {
-        let deleted = storage::delete_keys(&self.db, tokens).await?;
+        let deleted = sql::delete_keys(&self.db, tokens).await?;
         self.evict(tokens.to_vec()).await?;
         Ok(deleted)
     }
 
     /// Evicts teams and keys whose rows a write elsewhere changed (access-group mirrors), in every
     /// replica.
-    pub async fn evict_mirrored(&self, team_ids: &[String], tokens: &[String]) -> sqlx::Result<()> {
+    async fn evict_mirrored(&self, team_ids: &[String], tokens: &[String]) -> sqlx::Result<()> {
         let keys = team_ids.iter().map(|id| team_key(id)).chain(tokens.iter().cloned()).collect();
         self.evict(keys).await
     }
@@ -264,7 +347,7 @@ impl Store {
         permission: &ObjectPermission,
         owner: PermissionOwner,
     ) -> sqlx::Result<()> {
-        storage::save_object_permission(&self.db, permission).await?;
+        sql::save_object_permission(&self.db, permission).await?;
         if !keeps_stale_permission(self.quirks, owner) {
             self.evict(vec![permission_key(&permission.object_permission_id)]).await?;
         }
@@ -319,5 +402,31 @@ mod tests {
         for (quirks, owner, stale) in cases {
             assert_eq!(keeps_stale_permission(quirks, owner), stale, "{quirks} {owner:?}");
         }
+    }
+
+    /// The store is the only way to the tables the cache covers: no SQL outside `store/` names them.
+    #[test]
+    fn no_module_outside_the_store_queries_the_cached_tables() {
+        let sql = regex::Regex::new(
+            r"(?i)\b(from|into|update|join)\s+(verification_tokens|teams|users|object_permissions)\b",
+        )
+        .expect("valid pattern");
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut offenders = Vec::new();
+        let mut dirs = vec![src.clone()];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(&dir).expect("readable source directory") {
+                let path = entry.expect("directory entry").path();
+                if path.is_dir() {
+                    if path != src.join("store") {
+                        dirs.push(path);
+                    }
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&path).expect("readable source file");
+                    offenders.extend(sql.find_iter(&text).map(|m| format!("{}: {}", path.display(), m.as_str())));
+                }
+            }
+        }
+        assert!(offenders.is_empty(), "queries of cached tables outside the store: {offenders:#?}");
     }
 }

@@ -1,0 +1,308 @@
+//! The queries of the tables the management-object cache covers (keys, teams, users, object
+//! permissions), parameterized. Only the store calls them, so no write can skip its eviction.
+
+use sqlx::PgPool;
+use sqlx::types::Json;
+
+use crate::domain::{Key, ObjectPermission, Team, User};
+
+pub(super) async fn user(db: &PgPool, user_id: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as("SELECT * FROM users WHERE user_id = $1").bind(user_id).fetch_optional(db).await
+}
+
+pub(super) async fn user_by_email(db: &PgPool, email: &str) -> sqlx::Result<Option<User>> {
+    sqlx::query_as("SELECT * FROM users WHERE user_email = $1").bind(email).fetch_optional(db).await
+}
+
+pub(super) async fn save_user(db: &PgPool, u: &User) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO users (user_id, user_alias, user_email, user_role, teams, organization_id, object_permission_id,
+                            max_budget, spend, models, metadata, budget_duration, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,now())
+         ON CONFLICT (user_id) DO UPDATE SET user_alias=$2, user_email=$3, user_role=$4, teams=$5, organization_id=$6,
+             object_permission_id=$7, max_budget=$8, spend=$9, models=$10, metadata=$11, budget_duration=$12, updated_at=now()",
+    )
+    .bind(&u.user_id)
+    .bind(&u.user_alias)
+    .bind(&u.user_email)
+    .bind(&u.user_role)
+    .bind(&u.teams)
+    .bind(&u.organization_id)
+    .bind(&u.object_permission_id)
+    .bind(u.max_budget)
+    .bind(u.spend)
+    .bind(&u.models)
+    .bind(&u.metadata)
+    .bind(&u.budget_duration)
+    .bind(u.created_at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub(super) async fn team(db: &PgPool, team_id: &str) -> sqlx::Result<Option<Team>> {
+    sqlx::query_as("SELECT * FROM teams WHERE team_id = $1").bind(team_id).fetch_optional(db).await
+}
+
+pub(super) async fn teams_of_user(db: &PgPool, user_id: &str) -> sqlx::Result<Vec<Team>> {
+    sqlx::query_as(
+        "SELECT * FROM teams WHERE members_with_roles @> jsonb_build_array(jsonb_build_object('user_id', $1::text))
+         ORDER BY created_at",
+    )
+    .bind(user_id)
+    .fetch_all(db)
+    .await
+}
+
+pub(super) async fn teams_of_organization(db: &PgPool, organization_id: &str) -> sqlx::Result<Vec<Team>> {
+    sqlx::query_as("SELECT * FROM teams WHERE organization_id = $1 ORDER BY created_at")
+        .bind(organization_id)
+        .fetch_all(db)
+        .await
+}
+
+pub(super) async fn all_teams(db: &PgPool) -> sqlx::Result<Vec<Team>> {
+    sqlx::query_as("SELECT * FROM teams ORDER BY created_at").fetch_all(db).await
+}
+
+pub(super) async fn save_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO teams (team_id, team_alias, organization_id, object_permission_id, members_with_roles,
+                            team_member_permissions, access_group_ids, metadata, max_budget, spend, models, blocked,
+                            tpm_limit, rpm_limit, budget_duration, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,now())
+         ON CONFLICT (team_id) DO UPDATE SET team_alias=$2, organization_id=$3, object_permission_id=$4,
+             members_with_roles=$5, team_member_permissions=$6, access_group_ids=$7, metadata=$8, max_budget=$9,
+             spend=$10, models=$11, blocked=$12, tpm_limit=$13, rpm_limit=$14, budget_duration=$15, updated_at=now()",
+    )
+    .bind(&t.team_id)
+    .bind(&t.team_alias)
+    .bind(&t.organization_id)
+    .bind(&t.object_permission_id)
+    .bind(Json(&t.members_with_roles.0))
+    .bind(&t.team_member_permissions)
+    .bind(&t.access_group_ids)
+    .bind(&t.metadata)
+    .bind(t.max_budget)
+    .bind(t.spend)
+    .bind(&t.models)
+    .bind(t.blocked)
+    .bind(t.tpm_limit)
+    .bind(t.rpm_limit)
+    .bind(&t.budget_duration)
+    .bind(t.created_at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Deletes the teams and their keys; returns the hashes of the deleted keys.
+pub(super) async fn delete_teams(db: &PgPool, team_ids: &[String]) -> sqlx::Result<Vec<String>> {
+    let mut tx = db.begin().await?;
+    let tokens: Vec<(String,)> =
+        sqlx::query_as("DELETE FROM verification_tokens WHERE team_id = ANY($1) RETURNING token")
+            .bind(team_ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    sqlx::query("DELETE FROM teams WHERE team_id = ANY($1)").bind(team_ids).execute(&mut *tx).await?;
+    tx.commit().await?;
+    Ok(tokens.into_iter().map(|(t,)| t).collect())
+}
+
+/// Deletes the users with their keys and memberships; returns the deleted user ids and key hashes.
+pub(super) async fn delete_users(db: &PgPool, user_ids: &[String]) -> sqlx::Result<(Vec<String>, Vec<String>)> {
+    let mut tx = db.begin().await?;
+    let tokens: Vec<(String,)> =
+        sqlx::query_as("DELETE FROM verification_tokens WHERE user_id = ANY($1) RETURNING token")
+            .bind(user_ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    sqlx::query("DELETE FROM team_memberships WHERE user_id = ANY($1)").bind(user_ids).execute(&mut *tx).await?;
+    sqlx::query("DELETE FROM organization_memberships WHERE user_id = ANY($1)")
+        .bind(user_ids)
+        .execute(&mut *tx)
+        .await?;
+    let users: Vec<(String,)> = sqlx::query_as("DELETE FROM users WHERE user_id = ANY($1) RETURNING user_id")
+        .bind(user_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok((users.into_iter().map(|(u,)| u).collect(), tokens.into_iter().map(|(t,)| t).collect()))
+}
+
+pub(super) async fn key(db: &PgPool, token: &str) -> sqlx::Result<Option<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE token = $1").bind(token).fetch_optional(db).await
+}
+
+pub(super) async fn keys_of_user(db: &PgPool, user_id: &str) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE user_id = $1 ORDER BY created_at")
+        .bind(user_id)
+        .fetch_all(db)
+        .await
+}
+
+pub(super) async fn keys_of_team(db: &PgPool, team_id: &str) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE team_id = $1 ORDER BY created_at")
+        .bind(team_id)
+        .fetch_all(db)
+        .await
+}
+
+pub(super) async fn all_keys(db: &PgPool) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens ORDER BY created_at").fetch_all(db).await
+}
+
+pub(super) async fn keys_with_aliases(db: &PgPool, aliases: &[String]) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE key_alias = ANY($1) ORDER BY created_at")
+        .bind(aliases)
+        .fetch_all(db)
+        .await
+}
+
+pub(super) async fn key_alias_taken(db: &PgPool, alias: &str, except_token: Option<&str>) -> sqlx::Result<bool> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM verification_tokens WHERE key_alias = $1 AND token IS DISTINCT FROM $2)",
+    )
+    .bind(alias)
+    .bind(except_token)
+    .fetch_one(db)
+    .await
+}
+
+pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO verification_tokens (token, key_name, key_alias, user_id, team_id, organization_id, object_permission_id,
+             access_group_ids, models, max_budget, spend, budget_duration, expires, blocked, metadata, allowed_routes,
+             key_type, tpm_limit, rpm_limit, created_by, updated_by, created_at, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,now())
+         ON CONFLICT (token) DO UPDATE SET key_name=$2, key_alias=$3, user_id=$4, team_id=$5, organization_id=$6,
+             object_permission_id=$7, access_group_ids=$8, models=$9, max_budget=$10, spend=$11, budget_duration=$12,
+             expires=$13, blocked=$14, metadata=$15, allowed_routes=$16, key_type=$17, tpm_limit=$18, rpm_limit=$19,
+             updated_by=$21, updated_at=now()",
+    )
+    .bind(&k.token)
+    .bind(&k.key_name)
+    .bind(&k.key_alias)
+    .bind(&k.user_id)
+    .bind(&k.team_id)
+    .bind(&k.organization_id)
+    .bind(&k.object_permission_id)
+    .bind(&k.access_group_ids)
+    .bind(&k.models)
+    .bind(k.max_budget)
+    .bind(k.spend)
+    .bind(&k.budget_duration)
+    .bind(k.expires)
+    .bind(k.blocked)
+    .bind(&k.metadata)
+    .bind(&k.allowed_routes)
+    .bind(&k.key_type)
+    .bind(k.tpm_limit)
+    .bind(k.rpm_limit)
+    .bind(&k.created_by)
+    .bind(&k.updated_by)
+    .bind(k.created_at)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+pub(super) async fn delete_keys(db: &PgPool, tokens: &[String]) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar("DELETE FROM verification_tokens WHERE token = ANY($1) RETURNING token")
+        .bind(tokens)
+        .fetch_all(db)
+        .await
+}
+
+pub(super) async fn object_permission(db: &PgPool, id: &str) -> sqlx::Result<Option<ObjectPermission>> {
+    sqlx::query_as("SELECT * FROM object_permissions WHERE object_permission_id = $1").bind(id).fetch_optional(db).await
+}
+
+pub(super) async fn save_object_permission(db: &PgPool, p: &ObjectPermission) -> sqlx::Result<()> {
+    sqlx::query(
+        "INSERT INTO object_permissions (object_permission_id, mcp_servers, mcp_access_groups, mcp_tool_permissions,
+             mcp_toolsets, models, vector_stores, agents)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8)
+         ON CONFLICT (object_permission_id) DO UPDATE SET mcp_servers=$2, mcp_access_groups=$3,
+             mcp_tool_permissions=$4, mcp_toolsets=$5, models=$6, vector_stores=$7, agents=$8",
+    )
+    .bind(&p.object_permission_id)
+    .bind(&p.mcp_servers)
+    .bind(&p.mcp_access_groups)
+    .bind(&p.mcp_tool_permissions)
+    .bind(&p.mcp_toolsets)
+    .bind(&p.models)
+    .bind(&p.vector_stores)
+    .bind(&p.agents)
+    .execute(db)
+    .await
+    .map(drop)
+}
+
+/// Gives the key row `old_token` the new hash and name of `key` (`/key/regenerate`); spend, budgets
+/// and every other column stay.
+pub(super) async fn rotate_key(db: &PgPool, old_token: &str, key: &Key) -> sqlx::Result<()> {
+    sqlx::query("UPDATE verification_tokens SET token = $2, key_name = $3, updated_by = $4, updated_at = now() WHERE token = $1")
+        .bind(old_token)
+        .bind(&key.token)
+        .bind(&key.key_name)
+        .bind(&key.updated_by)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
+/// The spend stored on a key, team or user row (what LiteLLM reseeds a spend counter from).
+pub(super) async fn stored_spend(db: &PgPool, entity: &crate::spend::Entity) -> sqlx::Result<f64> {
+    use crate::spend::Entity;
+    let (sql, id) = match entity {
+        Entity::Key(token) => ("SELECT spend FROM verification_tokens WHERE token = $1", token),
+        Entity::Team(id) => ("SELECT spend FROM teams WHERE team_id = $1", id),
+        Entity::User(id) => ("SELECT spend FROM users WHERE user_id = $1", id),
+    };
+    let spend: Option<f64> = sqlx::query_scalar(sql).bind(id).fetch_optional(db).await?;
+    Ok(spend.unwrap_or(0.0))
+}
+
+/// Records one request's cost: the key's, its team's and its user's spend and a spend-log row, in
+/// one transaction. Cached objects are not evicted: budgets read spend from the counters.
+pub(super) async fn record_spend(db: &PgPool, log: &crate::spend::SpendLog) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("UPDATE verification_tokens SET spend = spend + $2 WHERE token = $1")
+        .bind(&log.api_key)
+        .bind(log.spend)
+        .execute(&mut *tx)
+        .await?;
+    if let Some(team_id) = &log.team_id {
+        sqlx::query("UPDATE teams SET spend = spend + $2 WHERE team_id = $1")
+            .bind(team_id)
+            .bind(log.spend)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let Some(user_id) = &log.user {
+        sqlx::query("UPDATE users SET spend = spend + $2 WHERE user_id = $1")
+            .bind(user_id)
+            .bind(log.spend)
+            .execute(&mut *tx)
+            .await?;
+    }
+    sqlx::query(
+        "INSERT INTO spend_logs (request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id,
+                                 organization_id, \"user\", \"startTime\", \"endTime\")
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,now())",
+    )
+    .bind(&log.request_id)
+    .bind(&log.api_key)
+    .bind(log.spend)
+    .bind(log.prompt_tokens)
+    .bind(log.completion_tokens)
+    .bind(&log.model)
+    .bind(&log.team_id)
+    .bind(&log.organization_id)
+    .bind(&log.user)
+    .bind(log.start_time)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await
+}
