@@ -50,9 +50,14 @@ impl fmt::Display for Signature {
 
 impl Divergence {
     pub fn signature(&self) -> Signature {
-        let mut fields: Vec<String> =
-            decision::differing_facts(&self.target, &self.against).iter().map(|f| f.path().to_string()).collect();
-        if self.target_captured != self.against_captured {
+        // Granted fields tell apart divergences whose verdicts agree; a denial has none to compare.
+        let same_verdict = self.target.verdict == self.against.verdict;
+        let mut fields: Vec<String> = if same_verdict {
+            decision::differing_facts(&self.target, &self.against).iter().map(|f| f.path().to_string()).collect()
+        } else {
+            Vec::new()
+        };
+        if same_verdict && self.target_captured != self.against_captured {
             fields.push("captures".to_string());
         }
         fields.dedup();

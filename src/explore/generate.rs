@@ -279,7 +279,7 @@ impl Generator<'_> {
             }
         }
         if has_servers || has_teams {
-            ops.push((Op::AccessGroupNew, few(w.access_groups.len(), 3, 4)));
+            ops.push((Op::AccessGroupNew, few(w.access_groups.len(), 3, 6)));
         }
         if has_teams {
             ops.extend([(Op::TeamUpdate, 6), (Op::TeamBlock, 3), (Op::TeamDelete, 1), (Op::TeamInfo, 2)]);
@@ -605,8 +605,19 @@ impl Generator<'_> {
 
     fn access_group_new(&mut self) {
         let group = self.world.access_groups.len();
-        let servers = self.subset(self.world.servers);
-        let teams = self.subset_of(&self.world.live_teams());
+        // A group grants something: at least one server when there is one, mostly a team too.
+        let mut servers = self.subset(self.world.servers);
+        if servers.is_empty() && self.world.servers > 0 {
+            servers.push(self.rng.random_range(0..self.world.servers));
+        }
+        let live = self.world.live_teams();
+        let mut teams = self.subset_of(&live);
+        if teams.is_empty()
+            && self.rng.random_bool(0.7)
+            && let Some(&team) = live.choose(&mut self.rng)
+        {
+            teams.push(team);
+        }
         let n = group + 1;
         let step = StepBuilder::new(self.id("access-group-new"), Actor::Admin, "POST", "/v1/access_group")
             .json(json!({
@@ -615,8 +626,23 @@ impl Generator<'_> {
                 "assigned_team_ids": teams.iter().map(|&t| team_var(t)).collect::<Vec<_>>(),
             }))
             .capture(&format!("ag{n}"), "$.access_group_id");
-        self.world.access_groups.push((servers, teams));
+        self.world.access_groups.push((servers, teams.clone()));
         self.push(step);
+        // What the group grants shows through a key of a team it was assigned to.
+        if let Some(&team) = teams.first()
+            && !self.world.teams[team].blocked
+            && self.rng.random_bool(0.6)
+        {
+            let key = Key { var: format!("k{}", self.world.keys.len() + 1), team: Some(team), ..Key::default() };
+            let step = StepBuilder::new(self.id("key-generate"), Actor::Admin, "POST", "/key/generate")
+                .json(json!({"team_id": team_var(team)}))
+                .capture(&key.var, "$.key")
+                .capture(&format!("{}_token", key.var), "$.token");
+            self.world.keys.push(key);
+            self.recent_key = Some(self.world.keys.len() - 1);
+            self.push(step);
+            if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
+        }
     }
 
     fn model_new(&mut self) {
@@ -676,8 +702,13 @@ impl Generator<'_> {
                 body.insert("object_permission".into(), self.object_permission(&tags, &servers));
             }
         }
-        if !self.world.access_groups.is_empty() && self.rng.random_bool(0.35) {
-            let groups = self.subset(self.world.access_groups.len());
+        let mut with_groups = false;
+        if !self.world.access_groups.is_empty() && self.rng.random_bool(0.45) {
+            let mut groups = self.subset(self.world.access_groups.len());
+            if groups.is_empty() {
+                groups.push(self.rng.random_range(0..self.world.access_groups.len()));
+            }
+            with_groups = true;
             body.insert("access_group_ids".into(), json!(groups.iter().map(|&g| group_var(g)).collect::<Vec<_>>()));
         }
         if self.rng.random_bool(0.15) {
@@ -692,7 +723,7 @@ impl Generator<'_> {
             self.recent_key = Some(self.world.keys.len() - 1);
         }
         self.push(step);
-        if kept && self.world.servers > 0 && self.rng.random_bool(0.4) {
+        if kept && self.world.servers > 0 && self.rng.random_bool(if with_groups { 0.9 } else { 0.4 }) {
             if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
         }
     }
