@@ -11,6 +11,7 @@ pub use gateproof_format as scenario;
 pub use gateproof_reference as reference;
 
 pub mod cli;
+pub mod explore;
 pub mod mocks;
 pub mod postgres;
 pub mod report;

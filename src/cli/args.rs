@@ -33,6 +33,8 @@ pub(super) enum Command {
     Schema,
     /// List the reference proxy's quirks: name, upstream issue, description.
     Quirks,
+    /// Send the same random operation sequences to two targets; shrink and write where they diverge.
+    Explore(Box<crate::explore::cli::ExploreArgs>),
 }
 
 #[derive(Debug, Args)]

@@ -90,6 +90,7 @@ fn execute(cli: Cli) -> Result<Verdict, CliError> {
         Command::List(args) => list::list(&args),
         Command::Run(args) => runtime()?.block_on(run::run(*args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
+        Command::Explore(args) => runtime()?.block_on(crate::explore::cli::run(*args)),
     }
 }
 

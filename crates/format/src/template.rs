@@ -133,6 +133,33 @@ pub fn render_json(value: &Value, vars: &Variables) -> Result<Value, TemplateErr
     })
 }
 
+/// Every template inside a JSON value (keys and string values), so a caller can see which
+/// variables a request body uses.
+pub fn json_templates(value: &Value) -> Result<Vec<Template>, TemplateError> {
+    let mut out = Vec::new();
+    collect(value, &mut out)?;
+    Ok(out)
+}
+
+fn collect(value: &Value, out: &mut Vec<Template>) -> Result<(), TemplateError> {
+    match value {
+        Value::String(s) => out.push(Template::parse(s)?),
+        Value::Array(items) => {
+            for item in items {
+                collect(item, out)?;
+            }
+        }
+        Value::Object(map) => {
+            for (k, v) in map {
+                out.push(Template::parse(k)?);
+                collect(v, out)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,375 @@
+//! What a target decided, read from its response: allowed or denied (and the denial's kind), plus the
+//! facts that say what was granted. Explore compares these, never bytes.
+//!
+//! [`NORMALIZATION`] is the one table of harmless differences between LiteLLM versions: it maps a
+//! response to a decision so that envelopes and statuses that moved between releases read the same.
+//! Everything else here only extracts granted fields and normalizes their values (`run_id` and captured
+//! ids back to their placeholders), so two targets that agree produce equal decisions.
+
+use std::collections::BTreeSet;
+use std::fmt;
+
+use serde_json::Value;
+
+use crate::runner::ReceivedResponse;
+use crate::runner::error_view;
+
+/// Why a request was refused, in LiteLLM's terms.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum DenialKind {
+    Auth,
+    NotFound,
+    Validation,
+    Budget,
+    Server,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Verdict {
+    Allowed,
+    Denied(DenialKind),
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Verdict::Allowed => f.write_str("allowed"),
+            Verdict::Denied(kind) => write!(f, "denied ({})", kind.name()),
+        }
+    }
+}
+
+impl DenialKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            DenialKind::Auth => "auth",
+            DenialKind::NotFound => "not found",
+            DenialKind::Validation => "validation",
+            DenialKind::Budget => "budget",
+            DenialKind::Server => "server",
+        }
+    }
+}
+
+/// One thing a response says was granted.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Fact {
+    /// The JSONPath selects something (a server in a discovery list, a tool of a server).
+    Present(String),
+    /// The JSONPath's single node has this value (normalized, as JSON text).
+    Equals(String, String),
+}
+
+impl Fact {
+    pub fn path(&self) -> &str {
+        match self {
+            Fact::Present(path) | Fact::Equals(path, _) => path,
+        }
+    }
+}
+
+/// A target's decision on one request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub verdict: Verdict,
+    pub status: u16,
+    pub facts: BTreeSet<Fact>,
+    /// The error message, for reports (not compared).
+    pub message: Option<String>,
+}
+
+/// What marks a response beyond its status.
+#[derive(Clone, Copy, Debug)]
+enum Marker {
+    Any,
+    /// The error's `type` (in whichever envelope).
+    ErrorType(&'static str),
+    /// The error message contains this.
+    Message(&'static str),
+    /// A 2xx body with a top-level `error` field.
+    ErrorField,
+}
+
+/// One row: on `route` (any when `None`), a status in `statuses` (any when empty) with `marker`
+/// means `verdict`.
+struct Rule {
+    route: Option<&'static str>,
+    statuses: &'static [u16],
+    marker: Marker,
+    verdict: Verdict,
+    /// The version difference the row absorbs.
+    why: &'static str,
+}
+
+/// The normalization table, first match wins. Rows before the generic ones absorb what moved between
+/// LiteLLM 1.83 and 1.109: the budget status (400 / 422, 429 configurable), the model-denied status
+/// (401 / 403), the expired-key status (400 / 401), `tools/list` on a forbidden server (200 with an
+/// `error` field / 403). The generic rows read every 401 and 403 as auth (both versions use both for
+/// the route gate and handler checks), 400 and 422 as validation (invalid JSON is 400 on one and 422 on
+/// the other), and envelopes not at all.
+const NORMALIZATION: &[Rule] = &[
+    Rule {
+        route: None,
+        statuses: &[],
+        marker: Marker::ErrorType("budget_exceeded"),
+        verdict: Verdict::Denied(DenialKind::Budget),
+        why: "budget exceeded is 400 on 1.83 and 422 (or 429) on 1.109",
+    },
+    Rule {
+        route: None,
+        statuses: &[400, 422, 429],
+        marker: Marker::Message("Budget has been exceeded"),
+        verdict: Verdict::Denied(DenialKind::Budget),
+        why: "the budget message without its type, in either envelope",
+    },
+    Rule {
+        route: None,
+        statuses: &[400, 401],
+        marker: Marker::ErrorType("expired_key"),
+        verdict: Verdict::Denied(DenialKind::Auth),
+        why: "an expired key is 400 on 1.83 and 401 on 1.109",
+    },
+    Rule {
+        route: Some("/mcp-rest/tools/list"),
+        statuses: &[200],
+        marker: Marker::ErrorField,
+        verdict: Verdict::Denied(DenialKind::Auth),
+        why: "a forbidden server's tools/list is 200 with `error` on 1.83 and 403 on 1.109",
+    },
+    Rule {
+        route: None,
+        statuses: &[401, 403],
+        marker: Marker::Any,
+        verdict: Verdict::Denied(DenialKind::Auth),
+        why: "route gate, handler checks and model access use 401 and 403 differently across versions",
+    },
+    Rule {
+        route: None,
+        statuses: &[404],
+        marker: Marker::Any,
+        verdict: Verdict::Denied(DenialKind::NotFound),
+        why: "not found, in either envelope",
+    },
+    Rule {
+        route: None,
+        statuses: &[400, 422],
+        marker: Marker::Any,
+        verdict: Verdict::Denied(DenialKind::Validation),
+        why: "invalid requests are 400 or 422 (FastAPI's list) depending on where they are caught",
+    },
+];
+
+/// Every row's reason, for documentation and the README.
+pub fn normalization_rows() -> Vec<String> {
+    NORMALIZATION
+        .iter()
+        .map(|rule| {
+            let statuses = if rule.statuses.is_empty() {
+                "any".to_string()
+            } else {
+                rule.statuses.iter().map(u16::to_string).collect::<Vec<_>>().join("/")
+            };
+            let marker = match rule.marker {
+                Marker::Any => String::new(),
+                Marker::ErrorType(t) => format!(" type {t}"),
+                Marker::Message(m) => format!(" message \"{m}\""),
+                Marker::ErrorField => " body.error".to_string(),
+            };
+            format!("{} {statuses}{marker} → {}: {}", rule.route.unwrap_or("*"), rule.verdict, rule.why)
+        })
+        .collect()
+}
+
+fn verdict_of(route: &str, response: &ReceivedResponse) -> Verdict {
+    let error = response.json.as_ref().and_then(error_view::normalize);
+    for rule in NORMALIZATION {
+        if rule.route.is_some_and(|r| r != route)
+            || !(rule.statuses.is_empty() || rule.statuses.contains(&response.status))
+        {
+            continue;
+        }
+        let matches = match rule.marker {
+            Marker::Any => true,
+            Marker::ErrorType(t) => error.as_ref().and_then(|e| e.error_type.as_deref()) == Some(t),
+            Marker::Message(m) => error.as_ref().is_some_and(|e| e.message.contains(m)),
+            Marker::ErrorField => response.json.as_ref().and_then(|j| j.get("error")).is_some_and(|e| !e.is_null()),
+        };
+        if matches {
+            return rule.verdict;
+        }
+    }
+    match response.status {
+        200..=299 => Verdict::Allowed,
+        500..=599 => Verdict::Denied(DenialKind::Server),
+        _ => Verdict::Denied(DenialKind::Validation),
+    }
+}
+
+/// Replaces what differs between two runs of one sequence (the `run_id`, captured ids and keys) by
+/// the placeholders a scenario writes.
+pub struct Normalizer {
+    pub run_id: String,
+    /// Captured values and their variables, longest value first.
+    pub captured: Vec<(String, String)>,
+}
+
+impl Normalizer {
+    pub fn text(&self, text: &str) -> String {
+        if let Some((_, var)) = self.captured.iter().find(|(value, _)| value == text) {
+            return format!("{{{{{var}}}}}");
+        }
+        if self.run_id.is_empty() { text.to_string() } else { text.replace(&self.run_id, "{{run_id}}") }
+    }
+
+    pub fn value(&self, value: &Value) -> Value {
+        match value {
+            Value::String(s) => Value::String(self.text(s)),
+            Value::Array(items) => Value::Array(items.iter().map(|v| self.value(v)).collect()),
+            Value::Object(fields) => Value::Object(fields.iter().map(|(k, v)| (k.clone(), self.value(v))).collect()),
+            other => other.clone(),
+        }
+    }
+}
+
+/// Descriptions of the servers a sequence may register (fixed in the generator).
+fn server_descriptions() -> impl Iterator<Item = String> {
+    (1..=super::generate::MCP_MOCKS).map(|n| format!("explored-s{n}"))
+}
+
+/// The granted fields of a successful response on `route`.
+fn facts_of(method: &str, route: &str, json: &Value, normalizer: &Normalizer) -> BTreeSet<Fact> {
+    let mut facts = BTreeSet::new();
+    let mut equals = |path: &str, node: Option<&Value>| {
+        if let Some(node) = node {
+            facts.insert(Fact::Equals(path.to_string(), normalizer.value(node).to_string()));
+        }
+    };
+    match (method, route) {
+        ("POST", "/key/generate" | "/key/update" | "/key/regenerate") => {
+            equals("$.models", json.get("models"));
+        }
+        ("GET", "/key/info") => {
+            let info = json.get("info");
+            equals("$.info.models", info.and_then(|i| i.get("models")));
+            equals("$.info.blocked", info.and_then(|i| i.get("blocked")));
+        }
+        ("POST", "/mcp-rest/tools/call") => equals("$.isError", json.get("isError")),
+        ("GET", "/v1/mcp/server") => {
+            for description in server_descriptions() {
+                let listed = json.as_array().is_some_and(|servers| {
+                    servers.iter().any(|s| s.get("description").and_then(Value::as_str) == Some(&description))
+                });
+                if listed {
+                    facts.insert(Fact::Present(format!("$[?@.description == '{description}']")));
+                }
+            }
+        }
+        ("GET", "/mcp-rest/tools/list") => {
+            for description in server_descriptions() {
+                let listed = json.get("tools").and_then(Value::as_array).is_some_and(|tools| {
+                    tools.iter().any(|t| {
+                        t.pointer("/mcp_info/description").and_then(Value::as_str) == Some(description.as_str())
+                    })
+                });
+                if listed {
+                    facts.insert(Fact::Present(format!("$.tools[?@.mcp_info.description == '{description}']")));
+                }
+            }
+        }
+        _ => {}
+    }
+    facts
+}
+
+/// The decision `response` records for a `method` request to `route` (the path as templated, without
+/// its query).
+pub fn decide(method: &str, route: &str, response: &ReceivedResponse, normalizer: &Normalizer) -> Decision {
+    let verdict = verdict_of(route, response);
+    let facts = match (&verdict, &response.json) {
+        (Verdict::Allowed, Some(json)) => facts_of(method, route, json, normalizer),
+        _ => BTreeSet::new(),
+    };
+    let message = response.json.as_ref().and_then(error_view::normalize).map(|e| e.message);
+    Decision { verdict, status: response.status, facts, message }
+}
+
+/// Facts either side has that the other lacks.
+pub fn differing_facts(a: &Decision, b: &Decision) -> Vec<Fact> {
+    a.facts.symmetric_difference(&b.facts).cloned().collect()
+}
+
+/// Two decisions are the same when verdicts and facts are.
+pub fn agree(a: &Decision, b: &Decision) -> bool {
+    a.verdict == b.verdict && a.facts == b.facts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn response(status: u16, body: Value) -> ReceivedResponse {
+        ReceivedResponse { status, headers: vec![], body: body.to_string(), json: Some(body) }
+    }
+
+    fn plain() -> Normalizer {
+        Normalizer { run_id: "rabc".into(), captured: vec![("sk-123".into(), "k1".into())] }
+    }
+
+    #[test]
+    fn moved_statuses_read_as_one_decision() {
+        let budget_o =
+            response(400, json!({"error": {"message": "Budget has been exceeded!", "type": "budget_exceeded"}}));
+        let budget_n = response(422, json!({"error": {"message": "x", "type": "budget_exceeded"}}));
+        let model_o = response(401, json!({"error": {"message": "key not allowed to access model"}}));
+        let model_n = response(403, json!({"detail": "nope"}));
+        let invalid_o = response(400, json!({"error": {"message": "bad json"}}));
+        let invalid_n = response(422, json!({"detail": [{"msg": "bad", "type": "json_invalid"}]}));
+        let n = plain();
+        let d = |r: &ReceivedResponse| decide("POST", "/chat/completions", r, &n).verdict;
+        assert_eq!(d(&budget_o), Verdict::Denied(DenialKind::Budget));
+        assert_eq!(d(&budget_o), d(&budget_n));
+        assert_eq!(d(&model_o), Verdict::Denied(DenialKind::Auth));
+        assert_eq!(d(&model_o), d(&model_n));
+        assert_eq!(d(&invalid_o), Verdict::Denied(DenialKind::Validation));
+        assert_eq!(d(&invalid_o), d(&invalid_n));
+        assert_eq!(d(&response(404, json!({}))), Verdict::Denied(DenialKind::NotFound));
+        assert_eq!(d(&response(500, json!({}))), Verdict::Denied(DenialKind::Server));
+        assert_eq!(d(&response(201, json!({}))), Verdict::Allowed);
+    }
+
+    #[test]
+    fn a_tools_list_error_field_is_a_denial_only_there() {
+        let body = json!({"tools": [], "error": "unexpected_error"});
+        let n = plain();
+        assert_eq!(
+            decide("GET", "/mcp-rest/tools/list", &response(200, body.clone()), &n).verdict,
+            Verdict::Denied(DenialKind::Auth)
+        );
+        assert_eq!(decide("GET", "/team/info", &response(200, body), &n).verdict, Verdict::Allowed);
+    }
+
+    #[test]
+    fn granted_fields_are_normalized_to_placeholders() {
+        let n = plain();
+        let key = decide("POST", "/key/generate", &response(200, json!({"models": ["m1-rabc", "sk-123"]})), &n);
+        assert_eq!(
+            key.facts,
+            BTreeSet::from([Fact::Equals("$.models".into(), r#"["m1-{{run_id}}","{{k1}}"]"#.into())])
+        );
+        let listed = json!([{"description": "explored-s2"}, {"description": "other"}]);
+        let discovery = decide("GET", "/v1/mcp/server", &response(200, listed), &n);
+        assert_eq!(discovery.facts, BTreeSet::from([Fact::Present("$[?@.description == 'explored-s2']".into())]));
+        assert!(agree(&discovery, &discovery.clone()));
+        let empty = decide("GET", "/v1/mcp/server", &response(200, json!([])), &n);
+        assert!(!agree(&discovery, &empty));
+        assert_eq!(differing_facts(&discovery, &empty).len(), 1);
+    }
+
+    #[test]
+    fn every_row_says_why() {
+        let rows = normalization_rows();
+        assert_eq!(rows.len(), NORMALIZATION.len());
+        assert!(rows.iter().all(|row| row.contains(": ") && row.contains('→')), "{rows:?}");
+    }
+}

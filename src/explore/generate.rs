@@ -1,0 +1,933 @@
+//! The generator: random but meaningful operation sequences, as ordinary scenarios.
+//!
+//! A [`World`] is the generator's model of what exists on the target: users (with their keys and
+//! roles), organizations, teams (members, object permissions, member permissions), MCP servers,
+//! access groups, models and virtual keys. Each operation is chosen among those whose arguments the
+//! world can fill, so most requests name objects created earlier in the sequence. The world is updated
+//! as if every request by an actor entitled to it succeeded; the generator never sees a response, so
+//! the same seed gives the same sequence on any target.
+//!
+//! Captures are only attached where the world predicts success (an admin creating something with
+//! arguments it allows): a capture that fails stops the run on that target, which is right at a
+//! divergence and a waste of the sequence anywhere else.
+
+use rand::Rng;
+use rand::rngs::StdRng;
+use rand::seq::{IndexedRandom, SliceRandom};
+use serde_json::{Value, json};
+
+use super::build::{StepBuilder, key_actor};
+use crate::scenario::mock::{LlmMock, McpAnswer, McpMock, McpTool, MockKind, MockSpec};
+use crate::scenario::{Actor, Location, ReferenceSettings, Scenario, Step};
+
+/// MCP mocks every sequence may register, one server each.
+pub(crate) const MCP_MOCKS: usize = 3;
+/// `mcp_access_groups` names an object permission may hold (`g1-{{run_id}}`…).
+const TAG_GROUPS: usize = 3;
+const MODELS: usize = 2;
+
+/// What the generator may use.
+#[derive(Clone, Debug)]
+pub struct GeneratorOptions {
+    /// `/organization/*` (a 1.109 proxy without a licence refuses them).
+    pub organizations: bool,
+    /// `/key/regenerate` (licence-gated on real LiteLLM).
+    pub key_regenerate: bool,
+    /// The replicas a sequence may use: 2 lets sequences with `reference: {replicas: 2}` and `on:` be
+    /// generated (only when both targets can open two).
+    pub max_replicas: usize,
+    /// The longest sequence (operations).
+    pub max_ops: usize,
+}
+
+impl Default for GeneratorOptions {
+    fn default() -> Self {
+        GeneratorOptions { organizations: true, key_regenerate: true, max_replicas: 2, max_ops: 36 }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum TeamRole {
+    Admin,
+    Member,
+}
+
+#[derive(Debug, Default)]
+struct Team {
+    org: Option<usize>,
+    members: Vec<(usize, TeamRole)>,
+    tag_groups: Vec<usize>,
+    servers: Vec<usize>,
+    /// Members may generate and update keys.
+    member_keys: bool,
+    /// Members may attach access groups.
+    member_access_groups: bool,
+    blocked: bool,
+    deleted: bool,
+}
+
+#[derive(Debug, Default)]
+struct Key {
+    var: String,
+    team: Option<usize>,
+    owner: Option<usize>,
+    models: Vec<usize>,
+    deleted: bool,
+}
+
+/// The generator's model of what exists; indexes are creation order (object `n` is variable `…{n+1}`).
+#[derive(Debug, Default)]
+struct World {
+    users: usize,
+    orgs: Vec<Vec<usize>>,
+    teams: Vec<Team>,
+    servers: usize,
+    access_groups: Vec<(Vec<usize>, Vec<usize>)>,
+    models: usize,
+    keys: Vec<Key>,
+    regenerated: usize,
+}
+
+impl World {
+    fn live_teams(&self) -> Vec<usize> {
+        (0..self.teams.len()).filter(|&t| !self.teams[t].deleted).collect()
+    }
+
+    fn live_keys(&self) -> Vec<usize> {
+        (0..self.keys.len()).filter(|&k| !self.keys[k].deleted).collect()
+    }
+
+    fn team_role(&self, team: usize, user: usize) -> Option<TeamRole> {
+        self.teams[team].members.iter().find(|(u, _)| *u == user).map(|(_, role)| *role)
+    }
+
+    fn is_org_admin_of_team(&self, team: usize, user: usize) -> bool {
+        self.teams[team].org.is_some_and(|org| self.orgs[org].contains(&user))
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    UserNew,
+    OrgNew,
+    OrgMemberAdd,
+    TeamNew,
+    TeamUpdate,
+    TeamBlock,
+    TeamDelete,
+    TeamMemberAdd,
+    TeamInfo,
+    ServerNew,
+    AccessGroupNew,
+    ModelNew,
+    KeyGenerate,
+    KeyUpdate,
+    KeyRegenerate,
+    KeyDelete,
+    KeyInfo,
+    Chat,
+    ToolsList,
+    ToolsCall,
+    Discovery,
+}
+
+/// The mocks every generated sequence starts: one LLM provider and [`MCP_MOCKS`] MCP servers with one
+/// tool each (`tool1`…).
+pub(crate) fn mocks() -> Vec<MockSpec> {
+    let mut mocks = vec![MockSpec {
+        name: "llm".to_string(),
+        location: Location::default(),
+        kind: MockKind::Llm(LlmMock::default()),
+    }];
+    for n in 1..=MCP_MOCKS {
+        mocks.push(MockSpec {
+            name: format!("mcp{n}"),
+            location: Location::default(),
+            kind: MockKind::Mcp(McpMock {
+                tools: vec![McpTool {
+                    name: format!("tool{n}"),
+                    description: None,
+                    input_schema: json!({"type": "object"}),
+                    result: None,
+                }],
+                answer: McpAnswer::Json,
+                failure: None,
+            }),
+        });
+    }
+    mocks
+}
+
+/// Sequence number `index` of a run with `seed`: a scenario whose steps have empty expectations.
+pub fn sequence(seed: u64, index: u64, options: &GeneratorOptions) -> Scenario {
+    let mut rng = sequence_rng(seed, index);
+    let replicas = if options.max_replicas >= 2 && rng.random_bool(0.3) { 2 } else { 1 };
+    let length = rng.random_range(6..=options.max_ops.max(6));
+    let mut generator =
+        Generator { rng, world: World::default(), options, replicas, steps: Vec::new(), recent_key: None };
+    while generator.steps.len() < length {
+        generator.next_op();
+    }
+    Scenario {
+        source: format!("explored/seed-{seed}-sequence-{index}.yaml").into(),
+        id: format!("explored-s{seed}-n{index}"),
+        title: format!("Explored sequence {index} of seed {seed}"),
+        description: None,
+        upstream: None,
+        tags: vec!["explored".to_string()],
+        requires: Vec::new(),
+        reference: ReferenceSettings { cache_ttl: None, replicas },
+        mocks: mocks(),
+        steps: generator.steps,
+        reproduces: None,
+    }
+}
+
+/// One generator per sequence, from the run's seed and the sequence's number alone, so sequences do
+/// not depend on how many ran before or at once.
+fn sequence_rng(seed: u64, index: u64) -> StdRng {
+    use rand::SeedableRng;
+    // SplitMix64's mixing step spreads neighbouring (seed, index) pairs apart.
+    let mut z = seed ^ index.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    StdRng::seed_from_u64(z ^ (z >> 31))
+}
+
+struct Generator<'a> {
+    rng: StdRng,
+    world: World,
+    options: &'a GeneratorOptions,
+    replicas: usize,
+    steps: Vec<Step>,
+    recent_key: Option<usize>,
+}
+
+fn user_key(user: usize) -> String {
+    format!("u{}_key", user + 1)
+}
+
+fn user_id(user: usize) -> String {
+    format!("u{}-{{{{run_id}}}}", user + 1)
+}
+
+fn team_var(team: usize) -> String {
+    format!("{{{{t{}}}}}", team + 1)
+}
+
+fn org_var(org: usize) -> String {
+    format!("{{{{o{}}}}}", org + 1)
+}
+
+fn server_var(server: usize) -> String {
+    format!("{{{{s{}}}}}", server + 1)
+}
+
+fn group_var(group: usize) -> String {
+    format!("{{{{ag{}}}}}", group + 1)
+}
+
+fn tag_group(tag: usize) -> String {
+    format!("g{}-{{{{run_id}}}}", tag + 1)
+}
+
+fn model_name(model: usize) -> String {
+    format!("m{}-{{{{run_id}}}}", model + 1)
+}
+
+impl Generator<'_> {
+    fn id(&self, what: &str) -> String {
+        format!("op{:02}-{what}", self.steps.len() + 1)
+    }
+
+    fn on(&mut self) -> Option<usize> {
+        (self.replicas > 1).then(|| self.rng.random_range(0..self.replicas))
+    }
+
+    fn push(&mut self, builder: StepBuilder) {
+        let on = self.on();
+        self.steps.push(builder.on(on).build());
+    }
+
+    /// A random subset of `0..n` (possibly empty).
+    fn subset(&mut self, n: usize) -> Vec<usize> {
+        (0..n).filter(|_| self.rng.random_bool(0.5)).collect()
+    }
+
+    fn subset_of(&mut self, items: &[usize]) -> Vec<usize> {
+        items.iter().copied().filter(|_| self.rng.random_bool(0.5)).collect()
+    }
+
+    fn available(&self) -> Vec<(Op, u32)> {
+        let w = &self.world;
+        let has_users = w.users > 0;
+        let has_teams = !w.live_teams().is_empty();
+        let has_keys = !w.keys.is_empty();
+        let has_servers = w.servers > 0;
+        let few = |n: usize, limit: usize, weight: u32| if n < limit { weight } else { 0 };
+        let mut ops = vec![
+            (Op::UserNew, few(w.users, 5, 6)),
+            (Op::TeamNew, few(w.teams.len(), 4, 6)),
+            (Op::ServerNew, few(w.servers, MCP_MOCKS, 4)),
+            (Op::ModelNew, few(w.models, MODELS, 3)),
+            (Op::KeyGenerate, 10),
+        ];
+        if self.options.organizations {
+            ops.push((Op::OrgNew, few(w.orgs.len(), 2, 3)));
+            if has_users && !w.orgs.is_empty() {
+                ops.push((Op::OrgMemberAdd, 3));
+            }
+        }
+        if has_servers || has_teams {
+            ops.push((Op::AccessGroupNew, few(w.access_groups.len(), 3, 6)));
+        }
+        if has_teams {
+            ops.extend([(Op::TeamUpdate, 6), (Op::TeamBlock, 3), (Op::TeamDelete, 1), (Op::TeamInfo, 2)]);
+            if has_users {
+                ops.push((Op::TeamMemberAdd, 3));
+            }
+        }
+        if has_keys {
+            ops.extend([(Op::KeyUpdate, 6), (Op::KeyDelete, 1), (Op::KeyInfo, 6), (Op::Chat, 6)]);
+            if self.options.key_regenerate {
+                ops.push((Op::KeyRegenerate, 2));
+            }
+            if has_servers {
+                ops.extend([(Op::ToolsList, 5), (Op::ToolsCall, 4), (Op::Discovery, 4)]);
+            }
+        }
+        ops.retain(|(_, weight)| *weight > 0);
+        ops
+    }
+
+    fn next_op(&mut self) {
+        let ops = self.available();
+        let total: u32 = ops.iter().map(|(_, w)| w).sum();
+        let mut pick = self.rng.random_range(0..total);
+        let op = ops
+            .iter()
+            .find(|(_, w)| {
+                if pick < *w {
+                    true
+                } else {
+                    pick -= w;
+                    false
+                }
+            })
+            .map_or(Op::UserNew, |(op, _)| *op);
+        match op {
+            Op::UserNew => self.user_new(),
+            Op::OrgNew => self.org_new(),
+            Op::OrgMemberAdd => self.org_member_add(),
+            Op::TeamNew => self.team_new(),
+            Op::TeamUpdate => self.team_update(),
+            Op::TeamBlock => self.team_block(),
+            Op::TeamDelete => self.team_delete(),
+            Op::TeamMemberAdd => self.team_member_add(),
+            Op::TeamInfo => self.team_info(),
+            Op::ServerNew => self.server_new(),
+            Op::AccessGroupNew => self.access_group_new(),
+            Op::ModelNew => self.model_new(),
+            Op::KeyGenerate => self.key_generate(),
+            Op::KeyUpdate => self.key_update(),
+            Op::KeyRegenerate => self.key_regenerate(),
+            Op::KeyDelete => self.key_delete(),
+            Op::KeyInfo => self.key_info(),
+            Op::Chat => self.chat(),
+            Op::ToolsList => self.tools_list(),
+            Op::ToolsCall => self.tools_call(),
+            Op::Discovery => self.discovery(),
+        }
+    }
+
+    /// A caller for a management request: the master key or one of the users (`Some(user)`).
+    fn caller(&mut self, admin_share: f64) -> (Actor, Option<usize>) {
+        if self.world.users == 0 || self.rng.random_bool(admin_share) {
+            (Actor::Admin, None)
+        } else {
+            let user = self.rng.random_range(0..self.world.users);
+            (key_actor(&user_key(user)), Some(user))
+        }
+    }
+
+    /// A caller with some standing on `team`: its admin, a member, an org admin of its organization,
+    /// or (less often) an outsider; the master key when there are no users.
+    fn team_caller(&mut self, team: usize) -> (Actor, Option<usize>) {
+        let mut insiders: Vec<usize> = self.world.teams[team].members.iter().map(|(u, _)| *u).collect();
+        if let Some(org) = self.world.teams[team].org {
+            insiders.extend(self.world.orgs[org].iter().copied());
+        }
+        match insiders.choose(&mut self.rng).copied() {
+            Some(user) if self.rng.random_bool(0.8) => (key_actor(&user_key(user)), Some(user)),
+            _ => self.caller(0.4),
+        }
+    }
+
+    fn user_new(&mut self) {
+        let user = self.world.users;
+        self.world.users += 1;
+        let step = StepBuilder::new(self.id("user-new"), Actor::Admin, "POST", "/user/new")
+            .json(json!({"user_id": user_id(user), "user_role": "internal_user"}))
+            .capture(&user_key(user), "$.key");
+        self.push(step);
+    }
+
+    fn org_new(&mut self) {
+        let org = self.world.orgs.len();
+        self.world.orgs.push(Vec::new());
+        let step = StepBuilder::new(self.id("org-new"), Actor::Admin, "POST", "/organization/new")
+            .json(json!({"organization_alias": format!("o{}-{{{{run_id}}}}", org + 1)}))
+            .capture(&format!("o{}", org + 1), "$.organization_id");
+        self.push(step);
+    }
+
+    fn org_member_add(&mut self) {
+        let org = self.rng.random_range(0..self.world.orgs.len());
+        let user = self.rng.random_range(0..self.world.users);
+        if !self.world.orgs[org].contains(&user) {
+            self.world.orgs[org].push(user);
+        }
+        let step = StepBuilder::new(self.id("org-member-add"), Actor::Admin, "POST", "/organization/member_add")
+            .json(json!({"organization_id": org_var(org), "member": {"user_id": user_id(user), "role": "org_admin"}}));
+        self.push(step);
+    }
+
+    fn object_permission(&mut self, tags: &[usize], servers: &[usize]) -> Value {
+        let mut permission = serde_json::Map::new();
+        if !tags.is_empty() {
+            permission
+                .insert("mcp_access_groups".into(), json!(tags.iter().map(|&t| tag_group(t)).collect::<Vec<_>>()));
+        }
+        if !servers.is_empty() {
+            permission.insert("mcp_servers".into(), json!(servers.iter().map(|&s| server_var(s)).collect::<Vec<_>>()));
+        }
+        Value::Object(permission)
+    }
+
+    fn team_new(&mut self) {
+        let index = self.world.teams.len();
+        let mut team = Team::default();
+        let mut body = serde_json::Map::new();
+        body.insert("team_alias".into(), json!(format!("t{}-{{{{run_id}}}}", index + 1)));
+        if !self.world.orgs.is_empty() && self.rng.random_bool(0.4) {
+            let org = self.rng.random_range(0..self.world.orgs.len());
+            team.org = Some(org);
+            body.insert("organization_id".into(), json!(org_var(org)));
+        }
+        if self.world.users > 0 && self.rng.random_bool(0.7) {
+            let mut users: Vec<usize> = (0..self.world.users).collect();
+            users.shuffle(&mut self.rng);
+            let count = self.rng.random_range(1..=users.len().min(3));
+            let mut members = Vec::new();
+            for &user in &users[..count] {
+                let role = if self.rng.random_bool(0.35) { TeamRole::Admin } else { TeamRole::Member };
+                team.members.push((user, role));
+                let role = if role == TeamRole::Admin { "admin" } else { "user" };
+                members.push(json!({"user_id": user_id(user), "role": role}));
+            }
+            body.insert("members_with_roles".into(), Value::Array(members));
+        }
+        if self.rng.random_bool(0.6) {
+            team.tag_groups = self.subset(TAG_GROUPS);
+            team.servers = self.subset(self.world.servers);
+            if !team.tag_groups.is_empty() || !team.servers.is_empty() {
+                let permission = self.object_permission(&team.tag_groups.clone(), &team.servers.clone());
+                body.insert("object_permission".into(), permission);
+            }
+        }
+        if self.rng.random_bool(0.6) {
+            team.member_keys = true;
+            let mut permissions = vec!["/key/generate", "/key/update"];
+            if self.rng.random_bool(0.3) {
+                team.member_access_groups = true;
+                permissions.push("/key/access_group_assignment");
+            }
+            body.insert("team_member_permissions".into(), json!(permissions));
+        }
+        self.world.teams.push(team);
+        let step = StepBuilder::new(self.id("team-new"), Actor::Admin, "POST", "/team/new")
+            .json(Value::Object(body))
+            .capture(&format!("t{}", index + 1), "$.team_id");
+        self.push(step);
+    }
+
+    /// Whether `user` (`None` for the master key) may manage `team` in the corrected proxy.
+    fn may_manage(&self, team: usize, user: Option<usize>) -> bool {
+        match user {
+            None => true,
+            Some(user) => {
+                self.world.team_role(team, user) == Some(TeamRole::Admin) || self.world.is_org_admin_of_team(team, user)
+            }
+        }
+    }
+
+    fn pick_team(&mut self) -> usize {
+        let live = self.world.live_teams();
+        *live.choose(&mut self.rng).unwrap_or(&0)
+    }
+
+    fn team_body(&mut self, team: usize) -> serde_json::Map<String, Value> {
+        let mut body = serde_json::Map::new();
+        body.insert("team_id".into(), json!(team_var(team)));
+        if let Some(org) = self.world.teams[team].org
+            && self.rng.random_bool(0.3)
+        {
+            body.insert("organization_id".into(), json!(org_var(org)));
+        }
+        body
+    }
+
+    /// An admin's key for `team` asking for some of the MCP access groups the team has now: it reads
+    /// the team's permission (through the cache, where one is kept).
+    fn key_for_team_groups(&mut self, team: usize, prefer: &[usize]) {
+        let tags = self.world.teams[team].tag_groups.clone();
+        let mut asked = if prefer.is_empty() { self.subset_of(&tags) } else { prefer.to_vec() };
+        if asked.is_empty()
+            && let Some(&tag) = tags.choose(&mut self.rng)
+        {
+            asked.push(tag);
+        }
+        if asked.is_empty() || self.world.teams[team].blocked {
+            return;
+        }
+        let key = Key { var: format!("k{}", self.world.keys.len() + 1), team: Some(team), ..Key::default() };
+        let body = json!({"team_id": team_var(team), "object_permission": self.object_permission(&asked, &[])});
+        let step = StepBuilder::new(self.id("key-generate"), Actor::Admin, "POST", "/key/generate")
+            .json(body)
+            .capture(&key.var, "$.key")
+            .capture(&format!("{}_token", key.var), "$.token");
+        self.world.keys.push(key);
+        self.push(step);
+    }
+
+    fn team_update(&mut self) {
+        let team = self.pick_team();
+        if self.rng.random_bool(0.7) {
+            self.key_for_team_groups(team, &[]);
+        }
+        let (actor, user) = if self.rng.random_bool(0.5) { (Actor::Admin, None) } else { self.team_caller(team) };
+        let mut body = self.team_body(team);
+        let allowed = self.may_manage(team, user);
+        let mut added = Vec::new();
+        match self.rng.random_range(0..3) {
+            0 | 1 => {
+                // Mostly a grant on top of what the team has; sometimes a new set.
+                let mut tags = self.world.teams[team].tag_groups.clone();
+                if self.rng.random_bool(0.3) {
+                    tags = self.subset(TAG_GROUPS);
+                }
+                let extra = self.rng.random_range(0..TAG_GROUPS);
+                if !tags.contains(&extra) {
+                    tags.push(extra);
+                    tags.sort_unstable();
+                }
+                let servers = self.subset(self.world.servers);
+                body.insert("object_permission".into(), self.object_permission(&tags, &servers));
+                if allowed {
+                    let before = std::mem::replace(&mut self.world.teams[team].tag_groups, tags.clone());
+                    added = tags.into_iter().filter(|t| !before.contains(t)).collect();
+                    self.world.teams[team].servers = servers;
+                }
+            }
+            _ => {
+                body.insert("max_budget".into(), json!(if self.rng.random_bool(0.5) { 100.0 } else { 0.00001 }));
+            }
+        }
+        let step = StepBuilder::new(self.id("team-update"), actor, "POST", "/team/update").json(Value::Object(body));
+        self.push(step);
+        // A group the team was just given is the one a stale cache would refuse.
+        if self.rng.random_bool(if added.is_empty() { 0.3 } else { 0.8 }) {
+            self.key_for_team_groups(team, &added);
+        }
+    }
+
+    fn team_block(&mut self) {
+        let team = self.pick_team();
+        let (actor, user) = self.team_caller(team);
+        let body = self.team_body(team);
+        let block = !self.world.teams[team].blocked || self.rng.random_bool(0.2);
+        if self.may_manage(team, user) {
+            self.world.teams[team].blocked = block;
+        }
+        let (what, path) = if block { ("team-block", "/team/block") } else { ("team-unblock", "/team/unblock") };
+        let step = StepBuilder::new(self.id(what), actor, "POST", path).json(Value::Object(body));
+        self.push(step);
+    }
+
+    fn team_delete(&mut self) {
+        let team = self.pick_team();
+        let (actor, user) = self.team_caller(team);
+        let mut body = self.team_body(team);
+        body.remove("team_id");
+        body.insert("team_ids".into(), json!([team_var(team)]));
+        if self.may_manage(team, user) {
+            self.world.teams[team].deleted = true;
+        }
+        let step = StepBuilder::new(self.id("team-delete"), actor, "POST", "/team/delete").json(Value::Object(body));
+        self.push(step);
+    }
+
+    fn team_member_add(&mut self) {
+        let team = self.pick_team();
+        let (actor, caller) = self.team_caller(team);
+        let user = self.rng.random_range(0..self.world.users);
+        let role = if self.rng.random_bool(0.3) { TeamRole::Admin } else { TeamRole::Member };
+        if self.may_manage(team, caller) && self.world.team_role(team, user).is_none() {
+            self.world.teams[team].members.push((user, role));
+        }
+        let role = if role == TeamRole::Admin { "admin" } else { "user" };
+        let step = StepBuilder::new(self.id("team-member-add"), actor, "POST", "/team/member_add")
+            .json(json!({"team_id": team_var(team), "member": {"user_id": user_id(user), "role": role}}));
+        self.push(step);
+    }
+
+    fn team_info(&mut self) {
+        let team = self.pick_team();
+        let (actor, _) = self.team_caller(team);
+        let step = StepBuilder::new(self.id("team-info"), actor, "GET", "/team/info").query("team_id", &team_var(team));
+        self.push(step);
+    }
+
+    fn server_new(&mut self) {
+        let server = self.world.servers;
+        self.world.servers += 1;
+        let n = server + 1;
+        let step = StepBuilder::new(self.id("mcp-server-new"), Actor::Admin, "POST", "/v1/mcp/server")
+            .json(json!({
+                "server_name": format!("s{n}{{{{run_id}}}}"),
+                "description": format!("explored-s{n}"),
+                "url": format!("{{{{mocks.mcp{n}.url}}}}"),
+                "transport": "http",
+            }))
+            .capture(&format!("s{n}"), "$.server_id");
+        self.push(step);
+    }
+
+    fn access_group_new(&mut self) {
+        let group = self.world.access_groups.len();
+        // A group grants something: at least one server when there is one, mostly a team too.
+        let mut servers = self.subset(self.world.servers);
+        if servers.is_empty() && self.world.servers > 0 {
+            servers.push(self.rng.random_range(0..self.world.servers));
+        }
+        let live = self.world.live_teams();
+        let mut teams = self.subset_of(&live);
+        if teams.is_empty()
+            && self.rng.random_bool(0.7)
+            && let Some(&team) = live.choose(&mut self.rng)
+        {
+            teams.push(team);
+        }
+        let n = group + 1;
+        let step = StepBuilder::new(self.id("access-group-new"), Actor::Admin, "POST", "/v1/access_group")
+            .json(json!({
+                "access_group_name": format!("ag{n}{{{{run_id}}}}"),
+                "access_mcp_server_ids": servers.iter().map(|&s| server_var(s)).collect::<Vec<_>>(),
+                "assigned_team_ids": teams.iter().map(|&t| team_var(t)).collect::<Vec<_>>(),
+            }))
+            .capture(&format!("ag{n}"), "$.access_group_id");
+        self.world.access_groups.push((servers, teams.clone()));
+        self.push(step);
+        // What the group grants shows through a key of a team it was assigned to.
+        if let Some(&team) = teams.first()
+            && !self.world.teams[team].blocked
+            && self.rng.random_bool(0.6)
+        {
+            let key = Key { var: format!("k{}", self.world.keys.len() + 1), team: Some(team), ..Key::default() };
+            let step = StepBuilder::new(self.id("key-generate"), Actor::Admin, "POST", "/key/generate")
+                .json(json!({"team_id": team_var(team)}))
+                .capture(&key.var, "$.key")
+                .capture(&format!("{}_token", key.var), "$.token");
+            self.world.keys.push(key);
+            self.recent_key = Some(self.world.keys.len() - 1);
+            self.push(step);
+            if self.world.servers == 0 {
+                return;
+            }
+            if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
+        }
+    }
+
+    fn model_new(&mut self) {
+        let model = self.world.models;
+        self.world.models += 1;
+        let step = StepBuilder::new(self.id("model-new"), Actor::Admin, "POST", "/model/new").json(json!({
+            "model_name": model_name(model),
+            "litellm_params": {
+                "model": "openai/gpt-mock",
+                "api_base": "{{mocks.llm.url}}",
+                "api_key": "sk-upstream-mock",
+                "input_cost_per_token": 0.001,
+                "output_cost_per_token": 0.002,
+            },
+        }));
+        self.push(step);
+    }
+
+    fn key_generate(&mut self) {
+        let (actor, user) = self.caller(0.5);
+        let live = self.world.live_teams();
+        let team = match user {
+            Some(user) => {
+                let own: Vec<usize> =
+                    live.iter().copied().filter(|&t| self.world.team_role(t, user).is_some()).collect();
+                if !own.is_empty() && self.rng.random_bool(0.8) {
+                    own.choose(&mut self.rng).copied()
+                } else if self.rng.random_bool(0.5) {
+                    live.choose(&mut self.rng).copied()
+                } else {
+                    None
+                }
+            }
+            None if self.rng.random_bool(0.8) => live.choose(&mut self.rng).copied(),
+            None => None,
+        };
+        // An admin's key the world can rely on: inside the team's grants, for an unblocked team.
+        let valid = user.is_none() && self.rng.random_bool(0.6);
+        let mut body = serde_json::Map::new();
+        let mut key = Key { var: format!("k{}", self.world.keys.len() + 1), team, owner: user, ..Key::default() };
+        if let Some(team) = team {
+            body.insert("team_id".into(), json!(team_var(team)));
+        }
+        if self.world.models > 0 && self.rng.random_bool(0.4) {
+            key.models = self.subset(self.world.models);
+            body.insert("models".into(), json!(key.models.iter().map(|&m| model_name(m)).collect::<Vec<_>>()));
+        }
+        let (tag_pool, server_pool): (Vec<usize>, Vec<usize>) = match (valid, team) {
+            (true, Some(t)) => (self.world.teams[t].tag_groups.clone(), self.world.teams[t].servers.clone()),
+            (true, None) => (Vec::new(), Vec::new()),
+            (false, _) => ((0..TAG_GROUPS).collect(), (0..self.world.servers).collect()),
+        };
+        if self.rng.random_bool(0.4) {
+            let tags = self.subset_of(&tag_pool);
+            let servers = self.subset_of(&server_pool);
+            if !tags.is_empty() || !servers.is_empty() {
+                body.insert("object_permission".into(), self.object_permission(&tags, &servers));
+            }
+        }
+        let mut with_groups = false;
+        if !self.world.access_groups.is_empty() && self.rng.random_bool(0.45) {
+            let mut groups = self.subset(self.world.access_groups.len());
+            if groups.is_empty() {
+                groups.push(self.rng.random_range(0..self.world.access_groups.len()));
+            }
+            with_groups = true;
+            body.insert("access_group_ids".into(), json!(groups.iter().map(|&g| group_var(g)).collect::<Vec<_>>()));
+        }
+        if self.rng.random_bool(0.15) {
+            body.insert("max_budget".into(), json!(if self.rng.random_bool(0.5) { 100.0 } else { 0.00001 }));
+        }
+        let mut step =
+            StepBuilder::new(self.id("key-generate"), actor, "POST", "/key/generate").json(Value::Object(body));
+        let kept = valid && team.is_none_or(|t| !self.world.teams[t].blocked);
+        if kept {
+            step = step.capture(&key.var, "$.key").capture(&format!("{}_token", key.var), "$.token");
+            self.world.keys.push(key);
+            self.recent_key = Some(self.world.keys.len() - 1);
+        }
+        self.push(step);
+        if kept && self.world.servers > 0 && self.rng.random_bool(if with_groups { 0.9 } else { 0.4 }) {
+            if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
+        }
+    }
+
+    fn pick_key(&mut self) -> usize {
+        // Mostly the key touched last: chains of operations on one key are where caches show.
+        if let Some(recent) = self.recent_key
+            && self.rng.random_bool(0.6)
+        {
+            return recent;
+        }
+        let live = self.world.live_keys();
+        // A deleted or rotated key now and then: it must be refused everywhere.
+        if live.is_empty() || self.rng.random_bool(0.08) {
+            self.rng.random_range(0..self.world.keys.len())
+        } else {
+            *live.choose(&mut self.rng).unwrap_or(&0)
+        }
+    }
+
+    /// A request through key `key` whose answer shows its current state: its own `/key/info`, or a
+    /// completion when it has a model.
+    fn observe_key(&mut self, key: usize) {
+        let var = self.world.keys[key].var.clone();
+        let models = self.world.keys[key].models.clone();
+        let step = match models.choose(&mut self.rng) {
+            Some(&model) if self.rng.random_bool(0.5) => {
+                StepBuilder::new(self.id("chat"), key_actor(&var), "POST", "/chat/completions")
+                    .json(json!({"model": model_name(model), "messages": [{"role": "user", "content": "hi"}]}))
+            }
+            _ => StepBuilder::new(self.id("key-info"), key_actor(&var), "GET", "/key/info"),
+        };
+        self.push(step);
+    }
+
+    fn key_update(&mut self) {
+        let key = self.pick_key();
+        self.recent_key = Some(key);
+        // A write is interesting between two reads: the first caches the key, the second shows
+        // whether the write reached every cache.
+        if self.rng.random_bool(0.5) {
+            self.observe_key(key);
+        }
+        let (actor, user) = match (self.world.keys[key].team, self.rng.random_bool(0.7)) {
+            (Some(team), false) => self.team_caller(team),
+            _ => (Actor::Admin, None),
+        };
+        let var = self.world.keys[key].var.clone();
+        let by = if self.rng.random_bool(0.5) { format!("{{{{{var}_token}}}}") } else { format!("{{{{{var}}}}}") };
+        let mut body = serde_json::Map::new();
+        body.insert("key".into(), json!(by));
+        match self.rng.random_range(0..4) {
+            0 => {
+                body.insert("blocked".into(), json!(self.rng.random_bool(0.7)));
+            }
+            1 => {
+                body.insert("max_budget".into(), json!(if self.rng.random_bool(0.6) { 0.00001 } else { 100.0 }));
+            }
+            2 if self.world.models > 0 => {
+                let models = self.subset(self.world.models);
+                body.insert("models".into(), json!(models.iter().map(|&m| model_name(m)).collect::<Vec<_>>()));
+                if user.is_none() {
+                    self.world.keys[key].models = models;
+                }
+            }
+            _ if !self.world.access_groups.is_empty() => {
+                let groups = self.subset(self.world.access_groups.len());
+                body.insert("access_group_ids".into(), json!(groups.iter().map(|&g| group_var(g)).collect::<Vec<_>>()));
+            }
+            _ => {
+                body.insert("blocked".into(), json!(false));
+            }
+        }
+        let step = StepBuilder::new(self.id("key-update"), actor, "POST", "/key/update").json(Value::Object(body));
+        self.push(step);
+        if self.rng.random_bool(0.7) {
+            self.observe_key(key);
+        }
+    }
+
+    fn key_regenerate(&mut self) {
+        let key = self.pick_key();
+        let old = &self.world.keys[key];
+        self.world.regenerated += 1;
+        let var = format!("k{}", self.world.keys.len() + 1);
+        let fresh =
+            Key { var: var.clone(), team: old.team, owner: old.owner, models: old.models.clone(), deleted: false };
+        let body = json!({"key": format!("{{{{{}}}}}", old.var)});
+        let mut step = StepBuilder::new(self.id("key-regenerate"), Actor::Admin, "POST", "/key/regenerate").json(body);
+        if !old.deleted {
+            step = step.capture(&var, "$.key").capture(&format!("{var}_token"), "$.token");
+            self.world.keys[key].deleted = true;
+            self.world.keys.push(fresh);
+            self.recent_key = Some(self.world.keys.len() - 1);
+        }
+        self.push(step);
+        // The old key must be refused at once, wherever it was cached.
+        if self.rng.random_bool(0.5) {
+            self.observe_key(key);
+        }
+    }
+
+    fn key_delete(&mut self) {
+        let key = self.pick_key();
+        self.world.keys[key].deleted = true;
+        let body = json!({"keys": [format!("{{{{{}}}}}", self.world.keys[key].var)]});
+        let step = StepBuilder::new(self.id("key-delete"), Actor::Admin, "POST", "/key/delete").json(body);
+        self.push(step);
+        if self.rng.random_bool(0.5) {
+            self.observe_key(key);
+        }
+    }
+
+    fn key_info(&mut self) {
+        let key = self.pick_key();
+        let var = self.world.keys[key].var.clone();
+        let step = if self.rng.random_bool(0.6) {
+            StepBuilder::new(self.id("key-info"), key_actor(&var), "GET", "/key/info")
+        } else {
+            let (actor, _) = self.caller(0.5);
+            StepBuilder::new(self.id("key-info"), actor, "GET", "/key/info").query("key", &format!("{{{{{var}}}}}"))
+        };
+        self.push(step);
+    }
+
+    fn chat(&mut self) {
+        let key = self.pick_key();
+        let var = self.world.keys[key].var.clone();
+        let models = self.world.keys[key].models.clone();
+        let model = match models.choose(&mut self.rng) {
+            Some(&m) if self.rng.random_bool(0.8) => m,
+            _ => self.rng.random_range(0..self.world.models.max(1)),
+        };
+        let step = StepBuilder::new(self.id("chat"), key_actor(&var), "POST", "/chat/completions")
+            .json(json!({"model": model_name(model), "messages": [{"role": "user", "content": "hi"}]}));
+        self.push(step);
+    }
+
+    fn tools_list(&mut self) {
+        let key = self.pick_key();
+        let var = self.world.keys[key].var.clone();
+        let mut step = StepBuilder::new(self.id("tools-list"), key_actor(&var), "GET", "/mcp-rest/tools/list");
+        if self.world.servers > 0 && self.rng.random_bool(0.3) {
+            let server = self.rng.random_range(0..self.world.servers);
+            step = step.query("server_id", &server_var(server));
+        }
+        self.push(step);
+    }
+
+    fn tools_call(&mut self) {
+        let key = self.pick_key();
+        let var = self.world.keys[key].var.clone();
+        let server = self.rng.random_range(0..self.world.servers);
+        let step = StepBuilder::new(self.id("tools-call"), key_actor(&var), "POST", "/mcp-rest/tools/call")
+            .json(json!({"server_id": server_var(server), "name": format!("tool{}", server + 1), "arguments": {}}));
+        self.push(step);
+    }
+
+    fn discovery(&mut self) {
+        let key = self.pick_key();
+        let var = self.world.keys[key].var.clone();
+        let step = StepBuilder::new(self.id("discovery"), key_actor(&var), "GET", "/v1/mcp/server");
+        self.push(step);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::Body;
+
+    fn body(step: &Step) -> String {
+        match step.request.as_ref().and_then(|r| r.body.as_ref()) {
+            Some(Body::Json(json)) => json.to_string(),
+            _ => String::new(),
+        }
+    }
+
+    fn path(step: &Step) -> &str {
+        step.request.as_ref().map_or("", |r| r.path.as_str())
+    }
+
+    #[test]
+    fn every_variable_a_step_reads_was_captured_before_it() {
+        for (seed, index) in (1..=3).flat_map(|seed| (0..200).map(move |index| (seed, index))) {
+            let scenario = sequence(seed, index, &GeneratorOptions::default());
+            let mut known: Vec<String> = vec!["run_id".into()];
+            known.extend(scenario.mocks.iter().map(|m| m.url_variable()));
+            for step in &scenario.steps {
+                for var in crate::explore::shrink::uses(step) {
+                    assert!(
+                        known.contains(&var),
+                        "sequence {index}, {}: `{var}` ({} {})",
+                        step.id,
+                        path(step),
+                        body(step)
+                    );
+                }
+                known.extend(step.capture.iter().map(|c| c.variable.clone()));
+            }
+            assert!(scenario.steps.len() >= 6, "sequence {index} is too short");
+        }
+    }
+}

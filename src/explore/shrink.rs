@@ -1,0 +1,243 @@
+//! Shrinking a divergent sequence: fewer operations (dropping an operation drops those that use what
+//! it captured), one replica instead of two, simpler arguments; a candidate is kept only when it still
+//! diverges with the same signature. Every candidate is a full run on both sides, so the number of
+//! runs is bounded.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use super::compare::{PairResult, PairRun, Signature, run_pair};
+use super::side::Side;
+use crate::scenario::template::json_templates;
+use crate::scenario::{Actor, Body, Scenario, Step};
+
+/// Variables a step's request reads.
+pub(crate) fn uses(step: &Step) -> BTreeSet<String> {
+    let mut vars = BTreeSet::new();
+    let Some(request) = &step.request else { return vars };
+    let mut add = |t: &crate::scenario::Template| vars.extend(t.variables().map(str::to_string));
+    if let Actor::Key(key) = &request.actor {
+        add(key);
+    }
+    add(&request.path);
+    for (_, value) in request.query.iter().chain(&request.headers) {
+        add(value);
+    }
+    match &request.body {
+        Some(Body::Json(json)) => {
+            for template in json_templates(json).unwrap_or_default() {
+                add(&template);
+            }
+        }
+        Some(Body::Raw(raw)) => add(raw),
+        None => {}
+    }
+    vars
+}
+
+/// `steps` without those at `drop`, and without every step that then reads a variable no kept step
+/// captures.
+pub(crate) fn without(steps: &[Step], drop: &BTreeSet<usize>) -> Vec<Step> {
+    let all_defined: BTreeSet<String> =
+        steps.iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())).collect();
+    let mut defined = BTreeSet::new();
+    let mut kept = Vec::new();
+    for (index, step) in steps.iter().enumerate() {
+        if drop.contains(&index) {
+            continue;
+        }
+        let needs_missing = uses(step).iter().any(|v| all_defined.contains(v) && !defined.contains(v));
+        if needs_missing {
+            continue;
+        }
+        defined.extend(step.capture.iter().map(|c| c.variable.clone()));
+        kept.push(step.clone());
+    }
+    kept
+}
+
+/// The shrunk sequence and its last run (whose first divergence is at its last step).
+pub struct Shrunk {
+    pub scenario: Scenario,
+    pub run: PairRun,
+    /// Candidate runs tried.
+    pub attempts: usize,
+}
+
+struct Shrinker<'a> {
+    target: &'a Side,
+    against: &'a Side,
+    signature: Signature,
+    attempts: usize,
+    max_attempts: usize,
+}
+
+impl Shrinker<'_> {
+    /// Runs `candidate`; on the same divergence, returns it cut after the divergent step.
+    async fn try_candidate(&mut self, mut candidate: Scenario) -> Option<(Scenario, PairRun)> {
+        if self.attempts >= self.max_attempts || candidate.steps.is_empty() {
+            return None;
+        }
+        self.attempts += 1;
+        let run = run_pair(&candidate, self.target, self.against).await;
+        match &run.result {
+            PairResult::Diverge(divergence) if divergence.signature() == self.signature => {
+                candidate.steps.truncate(divergence.step + 1);
+                Some((candidate, run))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Shrinks `scenario`, whose first divergence is `run`'s, within `max_attempts` candidate runs.
+pub async fn shrink(scenario: Scenario, run: PairRun, target: &Side, against: &Side, max_attempts: usize) -> Shrunk {
+    let PairResult::Diverge(divergence) = &run.result else {
+        return Shrunk { scenario, run, attempts: 0 };
+    };
+    let mut best = scenario;
+    best.steps.truncate(divergence.step + 1);
+    let mut best_run = run_cut(run);
+    let mut shrinker =
+        Shrinker { target, against, signature: divergence_signature(&best_run), attempts: 0, max_attempts };
+
+    // One replica, when the divergence does not need two.
+    if best.reference.replicas > 1 {
+        let mut candidate = best.clone();
+        candidate.reference.replicas = 1;
+        candidate.steps.iter_mut().for_each(|s| s.on = None);
+        if let Some((c, r)) = shrinker.try_candidate(candidate).await {
+            (best, best_run) = (c, r);
+        }
+    }
+
+    loop {
+        let mut changed = false;
+        // Drop chunks of operations, halving the chunk until single ones; never the divergent step.
+        let mut size = (best.steps.len() / 2).max(1);
+        loop {
+            let mut start = 0;
+            while start + 1 < best.steps.len() {
+                let last = best.steps.len() - 1;
+                let drop: BTreeSet<usize> = (start..(start + size).min(last)).collect();
+                let mut candidate = best.clone();
+                candidate.steps = without(&best.steps, &drop);
+                let keeps_last = candidate.steps.last().map(|s| &s.id) == best.steps.last().map(|s| &s.id);
+                if keeps_last && let Some((c, r)) = shrinker.try_candidate(candidate).await {
+                    (best, best_run) = (c, r);
+                    changed = true;
+                } else {
+                    start += size;
+                }
+                if shrinker.attempts >= shrinker.max_attempts {
+                    break;
+                }
+            }
+            if size == 1 || shrinker.attempts >= shrinker.max_attempts {
+                break;
+            }
+            size = (size / 2).max(1);
+        }
+        // Simpler arguments: drop optional body fields and list items one at a time.
+        for index in 0..best.steps.len() {
+            for candidate_step in simpler(&best.steps[index]) {
+                let mut candidate = best.clone();
+                candidate.steps[index] = candidate_step;
+                if let Some((c, r)) = shrinker.try_candidate(candidate).await {
+                    (best, best_run) = (c, r);
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if !changed || shrinker.attempts >= shrinker.max_attempts {
+            break;
+        }
+    }
+    best.mocks.retain(|mock| {
+        let var = mock.url_variable();
+        best.steps.iter().any(|s| uses(s).contains(&var))
+    });
+    Shrunk { scenario: best, run: best_run, attempts: shrinker.attempts }
+}
+
+fn divergence_signature(run: &PairRun) -> Signature {
+    match &run.result {
+        PairResult::Diverge(d) => d.signature(),
+        _ => unreachable!("shrink starts from a divergent run"),
+    }
+}
+
+/// The run cut to the divergent step (later steps are not part of the shrunk sequence).
+fn run_cut(mut run: PairRun) -> PairRun {
+    if let PairResult::Diverge(d) = &run.result {
+        run.target.steps.truncate(d.step + 1);
+        run.against.steps.truncate(d.step + 1);
+    }
+    run
+}
+
+/// Variants of `step` with one body field (other than ids naming what it acts on) or one list item
+/// fewer.
+fn simpler(step: &Step) -> Vec<Step> {
+    let Some(Body::Json(Value::Object(fields))) = step.request.as_ref().and_then(|r| r.body.as_ref()) else {
+        return Vec::new();
+    };
+    const NAMES: &[&str] = &["team_id", "key", "keys", "team_ids", "server_id", "name", "model", "messages", "user_id"];
+    let mut variants = Vec::new();
+    let with_body = |fields: serde_json::Map<String, Value>| {
+        let mut s = step.clone();
+        if let Some(request) = &mut s.request {
+            request.body = Some(Body::Json(Value::Object(fields)));
+        }
+        s
+    };
+    for (name, value) in fields {
+        if !NAMES.contains(&name.as_str()) {
+            let mut fewer = fields.clone();
+            fewer.remove(name);
+            variants.push(with_body(fewer));
+        }
+        if let Value::Array(items) = value {
+            for i in 0..items.len() {
+                let mut fewer = fields.clone();
+                let mut list = items.clone();
+                list.remove(i);
+                fewer.insert(name.clone(), Value::Array(list));
+                variants.push(with_body(fewer));
+            }
+        }
+        if let Value::Object(inner) = value {
+            for key in inner.keys() {
+                let mut fewer = fields.clone();
+                let mut smaller = inner.clone();
+                smaller.remove(key);
+                fewer.insert(name.clone(), Value::Object(smaller));
+                variants.push(with_body(fewer));
+            }
+        }
+    }
+    variants
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::generate::{GeneratorOptions, sequence};
+
+    #[test]
+    fn dropping_a_step_drops_what_uses_its_captures() {
+        let scenario = sequence(7, 3, &GeneratorOptions::default());
+        let first_capturing = scenario.steps.iter().position(|s| !s.capture.is_empty()).expect("something is created");
+        let dropped: BTreeSet<String> =
+            scenario.steps[first_capturing].capture.iter().map(|c| c.variable.clone()).collect();
+        let kept = without(&scenario.steps, &BTreeSet::from([first_capturing]));
+        assert!(kept.len() < scenario.steps.len());
+        for step in &kept {
+            let reads = uses(step);
+            let redefined = kept.iter().any(|s| s.capture.iter().any(|c| dropped.contains(&c.variable)));
+            assert!(redefined || reads.is_disjoint(&dropped), "{} still reads {dropped:?}", step.id);
+        }
+    }
+}
