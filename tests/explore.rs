@@ -69,12 +69,14 @@ macro_rules! quirk_tests {
             }
         )*
 
-        /// A new quirk without a test here fails the build of this list, not silently.
+        /// A new quirk is either tested here or listed in `NOT_YET_EXPLORED` with the reason, so none
+        /// is left out silently.
         #[test]
-        fn every_quirk_has_a_test() {
+        fn every_quirk_has_a_test_or_a_stated_reason() {
             let tested = [$(Quirk::$quirk),*];
             for quirk in Quirk::ALL {
-                assert!(tested.contains(quirk), "{quirk} has no explore test");
+                let listed = NOT_YET_EXPLORED.iter().any(|(q, _)| q == quirk);
+                assert!(tested.contains(quirk) != listed, "{quirk}: needs exactly one of an explore test or a reason");
             }
         }
     };
@@ -90,6 +92,24 @@ quirk_tests! {
     finds_no_access_group_assignment_gate => NoAccessGroupAssignmentGate,
     finds_org_admin_gate_needs_org_id_in_body => OrgAdminGateNeedsOrgIdInBody,
 }
+
+/// Quirks the generator cannot reach yet, and what it lacks for each.
+const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[
+    (Quirk::TeamBlockKeepsCachedTeam, "the generator does not yet call a team key right after /team/block"),
+    (Quirk::ArrayBodyCrashesAuth, "generated bodies are always JSON objects"),
+    (Quirk::AccessGroupAcceptsUnknownTeams, "generated access groups only name teams that exist"),
+    (Quirk::McpServerViewIgnoresTeamGrant, "the generator does not call GET /v1/mcp/server/{id} with a team key"),
+    (Quirk::McpListingFailureAsEmptyList, "generated MCP mocks never fail"),
+    (Quirk::McpCallTimeoutAsToolNotFound, "generated MCP mocks are never slow"),
+    (Quirk::ListingIgnoresMemberAllowedModels, "the generator does not set a member's allowed_models"),
+    (Quirk::ListingIgnoresUserModels, "the generator does not give users models"),
+    (Quirk::ListingKeyModelsReplaceTeamModels, "model discovery routes are not generated yet"),
+    (Quirk::ListingIgnoresAccessGroups, "model discovery routes are not generated yet"),
+    (Quirk::KeyModelsNotCappedByTeam, "generated team keys only ask for their team's models"),
+    (Quirk::ListingDropsWildcardMatches, "generated model lists hold no wildcards"),
+    (Quirk::V2ModelInfoListsEveryModel, "model discovery routes are not generated yet"),
+    (Quirk::KeyAccessGroupsCannotWidenTeamModels, "generated access groups grant MCP servers, not models"),
+];
 
 #[test]
 fn the_reference_against_itself_finds_nothing() {
