@@ -179,18 +179,7 @@ impl Side {
 }
 
 fn errored(scenario: &Scenario, message: String) -> ScenarioOutcome {
-    ScenarioOutcome {
-        id: scenario.id.clone(),
-        title: scenario.title.clone(),
-        file: scenario.source.clone(),
-        tags: scenario.tags.clone(),
-        run_id: String::new(),
-        status: ScenarioStatus::Errored { message },
-        steps: Vec::new(),
-        duration: Duration::ZERO,
-        reproduction: None,
-        created: Vec::new(),
-    }
+    crate::runner::never_started(scenario, ScenarioStatus::Errored { message })
 }
 
 #[cfg(test)]

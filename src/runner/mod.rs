@@ -21,6 +21,7 @@ pub(crate) use query::char_prefix;
 mod reproduce;
 mod resources;
 mod scenario;
+pub(crate) use scenario::never_started;
 mod step;
 mod target;
 mod teardown;

@@ -63,14 +63,7 @@ struct Subject {
 }
 
 async fn load_subject(state: &AppState, key: Key) -> Result<Subject, ProxyError> {
-    let team = match &key.team_id {
-        Some(id) => state.store.team(id).await?,
-        None => None,
-    };
-    let user = match (&key.team_id, &key.user_id) {
-        (None, Some(id)) => state.store.user(id).await?,
-        _ => None,
-    };
+    let (team, user) = model_scope::key_owners(state, &key).await?;
     let models = model_scope::load(state, &key, team.as_ref(), user.as_ref()).await?;
     Ok(Subject { key, team, user, models })
 }

@@ -26,14 +26,7 @@ async fn caller_models(state: &AppState, authed: &Authed) -> Result<Option<Calle
     let Some(key) = state.store.key(hash).await? else {
         return Ok(Some(CallerModels::default()));
     };
-    let team = match &key.team_id {
-        Some(id) => state.store.team(id).await?,
-        None => None,
-    };
-    let user = match (&key.team_id, &key.user_id) {
-        (None, Some(id)) => state.store.user(id).await?,
-        _ => None,
-    };
+    let (team, user) = model_scope::key_owners(state, &key).await?;
     Ok(Some(model_scope::load(state, &key, team.as_ref(), user.as_ref()).await?))
 }
 

@@ -35,6 +35,20 @@ impl CallerModels {
     }
 }
 
+/// The objects a key's model access also depends on: its team, and its user for a personal key
+/// (a team key's user models play no part).
+pub(crate) async fn key_owners(state: &AppState, key: &Key) -> Result<(Option<Team>, Option<User>), ProxyError> {
+    let team = match &key.team_id {
+        Some(id) => state.store.team(id).await?,
+        None => None,
+    };
+    let user = match (&key.team_id, &key.user_id) {
+        (None, Some(id)) => state.store.user(id).await?,
+        _ => None,
+    };
+    Ok((team, user))
+}
+
 /// Reads what `key` (with its already loaded team, and its user for a personal key) may use. The
 /// database is asked only for what the objects point at: access groups when some are named, the
 /// membership when a team key has a user.
