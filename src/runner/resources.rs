@@ -46,6 +46,13 @@ impl ResourceKind {
     pub fn recreated_by_spend_writer(self) -> bool {
         self == ResourceKind::Customer
     }
+
+    /// Whether a successful delete may take a while to show: a LiteLLM proxy without Redis serves
+    /// models from its router, which it rebuilds from the database on its next poll, so a deleted
+    /// model can still be listed for some seconds after the delete answered (seen on 1.83.14).
+    pub fn disappears_eventually(self) -> bool {
+        self == ResourceKind::Model
+    }
 }
 
 /// One object on the target.

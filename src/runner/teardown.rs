@@ -12,6 +12,9 @@ use super::resources::{Resource, already_gone, route_missing, still_exists};
 /// a margin. Measured: a customer deleted right after its completion was back 9 s later on 1.83.14, and
 /// 12 to 14 s later on 1.109.1.
 pub(crate) const SPEND_WRITER_SETTLE: Duration = Duration::from_secs(20);
+/// How long an object whose delete shows eventually is read back until it is gone, and how often.
+pub(crate) const EVENTUAL_DELETE_WAIT: Duration = Duration::from_secs(30);
+const EVENTUAL_DELETE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Deletes every resource not yet handled, in reverse order of creation, and records how it went.
 /// Each request gets the one retry on a new connection that every request of the runner gets.
@@ -93,6 +96,13 @@ pub async fn leftovers(outcomes: &[ScenarioOutcome], client: &Client, endpoint: 
                 tokio::time::sleep_until((deleted_at + SPEND_WRITER_SETTLE).into()).await;
             }
             let mut state = read_back(&item.resource, client, endpoint).await;
+            if item.resource.kind.disappears_eventually() && item.cleanup == Cleanup::Deleted {
+                let deadline = tokio::time::Instant::now() + EVENTUAL_DELETE_WAIT;
+                while matches!(state, Found::There) && tokio::time::Instant::now() < deadline {
+                    tokio::time::sleep(EVENTUAL_DELETE_INTERVAL).await;
+                    state = read_back(&item.resource, client, endpoint).await;
+                }
+            }
             let mut reason = still_there(&item.cleanup);
             if rewritable && matches!(state, Found::There) && item.cleanup != Cleanup::Pending {
                 reason = match delete(&item.resource, client, endpoint).await {

@@ -649,6 +649,44 @@ async fn ctrl_c_lets_the_request_in_flight_finish_so_teardown_knows_what_it_crea
     assert_eq!(outcome.created[0].resource.id, "t-slow");
 }
 
+/// A model a Redis-less LiteLLM still lists for a few seconds after its delete answered is read back
+/// until it is gone, not reported as left behind at the first look.
+#[tokio::test]
+async fn a_deleted_model_still_listed_for_a_moment_is_not_a_leftover() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/model/info"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{"model_info": {"id": "m-r1"}}]})))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/model/info"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
+        .mount(&server)
+        .await;
+    let outcome = ScenarioOutcome {
+        id: "models".into(),
+        title: "registers a model".into(),
+        file: PathBuf::from("models.yaml"),
+        tags: vec![],
+        run_id: "r1".into(),
+        status: ScenarioStatus::Passed,
+        steps: vec![],
+        duration: Duration::ZERO,
+        reproduction: None,
+        created: vec![Created {
+            resource: Resource { kind: ResourceKind::Model, id: "m-r1".into() },
+            step: "register".into(),
+            cleanup: Cleanup::Deleted,
+            deleted_at: Some(std::time::Instant::now()),
+        }],
+    };
+    let leftovers = check_leftovers(&external(&server), &[outcome], &options()).await;
+    assert_eq!(leftovers, [], "listed twice more after its delete, then gone");
+}
+
 /// LiteLLM's spend writer writes a customer again after teardown deleted it (1.83.14 and 1.109.1 both
 /// do, 9 to 14 s later). The leftover check waits for that, deletes it again, and only then judges.
 #[tokio::test]
