@@ -2,6 +2,7 @@
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::baseline::{Change, Comparison};
 use super::human::{failure_detail, reproduction_line};
 use super::{RunInfo, leftover_line};
 use crate::runner::Leftover;
@@ -13,13 +14,22 @@ pub struct JunitError(#[from] quick_junit::SerializeError);
 
 /// The report: testcase name = scenario id, classname = scenario file; a failure carries the failing
 /// step's message and the human failure detail, a skip its reason, an infrastructure error its message.
+///
+/// With `--baseline`, the report agrees with the exit code: a failure the baseline accepted (it failed
+/// there too) is a skip whose message says so and keeps the failure's detail, so a CI dashboard stays
+/// green exactly when the gate does; a fix carries the property `baseline = fixed`.
 pub fn report(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Report {
     let mut suite = TestSuite::new("gateproof");
     suite.set_timestamp(run.started_at.fixed_offset());
     suite.set_time(run.duration);
     suite.add_property(Property::new("target", run.target.as_str()));
     suite.add_property(Property::new("target_version", run.target_version.as_str()));
-    suite.add_test_cases(outcomes.iter().map(test_case));
+    if let Some(baseline) = &run.baseline {
+        suite.add_property(Property::new("baseline", baseline.file.as_str()));
+        let version = baseline.baseline_version.as_deref().unwrap_or(super::UNKNOWN_VERSION);
+        suite.add_property(Property::new("baseline_target_version", version));
+    }
+    suite.add_test_cases(outcomes.iter().map(|outcome| test_case(outcome, run.baseline.as_ref())));
     if let Some(leftovers) = &run.leftovers {
         suite.add_test_case(leftover_case(leftovers));
     }
@@ -51,9 +61,20 @@ fn leftover_case(leftovers: &[Leftover]) -> TestCase {
     case
 }
 
-fn test_case(outcome: &ScenarioOutcome) -> TestCase {
+fn test_case(outcome: &ScenarioOutcome, baseline: Option<&Comparison>) -> TestCase {
+    let named = |changes: &[Change]| changes.iter().any(|change| change.id == outcome.id);
+    let accepted = baseline.is_some_and(|b| named(&b.known_failures));
     let status = match &outcome.status {
         ScenarioStatus::Passed => TestCaseStatus::success(),
+        ScenarioStatus::Failed if accepted => {
+            let mut status = TestCaseStatus::skipped();
+            let file = baseline.map_or("", |b| b.file.as_str());
+            status.set_message(format!("known failure, accepted by the baseline {file}: {}", failure_message(outcome)));
+            if let Some(detail) = failure_detail(outcome) {
+                status.set_description(detail);
+            }
+            status
+        }
         ScenarioStatus::Failed => {
             let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
             status.set_message(failure_message(outcome));
@@ -77,6 +98,11 @@ fn test_case(outcome: &ScenarioOutcome) -> TestCase {
         }
     };
     let mut case = TestCase::new(outcome.id.as_str(), status);
+    if baseline.is_some_and(|b| named(&b.fixed)) {
+        case.add_property(Property::new("baseline", "fixed"));
+    } else if accepted {
+        case.add_property(Property::new("baseline", "known_failure"));
+    }
     if let Some(line) = reproduction_line(outcome) {
         case.set_system_out(line);
     }
@@ -129,5 +155,43 @@ mod tests {
         assert!(xml.contains("message=\"NOT reproduced: with `org_admin_gate_needs_org_id_in_body` on"), "{xml}");
         assert_eq!(xml.matches("<system-out>").count(), 3, "{xml}");
         assert!(xml.contains("reproduced: with `stale_team_cache` on, step `key-for-g2` fails as declared"), "{xml}");
+    }
+
+    #[test]
+    fn with_a_baseline_an_accepted_failure_is_a_skip_and_a_new_one_stays_a_failure() {
+        use crate::report::baseline::{Baseline, compare};
+        use crate::report::json::JsonReport;
+        use crate::runner::ScenarioStatus;
+
+        let before = fixtures::outcomes();
+        let failing = before.iter().find(|o| o.status == ScenarioStatus::Failed).expect("a failing fixture").id.clone();
+        let passing = before.iter().find(|o| o.status == ScenarioStatus::Passed).expect("a passing fixture").id.clone();
+        let baseline = Baseline::from_report(
+            std::path::Path::new("before.json"),
+            &JsonReport::new(&before, &fixtures::run_info()),
+        );
+
+        // The same outcomes again: the failure is known, so nothing in the report fails.
+        let mut run = fixtures::run_info();
+        run.baseline = Some(compare(&baseline, &before));
+        let xml = to_xml(&before, &run).expect("serializes");
+        assert_eq!(xml.matches("<failure ").count(), 0, "{xml}");
+        assert!(xml.contains("known failure, accepted by the baseline before.json: step `"), "{xml}");
+        assert!(xml.contains(r#"<property name="baseline" value="before.json"/>"#), "{xml}");
+
+        // Now the passing one fails and the failing one passes: one new failure, one fix.
+        let mut now = fixtures::outcomes();
+        for outcome in &mut now {
+            if outcome.id == failing {
+                outcome.status = ScenarioStatus::Passed;
+            } else if outcome.id == passing {
+                outcome.status = ScenarioStatus::Failed;
+            }
+        }
+        run.baseline = Some(compare(&baseline, &now));
+        let xml = to_xml(&now, &run).expect("serializes");
+        assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+        assert!(!xml.contains("known failure"), "{xml}");
+        assert!(xml.contains(r#"<property name="baseline" value="fixed"/>"#), "{xml}");
     }
 }

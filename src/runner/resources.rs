@@ -22,6 +22,12 @@ pub enum ResourceKind {
     Customer,
     Budget,
     Tag,
+    /// A stored provider credential (`/credentials`), by its name.
+    Credential,
+    Guardrail,
+    VectorStore,
+    /// A model access group (`/access_group/new`): a name LiteLLM writes into its models' `model_info`.
+    ModelAccessGroup,
 }
 
 impl ResourceKind {
@@ -37,6 +43,10 @@ impl ResourceKind {
             ResourceKind::Customer => "customer",
             ResourceKind::Budget => "budget",
             ResourceKind::Tag => "tag",
+            ResourceKind::Credential => "credential",
+            ResourceKind::Guardrail => "guardrail",
+            ResourceKind::VectorStore => "vector_store",
+            ResourceKind::ModelAccessGroup => "model_access_group",
         }
     }
 
@@ -88,6 +98,10 @@ impl Resource {
             ResourceKind::Customer => ("POST", "/customer/delete".into(), Some(json!({"user_ids": [id]}))),
             ResourceKind::Budget => ("POST", "/budget/delete".into(), Some(json!({"id": id}))),
             ResourceKind::Tag => ("POST", "/tag/delete".into(), Some(json!({"name": id}))),
+            ResourceKind::Credential => ("DELETE", format!("/credentials/{}", encode(id)), None),
+            ResourceKind::Guardrail => ("DELETE", format!("/guardrails/{}", encode(id)), None),
+            ResourceKind::VectorStore => ("POST", "/vector_store/delete".into(), Some(json!({"vector_store_id": id}))),
+            ResourceKind::ModelAccessGroup => ("DELETE", format!("/access_group/{}/delete", encode(id)), None),
         }
     }
 
@@ -107,6 +121,12 @@ impl Resource {
             ResourceKind::Customer => get(format!("/customer/info?end_user_id={id}")),
             ResourceKind::Budget => ("POST", "/budget/info".into(), Some(json!({"budgets": [self.id]}))),
             ResourceKind::Tag => ("POST", "/tag/info".into(), Some(json!({"names": [self.id]}))),
+            ResourceKind::Credential => get(format!("/credentials/by_name/{id}")),
+            ResourceKind::Guardrail => get(format!("/guardrails/{id}/info")),
+            ResourceKind::VectorStore => {
+                ("POST", "/vector_store/info".into(), Some(json!({"vector_store_id": self.id})))
+            }
+            ResourceKind::ModelAccessGroup => get(format!("/access_group/{id}/info")),
         }
     }
 }
@@ -202,6 +222,16 @@ pub fn created_by(request: &SentRequest, response: &ReceivedResponse, run_id: &s
                 .map(|id| Resource { kind: ResourceKind::Model, id: id.into() })
         })),
         "/team/member_add" | "/organization/member_add" => created.extend(side_users(request, "member", run_id)),
+        // The answer does not name the credential; the request does.
+        "/credentials" => created
+            .extend(sent_field(request, "credential_name").map(|id| Resource { kind: ResourceKind::Credential, id })),
+        "/guardrails" => created.extend(from(ResourceKind::Guardrail, "guardrail_id")),
+        "/vector_store/new" => created.extend(
+            body.pointer("/vector_store/vector_store_id")
+                .and_then(Value::as_str)
+                .map(|id| Resource { kind: ResourceKind::VectorStore, id: id.into() }),
+        ),
+        "/access_group/new" => created.extend(from(ResourceKind::ModelAccessGroup, "access_group")),
         _ => {}
     }
     created
@@ -226,6 +256,12 @@ fn end_user(request: &SentRequest, run_id: &str) -> Option<Resource> {
     let Some(SentBody::Json(body)) = &request.body else { return None };
     let user = body.get("user").and_then(Value::as_str)?;
     (!run_id.is_empty() && user.contains(run_id)).then(|| Resource { kind: ResourceKind::Customer, id: user.into() })
+}
+
+/// A string field of the request's JSON body.
+fn sent_field(request: &SentRequest, field: &str) -> Option<String> {
+    let Some(SentBody::Json(body)) = &request.body else { return None };
+    body.get(field).and_then(Value::as_str).map(str::to_string)
 }
 
 /// The budget a creating route made on the side: the answer's `budget_id` when the request did not name
@@ -361,6 +397,25 @@ mod tests {
                 vec![(Customer, "eu-r1")],
             ),
             ("/chat/completions", Some(json!({"model": "m", "user": "operator"})), json!({}), vec![]),
+            (
+                "/credentials",
+                Some(json!({"credential_name": "cr1", "credential_values": {}})),
+                json!({"success": true, "message": "Credential created successfully"}),
+                vec![(Credential, "cr1")],
+            ),
+            ("/guardrails", None, json!({"guardrail_id": "gr1", "guardrail_name": "g"}), vec![(Guardrail, "gr1")]),
+            (
+                "/vector_store/new",
+                None,
+                json!({"status": "success", "vector_store": {"vector_store_id": "vs1"}}),
+                vec![(VectorStore, "vs1")],
+            ),
+            (
+                "/access_group/new",
+                None,
+                json!({"access_group": "mag1", "model_names": ["m"], "models_updated": 1}),
+                vec![(ModelAccessGroup, "mag1")],
+            ),
             ("/team/update", None, json!({"team_id": "t1"}), vec![]),
             ("/team/new", None, json!({"detail": "no id here"}), vec![]),
         ];
@@ -399,6 +454,12 @@ mod tests {
         assert_eq!(still_exists(&text(200, "[]")), Some(false), "`/budget/info` of a deleted budget");
         assert_eq!(still_exists(&text(200, r#"[{"budget_id": "b"}]"#)), Some(true));
         assert_eq!(still_exists(&text(500, r#"{"detail": "404: Tags not found: ['t']"}"#)), Some(false));
+        assert_eq!(
+            still_exists(&text(500, r#"{"detail": "404: Vector store with ID vs1 not found"}"#)),
+            Some(false),
+            "`/vector_store/info` of a deleted store"
+        );
+        assert_eq!(still_exists(&text(404, r#"{"detail": {"error": "Access group 'g' not found"}}"#)), Some(false));
         assert!(already_gone(&text(404, "{}")));
         assert!(!already_gone(&text(404, r#"{"detail": "Not Found"}"#)), "a missing route is no proof");
         assert!(already_gone(&text(400, "Key doesn't exist")));
