@@ -177,7 +177,9 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
             format!("{{'message': {}}}", py_str("Malformed request. No team id passed in.")),
         ));
     };
-    let Some(team) = state.store.team(team_id).await? else {
+    // The row as stored, as LiteLLM's /team/info reads it: the cached object's spend lags behind
+    // the database's, which every completion updates.
+    let Some(team) = state.store.team_uncached(team_id).await? else {
         return Err(ProxyError::handler(
             404,
             format!("{{'message': {}}}", py_str(&format!("Team not found, passed team id: {team_id}."))),
