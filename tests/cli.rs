@@ -23,11 +23,12 @@ fn code(output: &Output) -> Option<i32> {
     output.status.code()
 }
 
-/// Requests the scenarios sent, leaving out the harness's version questions.
+/// Requests the scenarios sent, leaving out the harness's own questions (does it answer, its version).
 async fn scenario_requests(server: &MockServer) -> usize {
     let requests = server.received_requests().await.unwrap_or_default();
-    let asks_version = |path: &str| path.starts_with("/health/readiness") || path == "/openapi.json";
-    requests.iter().filter(|r| !asks_version(r.url.path())).count()
+    let harness_asks =
+        |path: &str| path.starts_with("/health/readiness") || path == "/openapi.json" || path == "/health/liveliness";
+    requests.iter().filter(|r| !harness_asks(r.url.path())).count()
 }
 
 fn stdout(output: &Output) -> String {
@@ -246,8 +247,10 @@ fn a_target_that_refuses_connections_exits_3() {
     let target = format!("http://127.0.0.1:{port}");
     let output = gateproof(&["run", path_str(dir.path()), "--target", &target, "--master-key", MASTER_KEY]);
     assert_eq!(code(&output), Some(3), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
-    assert!(stdout(&output).contains("ERROR health-down ("), "{}", stdout(&output));
-    assert_eq!(last_line(&output), "0 passed, 0 failed, 1 errored");
+    // One headline, no verdict per scenario: nothing ran.
+    assert!(stderr(&output).contains(&format!("target unreachable: {target} does not answer")), "{}", stderr(&output));
+    assert!(stderr(&output).contains("Connection refused"), "{}", stderr(&output));
+    assert!(!stdout(&output).contains("health-down"), "{}", stdout(&output));
 }
 
 #[tokio::test]
@@ -470,7 +473,7 @@ async fn only_replica_scenarios_spread_their_steps_over_the_targets() {
         "  - id: one\n    request: {method: GET, path: /health}\n    expect: {status: 200}\n  - id: two\n    request: {method: GET, path: /health}\n    expect: {status: 200}\n  - id: health\n",
     );
     write(dir.path(), "plain.yaml", &three_steps);
-    let replicas = "id: replicated\ntitle: Two replicas\nreference: {replicas: 2}\nsteps:\n  - id: on-1\n    on: 1\n    request: {method: GET, path: /health/liveliness}\n    expect: {status: 404}\n";
+    let replicas = "id: replicated\ntitle: Two replicas\nreference: {replicas: 2}\nsteps:\n  - id: on-1\n    on: 1\n    request: {method: GET, path: /replica-check}\n    expect: {status: 404}\n";
     write(dir.path(), "replicated.yaml", replicas);
     let output = gateproof(&[
         "run",
@@ -483,8 +486,8 @@ async fn only_replica_scenarios_spread_their_steps_over_the_targets() {
     assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
     assert_eq!(requests_on(&first, "/health").await, 3, "every step of `plain` on the first target");
     assert_eq!(requests_on(&second, "/health").await, 0, "none of `plain` on the second target");
-    assert_eq!(requests_on(&second, "/health/liveliness").await, 1, "`on: 1` on the second target");
-    assert_eq!(requests_on(&first, "/health/liveliness").await, 0);
+    assert_eq!(requests_on(&second, "/replica-check").await, 1, "`on: 1` on the second target");
+    assert_eq!(requests_on(&first, "/replica-check").await, 0);
 }
 
 /// A proxy on a raw socket that behaves like LiteLLM 1.83 after an unhandled exception: `GET /boom`
@@ -721,4 +724,18 @@ async fn a_baseline_accepts_known_failures_and_names_new_ones_and_fixes() {
     assert_eq!(code(&output), Some(2), "{}", stderr(&output));
     assert!(words(&stderr(&output)).contains("as a gateproof JSON report"), "{}", stderr(&output));
     assert_eq!(scenario_requests(&server).await, requests, "nothing ran");
+}
+
+#[test]
+fn logs_to_a_pipe_carry_no_colour_codes() {
+    let output = Command::new(env!("CARGO_BIN_EXE_gateproof"))
+        .args(["run", "scenarios/conformance/health-liveliness.yaml", "--postgres", "local"])
+        .env("RUST_LOG", "debug")
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("gateproof runs");
+    assert_eq!(code(&output), Some(0), "stderr:\n{}", stderr(&output));
+    let log = stderr(&output);
+    assert!(log.contains("DEBUG"), "debug logging reached stderr: {log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in a piped log: {}", log.escape_debug());
 }

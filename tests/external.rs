@@ -22,8 +22,19 @@ struct Served {
 
 impl Served {
     fn start() -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_gateproof"))
-            .args(["serve", "--port", "0", "--master-key", MASTER_KEY])
+        Served::spawn(Command::new(env!("CARGO_BIN_EXE_gateproof")).args(["serve", "--port", "0"]))
+    }
+
+    /// On a local Postgres whose data lives under `tmp`, so a test can see that it is removed.
+    fn start_in(tmp: &Path) -> Served {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_gateproof"));
+        command.args(["serve", "--port", "0", "--postgres", "local"]).env("TMPDIR", tmp);
+        Served::spawn(&mut command)
+    }
+
+    fn spawn(command: &mut Command) -> Served {
+        let mut child = command
+            .args(["--master-key", MASTER_KEY])
             .env_remove("GATEPROOF_MASTER_KEY")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -51,15 +62,22 @@ impl Served {
         if let Ok(pid) = i32::try_from(self.child.id()) {
             let _ = kill(Pid::from_raw(pid), Signal::SIGINT);
         }
-        let deadline = Instant::now() + Duration::from_secs(20);
+        if self.wait(Duration::from_secs(20)).is_none() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+
+    /// Its exit status, once it has ended within `limit`.
+    fn wait(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
         while Instant::now() < deadline {
-            if matches!(self.child.try_wait(), Ok(Some(_))) {
-                return;
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        None
     }
 }
 
@@ -185,17 +203,22 @@ fn start_slow_run(dir: &Path, base_url: &str) -> Child {
         .expect("gateproof run starts")
 }
 
+/// The teams the served proxy holds (the master key's `/user/info`); none when it does not answer.
+async fn teams_on(base_url: &str) -> Vec<Value> {
+    let answer = reqwest::Client::new().get(format!("{base_url}/user/info")).bearer_auth(MASTER_KEY).send().await;
+    match answer {
+        Ok(response) => {
+            response.json::<Value>().await.ok().and_then(|v| v["teams"].as_array().cloned()).unwrap_or_default()
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
 /// Waits until the served proxy holds at least one team (the slow scenario's first step is through).
 async fn wait_for_a_team(base_url: &str) {
-    let client = reqwest::Client::new();
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
-        let answer = client.get(format!("{base_url}/user/info")).bearer_auth(MASTER_KEY).send().await;
-        let teams = match answer {
-            Ok(response) => response.json::<Value>().await.ok().and_then(|v| v["teams"].as_array().map(Vec::len)),
-            Err(_) => None,
-        };
-        if teams.unwrap_or(0) > 0 {
+        if !teams_on(base_url).await.is_empty() {
             return;
         }
         assert!(Instant::now() < deadline, "the scenario never created its team");
@@ -203,26 +226,35 @@ async fn wait_for_a_team(base_url: &str) {
     }
 }
 
+/// Ctrl-C and SIGTERM (`docker stop`, Kubernetes, a cancelled CI job) stop a run the same way; only
+/// the exit code differs, as a shell's would.
 #[tokio::test(flavor = "multi_thread")]
-async fn ctrl_c_mid_scenario_still_tears_down_what_it_created() {
-    let served = Served::start();
-    let dir = tempfile::tempdir().expect("temp dir");
-    let run = start_slow_run(dir.path(), &served.base_url);
-    wait_for_a_team(&served.base_url).await;
-    kill(Pid::from_raw(i32::try_from(run.id()).expect("pid")), Signal::SIGINT).expect("SIGINT");
+async fn a_signal_mid_scenario_still_tears_down_what_it_created() {
+    for (signal, code) in [(Signal::SIGINT, 130), (Signal::SIGTERM, 143)] {
+        let served = Served::start();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let run = start_slow_run(dir.path(), &served.base_url);
+        wait_for_a_team(&served.base_url).await;
+        kill(Pid::from_raw(i32::try_from(run.id()).expect("pid")), signal).expect("signal the run");
 
-    let output = tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("ends");
-    let stdout = text(&output.stdout);
-    assert_eq!(output.status.code(), Some(130), "stdout:\n{stdout}\nstderr:\n{}", text(&output.stderr));
-    assert!(stdout.contains("leftover check: nothing left behind"), "{stdout}");
-    let teams: Value = reqwest::Client::new()
-        .get(format!("{}/user/info", served.base_url))
-        .bearer_auth(MASTER_KEY)
-        .send()
-        .await
-        .expect("the proxy answers")
-        .json()
-        .await
-        .expect("JSON");
-    assert_eq!(teams["teams"], Value::Array(vec![]), "the team was deleted");
+        let output = tokio::task::spawn_blocking(move || run.wait_with_output()).await.expect("joined").expect("ends");
+        let stdout = text(&output.stdout);
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{signal}: stdout:\n{stdout}\nstderr:\n{stderr}");
+        assert!(stdout.contains("leftover check: nothing left behind"), "{signal}: {stdout}");
+        assert!(stderr.contains("stopping and cleaning up"), "{signal}: {stderr}");
+        assert_eq!(teams_on(&served.base_url).await, Vec::<Value>::new(), "{signal}: the team was deleted");
+    }
+}
+
+/// `serve` on SIGTERM stops as on Ctrl-C (drops its database, stops its Postgres) and exits 143.
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut served = Served::start_in(tmp.path());
+    kill(Pid::from_raw(i32::try_from(served.child.id()).expect("pid")), Signal::SIGTERM).expect("SIGTERM");
+    let status = served.wait(Duration::from_secs(30)).expect("serve ends after SIGTERM");
+    assert_eq!(status.code(), Some(143));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("temp dir").flatten().map(|e| e.file_name()).collect();
+    assert!(left.is_empty(), "serve left its Postgres behind: {left:?}");
 }

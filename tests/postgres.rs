@@ -308,3 +308,76 @@ fn killed_harness_leaves_no_server_behind() {
     child.wait().expect("reap the child");
     wait_until_gone(port, &dir, Duration::from_secs(10)).expect("the watchdog cleans up");
 }
+
+const INITDB_CHILD: &str = "GATEPROOF_PG_INITDB_CHILD";
+
+/// The child half of `killed_during_initdb_leaves_nothing_behind`: a no-op unless that test started it.
+#[tokio::test]
+async fn initdb_child() {
+    if std::env::var_os(INITDB_CHILD).is_none() {
+        return;
+    }
+    // The parent kills this process while `initdb` runs, long before this returns.
+    let server = PgServer::start(&local()).await.expect("the local server starts");
+    tokio::time::sleep(Duration::from_secs(120)).await;
+    server.shutdown().await;
+}
+
+/// The processes whose command line names `dir`.
+fn processes_naming(dir: &Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter_map(|entry| std::fs::read(entry.path().join("cmdline")).ok())
+        .map(|raw| String::from_utf8_lossy(&raw).replace('\0', " "))
+        .filter(|cmdline| cmdline.contains(&needle))
+        .collect()
+}
+
+/// A SIGKILL while `initdb` runs (the first second of a run) must not leave the server's folder or an
+/// orphaned `initdb` behind: the watchdog is in place before `initdb` starts.
+#[test]
+fn killed_during_initdb_leaves_nothing_behind() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // Like /tmp: the server may run as another user, which creates and removes its folder here.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let exe = std::env::current_exe().expect("current test binary");
+    let mut child = Command::new(exe)
+        .args(["initdb_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env(INITDB_CHILD, "1")
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn the child harness");
+
+    // Wait until initdb has begun writing the data folder.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let server_dir = loop {
+        let found = std::fs::read_dir(tmp.path())
+            .expect("temp dir")
+            .flatten()
+            .map(|entry| entry.path())
+            .find(|path| path.join("data").exists());
+        if let Some(dir) = found {
+            break dir;
+        }
+        assert!(Instant::now() < deadline, "initdb never started");
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    child.kill().expect("SIGKILL the child harness");
+    child.wait().expect("reap the child");
+
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let left: Vec<PathBuf> = std::fs::read_dir(tmp.path()).expect("temp dir").flatten().map(|e| e.path()).collect();
+        let running = processes_naming(&server_dir);
+        if left.is_empty() && running.is_empty() {
+            return;
+        }
+        assert!(Instant::now() < deadline, "left behind: {left:?}; still running: {running:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}

@@ -1,8 +1,9 @@
 //! Exit codes: one table, the only place they are decided. The README quotes it (a test checks).
 
 use super::CliError;
+use super::stop::StopSignal;
 
-/// What the process's exit code says. When several apply, the highest wins (130 over all).
+/// What the process's exit code says. When several apply, the highest wins (a signal over all).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Exit {
     Passed,
@@ -10,11 +11,13 @@ pub enum Exit {
     Invocation,
     Infrastructure,
     Interrupted,
+    Terminated,
 }
 
 impl Exit {
     /// Every exit code, in order.
-    pub const ALL: [Exit; 5] = [Exit::Passed, Exit::Failed, Exit::Invocation, Exit::Infrastructure, Exit::Interrupted];
+    pub const ALL: [Exit; 6] =
+        [Exit::Passed, Exit::Failed, Exit::Invocation, Exit::Infrastructure, Exit::Interrupted, Exit::Terminated];
 
     pub fn code(self) -> u8 {
         match self {
@@ -23,6 +26,7 @@ impl Exit {
             Exit::Invocation => 2,
             Exit::Infrastructure => 3,
             Exit::Interrupted => 130,
+            Exit::Terminated => 143,
         }
     }
 
@@ -42,6 +46,7 @@ impl Exit {
                 "infrastructure trouble: Postgres or the target unreachable, a scenario errored or over its timeout"
             }
             Exit::Interrupted => "interrupted (Ctrl-C); what was created is still torn down",
+            Exit::Terminated => "terminated (SIGTERM), handled as Ctrl-C is: what was created is still torn down",
         }
     }
 }
@@ -54,7 +59,8 @@ pub struct Verdict {
     pub errored: usize,
     /// Scenario files that could not be loaded.
     pub broken_files: usize,
-    pub interrupted: bool,
+    /// The signal that stopped the command early.
+    pub interrupted: Option<StopSignal>,
     /// Objects a run on an external target created that are still there.
     pub leftovers: usize,
     /// Objects whose existence could not be checked: the target stopped answering.
@@ -68,14 +74,18 @@ pub fn exit(result: &Result<Verdict, CliError>) -> Exit {
             // `--help` and `--version` are "errors" to clap, printed on stdout.
             if e.use_stderr() { Exit::Invocation } else { Exit::Passed }
         }
-        Err(CliError::Interrupted) => Exit::Interrupted,
+        Err(CliError::Interrupted(signal)) => signal.exit(),
         Err(CliError::Usage(_) | CliError::Discover(_) | CliError::WriteReport { .. } | CliError::Baseline(_)) => {
             Exit::Invocation
         }
-        Err(CliError::Postgres(_) | CliError::Proxy(_) | CliError::Runtime(_) | CliError::Internal(_)) => {
-            Exit::Infrastructure
-        }
-        Ok(verdict) if verdict.interrupted => Exit::Interrupted,
+        Err(
+            CliError::Postgres(_)
+            | CliError::Proxy(_)
+            | CliError::TargetUnreachable { .. }
+            | CliError::Runtime(_)
+            | CliError::Internal(_),
+        ) => Exit::Infrastructure,
+        Ok(Verdict { interrupted: Some(signal), .. }) => signal.exit(),
         Ok(verdict) if verdict.errored > 0 || verdict.unchecked_leftovers > 0 => Exit::Infrastructure,
         Ok(verdict) if verdict.broken_files > 0 => Exit::Invocation,
         Ok(verdict) if verdict.failed > 0 || verdict.leftovers > 0 => Exit::Failed,

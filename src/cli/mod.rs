@@ -2,15 +2,16 @@
 //!
 //! One concept per file: `args` (the command line as data), `exit` (the exit-code table and the
 //! verdict), `run` (the `run` command: invocation, Postgres lifetime, the run, leftovers, baseline,
-//! reports), `list` (`list` and `quirks`), `serve`.
+//! reports), `list` (`list` and `quirks`), `serve`, `stop` (SIGINT and SIGTERM).
 
 mod args;
 mod exit;
 mod list;
 mod run;
 mod serve;
+mod stop;
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,6 +24,7 @@ use crate::reference::StartError;
 use crate::report::baseline::BaselineError;
 use crate::scenario::{self, Scenario};
 use args::{Cli, Command};
+use stop::StopSignal;
 
 /// Why a command could not do its job. Rendered by miette here, and only here.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -47,12 +49,15 @@ pub enum CliError {
     Proxy(#[from] StartError),
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    #[error("target unreachable: {url} does not answer ({reason})")]
+    #[diagnostic(help("check the URL and that the proxy is up: nothing ran, and nothing was created"))]
+    TargetUnreachable { url: String, reason: String },
     #[error("failed to start the async runtime")]
     Runtime(#[source] io::Error),
     #[error("failed to finish the run: {0}")]
     Internal(String),
-    #[error("interrupted")]
-    Interrupted,
+    #[error("stopped by a signal ({0:?})")]
+    Interrupted(StopSignal),
 }
 
 pub fn main() -> ExitCode {
@@ -72,7 +77,14 @@ pub fn main() -> ExitCode {
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).try_init();
+    let colour = use_colour(io::stderr().is_terminal(), std::env::var_os("NO_COLOR").as_deref());
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(io::stderr).with_ansi(colour).try_init();
+}
+
+/// Colour codes only on a terminal, and not there either when `NO_COLOR` is set to anything non-empty:
+/// a log written to a file or a pipe (a CI job's) must read as plain text.
+fn use_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    stderr_is_terminal && no_color.is_none_or(|value| value.is_empty())
 }
 
 fn execute(cli: Cli) -> Result<Verdict, CliError> {

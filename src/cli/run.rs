@@ -10,6 +10,7 @@ use std::time::Instant;
 use chrono::Utc;
 
 use super::args::{RunArgs, mock_host, target_urls};
+use super::stop::{Signals, StopSignal};
 use super::{CliError, Verdict, load_scenarios};
 use crate::postgres::PgServer;
 use crate::reference::Quirks;
@@ -27,7 +28,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     let selected: Vec<Scenario> = scenarios.into_iter().filter(|s| filter.selects(&s.tags)).collect();
 
     let cancel = CancelToken::new();
-    tokio::spawn(watch_ctrl_c(cancel.clone()));
+    let signals = Signals::watch(cancel.clone());
     let started_at = Utc::now();
     let clock = Instant::now();
     let options = run_options(&args, invocation.quirks, cancel.clone());
@@ -41,7 +42,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
                 let target = Target::external_replicas(urls.clone(), invocation.master_key.clone().unwrap_or_default());
                 run_with_reporter(selected, target, options, invocation.baseline.as_ref()).await?
             }
-            None => on_reference(selected, &args, options, invocation.baseline.as_ref(), &cancel).await?,
+            None => on_reference(selected, &args, options, invocation.baseline.as_ref(), &cancel, &signals).await?,
         }
     };
 
@@ -54,7 +55,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         baseline: finished.comparison.clone(),
     };
     write_reports(&args, &finished.outcomes, &run)?;
-    Ok(verdict(&finished, broken_files, cancel.is_cancelled()))
+    Ok(verdict(&finished, broken_files, signals.stopped_by()))
 }
 
 /// The arguments checked against each other, before any file or server is touched.
@@ -115,11 +116,14 @@ async fn on_reference(
     options: RunOptions,
     baseline: Option<&Baseline>,
     cancel: &CancelToken,
+    signals: &Signals,
 ) -> Result<Finished, CliError> {
     let pg_options = args.postgres.options();
     let pg = tokio::select! {
         pg = PgServer::start(&pg_options) => Arc::new(pg?),
-        () = cancel.cancelled() => return Err(CliError::Interrupted),
+        () = cancel.cancelled() => {
+            return Err(CliError::Interrupted(signals.stopped_by().unwrap_or(StopSignal::Interrupt)));
+        }
     };
     let finished = run_with_reporter(scenarios, Target::reference(Arc::clone(&pg)), options, baseline).await;
     // Every scenario task has ended, so this is the last handle on the server.
@@ -154,6 +158,9 @@ async fn run_with_reporter(
     options: RunOptions,
     baseline: Option<&Baseline>,
 ) -> Result<Finished, CliError> {
+    if let Some((url, reason)) = runner::unreachable_target(&target, &options).await {
+        return Err(CliError::TargetUnreachable { url, reason });
+    }
     let version = runner::target_version(&target, &options).await;
     println!("{}", human::running_line(scenarios.len(), &target.describe(), version.as_deref()));
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
@@ -195,7 +202,7 @@ fn write_report(path: &Path, text: &str) -> Result<(), CliError> {
 }
 
 /// The verdict: with a baseline, only the new failures count as failed.
-fn verdict(finished: &Finished, broken_files: usize, interrupted: bool) -> Verdict {
+fn verdict(finished: &Finished, broken_files: usize, interrupted: Option<StopSignal>) -> Verdict {
     let summary = Summary::of(&finished.outcomes);
     let leftovers = finished.leftovers.as_deref().unwrap_or_default();
     Verdict {
@@ -205,20 +212,5 @@ fn verdict(finished: &Finished, broken_files: usize, interrupted: bool) -> Verdi
         interrupted,
         leftovers: leftovers.iter().filter(|l| !l.unreachable).count(),
         unchecked_leftovers: leftovers.iter().filter(|l| l.unreachable).count(),
-    }
-}
-
-/// The first Ctrl-C stops the run and lets it clean up; a second one exits at once.
-async fn watch_ctrl_c(cancel: CancelToken) {
-    loop {
-        if tokio::signal::ctrl_c().await.is_err() {
-            return;
-        }
-        if cancel.is_cancelled() {
-            eprintln!("interrupted again: exiting without cleaning up");
-            std::process::exit(i32::from(super::Exit::Interrupted.code()));
-        }
-        eprintln!("interrupted: stopping and cleaning up (Ctrl-C again to exit at once)");
-        cancel.cancel();
     }
 }

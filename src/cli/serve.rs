@@ -1,24 +1,43 @@
-//! `gateproof serve`: the reference proxy on its own Postgres until Ctrl-C.
+//! `gateproof serve`: the reference proxy on its own Postgres until Ctrl-C or SIGTERM.
 
 use std::io::{self, Write};
 use std::net::SocketAddr;
 
 use super::args::ServeArgs;
+use super::stop::{Signals, StopSignal};
 use super::{CliError, Verdict};
 use crate::postgres::PgServer;
 use crate::reference::{self, ProxyConfig, Quirks};
-use crate::runner::generate_master_key;
+use crate::runner::{CancelToken, generate_master_key};
 
 pub(super) async fn serve(args: ServeArgs) -> Result<Verdict, CliError> {
     let quirks: Quirks = args.quirks.iter().copied().collect();
     let master_key = args.master_key.clone().unwrap_or_else(generate_master_key);
-    let pg = PgServer::start(&args.postgres.options()).await?;
-    let served = serve_on(&pg, &args, master_key, quirks).await;
+    let stop = CancelToken::new();
+    let signals = Signals::watch(stop.clone());
+    let pg_options = args.postgres.options();
+    let pg = tokio::select! {
+        pg = PgServer::start(&pg_options) => pg?,
+        () = stop.cancelled() => {
+            return Err(CliError::Interrupted(signals.stopped_by().unwrap_or(StopSignal::Interrupt)));
+        }
+    };
+    let served = serve_on(&pg, &args, master_key, quirks, &stop).await;
     pg.shutdown().await;
-    served
+    // Ctrl-C is how `serve` is meant to end (exit 0); SIGTERM says someone else ended it (143).
+    served.map(|verdict| Verdict {
+        interrupted: signals.stopped_by().filter(|signal| *signal == StopSignal::Terminate),
+        ..verdict
+    })
 }
 
-async fn serve_on(pg: &PgServer, args: &ServeArgs, master_key: String, quirks: Quirks) -> Result<Verdict, CliError> {
+async fn serve_on(
+    pg: &PgServer,
+    args: &ServeArgs,
+    master_key: String,
+    quirks: Quirks,
+    stop: &CancelToken,
+) -> Result<Verdict, CliError> {
     let db = pg.scenario_database(&reference::MIGRATOR).await?;
     let config = ProxyConfig {
         bind: SocketAddr::from(([127, 0, 0, 1], args.port)),
@@ -38,8 +57,7 @@ async fn serve_on(pg: &PgServer, args: &ServeArgs, master_key: String, quirks: Q
     println!("quirks: {quirks}");
     println!("Serving until Ctrl-C.");
     let _ = io::stdout().flush();
-    // An error here means signals cannot be watched; stopping at once is the only safe answer.
-    let _ = tokio::signal::ctrl_c().await;
+    stop.cancelled().await;
     proxy.shutdown().await;
     if let Err(e) = pg.drop_database(&db).await {
         tracing::warn!("failed to drop the database: {e}");

@@ -25,7 +25,8 @@ fn exit_codes_follow_the_documented_precedence() {
         (Ok(verdict(3, 0, 1)), 2),
         (Ok(verdict(0, 1, 0)), 3),
         (Ok(verdict(1, 1, 1)), 3),
-        (Ok(Verdict { interrupted: true, ..verdict(1, 1, 1) }), 130),
+        (Ok(Verdict { interrupted: Some(StopSignal::Interrupt), ..verdict(1, 1, 1) }), 130),
+        (Ok(Verdict { interrupted: Some(StopSignal::Terminate), ..verdict(1, 1, 1) }), 143),
         (Ok(Verdict { leftovers: 2, ..verdict(0, 0, 0) }), 1),
         (Ok(Verdict { leftovers: 2, ..verdict(0, 0, 1) }), 2),
         (Ok(Verdict { unchecked_leftovers: 1, ..verdict(1, 0, 0) }), 3),
@@ -33,7 +34,8 @@ fn exit_codes_follow_the_documented_precedence() {
         (Err(CliError::Discover(io::Error::other("x"))), 2),
         (Err(CliError::Postgres(PostgresError::NoneAvailable)), 3),
         (Err(CliError::Proxy(StartError("x".into()))), 3),
-        (Err(CliError::Interrupted), 130),
+        (Err(CliError::Interrupted(StopSignal::Interrupt)), 130),
+        (Err(CliError::Interrupted(StopSignal::Terminate)), 143),
         (parse(&["run", "--bogus"]).map(|_| Verdict::default()).map_err(CliError::from), 2),
         (parse(&["--help"]).map(|_| Verdict::default()).map_err(CliError::from), 0),
     ];
@@ -161,7 +163,7 @@ fn the_readme_quotes_the_exit_code_table() {
     let table = markdown_table();
     assert!(readme.contains(&table), "README.md must hold this table verbatim:\n{table}");
     let codes: Vec<u8> = Exit::ALL.iter().map(|e| e.code()).collect();
-    assert_eq!(codes, [0, 1, 2, 3, 130]);
+    assert_eq!(codes, [0, 1, 2, 3, 130, 143]);
 }
 
 #[test]
@@ -169,4 +171,19 @@ fn an_unreadable_baseline_is_a_bad_invocation() {
     let missing = crate::report::baseline::Baseline::read(std::path::Path::new("/nonexistent/before.json"));
     let error = CliError::from(missing.expect_err("no such file"));
     assert_eq!(exit(&Err(error)), Exit::Invocation);
+}
+
+#[test]
+fn logs_are_coloured_only_on_a_terminal_without_no_color() {
+    use std::ffi::OsStr;
+    let cases = [
+        (true, None, true),
+        (false, None, false),
+        (true, Some(OsStr::new("1")), false),
+        (true, Some(OsStr::new("")), true),
+        (false, Some(OsStr::new("1")), false),
+    ];
+    for (terminal, no_color, expected) in cases {
+        assert_eq!(use_colour(terminal, no_color), expected, "terminal {terminal}, NO_COLOR {no_color:?}");
+    }
 }

@@ -28,19 +28,33 @@ const PORT_ATTEMPTS: usize = 3;
 /// Log lines quoted in a start error.
 const LOG_TAIL_LINES: usize = 15;
 
-/// `$1` is the temp dir, the rest is the postgres command. fd 3 keeps the harness's pipe for the
-/// watcher alone; postgres gets neither it nor stdin. `postgres.exited` tells the harness that postgres
-/// ended by itself (for instance on a port clash) while the pipe is still open; cleanup waits for the
-/// pipe either way, so the harness can read the log before the dir goes.
+/// `$1` is the temp dir, `$2` the bin dir, the rest are postgres's arguments. The watchdog is in place
+/// before anything else runs: it runs `initdb` itself, so a harness killed during `initdb` (which takes
+/// about a second) leaves neither the dir nor an orphaned `initdb` behind. The watcher signals
+/// whichever process `$dir/pid` names when the pipe closes, and leaves `$dir/stop`, which keeps postgres
+/// from starting after an `initdb` that was stopped. fd 3 keeps the harness's pipe for the watcher
+/// alone; the children get neither it nor stdin. `initdb.exited` and `postgres.exited` tell the harness
+/// that a child ended by itself while the pipe is still open; cleanup waits for the pipe either way, so
+/// the harness can read the logs before the dir goes.
 const WATCHDOG: &str = r#"
-dir=$1; shift
+dir=$1; bin=$2; shift 2
 exec 3<&0 0</dev/null
-"$@" 3<&- >>"$dir/server.log" 2>&1 &
-pg=$!
-{ read -r line <&3; kill -INT "$pg" 2>/dev/null; } &
+{ read -r line <&3; : >"$dir/stop"; kill -INT "$(cat "$dir/pid" 2>/dev/null)" 2>/dev/null; } &
 exec 3<&-
-wait "$pg"
-echo "$?" >"$dir/postgres.exited"
+"$bin/initdb" --no-sync -A trust --locale=C -E UTF8 -U postgres -D "$dir/data" >"$dir/initdb.log" 2>&1 &
+echo $! >"$dir/pid"
+wait $!
+status=$?
+if [ $status -ne 0 ] || [ -e "$dir/stop" ]; then
+  echo "$status" >"$dir/initdb.exited"
+else
+  "$bin/postgres" -D "$dir/data" "$@" >>"$dir/server.log" 2>&1 &
+  pg=$!
+  echo $pg >"$dir/pid"
+  [ -e "$dir/stop" ] && kill -INT "$pg" 2>/dev/null
+  wait "$pg"
+  echo "$?" >"$dir/postgres.exited"
+fi
 wait
 rm -rf "$dir"
 "#;
@@ -124,29 +138,13 @@ async fn start_once(setup: &LocalSetup) -> Result<LocalServer, StartFailure> {
         })?;
     }
 
-    let initdb = {
-        let mut cmd = command(setup, temp.path(), setup.bin_dir.join("initdb"));
-        cmd.args(["--no-sync", "-A", "trust", "--locale=C", "-E", "UTF8", "-U", "postgres", "-D"])
-            .arg(temp.path().join("data"));
-        tokio::task::spawn_blocking(move || cmd.output())
-            .await
-            .map_err(|e| fail(format!("initdb did not finish: {e}"), String::new()))?
-            .map_err(|e| fail(format!("failed to run initdb from {}: {e}", setup.bin_dir.display()), String::new()))?
-    };
-    if !initdb.status.success() {
-        let output = format!("{}{}", String::from_utf8_lossy(&initdb.stdout), String::from_utf8_lossy(&initdb.stderr));
-        return Err(fail(format!("initdb {}", initdb.status), tail(&output)));
-    }
-
     let port = free_port().map_err(|e| fail(format!("failed to find a free port: {e}"), String::new()))?;
     let mut cmd = command(setup, temp.path(), "/bin/sh".into());
     cmd.arg("-c")
         .arg(WATCHDOG)
         .arg("gateproof-pg-watchdog")
         .arg(temp.path())
-        .arg(setup.bin_dir.join("postgres"))
-        .arg("-D")
-        .arg(temp.path().join("data"))
+        .arg(&setup.bin_dir)
         .args(["-c", "listen_addresses=127.0.0.1", "-p", &port.to_string()])
         .args(super::SERVER_SETTINGS)
         .arg("-k")
@@ -160,7 +158,7 @@ async fn start_once(setup: &LocalSetup) -> Result<LocalServer, StartFailure> {
     // From here on the watchdog owns the dir and removes it.
     let mut server = LocalServer { dir: temp.keep(), port, pipe: wrapper.stdin.take(), wrapper: Some(wrapper) };
 
-    match wait_ready(&mut server).await {
+    match wait_ready(&mut server, &setup.bin_dir).await {
         Ok(()) => {
             tracing::debug!(port, dir = %server.dir.display(), "local PostgreSQL server is ready");
             Ok(server)
@@ -187,7 +185,7 @@ fn command(setup: &LocalSetup, dir: &Path, program: PathBuf) -> Command {
 
 /// Connects until the server answers, postgres exits, or the deadline passes; a real connection is the
 /// only proof of readiness.
-async fn wait_ready(server: &mut LocalServer) -> Result<(), String> {
+async fn wait_ready(server: &mut LocalServer, bin_dir: &Path) -> Result<(), String> {
     let url = server.url();
     let deadline = Instant::now() + READY_DEADLINE;
     let mut last_error = String::from("no attempt made");
@@ -199,6 +197,15 @@ async fn wait_ready(server: &mut LocalServer) -> Result<(), String> {
             }
             Ok(Err(e)) => last_error = e.to_string(),
             Err(_) => last_error = "connection attempt timed out".into(),
+        }
+        if let Ok(status) = std::fs::read_to_string(server.dir.join("initdb.exited")) {
+            let log = std::fs::read_to_string(server.dir.join("initdb.log")).unwrap_or_default();
+            return Err(format!(
+                "failed to run initdb from {}: exit status {} ({})",
+                bin_dir.display(),
+                status.trim(),
+                tail(&log)
+            ));
         }
         if server.dir.join("postgres.exited").exists() {
             return Err("postgres exited during start".into());

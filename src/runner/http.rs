@@ -212,6 +212,28 @@ pub(crate) async fn answers_liveness(client: &Client, endpoint: &Endpoint) -> bo
     client.fresh.get(url).timeout(wait).send().await.is_ok()
 }
 
+/// Why the proxy at `base_url` does not answer `GET /health/liveliness` at all (any HTTP answer counts
+/// as an answer); `None` when it answers.
+pub(crate) async fn no_answer(client: &Client, base_url: &str) -> Option<String> {
+    let url = format!("{}/health/liveliness", base_url.trim_end_matches('/'));
+    match client.fresh.get(&url).send().await {
+        Ok(_) => None,
+        Err(e) => Some(error_chain(&e)),
+    }
+}
+
+/// An error with its causes, as one line ("error sending request: … Connection refused").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 /// Whether sending failed on an open connection before an answer began: not a failure to connect, not a
 /// timeout (the proxy had its time), and not an error in the answer's body (bytes of it came back).
 fn lost_connection(error: &reqwest::Error) -> bool {

@@ -104,6 +104,21 @@ pub async fn target_version(target: &Target, options: &RunOptions) -> Option<Str
     target.version(&client).await
 }
 
+/// The first external target URL that does not answer at all, and why. Asked once before a run, so a
+/// proxy that is down is one headline (and exit 3) rather than a skip or an error per scenario.
+pub async fn unreachable_target(target: &Target, options: &RunOptions) -> Option<(String, String)> {
+    let client = match http::client(options.request_timeout) {
+        Ok(client) => client,
+        Err(e) => return Some((target.describe(), e.to_string())),
+    };
+    for url in target.base_urls() {
+        if let Some(reason) = http::no_answer(&client, url).await {
+            return Some((url.clone(), reason));
+        }
+    }
+    None
+}
+
 /// After a run on an external target: everything its scenarios created that still exists (nothing to
 /// check on the reference proxy).
 pub async fn check_leftovers(target: &Target, outcomes: &[ScenarioOutcome], options: &RunOptions) -> Vec<Leftover> {

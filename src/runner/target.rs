@@ -66,6 +66,14 @@ impl Target {
         }
     }
 
+    /// The external target's base URLs; none for the reference proxy.
+    pub fn base_urls(&self) -> &[String] {
+        match self {
+            Target::Reference { .. } => &[],
+            Target::External { base_urls, .. } => base_urls,
+        }
+    }
+
     /// `reference`, or the external base URLs.
     pub fn describe(&self) -> String {
         match self {
