@@ -97,6 +97,9 @@ async fn regenerate_key(
     let raw = req.new_key.clone().unwrap_or_else(new_raw_key);
     let mut key = Key { token: hash_token(&raw), key_name: Some(key_name(&raw)), ..old.clone() };
     if let Some(alias) = &req.key_alias {
+        if old.key_alias.as_ref() != Some(alias) {
+            super::key::check_alias_format(alias)?;
+        }
         key.key_alias = Some(alias.clone());
     }
     if let Some(models) = &req.models {

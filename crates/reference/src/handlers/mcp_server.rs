@@ -115,11 +115,10 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
     if RESERVED_SERVER_IDS.contains(&server_id.as_str()) {
         return Err(detail_error(400, format!("MCP Server with id {server_id} is special and cannot be used.")));
     }
+    let server_exists =
+        |id: &str| detail_error(400, format!("MCP Server with id {id} already exists. Cannot create another."));
     if mcp_storage::server(state.store.uncached_tables(), &server_id).await?.is_some() {
-        return Err(detail_error(
-            400,
-            format!("MCP Server with id {server_id} already exists. Cannot create another."),
-        ));
+        return Err(server_exists(&server_id));
     }
     let now = Utc::now();
     let alias = req.alias.clone().or_else(|| req.server_name.as_ref().map(|n| n.replace(' ', "_")));
@@ -150,7 +149,10 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
     if let Some(conflict) = identifier_conflict(&registry, &server) {
         return Err(conflict_error(conflict));
     }
-    mcp_storage::save_server(state.store.uncached_tables(), &server).await?;
+    // The check above answers the common case; the insert decides between concurrent creates.
+    mcp_storage::insert_server(state.store.uncached_tables(), &server).await.map_err(|e| {
+        ProxyError::from_db_or(e, |c| (c == "mcp_servers_pkey").then(|| server_exists(&server.server_id)))
+    })?;
     Ok((StatusCode::CREATED, Json(record(&server, View::of(&authed.caller)))).into_response())
 }
 
