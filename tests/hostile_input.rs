@@ -163,6 +163,11 @@ async fn an_id_too_long_for_its_index_is_a_400() {
     assert_eq!(status, 400, "{body}");
     assert_eq!(body["error"]["type"], "invalid_request_error", "{body}");
     assert!(message(&body).starts_with("Invalid request: a value is too long to store"), "{body}");
+    // The alias index holds a digest, so uniqueness sets no length limit of its own.
+    let (status, body) = p.post("/key/generate", json!({"key_alias": long})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = p.post("/key/generate", json!({"key_alias": long})).await;
+    assert_eq!((status, body["error"]["param"].clone()), (400, json!("key_alias")), "{body}");
     p.stop().await;
 }
 
@@ -342,6 +347,45 @@ async fn of_concurrent_access_groups_with_one_name_exactly_one_is_created() {
                 (409, json!(format!("Access group '{name}' already exists")))
             );
         }
+    }
+    match Arc::try_unwrap(p) {
+        Ok(p) => p.stop().await,
+        Err(_) => panic!("a request task still holds the proxy"),
+    }
+}
+
+/// Concurrent MCP servers with one name and ids of their own: one is registered, the rest are told
+/// the name is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_concurrent_mcp_servers_with_one_name_exactly_one_is_registered() {
+    let p = Arc::new(Proxy::start().await);
+    for round in 0..4 {
+        let name = format!("shared_{round}");
+        let barrier = Arc::new(Barrier::new(8));
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let (p, barrier, name) = (Arc::clone(&p), Arc::clone(&barrier), name.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let body = json!({"server_id": format!("s{round}x{i}"), "server_name": name, "url": "http://127.0.0.1:9/mcp", "transport": "http"});
+                p.post("/v1/mcp/server", body).await
+            }));
+        }
+        let mut won = 0;
+        for task in tasks {
+            let (status, body) = task.await.expect("a request task finishes");
+            if status == 201 {
+                won += 1;
+            } else {
+                assert_eq!(status, 400, "{body}");
+                let message = body["detail"]["error"].as_str().unwrap_or_default();
+                assert!(
+                    message.starts_with(&format!("An MCP server with server_name '{name}' already exists")),
+                    "{body}"
+                );
+            }
+        }
+        assert_eq!(won, 1, "round {round}: servers registered with one name");
     }
     match Arc::try_unwrap(p) {
         Ok(p) => p.stop().await,

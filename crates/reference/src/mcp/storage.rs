@@ -9,7 +9,14 @@ use sqlx::{PgConnection, PgPool};
 
 use super::model::{AccessGroup, McpServer};
 
-pub(crate) async fn servers(db: &PgPool) -> sqlx::Result<Vec<McpServer>> {
+/// Serializes registry writes until the transaction ends: a create or update checks that no other
+/// server has its name or alias and then writes, and without the lock two concurrent writes could
+/// both pass the check.
+pub(crate) async fn lock_registry(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('gateproof.mcp_servers'))").execute(conn).await.map(drop)
+}
+
+pub(crate) async fn servers(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<McpServer>> {
     sqlx::query_as("SELECT * FROM mcp_servers ORDER BY created_at, server_id").fetch_all(db).await
 }
 
@@ -56,7 +63,7 @@ fn bind_server<'q>(
         .bind(s.created_at)
 }
 
-pub(crate) async fn save_server(db: &PgPool, s: &McpServer) -> sqlx::Result<()> {
+pub(crate) async fn save_server(db: impl sqlx::PgExecutor<'_>, s: &McpServer) -> sqlx::Result<()> {
     let sql = concat!(
         server_insert!(),
         " ON CONFLICT (server_id) DO UPDATE SET server_name=$2, alias=$3, description=$4, url=$5, transport=$6,
@@ -68,7 +75,7 @@ pub(crate) async fn save_server(db: &PgPool, s: &McpServer) -> sqlx::Result<()> 
 }
 
 /// Registers a new server; a taken `server_id` fails with a unique violation.
-pub(crate) async fn insert_server(db: &PgPool, s: &McpServer) -> sqlx::Result<()> {
+pub(crate) async fn insert_server(db: impl sqlx::PgExecutor<'_>, s: &McpServer) -> sqlx::Result<()> {
     bind_server(sqlx::query(server_insert!()), s).execute(db).await.map(drop)
 }
 
