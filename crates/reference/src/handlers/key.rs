@@ -57,17 +57,33 @@ pub(crate) fn key_name(raw: &str) -> String {
     format!("sk-...{}", last_chars(raw, 4))
 }
 
-/// When a key given `duration` now expires; a duration LiteLLM cannot read, or one ending past what
-/// it can represent, is a 400 (LiteLLM itself answers those with a 500).
+/// When a key given `duration` now expires. A duration LiteLLM cannot read, or one ending past what
+/// it can represent, is a 400 with LiteLLM's words for it (1.109 answers them 400 on /key/update and
+/// 500 on /key/generate and /user/new).
 pub(crate) fn expiry(duration: Option<&str>) -> Result<Option<DateTime<Utc>>, ProxyError> {
     match duration {
         None => Ok(None),
-        Some(d) => crate::duration::end(d, Utc::now()).map(Some).map_err(|_| {
-            ProxyError::handler_dict(
-                400,
-                &format!("Invalid duration format: {d}. Use e.g. 30s, 30m, 30h, 30d, 2w, 1mo."),
-            )
+        Some(d) => crate::duration::end(d, Utc::now()).map(Some).map_err(|e| {
+            let message = match e {
+                crate::duration::DurationError::NoCount => "Invalid duration format".to_string(),
+                crate::duration::DurationError::NoUnit => format!("Unsupported duration unit, passed duration: {d}"),
+                crate::duration::DurationError::TooLarge => "date value out of range".to_string(),
+            };
+            ProxyError::handler(400, message)
         }),
+    }
+}
+
+/// The expiry after `/key/update` or `/key/regenerate` sent `duration`: absent or `""` keeps it,
+/// `null` or `"-1"` makes the key never expire, anything else is read as for a new key.
+pub(crate) fn updated_expiry(
+    current: Option<DateTime<Utc>>,
+    duration: Option<Option<&str>>,
+) -> Result<Option<DateTime<Utc>>, ProxyError> {
+    match duration {
+        None | Some(Some("")) => Ok(current),
+        Some(None | Some("-1")) => Ok(None),
+        Some(d) => expiry(d),
     }
 }
 
@@ -340,7 +356,8 @@ pub(crate) struct UpdateKeyRequest {
     #[serde(default, deserialize_with = "double_option")]
     max_budget: Option<Option<f64>>,
     spend: Option<f64>,
-    duration: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    duration: Option<Option<String>>,
     metadata: Option<Value>,
     blocked: Option<bool>,
     tpm_limit: Option<i64>,
@@ -487,9 +504,7 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     if let Some(spend) = req.spend {
         key.spend = spend;
     }
-    if req.duration.is_some() {
-        key.expires = expiry(req.duration.as_deref())?;
-    }
+    key.expires = updated_expiry(key.expires, req.duration.as_ref().map(Option::as_deref))?;
     if let Some(metadata) = req.metadata.clone() {
         key.metadata = metadata;
     }
@@ -590,12 +605,33 @@ mod tests {
 
     #[test]
     fn hostile_durations_are_a_400_not_a_panic() {
-        for d in ["1é", "😀", "9223372036854775807s", "100000000d", "30", "soon", ""] {
+        let cases = [
+            ("1é", "Unsupported duration unit, passed duration: 1é"),
+            ("😀", "Invalid duration format"),
+            ("9223372036854775807s", "date value out of range"),
+            ("100000000d", "date value out of range"),
+            ("30", "Unsupported duration unit, passed duration: 30"),
+            ("-1", "Invalid duration format"),
+            ("", "Invalid duration format"),
+        ];
+        for (d, message) in cases {
             let err = expiry(Some(d)).expect_err(d);
-            assert_eq!(err.status(), 400, "{d:?}");
-            let message = err.body()["error"]["message"].as_str().map(str::to_string).unwrap_or_default();
-            assert!(message.starts_with("{'error': 'Invalid duration format: "), "{d:?}: {message}");
+            assert_eq!((err.status(), err.body()["error"]["message"].clone()), (400, json!(message)), "{d:?}");
+            assert_eq!(err.body()["error"]["type"], "invalid_request_error", "{d:?}");
         }
+    }
+
+    #[test]
+    fn an_update_keeps_clears_or_resets_the_expiry() {
+        let hour_from_now = Utc::now() + chrono::TimeDelta::hours(1);
+        let current = Some(hour_from_now);
+        assert_eq!(updated_expiry(current, None), Ok(current));
+        assert_eq!(updated_expiry(current, Some(Some(""))), Ok(current));
+        assert_eq!(updated_expiry(current, Some(None)), Ok(None));
+        assert_eq!(updated_expiry(current, Some(Some("-1"))), Ok(None));
+        let later = updated_expiry(current, Some(Some("2d"))).expect("a valid duration").expect("an expiry");
+        assert!(later > hour_from_now);
+        assert_eq!(updated_expiry(current, Some(Some("1é"))).map_err(|e| e.status()), Err(400));
     }
 
     #[test]

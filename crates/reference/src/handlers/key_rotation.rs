@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::key::{
-    check_budget, expiry, generated_view, info_view, key_name, key_team, new_raw_key, requested_permission,
-    team_mcp_ceiling,
+    check_budget, generated_view, info_view, key_name, key_team, new_raw_key, requested_permission, team_mcp_ceiling,
+    updated_expiry,
 };
 use super::{ObjectPermissionRequest, access_group, save_permission, wrapped, wrapped_dict};
 use crate::AppState;
@@ -32,7 +32,8 @@ pub(crate) struct RegenerateKeyRequest {
     models: Option<Vec<String>>,
     max_budget: Option<f64>,
     metadata: Option<Value>,
-    duration: Option<String>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    duration: Option<Option<String>>,
     tpm_limit: Option<i64>,
     rpm_limit: Option<i64>,
     access_group_ids: Option<Vec<String>>,
@@ -111,9 +112,8 @@ async fn regenerate_key(
     if let Some(metadata) = &req.metadata {
         key.metadata = metadata.clone();
     }
-    if req.duration.is_some() {
-        key.expires = expiry(req.duration.as_deref())?;
-    }
+    // As /key/update reads it (LiteLLM regenerates through its update path).
+    key.expires = updated_expiry(key.expires, req.duration.as_ref().map(Option::as_deref))?;
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
     if let Some(groups) = &req.access_group_ids {
