@@ -94,6 +94,8 @@ async fn hostile_durations_are_a_400_on_every_route_that_takes_one() {
         let budget =
             format!("{{'error': \"Invalid budget_duration '{d}'. Use a format like '1h', '24h', '7d', or '30d'.\"}}");
         for (path, body) in [
+            ("/key/generate", json!({"budget_duration": d})),
+            ("/key/update", json!({"key": key, "budget_duration": d})),
             ("/team/new", json!({"budget_duration": d})),
             ("/user/new", json!({"budget_duration": d, "auto_create_key": false})),
         ] {
@@ -113,8 +115,8 @@ async fn hostile_durations_are_a_400_on_every_route_that_takes_one() {
     let (status, body) = p.post("/key/update", json!({"key": key, "duration": null})).await;
     assert_eq!((status, body["expires"].clone()), (200, Value::Null), "{body}");
     // The proxy still serves: nothing above took it down.
-    let (status, body) = p.post("/key/generate", json!({"duration": "1mo"})).await;
-    assert_eq!(status, 200, "{body}");
+    let (status, body) = p.post("/key/generate", json!({"duration": "1mo", "budget_duration": "30d"})).await;
+    assert_eq!((status, body["budget_duration"].clone()), (200, json!("30d")), "{body}");
     assert!(body["expires"].is_string(), "{body}");
     p.stop().await;
 }

@@ -29,6 +29,7 @@ pub(crate) struct GenerateKeyRequest {
     models: Vec<String>,
     max_budget: Option<f64>,
     duration: Option<String>,
+    budget_duration: Option<String>,
     metadata: Option<Value>,
     key_type: Option<String>,
     allowed_routes: Option<Vec<String>>,
@@ -208,6 +209,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         ));
     }
     check_budget(req.max_budget)?;
+    check_budget_duration(req.budget_duration.as_deref())?;
     let team = match &req.team_id {
         Some(id) => match state.store.team_from_db(id).await? {
             Some(t) => Some(t),
@@ -266,6 +268,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         access_group_ids: req.access_group_ids.clone(),
         models: req.models.clone(),
         max_budget: req.max_budget,
+        budget_duration: req.budget_duration.clone(),
         expires: expiry(req.duration.as_deref())?,
         blocked: req.blocked,
         metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
@@ -358,6 +361,8 @@ pub(crate) struct UpdateKeyRequest {
     spend: Option<f64>,
     #[serde(default, deserialize_with = "double_option")]
     duration: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    budget_duration: Option<Option<String>>,
     metadata: Option<Value>,
     blocked: Option<bool>,
     tpm_limit: Option<i64>,
@@ -505,6 +510,11 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
         key.spend = spend;
     }
     key.expires = updated_expiry(key.expires, req.duration.as_ref().map(Option::as_deref))?;
+    // LiteLLM 1.109 checks a sent budget_duration, "" included; null clears it.
+    if let Some(budget_duration) = &req.budget_duration {
+        check_budget_duration(budget_duration.as_deref())?;
+        key.budget_duration.clone_from(budget_duration);
+    }
     if let Some(metadata) = req.metadata.clone() {
         key.metadata = metadata;
     }
