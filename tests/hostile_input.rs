@@ -103,6 +103,13 @@ async fn hostile_durations_are_a_400_on_every_route_that_takes_one() {
             assert_eq!((status, message(&body)), (400, budget.clone()), "{path} {d:?}: {body}");
         }
     }
+    // A taken alias for the new user's key is refused before the user is written.
+    let (status, body) = p.post("/key/generate", json!({"key_alias": "taken"})).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = p.post("/user/new", json!({"user_id": "would-be", "key_alias": "taken"})).await;
+    assert_eq!((status, body["error"]["param"].clone()), (400, json!("key_alias")), "{body}");
+    let (status, body) = p.get("/user/info?user_id=would-be").await;
+    assert_eq!(status, 404, "{body}");
     // On an update, "" keeps the expiry and null or "-1" removes it, as in LiteLLM.
     let (status, body) = p.post("/key/update", json!({"key": key, "duration": "1h"})).await;
     assert_eq!(status, 200, "{body}");

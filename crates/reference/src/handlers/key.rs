@@ -163,7 +163,11 @@ pub(crate) fn check_alias_format(alias: &str) -> Result<(), ProxyError> {
     Ok(())
 }
 
-async fn check_alias_free(state: &AppState, alias: Option<&str>, except: Option<&str>) -> Result<(), ProxyError> {
+pub(crate) async fn check_alias_free(
+    state: &AppState,
+    alias: Option<&str>,
+    except: Option<&str>,
+) -> Result<(), ProxyError> {
     if let Some(alias) = alias
         && state.store.key_alias_taken(alias, except).await?
     {

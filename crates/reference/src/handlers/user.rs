@@ -65,8 +65,13 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         ));
     }
     super::key::check_budget_duration(req.budget_duration.as_deref())?;
-    // Before anything is written, so a bad duration leaves no user without its key.
-    super::key::expiry(req.duration.as_deref())?;
+    // Before anything is written, so a bad duration or a taken alias leaves no user without its key
+    // (the key's insert still decides between concurrent creates).
+    let creates_key = req.auto_create_key.unwrap_or(true);
+    if creates_key {
+        super::key::expiry(req.duration.as_deref())?;
+        super::key::check_alias_free(&state, req.key_alias.as_deref(), None).await?;
+    }
     let user_id = req.user_id.clone().unwrap_or_else(new_id);
     let id_taken = || ProxyError::handler_dict(409, &format!("User with id {user_id} already exists"));
     let email_taken = |email: &str| ProxyError::handler_dict(409, &format!("User with email {email} already exists"));
@@ -135,7 +140,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         }
         storage::upsert_org_membership(state.store.uncached_tables(), &user_id, org, INTERNAL_USER).await?;
     }
-    let (key, key_name, expires) = if req.auto_create_key.unwrap_or(true) {
+    let (key, key_name, expires) = if creates_key {
         let created =
             super::key::create_personal_key(&state, &user_id, req.key_alias.clone(), req.duration.as_deref(), caller)
                 .await?;
