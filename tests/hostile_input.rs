@@ -418,3 +418,50 @@ async fn of_concurrent_mcp_servers_with_one_name_exactly_one_is_registered() {
         Err(_) => panic!("a request task still holds the proxy"),
     }
 }
+
+/// Concurrent updates giving eight keys one alias: one key gets it, the others are told it is taken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_concurrent_updates_to_one_alias_exactly_one_key_gets_it() {
+    let p = Arc::new(Proxy::start().await);
+    for round in 0..4 {
+        let mut keys = Vec::new();
+        for _ in 0..8 {
+            let (status, body) = p.post("/key/generate", json!({})).await;
+            assert_eq!(status, 200, "{body}");
+            keys.push(body["key"].as_str().expect("a key").to_string());
+        }
+        let alias = format!("shared-{round}");
+        let barrier = Arc::new(Barrier::new(keys.len()));
+        let mut tasks = Vec::new();
+        for key in keys {
+            let (p, barrier, alias) = (Arc::clone(&p), Arc::clone(&barrier), alias.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                p.post("/key/update", json!({"key": key, "key_alias": alias})).await
+            }));
+        }
+        let mut won = 0;
+        for task in tasks {
+            let (status, body) = task.await.expect("a request task finishes");
+            if status == 200 {
+                won += 1;
+            } else {
+                assert_eq!(
+                    (status, message(&body)),
+                    (
+                        400,
+                        format!(
+                            "Key with alias '{alias}' already exists. Unique key aliases across all keys are required."
+                        )
+                    ),
+                    "{body}"
+                );
+            }
+        }
+        assert_eq!(won, 1, "round {round}: keys updated to one alias");
+    }
+    match Arc::try_unwrap(p) {
+        Ok(p) => p.stop().await,
+        Err(_) => panic!("a request task still holds the proxy"),
+    }
+}
