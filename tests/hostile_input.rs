@@ -176,6 +176,16 @@ async fn nul_characters_are_a_400_in_a_write_and_a_404_in_a_lookup() {
     assert_eq!(status, 404, "{body}");
     let (status, body) = p.get("/organization/info?organization_id=%00").await;
     assert_eq!(status, 404, "{body}");
+    for path in ["/v1/mcp/server/%00", "/v1/access_group/%00"] {
+        let (status, body) = p.get(path).await;
+        assert_eq!(status, 404, "{path}: {body}");
+    }
+    let (status, body) = p.get("/model/info?litellm_model_id=%00").await;
+    assert_eq!((status, body), (200, json!({"data": []})));
+    let (status, body) = p.post("/team/update", json!({"team_id": "\u{0}"})).await;
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = p.post("/key/delete", json!({"keys": ["\u{0}"]})).await;
+    assert_eq!(status, 404, "{body}");
     p.stop().await;
 }
 
