@@ -87,6 +87,7 @@ async fn hostile_durations_are_a_400_on_every_route_that_takes_one() {
             ("/key/update", json!({"key": key, "duration": d})),
             ("/user/new", json!({"duration": d})),
             ("/key/regenerate", json!({"key": key, "duration": d})),
+            ("/key/generate", json!({"auto_rotate": true, "rotation_interval": d})),
         ] {
             let (status, body) = p.post(path, body).await;
             assert_eq!((status, message(&body)), (400, expected.clone()), "{path} {d:?}: {body}");

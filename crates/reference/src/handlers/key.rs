@@ -30,6 +30,8 @@ pub(crate) struct GenerateKeyRequest {
     max_budget: Option<f64>,
     duration: Option<String>,
     budget_duration: Option<String>,
+    auto_rotate: Option<bool>,
+    rotation_interval: Option<String>,
     metadata: Option<Value>,
     key_type: Option<String>,
     allowed_routes: Option<Vec<String>>,
@@ -72,6 +74,15 @@ pub(crate) fn expiry(duration: Option<&str>) -> Result<Option<DateTime<Utc>>, Pr
             };
             ProxyError::handler(400, message)
         }),
+    }
+}
+
+/// A `rotation_interval` sent with `auto_rotate`: read as a key's duration. The reference does not
+/// rotate keys, but a value LiteLLM cannot read (it answers 500) is still the client's error.
+pub(crate) fn check_rotation_interval(auto_rotate: Option<bool>, interval: Option<&str>) -> Result<(), ProxyError> {
+    match (auto_rotate, interval) {
+        (Some(true), Some(d)) => expiry(Some(d)).map(drop),
+        _ => Ok(()),
     }
 }
 
@@ -214,6 +225,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     }
     check_budget(req.max_budget)?;
     check_budget_duration(req.budget_duration.as_deref())?;
+    check_rotation_interval(req.auto_rotate, req.rotation_interval.as_deref())?;
     let team = match &req.team_id {
         Some(id) => match state.store.team_from_db(id).await? {
             Some(t) => Some(t),
@@ -367,6 +379,8 @@ pub(crate) struct UpdateKeyRequest {
     duration: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     budget_duration: Option<Option<String>>,
+    auto_rotate: Option<bool>,
+    rotation_interval: Option<String>,
     metadata: Option<Value>,
     blocked: Option<bool>,
     tpm_limit: Option<i64>,
@@ -514,6 +528,7 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
         key.spend = spend;
     }
     key.expires = updated_expiry(key.expires, req.duration.as_ref().map(Option::as_deref))?;
+    check_rotation_interval(req.auto_rotate, req.rotation_interval.as_deref())?;
     // LiteLLM 1.109 checks a sent budget_duration, "" included; null clears it.
     if let Some(budget_duration) = &req.budget_duration {
         check_budget_duration(budget_duration.as_deref())?;
@@ -633,6 +648,17 @@ mod tests {
             assert_eq!((err.status(), err.body()["error"]["message"].clone()), (400, json!(message)), "{d:?}");
             assert_eq!(err.body()["error"]["type"], "invalid_request_error", "{d:?}");
         }
+    }
+
+    #[test]
+    fn a_rotation_interval_is_read_only_with_auto_rotate() {
+        assert_eq!(check_rotation_interval(Some(true), Some("30d")), Ok(()));
+        assert_eq!(check_rotation_interval(Some(true), None), Ok(()));
+        assert_eq!(check_rotation_interval(Some(false), Some("1é")), Ok(()));
+        assert_eq!(check_rotation_interval(None, Some("1é")), Ok(()));
+        let err = check_rotation_interval(Some(true), Some("1é")).expect_err("unreadable");
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.body()["error"]["message"], "Unsupported duration unit, passed duration: 1é");
     }
 
     #[test]
