@@ -476,3 +476,28 @@ async fn of_concurrent_updates_to_one_alias_exactly_one_key_gets_it() {
         Err(_) => panic!("a request task still holds the proxy"),
     }
 }
+
+/// A create refused at its insert (here: losing a race) takes back the permission row it wrote first.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_create_leaves_no_permission_row_behind() {
+    let p = Arc::new(Proxy::start().await);
+    let permission = json!({"mcp_servers": ["s1"]});
+    for round in 0..4 {
+        let team = json!({"team_id": format!("perm-{round}"), "object_permission": permission});
+        let key = json!({"key_alias": format!("perm-{round}"), "object_permission": permission});
+        for (path, body) in [("/team/new", team), ("/key/generate", key)] {
+            let outcomes = at_once(&p, 8, path, &body).await;
+            assert_eq!(outcomes.iter().filter(|(s, _)| *s == 200).count(), 1, "{path}: {outcomes:#?}");
+        }
+    }
+    let db = sqlx::PgPool::connect(&p.db.url).await.expect("the test database accepts a connection");
+    let rows: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM object_permissions").fetch_one(&db).await.expect("a count");
+    db.close().await;
+    // One row per team and per key that was created.
+    assert_eq!(rows, 8);
+    match Arc::try_unwrap(p) {
+        Ok(p) => p.stop().await,
+        Err(_) => panic!("a request task still holds the proxy"),
+    }
+}

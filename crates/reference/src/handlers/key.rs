@@ -297,7 +297,10 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     if state.store.key_uncached(&key.token).await?.is_some() {
         return Err(ProxyError::handler_dict(400, "Unable to create key: a key with this value already exists."));
     }
-    state.store.insert_key(&key).await.map_err(|e| key_write_error(e, &key, true))?;
+    if let Err(e) = state.store.insert_key(&key).await {
+        super::discard_new_permission(&state.store, key.object_permission_id.as_deref()).await;
+        return Err(key_write_error(e, &key, true));
+    }
     access_group::reconcile_key(&state, &key.token, &[], &key.access_group_ids).await?;
     let mut body = generated_view(&key, &raw);
     if let Value::Object(map) = &mut body {

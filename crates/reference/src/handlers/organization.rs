@@ -80,9 +80,10 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         created_at: now,
         updated_at: now,
     };
-    storage::insert_organization(state.store.uncached_tables(), &org, req.max_budget)
-        .await
-        .map_err(|e| ProxyError::from_db_or(e, |c| (c == "organizations_pkey").then(org_exists)))?;
+    if let Err(e) = storage::insert_organization(state.store.uncached_tables(), &org, req.max_budget).await {
+        super::discard_new_permission(&state.store, org.object_permission_id.as_deref()).await;
+        return Err(ProxyError::from_db_or(e, |c| (c == "organizations_pkey").then(org_exists)));
+    }
     Ok(Json(organization_view(&state, &org).await?))
 }
 

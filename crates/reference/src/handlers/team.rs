@@ -156,11 +156,10 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         updated_at: now,
     };
     // The check above answers the common case; the insert decides between concurrent creates.
-    state
-        .store
-        .insert_team(&team)
-        .await
-        .map_err(|e| ProxyError::from_db_or(e, |c| (c == "teams_pkey").then(team_exists)))?;
+    if let Err(e) = state.store.insert_team(&team).await {
+        super::discard_new_permission(&state.store, team.object_permission_id.as_deref()).await;
+        return Err(ProxyError::from_db_or(e, |c| (c == "teams_pkey").then(team_exists)));
+    }
     super::access_group::reconcile_team(&state, &team.team_id, &[], &team.access_group_ids).await?;
     for member in &members {
         if let Some(uid) = &member.user_id

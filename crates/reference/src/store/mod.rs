@@ -402,6 +402,12 @@ impl Store {
         self.evict(keys).await
     }
 
+    /// Deletes a permission row nothing refers to (one a refused create wrote first).
+    pub async fn delete_object_permission(&self, id: &str) -> sqlx::Result<()> {
+        sql::delete_object_permission(&self.db, id).await?;
+        self.evict(vec![permission_key(id)]).await
+    }
+
     pub async fn save_object_permission(
         &self,
         permission: &ObjectPermission,

@@ -282,6 +282,10 @@ pub(super) async fn save_object_permission(db: &PgPool, p: &ObjectPermission) ->
     .map(drop)
 }
 
+pub(super) async fn delete_object_permission(db: &PgPool, id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM object_permissions WHERE object_permission_id = $1").bind(id).execute(db).await.map(drop)
+}
+
 /// Gives the key row `old_token` the new hash and name of `key` (`/key/regenerate`); spend, budgets
 /// and every other column stay.
 pub(super) async fn rotate_key(db: &PgPool, old_token: &str, key: &Key) -> sqlx::Result<()> {
