@@ -79,10 +79,99 @@ impl ProxyError {
     }
 }
 
+/// Why a database call failed, as far as the client is concerned: its own input (a duplicate of a
+/// unique value, or a value Postgres cannot store) or the database itself.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum DbFailure {
+    /// A unique constraint: another row already has this id, name or alias.
+    Duplicate,
+    /// A value the database cannot take: NUL in text, a value too long for its index, a dangling
+    /// reference.
+    BadInput,
+    /// The connection or the server is gone or refusing work.
+    Unavailable,
+    /// Anything else, such as a query the reference got wrong.
+    Internal,
+}
+
+impl DbFailure {
+    /// The failure an SQLSTATE code stands for.
+    pub fn of_sqlstate(code: &str) -> DbFailure {
+        match code {
+            "23505" => DbFailure::Duplicate,
+            // Class 22 is data exceptions (22021: NUL in text, 22P05: NUL in JSON text, 22001: too
+            // long), class 23 integrity violations; 54000 is "index row requires N bytes".
+            c if c.starts_with("22") || c.starts_with("23") || c == "54000" => DbFailure::BadInput,
+            // Class 08 is connection exceptions; 53300 too many connections; 57P01..57P03 shutdown
+            // and start-up.
+            c if c.starts_with("08") || matches!(c, "53300" | "57P01" | "57P02" | "57P03") => DbFailure::Unavailable,
+            _ => DbFailure::Internal,
+        }
+    }
+
+    pub fn of(err: &sqlx::Error) -> DbFailure {
+        match err {
+            sqlx::Error::Database(e) => e.code().map_or(DbFailure::Internal, |c| DbFailure::of_sqlstate(&c)),
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed => DbFailure::Unavailable,
+            _ => DbFailure::Internal,
+        }
+    }
+}
+
+/// The name of the unique constraint `err` violated, when that is why the write failed. Handlers that
+/// create rows with client-chosen ids turn it into LiteLLM's duplicate answer.
+pub(crate) fn violated_unique(err: &sqlx::Error) -> Option<String> {
+    match err {
+        sqlx::Error::Database(e) if DbFailure::of(err) == DbFailure::Duplicate => {
+            Some(e.constraint().unwrap_or_default().to_string())
+        }
+        _ => None,
+    }
+}
+
+impl ProxyError {
+    /// `err`, or what `duplicate` answers for the unique constraint it violated.
+    pub fn from_db_or(err: sqlx::Error, duplicate: impl FnOnce(&str) -> Option<ProxyError>) -> ProxyError {
+        violated_unique(&err).and_then(|c| duplicate(&c)).unwrap_or_else(|| ProxyError::from(err))
+    }
+}
+
 impl From<sqlx::Error> for ProxyError {
     fn from(err: sqlx::Error) -> ProxyError {
-        tracing::error!(error = %err, "database error");
-        ProxyError::typed(500, "no_db_connection", None, format!("failed to query the database: {err}"))
+        let db_message = match &err {
+            sqlx::Error::Database(e) => e.message().to_string(),
+            other => other.to_string(),
+        };
+        match DbFailure::of(&err) {
+            DbFailure::Duplicate => {
+                tracing::info!(error = %err, "write rejected: duplicate");
+                ProxyError::handler(409, format!("Conflict: {db_message}"))
+            }
+            DbFailure::BadInput => {
+                tracing::info!(error = %err, "write rejected: bad input");
+                let code = err.as_database_error().and_then(|e| e.code()).unwrap_or_default();
+                let message = match code.as_ref() {
+                    "22021" | "22P05" => "Invalid request: text cannot contain the NUL character (\\u0000)".to_string(),
+                    "54000" => format!("Invalid request: a value is too long to store ({db_message})"),
+                    _ => format!("Invalid request: {db_message}"),
+                };
+                ProxyError::handler(400, message)
+            }
+            DbFailure::Unavailable => {
+                tracing::error!(error = %err, "database unavailable");
+                ProxyError::typed(500, "no_db_connection", None, format!("failed to query the database: {err}"))
+            }
+            DbFailure::Internal => {
+                tracing::error!(error = %err, "database error");
+                ProxyError::internal(format!("database error: {err}"))
+            }
+        }
     }
 }
 
@@ -102,6 +191,9 @@ pub(crate) fn py_str(s: &str) -> String {
         match c {
             '\\' => out.push_str("\\\\"),
             '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_ascii_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
             c if c == quote => {
                 out.push('\\');
                 out.push(c);
@@ -189,6 +281,48 @@ mod tests {
         {
             assert_eq!(py_float(v), s, "{v}");
         }
+    }
+
+    #[test]
+    fn sqlstates_tell_bad_input_from_lost_connections() {
+        let cases = [
+            ("23505", DbFailure::Duplicate),
+            ("22021", DbFailure::BadInput),
+            ("22P05", DbFailure::BadInput),
+            ("22001", DbFailure::BadInput),
+            ("23503", DbFailure::BadInput),
+            ("54000", DbFailure::BadInput),
+            ("08006", DbFailure::Unavailable),
+            ("08001", DbFailure::Unavailable),
+            ("53300", DbFailure::Unavailable),
+            ("57P01", DbFailure::Unavailable),
+            ("42P01", DbFailure::Internal),
+            ("40001", DbFailure::Internal),
+        ];
+        for (code, failure) in cases {
+            assert_eq!(DbFailure::of_sqlstate(code), failure, "{code}");
+        }
+    }
+
+    #[test]
+    fn only_connection_loss_is_labelled_no_db_connection() {
+        for (err, status, error_type) in [
+            (sqlx::Error::PoolTimedOut, 500, "no_db_connection"),
+            (sqlx::Error::PoolClosed, 500, "no_db_connection"),
+            (sqlx::Error::Io(std::io::Error::from(std::io::ErrorKind::ConnectionReset)), 500, "no_db_connection"),
+            (sqlx::Error::RowNotFound, 500, "internal_server_error"),
+            (sqlx::Error::ColumnNotFound("x".into()), 500, "internal_server_error"),
+        ] {
+            let shown = format!("{err}");
+            let e = ProxyError::from(err);
+            assert_eq!((e.status(), e.body()["error"]["type"].clone()), (status, json!(error_type)), "{shown}");
+        }
+    }
+
+    #[test]
+    fn control_characters_print_like_python() {
+        assert_eq!(py_str("a\u{0}b"), "'a\\x00b'");
+        assert_eq!(py_str("a\tb\r\u{7f}"), "'a\\tb\\r\\x7f'");
     }
 
     #[test]

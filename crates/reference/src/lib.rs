@@ -10,6 +10,7 @@ mod authz;
 mod cache;
 mod deployment;
 mod domain;
+mod duration;
 mod error;
 mod handlers;
 mod invalidation;

@@ -59,6 +59,9 @@ pub(crate) async fn team_memberships(db: &PgPool, team_id: &str) -> sqlx::Result
 }
 
 pub(crate) async fn organization(db: &PgPool, id: &str) -> sqlx::Result<Option<Organization>> {
+    if !crate::store::storable(id) {
+        return Ok(None);
+    }
     sqlx::query_as("SELECT * FROM organizations WHERE organization_id = $1").bind(id).fetch_optional(db).await
 }
 
@@ -142,6 +145,9 @@ pub(crate) async fn org_membership(
     user_id: &str,
     organization_id: &str,
 ) -> sqlx::Result<Option<OrgMembership>> {
+    if !crate::store::storable(user_id) || !crate::store::storable(organization_id) {
+        return Ok(None);
+    }
     sqlx::query_as("SELECT * FROM organization_memberships WHERE user_id = $1 AND organization_id = $2")
         .bind(user_id)
         .bind(organization_id)
@@ -226,6 +232,9 @@ pub(crate) async fn insert_deployment(db: &PgPool, d: &super::deployment::Deploy
 }
 
 pub(crate) async fn deployment(db: &PgPool, model_id: &str) -> sqlx::Result<Option<super::deployment::Deployment>> {
+    if !crate::store::storable(model_id) {
+        return Ok(None);
+    }
     sqlx::query_as("SELECT * FROM proxy_models WHERE model_id = $1").bind(model_id).fetch_optional(db).await
 }
 

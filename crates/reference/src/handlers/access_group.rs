@@ -122,7 +122,11 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
         updated_by: authed.caller.user_id.clone(),
     };
     let delta = Assignments { add_teams: teams, add_keys: keys, ..Assignments::default() };
-    state.store.save_access_group(&group, &delta).await?;
+    state.store.save_access_group(&group, &delta).await.map_err(|e| {
+        ProxyError::from_db_or(e, |c| {
+            (c == "access_groups_access_group_name_key").then(|| name_taken(&group.access_group_name))
+        })
+    })?;
     Ok((StatusCode::CREATED, Json(view(&state, &group).await?)).into_response())
 }
 
@@ -194,7 +198,11 @@ pub(crate) async fn update(
     group.assigned_team_ids = new_teams;
     group.assigned_key_ids = new_keys;
     group.updated_by = authed.caller.user_id.clone();
-    state.store.save_access_group(&group, &delta).await?;
+    state.store.save_access_group(&group, &delta).await.map_err(|e| {
+        ProxyError::from_db_or(e, |c| {
+            (c == "access_groups_access_group_name_key").then(|| name_taken(&group.access_group_name))
+        })
+    })?;
     Ok(Json(view(&state, &group).await?))
 }
 

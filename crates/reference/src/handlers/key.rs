@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::extract::State;
 use base64::Engine;
-use chrono::{DateTime, Duration as ChronoDuration, Utc};
+use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -29,6 +29,9 @@ pub(crate) struct GenerateKeyRequest {
     models: Vec<String>,
     max_budget: Option<f64>,
     duration: Option<String>,
+    budget_duration: Option<String>,
+    auto_rotate: Option<bool>,
+    rotation_interval: Option<String>,
     metadata: Option<Value>,
     key_type: Option<String>,
     allowed_routes: Option<Vec<String>>,
@@ -57,25 +60,42 @@ pub(crate) fn key_name(raw: &str) -> String {
     format!("sk-...{}", last_chars(raw, 4))
 }
 
-/// LiteLLM's `duration` strings: `30s`, `30m`, `30h`, `30d`.
-fn parse_duration(text: &str) -> Option<ChronoDuration> {
-    let (num, unit) = text.split_at(text.len().checked_sub(1)?);
-    let n: i64 = num.parse().ok()?;
-    match unit {
-        "s" => Some(ChronoDuration::seconds(n)),
-        "m" => Some(ChronoDuration::minutes(n)),
-        "h" => Some(ChronoDuration::hours(n)),
-        "d" => Some(ChronoDuration::days(n)),
-        _ => None,
-    }
-}
-
+/// When a key given `duration` now expires. A duration LiteLLM cannot read, or one ending past what
+/// it can represent, is a 400 with LiteLLM's words for it (1.109 answers them 400 on /key/update and
+/// 500 on /key/generate and /user/new).
 pub(crate) fn expiry(duration: Option<&str>) -> Result<Option<DateTime<Utc>>, ProxyError> {
     match duration {
         None => Ok(None),
-        Some(d) => parse_duration(d).map(|delta| Some(Utc::now() + delta)).ok_or_else(|| {
-            ProxyError::handler_dict(400, &format!("Invalid duration format: {d}. Use e.g. 30s, 30m, 30h, 30d."))
+        Some(d) => crate::duration::end(d, Utc::now()).map(Some).map_err(|e| {
+            let message = match e {
+                crate::duration::DurationError::NoCount => "Invalid duration format".to_string(),
+                crate::duration::DurationError::NoUnit => format!("Unsupported duration unit, passed duration: {d}"),
+                crate::duration::DurationError::TooLarge => "date value out of range".to_string(),
+            };
+            ProxyError::handler(400, message)
         }),
+    }
+}
+
+/// A `rotation_interval` sent with `auto_rotate`: read as a key's duration. The reference does not
+/// rotate keys, but a value LiteLLM cannot read (it answers 500) is still the client's error.
+pub(crate) fn check_rotation_interval(auto_rotate: Option<bool>, interval: Option<&str>) -> Result<(), ProxyError> {
+    match (auto_rotate, interval) {
+        (Some(true), Some(d)) => expiry(Some(d)).map(drop),
+        _ => Ok(()),
+    }
+}
+
+/// The expiry after `/key/update` or `/key/regenerate` sent `duration`: absent or `""` keeps it,
+/// `null` or `"-1"` makes the key never expire, anything else is read as for a new key.
+pub(crate) fn updated_expiry(
+    current: Option<DateTime<Utc>>,
+    duration: Option<Option<&str>>,
+) -> Result<Option<DateTime<Utc>>, ProxyError> {
+    match duration {
+        None | Some(Some("")) => Ok(current),
+        Some(None | Some("-1")) => Ok(None),
+        Some(d) => expiry(d),
     }
 }
 
@@ -86,6 +106,24 @@ pub(crate) fn check_budget(max_budget: Option<f64>) -> Result<(), ProxyError> {
             &format!("max_budget must be a non-negative finite number. Received: {}", py_float(b)),
         )),
         _ => Ok(()),
+    }
+}
+
+/// LiteLLM 1.109's check of a `budget_duration` (1.83 stored any text and fell back to a daily
+/// reset, or answered 500 when the reset overflowed): it must read as a duration longer than zero
+/// that ends within what LiteLLM can represent.
+pub(crate) fn check_budget_duration(budget_duration: Option<&str>) -> Result<(), ProxyError> {
+    let Some(d) = budget_duration else {
+        return Ok(());
+    };
+    let usable = crate::duration::parse(d).is_ok_and(|span| span.is_positive() && span.end_from(Utc::now()).is_ok());
+    if usable {
+        Ok(())
+    } else {
+        Err(ProxyError::handler_dict(
+            400,
+            &format!("Invalid budget_duration '{d}'. Use a format like '1h', '24h', '7d', or '30d'."),
+        ))
     }
 }
 
@@ -111,18 +149,54 @@ pub(crate) async fn team_mcp_ceiling(state: &AppState, team: &Team) -> Result<au
     Ok(authz::TeamMcpCeiling { permission, access_group_servers })
 }
 
-async fn check_alias_free(state: &AppState, alias: Option<&str>, except: Option<&str>) -> Result<(), ProxyError> {
-    if let Some(alias) = alias
-        && state.store.key_alias_taken(alias, except).await?
-    {
+fn alias_taken(alias: &str) -> ProxyError {
+    ProxyError::typed(
+        400,
+        "bad_request_error",
+        Some("key_alias"),
+        format!("Key with alias '{alias}' already exists. Unique key aliases across all keys are required."),
+    )
+}
+
+/// LiteLLM 1.109's rule for a new or changed `key_alias`: no control character (C0, DEL, C1, or a
+/// Unicode line or paragraph separator) and no `..` path segment. 1.83 had no rule and answered a
+/// NUL with a database 500.
+pub(crate) fn check_alias_format(alias: &str) -> Result<(), ProxyError> {
+    let control = |c: char| matches!(c, '\u{0}'..='\u{1f}' | '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}');
+    if alias.contains(control) || alias.split('/').any(|segment| segment == "..") {
         return Err(ProxyError::typed(
             400,
             "bad_request_error",
-            None,
-            format!("Key with alias '{alias}' already exists. Unique key aliases across all keys are required."),
+            Some("key_alias"),
+            "Invalid key_alias: must not contain control characters (such as tab or newline) or a \"..\" path segment",
         ));
     }
     Ok(())
+}
+
+pub(crate) async fn check_alias_free(
+    state: &AppState,
+    alias: Option<&str>,
+    except: Option<&str>,
+) -> Result<(), ProxyError> {
+    if let Some(alias) = alias
+        && state.store.key_alias_taken(alias, except).await?
+    {
+        return Err(alias_taken(alias));
+    }
+    Ok(())
+}
+
+/// The duplicate answer for a key write the database refused: the alias check above ran before the
+/// write, so a concurrent write with the same alias or key is caught here.
+fn key_write_error(err: sqlx::Error, key: &Key, creating: bool) -> ProxyError {
+    ProxyError::from_db_or(err, |constraint| match constraint {
+        "verification_tokens_key_alias_unique" => key.key_alias.as_deref().map(alias_taken),
+        "verification_tokens_pkey" if creating => {
+            Some(ProxyError::handler_dict(400, "Unable to create key: a key with this value already exists."))
+        }
+        _ => None,
+    })
 }
 
 fn routes_for_key_type(key_type: Option<&str>, caller: &Caller) -> Result<Vec<String>, ProxyError> {
@@ -150,6 +224,8 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         ));
     }
     check_budget(req.max_budget)?;
+    check_budget_duration(req.budget_duration.as_deref())?;
+    check_rotation_interval(req.auto_rotate, req.rotation_interval.as_deref())?;
     let team = match &req.team_id {
         Some(id) => match state.store.team_from_db(id).await? {
             Some(t) => Some(t),
@@ -187,6 +263,9 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     if let Some(team) = &team {
         check_models_within_team(&state, team, &req.models).await?;
     }
+    if let Some(alias) = &req.key_alias {
+        check_alias_format(alias)?;
+    }
     check_alias_free(&state, req.key_alias.as_deref(), None).await?;
     let mut allowed_routes = routes_for_key_type(req.key_type.as_deref(), caller)?;
     if let Some(routes) = &req.allowed_routes {
@@ -205,6 +284,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         access_group_ids: req.access_group_ids.clone(),
         models: req.models.clone(),
         max_budget: req.max_budget,
+        budget_duration: req.budget_duration.clone(),
         expires: expiry(req.duration.as_deref())?,
         blocked: req.blocked,
         metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
@@ -217,7 +297,10 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     if state.store.key_uncached(&key.token).await?.is_some() {
         return Err(ProxyError::handler_dict(400, "Unable to create key: a key with this value already exists."));
     }
-    state.store.save_key(&key).await?;
+    if let Err(e) = state.store.insert_key(&key).await {
+        super::discard_new_permission(&state.store, key.object_permission_id.as_deref()).await;
+        return Err(key_write_error(e, &key, true));
+    }
     access_group::reconcile_key(&state, &key.token, &[], &key.access_group_ids).await?;
     let mut body = generated_view(&key, &raw);
     if let Value::Object(map) = &mut body {
@@ -295,7 +378,12 @@ pub(crate) struct UpdateKeyRequest {
     #[serde(default, deserialize_with = "double_option")]
     max_budget: Option<Option<f64>>,
     spend: Option<f64>,
-    duration: Option<String>,
+    #[serde(default, deserialize_with = "double_option")]
+    duration: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    budget_duration: Option<Option<String>>,
+    auto_rotate: Option<bool>,
+    rotation_interval: Option<String>,
     metadata: Option<Value>,
     blocked: Option<bool>,
     tpm_limit: Option<i64>,
@@ -355,7 +443,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     key.updated_by = caller.user_id.clone();
     // The cache entry to evict is the one the client named (its key or hash), as in LiteLLM.
     let sent = req.key.clone().unwrap_or_else(|| key.token.clone());
-    state.store.save_key_sent_as(&key, &sent).await?;
+    state.store.save_key_sent_as(&key, &sent).await.map_err(|e| key_write_error(e, &key, false))?;
     access_group::reconcile_key(&state, &key.token, &old_groups, &key.access_group_ids).await?;
     if let Some(spend) = req.spend {
         state.store.spend.set(&crate::spend::Entity::Key(key.token.clone()), spend);
@@ -414,6 +502,9 @@ async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &Update
         check_models_within_team(state, t, req.models.as_ref().unwrap_or(&key.models)).await?;
     }
     if let Some(Some(alias)) = &req.key_alias {
+        if key.key_alias.as_deref() != Some(alias.as_str()) {
+            check_alias_format(alias)?;
+        }
         check_alias_free(state, Some(alias), Some(&key.token)).await?;
     }
     Ok(())
@@ -439,8 +530,12 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     if let Some(spend) = req.spend {
         key.spend = spend;
     }
-    if req.duration.is_some() {
-        key.expires = expiry(req.duration.as_deref())?;
+    key.expires = updated_expiry(key.expires, req.duration.as_ref().map(Option::as_deref))?;
+    check_rotation_interval(req.auto_rotate, req.rotation_interval.as_deref())?;
+    // LiteLLM 1.109 checks a sent budget_duration, "" included; null clears it.
+    if let Some(budget_duration) = &req.budget_duration {
+        check_budget_duration(budget_duration.as_deref())?;
+        key.budget_duration.clone_from(budget_duration);
     }
     if let Some(metadata) = req.metadata.clone() {
         key.metadata = metadata;
@@ -523,7 +618,7 @@ pub(crate) async fn create_personal_key(
     check_alias_free(state, key_alias.as_deref(), None).await?;
     let raw = new_raw_key();
     let key = Key { key_alias, expires: expiry(duration)?, ..new_key_row(&raw, Some(user_id.to_string()), caller) };
-    state.store.save_key(&key).await?;
+    state.store.insert_key(&key).await.map_err(|e| key_write_error(e, &key, true))?;
     Ok((raw, key.key_name.clone().unwrap_or_default(), key.expires))
 }
 
@@ -541,11 +636,87 @@ mod tests {
     }
 
     #[test]
-    fn durations_parse_like_litellm() {
-        assert_eq!(parse_duration("30s"), Some(ChronoDuration::seconds(30)));
-        assert_eq!(parse_duration("2d"), Some(ChronoDuration::days(2)));
-        assert_eq!(parse_duration("5x"), None);
-        assert_eq!(parse_duration(""), None);
-        assert!(expiry(Some("soon")).is_err());
+    fn hostile_durations_are_a_400_not_a_panic() {
+        let cases = [
+            ("1é", "Unsupported duration unit, passed duration: 1é"),
+            ("😀", "Invalid duration format"),
+            ("9223372036854775807s", "date value out of range"),
+            ("100000000d", "date value out of range"),
+            ("30", "Unsupported duration unit, passed duration: 30"),
+            ("-1", "Invalid duration format"),
+            ("", "Invalid duration format"),
+        ];
+        for (d, message) in cases {
+            let err = expiry(Some(d)).expect_err(d);
+            assert_eq!((err.status(), err.body()["error"]["message"].clone()), (400, json!(message)), "{d:?}");
+            assert_eq!(err.body()["error"]["type"], "invalid_request_error", "{d:?}");
+        }
+    }
+
+    #[test]
+    fn a_rotation_interval_is_read_only_with_auto_rotate() {
+        assert_eq!(check_rotation_interval(Some(true), Some("30d")), Ok(()));
+        assert_eq!(check_rotation_interval(Some(true), None), Ok(()));
+        assert_eq!(check_rotation_interval(Some(false), Some("1é")), Ok(()));
+        assert_eq!(check_rotation_interval(None, Some("1é")), Ok(()));
+        let err = check_rotation_interval(Some(true), Some("1é")).expect_err("unreadable");
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.body()["error"]["message"], "Unsupported duration unit, passed duration: 1é");
+    }
+
+    #[test]
+    fn an_update_keeps_clears_or_resets_the_expiry() {
+        let hour_from_now = Utc::now() + chrono::TimeDelta::hours(1);
+        let current = Some(hour_from_now);
+        assert_eq!(updated_expiry(current, None), Ok(current));
+        assert_eq!(updated_expiry(current, Some(Some(""))), Ok(current));
+        assert_eq!(updated_expiry(current, Some(None)), Ok(None));
+        assert_eq!(updated_expiry(current, Some(Some("-1"))), Ok(None));
+        let later = updated_expiry(current, Some(Some("2d"))).expect("a valid duration").expect("an expiry");
+        assert!(later > hour_from_now);
+        assert_eq!(updated_expiry(current, Some(Some("1é"))).map_err(|e| e.status()), Err(400));
+    }
+
+    #[test]
+    fn budget_durations_must_be_positive_and_representable() {
+        for d in ["1é", "😀", "9223372036854775807s", "100000000d", "30", "30x", "0s", "0mo", ""] {
+            let err = check_budget_duration(Some(d)).expect_err(d);
+            assert_eq!(err.status(), 400, "{d:?}");
+            assert_eq!(
+                err.body()["error"]["message"],
+                format!(
+                    "{{'error': \"Invalid budget_duration '{d}'. Use a format like '1h', '24h', '7d', or '30d'.\"}}"
+                ),
+                "{d:?}"
+            );
+        }
+        for d in ["30s", "1h", "24h", "7d", "30d", "1mo", "2w", "daily"] {
+            assert_eq!(check_budget_duration(Some(d)), Ok(()), "{d:?}");
+        }
+        assert_eq!(check_budget_duration(None), Ok(()));
+    }
+
+    #[test]
+    fn aliases_with_control_characters_or_dot_dot_segments_are_refused() {
+        for alias in
+            ["a\u{0}b", "tab\there", "new\nline", "del\u{7f}", "c1\u{85}", "ls\u{2028}", "..", "../x", "x/..", "a/../b"]
+        {
+            let err = check_alias_format(alias).expect_err(alias);
+            assert_eq!(err.status(), 400, "{alias:?}");
+            assert_eq!(err.body()["error"]["param"], "key_alias", "{alias:?}");
+        }
+        for alias in ["team-a/prod", "release-1.0..2", "x..", "..x", "émoji-😀", "a b"] {
+            assert_eq!(check_alias_format(alias), Ok(()), "{alias:?}");
+        }
+    }
+
+    #[test]
+    fn valid_durations_expire_in_the_future() {
+        let now = Utc::now();
+        for d in ["30s", "1h", "7d", "2w", "1mo"] {
+            let expires = expiry(Some(d)).expect(d).expect("an expiry");
+            assert!(expires > now, "{d:?}");
+        }
+        assert_eq!(expiry(None).expect("no duration"), None);
     }
 }

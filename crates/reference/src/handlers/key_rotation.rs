@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::key::{
-    check_budget, expiry, generated_view, info_view, key_name, key_team, new_raw_key, requested_permission,
-    team_mcp_ceiling,
+    check_budget, generated_view, info_view, key_name, key_team, new_raw_key, requested_permission, team_mcp_ceiling,
+    updated_expiry,
 };
 use super::{ObjectPermissionRequest, access_group, save_permission, wrapped, wrapped_dict};
 use crate::AppState;
@@ -32,7 +32,8 @@ pub(crate) struct RegenerateKeyRequest {
     models: Option<Vec<String>>,
     max_budget: Option<f64>,
     metadata: Option<Value>,
-    duration: Option<String>,
+    #[serde(default, deserialize_with = "super::double_option")]
+    duration: Option<Option<String>>,
     tpm_limit: Option<i64>,
     rpm_limit: Option<i64>,
     access_group_ids: Option<Vec<String>>,
@@ -97,6 +98,9 @@ async fn regenerate_key(
     let raw = req.new_key.clone().unwrap_or_else(new_raw_key);
     let mut key = Key { token: hash_token(&raw), key_name: Some(key_name(&raw)), ..old.clone() };
     if let Some(alias) = &req.key_alias {
+        if old.key_alias.as_ref() != Some(alias) {
+            super::key::check_alias_format(alias)?;
+        }
         key.key_alias = Some(alias.clone());
     }
     if let Some(models) = &req.models {
@@ -108,9 +112,8 @@ async fn regenerate_key(
     if let Some(metadata) = &req.metadata {
         key.metadata = metadata.clone();
     }
-    if req.duration.is_some() {
-        key.expires = expiry(req.duration.as_deref())?;
-    }
+    // As /key/update reads it (LiteLLM regenerates through its update path).
+    key.expires = updated_expiry(key.expires, req.duration.as_ref().map(Option::as_deref))?;
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
     if let Some(groups) = &req.access_group_ids {

@@ -115,11 +115,10 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
     if RESERVED_SERVER_IDS.contains(&server_id.as_str()) {
         return Err(detail_error(400, format!("MCP Server with id {server_id} is special and cannot be used.")));
     }
+    let server_exists =
+        |id: &str| detail_error(400, format!("MCP Server with id {id} already exists. Cannot create another."));
     if mcp_storage::server(state.store.uncached_tables(), &server_id).await?.is_some() {
-        return Err(detail_error(
-            400,
-            format!("MCP Server with id {server_id} already exists. Cannot create another."),
-        ));
+        return Err(server_exists(&server_id));
     }
     let now = Utc::now();
     let alias = req.alias.clone().or_else(|| req.server_name.as_ref().map(|n| n.replace(' ', "_")));
@@ -146,11 +145,18 @@ pub(crate) async fn create(State(state): State<AppState>, authed: Authed) -> Res
         last_health_check: None,
         health_check_error: None,
     };
-    let registry = mcp_storage::servers(state.store.uncached_tables()).await?;
+    // Under the registry lock, so of concurrent creates with one name or alias one wins; the id
+    // check above answers the common case and the insert decides between concurrent creates.
+    let mut tx = state.store.uncached_tables().begin().await?;
+    mcp_storage::lock_registry(&mut tx).await?;
+    let registry = mcp_storage::servers(&mut *tx).await?;
     if let Some(conflict) = identifier_conflict(&registry, &server) {
         return Err(conflict_error(conflict));
     }
-    mcp_storage::save_server(state.store.uncached_tables(), &server).await?;
+    mcp_storage::insert_server(&mut *tx, &server).await.map_err(|e| {
+        ProxyError::from_db_or(e, |c| (c == "mcp_servers_pkey").then(|| server_exists(&server.server_id)))
+    })?;
+    tx.commit().await?;
     Ok((StatusCode::CREATED, Json(record(&server, View::of(&authed.caller)))).into_response())
 }
 
@@ -294,11 +300,14 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         .map_err(|field| validation(&format!("invalid value for {field}"), vec![json!("body"), json!(field)]))?;
     check_transport_and_url(&server.transport, server.url.as_deref())?;
     server.updated_by = authed.caller.user_id.clone();
-    let registry = mcp_storage::servers(state.store.uncached_tables()).await?;
+    let mut tx = state.store.uncached_tables().begin().await?;
+    mcp_storage::lock_registry(&mut tx).await?;
+    let registry = mcp_storage::servers(&mut *tx).await?;
     if let Some(conflict) = identifier_conflict(&registry, &server) {
         return Err(conflict_error(conflict));
     }
-    mcp_storage::save_server(state.store.uncached_tables(), &server).await?;
+    mcp_storage::save_server(&mut *tx, &server).await?;
+    tx.commit().await?;
     Ok((StatusCode::ACCEPTED, Json(record(&server, View::Admin))).into_response())
 }
 

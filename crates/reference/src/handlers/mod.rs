@@ -122,6 +122,17 @@ pub(crate) struct ObjectPermissionRequest {
     pub agents: Option<Vec<String>>,
 }
 
+/// Removes the permission row a create wrote before its own row was refused (a duplicate, or a
+/// value the database rejects), so a lost race leaves nothing behind; the create's error is what the
+/// client gets.
+pub(crate) async fn discard_new_permission(store: &super::store::Store, id: Option<&str>) {
+    if let Some(id) = id
+        && let Err(e) = store.delete_object_permission(id).await
+    {
+        tracing::warn!(error = %e, "could not remove the permission row of a refused create");
+    }
+}
+
 /// Upserts an object's permission row under its existing id (as LiteLLM does), or a new one; returns
 /// the id.
 pub(crate) async fn save_permission(

@@ -54,10 +54,14 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         created_at: chrono::Utc::now(),
         updated_at: chrono::Utc::now(),
     };
+    let model_exists =
+        || ProxyError::handler_dict(400, &format!("Model with id={} already exists", deployment.model_id));
     if storage::deployment(state.store.uncached_tables(), &deployment.model_id).await?.is_some() {
-        return Err(ProxyError::handler_dict(400, &format!("Model with id={} already exists", deployment.model_id)));
+        return Err(model_exists());
     }
-    storage::insert_deployment(state.store.uncached_tables(), &deployment).await?;
+    storage::insert_deployment(state.store.uncached_tables(), &deployment)
+        .await
+        .map_err(|e| ProxyError::from_db_or(e, |c| (c == "proxy_models_pkey").then(model_exists)))?;
     Ok(Json(serde_json::to_value(&deployment).unwrap_or(Value::Null)))
 }
 

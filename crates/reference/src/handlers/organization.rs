@@ -56,8 +56,9 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         ));
     }
     let organization_id = req.organization_id.clone().unwrap_or_else(new_id);
+    let org_exists = || ProxyError::detail_error(400, format!("Organization id = {organization_id} already exists."));
     if storage::organization(state.store.uncached_tables(), &organization_id).await?.is_some() {
-        return Err(ProxyError::detail_error(400, format!("Organization id = {organization_id} already exists.")));
+        return Err(org_exists());
     }
     let object_permission_id = match &req.object_permission {
         Some(p) => {
@@ -67,7 +68,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     };
     let now = Utc::now();
     let org = Organization {
-        organization_id,
+        organization_id: organization_id.clone(),
         organization_alias: req.organization_alias.clone(),
         budget_id: Some(new_id()),
         metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
@@ -79,7 +80,10 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         created_at: now,
         updated_at: now,
     };
-    storage::insert_organization(state.store.uncached_tables(), &org, req.max_budget).await?;
+    if let Err(e) = storage::insert_organization(state.store.uncached_tables(), &org, req.max_budget).await {
+        super::discard_new_permission(&state.store, org.object_permission_id.as_deref()).await;
+        return Err(ProxyError::from_db_or(e, |c| (c == "organizations_pkey").then(org_exists)));
+    }
     Ok(Json(organization_view(&state, &org).await?))
 }
 

@@ -93,6 +93,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     if req.members_with_roles.iter().any(|m| m.user_id.is_none() && m.user_email.is_none()) {
         return Err(member_identity_error("members_with_roles"));
     }
+    super::key::check_budget_duration(req.budget_duration.as_deref())?;
     let team_id = req.team_id.clone().unwrap_or_else(new_id);
     if team_id == "litellm-dashboard" {
         return Err(ProxyError::handler_dict(
@@ -100,11 +101,11 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
             "team_id 'litellm-dashboard' is reserved. Please use a different team id.",
         ));
     }
+    let team_exists = || {
+        ProxyError::handler_dict(400, &format!("Team id = {team_id} already exists. Please use a different team id."))
+    };
     if state.store.team_uncached(&team_id).await?.is_some() {
-        return Err(ProxyError::handler_dict(
-            400,
-            &format!("Team id = {team_id} already exists. Please use a different team id."),
-        ));
+        return Err(team_exists());
     }
     if let Some(org) = &req.organization_id {
         let Some(organization) = storage::organization(state.store.uncached_tables(), org).await? else {
@@ -154,7 +155,11 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         created_at: now,
         updated_at: now,
     };
-    state.store.save_team(&team).await?;
+    // The check above answers the common case; the insert decides between concurrent creates.
+    if let Err(e) = state.store.insert_team(&team).await {
+        super::discard_new_permission(&state.store, team.object_permission_id.as_deref()).await;
+        return Err(ProxyError::from_db_or(e, |c| (c == "teams_pkey").then(team_exists)));
+    }
     super::access_group::reconcile_team(&state, &team.team_id, &[], &team.access_group_ids).await?;
     for member in &members {
         if let Some(uid) = &member.user_id
@@ -225,6 +230,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         });
     };
     authz::check_team_update_access(caller, &team).map_err(wrapped)?;
+    super::key::check_budget_duration(req.budget_duration.as_deref())?;
     if let Some(Some(new_org)) = &req.organization_id {
         let moving = team.organization_id.as_deref() != Some(new_org.as_str());
         if moving && !caller.is_proxy_admin() && !caller.is_org_admin_of(new_org) {

@@ -64,14 +64,24 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
             ),
         ));
     }
+    super::key::check_budget_duration(req.budget_duration.as_deref())?;
+    // Before anything is written, so a bad duration or a taken alias leaves no user without its key
+    // (the key's insert still decides between concurrent creates).
+    let creates_key = req.auto_create_key.unwrap_or(true);
+    if creates_key {
+        super::key::expiry(req.duration.as_deref())?;
+        super::key::check_alias_free(&state, req.key_alias.as_deref(), None).await?;
+    }
     let user_id = req.user_id.clone().unwrap_or_else(new_id);
+    let id_taken = || ProxyError::handler_dict(409, &format!("User with id {user_id} already exists"));
+    let email_taken = |email: &str| ProxyError::handler_dict(409, &format!("User with email {email} already exists"));
     if state.store.user_uncached(&user_id).await?.is_some() {
-        return Err(ProxyError::handler_dict(409, &format!("User with id {user_id} already exists")));
+        return Err(id_taken());
     }
     if let Some(email) = &req.user_email
         && state.store.user_by_email(email).await?.is_some()
     {
-        return Err(ProxyError::handler_dict(409, &format!("User with email {email} already exists")));
+        return Err(email_taken(email));
     }
     let team_ids: Vec<String> = req
         .teams
@@ -103,7 +113,14 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         created_at: now,
         updated_at: now,
     };
-    state.store.save_user(&user).await?;
+    // The checks above answer the common case; the insert decides between concurrent creates.
+    state.store.insert_user(&user).await.map_err(|e| {
+        ProxyError::from_db_or(e, |c| match c {
+            "users_pkey" => Some(id_taken()),
+            "users_email_unique" => req.user_email.as_deref().map(email_taken),
+            _ => None,
+        })
+    })?;
     for team_id in &team_ids {
         let mut team = state.store.team_from_db(team_id).await?.ok_or_else(|| ProxyError::internal("team vanished"))?;
         team.members_with_roles.0.push(crate::domain::Member {
@@ -123,7 +140,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         }
         storage::upsert_org_membership(state.store.uncached_tables(), &user_id, org, INTERNAL_USER).await?;
     }
-    let (key, key_name, expires) = if req.auto_create_key.unwrap_or(true) {
+    let (key, key_name, expires) = if creates_key {
         let created =
             super::key::create_personal_key(&state, &user_id, req.key_alias.clone(), req.duration.as_deref(), caller)
                 .await?;

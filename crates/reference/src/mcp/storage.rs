@@ -9,48 +9,74 @@ use sqlx::{PgConnection, PgPool};
 
 use super::model::{AccessGroup, McpServer};
 
-pub(crate) async fn servers(db: &PgPool) -> sqlx::Result<Vec<McpServer>> {
+/// Serializes registry writes until the transaction ends: a create or update checks that no other
+/// server has its name or alias and then writes, and without the lock two concurrent writes could
+/// both pass the check.
+pub(crate) async fn lock_registry(conn: &mut PgConnection) -> sqlx::Result<()> {
+    sqlx::query("SELECT pg_advisory_xact_lock(hashtext('gateproof.mcp_servers'))").execute(conn).await.map(drop)
+}
+
+pub(crate) async fn servers(db: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Vec<McpServer>> {
     sqlx::query_as("SELECT * FROM mcp_servers ORDER BY created_at, server_id").fetch_all(db).await
 }
 
 pub(crate) async fn server(db: &PgPool, server_id: &str) -> sqlx::Result<Option<McpServer>> {
+    if !crate::store::storable(server_id) {
+        return Ok(None);
+    }
     sqlx::query_as("SELECT * FROM mcp_servers WHERE server_id = $1").bind(server_id).fetch_optional(db).await
 }
 
-pub(crate) async fn save_server(db: &PgPool, s: &McpServer) -> sqlx::Result<()> {
-    sqlx::query(
+macro_rules! server_insert {
+    () => {
         "INSERT INTO mcp_servers (server_id, server_name, alias, description, url, transport, auth_type, credentials,
              mcp_access_groups, allowed_tools, extra_headers, static_headers, allow_all_keys, status, timeout,
              created_by, updated_by, last_health_check, health_check_error, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,now())
-         ON CONFLICT (server_id) DO UPDATE SET server_name=$2, alias=$3, description=$4, url=$5, transport=$6,
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,now())"
+    };
+}
+
+fn bind_server<'q>(
+    query: sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>,
+    s: &'q McpServer,
+) -> sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments> {
+    query
+        .bind(&s.server_id)
+        .bind(&s.server_name)
+        .bind(&s.alias)
+        .bind(&s.description)
+        .bind(&s.url)
+        .bind(&s.transport)
+        .bind(&s.auth_type)
+        .bind(&s.credentials)
+        .bind(&s.mcp_access_groups)
+        .bind(&s.allowed_tools)
+        .bind(&s.extra_headers)
+        .bind(&s.static_headers)
+        .bind(s.allow_all_keys)
+        .bind(&s.status)
+        .bind(s.timeout)
+        .bind(&s.created_by)
+        .bind(&s.updated_by)
+        .bind(s.last_health_check)
+        .bind(&s.health_check_error)
+        .bind(s.created_at)
+}
+
+pub(crate) async fn save_server(db: impl sqlx::PgExecutor<'_>, s: &McpServer) -> sqlx::Result<()> {
+    let sql = concat!(
+        server_insert!(),
+        " ON CONFLICT (server_id) DO UPDATE SET server_name=$2, alias=$3, description=$4, url=$5, transport=$6,
              auth_type=$7, credentials=$8, mcp_access_groups=$9, allowed_tools=$10, extra_headers=$11,
              static_headers=$12, allow_all_keys=$13, status=$14, timeout=$15, updated_by=$17,
-             last_health_check=$18, health_check_error=$19, updated_at=now()",
-    )
-    .bind(&s.server_id)
-    .bind(&s.server_name)
-    .bind(&s.alias)
-    .bind(&s.description)
-    .bind(&s.url)
-    .bind(&s.transport)
-    .bind(&s.auth_type)
-    .bind(&s.credentials)
-    .bind(&s.mcp_access_groups)
-    .bind(&s.allowed_tools)
-    .bind(&s.extra_headers)
-    .bind(&s.static_headers)
-    .bind(s.allow_all_keys)
-    .bind(&s.status)
-    .bind(s.timeout)
-    .bind(&s.created_by)
-    .bind(&s.updated_by)
-    .bind(s.last_health_check)
-    .bind(&s.health_check_error)
-    .bind(s.created_at)
-    .execute(db)
-    .await
-    .map(drop)
+             last_health_check=$18, health_check_error=$19, updated_at=now()"
+    );
+    bind_server(sqlx::query(sql), s).execute(db).await.map(drop)
+}
+
+/// Registers a new server; a taken `server_id` fails with a unique violation.
+pub(crate) async fn insert_server(db: impl sqlx::PgExecutor<'_>, s: &McpServer) -> sqlx::Result<()> {
+    bind_server(sqlx::query(server_insert!()), s).execute(db).await.map(drop)
 }
 
 /// Records the outcome of a live health check.
@@ -93,6 +119,9 @@ pub(crate) async fn access_groups_by_ids(db: &PgPool, ids: &[String]) -> sqlx::R
 }
 
 pub(crate) async fn access_group(db: &PgPool, id: &str) -> sqlx::Result<Option<AccessGroup>> {
+    if !crate::store::storable(id) {
+        return Ok(None);
+    }
     sqlx::query_as("SELECT * FROM access_groups WHERE access_group_id = $1").bind(id).fetch_optional(db).await
 }
 

@@ -58,6 +58,12 @@ pub(crate) enum PermissionOwner {
     Organization,
 }
 
+/// False for text Postgres cannot store (it has a NUL character), so no row can have it: a lookup
+/// by it finds nothing without asking the database, which would reject it.
+pub(crate) fn storable(text: &str) -> bool {
+    !text.contains('\0')
+}
+
 fn team_key(team_id: &str) -> String {
     format!("team_id:{team_id}")
 }
@@ -156,6 +162,9 @@ impl Store {
     }
 
     pub async fn key(&self, token: &str) -> sqlx::Result<Option<Key>> {
+        if !storable(token) {
+            return Ok(None);
+        }
         if let Some(Cached::Key(k)) = self.cache.get(token) {
             return Ok(Some(k));
         }
@@ -168,6 +177,9 @@ impl Store {
     }
 
     pub async fn team(&self, team_id: &str) -> sqlx::Result<Option<Team>> {
+        if !storable(team_id) {
+            return Ok(None);
+        }
         if let Some(Cached::Team(t)) = self.cache.get(&team_key(team_id)) {
             return Ok(Some(t));
         }
@@ -176,6 +188,9 @@ impl Store {
 
     /// Reads the team from the database and refreshes the cache (LiteLLM's `check_db_only`).
     pub async fn team_from_db(&self, team_id: &str) -> sqlx::Result<Option<Team>> {
+        if !storable(team_id) {
+            return Ok(None);
+        }
         let seen = self.cache.evictions();
         let found = sql::team(&self.db, team_id).await?;
         if let Some(t) = &found {
@@ -185,6 +200,9 @@ impl Store {
     }
 
     pub async fn user(&self, user_id: &str) -> sqlx::Result<Option<User>> {
+        if !storable(user_id) {
+            return Ok(None);
+        }
         if let Some(Cached::User(u)) = self.cache.get(user_id) {
             return Ok(Some(u));
         }
@@ -197,6 +215,9 @@ impl Store {
     }
 
     pub async fn object_permission(&self, id: &str) -> sqlx::Result<Option<ObjectPermission>> {
+        if !storable(id) {
+            return Ok(None);
+        }
         if let Some(Cached::Permission(p)) = self.cache.get(&permission_key(id)) {
             return Ok(Some(p));
         }
@@ -216,21 +237,33 @@ impl Store {
 
     /// The key row as stored, past the cache: management routes read the database.
     pub async fn key_uncached(&self, token: &str) -> sqlx::Result<Option<Key>> {
+        if !storable(token) {
+            return Ok(None);
+        }
         sql::key(&self.db, token).await
     }
 
     /// The team row as stored, past the cache and without refreshing it (unlike `team_from_db`).
     pub async fn team_uncached(&self, team_id: &str) -> sqlx::Result<Option<Team>> {
+        if !storable(team_id) {
+            return Ok(None);
+        }
         sql::team(&self.db, team_id).await
     }
 
     /// The user row as stored, past the cache.
     pub async fn user_uncached(&self, user_id: &str) -> sqlx::Result<Option<User>> {
+        if !storable(user_id) {
+            return Ok(None);
+        }
         sql::user(&self.db, user_id).await
     }
 
     /// The permission row as stored, past the cache.
     pub async fn permission_uncached(&self, id: &str) -> sqlx::Result<Option<ObjectPermission>> {
+        if !storable(id) {
+            return Ok(None);
+        }
         sql::object_permission(&self.db, id).await
     }
 
@@ -246,6 +279,9 @@ impl Store {
     }
 
     pub async fn user_by_email(&self, email: &str) -> sqlx::Result<Option<User>> {
+        if !storable(email) {
+            return Ok(None);
+        }
         sql::user_by_email(&self.db, email).await
     }
 
@@ -287,6 +323,12 @@ impl Store {
         sql::record_spend(&self.db, log).await
     }
 
+    /// Creates a user; a taken `user_id` or `user_email` is a unique violation.
+    pub async fn insert_user(&self, user: &User) -> sqlx::Result<()> {
+        sql::insert_user(&self.db, user).await?;
+        self.evict(vec![user.user_id.clone()]).await
+    }
+
     pub async fn save_user(&self, user: &User) -> sqlx::Result<()> {
         sql::save_user(&self.db, user).await?;
         self.evict(vec![user.user_id.clone()]).await
@@ -297,6 +339,13 @@ impl Store {
         let (deleted, tokens) = sql::delete_users(&self.db, user_ids).await?;
         self.evict(user_ids.iter().cloned().chain(tokens).collect()).await?;
         Ok(deleted)
+    }
+
+    /// Creates a team; a taken `team_id` is a unique violation, so concurrent creates cannot
+    /// overwrite each other.
+    pub async fn insert_team(&self, team: &Team) -> sqlx::Result<()> {
+        sql::insert_team(&self.db, team).await?;
+        self.evict(vec![team_key(&team.team_id)]).await
     }
 
     pub async fn save_team(&self, team: &Team) -> sqlx::Result<()> {
@@ -319,8 +368,9 @@ impl Store {
         self.evict(team_ids.iter().map(|id| team_key(id)).chain(tokens).collect()).await
     }
 
-    pub async fn save_key(&self, key: &Key) -> sqlx::Result<()> {
-        sql::save_key(&self.db, key).await?;
+    /// Creates a key; a taken hash or alias is a unique violation (`error::violated_unique`).
+    pub async fn insert_key(&self, key: &Key) -> sqlx::Result<()> {
+        sql::insert_key(&self.db, key).await?;
         self.evict(vec![key.token.clone()]).await
     }
 
@@ -350,6 +400,12 @@ impl Store {
     async fn evict_mirrored(&self, team_ids: &[String], tokens: &[String]) -> sqlx::Result<()> {
         let keys = team_ids.iter().map(|id| team_key(id)).chain(tokens.iter().cloned()).collect();
         self.evict(keys).await
+    }
+
+    /// Deletes a permission row nothing refers to (one a refused create wrote first).
+    pub async fn delete_object_permission(&self, id: &str) -> sqlx::Result<()> {
+        sql::delete_object_permission(&self.db, id).await?;
+        self.evict(vec![permission_key(id)]).await
     }
 
     pub async fn save_object_permission(

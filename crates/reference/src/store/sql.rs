@@ -2,7 +2,10 @@
 //! permissions), parameterized. Only the store calls them, so no write can skip its eviction.
 
 use sqlx::PgPool;
+use sqlx::postgres::{PgArguments, Postgres};
 use sqlx::types::Json;
+
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 use crate::domain::{Key, ObjectPermission, Team, User};
 
@@ -14,30 +17,44 @@ pub(super) async fn user_by_email(db: &PgPool, email: &str) -> sqlx::Result<Opti
     sqlx::query_as("SELECT * FROM users WHERE user_email = $1").bind(email).fetch_optional(db).await
 }
 
-pub(super) async fn save_user(db: &PgPool, u: &User) -> sqlx::Result<()> {
-    sqlx::query(
+macro_rules! user_insert {
+    () => {
         "INSERT INTO users (user_id, user_alias, user_email, user_role, teams, organization_id, object_permission_id,
                             max_budget, spend, models, metadata, budget_duration, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,now())
-         ON CONFLICT (user_id) DO UPDATE SET user_alias=$2, user_email=$3, user_role=$4, teams=$5, organization_id=$6,
-             object_permission_id=$7, max_budget=$8, spend=$9, models=$10, metadata=$11, budget_duration=$12, updated_at=now()",
-    )
-    .bind(&u.user_id)
-    .bind(&u.user_alias)
-    .bind(&u.user_email)
-    .bind(&u.user_role)
-    .bind(&u.teams)
-    .bind(&u.organization_id)
-    .bind(&u.object_permission_id)
-    .bind(u.max_budget)
-    .bind(u.spend)
-    .bind(&u.models)
-    .bind(&u.metadata)
-    .bind(&u.budget_duration)
-    .bind(u.created_at)
-    .execute(db)
-    .await
-    .map(drop)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,now())"
+    };
+}
+
+fn bind_user<'q>(query: PgQuery<'q>, u: &'q User) -> PgQuery<'q> {
+    query
+        .bind(&u.user_id)
+        .bind(&u.user_alias)
+        .bind(&u.user_email)
+        .bind(&u.user_role)
+        .bind(&u.teams)
+        .bind(&u.organization_id)
+        .bind(&u.object_permission_id)
+        .bind(u.max_budget)
+        .bind(u.spend)
+        .bind(&u.models)
+        .bind(&u.metadata)
+        .bind(&u.budget_duration)
+        .bind(u.created_at)
+}
+
+pub(super) async fn save_user(db: &PgPool, u: &User) -> sqlx::Result<()> {
+    let sql = concat!(
+        user_insert!(),
+        " ON CONFLICT (user_id) DO UPDATE SET user_alias=$2, user_email=$3, user_role=$4, teams=$5, organization_id=$6,
+             object_permission_id=$7, max_budget=$8, spend=$9, models=$10, metadata=$11, budget_duration=$12, updated_at=now()"
+    );
+    bind_user(sqlx::query(sql), u).execute(db).await.map(drop)
+}
+
+/// Creates the user; a taken `user_id` or `user_email` fails with a unique violation, so of
+/// concurrent creates exactly one succeeds.
+pub(super) async fn insert_user(db: &PgPool, u: &User) -> sqlx::Result<()> {
+    bind_user(sqlx::query(user_insert!()), u).execute(db).await.map(drop)
 }
 
 pub(super) async fn team(db: &PgPool, team_id: &str) -> sqlx::Result<Option<Team>> {
@@ -65,35 +82,48 @@ pub(super) async fn all_teams(db: &PgPool) -> sqlx::Result<Vec<Team>> {
     sqlx::query_as("SELECT * FROM teams ORDER BY created_at").fetch_all(db).await
 }
 
-pub(super) async fn save_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
-    sqlx::query(
+macro_rules! team_insert {
+    () => {
         "INSERT INTO teams (team_id, team_alias, organization_id, object_permission_id, members_with_roles,
                             team_member_permissions, access_group_ids, metadata, max_budget, spend, models, blocked,
                             tpm_limit, rpm_limit, budget_duration, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,now())
-         ON CONFLICT (team_id) DO UPDATE SET team_alias=$2, organization_id=$3, object_permission_id=$4,
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,now())"
+    };
+}
+
+fn bind_team<'q>(query: PgQuery<'q>, t: &'q Team) -> PgQuery<'q> {
+    query
+        .bind(&t.team_id)
+        .bind(&t.team_alias)
+        .bind(&t.organization_id)
+        .bind(&t.object_permission_id)
+        .bind(Json(&t.members_with_roles.0))
+        .bind(&t.team_member_permissions)
+        .bind(&t.access_group_ids)
+        .bind(&t.metadata)
+        .bind(t.max_budget)
+        .bind(t.spend)
+        .bind(&t.models)
+        .bind(t.blocked)
+        .bind(t.tpm_limit)
+        .bind(t.rpm_limit)
+        .bind(&t.budget_duration)
+        .bind(t.created_at)
+}
+
+pub(super) async fn save_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
+    let sql = concat!(
+        team_insert!(),
+        " ON CONFLICT (team_id) DO UPDATE SET team_alias=$2, organization_id=$3, object_permission_id=$4,
              members_with_roles=$5, team_member_permissions=$6, access_group_ids=$7, metadata=$8, max_budget=$9,
-             spend=$10, models=$11, blocked=$12, tpm_limit=$13, rpm_limit=$14, budget_duration=$15, updated_at=now()",
-    )
-    .bind(&t.team_id)
-    .bind(&t.team_alias)
-    .bind(&t.organization_id)
-    .bind(&t.object_permission_id)
-    .bind(Json(&t.members_with_roles.0))
-    .bind(&t.team_member_permissions)
-    .bind(&t.access_group_ids)
-    .bind(&t.metadata)
-    .bind(t.max_budget)
-    .bind(t.spend)
-    .bind(&t.models)
-    .bind(t.blocked)
-    .bind(t.tpm_limit)
-    .bind(t.rpm_limit)
-    .bind(&t.budget_duration)
-    .bind(t.created_at)
-    .execute(db)
-    .await
-    .map(drop)
+             spend=$10, models=$11, blocked=$12, tpm_limit=$13, rpm_limit=$14, budget_duration=$15, updated_at=now()"
+    );
+    bind_team(sqlx::query(sql), t).execute(db).await.map(drop)
+}
+
+/// Creates the team; a taken `team_id` fails with a unique violation.
+pub(super) async fn insert_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
+    bind_team(sqlx::query(team_insert!()), t).execute(db).await.map(drop)
 }
 
 /// Deletes the teams and their keys; returns the hashes of the deleted keys.
@@ -169,42 +199,55 @@ pub(super) async fn key_alias_taken(db: &PgPool, alias: &str, except_token: Opti
     .await
 }
 
-pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
-    sqlx::query(
+macro_rules! key_insert {
+    () => {
         "INSERT INTO verification_tokens (token, key_name, key_alias, user_id, team_id, organization_id, object_permission_id,
              access_group_ids, models, max_budget, spend, budget_duration, expires, blocked, metadata, allowed_routes,
              key_type, tpm_limit, rpm_limit, created_by, updated_by, created_at, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,now())
-         ON CONFLICT (token) DO UPDATE SET key_name=$2, key_alias=$3, user_id=$4, team_id=$5, organization_id=$6,
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,now())"
+    };
+}
+
+fn bind_key<'q>(query: PgQuery<'q>, k: &'q Key) -> PgQuery<'q> {
+    query
+        .bind(&k.token)
+        .bind(&k.key_name)
+        .bind(&k.key_alias)
+        .bind(&k.user_id)
+        .bind(&k.team_id)
+        .bind(&k.organization_id)
+        .bind(&k.object_permission_id)
+        .bind(&k.access_group_ids)
+        .bind(&k.models)
+        .bind(k.max_budget)
+        .bind(k.spend)
+        .bind(&k.budget_duration)
+        .bind(k.expires)
+        .bind(k.blocked)
+        .bind(&k.metadata)
+        .bind(&k.allowed_routes)
+        .bind(&k.key_type)
+        .bind(k.tpm_limit)
+        .bind(k.rpm_limit)
+        .bind(&k.created_by)
+        .bind(&k.updated_by)
+        .bind(k.created_at)
+}
+
+pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
+    let sql = concat!(
+        key_insert!(),
+        " ON CONFLICT (token) DO UPDATE SET key_name=$2, key_alias=$3, user_id=$4, team_id=$5, organization_id=$6,
              object_permission_id=$7, access_group_ids=$8, models=$9, max_budget=$10, spend=$11, budget_duration=$12,
              expires=$13, blocked=$14, metadata=$15, allowed_routes=$16, key_type=$17, tpm_limit=$18, rpm_limit=$19,
-             updated_by=$21, updated_at=now()",
-    )
-    .bind(&k.token)
-    .bind(&k.key_name)
-    .bind(&k.key_alias)
-    .bind(&k.user_id)
-    .bind(&k.team_id)
-    .bind(&k.organization_id)
-    .bind(&k.object_permission_id)
-    .bind(&k.access_group_ids)
-    .bind(&k.models)
-    .bind(k.max_budget)
-    .bind(k.spend)
-    .bind(&k.budget_duration)
-    .bind(k.expires)
-    .bind(k.blocked)
-    .bind(&k.metadata)
-    .bind(&k.allowed_routes)
-    .bind(&k.key_type)
-    .bind(k.tpm_limit)
-    .bind(k.rpm_limit)
-    .bind(&k.created_by)
-    .bind(&k.updated_by)
-    .bind(k.created_at)
-    .execute(db)
-    .await
-    .map(drop)
+             updated_by=$21, updated_at=now()"
+    );
+    bind_key(sqlx::query(sql), k).execute(db).await.map(drop)
+}
+
+/// Creates the key; a taken hash or `key_alias` fails with a unique violation.
+pub(super) async fn insert_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
+    bind_key(sqlx::query(key_insert!()), k).execute(db).await.map(drop)
 }
 
 pub(super) async fn delete_keys(db: &PgPool, tokens: &[String]) -> sqlx::Result<Vec<String>> {
@@ -237,6 +280,10 @@ pub(super) async fn save_object_permission(db: &PgPool, p: &ObjectPermission) ->
     .execute(db)
     .await
     .map(drop)
+}
+
+pub(super) async fn delete_object_permission(db: &PgPool, id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM object_permissions WHERE object_permission_id = $1").bind(id).execute(db).await.map(drop)
 }
 
 /// Gives the key row `old_token` the new hash and name of `key` (`/key/regenerate`); spend, budgets
