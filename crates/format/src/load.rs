@@ -6,7 +6,7 @@
 //! points into the file.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use miette::SourceSpan;
@@ -28,11 +28,14 @@ use super::model::{
 use super::template::Template;
 use crate::quirk::Quirk;
 
+mod discover;
 mod error;
 mod matrix;
 mod mocks;
 mod source;
+mod tags;
 
+pub use discover::{Discovered, Loaded, discover, load_all};
 pub use error::{ScenarioError, ScenarioErrorKind};
 use source::{Source, Span};
 
@@ -57,50 +60,42 @@ const DEFAULT_RETRY_INTERVAL: Duration = Duration::from_millis(250);
 
 /// Reads and validates one scenario file.
 pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
-    let source = std::fs::read_to_string(path).map_err(|error| ScenarioError::unreadable(path, error))?;
-    parse_str(&source, path)
+    parse_str(&read_source(path)?, path)
 }
 
 /// Parses and validates scenario text; `path` names it in errors.
 pub fn parse_str(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
-    let checker = Checker { src: Source { text: source }, path };
+    parse_located(source, path).map(|(scenario, _)| scenario)
+}
+
+/// The scenario, and where its `id` is written.
+fn parse_located(source: &str, path: &Path) -> Result<(Scenario, Option<Span>), ScenarioError> {
+    let checker = Checker::new(source, path);
+    if let Some((offset, tag)) = tags::first_tag(source) {
+        return checker.fail_help(
+            Some(Span { offset, len: tag.len() }),
+            ScenarioErrorKind::YamlTag { tag: tag.to_string() },
+            "remove the tag; quote the value to make it a string",
+        );
+    }
     let file: ScenarioFile = serde_saphyr::from_str(source).map_err(|error| checker.yaml_error(&error))?;
-    checker.scenario(&file)
+    Ok((checker.scenario(&file)?, checker.src.span_of(&file.id)))
 }
 
-/// The scenario files under `paths` (files as given, directories walked for `*.yaml`/`*.yml`), sorted.
-pub fn discover(paths: &[PathBuf]) -> std::io::Result<Vec<PathBuf>> {
-    let mut found = Vec::new();
-    for path in paths {
-        let meta = std::fs::metadata(path).map_err(|e| naming(path, e))?;
-        if meta.is_dir() {
-            walk(path, &mut found)?;
-        } else {
-            found.push(path.clone());
-        }
-    }
-    found.sort();
-    found.dedup();
-    Ok(found)
-}
-
-fn walk(dir: &Path, found: &mut Vec<PathBuf>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir).map_err(|e| naming(dir, e))? {
-        let path = entry.map_err(|e| naming(dir, e))?.path();
-        // `metadata` follows symlinks, so a linked directory of scenarios is walked too.
-        let meta = std::fs::metadata(&path).map_err(|e| naming(&path, e))?;
-        if meta.is_dir() {
-            walk(&path, found)?;
-        } else if path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml") {
-            found.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// An IO error that says which path it is about (std's own messages do not).
-fn naming(path: &Path, error: std::io::Error) -> std::io::Error {
-    std::io::Error::new(error.kind(), format!("failed to read {}: {error}", path.display()))
+/// The file's text; a file that is not UTF-8 is an error at its first bad byte.
+fn read_source(path: &Path) -> Result<String, ScenarioError> {
+    let bytes = std::fs::read(path).map_err(|error| ScenarioError::unreadable(path, error))?;
+    String::from_utf8(bytes).map_err(|error| {
+        let offset = error.utf8_error().valid_up_to();
+        let byte = error.as_bytes().get(offset).copied().unwrap_or_default();
+        // The lossy text is the file up to `offset`, then U+FFFD: the error points at that.
+        let text = String::from_utf8_lossy(error.as_bytes()).into_owned();
+        Checker::new(&text, path).error(
+            Some(Span { offset, len: char::REPLACEMENT_CHARACTER.len_utf8() }),
+            ScenarioErrorKind::NotUtf8 { offset, byte },
+            Some("save the file as UTF-8".into()),
+        )
+    })
 }
 
 /// Variables a template may use at one point of the file.
@@ -116,7 +111,11 @@ struct Checker<'s> {
     path: &'s Path,
 }
 
-impl Checker<'_> {
+impl<'s> Checker<'s> {
+    fn new(text: &'s str, path: &'s Path) -> Checker<'s> {
+        Checker { src: Source { text }, path }
+    }
+
     fn error(&self, at: Option<Span>, kind: ScenarioErrorKind, help: Option<String>) -> ScenarioError {
         let at = at.map(|s| (self.src.location_of(s.offset), SourceSpan::new(s.offset.into(), s.len)));
         ScenarioError::in_source(self.path, self.src.text, at, kind, help)
@@ -404,6 +403,7 @@ impl Checker<'_> {
         }
         let mut headers = Vec::with_capacity(r.headers.0.len());
         for (name, value) in &r.headers.0 {
+            self.header(name, value)?;
             headers.push((name.value.to_ascii_lowercase(), self.template(value, scope)?));
         }
         let body = match (&r.json, &r.body) {
@@ -419,6 +419,27 @@ impl Checker<'_> {
             (None, None) => None,
         };
         Ok(Request { actor, method, path, query, headers, body })
+    }
+
+    /// A header HTTP allows: the name a token (RFC 9110), the value free of control characters
+    /// (tab aside), as the HTTP client checks when it sends it.
+    fn header(&self, name: &Spanned<String>, value: &Spanned<String>) -> Result<(), ScenarioError> {
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if name.value.is_empty() || !name.value.chars().all(token) {
+            return self.fail_help(
+                self.src.span_of(name),
+                ScenarioErrorKind::InvalidHeaderName { name: name.value.clone() },
+                "a header name has no spaces, colons or quotes, e.g. `x-request-id`",
+            );
+        }
+        if let Some(bad) = value.value.chars().find(|c| c.is_ascii_control() && *c != '\t') {
+            return self.fail_help(
+                self.src.span_of(value),
+                ScenarioErrorKind::InvalidHeaderValue { name: name.value.clone(), character: format!("{bad:?}") },
+                "a header value is one line of text",
+            );
+        }
+        Ok(())
     }
 
     fn expect(&self, e: &Spanned<ExpectFile>, scope: &Scope) -> Result<Expect, ScenarioError> {
