@@ -63,6 +63,11 @@ pub fn load_file(path: &Path) -> Result<Scenario, ScenarioError> {
     parse_str(&read_source(path)?, path)
 }
 
+/// Decodes and validates a scenario file's bytes; `path` names it in errors.
+pub fn parse_bytes(bytes: &[u8], path: &Path) -> Result<Scenario, ScenarioError> {
+    parse_str(&decode(bytes.to_vec(), path)?, path)
+}
+
 /// Parses and validates scenario text; `path` names it in errors.
 pub fn parse_str(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
     parse_located(source, path).map(|(scenario, _)| scenario)
@@ -84,7 +89,10 @@ fn parse_located(source: &str, path: &Path) -> Result<(Scenario, Option<Span>), 
 
 /// The file's text; a file that is not UTF-8 is an error at its first bad byte.
 fn read_source(path: &Path) -> Result<String, ScenarioError> {
-    let bytes = std::fs::read(path).map_err(|error| ScenarioError::unreadable(path, error))?;
+    decode(std::fs::read(path).map_err(|error| ScenarioError::unreadable(path, error))?, path)
+}
+
+fn decode(bytes: Vec<u8>, path: &Path) -> Result<String, ScenarioError> {
     String::from_utf8(bytes).map_err(|error| {
         let offset = error.utf8_error().valid_up_to();
         let byte = error.as_bytes().get(offset).copied().unwrap_or_default();
