@@ -7,8 +7,11 @@ use miette::{Diagnostic, LabeledSpan};
 use serde_json::json;
 
 use super::*;
-use crate::model::Location;
+use crate::model::{
+    Actor, Body, Capability, HeaderPredicate, Location, MessageMatch, Predicate, ReferenceSettings, TextPattern,
+};
 use crate::quirk::Quirk;
+use crate::template::Template;
 use crate::{LlmMock, McpAnswer, McpFailure, MockKind, PathQuery};
 
 const PATH: &str = "scenarios/t.yaml";
