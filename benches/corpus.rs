@@ -15,7 +15,7 @@ fn main() {
     let copies: usize = std::env::var("GATEPROOF_BENCH_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
     let files = discover(&[corpus]).expect("the corpus is readable");
-    let scenarios: Vec<_> = files.iter().map(|f| load_file(f).expect("every corpus scenario loads")).collect();
+    let scenarios: Vec<_> = files.files.iter().map(|f| load_file(f).expect("every corpus scenario loads")).collect();
     let all: Vec<_> = (0..copies).flat_map(|_| scenarios.iter().cloned()).collect();
     let options = RunOptions::default();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");

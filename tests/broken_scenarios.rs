@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use gateproof::scenario::{ScenarioError, load_file};
+use gateproof::scenario::{ScenarioError, load_all, load_file};
 use miette::{GraphicalReportHandler, GraphicalTheme};
 
 /// The error as a person sees it: the one-line form for logs, then the graphical report.
@@ -61,6 +61,8 @@ macro_rules! broken_fixtures {
 broken_fixtures! {
     absent_false => "absent-false",
     bad_duration => "bad-duration",
+    bad_header_name => "bad-header-name",
+    bad_header_value => "bad-header-value",
     bad_jsonpath => "bad-jsonpath",
     bad_regex => "bad-regex",
     bad_scenario_id => "bad-scenario-id",
@@ -69,6 +71,7 @@ broken_fixtures! {
     empty_error_assertion => "empty-error-assertion",
     expect_without_request => "expect-without-request",
     json_and_body => "json-and-body",
+    long_line => "long-line",
     matrix_duplicate_row => "matrix-duplicate-row",
     matrix_missing_cell => "matrix-missing-cell",
     matrix_status_not_a_number => "matrix-status-not-a-number",
@@ -77,6 +80,7 @@ broken_fixtures! {
     matrix_unknown_field => "matrix-unknown-field",
     matrix_unknown_variable => "matrix-unknown-variable",
     missing_steps => "missing-steps",
+    not_utf8 => "not-utf8",
     relative_path => "relative-path",
     retry_interval_not_below_timeout => "retry-interval-not-below-timeout",
     status_not_a_number => "status-not-a-number",
@@ -90,4 +94,18 @@ broken_fixtures! {
     unknown_reference_setting => "unknown-reference-setting",
     unknown_variable => "unknown-variable",
     yaml_syntax => "yaml-syntax",
+    yaml_tag_binary => "yaml-tag-binary",
+    yaml_tag_custom => "yaml-tag-custom",
+}
+
+/// Two files with one scenario id: the first loads, the second is broken at its `id`, and the error
+/// names both files.
+#[test]
+fn duplicate_scenario_id() {
+    let loaded = load_all(&["fixtures/duplicate-id".into()]).expect("the folder is readable");
+    let ids: Vec<_> = loaded.scenarios.iter().map(|s| (s.id.as_str(), s.source.display().to_string())).collect();
+    assert_eq!(ids, [("health-answers", "fixtures/duplicate-id/a-first.yaml".to_string())]);
+    let [error] = loaded.broken.as_slice() else { panic!("one broken file: {:?}", loaded.broken) };
+    assert_eq!((error.line(), error.column()), (Some(2), Some(5)), "{error}");
+    insta::assert_snapshot!("duplicate-scenario-id", render(error));
 }

@@ -197,11 +197,12 @@ async fn a_passing_run_exits_0_and_writes_both_reports() {
     assert!(xml.contains(r#"<testcase name="health-passes""#), "{xml}");
     let report: Value =
         serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("valid JSON");
-    assert_eq!(report["format_version"], json!(1));
+    assert_eq!(report["format_version"], json!(2));
     assert_eq!(report["target"], json!(server.uri()));
     assert_eq!(
         report["summary"],
-        json!({"total": 1, "passed": 1, "failed": 0, "skipped": 0, "errored": 0, "reproduced": 0, "not_reproduced": 0})
+        json!({"total": 1, "passed": 1, "failed": 0, "skipped": 0, "errored": 0, "broken_files": 0,
+               "reproduced": 0, "not_reproduced": 0})
     );
     assert_eq!(report["scenarios"][0]["reproduction"], Value::Null);
     assert_eq!(report["scenarios"][0]["steps"][0]["response"]["json"], json!({"status": "healthy"}));
@@ -265,6 +266,43 @@ async fn a_broken_file_exits_2_while_the_others_still_run() {
     assert_eq!(last_line(&output), "1 passed, 0 failed");
 }
 
+/// One good file and two broken ones: both reports count the broken files as errors, so a dashboard
+/// reading either is not green.
+#[tokio::test]
+async fn broken_files_are_errors_in_both_reports() {
+    let server = healthy_proxy().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "a-good.yaml", &health_scenario("good", &[]));
+    let unknown = write(dir.path(), "b-broken.yaml", "id: broken\ntitle: x\nsteps: []\nunknown_field: 1\n");
+    write(dir.path(), "c-broken.yaml", "id: also-broken\ntitle: x\nsteps: []\n");
+    let (junit, json_file) = (dir.path().join("junit.xml"), dir.path().join("report.json"));
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--target",
+        &server.uri(),
+        "--master-key",
+        MASTER_KEY,
+        "--junit",
+        path_str(&junit),
+        "--json",
+        path_str(&json_file),
+    ]);
+    assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    let xml = std::fs::read_to_string(&junit).expect("JUnit written");
+    // Three files and the leftover check of a URL target.
+    assert!(xml.contains(r#"tests="4""#) && xml.contains(r#"errors="2""#), "{xml}");
+    assert!(xml.contains(&format!(r#"<testcase name="{}""#, path_str(&unknown))), "{xml}");
+    let report: Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_file).expect("JSON written")).expect("valid JSON");
+    assert_eq!((&report["summary"]["total"], &report["summary"]["broken_files"]), (&json!(3), &json!(2)));
+    let broken = report["broken_files"].as_array().expect("a list");
+    assert_eq!(broken.len(), 2, "{report}");
+    assert_eq!(broken[0]["file"], json!(path_str(&unknown)));
+    assert!(broken[0]["line"].is_u64() && broken[0]["column"].is_u64(), "{report}");
+    assert!(broken[0]["message"].as_str().is_some_and(|m| m.contains("unknown_field")), "{report}");
+}
+
 #[tokio::test]
 async fn tags_select_which_scenarios_run() {
     let server = healthy_proxy().await;
@@ -303,6 +341,78 @@ fn list_prints_one_line_per_selected_scenario() {
     for part in ["first", "[smoke]", "The health endpoint answers", "a.yaml"] {
         assert!(lines[0].contains(part), "{part} in {lines:?}");
     }
+}
+
+/// A title or tag of 65,536 characters or more is a width `format!` cannot pad to: the listing once
+/// panicked (exit 101) and listed no file.
+#[test]
+fn list_prints_scenarios_with_very_long_titles_and_tags() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let long = "t".repeat(70_000);
+    write(dir.path(), "a.yaml", &health_scenario("first", &[]).replace("The health endpoint answers", &long));
+    write(dir.path(), "b.yaml", &health_scenario("second", &[&long]));
+    write(dir.path(), "c.yaml", &health_scenario("third", &["smoke"]));
+    let output = gateproof(&["list", path_str(dir.path())]);
+    assert_eq!(code(&output), Some(0), "{}", stderr(&output));
+    let lines: Vec<String> = stdout(&output).lines().map(str::to_string).collect();
+    assert_eq!(lines.len(), 3, "{}", stderr(&output));
+    assert!(lines[0].starts_with("first ") && lines[0].contains(&long) && lines[0].ends_with("a.yaml"));
+    assert!(lines[1].starts_with("second ") && lines[1].contains(&format!("[{long}]")));
+    assert!(lines[2].starts_with("third ") && lines[2].ends_with("c.yaml"), "{}", lines[2]);
+    // The long cells do not pad the other rows to their width.
+    assert!(lines[2].len() < 400, "{} characters", lines[2].len());
+}
+
+/// A dangling symlink (an editor's lock file `.#x.yaml`, a link to a deleted file) is a broken entry:
+/// named, exit 2, and every other file still runs. A dangling link whose name is no scenario file's
+/// is passed over with a warning.
+#[tokio::test]
+async fn a_dangling_symlink_is_a_broken_entry_and_the_other_files_still_run() {
+    let server = healthy_proxy().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    write(dir.path(), "a-good.yaml", &health_scenario("good", &[]));
+    let sub = dir.path().join("sub");
+    std::fs::create_dir(&sub).expect("dir");
+    write(&sub, "b-good.yaml", &health_scenario("also-good", &[]));
+    let lock = dir.path().join(".#a-good.yaml");
+    std::os::unix::fs::symlink("someone@host.1234:1700000000", &lock).expect("symlink");
+    std::os::unix::fs::symlink(dir.path().join("gone"), sub.join("notes.txt")).expect("symlink");
+    let output = gateproof(&["run", path_str(dir.path()), "--target", &server.uri(), "--master-key", MASTER_KEY]);
+    assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    assert_eq!(last_line(&output), "2 passed, 0 failed", "{}", stderr(&output));
+    let errors = words(&stderr(&output));
+    assert!(errors.contains(&format!("{}: dangling symlink to", path_str(&lock))), "{errors}");
+    assert!(errors.contains("notes.txt"), "the skipped link is named: {errors}");
+
+    let output = gateproof(&["list", path_str(dir.path())]);
+    assert_eq!(code(&output), Some(2), "{}", stderr(&output));
+    assert_eq!(stdout(&output).lines().count(), 2, "{}", stdout(&output));
+}
+
+/// Nothing ran is not a pass: an empty folder, or a filter that selects nothing, exits 2 and says so.
+#[test]
+fn a_run_with_nothing_to_run_says_so_and_exits_2() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = gateproof(&["run", path_str(dir.path()), "--target", "http://127.0.0.1:9", "--master-key", "sk"]);
+    assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    let said = words(&stderr(&output));
+    assert!(said.contains(&format!("nothing ran: no scenario files under {}", path_str(dir.path()))), "{said}");
+    assert!(!stdout(&output).contains("0 passed"), "{}", stdout(&output));
+
+    write(dir.path(), "a.yaml", &health_scenario("tagged", &["smoke"]));
+    let output = gateproof(&[
+        "run",
+        path_str(dir.path()),
+        "--tag",
+        "slow",
+        "--target",
+        "http://127.0.0.1:9",
+        "--master-key",
+        "sk",
+    ]);
+    assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    let said = words(&stderr(&output));
+    assert!(said.contains("nothing ran: the tag filter selects none of the 1 scenario"), "{said}");
 }
 
 #[test]

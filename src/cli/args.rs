@@ -81,7 +81,7 @@ pub(super) struct RunArgs {
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "FILE")]
     pub(super) junit: Option<PathBuf>,
-    /// Write the JSON report (format_version 1) here.
+    /// Write the JSON report (format_version 2) here.
     #[arg(long, value_name = "FILE")]
     pub(super) json: Option<PathBuf>,
     /// Compare with an earlier JSON report: only scenarios that fail now and did not fail there fail

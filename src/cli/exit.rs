@@ -40,7 +40,7 @@ impl Exit {
                 "a scenario failed (with --baseline: one that did not fail there), or a run on a URL target left objects behind"
             }
             Exit::Invocation => {
-                "bad invocation, a broken scenario file (the other files still run) or an unreadable --baseline"
+                "bad invocation, nothing to run, a broken scenario file (the other files still run) or an unreadable --baseline"
             }
             Exit::Infrastructure => {
                 "infrastructure trouble: Postgres or the target unreachable, a scenario errored or over its timeout"
@@ -59,6 +59,8 @@ pub struct Verdict {
     pub errored: usize,
     /// Scenario files that could not be loaded.
     pub broken_files: usize,
+    /// `run` found nothing to run (no scenario file, or none the tag filter selects).
+    pub nothing_ran: bool,
     /// The signal that stopped the command early.
     pub interrupted: Option<StopSignal>,
     /// Objects a run on an external target created that are still there.
@@ -87,7 +89,7 @@ pub fn exit(result: &Result<Verdict, CliError>) -> Exit {
         ) => Exit::Infrastructure,
         Ok(Verdict { interrupted: Some(signal), .. }) => signal.exit(),
         Ok(verdict) if verdict.errored > 0 || verdict.unchecked_leftovers > 0 => Exit::Infrastructure,
-        Ok(verdict) if verdict.broken_files > 0 => Exit::Invocation,
+        Ok(verdict) if verdict.broken_files > 0 || verdict.nothing_ran => Exit::Invocation,
         Ok(verdict) if verdict.failed > 0 || verdict.leftovers > 0 => Exit::Failed,
         Ok(_) => Exit::Passed,
     }

@@ -25,11 +25,29 @@ pub(super) fn list(args: &ListArgs) -> Result<Verdict, CliError> {
         .iter()
         .map(|s| [s.id.clone(), format!("[{}]", s.tags.join(", ")), s.title.clone(), s.source.display().to_string()])
         .collect();
-    let width = |column: usize| rows.iter().map(|r| r[column].chars().count()).max().unwrap_or(0);
-    let (id_width, tags_width, title_width) = (width(0), width(1), width(2));
+    let width =
+        |column: usize| rows.iter().map(|r| r[column].chars().count()).max().unwrap_or(0).min(MAX_ALIGNED_WIDTH);
+    let widths = [width(0), width(1), width(2)];
     let mut out = io::stdout().lock();
-    for [id, tags, title, file] in rows {
-        let _ = writeln!(out, "{id:<id_width$}  {tags:<tags_width$}  {title:<title_width$}  {file}");
+    for row in rows {
+        let _ = writeln!(out, "{}", list_line(&row, widths));
     }
-    Ok(Verdict { broken_files, ..Verdict::default() })
+    Ok(Verdict { broken_files: broken_files.len(), ..Verdict::default() })
+}
+
+/// Columns are aligned up to this many characters; a longer cell pushes the rest of its own row only,
+/// so one long title does not pad every other line with it.
+const MAX_ALIGNED_WIDTH: usize = 100;
+
+/// One row: each of the first three cells padded to its column's width, two spaces apart.
+///
+/// Padded by hand: `format!`'s `{:<width$}` panics on a width of 65,536 or more.
+pub(super) fn list_line(row: &[String; 4], widths: [usize; 3]) -> String {
+    let mut line = String::new();
+    for (cell, width) in row.iter().zip(widths) {
+        line.push_str(cell);
+        line.extend(std::iter::repeat_n(' ', width.saturating_sub(cell.chars().count()) + 2));
+    }
+    line.push_str(&row[3]);
+    line
 }

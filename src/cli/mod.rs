@@ -21,6 +21,7 @@ pub use exit::{Exit, Verdict, exit, exit_code, markdown_table};
 
 use crate::postgres::PostgresError;
 use crate::reference::StartError;
+use crate::report::BrokenFile;
 use crate::report::baseline::BaselineError;
 use crate::scenario::{self, Scenario};
 use args::{Cli, Command};
@@ -110,21 +111,23 @@ fn runtime() -> Result<tokio::runtime::Runtime, CliError> {
     tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(CliError::Runtime)
 }
 
-/// Every scenario under `paths`, and how many files could not be loaded (each reported on stderr).
-pub(super) fn load_scenarios(paths: &[PathBuf]) -> Result<(Vec<Scenario>, usize), CliError> {
-    let files = scenario::discover(paths).map_err(CliError::Discover)?;
-    let mut scenarios = Vec::with_capacity(files.len());
-    let mut broken = 0;
-    for file in files {
-        match scenario::load_file(&file) {
-            Ok(scenario) => scenarios.push(scenario),
-            Err(error) => {
-                broken += 1;
-                eprintln!("{:?}", miette::Report::new(error));
-            }
-        }
+/// Every scenario under `paths`, and the files that could not be loaded (each reported on stderr, as
+/// is every dangling symlink passed over).
+pub(super) fn load_scenarios(paths: &[PathBuf]) -> Result<(Vec<Scenario>, Vec<BrokenFile>), CliError> {
+    let loaded = scenario::load_all(paths).map_err(CliError::Discover)?;
+    for skipped in &loaded.skipped {
+        eprintln!("warning: {}: a dangling symlink, passed over (not a scenario file name)", skipped.display());
     }
-    Ok((scenarios, broken))
+    let broken = loaded
+        .broken
+        .into_iter()
+        .map(|error| {
+            let file = BrokenFile::of(&error);
+            eprintln!("{:?}", miette::Report::new(error));
+            file
+        })
+        .collect();
+    Ok((loaded.scenarios, broken))
 }
 
 #[cfg(test)]

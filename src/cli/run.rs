@@ -24,8 +24,10 @@ use crate::scenario::Scenario;
 pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     let invocation = Invocation::check(&args)?;
     let (scenarios, broken_files) = load_scenarios(&args.paths)?;
+    let loaded = scenarios.len();
     let filter = args.filter.to_filter();
     let selected: Vec<Scenario> = scenarios.into_iter().filter(|s| filter.selects(&s.tags)).collect();
+    let nothing_ran = selected.is_empty();
 
     let cancel = CancelToken::new();
     let signals = Signals::watch(cancel.clone());
@@ -34,7 +36,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     let options = run_options(&args, invocation.quirks, cancel.clone());
 
     let finished = if selected.is_empty() {
-        println!("{}", human::summary_line(&Summary::default()));
+        eprintln!("{}", nothing_to_run(&args.paths, loaded, broken_files.len()));
         Finished::nothing()
     } else {
         match &invocation.urls {
@@ -53,9 +55,23 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         duration: clock.elapsed(),
         leftovers: finished.leftovers.clone(),
         baseline: finished.comparison.clone(),
+        broken_files,
     };
     write_reports(&args, &finished.outcomes, &run)?;
-    Ok(verdict(&finished, broken_files, signals.stopped_by()))
+    Ok(verdict(&finished, run.broken_files.len(), nothing_ran, signals.stopped_by()))
+}
+
+/// Why a run ran nothing: a run that ran nothing is not a pass.
+fn nothing_to_run(paths: &[std::path::PathBuf], loaded: usize, broken: usize) -> String {
+    let noun = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    if loaded > 0 {
+        format!("nothing ran: the tag filter selects none of the {}", noun(loaded, "scenario", "scenarios"))
+    } else if broken > 0 {
+        format!("nothing ran: no scenario file loaded ({} broken)", noun(broken, "file", "files"))
+    } else {
+        let paths = paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ");
+        format!("nothing ran: no scenario files under {paths}")
+    }
 }
 
 /// The arguments checked against each other, before any file or server is touched.
@@ -202,13 +218,14 @@ fn write_report(path: &Path, text: &str) -> Result<(), CliError> {
 }
 
 /// The verdict: with a baseline, only the new failures count as failed.
-fn verdict(finished: &Finished, broken_files: usize, interrupted: Option<StopSignal>) -> Verdict {
+fn verdict(finished: &Finished, broken_files: usize, nothing_ran: bool, interrupted: Option<StopSignal>) -> Verdict {
     let summary = Summary::of(&finished.outcomes);
     let leftovers = finished.leftovers.as_deref().unwrap_or_default();
     Verdict {
         failed: finished.comparison.as_ref().map_or(summary.failed, |c| c.new_failures.len()),
         errored: summary.errored,
         broken_files,
+        nothing_ran,
         interrupted,
         leftovers: leftovers.iter().filter(|l| !l.unreachable).count(),
         unchecked_leftovers: leftovers.iter().filter(|l| l.unreachable).count(),

@@ -35,8 +35,8 @@ pub enum BaselineError {
         #[source]
         source: serde_json::Error,
     },
-    #[error("the baseline {} has format_version {found}; this gateproof reads {expected}", path.display())]
-    Version { path: PathBuf, found: u32, expected: u32 },
+    #[error("the baseline {} has format_version {found}; this gateproof reads 1 to {newest}", path.display())]
+    Version { path: PathBuf, found: u32, newest: u32 },
 }
 
 impl Baseline {
@@ -45,11 +45,11 @@ impl Baseline {
             std::fs::read_to_string(path).map_err(|source| BaselineError::Read { path: path.to_path_buf(), source })?;
         let report: JsonReport =
             serde_json::from_str(&text).map_err(|source| BaselineError::Parse { path: path.to_path_buf(), source })?;
-        if report.format_version != super::json::FORMAT_VERSION {
+        if !super::json::READABLE_VERSIONS.contains(&report.format_version) {
             return Err(BaselineError::Version {
                 path: path.to_path_buf(),
                 found: report.format_version,
-                expected: super::json::FORMAT_VERSION,
+                newest: super::json::FORMAT_VERSION,
             });
         }
         Ok(Baseline::from_report(path, &report))

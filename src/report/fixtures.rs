@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::{TimeZone, Utc};
 use serde_json::json;
 
-use super::RunInfo;
+use super::{BrokenFile, RunInfo};
 use crate::reference::Quirk;
 use crate::runner::{
     AssertionResult, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
@@ -23,6 +23,28 @@ pub(crate) fn run_info() -> RunInfo {
         duration: Duration::from_millis(2_930),
         leftovers: None,
         baseline: None,
+        broken_files: Vec::new(),
+    }
+}
+
+/// The run, with two files that did not load: one at a place, one not readable at all.
+pub(crate) fn run_info_with_broken_files() -> RunInfo {
+    RunInfo {
+        broken_files: vec![
+            BrokenFile {
+                file: "scenarios/broken.yaml".into(),
+                line: Some(6),
+                column: Some(5),
+                message: "unknown field `colour`, expected one of id, sleep".into(),
+            },
+            BrokenFile {
+                file: "scenarios/.#lock.yaml".into(),
+                line: None,
+                column: None,
+                message: "dangling symlink to `user@host.1`: expected a scenario file".into(),
+            },
+        ],
+        ..run_info()
     }
 }
 

@@ -1,20 +1,27 @@
 //! The JSON report: a documented, versioned contract for tools (`--json FILE`).
 //!
 //! These types are the contract, kept apart from the runner's internals and converted from outcomes, so
-//! the runner can change without breaking readers. Rules: `format_version` is 1; adding a field keeps
+//! the runner can change without breaking readers. Rules: `format_version` is 2; adding a field keeps
 //! the version, while removing, renaming or changing the meaning of one bumps it. Every field is always
 //! present (`null` when it does not apply). Durations are whole milliseconds. Fields added within
 //! version 1 (marked "since 1, added" below) read as their default from an older document.
 //!
+//! Version 2 counts the scenario files that could not be loaded: each is an entry of `broken_files`,
+//! and `summary.total` counts them with the scenarios (`summary.broken_files` on its own), so a run with
+//! a broken file never reads as all green. Nothing else changed: a version 1 document reads as one
+//! without broken files (a `--baseline` may be either).
+//!
 //! ```json
 //! {
-//!   "format_version": 1,
+//!   "format_version": 2,
 //!   "target": "reference",
 //!   "target_version": "1.83.14" | "gateproof reference 0.1.0" | "unknown",
 //!   "started_at": "2026-11-03T09:30:00Z",
 //!   "duration_ms": 2930,
-//!   "summary": {"total": 4, "passed": 1, "failed": 1, "skipped": 1, "errored": 1,
+//!   "summary": {"total": 5, "passed": 1, "failed": 1, "skipped": 1, "errored": 1, "broken_files": 1,
 //!               "reproduced": 0, "not_reproduced": 0},
+//!   "broken_files": [{"file": "scenarios/y.yaml", "line": 3, "column": 7 | null,
+//!                     "message": "unknown field `colour`, expected …"}],
 //!   "scenarios": [{
 //!     "id": "…", "title": "…", "file": "scenarios/x.yaml", "tags": [], "run_id": "r…",
 //!     "status": "passed|failed|skipped|errored", "reason": "skip reason or error message, else null",
@@ -54,7 +61,10 @@ use crate::runner::{
 };
 
 /// The version of this format; see the module documentation for when it changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The versions a reader of reports (`--baseline`) accepts: 1 reads as 2 without broken files.
+pub const READABLE_VERSIONS: std::ops::RangeInclusive<u32> = 1..=FORMAT_VERSION;
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct JsonReport {
@@ -70,6 +80,9 @@ pub struct JsonReport {
     pub summary: JsonSummary,
     /// In file order.
     pub scenarios: Vec<JsonScenario>,
+    /// The scenario files that could not be loaded, in file order (since 2).
+    #[serde(default)]
+    pub broken_files: Vec<JsonBrokenFile>,
     /// What the run created on an external target and left there; `null` when no check ran (the
     /// reference proxy, or `--keep`) (since 1, added).
     #[serde(default)]
@@ -123,13 +136,27 @@ pub struct JsonCreated {
     pub reason: Option<String>,
 }
 
+/// A scenario file that could not be loaded: an error of the run, with the loader's message.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonBrokenFile {
+    pub file: String,
+    /// Where the problem is; `null` when the file could not be read at all.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    pub message: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JsonSummary {
+    /// Scenarios and broken files (since 2; scenarios alone in version 1).
     pub total: usize,
     pub passed: usize,
     pub failed: usize,
     pub skipped: usize,
     pub errored: usize,
+    /// Scenario files that could not be loaded (since 2).
+    #[serde(default)]
+    pub broken_files: usize,
     /// Regression scenarios whose bug reproduced with their quirk on (since 1, added).
     #[serde(default)]
     pub reproduced: usize,
@@ -268,15 +295,26 @@ impl JsonReport {
             started_at: run.started_at,
             duration_ms: millis(run.duration),
             summary: JsonSummary {
-                total: summary.total(),
+                total: summary.total() + run.broken_files.len(),
                 passed: summary.passed,
                 failed: summary.failed,
                 skipped: summary.skipped,
                 errored: summary.errored,
+                broken_files: run.broken_files.len(),
                 reproduced: summary.reproduced,
                 not_reproduced: summary.not_reproduced,
             },
             scenarios: outcomes.iter().map(scenario).collect(),
+            broken_files: run
+                .broken_files
+                .iter()
+                .map(|b| JsonBrokenFile {
+                    file: b.file.display().to_string(),
+                    line: b.line,
+                    column: b.column,
+                    message: b.message.clone(),
+                })
+                .collect(),
             baseline: run.baseline.as_ref().map(|c| {
                 let changes = |list: &[super::baseline::Change]| {
                     list.iter()
@@ -441,7 +479,16 @@ mod tests {
         assert_eq!(read, report);
         assert_eq!(
             read.summary,
-            JsonSummary { total: 4, passed: 1, failed: 1, skipped: 1, errored: 1, reproduced: 0, not_reproduced: 0 }
+            JsonSummary {
+                total: 4,
+                passed: 1,
+                failed: 1,
+                skipped: 1,
+                errored: 1,
+                broken_files: 0,
+                reproduced: 0,
+                not_reproduced: 0
+            }
         );
     }
 
@@ -462,6 +509,45 @@ mod tests {
             ]
         );
         insta::assert_snapshot!("json_reproductions", report.to_json());
+    }
+
+    /// A broken file is an error of the run: listed with its place and counted in the total.
+    #[test]
+    fn broken_files_are_listed_and_counted() {
+        let report = JsonReport::new(&fixtures::outcomes(), &fixtures::run_info_with_broken_files());
+        let read: JsonReport = serde_json::from_str(&report.to_json()).expect("valid report");
+        assert_eq!(read, report);
+        assert_eq!((read.summary.total, read.summary.broken_files), (6, 2));
+        assert_eq!(
+            read.broken_files,
+            [
+                JsonBrokenFile {
+                    file: "scenarios/broken.yaml".into(),
+                    line: Some(6),
+                    column: Some(5),
+                    message: "unknown field `colour`, expected one of id, sleep".into()
+                },
+                JsonBrokenFile {
+                    file: "scenarios/.#lock.yaml".into(),
+                    line: None,
+                    column: None,
+                    message: "dangling symlink to `user@host.1`: expected a scenario file".into()
+                },
+            ]
+        );
+    }
+
+    /// A version 1 document (no broken files) still reads, as a baseline does.
+    #[test]
+    fn a_version_1_report_reads_without_broken_files() {
+        let mut value = serde_json::to_value(JsonReport::new(&fixtures::outcomes(), &fixtures::run_info()))
+            .expect("a report is JSON");
+        value["format_version"] = 1.into();
+        value["summary"].as_object_mut().expect("summary").remove("broken_files");
+        value.as_object_mut().expect("report").remove("broken_files");
+        let read: JsonReport = serde_json::from_value(value).expect("a version 1 report reads");
+        assert!(READABLE_VERSIONS.contains(&read.format_version));
+        assert_eq!((read.summary.broken_files, read.broken_files.len()), (0, 0));
     }
 
     /// A format_version 1 document written before reproductions existed still reads.

@@ -4,7 +4,7 @@ use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, Te
 
 use super::baseline::{Change, Comparison};
 use super::human::{failure_detail, reproduction_line};
-use super::{RunInfo, leftover_line};
+use super::{BrokenFile, RunInfo, leftover_line};
 use crate::runner::Leftover;
 use crate::runner::{ReproductionResult, ScenarioOutcome, ScenarioStatus, StepStatus};
 
@@ -29,6 +29,7 @@ pub fn report(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Report {
         let version = baseline.baseline_version.as_deref().unwrap_or(super::UNKNOWN_VERSION);
         suite.add_property(Property::new("baseline_target_version", version));
     }
+    suite.add_test_cases(run.broken_files.iter().map(broken_file_case));
     suite.add_test_cases(outcomes.iter().map(|outcome| test_case(outcome, run.baseline.as_ref())));
     if let Some(leftovers) = &run.leftovers {
         suite.add_test_case(leftover_case(leftovers));
@@ -58,6 +59,17 @@ fn leftover_case(leftovers: &[Leftover]) -> TestCase {
     };
     let mut case = TestCase::new("leftover-check", status);
     case.set_classname("gateproof");
+    case
+}
+
+/// A scenario file that could not be loaded: an error, named by its file, so CI counts it.
+fn broken_file_case(broken: &BrokenFile) -> TestCase {
+    let mut status = TestCaseStatus::non_success(NonSuccessKind::Error);
+    status.set_message(format!("{}: {}", broken.place(), broken.message));
+    status.set_type("broken scenario file");
+    let file = broken.file.display().to_string();
+    let mut case = TestCase::new(file.as_str(), status);
+    case.set_classname(file);
     case
 }
 
@@ -146,6 +158,18 @@ mod tests {
         assert_eq!(xml.matches("<skipped ").count(), 1);
         assert_eq!(xml.matches("<error ").count(), 1);
         assert!(xml.contains(r#"classname="scenarios/org/admin.yaml""#), "{xml}");
+    }
+
+    /// One good run and two broken files: the two are errors, so the suite is not green.
+    #[test]
+    fn broken_files_are_error_test_cases() {
+        let xml = to_xml(&fixtures::outcomes(), &fixtures::run_info_with_broken_files()).expect("serializes");
+        assert_eq!(xml.matches("<testcase ").count(), 6, "{xml}");
+        assert_eq!(xml.matches("<error ").count(), 3, "{xml}");
+        assert!(xml.contains(r#"tests="6""#) && xml.contains(r#"errors="3""#), "{xml}");
+        assert!(xml.contains(r#"<testcase name="scenarios/broken.yaml" classname="scenarios/broken.yaml">"#), "{xml}");
+        assert!(xml.contains("message=\"scenarios/broken.yaml:6:5: unknown field `colour`"), "{xml}");
+        assert!(xml.contains("message=\"scenarios/.#lock.yaml: dangling symlink"), "{xml}");
     }
 
     #[test]

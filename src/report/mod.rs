@@ -29,6 +29,44 @@ pub struct RunInfo {
     pub leftovers: Option<Vec<Leftover>>,
     /// How the run compares with `--baseline`; `None` without one.
     pub baseline: Option<baseline::Comparison>,
+    /// The scenario files that could not be loaded, in file order: each is an error in the reports.
+    pub broken_files: Vec<BrokenFile>,
+}
+
+/// A scenario file (or directory entry) that could not be loaded, as the reports carry it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BrokenFile {
+    pub file: std::path::PathBuf,
+    /// Where the problem is; `None` when the file could not be read at all.
+    pub line: Option<usize>,
+    pub column: Option<usize>,
+    /// The one-line message, without the place.
+    pub message: String,
+}
+
+impl BrokenFile {
+    pub fn of(error: &crate::scenario::ScenarioError) -> BrokenFile {
+        let line = error.to_string();
+        // `Display` is `PLACE: message`; the place is carried in its own fields.
+        let place_len = match (error.line(), error.column()) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}: ", error.path().display()).len(),
+            _ => format!("{}: ", error.path().display()).len(),
+        };
+        BrokenFile {
+            file: error.path().to_path_buf(),
+            line: error.line(),
+            column: error.column(),
+            message: line.get(place_len..).unwrap_or(&line).to_string(),
+        }
+    }
+
+    /// `FILE:LINE:COLUMN: message`, as the loader said it.
+    pub fn place(&self) -> String {
+        match (self.line, self.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", self.file.display()),
+            _ => self.file.display().to_string(),
+        }
+    }
 }
 
 /// One line naming a leftover, for every reporter.

@@ -14,7 +14,9 @@ pub mod quirk;
 pub mod schema;
 pub mod template;
 
-pub use load::{ScenarioError, ScenarioErrorKind, discover, load_file, parse_str};
+pub use load::{
+    Discovered, Loaded, ScenarioError, ScenarioErrorKind, discover, load_all, load_file, parse_bytes, parse_str,
+};
 pub use mock::{LlmMock, McpAnswer, McpFailure, McpMock, McpTool, MockKind, MockSpec};
 pub use model::*;
 pub use quirk::{Quirk, Quirks, UnknownQuirk};

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceCode, SourceSpan};
+use miette::{
+    Diagnostic, LabeledSpan, MietteError, MietteSpanContents, NamedSource, SourceCode, SourceSpan, SpanContents,
+};
 
 use super::{CACHE_TTL, ERROR_KEYS, METHODS, RUN_ID};
 use crate::model::{Capability, Location};
@@ -16,8 +18,12 @@ use crate::template::TemplateError;
 /// position, as for a file that cannot be read), so plain logs name the place; as a
 /// [`miette::Diagnostic`] it carries the file's text with a labelled span and, where one helps, a
 /// hint.
+///
+/// Whatever the file holds, what it shows is bounded: the message, label and hint are cut to a few
+/// hundred characters and the quoted source lines to a window around the error (with `…` where text
+/// was left out), so a 10 MB line prints a few lines, not 10 MB.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {}", self.place(), self.inner.kind)]
+#[error("{}: {}", self.place(), bounded(&self.inner.kind.to_string(), MAX_MESSAGE))]
 pub struct ScenarioError {
     // Boxed so the `Result`s that carry it through every validation function stay small.
     inner: Box<Inner>,
@@ -28,20 +34,34 @@ struct Inner {
     path: PathBuf,
     location: Option<Location>,
     kind: ScenarioErrorKind,
-    source_code: Option<NamedSource<String>>,
+    source_code: Option<Shown>,
     span: Option<SourceSpan>,
     label: String,
     help: Option<String>,
 }
 
+/// Most characters of a message, label or hint shown.
+const MAX_MESSAGE: usize = 2_000;
+
+/// Most characters of one word (a run without spaces: a quoted value, a key) in a message shown.
+const MAX_WORD: usize = 100;
+
+/// Most characters of a quoted source line shown.
+const MAX_LINE: usize = 160;
+
 impl ScenarioError {
     /// A file that could not be read: no position, no source text.
     pub(super) fn unreadable(path: &Path, error: std::io::Error) -> ScenarioError {
+        ScenarioError::without_source(path, ScenarioErrorKind::Io { error })
+    }
+
+    /// A problem with an entry (a dangling symlink, an unreadable directory) that has no text to show.
+    pub(super) fn without_source(path: &Path, kind: ScenarioErrorKind) -> ScenarioError {
         ScenarioError {
             inner: Box::new(Inner {
                 path: path.to_path_buf(),
                 location: None,
-                kind: ScenarioErrorKind::Io { error },
+                kind,
                 source_code: None,
                 span: None,
                 label: String::new(),
@@ -58,15 +78,20 @@ impl ScenarioError {
         kind: ScenarioErrorKind,
         help: Option<String>,
     ) -> ScenarioError {
+        let (shown, span) = shown_source(source, at.map(|(_, span)| span));
         ScenarioError {
             inner: Box::new(Inner {
                 path: path.to_path_buf(),
                 location: at.map(|(location, _)| location),
-                label: kind.label(),
+                label: bounded(&kind.label(), MAX_MESSAGE),
                 kind,
-                source_code: Some(NamedSource::new(path.display().to_string(), source.to_string())),
-                span: at.map(|(_, span)| span),
-                help,
+                source_code: Some(Shown {
+                    text: NamedSource::new(path.display().to_string(), shown),
+                    span,
+                    column: at.map_or(0, |(location, _)| location.column.saturating_sub(1)),
+                }),
+                span,
+                help: help.map(|h| bounded(&h, MAX_MESSAGE)),
             }),
         }
     }
@@ -104,6 +129,115 @@ impl ScenarioError {
     }
 }
 
+/// `text` with every word longer than [`MAX_WORD`] characters cut in its middle, and then at most
+/// `max` characters of it, each cut marked with `…` and how much it left out. A list of names (the
+/// quirks a message offers) stays whole; a 10 MB value quoted in a message does not.
+pub(super) fn bounded(text: &str, max: usize) -> String {
+    let mut short = String::with_capacity(text.len().min(max + 64));
+    for piece in text.split_inclusive(char::is_whitespace) {
+        let word = piece.trim_end_matches(char::is_whitespace);
+        let chars = word.chars().count();
+        if chars <= MAX_WORD {
+            short.push_str(piece);
+            continue;
+        }
+        let head = word.char_indices().nth(MAX_WORD / 2).map_or(word.len(), |(b, _)| b);
+        let tail = word.char_indices().nth(chars - MAX_WORD / 4).map_or(word.len(), |(b, _)| b);
+        let left_out = chars - MAX_WORD / 2 - MAX_WORD / 4;
+        short.push_str(&format!("{}…({left_out} characters)…{}", &word[..head], &word[tail..]));
+        short.push_str(&piece[word.len()..]);
+        if short.len() > 4 * max {
+            break;
+        }
+    }
+    match short.char_indices().nth(max) {
+        Some((cut, _)) => format!("{}… (cut: {} characters in all)", &short[..cut], text.chars().count()),
+        None => short,
+    }
+}
+
+/// The text an error quotes, and its span moved into it: every line longer than [`MAX_LINE`]
+/// characters is cut, the span's own line to a window around the span's start and the others to
+/// their beginning, with `…` where text was left out. Line and column numbers stay those of the file:
+/// only the contents of long lines change.
+fn shown_source(source: &str, span: Option<SourceSpan>) -> (String, Option<SourceSpan>) {
+    let at = span.map(|s| s.offset().min(source.len()));
+    if source.split('\n').all(|line| line.len() <= MAX_LINE) {
+        return (source.to_string(), span);
+    }
+    let mut shown = String::with_capacity(source.len().min(1 << 16));
+    let mut moved = span;
+    let mut line_start = 0;
+    for line in source.split_inclusive('\n') {
+        let line_end = line_start + line.len();
+        let (body, newline) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let holds_span = at.is_some_and(|at| at >= line_start && (at < line_end || line_end == source.len()));
+        if body.chars().count() <= MAX_LINE {
+            if holds_span && let (Some(at), Some(span)) = (at, span) {
+                moved = Some(SourceSpan::new((shown.len() + at - line_start).into(), span.len()));
+            }
+            shown.push_str(body);
+        } else {
+            let column = if holds_span {
+                at.map_or(0, |at| body[..(at - line_start).min(body.len())].chars().count())
+            } else {
+                0
+            };
+            let first = column.saturating_sub(MAX_LINE / 2);
+            let start = body.char_indices().nth(first).map_or(body.len(), |(b, _)| b);
+            let end = body[start..].char_indices().nth(MAX_LINE).map_or(body.len(), |(b, _)| start + b);
+            if start > 0 {
+                shown.push('…');
+            }
+            let window_start = shown.len();
+            shown.push_str(&body[start..end]);
+            if holds_span && let (Some(at), Some(span)) = (at, span) {
+                let offset = window_start + (at - line_start).saturating_sub(start).min(end - start);
+                let len = span.len().min(window_start + (end - start) - offset);
+                moved = Some(SourceSpan::new(offset.into(), len));
+            }
+            if end < body.len() {
+                shown.push('…');
+            }
+        }
+        shown.push_str(newline);
+        line_start = line_end;
+    }
+    (shown, moved)
+}
+
+/// The text an error quotes, which names the labelled span's real column: miette's header would
+/// count it in the quoted text, whose long lines are cut.
+#[derive(Debug)]
+struct Shown {
+    text: NamedSource<String>,
+    span: Option<SourceSpan>,
+    /// 0-based, in characters.
+    column: usize,
+}
+
+impl SourceCode for Shown {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let contents = self.text.read_span(span, before, after)?;
+        if before != 0 || after != 0 || Some(*span) != self.span {
+            return Ok(contents);
+        }
+        Ok(Box::new(MietteSpanContents::new_named(
+            contents.name().unwrap_or_default().to_string(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            self.column,
+            contents.line_count(),
+        )))
+    }
+}
+
 impl Diagnostic for ScenarioError {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
         self.inner.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
@@ -126,6 +260,20 @@ impl Diagnostic for ScenarioError {
 pub enum ScenarioErrorKind {
     #[error("failed to read the scenario file: {error}")]
     Io { error: std::io::Error },
+    #[error("dangling symlink to `{}`: expected a scenario file", target.display())]
+    DanglingLink { target: PathBuf },
+    #[error("failed to read the directory: {error}")]
+    UnreadableDirectory { error: std::io::Error },
+    #[error("invalid UTF-8 at byte {offset} (0x{byte:02x}): expected UTF-8 text")]
+    NotUtf8 { offset: usize, byte: u8 },
+    #[error("YAML tag `{tag}`: expected a plain value (scenario files use no tags)")]
+    YamlTag { tag: String },
+    #[error("duplicate scenario id `{id}`: the file {} has it too", first.display())]
+    DuplicateScenarioId { id: String, first: PathBuf },
+    #[error("invalid header name `{name}`: expected letters, digits and !#$%&'*+-.^_`|~")]
+    InvalidHeaderName { name: String },
+    #[error("invalid value of header `{name}`: {character} is not allowed in an HTTP header value")]
+    InvalidHeaderValue { name: String, character: String },
     /// A YAML syntax error or a value of the wrong shape, as reported by the YAML parser.
     #[error("{message}")]
     Yaml { message: String },
@@ -227,7 +375,12 @@ impl ScenarioErrorKind {
     fn label(&self) -> String {
         use ScenarioErrorKind as K;
         match self {
-            K::Io { .. } => "here".into(),
+            K::Io { .. } | K::DanglingLink { .. } | K::UnreadableDirectory { .. } => "here".into(),
+            K::NotUtf8 { .. } => "not UTF-8".into(),
+            K::YamlTag { .. } => "expected no tag".into(),
+            K::DuplicateScenarioId { .. } => "expected an id no other file has".into(),
+            K::InvalidHeaderName { .. } => "expected an HTTP token".into(),
+            K::InvalidHeaderValue { .. } => "expected no control characters".into(),
             K::Yaml { message } => {
                 let expected = message
                     .split_once(", expected ")

@@ -12,7 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_saphyr::Spanned;
 
-use super::{Checker, Scope, is_scenario_id};
+use super::scenario::is_scenario_id;
+use super::{Checker, Scope};
 use crate::file::{MatrixFile, MatrixRowFile, SpannedMap, StatusSpec};
 use crate::load::{ScenarioError, ScenarioErrorKind};
 use crate::model::{Expect, Step};

@@ -7,8 +7,11 @@ use miette::{Diagnostic, LabeledSpan};
 use serde_json::json;
 
 use super::*;
-use crate::model::Location;
+use crate::model::{
+    Actor, Body, Capability, HeaderPredicate, Location, MessageMatch, Predicate, ReferenceSettings, TextPattern,
+};
 use crate::quirk::Quirk;
+use crate::template::Template;
 use crate::{LlmMock, McpAnswer, McpFailure, MockKind, PathQuery};
 
 const PATH: &str = "scenarios/t.yaml";
@@ -754,7 +757,7 @@ fn reproduces_is_checked_against_the_registry_and_the_steps() {
 #[test]
 fn every_scenario_in_the_repository_loads() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
-    let files = discover(&[dir]).expect("scenarios/ exists");
+    let files = discover(&[dir]).expect("scenarios/ exists").files;
     assert!(
         files.iter().any(|f| f.to_string_lossy().contains("regressions")),
         "expected regression scenarios, found {files:?}"
@@ -987,14 +990,14 @@ fn discover_walks_directories_for_yaml_files_sorted() {
         std::fs::write(&path, "id: x\n").expect("write");
     }
     let explicit = root.join("notes.txt");
-    let found = discover(&[root.to_path_buf(), explicit.clone()]).expect("discover");
+    let found = discover(&[root.to_path_buf(), explicit.clone()]).expect("discover").files;
     let expected = vec![root.join("a.yml"), root.join("b.yaml"), root.join("nested/deeper/c.yaml"), explicit];
     assert_eq!(found, expected, "files given explicitly are kept whatever their extension");
 }
 
 #[test]
 fn discover_names_a_missing_path() {
-    let err = discover(&[PathBuf::from("/nonexistent/gateproof-scenarios")]).expect_err("missing");
+    let err = discover(&[std::path::PathBuf::from("/nonexistent/gateproof-scenarios")]).expect_err("missing");
     assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
     assert!(err.to_string().contains("/nonexistent/gateproof-scenarios"), "{err}");
 }
@@ -1002,7 +1005,7 @@ fn discover_names_a_missing_path() {
 #[test]
 fn the_valid_fixtures_load() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fixtures/valid");
-    let files = discover(&[dir]).expect("fixtures/valid exists");
+    let files = discover(&[dir]).expect("fixtures/valid exists").files;
     assert!(files.len() >= 2, "expected at least two valid fixtures, found {files:?}");
     for file in files {
         if let Err(e) = load_file(&file) {
@@ -1152,4 +1155,115 @@ fn a_body_path_may_hold_placeholders_of_known_variables() {
     assert!(error.to_string().contains("unknown variable `later`"), "{error}");
     let error = parse_err(&file("$[?@.id == {{run_id}}"));
     assert!(error.to_string().contains("invalid JSONPath"), "{error}");
+}
+
+#[test]
+fn yaml_tags_are_rejected_where_they_are_written() {
+    let file =
+        |value: &str| format!("id: s\ntitle: T\nsteps:\n  - id: a\n    request: {{method: GET, path: {value}}}\n");
+    check_rejected(vec![
+        rejected("binary", file("!!binary L2hlYWx0aA=="), 5, 34, "YAML tag `!!binary`"),
+        rejected("custom", file("!custom /health"), 5, 34, "YAML tag `!custom`"),
+        rejected("standard", file("!!str /health"), 5, 34, "YAML tag `!!str`"),
+        rejected(
+            "on a mapping",
+            "id: s\ntitle: T\nsteps: !list\n  - {id: a, sleep: 1s}\n".into(),
+            3,
+            8,
+            "YAML tag `!list`",
+        ),
+        rejected("on a key", "id: s\n!k title: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 2, 1, "YAML tag `!k`"),
+    ]);
+    check_accepted(&[("a quoted bang", file("\"/health?q=!!binary\""))]);
+}
+
+#[test]
+fn headers_http_forbids_are_rejected_at_load_time() {
+    let file = |headers: &str| {
+        format!("id: s\ntitle: T\nsteps:\n  - id: a\n    request: {{method: GET, path: /h, headers: {headers}}}\n")
+    };
+    check_rejected(vec![
+        rejected("space in a name", file("{\"x y\": v}"), 5, 48, "invalid header name `x y`"),
+        rejected("colon in a name", file("{\"x:y\": v}"), 5, 48, "invalid header name `x:y`"),
+        rejected("empty name", file("{\"\": v}"), 5, 48, "invalid header name ``"),
+        rejected("newline in a value", file("{x: \"a\\nb\"}"), 5, 51, "invalid value of header `x`: '\\n'"),
+        rejected("NUL in a value", file("{x: \"a\\0b\"}"), 5, 51, "'\\0' is not allowed"),
+        rejected("DEL in a value", file("{x: \"a\\x7fb\"}"), 5, 51, "'\\u{7f}' is not allowed"),
+    ]);
+    check_accepted(&[
+        ("token punctuation", file("{\"x-a!#$%&'*+.^_`|~1\": v}")),
+        ("tab, spaces, non-ASCII and placeholders", file("{x: \"a\\tb c é {{run_id}}\"}")),
+    ]);
+}
+
+#[test]
+fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("latin1.yaml");
+    std::fs::write(&path, b"id: s\ntitle: \"\xc3\xa9t\xe9\"\nsteps: []\n").expect("write");
+    let error = load_file(&path).expect_err("not UTF-8");
+    assert_eq!((error.line(), error.column()), (Some(2), Some(11)), "{error}");
+    assert!(error.to_string().ends_with("invalid UTF-8 at byte 17 (0xe9): expected UTF-8 text"), "{error}");
+}
+
+/// A 10 MB single-line key once printed 10 MB: the message, label, hint and quoted lines are bounded.
+#[test]
+fn an_error_in_a_huge_line_renders_a_bounded_report() {
+    for yaml in [
+        format!("id: s\ntitle: T\nsteps:\n  - id: a\n    {}: 1\n", "k".repeat(10_000_000)),
+        format!("id: s\ntitle: T\nsteps:\n  - id: a\n    request: {{method: {}, path: /h}}\n", "M".repeat(10_000_000)),
+        format!("id: {}\ntitle: T\nsteps: []\n", "I".repeat(10_000_000)),
+    ] {
+        let error = parse(&yaml).expect_err("broken");
+        let report = render_report(&error);
+        assert!(error.to_string().len() < 3_000, "{} bytes", error.to_string().len());
+        assert!(report.len() < 10_000, "{} bytes: {}", report.len(), &report[..2_000]);
+        assert!(report.contains('…'), "{report}");
+    }
+}
+
+/// The error's graphical report, as the command line prints it (no colours).
+fn render_report(error: &ScenarioError) -> String {
+    let mut out = String::new();
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .render_report(&mut out, error)
+        .expect("renders into a String");
+    out
+}
+
+#[test]
+fn broken_directory_entries_are_broken_files_and_the_rest_is_found() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let root = dir.path();
+    std::fs::write(root.join("a.yaml"), "id: x\n").expect("write");
+    std::os::unix::fs::symlink("user@host.1:2", root.join(".#a.yaml")).expect("symlink");
+    std::os::unix::fs::symlink(root.join("gone"), root.join("more-scenarios")).expect("symlink");
+    let found = discover(&[root.to_path_buf()]).expect("discover");
+    assert_eq!(found.files, [root.join("a.yaml")]);
+    assert_eq!(found.skipped, [root.join("more-scenarios")]);
+    let [broken] = found.broken.as_slice() else { panic!("{:?}", found.broken) };
+    assert_eq!(broken.path(), root.join(".#a.yaml"));
+    assert_eq!(
+        broken.to_string(),
+        format!("{}: dangling symlink to `user@host.1:2`: expected a scenario file", broken.path().display())
+    );
+}
+
+#[test]
+fn a_second_file_with_an_id_already_seen_is_broken_at_its_id() {
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let text = |title: &str| format!("id: same\ntitle: {title}\nsteps:\n  - {{id: a, sleep: 1s}}\n");
+    std::fs::write(dir.path().join("a.yaml"), text("first")).expect("write");
+    std::fs::write(dir.path().join("b.yaml"), text("second")).expect("write");
+    std::fs::write(dir.path().join("c.yaml"), "id: other\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n").expect("write");
+    let loaded = load_all(&[dir.path().to_path_buf()]).expect("load");
+    let titles: Vec<_> = loaded.scenarios.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, ["first", "T"]);
+    let [error] = loaded.broken.as_slice() else { panic!("{:?}", loaded.broken) };
+    let (first, second) = (dir.path().join("a.yaml"), dir.path().join("b.yaml"));
+    assert_eq!(
+        error.to_string(),
+        format!("{}:1:5: duplicate scenario id `same`: the file {} has it too", second.display(), first.display())
+    );
 }

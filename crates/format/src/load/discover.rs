@@ -1,0 +1,118 @@
+//! Finding the scenario files under the paths a command names, and loading them as one set.
+//!
+//! A broken entry in a directory (a dangling symlink such as an editor's lock file `.#x.yaml`, a
+//! directory that cannot be read) is one broken file: it is reported and the other files still load.
+//! Only a path named on the command line that does not exist stops the search.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use super::{ScenarioError, ScenarioErrorKind, parse_located, read_source};
+use crate::model::Scenario;
+
+/// What a search for scenario files found.
+#[derive(Debug, Default)]
+pub struct Discovered {
+    /// The scenario files, sorted.
+    pub files: Vec<PathBuf>,
+    /// Entries that should be scenario files or directories of them and cannot be read, each with why.
+    pub broken: Vec<ScenarioError>,
+    /// Dangling symlinks whose names are no scenario file's (`*.yaml`, `*.yml`): passed over, and named
+    /// so a link to a missing directory of scenarios is not lost without a word.
+    pub skipped: Vec<PathBuf>,
+}
+
+/// Every scenario under some paths: those that load, and those that do not with why.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// In file order.
+    pub scenarios: Vec<Scenario>,
+    /// Broken entries and files, in file order; a file whose scenario `id` an earlier file has is one.
+    pub broken: Vec<ScenarioError>,
+    pub skipped: Vec<PathBuf>,
+}
+
+/// The scenario files under `paths` (files as given, directories walked for `*.yaml`/`*.yml`).
+pub fn discover(paths: &[PathBuf]) -> io::Result<Discovered> {
+    let mut found = Discovered::default();
+    for path in paths {
+        let meta = std::fs::metadata(path).map_err(|e| naming(path, e))?;
+        if meta.is_dir() {
+            walk(path, &mut found);
+        } else {
+            found.files.push(path.clone());
+        }
+    }
+    found.files.sort();
+    found.files.dedup();
+    found.broken.sort_by(|a, b| a.path().cmp(b.path()));
+    found.skipped.sort();
+    Ok(found)
+}
+
+/// Loads every scenario under `paths`; a second file with an `id` already seen is broken, at its `id`.
+pub fn load_all(paths: &[PathBuf]) -> io::Result<Loaded> {
+    let Discovered { files, mut broken, skipped } = discover(paths)?;
+    let mut scenarios = Vec::with_capacity(files.len());
+    let mut first_with: BTreeMap<String, PathBuf> = BTreeMap::new();
+    for file in files {
+        let loaded = read_source(&file).and_then(|text| {
+            let (scenario, id_at) = parse_located(&text, &file)?;
+            match first_with.get(&scenario.id) {
+                Some(first) => Err(super::Checker::new(&text, &file).error(
+                    id_at,
+                    ScenarioErrorKind::DuplicateScenarioId { id: scenario.id.clone(), first: first.clone() },
+                    Some("scenario ids name results in reports and baselines: give this one another".into()),
+                )),
+                None => Ok(scenario),
+            }
+        });
+        match loaded {
+            Ok(scenario) => {
+                first_with.insert(scenario.id.clone(), file);
+                scenarios.push(scenario);
+            }
+            Err(error) => broken.push(error),
+        }
+    }
+    broken.sort_by(|a, b| a.path().cmp(b.path()));
+    Ok(Loaded { scenarios, broken, skipped })
+}
+
+fn walk(dir: &Path, found: &mut Discovered) {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(error) => return found.broken.push(unreadable_dir(dir, error)),
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(entry) => entry,
+            Err(error) => return found.broken.push(unreadable_dir(dir, error)),
+        };
+        let path = entry.path();
+        let is_scenario = path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml");
+        // `metadata` follows symlinks, so a linked directory of scenarios is walked too.
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_dir() => walk(&path, found),
+            Ok(_) if is_scenario => found.files.push(path),
+            Ok(_) => {}
+            Err(error) => match std::fs::read_link(&path) {
+                Ok(target) if is_scenario => {
+                    found.broken.push(ScenarioError::without_source(&path, ScenarioErrorKind::DanglingLink { target }))
+                }
+                Ok(_) => found.skipped.push(path),
+                Err(_) => found.broken.push(ScenarioError::unreadable(&path, error)),
+            },
+        }
+    }
+}
+
+fn unreadable_dir(dir: &Path, error: io::Error) -> ScenarioError {
+    ScenarioError::without_source(dir, ScenarioErrorKind::UnreadableDirectory { error })
+}
+
+/// An IO error that says which path it is about (std's own messages do not).
+fn naming(path: &Path, error: io::Error) -> io::Error {
+    io::Error::new(error.kind(), format!("failed to read {}: {error}", path.display()))
+}

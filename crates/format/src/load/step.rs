@@ -1,0 +1,175 @@
+//! Steps: unique ids, `sleep`, `on`, `capture` and `retry`, in the order they run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
+
+use serde_saphyr::Spanned;
+
+use super::text::is_variable_name;
+use super::{Checker, DEFAULT_RETRY_INTERVAL, RUN_ID, ScenarioError, ScenarioErrorKind, Scope};
+use crate::file::{RetryFile, SpannedMap, StepFile};
+use crate::model::{Capture, Expect, Retry, Step};
+
+impl Checker<'_> {
+    pub(super) fn steps(
+        &self,
+        steps: &Spanned<Vec<Spanned<StepFile>>>,
+        builtins: &BTreeSet<String>,
+        replicas: usize,
+    ) -> Result<Vec<Step>, ScenarioError> {
+        if steps.value.is_empty() {
+            return self.fail(self.src.span_of(steps), ScenarioErrorKind::NoSteps);
+        }
+        let mut scope = Scope { known: builtins.clone(), all_captures: all_captures(steps) };
+        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut out = Vec::with_capacity(steps.value.len());
+        for step in &steps.value {
+            let id = &step.value.id;
+            if let Some(first_line) = ids.get(id.value.as_str()) {
+                return self.fail_help(
+                    self.src.span_of(id),
+                    ScenarioErrorKind::DuplicateStepId { id: id.value.clone() },
+                    format!("the first step `{}` is at line {first_line}", id.value),
+                );
+            }
+            ids.insert(&id.value, usize::try_from(id.referenced.line()).unwrap_or(0));
+            let checked = self.step(step, &scope, replicas)?;
+            scope.known.extend(checked.capture.iter().map(|c| c.variable.clone()));
+            out.push(checked);
+        }
+        Ok(out)
+    }
+
+    pub(super) fn step(&self, step: &Spanned<StepFile>, scope: &Scope, replicas: usize) -> Result<Step, ScenarioError> {
+        let s = &step.value;
+        let at = self.src.span_of(step);
+        if s.id.value.trim().is_empty() {
+            return self.fail(self.src.span_of(&s.id), ScenarioErrorKind::Empty { what: "step id" });
+        }
+        if s.request.is_none() {
+            if s.sleep.is_none() {
+                return self.fail_help(
+                    at,
+                    ScenarioErrorKind::EmptyStep { id: s.id.value.clone() },
+                    "add a `request:` to send, or a `sleep:` to wait",
+                );
+            }
+            let needs_request = [
+                ("actor", s.actor.as_ref().map(|n| n.referenced)),
+                ("on", s.on.as_ref().map(|n| n.referenced)),
+                ("expect", s.expect.as_ref().map(|n| n.referenced)),
+                ("capture", s.capture.as_ref().map(|n| n.referenced)),
+                ("retry", s.retry.as_ref().map(|n| n.referenced)),
+            ];
+            if let Some((field, loc)) = needs_request.into_iter().find_map(|(f, l)| Some((f, l?))) {
+                return self.fail_help(
+                    self.src.key_span(at, self.src.span(&loc), field),
+                    ScenarioErrorKind::NeedsRequest { field },
+                    format!("add a `request:` to this step, or move `{field}` to the step that sends it"),
+                );
+            }
+        }
+        let sleep = s.sleep.as_ref().map(|d| self.duration(d)).transpose()?;
+        let on = match &s.on {
+            Some(on) => {
+                let index = usize::try_from(on.value.0).unwrap_or(usize::MAX);
+                if index >= replicas {
+                    return self.fail_help(
+                        self.src.span_of(on),
+                        ScenarioErrorKind::OnOutOfRange { on: on.value.0, replicas },
+                        "declare `reference: {replicas: N}` with N above every `on`",
+                    );
+                }
+                Some(index)
+            }
+            None => None,
+        };
+        let request = match &s.request {
+            Some(request) => Some(self.request(&request.value, s.actor.as_ref(), at, scope)?),
+            None => None,
+        };
+        let expect = match &s.expect {
+            Some(expect) => self.expect(expect, scope)?,
+            None => Expect::default(),
+        };
+        let capture = match &s.capture {
+            Some(capture) => self.captures(&capture.value)?,
+            None => Vec::new(),
+        };
+        let retry = s.retry.as_ref().map(|r| self.retry(&r.value, scope)).transpose()?;
+        Ok(Step {
+            id: s.id.value.clone(),
+            location: self.src.model_location(step),
+            sleep,
+            on,
+            request,
+            expect,
+            capture,
+            retry,
+        })
+    }
+
+    pub(super) fn captures(&self, map: &SpannedMap<Spanned<String>>) -> Result<Vec<Capture>, ScenarioError> {
+        let mut out = Vec::with_capacity(map.0.len());
+        for (name, path) in &map.0 {
+            if !is_variable_name(&name.value) {
+                return self
+                    .fail(self.src.span_of(name), ScenarioErrorKind::InvalidVariableName { name: name.value.clone() });
+            }
+            if name.value == RUN_ID {
+                return self.fail(self.src.span_of(name), ScenarioErrorKind::CaptureIntoBuiltin);
+            }
+            out.push(Capture {
+                variable: name.value.clone(),
+                path_text: path.value.clone(),
+                path: self.json_path(path)?,
+            });
+        }
+        Ok(out)
+    }
+
+    pub(super) fn retry(&self, r: &RetryFile, scope: &Scope) -> Result<Retry, ScenarioError> {
+        let until = self.expect(&r.until, scope)?;
+        let timeout = self.duration(&r.timeout)?;
+        let (interval, interval_at) = match &r.interval {
+            Some(text) => (self.duration(text)?, self.src.span_of(text)),
+            None => (DEFAULT_RETRY_INTERVAL, self.src.span_of(&r.timeout)),
+        };
+        if interval.is_zero() {
+            return self.fail(interval_at, ScenarioErrorKind::ZeroInterval);
+        }
+        if interval >= timeout {
+            return self.fail_help(
+                interval_at,
+                ScenarioErrorKind::IntervalNotBelowTimeout {
+                    interval: humantime::format_duration(interval).to_string(),
+                    timeout: humantime::format_duration(timeout).to_string(),
+                },
+                "shorten `interval` (default 250ms) or lengthen `timeout`",
+            );
+        }
+        Ok(Retry { until, timeout, interval })
+    }
+
+    pub(super) fn duration(&self, text: &Spanned<String>) -> Result<Duration, ScenarioError> {
+        humantime::parse_duration(text.value.trim()).or_else(|e| {
+            self.fail_help(
+                self.src.span_of(text),
+                ScenarioErrorKind::InvalidDuration { text: text.value.clone(), reason: e.to_string() },
+                "write a duration such as `500ms`, `2s` or `1m`",
+            )
+        })
+    }
+}
+
+/// Every capture in the file with its step id and line (the first step, when two capture one name).
+pub(super) fn all_captures(steps: &Spanned<Vec<Spanned<StepFile>>>) -> BTreeMap<String, (String, usize)> {
+    let mut all = BTreeMap::new();
+    for step in &steps.value {
+        for (name, _) in step.value.capture.iter().flat_map(|c| &c.value.0) {
+            let line = usize::try_from(name.referenced.line()).unwrap_or(0);
+            all.entry(name.value.clone()).or_insert((step.value.id.value.clone(), line));
+        }
+    }
+    all
+}
