@@ -302,6 +302,8 @@ pub(crate) struct UpdateKeyRequest {
     rpm_limit: Option<i64>,
     access_group_ids: Option<Vec<String>>,
     object_permission: Option<ObjectPermissionRequest>,
+    allowed_routes: Option<Vec<String>>,
+    organization_id: Option<String>,
 }
 
 /// The key-within-team model ceiling, with the team's access-group models and every deployment's
@@ -381,11 +383,18 @@ async fn key_to_update(state: &AppState, req: &UpdateKeyRequest) -> Result<Key, 
 /// Whether `caller` may make the update: the key's owner rules, the budget, the team it ends up in
 /// (which must exist), the access groups and MCP servers asked for, and a free alias.
 async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &UpdateKeyRequest) -> Result<(), ProxyError> {
+    // As on /key/generate, and before the key is looked at: allowed_routes can open admin routes.
+    if req.allowed_routes.is_some() && !caller.is_proxy_admin() {
+        return Err(wrapped_dict(authz::Denial::OnlyAdminsSetAllowedRoutes));
+    }
     let team = key_team(state, key).await?;
     let changes =
         KeyUpdateChanges { user_id: req.user_id.clone(), budget: req.max_budget.is_some() || req.spend.is_some() };
-    authz::check_key_update(caller, key, team.as_ref(), &changes).map_err(|d| match d {
-        authz::Denial::KeyUpdateBudgetNotAllowed { .. } => wrapped_dict(d),
+    let quirks = state.store.quirks();
+    authz::check_key_update(caller, key, team.as_ref(), &changes, quirks).map_err(|d| match d {
+        authz::Denial::KeyUpdateBudgetNotAllowed { .. } | authz::Denial::KeyUpdateNeedsKeyAdmin { .. } => {
+            wrapped_dict(d)
+        }
         other => wrapped(other),
     })?;
     if let Some(Some(b)) = req.max_budget {
@@ -402,9 +411,14 @@ async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &Update
         Some(None) => None,
         None => team,
     };
-    let quirks = state.store.quirks();
     let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
     authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, quirks).map_err(wrapped)?;
+    if let Some(org) = &req.organization_id {
+        authz::check_key_org_change(caller, key, org).map_err(wrapped)?;
+    }
+    if let Some(t) = target_team.as_ref().filter(|t| key.team_id.as_deref() != Some(t.team_id.as_str())) {
+        authz::check_key_team_change(caller, key, t).map_err(wrapped)?;
+    }
     if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
         let ceiling = team_mcp_ceiling(state, t).await?;
         authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), quirks).map_err(wrapped_dict)?;
@@ -452,6 +466,12 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
     if let Some(groups) = req.access_group_ids.clone() {
         key.access_group_ids = groups;
+    }
+    if let Some(routes) = req.allowed_routes.clone() {
+        key.allowed_routes = routes;
+    }
+    if let Some(org) = req.organization_id.clone() {
+        key.organization_id = Some(org);
     }
     Ok(())
 }
