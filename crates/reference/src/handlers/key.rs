@@ -131,9 +131,9 @@ fn routes_for_key_type(key_type: Option<&str>, caller: &Caller) -> Result<Vec<St
         Some("llm_api") => vec!["llm_api_routes".to_string()],
         Some("read_only") => vec!["info_routes".to_string()],
         Some("management") if caller.is_proxy_admin() => vec!["management_routes".to_string()],
-        Some("management") => {
-            return Err(ProxyError::handler_dict(403, "Only proxy admins can create keys with key_type=management."));
-        }
+        // A management key is admin routes by another name: LiteLLM refuses it as it refuses
+        // allowed_routes.
+        Some("management") => return Err(wrapped_dict(authz::Denial::OnlyAdminsSetAllowedRoutes)),
         Some(other) => return Err(ProxyError::handler_dict(400, &format!("Invalid key_type: {other}"))),
     };
     Ok(routes)
