@@ -10,6 +10,7 @@
 use super::Denial;
 use super::key_access::member_routes;
 use crate::domain::{Caller, Key, Team};
+use crate::{Quirk, Quirks};
 
 /// /key/update moving `key` into `target` (a `team_id` other than the key's). LiteLLM checks the
 /// key's owner first (a key may only join a team its owner belongs to, whoever asks, proxy admins
@@ -39,10 +40,17 @@ pub(crate) fn check_key_team_change(caller: &Caller, key: &Key, target: &Team) -
     }
 }
 
-/// /key/update pointing a key at another organization: only a member of that organization (or a
-/// proxy admin) may, as LiteLLM 1.109 decides.
-pub(crate) fn check_key_org_change(caller: &Caller, key: &Key, organization_id: &str) -> Result<(), Denial> {
-    if caller.is_proxy_admin() || key.organization_id.as_deref() == Some(organization_id) {
+/// /key/generate or /key/update naming an organization for a key (whose organization is `current`):
+/// only a member of that organization (or a proxy admin) may, as LiteLLM 1.109 decides. With
+/// `key_org_assignment_unchecked` anyone may, as in LiteLLM 1.83.
+pub(crate) fn check_key_org_change(
+    caller: &Caller,
+    current: Option<&str>,
+    organization_id: &str,
+    quirks: Quirks,
+) -> Result<(), Denial> {
+    if caller.is_proxy_admin() || current == Some(organization_id) || quirks.contains(Quirk::KeyOrgAssignmentUnchecked)
+    {
         return Ok(());
     }
     if caller.org_roles.iter().any(|(org, _)| org == organization_id) {
@@ -60,7 +68,6 @@ mod tests {
         KeyGenerateRequest, KeyUpdateChanges, RouteRequest, TeamPermissionsRoute, check_key_generate, check_key_update,
         check_route, check_team_member_admin, check_team_permissions_access, check_team_update_access,
     };
-    use crate::{Quirk, Quirks};
 
     /// The write routes of the matrix.
     #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -113,7 +120,7 @@ mod tests {
         Unblock,
         /// tpm/rpm limits raised.
         Limits,
-        /// A key pointed at another organization (`org2`).
+        /// A key pointed at an organization none of the actors belongs to (`org1`, the team's).
         OrganizationId,
         /// A team key for `t1`.
         TeamKey,
@@ -199,6 +206,11 @@ mod tests {
         (Route::KeyUpdate, Field::Limits, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
         (
             Route::KeyUpdate,
+            Field::OrganizationId,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyGenerate,
             Field::OrganizationId,
             [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
@@ -343,7 +355,7 @@ mod tests {
                 key_update(&c, &w, &admin_made_key("iu", None), plain, None)
             }
             (Route::KeyUpdate, Field::OrganizationId) => key_update(&c, &w, &admin_made_key("iu", None), plain, None)
-                .and_then(|()| check_key_org_change(&c, &admin_made_key("iu", None), "org2")),
+                .and_then(|()| check_key_org_change(&c, None, "org1", Quirks::NONE)),
             (Route::KeyGenerate, Field::TeamKey) => gate(&c, route, vec![]).and_then(|()| {
                 check_key_generate(&c, &KeyGenerateRequest { team: Some(&w.t1), ..Default::default() }).map(drop)
             }),
@@ -352,6 +364,11 @@ mod tests {
                     .map(drop)
             }),
             (Route::KeyGenerate, Field::AllowedRoutes) => gate(&c, route, vec![]),
+            (Route::KeyGenerate, Field::OrganizationId) => gate(&c, route, vec!["org1".into()]).and_then(|()| {
+                check_key_generate(&c, &KeyGenerateRequest::default())
+                    .map(drop)
+                    .and_then(|()| check_key_org_change(&c, None, "org1", Quirks::NONE))
+            }),
             (Route::TeamUpdate, Field::TeamScope) => {
                 gate(&c, route, vec![]).and_then(|()| check_team_update_access(&c, &w.t1))
             }
@@ -432,11 +449,14 @@ mod tests {
 
     #[test]
     fn org_change_needs_membership() {
-        let key = admin_made_key("iu", None);
-        assert_eq!(check_key_org_change(&Caller::master(), &key, "org2"), Ok(()));
-        assert_eq!(check_key_org_change(&org_admin("fa", "org2"), &key, "org2"), Ok(()));
-        let d = check_key_org_change(&internal("iu"), &key, "org2").expect_err("not a member");
+        let none = Quirks::NONE;
+        assert_eq!(check_key_org_change(&Caller::master(), None, "org2", none), Ok(()));
+        assert_eq!(check_key_org_change(&org_admin("fa", "org2"), None, "org2", none), Ok(()));
+        assert_eq!(check_key_org_change(&internal("iu"), Some("org2"), "org2", none), Ok(()), "unchanged");
+        let d = check_key_org_change(&internal("iu"), None, "org2", none).expect_err("not a member");
         assert_eq!(d.message(), "Caller is not a member of organization_id=org2");
+        let unchecked = Quirks::NONE.with(Quirk::KeyOrgAssignmentUnchecked);
+        assert_eq!(check_key_org_change(&internal("iu"), None, "org2", unchecked), Ok(()), "1.83");
     }
 
     /// The 1.83 gap: with `key_update_gates_only_budget` the owner edits a key the admin made.

@@ -177,6 +177,9 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
         other => wrapped(other),
     })?;
+    if let Some(org) = &req.organization_id {
+        authz::check_key_org_change(caller, None, org, state.store.quirks()).map_err(wrapped)?;
+    }
     authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.store.quirks())
         .map_err(wrapped)?;
     let requested = requested_permission(req.object_permission.as_ref());
@@ -414,7 +417,7 @@ async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &Update
     let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
     authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, quirks).map_err(wrapped)?;
     if let Some(org) = &req.organization_id {
-        authz::check_key_org_change(caller, key, org).map_err(wrapped)?;
+        authz::check_key_org_change(caller, key.organization_id.as_deref(), org, quirks).map_err(wrapped)?;
     }
     if let Some(t) = target_team.as_ref().filter(|t| key.team_id.as_deref() != Some(t.team_id.as_str())) {
         authz::check_key_team_change(caller, key, t).map_err(wrapped)?;
