@@ -138,6 +138,11 @@ pub(crate) enum Denial {
     KeyOrgNotMember {
         organization_id: String,
     },
+    /// MCP servers not open to every key, asked for a key in no team by a non-admin.
+    PersonalKeyMcpServers {
+        open_to_all: Vec<String>,
+        disallowed: Vec<String>,
+    },
 }
 
 impl Denial {
@@ -263,6 +268,11 @@ impl Denial {
                 "User={user_id} is not a Proxy Admin or Team Admin for team={team_id}. Please ask your Proxy Admin to allow this action under 'Member Permissions' for this team."
             ),
             TeamAdminMemberKeyEdit => "Team admins on this proxy cannot update budgets on other members' keys. Ask a proxy admin to enable 'member_key_budgets' under Settings > UI > Team admin editable fields.".into(),
+            PersonalKeyMcpServers { open_to_all, disallowed } => format!(
+                "Key is not in a team. Only globally available (allow_all_keys) MCP servers can be assigned: {}. Disallowed servers: {}.",
+                crate::error::py_list(open_to_all),
+                crate::error::py_list(disallowed)
+            ),
             KeyOrgNotMember { organization_id } => {
                 format!("Caller is not a member of organization_id={organization_id}")
             }

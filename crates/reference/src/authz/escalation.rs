@@ -60,6 +60,24 @@ pub(crate) fn check_key_org_change(
     }
 }
 
+/// MCP servers on a key in no team, asked by a non-admin: only servers open to every key
+/// (`allow_all_keys`) may be granted there, since no team ceiling bounds the key (LiteLLM 1.109).
+pub(crate) fn check_personal_key_mcp_servers(
+    caller: &Caller,
+    requested: &[String],
+    open_to_all: &[String],
+) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    let disallowed: Vec<String> = requested.iter().filter(|s| !open_to_all.contains(s)).cloned().collect();
+    if disallowed.is_empty() {
+        Ok(())
+    } else {
+        Err(Denial::PersonalKeyMcpServers { open_to_all: open_to_all.to_vec(), disallowed })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +463,20 @@ mod tests {
         }
         let userless = Key { user_id: None, ..member_key.clone() };
         assert_eq!(check_key_team_change(&internal("tadmin"), &userless, &w.t1), Ok(()));
+    }
+
+    #[test]
+    fn personal_keys_get_only_servers_open_to_all() {
+        let asked = vec!["s1".to_string(), "open".to_string()];
+        let open = vec!["open".to_string()];
+        assert_eq!(check_personal_key_mcp_servers(&Caller::master(), &asked, &open), Ok(()));
+        assert_eq!(check_personal_key_mcp_servers(&internal("iu"), &open, &open), Ok(()));
+        let d = check_personal_key_mcp_servers(&internal("iu"), &asked, &open).expect_err("s1 is not open");
+        assert_eq!(d.status(), 403);
+        assert_eq!(
+            d.message(),
+            "Key is not in a team. Only globally available (allow_all_keys) MCP servers can be assigned: ['open']. Disallowed servers: ['s1']."
+        );
     }
 
     #[test]

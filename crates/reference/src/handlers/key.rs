@@ -111,6 +111,20 @@ pub(crate) async fn team_mcp_ceiling(state: &AppState, team: &Team) -> Result<au
     Ok(authz::TeamMcpCeiling { permission, access_group_servers })
 }
 
+/// MCP servers asked for a key in no team: a non-admin gets only the servers open to every key.
+async fn check_personal_key_mcp(state: &AppState, caller: &Caller, requested: &[String]) -> Result<(), ProxyError> {
+    if requested.is_empty() || caller.is_proxy_admin() {
+        return Ok(());
+    }
+    let open_to_all: Vec<String> = crate::mcp::storage::servers(state.store.uncached_tables())
+        .await?
+        .into_iter()
+        .filter(|s| s.allow_all_keys)
+        .map(|s| s.server_id)
+        .collect();
+    authz::check_personal_key_mcp_servers(caller, requested, &open_to_all).map_err(wrapped_dict)
+}
+
 async fn check_alias_free(state: &AppState, alias: Option<&str>, except: Option<&str>) -> Result<(), ProxyError> {
     if let Some(alias) = alias
         && state.store.key_alias_taken(alias, except).await?
@@ -186,6 +200,8 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     if let Some(team) = &team {
         let ceiling = team_mcp_ceiling(&state, team).await?;
         authz::check_key_mcp_within_team(team, &ceiling, &requested, state.store.quirks()).map_err(wrapped_dict)?;
+    } else {
+        check_personal_key_mcp(&state, caller, &requested.mcp_servers).await?;
     }
     if let Some(team) = &team {
         check_models_within_team(&state, team, &req.models).await?;
@@ -422,9 +438,14 @@ async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &Update
     if let Some(t) = target_team.as_ref().filter(|t| key.team_id.as_deref() != Some(t.team_id.as_str())) {
         authz::check_key_team_change(caller, key, t).map_err(wrapped)?;
     }
-    if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
-        let ceiling = team_mcp_ceiling(state, t).await?;
-        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), quirks).map_err(wrapped_dict)?;
+    match (&target_team, &req.object_permission) {
+        (Some(t), Some(p)) => {
+            let ceiling = team_mcp_ceiling(state, t).await?;
+            authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), quirks)
+                .map_err(wrapped_dict)?;
+        }
+        (None, Some(p)) => check_personal_key_mcp(state, caller, &requested_permission(Some(p)).mcp_servers).await?,
+        _ => {}
     }
     if let Some(t) = target_team.as_ref().filter(|_| req.models.is_some() || matches!(req.team_id, Some(Some(_)))) {
         // The list the key will have after the update, not the one it had (BerriAI/litellm#38629).
