@@ -74,6 +74,10 @@ registry! {
         "a team key's own access groups never override its team's model list, even when the group is assigned to the key or the team";
     V2ModelInfoListsEveryModel => "v2_model_info_lists_every_model", "BerriAI/litellm#31700",
         "/v2/model/info shows a virtual key every deployment, also those it may not call";
+    KeyUpdateGatesOnlyBudget => "key_update_gates_only_budget", "not filed upstream (seen on LiteLLM 1.83.14)",
+        "/key/update lets the owner of a personal key someone else created change every field but the budget, so it unblocks the key or lifts its rate limits";
+    KeyOrgAssignmentUnchecked => "key_org_assignment_unchecked", "not filed upstream (seen on LiteLLM 1.83.14; BerriAI/litellm#29009 describes the later check)",
+        "/key/generate and /key/update let any caller point a key at any organization, member of it or not";
 }
 
 impl Quirk {

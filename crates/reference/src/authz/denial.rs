@@ -117,6 +117,32 @@ pub(crate) enum Denial {
     AccessGroupAssignmentNotPermitted {
         team_id: String,
     },
+    /// /key/update on a personal key the caller did not create, without rights over it.
+    KeyUpdateNeedsKeyAdmin {
+        role: String,
+        user_id: String,
+    },
+    /// A key moved into a team its owner is not a member of.
+    KeyOwnerNotInTargetTeam {
+        user_id: String,
+        team_id: String,
+    },
+    /// A key moved into a team by someone who is neither its admin nor a member it lets /key/update.
+    KeyMoveNotTeamAdmin {
+        user_id: String,
+        team_id: String,
+    },
+    /// A team admin changing another member's key (LiteLLM 1.109's default: no member key edits).
+    TeamAdminMemberKeyEdit,
+    /// A key pointed at an organization the caller does not belong to.
+    KeyOrgNotMember {
+        organization_id: String,
+    },
+    /// MCP servers not open to every key, asked for a key in no team by a non-admin.
+    PersonalKeyMcpServers {
+        open_to_all: Vec<String>,
+        disallowed: Vec<String>,
+    },
 }
 
 impl Denial {
@@ -232,6 +258,24 @@ impl Denial {
             ),
             KeyRebind { old, new } => format!("Non-admin caller is not allowed to rebind the key from user={old} to user={new}"),
             KeyUnbind => "Non-admin users cannot remove the user_id from a key.".into(),
+            KeyUpdateNeedsKeyAdmin { role, user_id } => format!(
+                "Only proxy admins, team admins, or org admins can call /key/update. user_role={role}, user_id={user_id}"
+            ),
+            KeyOwnerNotInTargetTeam { user_id, team_id } => format!(
+                "User={user_id} is not a member of the team={team_id}. Check team members via `/team/info`."
+            ),
+            KeyMoveNotTeamAdmin { user_id, team_id } => format!(
+                "User={user_id} is not a Proxy Admin or Team Admin for team={team_id}. Please ask your Proxy Admin to allow this action under 'Member Permissions' for this team."
+            ),
+            TeamAdminMemberKeyEdit => "Team admins on this proxy cannot update budgets on other members' keys. Ask a proxy admin to enable 'member_key_budgets' under Settings > UI > Team admin editable fields.".into(),
+            PersonalKeyMcpServers { open_to_all, disallowed } => format!(
+                "Key is not in a team. Only globally available (allow_all_keys) MCP servers can be assigned: {}. Disallowed servers: {}.",
+                crate::error::py_list(open_to_all),
+                crate::error::py_list(disallowed)
+            ),
+            KeyOrgNotMember { organization_id } => {
+                format!("Caller is not a member of organization_id={organization_id}")
+            }
             KeyMcpAccessGroupsNotAllowed { team_id, requested, team_allows } => format!(
                 "Key requests MCP access groups not allowed by team '{team_id}': {}. Team allows: {}.",
                 crate::error::py_list(requested),

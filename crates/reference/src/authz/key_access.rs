@@ -8,7 +8,7 @@ use crate::{Quirk, Quirks};
 const BASELINE_MEMBER_ROUTES: [&str; 2] = ["/key/info", "/key/health"];
 
 /// The routes a team member with role `user` may call on the team's keys.
-fn member_routes(team: &Team) -> Vec<String> {
+pub(super) fn member_routes(team: &Team) -> Vec<String> {
     match &team.team_member_permissions {
         Some(listed) => listed.clone(),
         None => BASELINE_MEMBER_ROUTES.iter().map(|r| r.to_string()).collect(),
@@ -136,28 +136,20 @@ pub(crate) struct KeyUpdateChanges {
     pub budget: bool,
 }
 
-/// /key/update by a non-admin.
+/// /key/update by a non-admin. The order is LiteLLM 1.109's: rebinding, ownership (a team admin acts
+/// for its team's keys), the team-member route, budget, then edit rights: a team admin may not
+/// edit another member's key, and a personal key someone else created is only its key admins' to
+/// edit (1.109 closed the gap where any field but the budget was open to the owner). With
+/// `key_update_gates_only_budget` that last rule is off, as in LiteLLM 1.83.
 pub(crate) fn check_key_update(
     caller: &Caller,
     key: &Key,
     key_team: Option<&Team>,
     changes: &KeyUpdateChanges,
+    quirks: Quirks,
 ) -> Result<(), Denial> {
     if caller.is_proxy_admin() {
         return Ok(());
-    }
-    let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
-    if let Some(team) = key_team {
-        check_team_member_route(
-            caller,
-            team,
-            "/key/update",
-            Denial::NotTeamMemberForKey { user_id: own.clone(), team_id: team.team_id.clone() },
-        )?;
-    }
-    let team_admin = is_team_admin_of_key(caller, key_team);
-    if !team_admin && key.user_id != caller.user_id {
-        return Err(Denial::KeyForOtherUser { requested: key.user_id.clone().unwrap_or_else(|| "None".into()), own });
     }
     match &changes.user_id {
         Some(None) if key.user_id.is_some() => return Err(Denial::KeyUnbind),
@@ -169,8 +161,30 @@ pub(crate) fn check_key_update(
         }
         _ => {}
     }
-    if changes.budget && !team_admin && !is_org_admin_of_key(caller, key, key_team) {
+    let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+    let team_admin = is_team_admin_of_key(caller, key_team);
+    let owner = key.user_id == caller.user_id;
+    if !team_admin && !owner {
+        return Err(Denial::KeyForOtherUser { requested: key.user_id.clone().unwrap_or_else(|| "None".into()), own });
+    }
+    if let Some(team) = key_team {
+        check_team_member_route(
+            caller,
+            team,
+            "/key/update",
+            Denial::NotTeamMemberForKey { user_id: own.clone(), team_id: team.team_id.clone() },
+        )?;
+    }
+    let org_admin = is_org_admin_of_key(caller, key, key_team);
+    if changes.budget && !team_admin && !org_admin {
         return Err(Denial::KeyUpdateBudgetNotAllowed { role: caller.handler_role().to_string(), user_id: own });
+    }
+    if team_admin && !owner && !org_admin {
+        return Err(Denial::TeamAdminMemberKeyEdit);
+    }
+    let creator = caller.user_id.is_some() && key.created_by == caller.user_id && owner;
+    if key_team.is_none() && !creator && !org_admin && !quirks.contains(Quirk::KeyUpdateGatesOnlyBudget) {
+        return Err(Denial::KeyUpdateNeedsKeyAdmin { role: caller.handler_role().to_string(), user_id: own });
     }
     Ok(())
 }
@@ -347,28 +361,41 @@ mod tests {
 
     #[test]
     fn key_update_table() {
-        let personal = key(Some("u1"), None);
+        let made_by = |owner: &str, creator: &str| Key {
+            created_by: Some(creator.to_string()),
+            ..Key::unset("tok".into(), None, Some(owner.to_string()), None)
+        };
+        let own = made_by("u1", "u1");
+        let admin_made = made_by("u1", "default_user_id");
         let budget = KeyUpdateChanges { budget: true, ..Default::default() };
         let rebind = KeyUpdateChanges { user_id: Some(Some("u2".into())), ..Default::default() };
         let unbind = KeyUpdateChanges { user_id: Some(None), ..Default::default() };
         let none = KeyUpdateChanges::default();
-        let cases: Vec<(&str, Caller, &KeyUpdateChanges, u16)> = vec![
-            ("owner plain update", internal("u1"), &none, 200),
-            ("other user", internal("u2"), &none, 403),
-            ("owner sets budget", internal("u1"), &budget, 403),
-            ("owner rebinds", internal("u1"), &rebind, 403),
-            ("owner unbinds", internal("u1"), &unbind, 403),
-            ("admin sets budget", Caller::master(), &budget, 200),
+        let cases: Vec<(&str, Caller, &Key, &KeyUpdateChanges, u16)> = vec![
+            ("creator-owner plain update", internal("u1"), &own, &none, 200),
+            ("owner of a key the admin made", internal("u1"), &admin_made, &none, 403),
+            ("other user", internal("u2"), &own, &none, 403),
+            ("owner sets budget", internal("u1"), &own, &budget, 403),
+            ("owner rebinds", internal("u1"), &own, &rebind, 403),
+            ("owner unbinds", internal("u1"), &own, &unbind, 403),
+            ("admin sets budget", Caller::master(), &admin_made, &budget, 200),
         ];
-        for (name, caller, changes, expected) in cases {
-            let got = check_key_update(&caller, &personal, None, changes).map_or_else(|d| d.status(), |()| 200);
+        for (name, caller, k, changes, expected) in cases {
+            let got = check_key_update(&caller, k, None, changes, Quirks::NONE).map_or_else(|d| d.status(), |()| 200);
             assert_eq!(got, expected, "{name}");
         }
         let t = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
         let team_key = key(Some("tmember"), Some("t1"));
-        assert_eq!(check_key_update(&internal("x"), &team_key, Some(&t), &none).unwrap_err().status(), 401);
-        assert_eq!(check_key_update(&internal("tmember"), &team_key, Some(&t), &none).unwrap_err().status(), 401);
-        assert!(check_key_update(&internal("tadmin"), &team_key, Some(&t), &budget).is_ok());
+        let update = |c: &Caller, k: &Key, ch: &KeyUpdateChanges| check_key_update(c, k, Some(&t), ch, Quirks::NONE);
+        assert_eq!(update(&internal("x"), &team_key, &none).unwrap_err().status(), 403, "not the owner");
+        assert_eq!(update(&internal("tmember"), &team_key, &none).unwrap_err().status(), 401, "no /key/update");
+        assert_eq!(
+            update(&internal("tadmin"), &team_key, &budget),
+            Err(Denial::TeamAdminMemberKeyEdit),
+            "a team admin does not edit members' keys"
+        );
+        let admin_key = key(Some("tadmin"), Some("t1"));
+        assert!(update(&internal("tadmin"), &admin_key, &budget).is_ok(), "its own team key");
     }
 
     #[test]

@@ -149,6 +149,20 @@ pub(crate) async fn team_mcp_ceiling(state: &AppState, team: &Team) -> Result<au
     Ok(authz::TeamMcpCeiling { permission, access_group_servers })
 }
 
+/// MCP servers asked for a key in no team: a non-admin gets only the servers open to every key.
+async fn check_personal_key_mcp(state: &AppState, caller: &Caller, requested: &[String]) -> Result<(), ProxyError> {
+    if requested.is_empty() || caller.is_proxy_admin() {
+        return Ok(());
+    }
+    let open_to_all: Vec<String> = crate::mcp::storage::servers(state.store.uncached_tables())
+        .await?
+        .into_iter()
+        .filter(|s| s.allow_all_keys)
+        .map(|s| s.server_id)
+        .collect();
+    authz::check_personal_key_mcp_servers(caller, requested, &open_to_all).map_err(wrapped_dict)
+}
+
 fn alias_taken(alias: &str) -> ProxyError {
     ProxyError::typed(
         400,
@@ -205,9 +219,9 @@ fn routes_for_key_type(key_type: Option<&str>, caller: &Caller) -> Result<Vec<St
         Some("llm_api") => vec!["llm_api_routes".to_string()],
         Some("read_only") => vec!["info_routes".to_string()],
         Some("management") if caller.is_proxy_admin() => vec!["management_routes".to_string()],
-        Some("management") => {
-            return Err(ProxyError::handler_dict(403, "Only proxy admins can create keys with key_type=management."));
-        }
+        // A management key is admin routes by another name: LiteLLM refuses it as it refuses
+        // allowed_routes.
+        Some("management") => return Err(wrapped_dict(authz::Denial::OnlyAdminsSetAllowedRoutes)),
         Some(other) => return Err(ProxyError::handler_dict(400, &format!("Invalid key_type: {other}"))),
     };
     Ok(routes)
@@ -253,12 +267,17 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
         other => wrapped(other),
     })?;
+    if let Some(org) = &req.organization_id {
+        authz::check_key_org_change(caller, None, org, state.store.quirks()).map_err(wrapped)?;
+    }
     authz::check_access_group_assignment(caller, team.as_ref(), &req.access_group_ids, state.store.quirks())
         .map_err(wrapped)?;
     let requested = requested_permission(req.object_permission.as_ref());
     if let Some(team) = &team {
         let ceiling = team_mcp_ceiling(&state, team).await?;
         authz::check_key_mcp_within_team(team, &ceiling, &requested, state.store.quirks()).map_err(wrapped_dict)?;
+    } else {
+        check_personal_key_mcp(&state, caller, &requested.mcp_servers).await?;
     }
     if let Some(team) = &team {
         check_models_within_team(&state, team, &req.models).await?;
@@ -390,6 +409,8 @@ pub(crate) struct UpdateKeyRequest {
     rpm_limit: Option<i64>,
     access_group_ids: Option<Vec<String>>,
     object_permission: Option<ObjectPermissionRequest>,
+    allowed_routes: Option<Vec<String>>,
+    organization_id: Option<String>,
 }
 
 /// The key-within-team model ceiling, with the team's access-group models and every deployment's
@@ -469,11 +490,18 @@ async fn key_to_update(state: &AppState, req: &UpdateKeyRequest) -> Result<Key, 
 /// Whether `caller` may make the update: the key's owner rules, the budget, the team it ends up in
 /// (which must exist), the access groups and MCP servers asked for, and a free alias.
 async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &UpdateKeyRequest) -> Result<(), ProxyError> {
+    // As on /key/generate, and before the key is looked at: allowed_routes can open admin routes.
+    if req.allowed_routes.is_some() && !caller.is_proxy_admin() {
+        return Err(wrapped_dict(authz::Denial::OnlyAdminsSetAllowedRoutes));
+    }
     let team = key_team(state, key).await?;
     let changes =
         KeyUpdateChanges { user_id: req.user_id.clone(), budget: req.max_budget.is_some() || req.spend.is_some() };
-    authz::check_key_update(caller, key, team.as_ref(), &changes).map_err(|d| match d {
-        authz::Denial::KeyUpdateBudgetNotAllowed { .. } => wrapped_dict(d),
+    let quirks = state.store.quirks();
+    authz::check_key_update(caller, key, team.as_ref(), &changes, quirks).map_err(|d| match d {
+        authz::Denial::KeyUpdateBudgetNotAllowed { .. } | authz::Denial::KeyUpdateNeedsKeyAdmin { .. } => {
+            wrapped_dict(d)
+        }
         other => wrapped(other),
     })?;
     if let Some(Some(b)) = req.max_budget {
@@ -490,12 +518,22 @@ async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &Update
         Some(None) => None,
         None => team,
     };
-    let quirks = state.store.quirks();
     let groups_asked = req.access_group_ids.as_deref().unwrap_or_default();
     authz::check_access_group_assignment(caller, target_team.as_ref(), groups_asked, quirks).map_err(wrapped)?;
-    if let (Some(t), Some(p)) = (&target_team, &req.object_permission) {
-        let ceiling = team_mcp_ceiling(state, t).await?;
-        authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), quirks).map_err(wrapped_dict)?;
+    if let Some(org) = &req.organization_id {
+        authz::check_key_org_change(caller, key.organization_id.as_deref(), org, quirks).map_err(wrapped)?;
+    }
+    if let Some(t) = target_team.as_ref().filter(|t| key.team_id.as_deref() != Some(t.team_id.as_str())) {
+        authz::check_key_team_change(caller, key, t).map_err(wrapped)?;
+    }
+    match (&target_team, &req.object_permission) {
+        (Some(t), Some(p)) => {
+            let ceiling = team_mcp_ceiling(state, t).await?;
+            authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), quirks)
+                .map_err(wrapped_dict)?;
+        }
+        (None, Some(p)) => check_personal_key_mcp(state, caller, &requested_permission(Some(p)).mcp_servers).await?,
+        _ => {}
     }
     if let Some(t) = target_team.as_ref().filter(|_| req.models.is_some() || matches!(req.team_id, Some(Some(_)))) {
         // The list the key will have after the update, not the one it had (BerriAI/litellm#38629).
@@ -547,6 +585,12 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
     if let Some(groups) = req.access_group_ids.clone() {
         key.access_group_ids = groups;
+    }
+    if let Some(routes) = req.allowed_routes.clone() {
+        key.allowed_routes = routes;
+    }
+    if let Some(org) = req.organization_id.clone() {
+        key.organization_id = Some(org);
     }
     Ok(())
 }

@@ -1,0 +1,507 @@
+//! Scope widening through the write routes: the rules that keep a non-admin from giving a key (or
+//! itself) more than it was given, and the escalation matrix they answer to.
+//!
+//! The matrix is data (`MATRIX` in the tests): every write route × every field that widens scope ×
+//! every non-admin actor, each cell allowed or denied as the corrected behaviour decides. The table
+//! test runs every cell through the same decision functions the handlers call, in the handlers'
+//! order, so a cell that opens up fails the test. The `escalation-*` scenarios assert the same cells
+//! over HTTP, on the reference and on real LiteLLM.
+
+use super::Denial;
+use super::key_access::member_routes;
+use crate::domain::{Caller, Key, Team};
+use crate::{Quirk, Quirks};
+
+/// /key/update moving `key` into `target` (a `team_id` other than the key's). LiteLLM checks the
+/// key's owner first (a key may only join a team its owner belongs to, whoever asks, proxy admins
+/// included), then the caller: the team's admin, or a member whose team grants `/key/update`.
+pub(crate) fn check_key_team_change(caller: &Caller, key: &Key, target: &Team) -> Result<(), Denial> {
+    if let Some(owner) = &key.user_id
+        && target.role_of(owner).is_none()
+    {
+        return Err(Denial::KeyOwnerNotInTargetTeam { user_id: owner.clone(), team_id: target.team_id.clone() });
+    }
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    let role = caller.user_id.as_deref().and_then(|u| target.role_of(u));
+    let permitted = match role {
+        Some("admin") => true,
+        Some(_) => member_routes(target).iter().any(|r| r == "/key/update"),
+        None => false,
+    };
+    if permitted {
+        Ok(())
+    } else {
+        Err(Denial::KeyMoveNotTeamAdmin {
+            user_id: caller.user_id.clone().unwrap_or_else(|| "None".into()),
+            team_id: target.team_id.clone(),
+        })
+    }
+}
+
+/// /key/generate or /key/update naming an organization for a key (whose organization is `current`):
+/// only a member of that organization (or a proxy admin) may, as LiteLLM 1.109 decides. With
+/// `key_org_assignment_unchecked` anyone may, as in LiteLLM 1.83.
+pub(crate) fn check_key_org_change(
+    caller: &Caller,
+    current: Option<&str>,
+    organization_id: &str,
+    quirks: Quirks,
+) -> Result<(), Denial> {
+    if caller.is_proxy_admin() || current == Some(organization_id) || quirks.contains(Quirk::KeyOrgAssignmentUnchecked)
+    {
+        return Ok(());
+    }
+    if caller.org_roles.iter().any(|(org, _)| org == organization_id) {
+        Ok(())
+    } else {
+        Err(Denial::KeyOrgNotMember { organization_id: organization_id.to_string() })
+    }
+}
+
+/// MCP servers on a key in no team, asked by a non-admin: only servers open to every key
+/// (`allow_all_keys`) may be granted there, since no team ceiling bounds the key (LiteLLM 1.109).
+pub(crate) fn check_personal_key_mcp_servers(
+    caller: &Caller,
+    requested: &[String],
+    open_to_all: &[String],
+) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    let disallowed: Vec<String> = requested.iter().filter(|s| !open_to_all.contains(s)).cloned().collect();
+    if disallowed.is_empty() {
+        Ok(())
+    } else {
+        Err(Denial::PersonalKeyMcpServers { open_to_all: open_to_all.to_vec(), disallowed })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::fixtures::*;
+    use crate::authz::{
+        KeyGenerateRequest, KeyUpdateChanges, RouteRequest, TeamPermissionsRoute, check_key_generate, check_key_update,
+        check_route, check_team_member_admin, check_team_permissions_access, check_team_update_access,
+    };
+
+    /// The write routes of the matrix.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Route {
+        KeyGenerate,
+        KeyUpdate,
+        TeamNew,
+        TeamUpdate,
+        TeamMemberAdd,
+        TeamPermissionsUpdate,
+        UserNew,
+        ModelNew,
+        OrganizationNew,
+        OrganizationMemberAdd,
+        AccessGroupNew,
+    }
+
+    impl Route {
+        fn path(self) -> &'static str {
+            match self {
+                Route::KeyGenerate => "/key/generate",
+                Route::KeyUpdate => "/key/update",
+                Route::TeamNew => "/team/new",
+                Route::TeamUpdate => "/team/update",
+                Route::TeamMemberAdd => "/team/member_add",
+                Route::TeamPermissionsUpdate => "/team/permissions_update",
+                Route::UserNew => "/user/new",
+                Route::ModelNew => "/model/new",
+                Route::OrganizationNew => "/organization/new",
+                Route::OrganizationMemberAdd => "/organization/member_add",
+                Route::AccessGroupNew => "/v1/access_group",
+            }
+        }
+    }
+
+    /// What a cell's request widens, on whose key (for the key routes).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Field {
+        /// A key moved into team `t1`; the key is `KeyOf`'s personal key.
+        TeamId(KeyOf),
+        /// A team key of `tmember` in `t1` moved into `t2`.
+        TeamIdOutOfTeam,
+        /// The key handed to another user.
+        UserId,
+        MaxBudget,
+        /// A team key's budget (the member's key in `t1`).
+        TeamKeyBudget,
+        AllowedRoutes,
+        /// Unblocking a key a proxy admin blocked.
+        Unblock,
+        /// tpm/rpm limits raised.
+        Limits,
+        /// A key pointed at an organization none of the actors belongs to (`org1`, the team's).
+        OrganizationId,
+        /// A team key for `t1`.
+        TeamKey,
+        /// A key for a user who is none of the actors.
+        KeyForOther,
+        /// A new team, a new user with a role, a new model, a new organization, a new access group.
+        Create,
+        /// A team's budget, models or limits.
+        TeamScope,
+        /// A member added as team admin.
+        MemberRoleAdmin,
+        /// `team_member_permissions` granting key routes.
+        MemberPermissions,
+        /// A member added to an organization as org admin.
+        OrgAdminRole,
+    }
+
+    /// Whose personal key a /key/update cell changes.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum KeyOf {
+        Outsider,
+        Member,
+    }
+
+    /// The actors: every non-admin kind, and the proxy admin as the control that shows the request
+    /// itself is valid.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Actor {
+        ProxyAdmin,
+        TeamAdmin,
+        OtherTeamAdmin,
+        Member,
+        MemberTeamKey,
+        Outsider,
+        OrgAdminElsewhere,
+    }
+
+    const ACTORS: [Actor; 7] = [
+        Actor::ProxyAdmin,
+        Actor::TeamAdmin,
+        Actor::OtherTeamAdmin,
+        Actor::Member,
+        Actor::MemberTeamKey,
+        Actor::Outsider,
+        Actor::OrgAdminElsewhere,
+    ];
+
+    /// A cell's outcome: allowed, or denied with one of these statuses.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Cell {
+        Allow,
+        Deny(u16),
+    }
+    use Cell::{Allow, Deny};
+
+    /// Every cell, in `ACTORS` order.
+    const MATRIX: &[(Route, Field, [Cell; 7])] = &[
+        // The cell: the outsider's own key into t1; no one may, as its owner is not in t1.
+        (Route::KeyUpdate, Field::TeamId(KeyOf::Outsider), [Deny(403); 7]),
+        (
+            Route::KeyUpdate,
+            Field::TeamId(KeyOf::Member),
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyUpdate,
+            Field::TeamIdOutOfTeam,
+            [Deny(403), Deny(403), Deny(403), Deny(401), Deny(401), Deny(403), Deny(403)],
+        ),
+        (Route::KeyUpdate, Field::UserId, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
+        (Route::KeyUpdate, Field::MaxBudget, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
+        (
+            Route::KeyUpdate,
+            Field::TeamKeyBudget,
+            [Allow, Deny(403), Deny(403), Deny(401), Deny(401), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyUpdate,
+            Field::AllowedRoutes,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (Route::KeyUpdate, Field::Unblock, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
+        (Route::KeyUpdate, Field::Limits, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
+        (
+            Route::KeyUpdate,
+            Field::OrganizationId,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyGenerate,
+            Field::OrganizationId,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (Route::KeyGenerate, Field::TeamKey, [Allow, Allow, Deny(400), Deny(401), Deny(401), Deny(400), Deny(400)]),
+        (
+            Route::KeyGenerate,
+            Field::KeyForOther,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyGenerate,
+            Field::AllowedRoutes,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (Route::TeamNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
+        (
+            Route::TeamUpdate,
+            Field::TeamScope,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::TeamMemberAdd,
+            Field::MemberRoleAdmin,
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::TeamPermissionsUpdate,
+            Field::MemberPermissions,
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (Route::UserNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
+        (Route::ModelNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
+        (
+            Route::OrganizationNew,
+            Field::Create,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
+        (
+            Route::OrganizationMemberAdd,
+            Field::OrgAdminRole,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
+        (
+            Route::AccessGroupNew,
+            Field::Create,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
+    ];
+
+    /// The world every cell runs in: team t1 (org1) with `tadmin` and `tmember`, team t2 with
+    /// `oadmin`, `iu` in no team, `fa` the admin of org2 (so also of no team here).
+    struct World {
+        t1: Team,
+        t2: Team,
+    }
+
+    fn world() -> World {
+        World {
+            t1: team("t1", Some("org1"), &[("tadmin", "admin"), ("tmember", "user")]),
+            t2: team("t2", None, &[("oadmin", "admin")]),
+        }
+    }
+
+    fn caller(actor: Actor) -> Caller {
+        match actor {
+            Actor::ProxyAdmin => Caller::master(),
+            Actor::TeamAdmin => internal("tadmin"),
+            Actor::OtherTeamAdmin => internal("oadmin"),
+            Actor::Member => internal("tmember"),
+            Actor::MemberTeamKey => Caller { key_team_id: Some("t1".into()), ..internal("tmember") },
+            Actor::Outsider => internal("iu"),
+            Actor::OrgAdminElsewhere => org_admin("fa", "org2"),
+        }
+    }
+
+    /// A key as the scenarios' setup makes it: by the proxy admin, for `owner`.
+    fn admin_made_key(owner: &str, team: Option<&str>) -> Key {
+        Key {
+            team_id: team.map(str::to_string),
+            ..Key::unset(format!("tok-{owner}"), None, Some(owner.into()), Some("default_user_id".into()))
+        }
+    }
+
+    fn status(r: Result<(), Denial>) -> Cell {
+        r.map_or_else(|d| Deny(d.status()), |()| Allow)
+    }
+
+    fn gate(caller: &Caller, route: Route, organization_ids: Vec<String>) -> Result<(), Denial> {
+        let req = RouteRequest { route: route.path(), method: "POST", organization_ids, query_user_id: None };
+        check_route(caller, &req, Quirks::NONE)
+    }
+
+    /// /key/update in the handler's order: the gate, the key checks, then the team or
+    /// organization move.
+    fn key_update(
+        caller: &Caller,
+        w: &World,
+        key: &Key,
+        changes: KeyUpdateChanges,
+        move_to: Option<&Team>,
+    ) -> Result<(), Denial> {
+        gate(caller, Route::KeyUpdate, vec![])?;
+        let team = match key.team_id.as_deref() {
+            Some("t1") => Some(&w.t1),
+            Some(_) => Some(&w.t2),
+            None => None,
+        };
+        check_key_update(caller, key, team, &changes, Quirks::NONE)?;
+        match move_to {
+            Some(t) => check_key_team_change(caller, key, t),
+            None => Ok(()),
+        }
+    }
+
+    /// One cell through the decision functions, as the handler of its route calls them.
+    fn decide(route: Route, field: Field, actor: Actor) -> Cell {
+        let w = world();
+        let c = caller(actor);
+        let plain = KeyUpdateChanges::default();
+        let budget = KeyUpdateChanges { budget: true, ..Default::default() };
+        let r = match (route, field) {
+            (Route::KeyUpdate, Field::TeamId(of)) => {
+                let owner = if of == KeyOf::Outsider { "iu" } else { "tmember" };
+                key_update(&c, &w, &admin_made_key(owner, None), plain, Some(&w.t1))
+            }
+            (Route::KeyUpdate, Field::TeamIdOutOfTeam) => {
+                key_update(&c, &w, &admin_made_key("tmember", Some("t1")), plain, Some(&w.t2))
+            }
+            (Route::KeyUpdate, Field::UserId) => {
+                let rebind = KeyUpdateChanges { user_id: Some(Some("tmember".into())), ..Default::default() };
+                key_update(&c, &w, &admin_made_key("iu", None), rebind, None)
+            }
+            (Route::KeyUpdate, Field::MaxBudget) => key_update(&c, &w, &admin_made_key("iu", None), budget, None),
+            (Route::KeyUpdate, Field::TeamKeyBudget) => {
+                key_update(&c, &w, &admin_made_key("tmember", Some("t1")), budget, None)
+            }
+            // allowed_routes is refused to non-admins before anything else reads the key.
+            (Route::KeyUpdate | Route::KeyGenerate, Field::AllowedRoutes) if !c.is_proxy_admin() => {
+                gate(&c, route, vec![]).and(Err(Denial::OnlyAdminsSetAllowedRoutes))
+            }
+            (Route::KeyUpdate, Field::AllowedRoutes | Field::Unblock | Field::Limits) => {
+                key_update(&c, &w, &admin_made_key("iu", None), plain, None)
+            }
+            (Route::KeyUpdate, Field::OrganizationId) => key_update(&c, &w, &admin_made_key("iu", None), plain, None)
+                .and_then(|()| check_key_org_change(&c, None, "org1", Quirks::NONE)),
+            (Route::KeyGenerate, Field::TeamKey) => gate(&c, route, vec![]).and_then(|()| {
+                check_key_generate(&c, &KeyGenerateRequest { team: Some(&w.t1), ..Default::default() }).map(drop)
+            }),
+            (Route::KeyGenerate, Field::KeyForOther) => gate(&c, route, vec![]).and_then(|()| {
+                check_key_generate(&c, &KeyGenerateRequest { user_id: Some("someone-else"), ..Default::default() })
+                    .map(drop)
+            }),
+            (Route::KeyGenerate, Field::AllowedRoutes) => gate(&c, route, vec![]),
+            (Route::KeyGenerate, Field::OrganizationId) => gate(&c, route, vec!["org1".into()]).and_then(|()| {
+                check_key_generate(&c, &KeyGenerateRequest::default())
+                    .map(drop)
+                    .and_then(|()| check_key_org_change(&c, None, "org1", Quirks::NONE))
+            }),
+            (Route::TeamUpdate, Field::TeamScope) => {
+                gate(&c, route, vec![]).and_then(|()| check_team_update_access(&c, &w.t1))
+            }
+            (Route::TeamMemberAdd, Field::MemberRoleAdmin) => {
+                gate(&c, route, vec![]).and_then(|()| check_team_member_admin(&c, &w.t1, route.path()))
+            }
+            (Route::TeamPermissionsUpdate, Field::MemberPermissions) => gate(&c, route, vec![])
+                .and_then(|()| check_team_permissions_access(&c, &w.t1, TeamPermissionsRoute::Update)),
+            // Creations and org roles are the gate's: org1's routes, asked by nobody of org1.
+            (Route::OrganizationMemberAdd, Field::OrgAdminRole) => gate(&c, route, vec!["org1".into()]),
+            (_, Field::Create) => gate(&c, route, vec![]),
+            (route, field) => panic!("no decision for {route:?} × {field:?}"),
+        };
+        status(r)
+    }
+
+    #[test]
+    fn every_cell_of_the_escalation_matrix() {
+        let mut wrong = Vec::new();
+        for (route, field, cells) in MATRIX {
+            for (actor, expected) in ACTORS.iter().zip(cells) {
+                let got = decide(*route, *field, *actor);
+                if got != *expected {
+                    wrong.push(format!("{} × {field:?} × {actor:?}: expected {expected:?}, got {got:?}", route.path()));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{} cells disagree:\n{}", wrong.len(), wrong.join("\n"));
+    }
+
+    /// The cell on its own, with the messages both real versions send.
+    #[test]
+    fn an_outsider_cannot_move_its_key_into_a_team() {
+        let w = world();
+        let iu = internal("iu");
+        let own = Key { created_by: Some("iu".into()), ..admin_made_key("iu", None) };
+        let d = check_key_team_change(&iu, &own, &w.t1).expect_err("outsider's key");
+        assert_eq!(d.status(), 403);
+        assert_eq!(d.message(), "User=iu is not a member of the team=t1. Check team members via `/team/info`.");
+        let d = check_key_update(&iu, &admin_made_key("iu", None), None, &KeyUpdateChanges::default(), Quirks::NONE)
+            .expect_err("a key the admin made");
+        assert_eq!(
+            d.message(),
+            "Only proxy admins, team admins, or org admins can call /key/update. user_role=internal_user, user_id=iu"
+        );
+    }
+
+    #[test]
+    fn team_change_rules() {
+        let w = world();
+        let mut open = w.t1.clone();
+        open.team_member_permissions = Some(vec!["/key/update".into()]);
+        let member_key = admin_made_key("tmember", None);
+        let cases: Vec<(&str, Caller, &Team, Result<(), &str>)> = vec![
+            ("proxy admin, owner in team", Caller::master(), &w.t1, Ok(())),
+            ("team admin", internal("tadmin"), &w.t1, Ok(())),
+            (
+                "member without /key/update",
+                internal("tmember"),
+                &w.t1,
+                Err("User=tmember is not a Proxy Admin or Team Admin for team=t1"),
+            ),
+            ("member the team lets /key/update", internal("tmember"), &open, Ok(())),
+            ("admin of another team", internal("oadmin"), &w.t1, Err("User=oadmin is not a Proxy Admin or Team Admin")),
+            (
+                "owner not in the target, even for the proxy admin",
+                Caller::master(),
+                &w.t2,
+                Err("User=tmember is not a member of the team=t2"),
+            ),
+        ];
+        for (name, c, target, expected) in cases {
+            assert_decision(name, check_key_team_change(&c, &member_key, target), expected);
+        }
+        let userless = Key { user_id: None, ..member_key.clone() };
+        assert_eq!(check_key_team_change(&internal("tadmin"), &userless, &w.t1), Ok(()));
+    }
+
+    #[test]
+    fn personal_keys_get_only_servers_open_to_all() {
+        let asked = vec!["s1".to_string(), "open".to_string()];
+        let open = vec!["open".to_string()];
+        assert_eq!(check_personal_key_mcp_servers(&Caller::master(), &asked, &open), Ok(()));
+        assert_eq!(check_personal_key_mcp_servers(&internal("iu"), &open, &open), Ok(()));
+        let d = check_personal_key_mcp_servers(&internal("iu"), &asked, &open).expect_err("s1 is not open");
+        assert_eq!(d.status(), 403);
+        assert_eq!(
+            d.message(),
+            "Key is not in a team. Only globally available (allow_all_keys) MCP servers can be assigned: ['open']. Disallowed servers: ['s1']."
+        );
+    }
+
+    #[test]
+    fn org_change_needs_membership() {
+        let none = Quirks::NONE;
+        assert_eq!(check_key_org_change(&Caller::master(), None, "org2", none), Ok(()));
+        assert_eq!(check_key_org_change(&org_admin("fa", "org2"), None, "org2", none), Ok(()));
+        assert_eq!(check_key_org_change(&internal("iu"), Some("org2"), "org2", none), Ok(()), "unchanged");
+        let d = check_key_org_change(&internal("iu"), None, "org2", none).expect_err("not a member");
+        assert_eq!(d.message(), "Caller is not a member of organization_id=org2");
+        let unchecked = Quirks::NONE.with(Quirk::KeyOrgAssignmentUnchecked);
+        assert_eq!(check_key_org_change(&internal("iu"), None, "org2", unchecked), Ok(()), "1.83");
+    }
+
+    /// The 1.83 gap: with `key_update_gates_only_budget` the owner edits a key the admin made.
+    #[test]
+    fn quirk_lets_the_owner_edit_an_admin_made_key() {
+        let key = admin_made_key("iu", None);
+        let plain = KeyUpdateChanges::default();
+        let quirk = Quirks::NONE.with(Quirk::KeyUpdateGatesOnlyBudget);
+        assert!(check_key_update(&internal("iu"), &key, None, &plain, Quirks::NONE).is_err());
+        assert_eq!(check_key_update(&internal("iu"), &key, None, &plain, quirk), Ok(()));
+        let budget = KeyUpdateChanges { budget: true, ..Default::default() };
+        assert!(check_key_update(&internal("iu"), &key, None, &budget, quirk).is_err(), "budgets stay gated");
+        let own = Key { created_by: Some("iu".into()), ..key };
+        assert_eq!(check_key_update(&internal("iu"), &own, None, &plain, Quirks::NONE), Ok(()));
+    }
+}
