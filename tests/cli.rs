@@ -849,3 +849,71 @@ fn logs_to_a_pipe_carry_no_colour_codes() {
     assert!(log.contains("DEBUG"), "debug logging reached stderr: {log}");
     assert!(!log.contains('\u{1b}'), "colour codes in a piped log: {}", log.escape_debug());
 }
+
+/// The postmaster of the local Postgres whose data lives under `tmp`, once it runs.
+fn postmaster_under(tmp: &Path) -> Option<i32> {
+    let needle = tmp.to_string_lossy().into_owned();
+    std::fs::read_dir("/proc").ok()?.flatten().find_map(|entry| {
+        let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+        let raw = std::fs::read(entry.path().join("cmdline")).ok()?;
+        let args: Vec<String> = raw.split(|b| *b == 0).map(|a| String::from_utf8_lossy(a).into_owned()).collect();
+        let is_postgres = args.first().is_some_and(|a| a.ends_with("/postgres"));
+        (is_postgres && args.iter().any(|a| a.contains(&needle))).then_some(pid)
+    })
+}
+
+/// A Postgres that dies mid-run is one headline, the scenarios not yet started do not run, and the run
+/// is infrastructure trouble.
+#[test]
+fn postgres_going_away_mid_run_halts_the_run_with_a_headline() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Stdio;
+
+    let tmp = tempfile::tempdir().expect("temp dir");
+    // Like /tmp: the server may run as another user, which creates and removes its folder here.
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o1777)).expect("chmod");
+    let dir = tempfile::tempdir().expect("scenario dir");
+    for i in 0..8 {
+        let scenario = format!(
+            "id: slow-{i}\ntitle: Slow {i}\nsteps:\n  - id: health\n    sleep: 1s\n    request: {{method: GET, path: /health/liveliness}}\n    expect: {{status: 200}}\n"
+        );
+        write(dir.path(), &format!("slow-{i}.yaml"), &scenario);
+    }
+    let report = dir.path().join("report.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gateproof"))
+        .args(["run", path_str(dir.path()), "--postgres", "local", "--jobs", "1"])
+        .args(["--json", path_str(&report)])
+        .env("TMPDIR", tmp.path())
+        .env_remove("GATEPROOF_POSTGRES")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gateproof run starts");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("stdout line");
+        let passed = line.starts_with("PASS ");
+        seen.push(line);
+        if passed {
+            break;
+        }
+    }
+    let pid = postmaster_under(tmp.path()).unwrap_or_else(|| panic!("no postmaster under the run's TMPDIR: {seen:?}"));
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL).expect("kill postgres");
+    seen.extend(lines.map_while(Result::ok));
+    let status = child.wait().expect("the run ends");
+    let stdout = seen.join("\n");
+
+    assert_eq!(status.code(), Some(3), "{stdout}");
+    assert_eq!(stdout.matches("HALTED Postgres went away: ").count(), 1, "{stdout}");
+    let report: Value = serde_json::from_str(&std::fs::read_to_string(&report).expect("report")).expect("JSON");
+    let not_run = report["scenarios"]
+        .as_array()
+        .expect("scenarios")
+        .iter()
+        .filter(|s| s["reason"].as_str().is_some_and(|m| m.starts_with("not run: Postgres went away")))
+        .count();
+    assert!(not_run >= 3, "most scenarios were never started: {report:#}");
+}

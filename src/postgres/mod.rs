@@ -120,6 +120,9 @@ enum Backend {
 
 /// The run's one server and the databases the run made on it. Holds no connection pool or
 /// runtime-bound state, so tests can share one in a `static` across their tokio runtimes.
+/// How long [`PgServer::gone`] waits for a connection.
+const GONE_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub struct PgServer {
     kind: &'static str,
     databases: Arc<Databases>,
@@ -192,6 +195,19 @@ impl PgServer {
     /// 0 makes every copy when asked).
     pub fn set_ready_copies(&self, n: usize) {
         self.databases.set_ready_copies(n);
+    }
+
+    /// Why the server no longer answers, if it does not: one connection to its maintenance database,
+    /// bounded by [`GONE_WAIT`].
+    pub async fn gone(&self) -> Option<String> {
+        match tokio::time::timeout(GONE_WAIT, template::connect(self.databases.admin_url())).await {
+            Ok(Ok(conn)) => {
+                let _ = sqlx::Connection::close(conn).await;
+                None
+            }
+            Ok(Err(e)) => Some(e.to_string()),
+            Err(_) => Some(format!("no answer within {} s", GONE_WAIT.as_secs())),
+        }
     }
 
     /// Drops a scenario's database, ending any session still connected to it.

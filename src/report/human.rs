@@ -283,6 +283,9 @@ impl<W: Write> HumanReporter<W> {
                 Ok(())
             }
             Event::StepFinished { .. } => Ok(()),
+            Event::RunHalted { reason } => {
+                self.write(&format!("HALTED {reason}: the scenarios not yet started do not run\n"))
+            }
             Event::ScenarioFinished { outcome, .. } => {
                 let text = render_outcome(outcome);
                 if let Some(bar) = &self.progress {

@@ -10,9 +10,25 @@ use super::outcome::{ScenarioOutcome, StepOutcome};
 /// runner (file order), so a reporter can restore that order.
 #[derive(Clone, Debug)]
 pub enum Event {
-    ScenarioStarted { index: usize, id: String, file: PathBuf },
-    StepFinished { index: usize, scenario_id: String, step: StepOutcome },
-    ScenarioFinished { index: usize, outcome: ScenarioOutcome },
+    ScenarioStarted {
+        index: usize,
+        id: String,
+        file: PathBuf,
+    },
+    StepFinished {
+        index: usize,
+        scenario_id: String,
+        step: StepOutcome,
+    },
+    ScenarioFinished {
+        index: usize,
+        outcome: ScenarioOutcome,
+    },
+    /// What the run needs is gone (the reference proxy's Postgres): scenarios not yet started do not
+    /// start, and end as errored with this reason.
+    RunHalted {
+        reason: String,
+    },
 }
 
 /// Where events go. The runner never prints; it only emits.

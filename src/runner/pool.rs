@@ -2,11 +2,12 @@
 //! the order given.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use super::cancel::CancelToken;
 use super::event::{Event, EventSink};
 use super::outcome::{ScenarioOutcome, ScenarioStatus};
 use super::reproduce::execute;
@@ -37,24 +38,37 @@ pub async fn run_scenarios(
         }
     };
     let slots = Arc::new(Semaphore::new(options.jobs.max(1)));
+    // Set once the infrastructure under the run is gone (the reference's Postgres): what has not
+    // started does not start, so the run ends with one headline instead of an error per scenario.
+    let halt = Halt::default();
     let mut tasks = JoinSet::new();
     let mut index_of = HashMap::new();
     for (index, scenario) in scenarios.iter().enumerate() {
         let scenario = scenario.clone();
-        let (target, client, slots, sink, cancel) =
-            (Arc::clone(&target), client.clone(), Arc::clone(&slots), Arc::clone(&sink), options.cancel.clone());
+        let (target, client, slots, sink, cancel, halt) = (
+            Arc::clone(&target),
+            client.clone(),
+            Arc::clone(&slots),
+            Arc::clone(&sink),
+            options.cancel.clone(),
+            halt.clone(),
+        );
         let options = options.clone();
         let handle = tasks.spawn(async move {
+            let interrupted = || {
+                let status = ScenarioStatus::Skipped { reason: INTERRUPTED.to_string() };
+                Finished::NotStarted(never_started(&scenario, status))
+            };
             let permit = tokio::select! {
                 permit = slots.acquire_owned() => permit,
-                () = cancel.cancelled() => {
-                    let status = ScenarioStatus::Skipped { reason: INTERRUPTED.to_string() };
-                    return Finished::NotStarted(never_started(&scenario, status));
-                }
+                () = cancel.cancelled() => return interrupted(),
+                () = halt.token.cancelled() => return Finished::NotStarted(halt.not_run(&scenario)),
             };
             if permit.is_err() || cancel.is_cancelled() {
-                let status = ScenarioStatus::Skipped { reason: INTERRUPTED.to_string() };
-                return Finished::NotStarted(never_started(&scenario, status));
+                return interrupted();
+            }
+            if halt.token.is_cancelled() {
+                return Finished::NotStarted(halt.not_run(&scenario));
             }
             Finished::Ran(execute(&scenario, &target, &options, &client, index, sink.as_ref()).await)
         });
@@ -80,9 +94,35 @@ pub async fn run_scenarios(
             }
             Finished::NotStarted(outcome) => outcome,
         };
+        if matches!(outcome.status, ScenarioStatus::Errored { .. })
+            && !halt.token.is_cancelled()
+            && let Some(reason) = target.gone().await
+        {
+            sink.emit(Event::RunHalted { reason: reason.clone() });
+            halt.set(reason);
+        }
         outcomes[index] = Some(outcome);
     }
     outcomes.into_iter().flatten().collect()
+}
+
+/// The run stopped starting scenarios, and why.
+#[derive(Clone, Default)]
+struct Halt {
+    token: CancelToken,
+    reason: Arc<OnceLock<String>>,
+}
+
+impl Halt {
+    fn set(&self, reason: String) {
+        let _ = self.reason.set(reason);
+        self.token.cancel();
+    }
+
+    fn not_run(&self, scenario: &Scenario) -> ScenarioOutcome {
+        let reason = self.reason.get().map_or("the run stopped", String::as_str);
+        never_started(scenario, ScenarioStatus::Errored { message: format!("not run: {reason}") })
+    }
 }
 
 fn panic_text(error: tokio::task::JoinError) -> String {

@@ -66,6 +66,16 @@ impl Target {
         }
     }
 
+    /// What makes every further scenario on this target fail, if that is gone: the reference proxy's
+    /// Postgres. Asked after a scenario errored. An external target that stops answering is the
+    /// scenarios' own verdict (each step says so), so it is never "gone" here.
+    pub(crate) async fn gone(&self) -> Option<String> {
+        match self {
+            Target::Reference { pg, .. } => pg.gone().await.map(|reason| format!("Postgres went away: {reason}")),
+            Target::External { .. } => None,
+        }
+    }
+
     /// The external target's base URLs; none for the reference proxy.
     pub fn base_urls(&self) -> &[String] {
         match self {

@@ -447,6 +447,7 @@ async fn many_scenarios_report_as_they_finish_and_return_in_input_order() {
                 assert!(started.contains(&index), "scenario {index} finished before it started");
                 finished.push(index);
             }
+            Event::RunHalted { reason } => panic!("the run halted: {reason}"),
         }
     }
     assert_eq!(steps, 3);
