@@ -32,8 +32,9 @@ pub const AWAITING_HARDENING: &[&str] = &[
     "long-team-id",
 ];
 
-/// Whether the random generator may send durations, NUL bytes and very long ids, the inputs of the
-/// cases in `AWAITING_HARDENING`; `true` once that list is empty.
+/// Whether the random generator may send the inputs of the cases in `AWAITING_HARDENING` (those four
+/// durations, NUL bytes, 100,000-character ids); `true` once that list is empty. Random durations and
+/// strings of other kinds are sent either way.
 pub fn hardened() -> bool {
     AWAITING_HARDENING.is_empty()
 }
@@ -312,17 +313,16 @@ const FIELDS: &[&str] = &[
 fn nasty_string() -> impl Strategy<Value = String> {
     let mut choices: Vec<BoxedStrategy<String>> = vec![
         Just(String::new()).boxed(),
-        Just("1é".to_string()).boxed(),
-        Just("😀".to_string()).boxed(),
         Just("30d".to_string()).boxed(),
         Just("-1s".to_string()).boxed(),
-        Just("9223372036854775807s".to_string()).boxed(),
-        Just("100000000d".to_string()).boxed(),
         Just("1e400".to_string()).boxed(),
         "[a-z0-9]{1,12}[smhdwMy]?".boxed(),
         any::<String>().prop_filter("no NUL", |s| hardened() || !s.contains('\0')).boxed(),
     ];
     if hardened() {
+        for duration in ["1é", "😀", "9223372036854775807s", "100000000d"] {
+            choices.push(Just(duration.to_string()).boxed());
+        }
         choices.push(Just("a\0b".to_string()).boxed());
         choices.push(Just("t".repeat(100_000)).boxed());
     }
