@@ -21,10 +21,17 @@ async fn echo(Path(id): Path<String>) -> String {
     id
 }
 
+async fn number(Path(n): Path<u32>) -> String {
+    n.to_string()
+}
+
 /// Serves the test routes behind the proxy's layers; returns the address and the stop switch.
 async fn start() -> (std::net::SocketAddr, oneshot::Sender<()>) {
-    let app =
-        Router::new().route("/panic", get(panics)).route("/ok", get(|| async { "ok" })).route("/echo/{id}", get(echo));
+    let app = Router::new()
+        .route("/panic", get(panics))
+        .route("/ok", get(|| async { "ok" }))
+        .route("/echo/{id}", get(echo))
+        .route("/number/{n}", get(number));
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("an address");
     let (stop, stopped) = oneshot::channel::<()>();
@@ -105,14 +112,14 @@ async fn errors_before_any_handler_come_in_litellms_shape() {
         ("a space in a header name", b"GET /ok HTTP/1.1\r\nhost: x\r\nx bad: a\r\n\r\n".to_vec(), 400, "malformed"),
         ("a target over hyper's limit", long_target.into_bytes(), 414, "request target"),
         ("a head over hyper's buffer", long_header.into_bytes(), 431, "request head"),
-        ("a path that does not decode", b"GET /echo/%ff%fe HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(), 400, "Invalid URL"),
+        ("a path id axum rejects", b"GET /number/abc HTTP/1.1\r\nhost: x\r\n\r\n".to_vec(), 400, "Invalid URL"),
     ];
     for (what, request, expected, reason) in cases {
         let mut stream = TcpStream::connect(addr).await.expect("connect");
         // The server may answer and close before it has read all of a long request.
         let _ = stream.write_all(&request).await;
         let (status, head, body) = read_response(&mut stream).await;
-        assert_eq!(status, expected, "{what}: {head}");
+        assert_eq!(status, expected, "{what}: {head} {}", String::from_utf8_lossy(&body));
         assert!(head.to_ascii_lowercase().contains("content-type: application/json"), "{what}: {head}");
         let v = litellm_error(&body);
         assert_eq!(v["error"]["code"], expected.to_string(), "{what}");
@@ -123,4 +130,14 @@ async fn errors_before_any_handler_come_in_litellms_shape() {
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(b"GET /ok HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
     assert_eq!(read_response(&mut stream).await.0, 200);
+}
+
+/// A path segment that is not UTF-8 once decoded reaches the handler as Starlette decodes it.
+#[tokio::test]
+async fn a_path_that_is_not_utf8_reaches_the_handler_decoded_lossily() {
+    let (addr, _stop) = start().await;
+    let mut stream = TcpStream::connect(addr).await.expect("connect");
+    stream.write_all(b"GET /echo/%ff%fe HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
+    let (status, _, body) = read_response(&mut stream).await;
+    assert_eq!((status, String::from_utf8_lossy(&body).as_ref()), (200, "\u{fffd}\u{fffd}"));
 }
