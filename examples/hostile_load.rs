@@ -73,7 +73,7 @@ impl Server {
     }
 
     fn panics_logged(&self) -> usize {
-        std::fs::read_to_string(&self.log).unwrap_or_default().lines().filter(|l| l.contains("panicked")).count()
+        std::fs::read_to_string(&self.log).unwrap_or_default().lines().filter(|l| l.contains("panicked at")).count()
     }
 
     fn stop(mut self) {

@@ -20,6 +20,11 @@ const BYTES_PER_QUERY: usize = 512 * 1024;
 const FIRST_QUERY_ROWS: usize = 8;
 const MAX_QUERY_ROWS: usize = 256;
 
+/// Dumps written at once; the others wait their turn. With rows of up to the 4 MB a request body may
+/// carry, each dump holds a few copies of a row (the driver's buffer, the decoded row, its JSON, the
+/// connection's write buffer), so this bounds the memory of parallel calls however many there are.
+static DUMPS_AT_ONCE: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(4);
+
 #[derive(Clone, Copy, PartialEq)]
 enum Part {
     Keys,
@@ -28,6 +33,8 @@ enum Part {
 }
 
 struct Dump {
+    /// Held until the dump ends or the client goes away.
+    _turn: tokio::sync::SemaphorePermit<'static>,
     state: AppState,
     /// The response's opening, written before the first row.
     opening: Option<Vec<u8>>,
@@ -38,14 +45,25 @@ struct Dump {
 }
 
 /// The streamed response: `user_id`, `user_info`, `keys`, `teams` and `admin_mcp_permissions`.
-pub(crate) fn response(state: AppState, user_id: &str, user_info: &Value) -> Response {
+pub(crate) async fn response(state: AppState, user_id: &str, user_info: &Value) -> Response {
+    // The semaphore is never closed, so acquiring only waits.
+    let Ok(turn) = DUMPS_AT_ONCE.acquire().await else {
+        return crate::error::ProxyError::internal("the admin dump is unavailable").into_response();
+    };
     let mut opening = br#"{"user_id":"#.to_vec();
     opening.extend(Value::String(user_id.to_string()).to_string().into_bytes());
     opening.extend(br#","user_info":"#);
     opening.extend(user_info.to_string().into_bytes());
     opening.extend(br#","keys":["#);
-    let dump =
-        Dump { state, opening: Some(opening), part: Part::Keys, after: None, rows: FIRST_QUERY_ROWS, wrote_row: false };
+    let dump = Dump {
+        _turn: turn,
+        state,
+        opening: Some(opening),
+        part: Part::Keys,
+        after: None,
+        rows: FIRST_QUERY_ROWS,
+        wrote_row: false,
+    };
     let body = Body::from_stream(futures_util::stream::try_unfold(dump, |dump| async move {
         let next = dump.next().await;
         if let Err(e) = &next {

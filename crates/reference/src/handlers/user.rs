@@ -161,7 +161,7 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
             Some(u) => user_view(&state, &u).await?,
             None => Value::Null,
         };
-        return Ok(super::admin_dump::response(state, &own, &user_info));
+        return Ok(super::admin_dump::response(state, &own, &user_info).await);
     }
     let Some(user_id) = requested.or_else(|| caller.user_id.clone()) else {
         return Err(ProxyError::handler(404, "User None not found"));
