@@ -11,6 +11,7 @@ mod cache;
 mod deployment;
 mod domain;
 mod duration;
+mod edge;
 mod error;
 mod handlers;
 mod invalidation;
@@ -169,6 +170,11 @@ fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
+/// The router behind the proxy's layers, as served.
+fn app(state: AppState) -> Router {
+    edge::with_layers(router(state))
+}
+
 pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
     let db = PgPoolOptions::new()
         .max_connections(8)
@@ -195,11 +201,10 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
     let state = AppState(Arc::new(Inner { store, master_key: config.master_key, mcp: mcp::client::McpClient::new() }));
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
-        axum::serve(listener, router(state))
-            .with_graceful_shutdown(async {
-                let _ = stopped.await;
-            })
-            .await
+        edge::serve(listener, app(state), async {
+            let _ = stopped.await;
+        })
+        .await
     });
     Ok(RunningProxy { base_url: format!("http://{addr}"), stop, server, listener: invalidations, db })
 }

@@ -27,9 +27,7 @@ impl FromRequest<AppState> for Authed {
 
     async fn from_request(req: Request<Body>, state: &AppState) -> Result<Authed, ProxyError> {
         let (parts, body) = req.into_parts();
-        let bytes = to_bytes(body, MAX_BODY_BYTES)
-            .await
-            .map_err(|_| ProxyError::handler(413, format!("Request body larger than {MAX_BODY_BYTES} bytes")))?;
+        let bytes = to_bytes(body, MAX_BODY_BYTES).await.map_err(body_error)?;
         let body = parse_json(&bytes)?;
         let query: HashMap<String, String> = Query::try_from_uri(&parts.uri).map(|Query(q)| q).unwrap_or_default();
         let caller = super::auth::authenticate(&state.store, &state.master_key, &parts.headers).await?;
@@ -45,6 +43,23 @@ impl FromRequest<AppState> for Authed {
         check_route(&caller, &route, state.store.quirks()).map_err(gate_error)?;
         Ok(Authed { caller, body, query })
     }
+}
+
+/// A body over the limit is a 413; any other failure to read it (a malformed chunked encoding, a
+/// connection closed early) is the client's malformed request, a 400, with the reason.
+fn body_error(err: axum::Error) -> ProxyError {
+    let err = err.into_inner();
+    if err.downcast_ref::<http_body_util::LengthLimitError>().is_some() {
+        return ProxyError::handler(413, format!("Request body larger than {MAX_BODY_BYTES} bytes"));
+    }
+    let mut reason = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        reason.push_str(": ");
+        reason.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    ProxyError::handler(400, format!("Invalid HTTP request received: the request body could not be read: {reason}"))
 }
 
 /// True when LiteLLM 1.83's authentication, reading fields of the body as of a dictionary, would

@@ -1,6 +1,7 @@
 //! Route handlers: load what the decision needs, call the pure check, write, render.
 
 pub(crate) mod access_group;
+pub(crate) mod admin_dump;
 pub(crate) mod chat;
 pub(crate) mod discovery;
 pub(crate) mod health;

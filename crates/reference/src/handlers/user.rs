@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -167,7 +168,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
     })))
 }
 
-pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Result<Response, ProxyError> {
     let caller = &authed.caller;
     let requested = authed.query("user_id").map(str::to_string);
     let is_admin = caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER);
@@ -177,13 +178,7 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
             Some(u) => user_view(&state, &u).await?,
             None => Value::Null,
         };
-        return Ok(Json(json!({
-            "user_id": own,
-            "user_info": user_info,
-            "keys": state.store.all_keys().await?,
-            "teams": state.store.all_teams().await?,
-            "admin_mcp_permissions": null,
-        })));
+        return Ok(super::admin_dump::response(state, &own, &user_info).await);
     }
     let Some(user_id) = requested.or_else(|| caller.user_id.clone()) else {
         return Err(ProxyError::handler(404, "User None not found"));
@@ -197,7 +192,8 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
         "keys": state.store.keys_of_user(&user_id).await?,
         "teams": state.store.teams_of_user(&user_id).await?,
         "admin_mcp_permissions": null,
-    })))
+    }))
+    .into_response())
 }
 
 async fn user_view(state: &AppState, user: &User) -> Result<Value, ProxyError> {

@@ -23,6 +23,8 @@ use sqlx::PgPool;
 mod access_groups;
 mod sql;
 
+pub(crate) use sql::Cursor;
+
 use super::cache::TtlCache;
 use super::domain::{Key, ObjectPermission, Team, User};
 use super::invalidation;
@@ -293,8 +295,9 @@ impl Store {
         sql::teams_of_organization(&self.db, organization_id).await
     }
 
-    pub async fn all_teams(&self) -> sqlx::Result<Vec<Team>> {
-        sql::all_teams(&self.db).await
+    /// Up to `limit` teams after `after`, oldest first: the admin dump reads the table a page at a time.
+    pub async fn teams_page(&self, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<Team>> {
+        sql::teams_page(&self.db, after, limit).await
     }
 
     pub async fn keys_of_user(&self, user_id: &str) -> sqlx::Result<Vec<Key>> {
@@ -305,8 +308,9 @@ impl Store {
         sql::keys_of_team(&self.db, team_id).await
     }
 
-    pub async fn all_keys(&self) -> sqlx::Result<Vec<Key>> {
-        sql::all_keys(&self.db).await
+    /// Up to `limit` keys after `after`, oldest first.
+    pub async fn keys_page(&self, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<Key>> {
+        sql::keys_page(&self.db, after, limit).await
     }
 
     pub async fn keys_with_aliases(&self, aliases: &[String]) -> sqlx::Result<Vec<Key>> {

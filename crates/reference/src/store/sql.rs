@@ -78,10 +78,6 @@ pub(super) async fn teams_of_organization(db: &PgPool, organization_id: &str) ->
         .await
 }
 
-pub(super) async fn all_teams(db: &PgPool) -> sqlx::Result<Vec<Team>> {
-    sqlx::query_as("SELECT * FROM teams ORDER BY created_at").fetch_all(db).await
-}
-
 macro_rules! team_insert {
     () => {
         "INSERT INTO teams (team_id, team_alias, organization_id, object_permission_id, members_with_roles,
@@ -176,10 +172,6 @@ pub(super) async fn keys_of_team(db: &PgPool, team_id: &str) -> sqlx::Result<Vec
         .bind(team_id)
         .fetch_all(db)
         .await
-}
-
-pub(super) async fn all_keys(db: &PgPool) -> sqlx::Result<Vec<Key>> {
-    sqlx::query_as("SELECT * FROM verification_tokens ORDER BY created_at").fetch_all(db).await
 }
 
 pub(super) async fn keys_with_aliases(db: &PgPool, aliases: &[String]) -> sqlx::Result<Vec<Key>> {
@@ -352,4 +344,31 @@ pub(super) async fn record_spend(db: &PgPool, log: &crate::spend::SpendLog) -> s
     .execute(&mut *tx)
     .await?;
     tx.commit().await
+}
+
+/// Where a keyset page resumes: the last row's `created_at` and primary key.
+pub(crate) type Cursor = (chrono::DateTime<chrono::Utc>, String);
+
+pub(super) async fn keys_page(db: &PgPool, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as(
+        "SELECT * FROM verification_tokens WHERE $1::timestamptz IS NULL OR (created_at, token) > ($1, $2)
+         ORDER BY created_at, token LIMIT $3",
+    )
+    .bind(after.map(|c| c.0))
+    .bind(after.map(|c| c.1.as_str()))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+pub(super) async fn teams_page(db: &PgPool, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<Team>> {
+    sqlx::query_as(
+        "SELECT * FROM teams WHERE $1::timestamptz IS NULL OR (created_at, team_id) > ($1, $2)
+         ORDER BY created_at, team_id LIMIT $3",
+    )
+    .bind(after.map(|c| c.0))
+    .bind(after.map(|c| c.1.as_str()))
+    .bind(limit)
+    .fetch_all(db)
+    .await
 }
