@@ -60,6 +60,8 @@ macro_rules! broken_fixtures {
 
 broken_fixtures! {
     absent_false => "absent-false",
+    any_of_one_alternative => "any-of-one-alternative",
+    any_of_with_other_keys => "any-of-with-other-keys",
     bad_duration => "bad-duration",
     bad_jsonpath => "bad-jsonpath",
     bad_regex => "bad-regex",
@@ -79,6 +81,7 @@ broken_fixtures! {
     missing_steps => "missing-steps",
     relative_path => "relative-path",
     retry_interval_not_below_timeout => "retry-interval-not-below-timeout",
+    status_class_unknown => "status-class-unknown",
     status_not_a_number => "status-not-a-number",
     status_out_of_range => "status-out-of-range",
     two_predicates => "two-predicates",
