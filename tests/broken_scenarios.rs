@@ -60,6 +60,8 @@ macro_rules! broken_fixtures {
 
 broken_fixtures! {
     absent_false => "absent-false",
+    any_of_one_alternative => "any-of-one-alternative",
+    any_of_with_other_keys => "any-of-with-other-keys",
     bad_duration => "bad-duration",
     bad_header_name => "bad-header-name",
     bad_header_value => "bad-header-value",
@@ -83,6 +85,7 @@ broken_fixtures! {
     not_utf8 => "not-utf8",
     relative_path => "relative-path",
     retry_interval_not_below_timeout => "retry-interval-not-below-timeout",
+    status_class_unknown => "status-class-unknown",
     status_not_a_number => "status-not-a-number",
     status_out_of_range => "status-out-of-range",
     two_predicates => "two-predicates",

@@ -917,3 +917,67 @@ fn postgres_going_away_mid_run_halts_the_run_with_a_headline() {
         .count();
     assert!(not_run >= 3, "most scenarios were never started: {report:#}");
 }
+
+/// Every `sk-` token in `text` with at least one key character after the prefix (masked ones have `…`).
+fn full_keys(text: &str) -> Vec<String> {
+    let token = regex::Regex::new(r"(^|[^A-Za-z0-9_-])(sk-[A-Za-z0-9_-]+)").expect("valid regex");
+    token.captures_iter(text).map(|c| c[2].to_string()).collect()
+}
+
+/// A scenario that creates two keys (one of a value it chose) and fails at a step whose request,
+/// response, assertion and failure message all carry them; writes the human, JUnit and JSON output.
+fn run_leaking_scenario(dir: &Path, extra: &[&str]) -> (Output, [String; 3]) {
+    let scenario = r#"id: shows-keys
+title: A failure that shows the keys the scenario created
+steps:
+  - id: user
+    request: {method: POST, path: /user/new, json: {user_id: "u-{{run_id}}"}}
+    expect: {status: 200}
+    capture: {user_key: $.key}
+  - id: chosen-key
+    request: {method: POST, path: /key/generate, json: {user_id: "u-{{run_id}}", key: sk-redaction-test-chosen-0042}}
+    expect: {status: 200}
+    capture: {chosen: $.key}
+  - id: shows-them
+    request: {method: GET, path: "/key/info?key={{chosen}}", headers: {x-note: "{{user_key}}"}}
+    expect:
+      status: 200
+      body:
+        - {path: $.key, equals: "{{user_key}}"}
+"#;
+    let file = write(dir, "shows-keys.yaml", scenario);
+    let junit = dir.join("report.xml");
+    let json = dir.join("report.json");
+    let mut args =
+        vec!["run", path_str(&file), "--postgres", "local", "--junit", path_str(&junit), "--json", path_str(&json)];
+    args.extend_from_slice(extra);
+    let output = gateproof(&args);
+    let read = |p: &Path| std::fs::read_to_string(p).expect("report written");
+    let texts = [format!("{}{}", stdout(&output), stderr(&output)), read(&junit), read(&json)];
+    (output, texts)
+}
+
+#[test]
+fn reports_mask_every_key_unless_asked_to_show_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (output, shown) = run_leaking_scenario(dir.path(), &["--show-secrets"]);
+    assert_eq!(code(&output), Some(1), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    // With --show-secrets every output has the chosen key and the key /user/new made, in full.
+    for text in &shown {
+        let keys = full_keys(text);
+        assert!(keys.iter().any(|k| k == "sk-redaction-test-chosen-0042"), "{text}");
+        assert!(keys.iter().any(|k| k != "sk-redaction-test-chosen-0042" && k.len() > 20), "{text}");
+    }
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (output, masked) = run_leaking_scenario(dir.path(), &[]);
+    assert_eq!(code(&output), Some(1), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
+    for text in &masked {
+        // No key is left whole: not the chosen one, not the made-up ones, not the run's master key
+        // (`sk-gp-…`); they are shown by their last four characters.
+        assert_eq!(full_keys(text), Vec::<String>::new(), "{text}");
+        assert!(!text.contains("redaction-test-chosen"), "{text}");
+        assert!(text.contains("sk-…0042"), "{text}");
+    }
+    assert!(masked[0].contains("FAIL shows-keys ("), "{}", masked[0]);
+}

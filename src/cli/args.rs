@@ -84,6 +84,10 @@ pub(super) struct RunArgs {
     /// Write the JSON report (format_version 2) here.
     #[arg(long, value_name = "FILE")]
     pub(super) json: Option<PathBuf>,
+    /// Show virtual keys and the master key in full in the output and reports (they are masked to
+    /// `sk-…abcd` by default, so reports can be published); for local debugging.
+    #[arg(long)]
+    pub(super) show_secrets: bool,
     /// Compare with an earlier JSON report: only scenarios that fail now and did not fail there fail
     /// the run; the fixes are listed too.
     #[arg(long, value_name = "PREVIOUS.json")]

@@ -17,6 +17,7 @@ use crate::reference::Quirks;
 use crate::report::baseline::{self, Baseline, Comparison};
 use crate::report::human::{self, HumanReporter};
 use crate::report::json::JsonReport;
+use crate::report::redact::Redactor;
 use crate::report::{RunInfo, Summary, UNKNOWN_VERSION, junit};
 use crate::runner::{self, CancelToken, Leftover, RunOptions, ScenarioOutcome, Target};
 use crate::scenario::Scenario;
@@ -42,7 +43,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         match &invocation.urls {
             Some(urls) => {
                 let target = Target::external_replicas(urls.clone(), invocation.master_key.clone().unwrap_or_default());
-                run_with_reporter(selected, target, options, invocation.baseline.as_ref()).await?
+                run_with_reporter(selected, target, options, invocation.baseline.as_ref(), args.show_secrets).await?
             }
             None => on_reference(selected, &args, options, invocation.baseline.as_ref(), &cancel, &signals).await?,
         }
@@ -141,7 +142,8 @@ async fn on_reference(
             return Err(CliError::Interrupted(signals.stopped_by().unwrap_or(StopSignal::Interrupt)));
         }
     };
-    let finished = run_with_reporter(scenarios, Target::reference(Arc::clone(&pg)), options, baseline).await;
+    let target = Target::reference(Arc::clone(&pg));
+    let finished = run_with_reporter(scenarios, target, options, baseline, args.show_secrets).await;
     // Every scenario task has ended, so this is the last handle on the server.
     match Arc::try_unwrap(pg) {
         Ok(pg) => pg.shutdown().await,
@@ -152,6 +154,7 @@ async fn on_reference(
 
 /// What a run produced beyond the outcomes.
 struct Finished {
+    /// As the reports show them: with their secrets masked (unless `--show-secrets`).
     outcomes: Vec<ScenarioOutcome>,
     version: String,
     /// `None` when no leftover check ran.
@@ -167,13 +170,16 @@ impl Finished {
 }
 
 /// Runs the scenarios, printing the target, each outcome as it finishes, what was left behind on an
-/// external target, the comparison with the baseline, and the summary at the end.
+/// external target, the comparison with the baseline, and the summary at the end. What it prints and
+/// returns has its secrets masked unless `show_secrets` (the run itself uses them in full).
 async fn run_with_reporter(
     scenarios: Vec<Scenario>,
     target: Target,
     options: RunOptions,
     baseline: Option<&Baseline>,
+    show_secrets: bool,
 ) -> Result<Finished, CliError> {
+    let redactor = if show_secrets { Redactor::off() } else { Redactor::new(target.master_key()) };
     if let Some((url, reason)) = runner::unreachable_target(&target, &options).await {
         return Err(CliError::TargetUnreachable { url, reason });
     }
@@ -185,11 +191,13 @@ async fn run_with_reporter(
     let run = tokio::spawn(runner::run_scenarios(scenarios, Arc::clone(&target), options.clone(), Arc::new(sender)));
     while let Some(event) = receiver.recv().await {
         // A closed stdout (`| head`) must not stop the run or its cleanup.
-        let _ = reporter.event(&event);
+        let _ = reporter.event(&redactor.event(&event));
     }
     let outcomes = run.await.map_err(|e| CliError::Internal(e.to_string()))?;
     let leftovers = check_leftovers(&target, &outcomes, &options).await;
     let comparison = baseline.map(|b| baseline::compare(b, &outcomes));
+    let outcomes: Vec<ScenarioOutcome> = outcomes.iter().map(|o| redactor.outcome(o)).collect();
+    let leftovers = leftovers.map(|l| l.iter().map(|l| redactor.leftover(l)).collect::<Vec<_>>());
     let _ = reporter.finish_run(&outcomes, leftovers.as_deref(), comparison.as_ref());
     Ok(Finished { outcomes, version: version.unwrap_or_else(|| UNKNOWN_VERSION.to_string()), leftovers, comparison })
 }

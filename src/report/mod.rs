@@ -5,6 +5,7 @@ pub mod baseline;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod redact;
 
 use std::time::Duration;
 

@@ -26,6 +26,9 @@ pub(crate) fn check(
     vars: &Variables,
     label: &str,
 ) -> Vec<AssertionResult> {
+    if !expect.any_of.is_empty() {
+        return check_any_of(&expect.any_of, response, vars, label);
+    }
     let mut results = Vec::new();
     if let Some(statuses) = &expect.status {
         results.push(check_status(statuses, response.status, label));
@@ -77,11 +80,70 @@ impl Failure {
     }
 }
 
+/// Alternatives: the first that holds passes the whole, and its checks are the ones shown. When none
+/// holds, every alternative's checks are shown (named `any_of[N] …`), so the report says why each
+/// one failed, after a line saying none held.
+fn check_any_of(
+    alternatives: &[Expect],
+    response: &ReceivedResponse,
+    vars: &Variables,
+    label: &str,
+) -> Vec<AssertionResult> {
+    let expected = format!("one of {} alternatives", alternatives.len());
+    let mut all = Vec::new();
+    for (index, alternative) in alternatives.iter().enumerate() {
+        let results = check(alternative, response, vars, &format!("{label}any_of[{}] ", index + 1));
+        if results.iter().all(|r| r.passed) {
+            let held = result(None, format!("{label}any_of"), Ok(format!("alternative {} held", index + 1)), expected);
+            return std::iter::once(held).chain(results).collect();
+        }
+        all.extend(results);
+    }
+    let failing: Vec<String> = (1..=alternatives.len())
+        .map(|n| {
+            let prefix = format!("{label}any_of[{n}] ");
+            let failed: Vec<&str> = all
+                .iter()
+                .filter(|r| !r.passed && r.check.starts_with(&prefix))
+                .map(|r| &r.check[prefix.len()..])
+                .collect();
+            format!("{n}: {}", failed.join(", "))
+        })
+        .collect();
+    let none = result(
+        None,
+        format!("{label}any_of"),
+        Err(Failure::because(
+            "none held",
+            format!("every alternative failed; the checks that failed in each: {}", failing.join("; ")),
+        )),
+        expected,
+    );
+    std::iter::once(none).chain(all).collect()
+}
+
+/// Statuses as written: a whole class as `4xx`, other codes one by one.
+pub(crate) fn describe_statuses(statuses: &[u16]) -> String {
+    let mut parts = Vec::new();
+    let mut shown_classes = Vec::new();
+    for &code in statuses {
+        let class = code / 100;
+        let whole_class = (class * 100..class * 100 + 100).all(|c| statuses.contains(&c));
+        if whole_class {
+            if !shown_classes.contains(&class) {
+                shown_classes.push(class);
+                parts.push(format!("{class}xx"));
+            }
+        } else {
+            parts.push(code.to_string());
+        }
+    }
+    parts.join(", ")
+}
+
 fn check_status(statuses: &[u16], actual: u16, label: &str) -> AssertionResult {
-    let expected = match statuses {
-        [one] => one.to_string(),
-        many => format!("any of {}", many.iter().map(u16::to_string).collect::<Vec<_>>().join(", ")),
-    };
+    let described = describe_statuses(statuses);
+    let expected = if described.contains(", ") { format!("any of {described}") } else { described };
     let outcome =
         if statuses.contains(&actual) { Ok(actual.to_string()) } else { Err(Failure::actual(actual.to_string())) };
     result(None, format!("{label}status"), outcome, expected)
@@ -455,6 +517,72 @@ mod tests {
         assert!(!results[0].passed);
         let message = results[0].message.as_deref().unwrap_or_default();
         assert!(message.starts_with("failed to render the expected value: unknown variable `nope`"), "{message}");
+    }
+
+    #[test]
+    fn whole_status_classes_are_shown_as_classes() {
+        let four: Vec<u16> = (400..500).collect();
+        let mut mixed = vec![200];
+        mixed.extend(500..600);
+        let cases: &[(&[u16], &str)] =
+            &[(&[403], "403"), (&[401, 403], "401, 403"), (&four, "4xx"), (&mixed, "200, 5xx")];
+        for (statuses, expected) in cases {
+            assert_eq!(describe_statuses(statuses), *expected);
+        }
+        // A class missing one code is shown code by code, never as the class.
+        assert!(describe_statuses(&four[..99]).starts_with("400, 401, "));
+        let class = Expect { status: Some(four.clone()), ..Expect::default() };
+        let r = check(&class, &response(429, json!({})), &vars(), "");
+        assert!(r[0].passed);
+        let r = check(&class, &response(500, json!({})), &vars(), "");
+        assert!(!r[0].passed);
+        assert_eq!((r[0].expected.as_str(), r[0].actual.as_str()), ("4xx", "500"));
+    }
+
+    fn denied_or_own_rows() -> Expect {
+        let only_own = Expect { status: Some(vec![200]), ..body("$.rows[*].owner", Predicate::Equals(json!("me"))) };
+        Expect { any_of: vec![Expect { status: Some(vec![403]), ..Expect::default() }, only_own], ..Expect::default() }
+    }
+
+    #[test]
+    fn any_of_passes_on_the_first_alternative_that_holds_and_shows_its_checks() {
+        let r = check(&denied_or_own_rows(), &response(200, json!({"rows": [{"owner": "me"}]})), &vars(), "");
+        let shown: Vec<(&str, bool, &str)> =
+            r.iter().map(|r| (r.check.as_str(), r.passed, r.actual.as_str())).collect();
+        assert_eq!(
+            shown,
+            [
+                ("any_of", true, "alternative 2 held"),
+                ("any_of[2] status", true, "200"),
+                ("any_of[2] body $.rows[*].owner equals", true, "\"me\""),
+            ]
+        );
+        let r = check(&denied_or_own_rows(), &response(403, json!({})), &vars(), "until ");
+        assert_eq!((r[0].check.as_str(), r[0].actual.as_str()), ("until any_of", "alternative 1 held"));
+        assert!(r.iter().all(|r| r.passed), "{r:#?}");
+    }
+
+    #[test]
+    fn any_of_that_fails_shows_why_each_alternative_failed() {
+        let r = check(&denied_or_own_rows(), &response(200, json!({"rows": [{"owner": "someone else"}]})), &vars(), "");
+        assert_eq!((r[0].check.as_str(), r[0].passed, r[0].actual.as_str()), ("any_of", false, "none held"));
+        assert_eq!(r[0].expected, "one of 2 alternatives");
+        assert_eq!(
+            r[0].message.as_deref(),
+            Some("every alternative failed; the checks that failed in each: 1: status; 2: body $.rows[*].owner equals")
+        );
+        let failed: Vec<(&str, &str, &str)> = r[1..]
+            .iter()
+            .filter(|r| !r.passed)
+            .map(|r| (r.check.as_str(), r.expected.as_str(), r.actual.as_str()))
+            .collect();
+        assert_eq!(
+            failed,
+            [
+                ("any_of[1] status", "403", "200"),
+                ("any_of[2] body $.rows[*].owner equals", "\"me\"", "\"someone else\""),
+            ]
+        );
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub use cancel::CancelToken;
 pub use event::{Event, EventSink, NoEvents};
 pub use filter::TagFilter;
 pub use http::ClientError;
+pub(crate) use http::mask;
 pub use outcome::{
     AssertionResult, Cleanup, Created, ReceivedResponse, ReproductionResult, ReproductionVerdict, Resource,
     ResourceKind, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome, StepStatus,

@@ -76,6 +76,13 @@ impl Target {
         }
     }
 
+    /// The master key the harness sends as admin (made up for the run on the reference proxy).
+    pub fn master_key(&self) -> &str {
+        match self {
+            Target::Reference { master_key, .. } | Target::External { master_key, .. } => master_key,
+        }
+    }
+
     /// The external target's base URLs; none for the reference proxy.
     pub fn base_urls(&self) -> &[String] {
         match self {

@@ -340,6 +340,10 @@ pub(crate) struct ExpectFile {
     /// An assertion on LiteLLM's error, in whichever envelope came back.
     #[schemars(with = "Option<ErrorFile>")]
     pub error: Option<Spanned<ErrorFile>>,
+    /// Alternatives: the response passes when any one of these whole expectations (status, body,
+    /// headers, error) holds. At least two, and no other key beside it.
+    #[schemars(with = "Option<Vec<ExpectFile>>", extend("minItems" = 2))]
+    pub any_of: Option<Spanned<Vec<Spanned<ExpectFile>>>>,
 }
 
 /// An assertion on the JSON body: `path` plus exactly one predicate.
@@ -434,12 +438,16 @@ pub(crate) struct RetryFile {
     pub interval: Option<Spanned<String>>,
 }
 
-/// `status:` as written: one status or a list of them.
+/// `status:` as written: one status (or class) or a list of them.
 #[derive(Debug)]
 pub(crate) enum StatusSpec {
-    One(u64),
+    One(StatusItem),
     Any(Vec<Spanned<StatusItem>>),
 }
+
+/// What `status:` expects: a status, or a class where the exact code does not matter.
+const STATUS_EXPECTED: &str =
+    "an HTTP status (100..=599), a class (1xx..5xx) or a list of them, e.g. 200, 4xx or [401, 403]";
 
 impl<'de> Deserialize<'de> for StatusSpec {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -449,15 +457,19 @@ impl<'de> Deserialize<'de> for StatusSpec {
             type Value = StatusSpec;
 
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an HTTP status (100..=599) or a list of them, e.g. 200 or [401, 403]")
+                f.write_str(STATUS_EXPECTED)
             }
 
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusSpec, E> {
-                Ok(StatusSpec::One(v))
+                StatusItemVisitor(STATUS_EXPECTED).visit_u64(v).map(StatusSpec::One)
             }
 
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusSpec, E> {
-                u64::try_from(v).map(StatusSpec::One).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+                StatusItemVisitor(STATUS_EXPECTED).visit_i64(v).map(StatusSpec::One)
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusSpec, E> {
+                StatusItemVisitor(STATUS_EXPECTED).visit_str(v).map(StatusSpec::One)
             }
 
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<StatusSpec, A::Error> {
@@ -480,12 +492,18 @@ impl JsonSchema for StatusSpec {
 
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
-            "description": "An HTTP status, or a list of statuses any of which passes.",
+            "description": "An HTTP status or a status class (`4xx`: any 400..=499), or a list of them any of which passes.",
             "oneOf": [
                 {"type": "integer", "minimum": 100, "maximum": 599},
+                {"type": "string", "pattern": "^[1-5]xx$"},
                 {
                     "type": "array",
-                    "items": {"type": "integer", "minimum": 100, "maximum": 599},
+                    "items": {
+                        "oneOf": [
+                            {"type": "integer", "minimum": 100, "maximum": 599},
+                            {"type": "string", "pattern": "^[1-5]xx$"}
+                        ]
+                    },
                     "minItems": 1
                 }
             ]
@@ -493,13 +511,45 @@ impl JsonSchema for StatusSpec {
     }
 }
 
-/// One status of a `status:` list.
+/// One status of a `status:` list: a code (range-checked by the loader, which knows where it is), or
+/// a class, `4xx` for any of 400..=499.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct StatusItem(pub u64);
+pub(crate) enum StatusItem {
+    Code(u64),
+    /// The class's first digit, 1..=5.
+    Class(u16),
+}
 
 impl<'de> Deserialize<'de> for StatusItem {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(NaturalVisitor("an HTTP status (100..=599)")).map(StatusItem)
+        deserializer.deserialize_any(StatusItemVisitor("an HTTP status (100..=599) or a class (1xx..5xx)"))
+    }
+}
+
+struct StatusItemVisitor(&'static str);
+
+impl Visitor<'_> for StatusItemVisitor {
+    type Value = StatusItem;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str(self.0)
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<StatusItem, E> {
+        Ok(StatusItem::Code(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<StatusItem, E> {
+        u64::try_from(v).map(StatusItem::Code).map_err(|_| E::invalid_value(de::Unexpected::Signed(v), &self))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<StatusItem, E> {
+        match v.as_bytes() {
+            [digit @ b'1'..=b'5', b'x', b'x'] => Ok(StatusItem::Class(u16::from(digit - b'0'))),
+            // Shaped like a class (`6xx`, `4XX`): a wrong value; any other text is not a status at all.
+            [b'0'..=b'9', b'x' | b'X', b'x' | b'X'] => Err(E::invalid_value(de::Unexpected::Str(v), &self)),
+            _ => Err(E::invalid_type(de::Unexpected::Str(v), &self)),
+        }
     }
 }
 

@@ -23,6 +23,7 @@ use super::model::Scenario;
 mod discover;
 mod error;
 mod expect;
+mod expect_any;
 mod matrix;
 mod mocks;
 mod request;

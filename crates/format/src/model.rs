@@ -173,6 +173,9 @@ pub struct Expect {
     pub body: Vec<BodyAssertion>,
     pub headers: Vec<HeaderAssertion>,
     pub error: Option<ErrorAssertion>,
+    /// Alternatives (`any_of`): when not empty, the expectation holds when any one of these holds,
+    /// and the other fields are empty.
+    pub any_of: Vec<Expect>,
 }
 
 #[derive(Clone, Debug)]

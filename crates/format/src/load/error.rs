@@ -368,6 +368,10 @@ pub enum ScenarioErrorKind {
     UnknownMcpFailure { value: String },
     #[error("duplicate tool `{name}`: expected tool names to be unique within the mock")]
     DuplicateTool { name: String },
+    #[error("`any_of` has {found} alternative(s): expected at least two")]
+    AnyOfTooFew { found: usize },
+    #[error("`any_of` beside {}: expected `any_of` alone, each alternative a whole expectation", keys.join(", "))]
+    AnyOfWithOtherKeys { keys: Vec<&'static str> },
 }
 
 impl ScenarioErrorKind {
@@ -431,6 +435,8 @@ impl ScenarioErrorKind {
             K::UnknownMcpAnswer { .. } => "expected json or sse".into(),
             K::UnknownMcpFailure { .. } => "expected down, slow or garbage".into(),
             K::DuplicateTool { .. } => "expected a new tool name".into(),
+            K::AnyOfTooFew { .. } => "expected two alternatives or more".into(),
+            K::AnyOfWithOtherKeys { .. } => "expected no other key in this `expect`".into(),
         }
     }
 }

@@ -3,34 +3,35 @@
 use serde_saphyr::Spanned;
 
 use super::{BODY_PREDICATES, Checker, HEADER_PREDICATES, ScenarioError, ScenarioErrorKind, Scope, Span};
-use crate::file::{BodyAssertionFile, ErrorFile, ExpectFile, HeaderAssertionFile, StatusSpec};
+use crate::file::{BodyAssertionFile, ErrorFile, ExpectFile, HeaderAssertionFile, StatusItem, StatusSpec};
 use crate::model::{BodyAssertion, ErrorAssertion, Expect, HeaderAssertion, HeaderPredicate, MessageMatch, Predicate};
 
 impl Checker<'_> {
     pub(super) fn expect(&self, e: &Spanned<ExpectFile>, scope: &Scope) -> Result<Expect, ScenarioError> {
-        let ExpectFile { status, body, headers, error } = &e.value;
+        let ExpectFile { status, body, headers, error, any_of } = &e.value;
+        if let Some(any_of) = any_of {
+            return self.any_of(e, any_of, scope);
+        }
         let status = status.as_ref().map(|s| self.status(s)).transpose()?;
         let body = body.iter().map(|a| self.body_assertion(a, scope)).collect::<Result<_, _>>()?;
         let headers = headers.iter().map(|a| self.header_assertion(a, scope)).collect::<Result<_, _>>()?;
         let error = error.as_ref().map(|a| self.error_assertion(a, scope)).transpose()?;
-        Ok(Expect { status, body, headers, error })
+        Ok(Expect { status, body, headers, error, any_of: Vec::new() })
     }
 
     pub(super) fn status(&self, status: &Spanned<StatusSpec>) -> Result<Vec<u16>, ScenarioError> {
-        let items: Vec<(u64, Option<Span>)> = match &status.value {
-            StatusSpec::One(code) => vec![(*code, self.src.span_of(status))],
-            StatusSpec::Any(codes) => codes.iter().map(|c| (c.value.0, self.src.span_of(c))).collect(),
+        let items: Vec<(StatusItem, Option<Span>)> = match &status.value {
+            StatusSpec::One(item) => vec![(*item, self.src.span_of(status))],
+            StatusSpec::Any(items) => items.iter().map(|c| (c.value, self.src.span_of(c))).collect(),
         };
         if items.is_empty() {
             return self.fail(self.src.span_of(status), ScenarioErrorKind::EmptyStatusList);
         }
-        items
-            .into_iter()
-            .map(|(code, at)| match u16::try_from(code) {
-                Ok(code) if (100..=599).contains(&code) => Ok(code),
-                _ => self.fail(at, ScenarioErrorKind::StatusOutOfRange { status: code }),
-            })
-            .collect()
+        let mut codes = Vec::new();
+        for (item, at) in items {
+            codes.extend(self.status_item(item, at)?);
+        }
+        Ok(codes)
     }
 
     pub(super) fn body_assertion(
