@@ -13,7 +13,10 @@ use super::resources::{Resource, already_gone, route_missing, still_exists};
 /// 12 to 14 s later on 1.109.1.
 pub(crate) const SPEND_WRITER_SETTLE: Duration = Duration::from_secs(20);
 /// How long an object whose delete shows eventually is read back until it is gone, and how often.
-pub(crate) const EVENTUAL_DELETE_WAIT: Duration = Duration::from_secs(30);
+/// LiteLLM 1.83 rebuilds its router from the database every 30 s (its `add_deployment` job), so a
+/// deleted model can be listed for 30 s and the job's own run time: 30 s alone proved too short on a
+/// loaded machine.
+pub(crate) const EVENTUAL_DELETE_WAIT: Duration = Duration::from_secs(50);
 const EVENTUAL_DELETE_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Deletes every resource not yet handled, in reverse order of creation, and records how it went.
