@@ -6,22 +6,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions, ScenarioDatabase};
+use gateproof::postgres::ScenarioDatabase;
 use gateproof::reference::{self, MIGRATOR, ProxyConfig, Quirk, Quirks, RunningProxy};
 use serde_json::{Value, json};
-use tokio::sync::OnceCell;
+
+#[path = "support/shared_postgres.rs"]
+mod shared_postgres;
+use shared_postgres::server;
 
 const MASTER: &str = "sk-cache-test-master";
-
-async fn server() -> &'static PgServer {
-    static SERVER: OnceCell<PgServer> = OnceCell::const_new();
-    SERVER
-        .get_or_init(|| async {
-            let options = PostgresOptions { choice: PostgresChoice::Auto, image: None };
-            PgServer::start(&options).await.expect("a Postgres server starts")
-        })
-        .await
-}
 
 async fn database() -> ScenarioDatabase {
     server().await.scenario_database(&MIGRATOR).await.expect("a scenario database")

@@ -5,22 +5,16 @@
 
 use std::sync::Arc;
 
-use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions, ScenarioDatabase};
+use gateproof::postgres::ScenarioDatabase;
 use gateproof::reference::{self, MIGRATOR, ProxyConfig, RunningProxy};
 use serde_json::{Value, json};
-use tokio::sync::{Barrier, OnceCell};
+use tokio::sync::Barrier;
+
+#[path = "support/shared_postgres.rs"]
+mod shared_postgres;
+use shared_postgres::server;
 
 const MASTER: &str = "sk-hostile-test-master";
-
-async fn server() -> &'static PgServer {
-    static SERVER: OnceCell<PgServer> = OnceCell::const_new();
-    SERVER
-        .get_or_init(|| async {
-            let options = PostgresOptions { choice: PostgresChoice::Auto, image: None };
-            PgServer::start(&options).await.expect("a Postgres server starts")
-        })
-        .await
-}
 
 /// A proxy on a fresh database of its own.
 struct Proxy {
