@@ -667,25 +667,26 @@ async fn a_deleted_model_still_listed_for_a_moment_is_not_a_leftover() {
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": []})))
         .mount(&server)
         .await;
-    let outcome = ScenarioOutcome {
-        id: "models".into(),
-        title: "registers a model".into(),
-        file: PathBuf::from("models.yaml"),
+    let model = Resource { kind: ResourceKind::Model, id: "m-r1".into() };
+    let outcome = passed_after_deleting("models", model, Some(std::time::Instant::now()));
+    let leftovers = check_leftovers(&external(&server), &[outcome], &options()).await;
+    assert_eq!(leftovers, [], "listed twice more after its delete, then gone");
+}
+
+/// A passed scenario `id` that created `resource` and deleted it at `deleted_at`.
+fn passed_after_deleting(id: &str, resource: Resource, deleted_at: Option<std::time::Instant>) -> ScenarioOutcome {
+    ScenarioOutcome {
+        id: id.into(),
+        title: id.into(),
+        file: PathBuf::from(format!("{id}.yaml")),
         tags: vec![],
         run_id: "r1".into(),
         status: ScenarioStatus::Passed,
         steps: vec![],
         duration: Duration::ZERO,
         reproduction: None,
-        created: vec![Created {
-            resource: Resource { kind: ResourceKind::Model, id: "m-r1".into() },
-            step: "register".into(),
-            cleanup: Cleanup::Deleted,
-            deleted_at: Some(std::time::Instant::now()),
-        }],
-    };
-    let leftovers = check_leftovers(&external(&server), &[outcome], &options()).await;
-    assert_eq!(leftovers, [], "listed twice more after its delete, then gone");
+        created: vec![Created { resource, step: "create".into(), cleanup: Cleanup::Deleted, deleted_at }],
+    }
 }
 
 /// LiteLLM's spend writer writes a customer again after teardown deleted it (1.83.14 and 1.109.1 both
@@ -716,24 +717,10 @@ async fn a_customer_the_spend_writer_wrote_again_is_deleted_again_before_the_che
         .expect(1)
         .mount(&server)
         .await;
-    let outcome = ScenarioOutcome {
-        id: "spends".into(),
-        title: "spends as a customer".into(),
-        file: PathBuf::from("spends.yaml"),
-        tags: vec![],
-        run_id: "r1".into(),
-        status: ScenarioStatus::Passed,
-        steps: vec![],
-        duration: Duration::ZERO,
-        reproduction: None,
-        created: vec![Created {
-            resource: Resource { kind: ResourceKind::Customer, id: "eu-r1".into() },
-            step: "chat".into(),
-            cleanup: Cleanup::Deleted,
-            // Deleted a whole flush ago, so the check does not wait here.
-            deleted_at: std::time::Instant::now().checked_sub(Duration::from_secs(30)),
-        }],
-    };
+    let customer = Resource { kind: ResourceKind::Customer, id: "eu-r1".into() };
+    // Deleted a whole flush ago, so the check does not wait here.
+    let outcome =
+        passed_after_deleting("spends", customer, std::time::Instant::now().checked_sub(Duration::from_secs(30)));
     let leftovers = check_leftovers(&external(&server), &[outcome], &options()).await;
     assert_eq!(leftovers, [], "written again, deleted again, then gone");
 }
