@@ -19,6 +19,15 @@ fn gateproof(args: &[&str]) -> Output {
     command.args(args).output().expect("the binary runs")
 }
 
+/// `run` on every file in `dir` against `target`, writing both reports into `dir`: the output and
+/// the reports' paths.
+fn run_with_reports(dir: &Path, target: &str) -> (Output, PathBuf, PathBuf) {
+    let (junit, json) = (dir.join("junit.xml"), dir.join("report.json"));
+    let args = ["run", path_str(dir), "--target", target, "--master-key", MASTER_KEY];
+    let output = gateproof(&[&args[..], &["--junit", path_str(&junit), "--json", path_str(&json)]].concat());
+    (output, junit, json)
+}
+
 fn code(output: &Output) -> Option<i32> {
     output.status.code()
 }
@@ -175,19 +184,7 @@ async fn a_passing_run_exits_0_and_writes_both_reports() {
     let server = healthy_proxy().await;
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "health.yaml", &health_scenario("health-passes", &["smoke"]));
-    let (junit, json_file) = (dir.path().join("junit.xml"), dir.path().join("report.json"));
-    let output = gateproof(&[
-        "run",
-        path_str(dir.path()),
-        "--target",
-        &server.uri(),
-        "--master-key",
-        MASTER_KEY,
-        "--junit",
-        path_str(&junit),
-        "--json",
-        path_str(&json_file),
-    ]);
+    let (output, junit, json_file) = run_with_reports(dir.path(), &server.uri());
     assert_eq!(code(&output), Some(0), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
     assert!(stdout(&output).contains("PASS health-passes ("), "{}", stdout(&output));
     assert_eq!(last_line(&output), "1 passed, 0 failed");
@@ -275,19 +272,7 @@ async fn broken_files_are_errors_in_both_reports() {
     write(dir.path(), "a-good.yaml", &health_scenario("good", &[]));
     let unknown = write(dir.path(), "b-broken.yaml", "id: broken\ntitle: x\nsteps: []\nunknown_field: 1\n");
     write(dir.path(), "c-broken.yaml", "id: also-broken\ntitle: x\nsteps: []\n");
-    let (junit, json_file) = (dir.path().join("junit.xml"), dir.path().join("report.json"));
-    let output = gateproof(&[
-        "run",
-        path_str(dir.path()),
-        "--target",
-        &server.uri(),
-        "--master-key",
-        MASTER_KEY,
-        "--junit",
-        path_str(&junit),
-        "--json",
-        path_str(&json_file),
-    ]);
+    let (output, junit, json_file) = run_with_reports(dir.path(), &server.uri());
     assert_eq!(code(&output), Some(2), "stdout:\n{}\nstderr:\n{}", stdout(&output), stderr(&output));
     let xml = std::fs::read_to_string(&junit).expect("JUnit written");
     // Three files and the leftover check of a URL target.
@@ -687,19 +672,7 @@ async fn a_target_without_a_version_is_reported_as_unknown_everywhere() {
     let server = healthy_proxy().await;
     let dir = tempfile::tempdir().expect("temp dir");
     write(dir.path(), "health.yaml", &health_scenario("health", &[]));
-    let (junit, json_file) = (dir.path().join("junit.xml"), dir.path().join("report.json"));
-    let output = gateproof(&[
-        "run",
-        path_str(dir.path()),
-        "--target",
-        &server.uri(),
-        "--master-key",
-        MASTER_KEY,
-        "--junit",
-        path_str(&junit),
-        "--json",
-        path_str(&json_file),
-    ]);
+    let (output, junit, json_file) = run_with_reports(dir.path(), &server.uri());
     let text = stdout(&output);
     assert_eq!(code(&output), Some(0), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
     assert!(text.starts_with(&format!("Running 1 scenario against {} (version unknown)\n", server.uri())), "{text}");
