@@ -141,6 +141,8 @@ fn router(state: AppState) -> Router {
         .route("/key/info", get(key::info))
         .route("/key/update", post(key::update))
         .route("/key/delete", post(key::delete))
+        .route("/key/block", post(handlers::key_block::block))
+        .route("/key/unblock", post(handlers::key_block::unblock))
         .route("/key/regenerate", post(key_rotation::regenerate))
         .route("/key/{key}/regenerate", post(key_rotation::regenerate_path))
         .route("/key/bulk_update", post(key_rotation::bulk_update))

@@ -117,6 +117,12 @@ pub(crate) enum Denial {
     AccessGroupAssignmentNotPermitted {
         team_id: String,
     },
+    /// /key/block or /key/unblock by someone who is not an admin of the key.
+    KeyAdminOnly {
+        route: &'static str,
+        role: String,
+        user_id: String,
+    },
     /// /key/update on a personal key the caller did not create, without rights over it.
     KeyUpdateNeedsKeyAdmin {
         role: String,
@@ -258,6 +264,9 @@ impl Denial {
             ),
             KeyRebind { old, new } => format!("Non-admin caller is not allowed to rebind the key from user={old} to user={new}"),
             KeyUnbind => "Non-admin users cannot remove the user_id from a key.".into(),
+            KeyAdminOnly { route, role, user_id } => format!(
+                "Only proxy admins, team admins, or org admins can call {route}. user_role={role}, user_id={user_id}"
+            ),
             KeyUpdateNeedsKeyAdmin { role, user_id } => format!(
                 "Only proxy admins, team admins, or org admins can call /key/update. user_role={role}, user_id={user_id}"
             ),

@@ -387,6 +387,13 @@ impl Store {
 
     /// Moves the key row named by `sent` from `old_token` to `key.token` (`/key/regenerate`) and
     /// evicts the old entry.
+    /// `/key/block` and `/key/unblock`: stores the flag and evicts the key by its hash, whatever the
+    /// client sent, as LiteLLM does on these two routes.
+    pub async fn save_key_blocked(&self, key: &Key) -> sqlx::Result<()> {
+        sql::save_key(&self.db, key).await?;
+        self.evict(vec![key.token.clone()]).await
+    }
+
     pub async fn rotate_key(&self, old_token: &str, key: &Key, sent: &str) -> sqlx::Result<()> {
         sql::rotate_key(&self.db, old_token, key).await?;
         sql::save_key(&self.db, key).await?;
