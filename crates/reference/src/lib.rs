@@ -139,6 +139,7 @@ fn router(state: AppState) -> Router {
         .route("/team/permissions_update", post(handlers::team_permissions::update))
         .route("/key/generate", post(key::generate))
         .route("/key/info", get(key::info))
+        .route("/key/list", get(handlers::key_list::list))
         .route("/key/update", post(key::update))
         .route("/key/delete", post(key::delete))
         .route("/key/block", post(handlers::key_block::block))

@@ -8,6 +8,7 @@ mod budget;
 mod denial;
 mod escalation;
 mod key_access;
+mod key_list;
 pub(crate) mod mcp_access;
 mod model_access;
 mod model_ceiling;
@@ -23,6 +24,7 @@ pub(crate) use key_access::{
     KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling, check_key_block, check_key_generate, check_key_info,
     check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_regenerate, check_key_update,
 };
+pub(crate) use key_list::{HashedKey, KeyListQuery, key_list_scope};
 pub(crate) use model_access::{Listing, ModelGrants, TeamGrant, visible_models};
 pub(crate) use model_ceiling::{check_key_models_within_team, team_models_outside_org};
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
