@@ -2,9 +2,9 @@
 
 pub(crate) mod access_group;
 pub(crate) mod admin_dump;
-pub(crate) mod chat;
 pub(crate) mod discovery;
 pub(crate) mod health;
+pub(crate) mod inference;
 pub(crate) mod key;
 pub(crate) mod key_block;
 pub(crate) mod key_list;
