@@ -285,6 +285,33 @@ async fn a_shard_with_no_scenarios_passes_and_merges() {
     assert_eq!(merge.status.code(), Some(0), "{}", explain(&merge));
     assert_eq!(ids(&read_json(&merged)), ["only-one"]);
 
+    // The merge's exit code is a run's: a leftover fails it, one the target did not answer about is
+    // infrastructure trouble.
+    for (unreachable, exit) in [(false, 1), (true, 3)] {
+        let mut report = read_json(&first_file);
+        report["leftovers"] = json!([{"scenario": "only-one", "object": "team t-1", "reason": "still exists",
+                                      "unreachable": unreachable}]);
+        let edited = dir.path().join("edited.json");
+        std::fs::write(&edited, report.to_string()).expect("write");
+        let merge = gateproof(&["merge", path_str(&edited), path_str(&second_file)]);
+        assert_eq!(merge.status.code(), Some(exit), "unreachable {unreachable}: {}", explain(&merge));
+        assert!(stdout(&merge).contains("LEFTOVER 1 objects the run created are still on the target:"));
+    }
+    let mut report = read_json(&first_file);
+    report["scenarios"][0]["status"] = json!("errored");
+    report["scenarios"][0]["reproduction"] = json!({"quirk": "from_a_newer_gateproof", "fails_at": "health",
+        "result": "not_run", "reason": "x", "step": null, "observed": []});
+    let edited = dir.path().join("newer.json");
+    std::fs::write(&edited, report.to_string()).expect("write");
+    let merge = gateproof(&["merge", path_str(&edited), path_str(&second_file)]);
+    assert_eq!(merge.status.code(), Some(2), "{}", explain(&merge));
+    assert!(stderr_words(&merge).contains("newer.json does not read back"), "{}", explain(&merge));
+    assert!(stderr_words(&merge).contains("names the quirk `from_a_newer_gateproof`"), "{}", explain(&merge));
+    report["scenarios"][0]["reproduction"] = Value::Null;
+    std::fs::write(&edited, report.to_string()).expect("write");
+    let merge = gateproof(&["merge", path_str(&edited), path_str(&second_file)]);
+    assert_eq!(merge.status.code(), Some(3), "an errored scenario: {}", explain(&merge));
+
     // Shard 2 alone is not the whole run: its other half is missing.
     let alone = gateproof(&["merge", path_str(&second_file)]);
     assert_eq!(alone.status.code(), Some(2), "{}", explain(&alone));

@@ -39,6 +39,12 @@ pub enum MergeError {
     },
     #[error("the report {} has format_version {found}; this gateproof reads 1 to {FORMAT_VERSION}", file.display())]
     Version { file: PathBuf, found: u32 },
+    #[error("{} does not read back", file.display())]
+    ReadBack {
+        file: PathBuf,
+        #[source]
+        source: super::read_back::ReadBackError,
+    },
     #[error("{} is a run against {found}, {} one against {expected}: merge the reports of one target", file.display(), first.display())]
     Target { file: PathBuf, found: String, first: PathBuf, expected: String },
     #[error("{} is a run on version {found}, {} one on {expected}: merge the reports of one target version", file.display(), first.display())]
@@ -60,6 +66,7 @@ impl MergeError {
             MergeError::Read { file, .. }
             | MergeError::Parse { file, .. }
             | MergeError::Version { file, .. }
+            | MergeError::ReadBack { file, .. }
             | MergeError::Target { file, .. }
             | MergeError::TargetVersion { file, .. }
             | MergeError::DuplicateScenario { file, .. }
@@ -78,6 +85,9 @@ impl Shard {
         if !super::json::READABLE_VERSIONS.contains(&report.format_version) {
             return Err(MergeError::Version { file: file.into(), found: report.format_version });
         }
+        // What merge reads back later (a quirk, a partition) must be known to this gateproof.
+        let reads_back = super::read_back::outcomes(&report).and_then(|_| super::read_back::run_info(&report));
+        reads_back.map_err(|source| MergeError::ReadBack { file: file.into(), source })?;
         Ok(Shard { file: file.into(), report })
     }
 }
