@@ -10,14 +10,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const MASTER_KEY: &str = "sk-cli-test-master";
 
-/// The binary with no GATEPROOF_* settings inherited from the environment.
-fn gateproof(args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gateproof"));
-    for name in ["GATEPROOF_TARGET", "GATEPROOF_MASTER_KEY", "GATEPROOF_POSTGRES", "GATEPROOF_POSTGRES_IMAGE"] {
-        command.env_remove(name);
-    }
-    command.args(args).output().expect("the binary runs")
-}
+#[path = "support/binary.rs"]
+mod binary;
+use binary::gateproof;
 
 /// `run` on every file in `dir` against `target`, writing both reports into `dir`: the output and
 /// the reports' paths.

@@ -8,7 +8,7 @@ use super::CliError;
 use crate::mocks::MockHost;
 use crate::postgres::{PostgresChoice, PostgresOptions};
 use crate::reference::Quirk;
-use crate::runner::TagFilter;
+use crate::runner::{Partition, TagFilter};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -33,6 +33,8 @@ pub(super) enum Command {
     Schema,
     /// List the reference proxy's quirks: name, upstream issue, description.
     Quirks,
+    /// Join the JSON reports of a split run (`run --partition`) into one report and one verdict.
+    Merge(MergeArgs),
     /// Send the same random operation sequences to two targets; shrink and write where they diverge.
     Explore(Box<crate::explore::cli::ExploreArgs>),
 }
@@ -114,6 +116,24 @@ pub(super) struct ListArgs {
 }
 
 #[derive(Debug, Args)]
+pub(super) struct MergeArgs {
+    /// The shards' JSON reports (`run --json`): one target, no scenario in two of them, and of a
+    /// `--partition` split every shard.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub(super) reports: Vec<PathBuf>,
+    /// Write the merged JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub(super) junit: Option<PathBuf>,
+    /// Write the merged JSON report (format_version 2) here.
+    #[arg(long, value_name = "FILE")]
+    pub(super) json: Option<PathBuf>,
+    /// Compare the merged outcomes with an earlier JSON report, as `run --baseline` does (this replaces
+    /// any comparison the shards made).
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub(super) baseline: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub(super) struct ServeArgs {
     /// Port on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 4000)]
@@ -136,6 +156,11 @@ pub(super) struct FilterArgs {
     /// Leave out scenarios with any of these tags.
     #[arg(long = "skip-tag", value_name = "TAG")]
     pub(super) skip_tags: Vec<String>,
+    /// Only shard K of N of the scenarios the tags select, for a CI matrix: `count:K/N` takes every
+    /// Nth in file order, `hash:K/N` those whose id hashes to K (a scenario keeps its shard as others
+    /// are added). `gateproof merge` joins the shards' JSON reports.
+    #[arg(long, value_name = "count:K/N|hash:K/N", value_parser = parse_partition)]
+    pub(super) partition: Option<Partition>,
 }
 
 impl FilterArgs {
@@ -212,6 +237,10 @@ pub(super) fn target_urls(targets: &[TargetArg]) -> Result<Option<Vec<String>>, 
 
 pub(super) fn parse_postgres(text: &str) -> Result<PostgresChoice, String> {
     text.parse()
+}
+
+pub(super) fn parse_partition(text: &str) -> Result<Partition, String> {
+    text.parse().map_err(|e: crate::runner::PartitionError| e.to_string())
 }
 
 pub(super) fn parse_quirk(text: &str) -> Result<Quirk, String> {

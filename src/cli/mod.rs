@@ -7,6 +7,7 @@
 mod args;
 mod exit;
 mod list;
+mod merge;
 mod run;
 mod serve;
 mod stop;
@@ -23,6 +24,7 @@ use crate::postgres::PostgresError;
 use crate::reference::StartError;
 use crate::report::BrokenFile;
 use crate::report::baseline::BaselineError;
+use crate::report::merge::MergeError;
 use crate::scenario::{self, Scenario};
 use args::{Cli, Command};
 use stop::StopSignal;
@@ -50,6 +52,8 @@ pub enum CliError {
     Proxy(#[from] StartError),
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     #[error("target unreachable: {url} does not answer ({reason})")]
     #[diagnostic(help("check the URL and that the proxy is up: nothing ran, and nothing was created"))]
     TargetUnreachable { url: String, reason: String },
@@ -101,6 +105,7 @@ fn execute(cli: Cli) -> Result<Verdict, CliError> {
             Ok(Verdict::default())
         }
         Command::List(args) => list::list(&args),
+        Command::Merge(args) => merge::merge(&args),
         Command::Run(args) => runtime()?.block_on(run::run(*args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
         Command::Explore(args) => runtime()?.block_on(crate::explore::cli::run(*args)),

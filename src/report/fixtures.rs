@@ -19,6 +19,7 @@ pub(crate) fn run_info() -> RunInfo {
     RunInfo {
         target: "reference".into(),
         target_version: "gateproof reference 0.1.0".into(),
+        partition: None,
         started_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 30, 0).single().expect("valid date"),
         duration: Duration::from_millis(2_930),
         leftovers: None,

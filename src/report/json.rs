@@ -16,6 +16,7 @@
 //!   "format_version": 2,
 //!   "target": "reference",
 //!   "target_version": "1.83.14" | "gateproof reference 0.1.0" | "unknown",
+//!   "partition": null | "hash:2/4",
 //!   "started_at": "2026-11-03T09:30:00Z",
 //!   "duration_ms": 2930,
 //!   "summary": {"total": 5, "passed": 1, "failed": 1, "skipped": 1, "errored": 1, "broken_files": 1,
@@ -43,7 +44,8 @@
 //!                  "cleanup": "deleted|already_gone|kept|failed|unsupported|pending",
 //!                  "reason": "… or null"}]
 //!   }],
-//!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …"}],
+//!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …",
+//!                         "unreachable": false}],
 //!   "baseline": null | {"file": "before.json", "target_version": "1.83.14" | null,
 //!                       "new_failures": [{"id": "…", "file": "…", "before": "passed|skipped|errored|absent"}],
 //!                       "fixed": [{…, "before": "failed"}], "known_failures": [{…, "before": "failed"}]}
@@ -75,6 +77,10 @@ pub struct JsonReport {
     /// documents written before it was always known).
     #[serde(default)]
     pub target_version: Option<String>,
+    /// The shard of a run with `--partition`, e.g. `hash:2/4`; `null` for a whole run, and for the
+    /// report `gateproof merge` writes (since 2, added).
+    #[serde(default)]
+    pub partition: Option<String>,
     pub started_at: DateTime<Utc>,
     pub duration_ms: u64,
     pub summary: JsonSummary,
@@ -121,6 +127,9 @@ pub struct JsonLeftover {
     /// e.g. `team t-1`, `key sk-…abcd`.
     pub object: String,
     pub reason: String,
+    /// The target did not answer the check: infrastructure trouble, not a verdict (since 2, added).
+    #[serde(default)]
+    pub unreachable: bool,
 }
 
 /// One object a scenario created on an external target, and its teardown.
@@ -292,6 +301,7 @@ impl JsonReport {
             format_version: FORMAT_VERSION,
             target: run.target.clone(),
             target_version: Some(run.target_version.clone()),
+            partition: run.partition.map(|p| p.to_string()),
             started_at: run.started_at,
             duration_ms: millis(run.duration),
             summary: JsonSummary {
@@ -315,20 +325,7 @@ impl JsonReport {
                     message: b.message.clone(),
                 })
                 .collect(),
-            baseline: run.baseline.as_ref().map(|c| {
-                let changes = |list: &[super::baseline::Change]| {
-                    list.iter()
-                        .map(|c| JsonChange { id: c.id.clone(), file: c.file.clone(), before: c.before.to_string() })
-                        .collect()
-                };
-                JsonBaseline {
-                    file: c.file.clone(),
-                    target_version: c.baseline_version.clone(),
-                    new_failures: changes(&c.new_failures),
-                    fixed: changes(&c.fixed),
-                    known_failures: changes(&c.known_failures),
-                }
-            }),
+            baseline: run.baseline.as_ref().map(baseline),
             leftovers: run.leftovers.as_ref().map(|found| {
                 found
                     .iter()
@@ -336,6 +333,7 @@ impl JsonReport {
                         scenario: l.scenario.clone(),
                         object: l.label.clone(),
                         reason: l.reason.clone(),
+                        unreachable: l.unreachable,
                     })
                     .collect()
             }),
@@ -345,6 +343,22 @@ impl JsonReport {
     pub fn to_json(&self) -> String {
         // Plain data with string keys: serializing it cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// The comparison with a baseline as the report writes it.
+pub fn baseline(comparison: &super::baseline::Comparison) -> JsonBaseline {
+    let changes = |list: &[super::baseline::Change]| {
+        list.iter()
+            .map(|c| JsonChange { id: c.id.clone(), file: c.file.clone(), before: c.before.to_string() })
+            .collect()
+    };
+    JsonBaseline {
+        file: comparison.file.clone(),
+        target_version: comparison.baseline_version.clone(),
+        new_failures: changes(&comparison.new_failures),
+        fixed: changes(&comparison.fixed),
+        known_failures: changes(&comparison.known_failures),
     }
 }
 

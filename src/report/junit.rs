@@ -24,6 +24,9 @@ pub fn report(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Report {
     suite.set_time(run.duration);
     suite.add_property(Property::new("target", run.target.as_str()));
     suite.add_property(Property::new("target_version", run.target_version.as_str()));
+    if let Some(partition) = run.partition {
+        suite.add_property(Property::new("partition", partition.to_string()));
+    }
     if let Some(baseline) = &run.baseline {
         suite.add_property(Property::new("baseline", baseline.file.as_str()));
         let version = baseline.baseline_version.as_deref().unwrap_or(super::UNKNOWN_VERSION);
