@@ -2,6 +2,7 @@
 //! (`junit`) and a versioned JSON document for tools (`json`). They read outcomes only.
 
 pub mod baseline;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
