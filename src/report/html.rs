@@ -514,42 +514,48 @@ fn write_step(
     let status = step_status(step.status);
     let trouble = matches!(step.status, JsonStepStatus::Failed | JsonStepStatus::Errored);
     let id = anchor.map(|a| format!(" id=\"{a}\"")).unwrap_or_default();
-    let _ = write!(
-        page,
-        "<li class=\"step {status}\"{id} data-status=\"{status}\">\n<div class=\"step-head\"><span class=\"badge \
-         {status}\">{}</span><code>{}</code><span class=\"file\">{}:{}:{}</span>",
+    let _ = writeln!(page, "<li class=\"step {status}\"{id} data-status=\"{status}\">");
+    // A step that went wrong names its file, as the terminal does; the others only their line, so
+    // they stay one line each.
+    let place =
+        if trouble { format!("{}:{}:{}", esc(file), step.line, step.column) } else { format!("line {}", step.line) };
+    let mut head = format!(
+        "<span class=\"badge {status}\">{}</span><code>{}</code><span class=\"file\">{place}</span>",
         status.replace('_', " "),
-        esc(&step.id),
-        esc(file),
-        step.line,
-        step.column
+        esc(&step.id)
     );
     if let Some(request) = &step.request {
         let _ = write!(
-            page,
+            head,
             "<span class=\"method mono\">{}</span><span class=\"mono\">{}</span>",
             esc(&request.method),
             esc(&request.url)
         );
         if let Some(label) = replica_label(&request.url, origins, replicas) {
-            let _ = write!(page, "<span class=\"replica mono\">{}</span>", esc(&label));
+            let _ = write!(head, "<span class=\"replica mono\">{}</span>", esc(&label));
         }
-        let _ = write!(page, "<span class=\"muted\">as {}</span>", esc(&request.credentials));
+        let _ = write!(head, "<span class=\"muted\">as {}</span>", esc(&request.credentials));
     }
     if let Some(response) = &step.response {
-        let _ = write!(page, "<span class=\"status\">→ {}</span>", response.status);
+        let _ = write!(head, "<span class=\"status\">→ {}</span>", response.status);
     }
     if step.status != JsonStepStatus::NotRun {
-        let _ = write!(page, "<span class=\"muted\">{}</span>", duration(step.duration_ms));
+        let _ = write!(head, "<span class=\"muted\">{}</span>", duration(step.duration_ms));
     }
     if step.attempts > 1 {
-        let _ = write!(page, "<span class=\"muted\">{} attempts</span>", step.attempts);
+        let _ = write!(head, "<span class=\"muted\">{} attempts</span>", step.attempts);
     }
-    page.push_str("</div>\n");
+    let has_detail = step.request.is_some() || step.response.is_some() || !step.assertions.is_empty();
+    if trouble || !has_detail {
+        let _ = writeln!(page, "<div class=\"step-head\">{head}</div>");
+    } else {
+        // A passing step is its one line; what it sent and got opens from it.
+        let _ = writeln!(page, "<details class=\"more\"><summary class=\"step-head\">{head}</summary>");
+    }
     if let Some(message) = &step.message {
         let _ = writeln!(page, "<p class=\"message\">{}</p>", esc(message));
     }
-    if trouble {
+    if has_detail {
         if !step.assertions.is_empty() {
             write_assertions(page, &step.assertions);
         }
@@ -557,16 +563,8 @@ fn write_step(
             write_body(page, &response.body, response.json.as_ref());
         }
         write_exchange(page, step, "Request and response headers");
-    } else if step.request.is_some() || !step.assertions.is_empty() {
-        // A passing step stays one line; what it sent and got is one click away.
-        page.push_str("<details class=\"more\"><summary>Details</summary>\n");
-        if !step.assertions.is_empty() {
-            write_assertions(page, &step.assertions);
-        }
-        if let Some(response) = &step.response {
-            write_body(page, &response.body, response.json.as_ref());
-        }
-        write_exchange(page, step, "Request and response headers");
+    }
+    if !trouble && has_detail {
         page.push_str("</details>\n");
     }
     page.push_str("</li>\n");

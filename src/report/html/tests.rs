@@ -84,6 +84,18 @@ fn failures_come_first_and_open_passes_after_and_collapsed() {
     ] {
         assert!(row.contains(needle), "`{needle}` not in the failing step's row:\n{row}");
     }
+    // A passing step is one line, its detail opening from it.
+    assert!(
+        page.contains(
+            "<details class=\"more\"><summary class=\"step-head\"><span class=\"badge passed\">passed</span>\
+             <code>create</code><span class=\"file\">line 6</span><span class=\"method mono\">POST</span>"
+        ),
+        "{page}"
+    );
+    assert!(
+        row.contains("<div class=\"step-head\"><span class=\"badge failed\">failed</span><code>update</code>"),
+        "{row}"
+    );
     // The skip reason and the error are shown.
     assert!(page.contains("needs reference-only settings"), "{page}");
     assert!(page.contains("step `health`: failed to send GET http://127.0.0.1:9/health: connection refused"));
