@@ -396,14 +396,21 @@ fn write_scenario(
     for tag in &scenario.tags {
         let _ = write!(page, " <span class=\"tag\">{}</span>", esc(tag));
     }
-    let _ = writeln!(
+    let _ = write!(
         page,
-        " <span class=\"file\">{}</span> <span class=\"muted\">{} · run {}</span></summary>",
+        " <span class=\"file\">{}</span> <span class=\"muted\">{} · run {}</span>",
         esc(&scenario.file),
         duration(scenario.duration_ms),
         esc(&scenario.run_id)
     );
-    if let Some(reason) = &scenario.reason {
+    // Why a scenario was skipped is what one wants of it, so it is on its collapsed line.
+    if let (JsonScenarioStatus::Skipped, Some(reason)) = (scenario.status, &scenario.reason) {
+        let _ = write!(page, "<br><span class=\"muted\">skipped: {}</span>", esc(reason));
+    }
+    page.push_str("</summary>\n");
+    if let (JsonScenarioStatus::Failed | JsonScenarioStatus::Errored, Some(reason)) =
+        (scenario.status, &scenario.reason)
+    {
         let _ = writeln!(page, "<p class=\"reason\">{}</p>", esc(reason));
     }
     let origins = step_origins(scenario.steps.iter());

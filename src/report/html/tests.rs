@@ -283,3 +283,39 @@ fn a_step_that_never_ran_says_so() {
     let page = page_of(&outcomes, &fixtures::run_info());
     assert!(page.contains("<span class=\"badge not_run\">not run</span><code>check</code>"), "{page}");
 }
+
+#[test]
+fn a_skip_reason_is_on_the_collapsed_line() {
+    let page = page_of(&fixtures::outcomes(), &fixtures::run_info());
+    let skipped = &page[at(&page, "data-id=\"cache-ttl\"")..];
+    let summary = &skipped[..at(skipped, "</summary>")];
+    assert!(
+        summary.contains("skipped: needs reference-only settings: DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL=0"),
+        "{summary}"
+    );
+}
+
+/// What a run left behind fails it, and is listed at the top with the scenario that made it.
+#[test]
+fn leftovers_are_at_the_top() {
+    let outcomes = vec![fixtures::outcomes().remove(0)];
+    let leftover = crate::runner::Leftover {
+        scenario: "team-create".into(),
+        label: "team t-1".into(),
+        reason: "still exists; the delete answered <500>".into(),
+        unreachable: false,
+    };
+    let run = RunInfo { leftovers: Some(vec![leftover]), ..fixtures::run_info() };
+    let page = page_of(&outcomes, &run);
+    assert!(page.contains("gateproof run: FAILED"), "{page}");
+    let listed = at(
+        &page,
+        "<li><code>team t-1</code> (created by team-create): still exists; the delete answered &lt;500&gt;</li>",
+    );
+    assert!(listed < at(&page, "id=\"others\""), "{page}");
+
+    // A check that found nothing is no section.
+    let page = page_of(&outcomes, &RunInfo { leftovers: Some(vec![]), ..fixtures::run_info() });
+    assert!(!page.contains("id=\"leftovers\""), "{page}");
+    assert!(page.contains("gateproof run: passed"), "{page}");
+}
