@@ -398,16 +398,17 @@ fn write_scenario(
     }
     let _ = write!(
         page,
-        " <span class=\"file\">{}</span> <span class=\"muted\">{} · run {}</span>",
+        " <span class=\"file\">{}</span> <span class=\"muted\">{}</span>",
         esc(&scenario.file),
-        duration(scenario.duration_ms),
-        esc(&scenario.run_id)
+        duration(scenario.duration_ms)
     );
     // Why a scenario was skipped is what one wants of it, so it is on its collapsed line.
     if let (JsonScenarioStatus::Skipped, Some(reason)) = (scenario.status, &scenario.reason) {
         let _ = write!(page, "<br><span class=\"muted\">skipped: {}</span>", esc(reason));
     }
     page.push_str("</summary>\n");
+    // The names a scenario creates carry its run id: what to search the target for.
+    let _ = writeln!(page, "<p class=\"reason muted\">run id <code>{}</code></p>", esc(&scenario.run_id));
     if let (JsonScenarioStatus::Failed | JsonScenarioStatus::Errored, Some(reason)) =
         (scenario.status, &scenario.reason)
     {
