@@ -155,9 +155,11 @@ fn the_merged_report_of_a_3_way_split_has_the_unsplit_runs_outcomes() {
         assert_eq!(sorted, expected, "{kind}: every scenario once");
 
         let (merged_json, merged_junit) = (dir.path().join(format!("{kind}-merged.json")), dir.path().join("m.xml"));
+        let merged_html = dir.path().join("m.html");
         let mut args = vec!["merge"];
         args.extend(shard_files.iter().rev().map(|f| path_str(f)));
         args.extend(["--json", path_str(&merged_json), "--junit", path_str(&merged_junit)]);
+        args.extend(["--html", path_str(&merged_html)]);
         let merge = gateproof(&args);
         assert_eq!(merge.status.code(), whole_run.status.code(), "{kind}: the merge is the gate: {}", explain(&merge));
         let merged = read_json(&merged_json);
@@ -175,6 +177,10 @@ fn the_merged_report_of_a_3_way_split_has_the_unsplit_runs_outcomes() {
         let xml = std::fs::read_to_string(&merged_junit).expect("JUnit written");
         assert_eq!(xml.matches("<testcase ").count(), 11, "{xml}");
         assert_eq!(xml.matches("<failure ").count(), 1, "{xml}");
+        let page = std::fs::read_to_string(&merged_html).expect("HTML written");
+        for id in &whole_ids {
+            assert!(page.contains(id.as_str()), "{kind}: the merged page shows {id}");
+        }
     }
 }
 

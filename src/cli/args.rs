@@ -86,6 +86,10 @@ pub(super) struct RunArgs {
     /// Write the JSON report (format_version 2) here.
     #[arg(long, value_name = "FILE")]
     pub(super) json: Option<PathBuf>,
+    /// Write a self-contained HTML page here: the summary, what changed since --baseline, then each
+    /// failing scenario's steps as a timeline (passing ones collapsed after).
+    #[arg(long, value_name = "FILE")]
+    pub(super) html: Option<PathBuf>,
     /// Show virtual keys and the master key in full in the output and reports (they are masked to
     /// `sk-…abcd` by default, so reports can be published); for local debugging.
     #[arg(long)]
@@ -127,6 +131,9 @@ pub(super) struct MergeArgs {
     /// Write the merged JSON report (format_version 2) here.
     #[arg(long, value_name = "FILE")]
     pub(super) json: Option<PathBuf>,
+    /// Write the merged report as one self-contained HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub(super) html: Option<PathBuf>,
     /// Compare the merged outcomes with an earlier JSON report, as `run --baseline` does (this replaces
     /// any comparison the shards made).
     #[arg(long, value_name = "PREVIOUS.json")]

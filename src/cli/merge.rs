@@ -1,5 +1,5 @@
 //! `gateproof merge`: the JSON reports of a split run (`--partition`) read, checked and joined into
-//! one report, written as JSON and JUnit, with the summary and the exit code a run with those
+//! one report, written as JSON, JUnit and HTML, with the summary and the exit code a run with those
 //! outcomes has, so the merge job of a CI matrix can be the gate.
 
 use std::io;
@@ -11,7 +11,7 @@ use crate::report::baseline::{self, Baseline};
 use crate::report::human::HumanReporter;
 use crate::report::json::{self, JsonReport};
 use crate::report::merge::{self, Shard};
-use crate::report::{Summary, junit, read_back};
+use crate::report::{Summary, html, junit, read_back};
 
 pub(super) fn merge(args: &MergeArgs) -> Result<Verdict, CliError> {
     // Read before anything is merged, so an unreadable baseline costs nothing.
@@ -38,8 +38,9 @@ pub(super) fn merge(args: &MergeArgs) -> Result<Verdict, CliError> {
     if let Some(path) = &args.json {
         write_report(path, &merged.to_json())?;
     }
-    // HTML: the lead wires `--html FILE` here at merge, as `run --html` writes it:
-    // `write_report(path, &crate::report::html::render(&merged))?`.
+    if let Some(path) = &args.html {
+        write_report(path, &html::render(&merged))?;
+    }
 
     let summary = Summary::of(&outcomes);
     let leftovers = run.leftovers.as_deref().unwrap_or_default();

@@ -18,7 +18,7 @@ use crate::report::baseline::{self, Baseline, Comparison};
 use crate::report::human::{self, HumanReporter};
 use crate::report::json::JsonReport;
 use crate::report::redact::Redactor;
-use crate::report::{RunInfo, Summary, UNKNOWN_VERSION, junit};
+use crate::report::{RunInfo, Summary, UNKNOWN_VERSION, html, junit};
 use crate::runner::{self, CancelToken, Leftover, Partition, RunOptions, ScenarioOutcome, Target};
 use crate::scenario::Scenario;
 
@@ -235,8 +235,15 @@ fn write_reports(args: &RunArgs, outcomes: &[ScenarioOutcome], run: &RunInfo) ->
         let xml = junit::to_xml(outcomes, run).map_err(|e| CliError::Internal(e.to_string()))?;
         write_report(path, &xml)?;
     }
-    if let Some(path) = &args.json {
-        write_report(path, &JsonReport::new(outcomes, run).to_json())?;
+    // The HTML page is rendered from the JSON report, so it shows (and masks) exactly what that does.
+    if args.json.is_some() || args.html.is_some() {
+        let report = JsonReport::new(outcomes, run);
+        if let Some(path) = &args.json {
+            write_report(path, &report.to_json())?;
+        }
+        if let Some(path) = &args.html {
+            write_report(path, &html::render(&report))?;
+        }
     }
     Ok(())
 }

@@ -1,7 +1,9 @@
 //! Reporters: turn the runner's events and outcomes into text for people (`human`), JUnit XML for CI
-//! (`junit`) and a versioned JSON document for tools (`json`). They read outcomes only.
+//! (`junit`) and a versioned JSON document for tools (`json`). They read outcomes only; the HTML page
+//! (`html`) reads only the JSON document, so it can render a merged one too.
 
 pub mod baseline;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
