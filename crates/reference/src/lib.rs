@@ -140,6 +140,8 @@ fn router(state: AppState) -> Router {
         .route("/key/generate", post(key::generate))
         .route("/key/info", get(key::info))
         .route("/key/list", get(handlers::key_list::list))
+        .route("/spend/keys", get(handlers::spend_lists::keys))
+        .route("/spend/users", get(handlers::spend_lists::users))
         .route("/key/update", post(key::update))
         .route("/key/delete", post(key::delete))
         .route("/key/block", post(handlers::key_block::block))

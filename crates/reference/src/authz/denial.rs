@@ -117,6 +117,8 @@ pub(crate) enum Denial {
     AccessGroupAssignmentNotPermitted {
         team_id: String,
     },
+    /// /spend/users for another user's row, by a non-admin.
+    SpendOfOtherUser,
     /// /key/list by a key with no user behind it (or a user id with no row).
     KeyListNoUser,
     /// /key/list filtered by another user, by a non-admin.
@@ -283,6 +285,7 @@ impl Denial {
             ),
             KeyRebind { old, new } => format!("Non-admin caller is not allowed to rebind the key from user={old} to user={new}"),
             KeyUnbind => "Non-admin users cannot remove the user_id from a key.".into(),
+            SpendOfOtherUser => "Not authorized to view spend for another user.".into(),
             KeyListNoUser => {
                 "You are not authorized to access this endpoint. No 'user_id' is associated with your API key.".into()
             }

@@ -14,6 +14,7 @@ mod model_access;
 mod model_ceiling;
 mod org_access;
 mod route_gate;
+mod spend_lists;
 mod team_access;
 
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
@@ -29,6 +30,7 @@ pub(crate) use model_access::{Listing, ModelGrants, TeamGrant, visible_models};
 pub(crate) use model_ceiling::{check_key_models_within_team, team_models_outside_org};
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
 pub(crate) use route_gate::{RouteRequest, check_route};
+pub(crate) use spend_lists::{SpendRows, spend_keys_rows, spend_users_rows};
 pub(crate) use team_access::{
     TeamPermissionsRoute, check_team_admin_access, check_team_info_access, check_team_member_admin,
     check_team_permissions_access, check_team_update_access,

@@ -8,7 +8,7 @@
 //! request.
 
 use super::Denial;
-use crate::domain::{Caller, INTERNAL_USER, ORG_ADMIN, PROXY_ADMIN_VIEWER};
+use crate::domain::{Caller, INTERNAL_USER, INTERNAL_USER_VIEWER, ORG_ADMIN, PROXY_ADMIN_VIEWER};
 use crate::{Quirk, Quirks};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub(crate) enum RouteClass {
     LlmApi,
     Info,
     KeyManagement,
+    /// Spend listings whose handler scopes the rows to the caller: internal users pass.
+    SpendTracking,
     /// Admin-only management routes (org admins pass with an `organization_id` they administer).
     Management,
     /// Routes whose handler checks the caller against the object.
@@ -55,6 +57,7 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         | "/key/unblock"
         | "/key/service-account/generate" => RouteClass::KeyManagement,
         r if r.starts_with("/key/") && r.ends_with("/regenerate") => RouteClass::KeyManagement,
+        "/spend/keys" | "/spend/users" => RouteClass::SpendTracking,
         "/user/new" | "/user/update" | "/user/delete" | "/team/new" | "/organization/update" => RouteClass::Management,
         "/team/update"
         | "/team/delete"
@@ -121,6 +124,9 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
         };
     }
     if role == Some(INTERNAL_USER) && class == RouteClass::KeyManagement {
+        return Ok(());
+    }
+    if matches!(role, Some(INTERNAL_USER | INTERNAL_USER_VIEWER)) && class == RouteClass::SpendTracking {
         return Ok(());
     }
     let org_admin_route =
@@ -250,6 +256,9 @@ mod tests {
     #[case::internal_user_key_route(internal("u1"), "/key/generate", &[], OFF, 200)]
     #[case::internal_user_key_block_passes_to_handler(internal("u1"), "/key/block", &[], OFF, 200)]
     #[case::viewer_key_block(viewer(), "/key/block", &[], OFF, 403)]
+    #[case::internal_user_spend_keys(internal("u1"), "/spend/keys", &[], OFF, 200)]
+    #[case::internal_user_viewer_spend_users(iuv(), "/spend/users", &[], OFF, 200)]
+    #[case::key_without_user_spend_keys(bare(), "/spend/keys", &[], OFF, 401)]
     #[case::viewer_key_unblock(viewer(), "/key/unblock", &[], OFF, 403)]
     #[case::key_without_user_key_block(bare(), "/key/block", &[], OFF, 401)]
     #[case::internal_user_info_route(internal("u1"), "/team/info", &[], OFF, 200)]

@@ -15,6 +15,7 @@ pub(crate) mod mcp_server;
 pub(crate) mod model;
 pub(crate) mod model_scope;
 pub(crate) mod organization;
+pub(crate) mod spend_lists;
 pub(crate) mod team;
 pub(crate) mod team_permissions;
 pub(crate) mod user;

@@ -313,6 +313,11 @@ impl Store {
         sql::keys_page(&self.db, after, limit).await
     }
 
+    /// Up to `limit` users after `after`, oldest first.
+    pub async fn users_page(&self, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<User>> {
+        sql::users_page(&self.db, after, limit).await
+    }
+
     pub async fn keys_with_aliases(&self, aliases: &[String]) -> sqlx::Result<Vec<Key>> {
         sql::keys_with_aliases(&self.db, aliases).await
     }
