@@ -43,6 +43,7 @@ fn step(id: &str, line: usize, request: Request, expect: Expect) -> Step {
         expect,
         capture: vec![],
         retry: None,
+        origin: None,
     }
 }
 
@@ -391,6 +392,7 @@ async fn a_step_without_request_only_sleeps() {
         expect: Expect::default(),
         capture: vec![],
         retry: None,
+        origin: None,
     };
     let outcome = run_scenario(&scenario("sleep", vec![pause]), &external(&server), &options()).await;
     assert_eq!(outcome.status, ScenarioStatus::Passed);

@@ -293,6 +293,53 @@ pub(crate) struct StepFile {
     /// the last response. Needs `request`.
     #[schemars(with = "Option<RetryFile>")]
     pub retry: Option<Spanned<RetryFile>>,
+    /// Run a fragment's steps here: the path of a fragment file, relative to this file. Its steps get
+    /// ids `ID.STEP` and its captures are the variables `ID.NAME`, `ID` being this step's id. Takes no
+    /// other field than `id` and `with`.
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub include: Option<Spanned<String>>,
+    /// The fragment's parameters: name -> value. A string is a template of this file's variables; any
+    /// other JSON value keeps its type where the fragment writes the parameter alone, as `"{{name}}"`,
+    /// in a JSON value. Needs `include`.
+    #[schemars(with = "Option<SpannedMap<Value>>")]
+    pub with: Option<Spanned<SpannedMap<Spanned<Value>>>>,
+}
+
+/// A fragment: steps with parameters that scenarios include (`include:` in a step). A file with a
+/// top-level `fragment:` key is one; it never runs as a scenario of its own.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "gateproof fragment (format v1)")]
+pub(crate) struct FragmentFile {
+    /// One line: what the fragment sets up, e.g. `an organization with an org admin`.
+    #[schemars(with = "String", length(min = 1))]
+    pub fragment: Spanned<String>,
+    /// Free text: how to use it.
+    #[expect(dead_code, reason = "documentation for people; the schema describes it")]
+    pub description: Option<String>,
+    /// The parameters its steps use as `{{name}}`: name (letters, digits, `_` and `-`) -> `{}` for a
+    /// required one, or `{default: VALUE}`.
+    #[serde(default)]
+    #[schemars(with = "SpannedMap<ParamFile>")]
+    pub params: SpannedMap<Spanned<ParamFile>>,
+    /// The steps, as in a scenario; at least one. They see `run_id`, the parameters and their own
+    /// captures, nothing of the including file.
+    #[schemars(with = "Vec<StepFile>", length(min = 1))]
+    pub steps: Spanned<Vec<Spanned<StepFile>>>,
+}
+
+/// One parameter of a fragment.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ParamFile {
+    /// What the parameter is for.
+    #[expect(dead_code, reason = "documentation for people; the schema describes it")]
+    pub description: Option<String>,
+    /// The value when the include step gives none (a template of `run_id` where it is a string);
+    /// without it the parameter is required.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Option<Value>")]
+    pub default: Option<Spanned<Value>>,
 }
 
 /// An HTTP request; every string in it is a template.

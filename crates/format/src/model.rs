@@ -4,6 +4,7 @@
 //! Postgres. Every string that may hold `{{var}}` placeholders is a [`Template`], rendered at run time.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
@@ -131,6 +132,26 @@ pub struct Step {
     /// Send the request again until `until` holds or the time runs out; `expect` is checked on the
     /// last response.
     pub retry: Option<Retry>,
+    /// Where the step is written when that is a fragment, not the scenario file; `location` and the
+    /// locations of its assertions are in that file.
+    pub origin: Option<Arc<Origin>>,
+}
+
+/// The fragment file a step comes from, and the include steps that brought it in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The fragment file, as reached from the scenario's path.
+    pub file: PathBuf,
+    /// The include steps, innermost first: the step of the file that includes this fragment, then the
+    /// step that includes that file, up to the scenario's own.
+    pub included_from: Vec<IncludeSite>,
+}
+
+/// An include step: its file and where it is written there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncludeSite {
+    pub file: PathBuf,
+    pub location: Location,
 }
 
 /// Who sends the request.

@@ -757,13 +757,17 @@ fn reproduces_is_checked_against_the_registry_and_the_steps() {
 #[test]
 fn every_scenario_in_the_repository_loads() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
-    let files = discover(&[dir]).expect("scenarios/ exists").files;
+    let loaded = load_all(&[dir]).expect("scenarios/ exists");
     assert!(
-        files.iter().any(|f| f.to_string_lossy().contains("regressions")),
-        "expected regression scenarios, found {files:?}"
+        loaded.scenarios.iter().any(|s| s.source.to_string_lossy().contains("regressions")),
+        "expected regression scenarios, found {:?}",
+        loaded.scenarios.iter().map(|s| &s.source).collect::<Vec<_>>()
     );
-    let failures: Vec<String> = files.iter().filter_map(|file| load_file(file).err().map(|e| e.to_string())).collect();
+    assert!(!loaded.fragments.is_empty(), "expected the corpus's fragments");
+    let failures: Vec<String> = loaded.broken.iter().map(ScenarioError::to_string).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Some scenarios of the corpus include a fragment.
+    assert!(loaded.scenarios.iter().any(|s| s.steps.iter().any(|step| step.origin.is_some())));
 }
 
 #[test]
