@@ -28,6 +28,8 @@ pub struct Scenario {
     pub tags: Vec<String>,
     /// Capabilities the target must have; a target without one skips the scenario.
     pub requires: Vec<Capability>,
+    /// Capabilities of the file's own (`requires:` entries with a probe), also required.
+    pub probed: Vec<ProbedCapability>,
     /// Settings for the in-process reference proxy; they make no sense for an external target.
     pub reference: ReferenceSettings,
     /// Fake upstreams started for the scenario, in file order.
@@ -94,6 +96,22 @@ impl Capability {
             Capability::KeyAccessGroupAssignment => "key_access_group_assignment",
         }
     }
+}
+
+/// A capability a scenario names and probes itself: a licence-gated feature gateproof has no name
+/// for. An external target lacks it when `request`'s answer satisfies `lacks_when`.
+#[derive(Clone, Debug)]
+pub struct ProbedCapability {
+    pub name: String,
+    /// Where its `capability:` name is written.
+    pub location: Location,
+    /// Sent first, with the master key; each must answer 200, and sets its captures.
+    pub setup: Vec<(Request, Vec<Capture>)>,
+    /// Sent with the master key.
+    pub request: Request,
+    pub lacks_when: Expect,
+    /// Sent last, whatever happened, with the master key; answers are not checked.
+    pub cleanup: Vec<Request>,
 }
 
 /// The environment variable LiteLLM reads for the management-object cache TTL, in seconds; a

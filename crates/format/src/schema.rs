@@ -156,6 +156,33 @@ mod tests {
     }
 
     #[test]
+    fn a_requirement_is_a_built_in_name_or_a_capability_with_its_probe() {
+        let root = schema();
+        let requirement = resolve(&root, &root["properties"]["requires"]["items"]);
+        let options = requirement["oneOf"].as_array().expect("a name or a probed capability");
+        assert_eq!(options.len(), 2, "{requirement}");
+        let names = resolve(&root, &options[0]);
+        assert!(names.to_string().contains("\"organizations\""), "{names}");
+        let probed = resolve(&root, &options[1]);
+        let mut required: Vec<&str> =
+            probed["required"].as_array().expect("required list").iter().filter_map(Value::as_str).collect();
+        required.sort_unstable();
+        assert_eq!(required, ["capability", "probe"]);
+        let probe = resolve(&root, &probed["properties"]["probe"]);
+        let mut fields: Vec<&str> =
+            probe["properties"].as_object().expect("probe properties").keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["cleanup", "lacks_when", "request", "setup"]);
+        let mut required: Vec<&str> =
+            probe["required"].as_array().expect("required list").iter().filter_map(Value::as_str).collect();
+        required.sort_unstable();
+        assert_eq!(required, ["lacks_when", "request"]);
+        // One vocabulary: the probe's request and answers are a step's.
+        assert_eq!(probe["properties"]["request"]["$ref"], "#/$defs/RequestFile");
+        assert_eq!(probe["properties"]["lacks_when"]["$ref"], "#/$defs/ExpectFile");
+    }
+
+    #[test]
     fn schema_lists_the_known_capabilities() {
         let root = schema();
         let text = root.to_string();

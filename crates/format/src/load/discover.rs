@@ -9,7 +9,10 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::include::{check_fragment, is_fragment};
+use super::scenario::probe_signature;
+use super::source::Span;
 use super::{ScenarioError, ScenarioErrorKind, parse_located, read_source};
+use crate::model::Location;
 use crate::model::Scenario;
 
 /// What a search for scenario files found.
@@ -60,6 +63,8 @@ pub fn load_all(paths: &[PathBuf]) -> io::Result<Loaded> {
     let Discovered { files, mut broken, skipped } = discover(paths)?;
     let mut scenarios = Vec::with_capacity(files.len());
     let mut first_with: BTreeMap<String, PathBuf> = BTreeMap::new();
+    // Each probed capability's first probe: its signature, file and place.
+    let mut probes: BTreeMap<String, (String, PathBuf, Location)> = BTreeMap::new();
     let mut fragments = Vec::new();
     for file in files {
         let text = match read_source(&file) {
@@ -83,6 +88,31 @@ pub fn load_all(paths: &[PathBuf]) -> io::Result<Loaded> {
                 Some("scenario ids name results in reports and baselines: give this one another".into()),
             )),
             None => Ok(scenario),
+        });
+        let loaded = loaded.and_then(|scenario| {
+            for probe in &scenario.probed {
+                match probes.get(&probe.name) {
+                    Some((signature, first, at)) if *signature != probe_signature(probe) => {
+                        let checker = super::Checker::new(&text, &file);
+                        let span = checker.src.offset_of(probe.location).map(|offset| Span { offset, len: probe.name.len() });
+                        return Err(checker.error(
+                            span,
+                            ScenarioErrorKind::ProbeMismatch {
+                                name: probe.name.clone(),
+                                first: first.clone(),
+                                line: at.line,
+                                column: at.column,
+                            },
+                            Some("one capability is one probe, run once per target: name this one differently, or copy the first".into()),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            for probe in &scenario.probed {
+                probes.entry(probe.name.clone()).or_insert_with(|| (probe_signature(probe), file.clone(), probe.location));
+            }
+            Ok(scenario)
         });
         match loaded {
             Ok(scenario) => {

@@ -422,6 +422,18 @@ pub enum ScenarioErrorKind {
     InvalidParamName { name: String },
     #[error("capture `{name}` has the name of a parameter: expected another name")]
     CaptureShadowsParam { name: String },
+    #[error(
+        "invalid capability name `{name}`: expected lower-case letters, digits, `_` and `-`, starting \
+         with a letter or digit"
+    )]
+    InvalidCapabilityName { name: String },
+    #[error("`{name}` is a built-in capability: expected its name alone (gateproof probes it)")]
+    BuiltinCapabilityProbed { name: String },
+    #[error(
+        "capability `{name}` has another probe at {}:{line}:{column}: expected one probe per capability",
+        first.display()
+    )]
+    ProbeMismatch { name: String, first: PathBuf, line: usize, column: usize },
 }
 
 impl ScenarioErrorKind {
@@ -497,6 +509,9 @@ impl ScenarioErrorKind {
             K::MissingParam { .. } => "expected a value for every required parameter".into(),
             K::InvalidParamName { .. } => "expected [A-Za-z0-9_-]+".into(),
             K::CaptureShadowsParam { .. } => "a parameter's name".into(),
+            K::InvalidCapabilityName { .. } => "expected [a-z0-9][a-z0-9_-]*".into(),
+            K::BuiltinCapabilityProbed { .. } => "a built-in capability".into(),
+            K::ProbeMismatch { .. } => "expected the same probe as the first".into(),
         }
     }
 }
