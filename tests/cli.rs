@@ -94,6 +94,10 @@ fn schema_prints_a_json_schema() {
     assert_eq!(code(&output), Some(0), "{}", stderr(&output));
     let schema: Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
     assert!(schema.get("properties").is_some() || schema.get("$defs").is_some(), "{schema}");
+    let output = gateproof(&["schema", "--fragment"]);
+    assert_eq!(code(&output), Some(0), "{}", stderr(&output));
+    let schema: Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
+    assert_eq!(schema["title"], "gateproof fragment (format v1)", "{schema}");
 }
 
 #[test]

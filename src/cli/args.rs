@@ -29,8 +29,8 @@ pub(super) enum Command {
     List(ListArgs),
     /// Serve the reference proxy on 127.0.0.1 until Ctrl-C.
     Serve(ServeArgs),
-    /// Print the JSON Schema of the scenario format.
-    Schema,
+    /// Print the JSON Schema of the scenario format (of fragment files with `--fragment`).
+    Schema(SchemaArgs),
     /// List the reference proxy's quirks: name, upstream issue, description.
     Quirks,
     /// Join the JSON reports of a split run (`run --partition`) into one report and one verdict.
@@ -108,6 +108,13 @@ pub(super) struct RunArgs {
     pub(super) reproduce: bool,
     #[command(flatten)]
     pub(super) postgres: PostgresArgs,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct SchemaArgs {
+    /// The schema of fragment files (a top-level `fragment:` key), which scenario steps `include:`.
+    #[arg(long)]
+    pub(super) fragment: bool,
 }
 
 #[derive(Debug, Args)]

@@ -94,8 +94,10 @@ fn use_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> b
 
 fn execute(cli: Cli) -> Result<Verdict, CliError> {
     match cli.command {
-        Command::Schema => {
-            println!("{}", scenario::schema::json_schema());
+        Command::Schema(args) => {
+            let schema =
+                if args.fragment { scenario::schema::fragment_json_schema() } else { scenario::schema::json_schema() };
+            println!("{schema}");
             Ok(Verdict::default())
         }
         Command::Quirks => {

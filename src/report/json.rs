@@ -28,7 +28,9 @@
 //!     "status": "passed|failed|skipped|errored", "reason": "skip reason or error message, else null",
 //!     "duration_ms": 420,
 //!     "steps": [{
-//!       "id": "…", "line": 6, "column": 5, "status": "passed|failed|errored|not_run",
+//!       "id": "…", "line": 6, "column": 5, "file": "scenarios/fragments/f.yaml" | null,
+//!       "included_from": [{"file": "scenarios/x.yaml", "line": 12, "column": 5}],
+//!       "status": "passed|failed|errored|not_run",
 //!       "message": "why it failed, else null", "attempts": 1, "duration_ms": 40,
 //!       "request": {"method": "POST", "url": "…", "credentials": "admin|none|key sk-…1234",
 //!                   "headers": [{"name": "…", "value": "…"}], "body": {"json": {}} | {"raw": "…"} | null},
@@ -241,6 +243,15 @@ pub struct JsonStep {
     pub id: String,
     pub line: usize,
     pub column: usize,
+    /// The fragment file the step is written in, when a step of the scenario included it (`line`,
+    /// `column` and its assertions' are in that file); `null` for a step of the scenario file itself
+    /// (since 2, added).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The include steps that brought an included step in, innermost first, up to the scenario's own;
+    /// empty for a step of the scenario file (since 2, added).
+    #[serde(default)]
+    pub included_from: Vec<JsonPlace>,
     pub status: JsonStepStatus,
     pub message: Option<String>,
     pub attempts: u32,
@@ -248,6 +259,14 @@ pub struct JsonStep {
     pub request: Option<JsonRequest>,
     pub response: Option<JsonResponse>,
     pub assertions: Vec<JsonAssertion>,
+}
+
+/// A place in a file: an include step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonPlace {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -427,6 +446,16 @@ fn step(outcome: &StepOutcome) -> JsonStep {
         id: outcome.id.clone(),
         line: outcome.location.line,
         column: outcome.location.column,
+        file: outcome.origin.as_ref().map(|o| o.file.display().to_string()),
+        included_from: outcome
+            .included_from()
+            .iter()
+            .map(|site| JsonPlace {
+                file: site.file.display().to_string(),
+                line: site.location.line,
+                column: site.location.column,
+            })
+            .collect(),
         status,
         message,
         attempts: outcome.attempts,
@@ -484,6 +513,34 @@ mod tests {
     fn json_of_the_fixed_outcomes() {
         let report = JsonReport::new(&fixtures::outcomes(), &fixtures::run_info());
         insta::assert_snapshot!("json", report.to_json());
+    }
+
+    #[test]
+    fn an_included_step_names_its_fragment_and_the_include_steps() {
+        let report = JsonReport::new(&[fixtures::included_failure()], &fixtures::run_info());
+        let value: Value = serde_json::from_str(&report.to_json()).expect("JSON");
+        let steps = value["scenarios"][0]["steps"].as_array().expect("steps");
+        let failed = steps.iter().find(|s| s["status"] == "failed").expect("the failed step");
+        assert_eq!(failed["file"], "scenarios/fragments/team.yaml");
+        assert_eq!(
+            failed["included_from"],
+            serde_json::json!([
+                {"file": "scenarios/fragments/org.yaml", "line": 9, "column": 5},
+                {"file": "scenarios/org/admin.yaml", "line": 4, "column": 5}
+            ])
+        );
+        let own = steps.iter().find(|s| s["status"] == "passed").expect("a step of the scenario");
+        assert_eq!(own["file"], Value::Null);
+        assert_eq!(own["included_from"], serde_json::json!([]));
+        // A report written before these fields reads them as a step of the scenario.
+        let mut older = value.clone();
+        for step in older["scenarios"][0]["steps"].as_array_mut().expect("steps") {
+            let step = step.as_object_mut().expect("a step");
+            step.remove("file");
+            step.remove("included_from");
+        }
+        let read: JsonReport = serde_json::from_value(older).expect("an older report reads");
+        assert!(read.scenarios[0].steps.iter().all(|s| s.file.is_none() && s.included_from.is_empty()));
     }
 
     #[test]

@@ -154,6 +154,13 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_included_step_is_placed_in_its_fragment() {
+        let xml = to_xml(&[fixtures::included_failure()], &fixtures::run_info()).expect("serializes");
+        assert!(xml.contains("--&gt; scenarios/fragments/team.yaml:"), "{xml}");
+        assert!(xml.contains("included from scenarios/org/admin.yaml:4:5"), "{xml}");
+    }
+
+    #[test]
     fn each_status_maps_to_its_junit_element() {
         let xml = to_xml(&fixtures::outcomes(), &fixtures::run_info()).expect("serializes");
         assert_eq!(xml.matches("<testcase ").count(), 4);

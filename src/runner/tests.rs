@@ -26,6 +26,7 @@ fn scenario(id: &str, steps: Vec<Step>) -> Scenario {
         upstream: None,
         tags: vec![],
         requires: vec![],
+        probed: vec![],
         reference: ReferenceSettings::default(),
         mocks: vec![],
         steps,
@@ -43,6 +44,7 @@ fn step(id: &str, line: usize, request: Request, expect: Expect) -> Step {
         expect,
         capture: vec![],
         retry: None,
+        origin: None,
     }
 }
 
@@ -391,6 +393,7 @@ async fn a_step_without_request_only_sleeps() {
         expect: Expect::default(),
         capture: vec![],
         retry: None,
+        origin: None,
     };
     let outcome = run_scenario(&scenario("sleep", vec![pause]), &external(&server), &options()).await;
     assert_eq!(outcome.status, ScenarioStatus::Passed);
@@ -723,4 +726,82 @@ async fn a_customer_the_spend_writer_wrote_again_is_deleted_again_before_the_che
         passed_after_deleting("spends", customer, std::time::Instant::now().checked_sub(Duration::from_secs(30)));
     let leftovers = check_leftovers(&external(&server), &[outcome], &options()).await;
     assert_eq!(leftovers, [], "written again, deleted again, then gone");
+}
+
+/// A scenario requiring `gated`, which its probe asks with a setup, a request and a cleanup.
+fn probing(id: &str) -> Scenario {
+    let text = format!(
+        "id: {id}\ntitle: T\nrequires:\n  - capability: gated\n    probe:\n      setup:\n        - request: \
+         {{method: POST, path: /team/new}}\n          capture: {{team_id: $.team_id}}\n      request: {{method: \
+         POST, path: /gated, json: {{team: \"{{{{team_id}}}}\"}}}}\n      lacks_when: {{status: 403, error: \
+         {{message_contains: Enterprise}}}}\n      cleanup:\n        - {{method: POST, path: /team/delete, json: \
+         {{team_ids: [\"{{{{team_id}}}}\"]}}}}\nsteps:\n  - id: health\n    request: {{method: GET, path: /health}}\n"
+    );
+    crate::scenario::parse_str(&text, std::path::Path::new("probing.yaml")).expect("a valid scenario")
+}
+
+#[tokio::test]
+async fn a_probed_capability_is_asked_once_per_target_and_skips_with_what_the_probe_saw() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"team_id": "t-probe"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/gated"))
+        .and(wiremock::matchers::body_json(json!({"team": "t-probe"})))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "message": "You must be a LiteLLM Enterprise user to use this feature", "type": "auth_error",
+            "param": null, "code": "403"
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/team/delete"))
+        .and(wiremock::matchers::body_json(json!({"team_ids": ["t-probe"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let target = external(&server);
+    for id in ["first", "second"] {
+        let outcome = run_scenario(&probing(id), &target, &options()).await;
+        let ScenarioStatus::Skipped { reason } = &outcome.status else { panic!("expected a skip: {outcome:#?}") };
+        assert_eq!(
+            reason,
+            "the target lacks `gated`: POST /gated answered 403: You must be a LiteLLM Enterprise user to use this \
+             feature"
+        );
+    }
+    // The `expect(1)`s are checked when the server drops: one probe for both scenarios.
+}
+
+#[tokio::test]
+async fn a_probe_answer_outside_lacks_when_means_the_target_has_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"team_id": "t-probe"})))
+        .mount(&server)
+        .await;
+    // A licensed proxy refuses the probe's made-up request for another reason.
+    Mock::given(method("POST"))
+        .and(path("/gated"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "no such model"}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).and(path("/team/delete")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("GET")).and(path("/health")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let outcome = run_scenario(&probing("licensed"), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+
+    // A setup that fails counts the capability as missing, naming the setup request.
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/team/new")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+    let outcome = run_scenario(&probing("broken-setup"), &external(&server), &options()).await;
+    let ScenarioStatus::Skipped { reason } = &outcome.status else { panic!("expected a skip: {outcome:#?}") };
+    assert!(reason.starts_with("the target lacks `gated`: the probe's setup POST /team/new answered 500"), "{reason}");
 }

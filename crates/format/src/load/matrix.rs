@@ -118,6 +118,7 @@ impl Checker<'_> {
                     expect: Expect { status: Some(vec![200]), ..Expect::default() },
                     capture: capture.clone(),
                     retry: None,
+                    origin: None,
                 });
             }
             let statuses = self.status(status)?;
@@ -131,6 +132,7 @@ impl Checker<'_> {
                 expect: Expect { status: Some(statuses), error, ..Expect::default() },
                 capture: Vec::new(),
                 retry: None,
+                origin: None,
             });
         }
         Ok(out)

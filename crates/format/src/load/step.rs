@@ -21,23 +21,40 @@ impl Checker<'_> {
             return self.fail(self.src.span_of(steps), ScenarioErrorKind::NoSteps);
         }
         let mut scope = Scope { known: builtins.clone(), all_captures: all_captures(steps) };
-        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+        // Every step id so far, included ones too, with the line of the step that wrote it.
+        let mut ids: BTreeMap<String, usize> = BTreeMap::new();
         let mut out = Vec::with_capacity(steps.value.len());
         for step in &steps.value {
             let id = &step.value.id;
-            if let Some(first_line) = ids.get(id.value.as_str()) {
-                return self.fail_help(
-                    self.src.span_of(id),
-                    ScenarioErrorKind::DuplicateStepId { id: id.value.clone() },
-                    format!("the first step `{}` is at line {first_line}", id.value),
-                );
+            let line = usize::try_from(id.referenced.line()).unwrap_or(0);
+            let checked = match &step.value.include {
+                Some(include) => {
+                    self.file_step_id(id, &ids)?;
+                    self.include(step, include, &scope, replicas)?
+                }
+                None => vec![self.step(step, &scope, replicas)?],
+            };
+            for step_id in std::iter::once(&id.value).chain(checked.iter().map(|s| &s.id)) {
+                self.file_step_id(&Spanned::new(step_id.clone(), id.referenced, id.defined), &ids)?;
             }
-            ids.insert(&id.value, usize::try_from(id.referenced.line()).unwrap_or(0));
-            let checked = self.step(step, &scope, replicas)?;
-            scope.known.extend(checked.capture.iter().map(|c| c.variable.clone()));
-            out.push(checked);
+            ids.extend(checked.iter().map(|s| (s.id.clone(), line)));
+            ids.insert(id.value.clone(), line);
+            scope.known.extend(checked.iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())));
+            out.extend(checked);
         }
         Ok(out)
+    }
+
+    /// A step id no earlier step has; `id` is located at the step that writes it.
+    fn file_step_id(&self, id: &Spanned<String>, ids: &BTreeMap<String, usize>) -> Result<(), ScenarioError> {
+        match ids.get(&id.value) {
+            Some(first_line) => self.fail_help(
+                self.src.span_of(id),
+                ScenarioErrorKind::DuplicateStepId { id: id.value.clone() },
+                format!("the first step `{}` is at line {first_line}", id.value),
+            ),
+            None => Ok(()),
+        }
     }
 
     pub(super) fn step(&self, step: &Spanned<StepFile>, scope: &Scope, replicas: usize) -> Result<Step, ScenarioError> {
@@ -45,6 +62,13 @@ impl Checker<'_> {
         let at = self.src.span_of(step);
         if s.id.value.trim().is_empty() {
             return self.fail(self.src.span_of(&s.id), ScenarioErrorKind::Empty { what: "step id" });
+        }
+        if let Some(with) = &s.with {
+            return self.fail_help(
+                self.src.key_span(at, self.src.span_of(with), "with"),
+                ScenarioErrorKind::WithoutInclude,
+                "add `include: PATH` (a fragment file) to this step, or remove `with`",
+            );
         }
         if s.request.is_none() {
             if s.sleep.is_none() {
@@ -106,6 +130,7 @@ impl Checker<'_> {
             expect,
             capture,
             retry,
+            origin: None,
         })
     }
 
