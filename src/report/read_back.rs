@@ -6,6 +6,8 @@
 //! label. Nothing that reads outcomes after a run's leftover check (JUnit, the human summary, the
 //! baseline comparison) looks at it; the merged JSON report keeps it, being merged from the JSON.
 
+use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::baseline::{Change, Comparison};
@@ -18,7 +20,7 @@ use crate::runner::{
     AssertionResult, Leftover, Partition, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome,
     ScenarioStatus, SentBody, SentRequest, StepOutcome, StepStatus,
 };
-use crate::scenario::{Location, Quirk};
+use crate::scenario::{IncludeSite, Location, Origin, Quirk};
 
 /// Why a report does not read back: it names something this gateproof does not know.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -149,9 +151,24 @@ fn step(json: &JsonStep) -> StepOutcome {
     let headers = |list: &[super::json::JsonHeader]| -> Vec<(String, String)> {
         list.iter().map(|h| (h.name.clone(), h.value.clone())).collect()
     };
+    // A step written in a fragment says which, and through which include steps it was reached.
+    let origin = json.file.as_ref().map(|file| {
+        Arc::new(Origin {
+            file: PathBuf::from(file),
+            included_from: json
+                .included_from
+                .iter()
+                .map(|site| IncludeSite {
+                    file: PathBuf::from(&site.file),
+                    location: Location { line: site.line, column: site.column },
+                })
+                .collect(),
+        })
+    });
     StepOutcome {
         id: json.id.clone(),
         location: Location { line: json.line, column: json.column },
+        origin,
         status,
         request: json.request.as_ref().map(|r| SentRequest {
             method: r.method.clone(),
