@@ -29,6 +29,9 @@ const CORPUS: [&str; 10] = [
     "regressions/org-admin-team-update-without-org-id.yaml",
 ];
 
+/// The fragments those scenarios include: copied beside them, never run as scenarios of their own.
+const FRAGMENTS: [&str; 1] = ["fragments/org-with-admin.yaml"];
+
 /// A scenario that fails on every target: the verdict of the split must be a failure too.
 const FAILING: &str = r#"id: health-expects-a-teapot
 title: A scenario that fails, so the verdicts have something to agree on
@@ -67,7 +70,7 @@ fn read_json(file: &Path) -> Value {
 fn corpus(dir: &Path) -> PathBuf {
     let root = dir.join("corpus");
     let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    for file in CORPUS {
+    for file in CORPUS.iter().chain(&FRAGMENTS) {
         let to = root.join(file);
         std::fs::create_dir_all(to.parent().expect("a folder")).expect("corpus folder");
         std::fs::copy(repo.join(file), &to).expect("copy a corpus scenario");
