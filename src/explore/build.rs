@@ -49,6 +49,8 @@ impl StepBuilder {
                 expect: Expect::default(),
                 capture: Vec::new(),
                 retry: None,
+                background: false,
+                awaits: Vec::new(),
             },
         }
     }

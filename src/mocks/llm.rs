@@ -1,5 +1,5 @@
 //! A fake OpenAI-compatible provider: `POST …/chat/completions` answers a completion with `usage`, so
-//! the proxy has tokens to price.
+//! the proxy has tokens to price, after the mock's `delay` when it has one.
 
 use std::net::TcpListener;
 
@@ -29,8 +29,9 @@ impl Respond for Completion {
         let Some(model) = body.get("model").and_then(Value::as_str) else {
             return error(400, "`model` is required");
         };
-        let LlmMock { reply, prompt_tokens, completion_tokens } = &self.0;
-        ResponseTemplate::new(200).set_body_json(json!({
+        let LlmMock { reply, prompt_tokens, completion_tokens, delay } = &self.0;
+        // A known delay keeps a request through the proxy in flight while the scenario's next steps run.
+        ResponseTemplate::new(200).set_delay(*delay).set_body_json(json!({
             "id": format!("chatcmpl-mock-{}", uuid::Uuid::new_v4().simple()),
             "object": "chat.completion",
             "created": chrono::Utc::now().timestamp(),

@@ -43,6 +43,8 @@ fn step(id: &str, line: usize, request: Request, expect: Expect) -> Step {
         expect,
         capture: vec![],
         retry: None,
+        background: false,
+        awaits: vec![],
     }
 }
 
@@ -391,6 +393,8 @@ async fn a_step_without_request_only_sleeps() {
         expect: Expect::default(),
         capture: vec![],
         retry: None,
+        background: false,
+        awaits: vec![],
     };
     let outcome = run_scenario(&scenario("sleep", vec![pause]), &external(&server), &options()).await;
     assert_eq!(outcome.status, ScenarioStatus::Passed);

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
-use super::step::all_captures;
+use super::step::{all_captures, known_at};
 use super::{CACHE_TTL, Checker, MAX_REPLICAS, RUN_ID, ScenarioError, ScenarioErrorKind, Scope};
 use crate::file::{ReferenceFile, ReproductionFile, ScenarioFile, StepFile};
 use crate::mock::MockSpec;
@@ -92,9 +92,8 @@ impl Checker<'_> {
                 ScenarioErrorKind::FailsAtWithoutRequest { id: fails_at.value.clone() },
             );
         }
-        let mut known = builtins.clone();
-        known.extend(steps[..index].iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())));
-        let scope = Scope { known, all_captures: all_captures(file_steps) };
+        let known = known_at(steps, index, builtins);
+        let scope = Scope { known, all_captures: all_captures(file_steps), not_awaited: Default::default() };
         Ok(Reproduction {
             location: self.src.model_location(r),
             quirk: parsed,
