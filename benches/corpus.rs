@@ -9,13 +9,14 @@ use std::time::Instant;
 
 use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions};
 use gateproof::runner::{NoEvents, RunOptions, ScenarioStatus, Target, run_scenarios};
-use gateproof::scenario::{discover, load_file};
+use gateproof::scenario::load_all;
 
 fn main() {
     let copies: usize = std::env::var("GATEPROOF_BENCH_COPIES").ok().and_then(|v| v.parse().ok()).unwrap_or(5);
     let corpus = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
-    let files = discover(&[corpus]).expect("the corpus is readable");
-    let scenarios: Vec<_> = files.files.iter().map(|f| load_file(f).expect("every corpus scenario loads")).collect();
+    let loaded = load_all(&[corpus]).expect("the corpus is readable");
+    assert!(loaded.broken.is_empty(), "every corpus scenario loads: {:?}", loaded.broken);
+    let scenarios = loaded.scenarios;
     let all: Vec<_> = (0..copies).flat_map(|_| scenarios.iter().cloned()).collect();
     let options = RunOptions::default();
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");

@@ -10,14 +10,9 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 const MASTER_KEY: &str = "sk-cli-test-master";
 
-/// The binary with no GATEPROOF_* settings inherited from the environment.
-fn gateproof(args: &[&str]) -> Output {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_gateproof"));
-    for name in ["GATEPROOF_TARGET", "GATEPROOF_MASTER_KEY", "GATEPROOF_POSTGRES", "GATEPROOF_POSTGRES_IMAGE"] {
-        command.env_remove(name);
-    }
-    command.args(args).output().expect("the binary runs")
-}
+#[path = "support/binary.rs"]
+mod binary;
+use binary::gateproof;
 
 /// `run` on every file in `dir` against `target`, writing both reports into `dir`: the output and
 /// the reports' paths.
@@ -99,6 +94,10 @@ fn schema_prints_a_json_schema() {
     assert_eq!(code(&output), Some(0), "{}", stderr(&output));
     let schema: Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
     assert!(schema.get("properties").is_some() || schema.get("$defs").is_some(), "{schema}");
+    let output = gateproof(&["schema", "--fragment"]);
+    assert_eq!(code(&output), Some(0), "{}", stderr(&output));
+    let schema: Value = serde_json::from_str(&stdout(&output)).expect("valid JSON");
+    assert_eq!(schema["title"], "gateproof fragment (format v1)", "{schema}");
 }
 
 #[test]
@@ -785,9 +784,16 @@ async fn a_baseline_accepts_known_failures_and_names_new_ones_and_fixes() {
     // Now the good one breaks and the known bug is fixed.
     write(&scenarios, "a.yaml", &health_expecting("a-stays-good", 404));
     write(&scenarios, "b.yaml", &health_expecting("b-known-bug", 200));
-    let output = run(&["--baseline", path_str(&before), "--json", path_str(&after)]);
+    let page = dir.path().join("after.html");
+    let output = run(&["--baseline", path_str(&before), "--json", path_str(&after), "--html", path_str(&page)]);
     let text = stdout(&output);
     assert_eq!(code(&output), Some(1), "stdout:\n{text}\nstderr:\n{}", stderr(&output));
+    // The page says the same, above the scenarios.
+    let page = std::fs::read_to_string(&page).expect("HTML");
+    let changes = page.find("1 new failure, 1 fixed, 0 known failures").expect("the baseline section");
+    assert!(changes < page.find("<section id=\"problems\">").expect("the failures"), "{page}");
+    assert!(page.contains("<span class=\"new\">new failure</span> <a href=\"#scenario-0\">a-stays-good</a>"), "{page}");
+    assert!(page.contains("<span class=\"fixed\">fixed</span> <a href=\"#scenario-1\">b-known-bug</a>"), "{page}");
     assert!(text.contains("1 new failure, 1 fixed, 0 failures it already had"), "{text}");
     assert!(text.contains("  NEW FAILURE a-stays-good ("), "{text}");
     assert!(text.contains("): passed in the baseline"), "{text}");
@@ -898,8 +904,9 @@ fn full_keys(text: &str) -> Vec<String> {
 }
 
 /// A scenario that creates two keys (one of a value it chose) and fails at a step whose request,
-/// response, assertion and failure message all carry them; writes the human, JUnit and JSON output.
-fn run_leaking_scenario(dir: &Path, extra: &[&str]) -> (Output, [String; 3]) {
+/// response, assertion and failure message all carry them; writes the human, JUnit, JSON and HTML
+/// output.
+fn run_leaking_scenario(dir: &Path, extra: &[&str]) -> (Output, [String; 4]) {
     let scenario = r#"id: shows-keys
 title: A failure that shows the keys the scenario created
 steps:
@@ -921,12 +928,13 @@ steps:
     let file = write(dir, "shows-keys.yaml", scenario);
     let junit = dir.join("report.xml");
     let json = dir.join("report.json");
-    let mut args =
-        vec!["run", path_str(&file), "--postgres", "local", "--junit", path_str(&junit), "--json", path_str(&json)];
+    let html = dir.join("report.html");
+    let mut args = vec!["run", path_str(&file), "--postgres", "local", "--junit", path_str(&junit)];
+    args.extend_from_slice(&["--json", path_str(&json), "--html", path_str(&html)]);
     args.extend_from_slice(extra);
     let output = gateproof(&args);
     let read = |p: &Path| std::fs::read_to_string(p).expect("report written");
-    let texts = [format!("{}{}", stdout(&output), stderr(&output)), read(&junit), read(&json)];
+    let texts = [format!("{}{}", stdout(&output), stderr(&output)), read(&junit), read(&json), read(&html)];
     (output, texts)
 }
 

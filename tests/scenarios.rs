@@ -1,5 +1,6 @@
 //! One test per scenario file under `scenarios/`: each runs against the reference proxy, on one
-//! Postgres server shared by the whole test binary. A regression scenario (`reproduces:`) runs twice:
+//! Postgres server shared by the whole test binary (fragments, under `scenarios/fragments/`, run where
+//! scenarios include them). A regression scenario (`reproduces:`) runs twice:
 //! without its quirk it must pass, and with it it must fail exactly at the declared step with the
 //! declared response, so a scenario that cannot catch its bug fails the build.
 //!
@@ -89,5 +90,5 @@ fn run_file(path: &Path) -> datatest_stable::Result<()> {
 }
 
 datatest_stable::harness! {
-    { test = run_file, root = "scenarios", pattern = r"\.ya?ml$" },
+    { test = run_file, root = "scenarios", pattern = r"^(?!fragments/).*\.ya?ml$" },
 }

@@ -8,7 +8,7 @@ use super::CliError;
 use crate::mocks::MockHost;
 use crate::postgres::{PostgresChoice, PostgresOptions};
 use crate::reference::Quirk;
-use crate::runner::TagFilter;
+use crate::runner::{Partition, TagFilter};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,10 +29,12 @@ pub(super) enum Command {
     List(ListArgs),
     /// Serve the reference proxy on 127.0.0.1 until Ctrl-C.
     Serve(ServeArgs),
-    /// Print the JSON Schema of the scenario format.
-    Schema,
+    /// Print the JSON Schema of the scenario format (of fragment files with `--fragment`).
+    Schema(SchemaArgs),
     /// List the reference proxy's quirks: name, upstream issue, description.
     Quirks,
+    /// Join the JSON reports of a split run (`run --partition`) into one report and one verdict.
+    Merge(MergeArgs),
     /// Send the same random operation sequences to two targets; shrink and write where they diverge.
     Explore(Box<crate::explore::cli::ExploreArgs>),
 }
@@ -84,6 +86,10 @@ pub(super) struct RunArgs {
     /// Write the JSON report (format_version 2) here.
     #[arg(long, value_name = "FILE")]
     pub(super) json: Option<PathBuf>,
+    /// Write a self-contained HTML page here: the summary, what changed since --baseline, then each
+    /// failing scenario's steps as a timeline (passing ones collapsed after).
+    #[arg(long, value_name = "FILE")]
+    pub(super) html: Option<PathBuf>,
     /// Show virtual keys and the master key in full in the output and reports (they are masked to
     /// `sk-…abcd` by default, so reports can be published); for local debugging.
     #[arg(long)]
@@ -105,12 +111,40 @@ pub(super) struct RunArgs {
 }
 
 #[derive(Debug, Args)]
+pub(super) struct SchemaArgs {
+    /// The schema of fragment files (a top-level `fragment:` key), which scenario steps `include:`.
+    #[arg(long)]
+    pub(super) fragment: bool,
+}
+
+#[derive(Debug, Args)]
 pub(super) struct ListArgs {
     /// Scenario files, or directories to search for *.yaml / *.yml.
     #[arg(default_value = "scenarios")]
     pub(super) paths: Vec<PathBuf>,
     #[command(flatten)]
     pub(super) filter: FilterArgs,
+}
+
+#[derive(Debug, Args)]
+pub(super) struct MergeArgs {
+    /// The shards' JSON reports (`run --json`): one target, no scenario in two of them, and of a
+    /// `--partition` split every shard.
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub(super) reports: Vec<PathBuf>,
+    /// Write the merged JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub(super) junit: Option<PathBuf>,
+    /// Write the merged JSON report (format_version 2) here.
+    #[arg(long, value_name = "FILE")]
+    pub(super) json: Option<PathBuf>,
+    /// Write the merged report as one self-contained HTML page here.
+    #[arg(long, value_name = "FILE")]
+    pub(super) html: Option<PathBuf>,
+    /// Compare the merged outcomes with an earlier JSON report, as `run --baseline` does (this replaces
+    /// any comparison the shards made).
+    #[arg(long, value_name = "PREVIOUS.json")]
+    pub(super) baseline: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -136,6 +170,11 @@ pub(super) struct FilterArgs {
     /// Leave out scenarios with any of these tags.
     #[arg(long = "skip-tag", value_name = "TAG")]
     pub(super) skip_tags: Vec<String>,
+    /// Only shard K of N of the scenarios the tags select, for a CI matrix: `count:K/N` takes every
+    /// Nth in file order, `hash:K/N` those whose id hashes to K (a scenario keeps its shard as others
+    /// are added). `gateproof merge` joins the shards' JSON reports.
+    #[arg(long, value_name = "count:K/N|hash:K/N", value_parser = parse_partition)]
+    pub(super) partition: Option<Partition>,
 }
 
 impl FilterArgs {
@@ -212,6 +251,10 @@ pub(super) fn target_urls(targets: &[TargetArg]) -> Result<Option<Vec<String>>, 
 
 pub(super) fn parse_postgres(text: &str) -> Result<PostgresChoice, String> {
     text.parse()
+}
+
+pub(super) fn parse_partition(text: &str) -> Result<Partition, String> {
+    text.parse().map_err(|e: crate::runner::PartitionError| e.to_string())
 }
 
 pub(super) fn parse_quirk(text: &str) -> Result<Quirk, String> {

@@ -40,7 +40,7 @@ impl Exit {
                 "a scenario failed (with --baseline: one that did not fail there), or a run on a URL target left objects behind"
             }
             Exit::Invocation => {
-                "bad invocation, nothing to run, a broken scenario file (the other files still run) or an unreadable --baseline"
+                "bad invocation, nothing to run, a broken scenario file (the other files still run), an unreadable --baseline, or reports `merge` cannot join"
             }
             Exit::Infrastructure => {
                 "infrastructure trouble: Postgres or the target unreachable, a scenario errored or over its timeout"
@@ -77,9 +77,13 @@ pub fn exit(result: &Result<Verdict, CliError>) -> Exit {
             if e.use_stderr() { Exit::Invocation } else { Exit::Passed }
         }
         Err(CliError::Interrupted(signal)) => signal.exit(),
-        Err(CliError::Usage(_) | CliError::Discover(_) | CliError::WriteReport { .. } | CliError::Baseline(_)) => {
-            Exit::Invocation
-        }
+        Err(
+            CliError::Usage(_)
+            | CliError::Discover(_)
+            | CliError::WriteReport { .. }
+            | CliError::Baseline(_)
+            | CliError::Merge(_),
+        ) => Exit::Invocation,
         Err(
             CliError::Postgres(_)
             | CliError::Proxy(_)

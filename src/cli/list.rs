@@ -21,6 +21,10 @@ pub(super) fn list(args: &ListArgs) -> Result<Verdict, CliError> {
     let (scenarios, broken_files) = load_scenarios(&args.paths)?;
     let filter = args.filter.to_filter();
     let selected: Vec<&Scenario> = scenarios.iter().filter(|s| filter.selects(&s.tags)).collect();
+    let selected = match args.filter.partition {
+        Some(partition) => partition.select(selected, |s| s.id.as_str()),
+        None => selected,
+    };
     let rows: Vec<[String; 4]> = selected
         .iter()
         .map(|s| [s.id.clone(), format!("[{}]", s.tags.join(", ")), s.title.clone(), s.source.display().to_string()])

@@ -7,6 +7,7 @@
 mod args;
 mod exit;
 mod list;
+mod merge;
 mod run;
 mod serve;
 mod stop;
@@ -23,6 +24,7 @@ use crate::postgres::PostgresError;
 use crate::reference::StartError;
 use crate::report::BrokenFile;
 use crate::report::baseline::BaselineError;
+use crate::report::merge::MergeError;
 use crate::scenario::{self, Scenario};
 use args::{Cli, Command};
 use stop::StopSignal;
@@ -50,6 +52,8 @@ pub enum CliError {
     Proxy(#[from] StartError),
     #[error(transparent)]
     Baseline(#[from] BaselineError),
+    #[error(transparent)]
+    Merge(#[from] MergeError),
     #[error("target unreachable: {url} does not answer ({reason})")]
     #[diagnostic(help("check the URL and that the proxy is up: nothing ran, and nothing was created"))]
     TargetUnreachable { url: String, reason: String },
@@ -90,8 +94,10 @@ fn use_colour(stderr_is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> b
 
 fn execute(cli: Cli) -> Result<Verdict, CliError> {
     match cli.command {
-        Command::Schema => {
-            println!("{}", scenario::schema::json_schema());
+        Command::Schema(args) => {
+            let schema =
+                if args.fragment { scenario::schema::fragment_json_schema() } else { scenario::schema::json_schema() };
+            println!("{schema}");
             Ok(Verdict::default())
         }
         Command::Quirks => {
@@ -101,6 +107,7 @@ fn execute(cli: Cli) -> Result<Verdict, CliError> {
             Ok(Verdict::default())
         }
         Command::List(args) => list::list(&args),
+        Command::Merge(args) => merge::merge(&args),
         Command::Run(args) => runtime()?.block_on(run::run(*args)),
         Command::Serve(args) => runtime()?.block_on(serve::serve(args)),
         Command::Explore(args) => runtime()?.block_on(crate::explore::cli::run(*args)),

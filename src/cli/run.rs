@@ -18,8 +18,8 @@ use crate::report::baseline::{self, Baseline, Comparison};
 use crate::report::human::{self, HumanReporter};
 use crate::report::json::JsonReport;
 use crate::report::redact::Redactor;
-use crate::report::{RunInfo, Summary, UNKNOWN_VERSION, junit};
-use crate::runner::{self, CancelToken, Leftover, RunOptions, ScenarioOutcome, Target};
+use crate::report::{RunInfo, Summary, UNKNOWN_VERSION, html, junit};
+use crate::runner::{self, CancelToken, Leftover, Partition, RunOptions, ScenarioOutcome, Target};
 use crate::scenario::Scenario;
 
 pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
@@ -28,7 +28,10 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     let loaded = scenarios.len();
     let filter = args.filter.to_filter();
     let selected: Vec<Scenario> = scenarios.into_iter().filter(|s| filter.selects(&s.tags)).collect();
+    // A shard that got none of a non-empty selection ran its share: only an empty selection is
+    // "nothing ran".
     let nothing_ran = selected.is_empty();
+    let selected = shard_of(selected, args.filter.partition);
 
     let cancel = CancelToken::new();
     let signals = Signals::watch(cancel.clone());
@@ -36,7 +39,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     let clock = Instant::now();
     let options = run_options(&args, invocation.quirks, cancel.clone());
 
-    let finished = if selected.is_empty() {
+    let finished = if nothing_ran {
         eprintln!("{}", nothing_to_run(&args.paths, loaded, broken_files.len()));
         Finished::nothing()
     } else {
@@ -52,6 +55,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     let run = RunInfo {
         target: invocation.target_name(),
         target_version: finished.version.clone(),
+        partition: args.filter.partition,
         started_at,
         duration: clock.elapsed(),
         leftovers: finished.leftovers.clone(),
@@ -60,6 +64,22 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
     };
     write_reports(&args, &finished.outcomes, &run)?;
     Ok(verdict(&finished, run.broken_files.len(), nothing_ran, signals.stopped_by()))
+}
+
+/// The scenarios of this shard (all of them without `--partition`), saying how many of how many on
+/// stdout.
+pub(super) fn shard_of(selected: Vec<Scenario>, partition: Option<Partition>) -> Vec<Scenario> {
+    let Some(partition) = partition else { return selected };
+    let of = selected.len();
+    let shard = partition.select(selected, |s| s.id.as_str());
+    println!("{}", shard_line(partition, shard.len(), of));
+    shard
+}
+
+/// `partition hash:2/4: 3 of the 10 selected scenarios`.
+pub(super) fn shard_line(partition: Partition, taken: usize, of: usize) -> String {
+    let noun = if of == 1 { "scenario" } else { "scenarios" };
+    format!("partition {partition}: {taken} of the {of} selected {noun}")
 }
 
 /// Why a run ran nothing: a run that ran nothing is not a pass.
@@ -215,13 +235,20 @@ fn write_reports(args: &RunArgs, outcomes: &[ScenarioOutcome], run: &RunInfo) ->
         let xml = junit::to_xml(outcomes, run).map_err(|e| CliError::Internal(e.to_string()))?;
         write_report(path, &xml)?;
     }
-    if let Some(path) = &args.json {
-        write_report(path, &JsonReport::new(outcomes, run).to_json())?;
+    // The HTML page is rendered from the JSON report, so it shows (and masks) exactly what that does.
+    if args.json.is_some() || args.html.is_some() {
+        let report = JsonReport::new(outcomes, run);
+        if let Some(path) = &args.json {
+            write_report(path, &report.to_json())?;
+        }
+        if let Some(path) = &args.html {
+            write_report(path, &html::render(&report))?;
+        }
     }
     Ok(())
 }
 
-fn write_report(path: &Path, text: &str) -> Result<(), CliError> {
+pub(super) fn write_report(path: &Path, text: &str) -> Result<(), CliError> {
     std::fs::write(path, text).map_err(|source| CliError::WriteReport { path: path.to_path_buf(), source })
 }
 

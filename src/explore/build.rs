@@ -48,6 +48,7 @@ impl StepBuilder {
                 }),
                 expect: Expect::default(),
                 capture: Vec::new(),
+                origin: None,
                 retry: None,
                 background: false,
                 awaits: Vec::new(),

@@ -177,6 +177,7 @@ pub fn sequence(seed: u64, index: u64, options: &GeneratorOptions) -> Scenario {
         upstream: None,
         tags: vec!["explored".to_string()],
         requires: Vec::new(),
+        probed: Vec::new(),
         reference: ReferenceSettings { cache_ttl: None, replicas },
         mocks: mocks(),
         steps: generator.steps,

@@ -1,5 +1,7 @@
 //! A fake OpenAI-compatible provider: `POST …/chat/completions` answers a completion with `usage`, so
-//! the proxy has tokens to price, after the mock's `delay` when it has one.
+//! the proxy has tokens to price; `POST …/completions` a text completion with the same reply and usage;
+//! `POST …/embeddings` one embedding per input, with the prompt tokens as usage. Each answers after
+//! the mock's `delay` when it has one.
 
 use std::net::TcpListener;
 
@@ -16,7 +18,72 @@ pub(super) async fn start(listener: TcpListener, spec: &LlmMock) -> MockServer {
         .respond_with(Completion(spec.clone()))
         .mount(&server)
         .await;
+    // Not `…/chat/completions`, which ends the same way.
+    Mock::given(method("POST"))
+        .and(path_regex(r"(^|/v1)/completions$"))
+        .respond_with(TextCompletion(spec.clone()))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"/embeddings$"))
+        .respond_with(Embedding(spec.clone()))
+        .mount(&server)
+        .await;
     server
+}
+
+struct TextCompletion(LlmMock);
+
+impl Respond for TextCompletion {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return error(400, "request body is not JSON");
+        };
+        let Some(model) = body.get("model").and_then(Value::as_str) else {
+            return error(400, "`model` is required");
+        };
+        let LlmMock { reply, prompt_tokens, completion_tokens, delay } = &self.0;
+        ResponseTemplate::new(200).set_delay(*delay).set_body_json(json!({
+            "id": format!("cmpl-mock-{}", uuid::Uuid::new_v4().simple()),
+            "object": "text_completion",
+            "created": chrono::Utc::now().timestamp(),
+            "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop", "text": reply, "logprobs": null}],
+            "usage": {
+                "prompt_tokens": prompt_tokens,
+                "completion_tokens": completion_tokens,
+                "total_tokens": prompt_tokens + completion_tokens,
+            },
+        }))
+    }
+}
+
+struct Embedding(LlmMock);
+
+impl Respond for Embedding {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
+            return error(400, "request body is not JSON");
+        };
+        let Some(model) = body.get("model").and_then(Value::as_str) else {
+            return error(400, "`model` is required");
+        };
+        let inputs = match body.get("input") {
+            Some(Value::Array(items)) => items.len(),
+            Some(Value::String(_)) => 1,
+            _ => return error(400, "`input` is required"),
+        };
+        let data: Vec<Value> = (0..inputs)
+            .map(|index| json!({"object": "embedding", "index": index, "embedding": [0.25, -0.5, 0.75]}))
+            .collect();
+        let tokens = self.0.prompt_tokens;
+        ResponseTemplate::new(200).set_delay(self.0.delay).set_body_json(json!({
+            "object": "list",
+            "data": data,
+            "model": model,
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        }))
+    }
 }
 
 struct Completion(LlmMock);

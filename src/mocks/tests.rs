@@ -85,6 +85,56 @@ async fn llm_mock_answers_a_completion_with_the_declared_usage() {
 }
 
 #[tokio::test]
+async fn llm_mock_answers_a_text_completion_apart_from_a_chat_completion() {
+    let spec = MockSpec {
+        name: "openai".into(),
+        location: Location::default(),
+        kind: MockKind::Llm(LlmMock {
+            reply: "hi there".into(),
+            prompt_tokens: 7,
+            completion_tokens: 3,
+            ..LlmMock::default()
+        }),
+    };
+    let mocks = RunningMocks::start(&[spec], &MockHost::default()).await.unwrap();
+    let url = url_of(&mocks, "openai").await;
+    let post = |path: &str, body: Value| reqwest::Client::new().post(format!("{url}{path}")).json(&body).send();
+    let text: Value =
+        post("/completions", json!({"model": "gpt-x", "prompt": "hello"})).await.unwrap().json().await.unwrap();
+    assert_eq!(text["object"], "text_completion");
+    assert_eq!(text["choices"][0]["text"], "hi there");
+    assert_eq!(text["usage"]["total_tokens"], 10);
+    let chat: Value =
+        post("/chat/completions", json!({"model": "gpt-x", "messages": []})).await.unwrap().json().await.unwrap();
+    assert_eq!(chat["object"], "chat.completion");
+}
+
+#[tokio::test]
+async fn llm_mock_answers_one_embedding_per_input_with_the_prompt_tokens() {
+    let spec = MockSpec {
+        name: "openai".into(),
+        location: Location::default(),
+        kind: MockKind::Llm(LlmMock {
+            reply: "unused".into(),
+            prompt_tokens: 4,
+            completion_tokens: 3,
+            ..LlmMock::default()
+        }),
+    };
+    let mocks = RunningMocks::start(&[spec], &MockHost::default()).await.unwrap();
+    let url = url_of(&mocks, "openai").await;
+    let embed = |input: Value| {
+        reqwest::Client::new().post(format!("{url}/embeddings")).json(&json!({"model": "emb-x", "input": input})).send()
+    };
+    let body: Value = embed(json!(["a", "b"])).await.unwrap().json().await.unwrap();
+    assert_eq!(body["data"].as_array().map(Vec::len), Some(2));
+    assert_eq!(body["data"][1]["index"], 1);
+    assert_eq!(body["model"], "emb-x");
+    assert_eq!(body["usage"], json!({"prompt_tokens": 4, "total_tokens": 4}));
+    assert_eq!(embed(Value::Null).await.unwrap().status(), 400);
+}
+
+#[tokio::test]
 async fn llm_mock_refuses_a_completion_without_model() {
     let spec =
         MockSpec { name: "openai".into(), location: Location::default(), kind: MockKind::Llm(LlmMock::default()) };

@@ -13,12 +13,28 @@ use crate::runner::{
     AssertionResult, ReceivedResponse, ReproductionResult, ReproductionVerdict, ScenarioOutcome, ScenarioStatus,
     SentBody, SentRequest, StepOutcome, StepStatus,
 };
-use crate::scenario::Location;
+use crate::scenario::{IncludeSite, Location, Origin};
+
+/// The failed scenario of [`outcomes`], its failing step written in a fragment that a fragment
+/// included from the scenario includes.
+pub(crate) fn included_failure() -> ScenarioOutcome {
+    let mut outcome = outcomes().swap_remove(1);
+    let step = outcome.steps.iter_mut().find(|s| matches!(s.status, StepStatus::Failed { .. })).expect("a failure");
+    step.origin = Some(std::sync::Arc::new(Origin {
+        file: "scenarios/fragments/team.yaml".into(),
+        included_from: vec![
+            IncludeSite { file: "scenarios/fragments/org.yaml".into(), location: Location { line: 9, column: 5 } },
+            IncludeSite { file: "scenarios/org/admin.yaml".into(), location: Location { line: 4, column: 5 } },
+        ],
+    }));
+    outcome
+}
 
 pub(crate) fn run_info() -> RunInfo {
     RunInfo {
         target: "reference".into(),
         target_version: "gateproof reference 0.1.0".into(),
+        partition: None,
         started_at: Utc.with_ymd_and_hms(2026, 11, 3, 9, 30, 0).single().expect("valid date"),
         duration: Duration::from_millis(2_930),
         leftovers: None,
@@ -58,6 +74,7 @@ fn step(id: &str, line: usize, status: StepStatus) -> StepOutcome {
         assertions: vec![],
         duration: Duration::ZERO,
         attempts: 0,
+        origin: None,
     }
 }
 

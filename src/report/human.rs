@@ -102,8 +102,20 @@ pub fn failure_detail(outcome: &ScenarioOutcome) -> Option<String> {
 }
 
 /// Where the step is, how it ended, its request, the checks that failed and its response.
-fn write_step(out: &mut String, step: &StepOutcome, checks: &[AssertionResult], file: &str) {
+fn write_step(out: &mut String, step: &StepOutcome, checks: &[AssertionResult], scenario_file: &str) {
+    // An included step is written in its fragment: its place, and its assertions', are there.
+    let file = step.origin.as_ref().map_or_else(|| scenario_file.to_string(), |o| o.file.display().to_string());
+    let file = file.as_str();
     let _ = writeln!(out, "  --> {file}:{}:{} (step `{}`)", step.location.line, step.location.column, step.id);
+    for site in step.included_from() {
+        let _ = writeln!(
+            out,
+            "      included from {}:{}:{}",
+            site.file.display(),
+            site.location.line,
+            site.location.column
+        );
+    }
     match &step.status {
         StepStatus::Failed { message } => {
             let _ = writeln!(out, "  step failed: {message}");
@@ -452,6 +464,23 @@ mod tests {
         step.assertions[0].actual = "line one\nline two".into();
         let detail = failure_detail(&outcome).expect("a failure");
         assert!(detail.contains("        actual:   line one\n                  line two\n"), "{detail}");
+    }
+
+    #[test]
+    fn an_included_step_is_placed_in_its_fragment_with_every_include_step() {
+        let outcome = fixtures::included_failure();
+        let detail = failure_detail(&outcome).expect("a failure");
+        let step = outcome.failed_step().expect("a failed step");
+        let (line, column) = (step.location.line, step.location.column);
+        let expected = format!(
+            "  --> scenarios/fragments/team.yaml:{line}:{column} (step `{}`)\n      included from \
+             scenarios/fragments/org.yaml:9:5\n      included from scenarios/org/admin.yaml:4:5\n",
+            step.id
+        );
+        assert!(detail.contains(&expected), "{detail}");
+        // Its assertions are in the fragment too.
+        assert!(!detail.contains("(scenarios/org/admin.yaml:"), "{detail}");
+        assert!(detail.contains("(scenarios/fragments/team.yaml:"), "{detail}");
     }
 
     #[test]

@@ -16,6 +16,7 @@
 //!   "format_version": 2,
 //!   "target": "reference",
 //!   "target_version": "1.83.14" | "gateproof reference 0.1.0" | "unknown",
+//!   "partition": null | "hash:2/4",
 //!   "started_at": "2026-11-03T09:30:00Z",
 //!   "duration_ms": 2930,
 //!   "summary": {"total": 5, "passed": 1, "failed": 1, "skipped": 1, "errored": 1, "broken_files": 1,
@@ -27,7 +28,9 @@
 //!     "status": "passed|failed|skipped|errored", "reason": "skip reason or error message, else null",
 //!     "duration_ms": 420,
 //!     "steps": [{
-//!       "id": "…", "line": 6, "column": 5, "status": "passed|failed|errored|not_run",
+//!       "id": "…", "line": 6, "column": 5, "file": "scenarios/fragments/f.yaml" | null,
+//!       "included_from": [{"file": "scenarios/x.yaml", "line": 12, "column": 5}],
+//!       "status": "passed|failed|errored|not_run",
 //!       "message": "why it failed, else null", "attempts": 1, "duration_ms": 40,
 //!       "request": {"method": "POST", "url": "…", "credentials": "admin|none|key sk-…1234",
 //!                   "headers": [{"name": "…", "value": "…"}], "body": {"json": {}} | {"raw": "…"} | null},
@@ -43,7 +46,8 @@
 //!                  "cleanup": "deleted|already_gone|kept|failed|unsupported|pending",
 //!                  "reason": "… or null"}]
 //!   }],
-//!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …"}],
+//!   "leftovers": null | [{"scenario": "…", "object": "team t-1", "reason": "still exists; …",
+//!                         "unreachable": false}],
 //!   "baseline": null | {"file": "before.json", "target_version": "1.83.14" | null,
 //!                       "new_failures": [{"id": "…", "file": "…", "before": "passed|skipped|errored|absent"}],
 //!                       "fixed": [{…, "before": "failed"}], "known_failures": [{…, "before": "failed"}]}
@@ -75,6 +79,10 @@ pub struct JsonReport {
     /// documents written before it was always known).
     #[serde(default)]
     pub target_version: Option<String>,
+    /// The shard of a run with `--partition`, e.g. `hash:2/4`; `null` for a whole run, and for the
+    /// report `gateproof merge` writes (since 2, added).
+    #[serde(default)]
+    pub partition: Option<String>,
     pub started_at: DateTime<Utc>,
     pub duration_ms: u64,
     pub summary: JsonSummary,
@@ -121,6 +129,9 @@ pub struct JsonLeftover {
     /// e.g. `team t-1`, `key sk-…abcd`.
     pub object: String,
     pub reason: String,
+    /// The target did not answer the check: infrastructure trouble, not a verdict (since 2, added).
+    #[serde(default)]
+    pub unreachable: bool,
 }
 
 /// One object a scenario created on an external target, and its teardown.
@@ -232,6 +243,15 @@ pub struct JsonStep {
     pub id: String,
     pub line: usize,
     pub column: usize,
+    /// The fragment file the step is written in, when a step of the scenario included it (`line`,
+    /// `column` and its assertions' are in that file); `null` for a step of the scenario file itself
+    /// (since 2, added).
+    #[serde(default)]
+    pub file: Option<String>,
+    /// The include steps that brought an included step in, innermost first, up to the scenario's own;
+    /// empty for a step of the scenario file (since 2, added).
+    #[serde(default)]
+    pub included_from: Vec<JsonPlace>,
     pub status: JsonStepStatus,
     pub message: Option<String>,
     pub attempts: u32,
@@ -239,6 +259,14 @@ pub struct JsonStep {
     pub request: Option<JsonRequest>,
     pub response: Option<JsonResponse>,
     pub assertions: Vec<JsonAssertion>,
+}
+
+/// A place in a file: an include step.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JsonPlace {
+    pub file: String,
+    pub line: usize,
+    pub column: usize,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -292,6 +320,7 @@ impl JsonReport {
             format_version: FORMAT_VERSION,
             target: run.target.clone(),
             target_version: Some(run.target_version.clone()),
+            partition: run.partition.map(|p| p.to_string()),
             started_at: run.started_at,
             duration_ms: millis(run.duration),
             summary: JsonSummary {
@@ -315,20 +344,7 @@ impl JsonReport {
                     message: b.message.clone(),
                 })
                 .collect(),
-            baseline: run.baseline.as_ref().map(|c| {
-                let changes = |list: &[super::baseline::Change]| {
-                    list.iter()
-                        .map(|c| JsonChange { id: c.id.clone(), file: c.file.clone(), before: c.before.to_string() })
-                        .collect()
-                };
-                JsonBaseline {
-                    file: c.file.clone(),
-                    target_version: c.baseline_version.clone(),
-                    new_failures: changes(&c.new_failures),
-                    fixed: changes(&c.fixed),
-                    known_failures: changes(&c.known_failures),
-                }
-            }),
+            baseline: run.baseline.as_ref().map(baseline),
             leftovers: run.leftovers.as_ref().map(|found| {
                 found
                     .iter()
@@ -336,6 +352,7 @@ impl JsonReport {
                         scenario: l.scenario.clone(),
                         object: l.label.clone(),
                         reason: l.reason.clone(),
+                        unreachable: l.unreachable,
                     })
                     .collect()
             }),
@@ -345,6 +362,22 @@ impl JsonReport {
     pub fn to_json(&self) -> String {
         // Plain data with string keys: serializing it cannot fail.
         serde_json::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+/// The comparison with a baseline as the report writes it.
+pub fn baseline(comparison: &super::baseline::Comparison) -> JsonBaseline {
+    let changes = |list: &[super::baseline::Change]| {
+        list.iter()
+            .map(|c| JsonChange { id: c.id.clone(), file: c.file.clone(), before: c.before.to_string() })
+            .collect()
+    };
+    JsonBaseline {
+        file: comparison.file.clone(),
+        target_version: comparison.baseline_version.clone(),
+        new_failures: changes(&comparison.new_failures),
+        fixed: changes(&comparison.fixed),
+        known_failures: changes(&comparison.known_failures),
     }
 }
 
@@ -413,6 +446,16 @@ fn step(outcome: &StepOutcome) -> JsonStep {
         id: outcome.id.clone(),
         line: outcome.location.line,
         column: outcome.location.column,
+        file: outcome.origin.as_ref().map(|o| o.file.display().to_string()),
+        included_from: outcome
+            .included_from()
+            .iter()
+            .map(|site| JsonPlace {
+                file: site.file.display().to_string(),
+                line: site.location.line,
+                column: site.location.column,
+            })
+            .collect(),
         status,
         message,
         attempts: outcome.attempts,
@@ -470,6 +513,34 @@ mod tests {
     fn json_of_the_fixed_outcomes() {
         let report = JsonReport::new(&fixtures::outcomes(), &fixtures::run_info());
         insta::assert_snapshot!("json", report.to_json());
+    }
+
+    #[test]
+    fn an_included_step_names_its_fragment_and_the_include_steps() {
+        let report = JsonReport::new(&[fixtures::included_failure()], &fixtures::run_info());
+        let value: Value = serde_json::from_str(&report.to_json()).expect("JSON");
+        let steps = value["scenarios"][0]["steps"].as_array().expect("steps");
+        let failed = steps.iter().find(|s| s["status"] == "failed").expect("the failed step");
+        assert_eq!(failed["file"], "scenarios/fragments/team.yaml");
+        assert_eq!(
+            failed["included_from"],
+            serde_json::json!([
+                {"file": "scenarios/fragments/org.yaml", "line": 9, "column": 5},
+                {"file": "scenarios/org/admin.yaml", "line": 4, "column": 5}
+            ])
+        );
+        let own = steps.iter().find(|s| s["status"] == "passed").expect("a step of the scenario");
+        assert_eq!(own["file"], Value::Null);
+        assert_eq!(own["included_from"], serde_json::json!([]));
+        // A report written before these fields reads them as a step of the scenario.
+        let mut older = value.clone();
+        for step in older["scenarios"][0]["steps"].as_array_mut().expect("steps") {
+            let step = step.as_object_mut().expect("a step");
+            step.remove("file");
+            step.remove("included_from");
+        }
+        let read: JsonReport = serde_json::from_value(older).expect("an older report reads");
+        assert!(read.scenarios[0].steps.iter().all(|s| s.file.is_none() && s.included_from.is_empty()));
     }
 
     #[test]

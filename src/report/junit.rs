@@ -24,6 +24,9 @@ pub fn report(outcomes: &[ScenarioOutcome], run: &RunInfo) -> Report {
     suite.set_time(run.duration);
     suite.add_property(Property::new("target", run.target.as_str()));
     suite.add_property(Property::new("target_version", run.target_version.as_str()));
+    if let Some(partition) = run.partition {
+        suite.add_property(Property::new("partition", partition.to_string()));
+    }
     if let Some(baseline) = &run.baseline {
         suite.add_property(Property::new("baseline", baseline.file.as_str()));
         let version = baseline.baseline_version.as_deref().unwrap_or(super::UNKNOWN_VERSION);
@@ -148,6 +151,13 @@ mod tests {
     fn junit_of_the_fixed_outcomes() {
         let xml = to_xml(&fixtures::outcomes(), &fixtures::run_info()).expect("serializes");
         insta::assert_snapshot!("junit", xml);
+    }
+
+    #[test]
+    fn a_failed_included_step_is_placed_in_its_fragment() {
+        let xml = to_xml(&[fixtures::included_failure()], &fixtures::run_info()).expect("serializes");
+        assert!(xml.contains("--&gt; scenarios/fragments/team.yaml:"), "{xml}");
+        assert!(xml.contains("included from scenarios/org/admin.yaml:4:5"), "{xml}");
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! Reporters: turn the runner's events and outcomes into text for people (`human`), JUnit XML for CI
-//! (`junit`) and a versioned JSON document for tools (`json`). They read outcomes only.
+//! (`junit`) and a versioned JSON document for tools (`json`). They read outcomes only; the HTML page
+//! (`html`) reads only the JSON document, so it can render a merged one too.
 
 pub mod baseline;
+pub mod html;
 pub mod human;
 pub mod json;
 pub mod junit;
+pub mod merge;
+pub mod read_back;
 pub mod redact;
 
 use std::time::Duration;
@@ -23,6 +27,8 @@ pub struct RunInfo {
     pub target: String,
     /// What the target says its version is; [`UNKNOWN_VERSION`] when it does not say.
     pub target_version: String,
+    /// The shard this run was (`--partition`); `None` for a whole run.
+    pub partition: Option<crate::runner::Partition>,
     pub started_at: DateTime<Utc>,
     pub duration: Duration,
     /// What the leftover check found after a run on an external target; `None` when it did not run

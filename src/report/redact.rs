@@ -131,7 +131,8 @@ impl Redactor {
     }
 
     fn step(&self, step: &StepOutcome) -> StepOutcome {
-        let StepOutcome { id, location, status, request, response, assertions, duration, attempts } = step.clone();
+        let StepOutcome { id, location, status, request, response, assertions, duration, attempts, origin } =
+            step.clone();
         StepOutcome {
             id,
             location,
@@ -145,6 +146,7 @@ impl Redactor {
             assertions: assertions.iter().map(|a| self.assertion(a)).collect(),
             duration,
             attempts,
+            origin,
         }
     }
 

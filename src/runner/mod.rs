@@ -3,7 +3,7 @@
 //! The runner never prints: it emits [`Event`]s while it works and returns [`ScenarioOutcome`]s; the
 //! reporters in `crate::report` turn those into text. One file per concept: `http` (building and
 //! sending requests), `assert`, `query` (JSONPath), `capture`, `error_view` (LiteLLM's error
-//! envelopes), `step`, `scenario`, `pool` (many scenarios at once), `target`, `filter`, `cancel`,
+//! envelopes), `step`, `scenario`, `pool` (many scenarios at once), `target`, `filter`, `partition`, `cancel`,
 //! `event` and `outcome`.
 
 mod assert;
@@ -14,6 +14,7 @@ mod event;
 mod filter;
 mod http;
 mod outcome;
+mod partition;
 mod pool;
 mod probe;
 mod query;
@@ -37,6 +38,7 @@ pub use outcome::{
     AssertionResult, Cleanup, Created, ReceivedResponse, ReproductionResult, ReproductionVerdict, Resource,
     ResourceKind, ScenarioOutcome, ScenarioStatus, SentBody, SentRequest, StepOutcome, StepStatus,
 };
+pub use partition::{Partition, PartitionError, PartitionKind};
 pub use pool::run_scenarios;
 pub use probe::TargetProfile;
 pub use target::{Target, generate_master_key};

@@ -3,14 +3,15 @@
 //! Nothing here refers to the runner's internals or to HTTP client types, so a reporter can be written
 //! (and tested) from these values alone.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
 pub use super::resources::{Resource, ResourceKind};
-use crate::scenario::Location;
 use crate::scenario::Quirk;
+use crate::scenario::{IncludeSite, Location, Origin};
 
 /// The result of one scenario.
 #[derive(Clone, Debug, PartialEq)]
@@ -147,6 +148,21 @@ pub struct StepOutcome {
     pub duration: Duration,
     /// How many times the request was sent (0 without a request).
     pub attempts: u32,
+    /// The fragment the step is written in, when it is an included one: `location` (and the locations
+    /// of its assertions) are in that file, not the scenario's.
+    pub origin: Option<Arc<Origin>>,
+}
+
+impl StepOutcome {
+    /// The file the step is written in: its fragment, or the scenario file `scenario_file`.
+    pub fn file<'a>(&'a self, scenario_file: &'a Path) -> &'a Path {
+        self.origin.as_ref().map_or(scenario_file, |origin| origin.file.as_path())
+    }
+
+    /// The include steps that brought the step in, innermost first; empty for a step of the scenario.
+    pub fn included_from(&self) -> &[IncludeSite] {
+        self.origin.as_ref().map_or(&[], |origin| origin.included_from.as_slice())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,18 +2,19 @@
 //! scenarios may `require` it lacks (licence-gated features, features of newer versions).
 //!
 //! Each question is one small admin request whose answer is read the way LiteLLM gives it; what the
-//! probe creates to ask (a key, a team, a user) it deletes again.
+//! probe creates to ask (a key, a team, a user) it deletes again. A capability a scenario probes
+//! itself (`requires: [{capability, probe}]`) is asked the scenario's way, by [`probed`].
 
 use std::collections::BTreeMap;
 
 use rand::Rng;
 use serde_json::{Value, json};
 
-use super::error_view;
 use super::http::{self, Client, Endpoint};
 use super::outcome::ReceivedResponse;
 use super::resources::route_missing;
-use crate::scenario::Capability;
+use super::{assert, capture, error_view};
+use crate::scenario::{Capability, ProbedCapability, Request, Variables};
 
 /// The answers of the probe.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -171,4 +172,59 @@ async fn create_team(client: &Client, endpoint: &Endpoint, alias: &str) -> Resul
         .and_then(Value::as_str)
         .map(str::to_string)
         .ok_or_else(|| refused("POST /team/new", &made))
+}
+
+/// Whether the target lacks a capability a scenario probes itself: `None` when it has it, else what
+/// the probe saw. `setup` runs first (each must answer 200), `cleanup` last, whatever happened.
+pub(crate) async fn probed(client: &Client, endpoint: &Endpoint, capability: &ProbedCapability) -> Option<String> {
+    let mut vars = Variables::new();
+    let tag = format!("gateproof-probe-{}", rand::rng().random_range(100_000..1_000_000));
+    vars.insert("run_id".into(), Value::String(tag));
+    let lacks = probe_once(client, endpoint, capability, &mut vars).await;
+    for request in &capability.cleanup {
+        // A cleanup request whose variables setup never captured is not sent.
+        if let Ok(prepared) = http::prepare(client, endpoint, request, &vars) {
+            let _ = http::send_classified(client, prepared.request).await;
+        }
+    }
+    lacks
+}
+
+async fn probe_once(
+    client: &Client,
+    endpoint: &Endpoint,
+    capability: &ProbedCapability,
+    vars: &mut Variables,
+) -> Option<String> {
+    for (request, captures) in &capability.setup {
+        let what = format!("the probe's setup {} {}", request.method, request.path.as_str());
+        let response = match send(client, endpoint, request, vars).await {
+            Ok(response) => response,
+            Err(why) => return Some(format!("{what}: {why}")),
+        };
+        if response.status != 200 {
+            return Some(refused(&what, &response));
+        }
+        if let Err(why) = capture::apply(captures, &response, vars) {
+            return Some(format!("{what}: {why}"));
+        }
+    }
+    let request = &capability.request;
+    let what = format!("{} {}", request.method, request.path.as_str());
+    let response = match send(client, endpoint, request, vars).await {
+        Ok(response) => response,
+        Err(why) => return Some(format!("{what}: {why}")),
+    };
+    let lacks = assert::check(&capability.lacks_when, &response, vars, "").iter().all(|r| r.passed);
+    lacks.then(|| refused(&what, &response))
+}
+
+async fn send(
+    client: &Client,
+    endpoint: &Endpoint,
+    request: &Request,
+    vars: &Variables,
+) -> Result<ReceivedResponse, String> {
+    let prepared = http::prepare(client, endpoint, request, vars)?;
+    http::send_classified(client, prepared.request).await.map_err(http::Unanswered::into_message)
 }

@@ -171,6 +171,7 @@ steps:
             assertions: vec![],
             duration: Default::default(),
             attempts: 1,
+            origin: None,
         }
     }
 

@@ -318,6 +318,7 @@ fn not_run(step: &crate::scenario::Step) -> StepOutcome {
         assertions: Vec::new(),
         duration: Default::default(),
         attempts: 0,
+        origin: step.origin.clone(),
     }
 }
 

@@ -29,6 +29,7 @@ pub(crate) async fn run(
         assertions: Vec::new(),
         duration: Default::default(),
         attempts: 0,
+        origin: step.origin.clone(),
     };
     if let Some(pause) = step.sleep {
         tokio::select! {

@@ -1,7 +1,8 @@
 //! What scenarios run against: the in-process reference proxy (one fresh database and proxy per
 //! scenario) or an external proxy by URL.
 
-use std::sync::Arc;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use rand::Rng;
 
@@ -27,6 +28,9 @@ pub enum Target {
         master_key: String,
         /// Asked once, by the first scenario that opens the target.
         profile: OnceCell<TargetProfile>,
+        /// Capabilities scenarios probe themselves, by name: each asked once, by the first scenario
+        /// that needs it; `Some` says what the target answered when it lacks it.
+        probed: Mutex<BTreeMap<String, Arc<OnceCell<Option<String>>>>>,
     },
 }
 
@@ -42,7 +46,12 @@ impl Target {
 
     /// Several replicas of one external proxy (at least one URL).
     pub fn external_replicas(base_urls: Vec<String>, master_key: impl Into<String>) -> Target {
-        Target::External { base_urls, master_key: master_key.into(), profile: OnceCell::new() }
+        Target::External {
+            base_urls,
+            master_key: master_key.into(),
+            profile: OnceCell::new(),
+            probed: Mutex::new(BTreeMap::new()),
+        }
     }
 
     /// The target's version, as its health route gives it; `None` when it does not say.
@@ -112,7 +121,7 @@ impl Target {
         client: &Client,
     ) -> Result<Session, Unavailable> {
         match self {
-            Target::External { base_urls, master_key, profile } => {
+            Target::External { base_urls, master_key, profile, probed } => {
                 if !quirks.is_empty() {
                     return Err(Unavailable::Skip(format!(
                         "quirks ({quirks}) switch bugs on in the reference proxy only"
@@ -144,6 +153,17 @@ impl Target {
                     let profile = profile.get_or_init(|| probe::probe(client, &endpoints[0])).await;
                     if let Some(reason) = profile.lacks(&scenario.requires) {
                         return Err(Unavailable::Skip(reason));
+                    }
+                }
+                for capability in &scenario.probed {
+                    // Cached by name: the loader has made sure every scenario naming it probes alike.
+                    let cell = {
+                        let mut cells = probed.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                        Arc::clone(cells.entry(capability.name.clone()).or_default())
+                    };
+                    let lacks = cell.get_or_init(|| probe::probed(client, &endpoints[0], capability)).await;
+                    if let Some(why) = lacks {
+                        return Err(Unavailable::Skip(format!("the target lacks `{}`: {why}", capability.name)));
                     }
                 }
                 Ok(Session { endpoints, reference: None })

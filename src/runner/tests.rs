@@ -26,6 +26,7 @@ fn scenario(id: &str, steps: Vec<Step>) -> Scenario {
         upstream: None,
         tags: vec![],
         requires: vec![],
+        probed: vec![],
         reference: ReferenceSettings::default(),
         mocks: vec![],
         steps,
@@ -45,6 +46,7 @@ fn step(id: &str, line: usize, request: Request, expect: Expect) -> Step {
         retry: None,
         background: false,
         awaits: vec![],
+        origin: None,
     }
 }
 
@@ -395,6 +397,7 @@ async fn a_step_without_request_only_sleeps() {
         retry: None,
         background: false,
         awaits: vec![],
+        origin: None,
     };
     let outcome = run_scenario(&scenario("sleep", vec![pause]), &external(&server), &options()).await;
     assert_eq!(outcome.status, ScenarioStatus::Passed);
@@ -948,4 +951,82 @@ async fn a_scenario_timeout_with_a_background_step_pending_ends_without_waiting_
     let ScenarioStatus::Errored { message } = &outcome.status else { panic!("expected an error: {outcome:#?}") };
     assert!(message.contains("did not finish within 200ms"), "{message}");
     assert!(server.received_requests().await.unwrap_or_default().is_empty());
+}
+
+/// A scenario requiring `gated`, which its probe asks with a setup, a request and a cleanup.
+fn probing(id: &str) -> Scenario {
+    let text = format!(
+        "id: {id}\ntitle: T\nrequires:\n  - capability: gated\n    probe:\n      setup:\n        - request: \
+         {{method: POST, path: /team/new}}\n          capture: {{team_id: $.team_id}}\n      request: {{method: \
+         POST, path: /gated, json: {{team: \"{{{{team_id}}}}\"}}}}\n      lacks_when: {{status: 403, error: \
+         {{message_contains: Enterprise}}}}\n      cleanup:\n        - {{method: POST, path: /team/delete, json: \
+         {{team_ids: [\"{{{{team_id}}}}\"]}}}}\nsteps:\n  - id: health\n    request: {{method: GET, path: /health}}\n"
+    );
+    crate::scenario::parse_str(&text, std::path::Path::new("probing.yaml")).expect("a valid scenario")
+}
+
+#[tokio::test]
+async fn a_probed_capability_is_asked_once_per_target_and_skips_with_what_the_probe_saw() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"team_id": "t-probe"})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/gated"))
+        .and(wiremock::matchers::body_json(json!({"team": "t-probe"})))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"error": {
+            "message": "You must be a LiteLLM Enterprise user to use this feature", "type": "auth_error",
+            "param": null, "code": "403"
+        }})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/team/delete"))
+        .and(wiremock::matchers::body_json(json!({"team_ids": ["t-probe"]})))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let target = external(&server);
+    for id in ["first", "second"] {
+        let outcome = run_scenario(&probing(id), &target, &options()).await;
+        let ScenarioStatus::Skipped { reason } = &outcome.status else { panic!("expected a skip: {outcome:#?}") };
+        assert_eq!(
+            reason,
+            "the target lacks `gated`: POST /gated answered 403: You must be a LiteLLM Enterprise user to use this \
+             feature"
+        );
+    }
+    // The `expect(1)`s are checked when the server drops: one probe for both scenarios.
+}
+
+#[tokio::test]
+async fn a_probe_answer_outside_lacks_when_means_the_target_has_it() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"team_id": "t-probe"})))
+        .mount(&server)
+        .await;
+    // A licensed proxy refuses the probe's made-up request for another reason.
+    Mock::given(method("POST"))
+        .and(path("/gated"))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({"error": {"message": "no such model"}})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).and(path("/team/delete")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("GET")).and(path("/health")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let outcome = run_scenario(&probing("licensed"), &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+
+    // A setup that fails counts the capability as missing, naming the setup request.
+    let server = MockServer::start().await;
+    Mock::given(method("POST")).and(path("/team/new")).respond_with(ResponseTemplate::new(500)).mount(&server).await;
+    let outcome = run_scenario(&probing("broken-setup"), &external(&server), &options()).await;
+    let ScenarioStatus::Skipped { reason } = &outcome.status else { panic!("expected a skip: {outcome:#?}") };
+    assert!(reason.starts_with("the target lacks `gated`: the probe's setup POST /team/new answered 500"), "{reason}");
 }

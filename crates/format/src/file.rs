@@ -40,10 +40,11 @@ pub(crate) struct ScenarioFile {
     /// Free-form tags for selecting scenarios.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// Capabilities the target must have; a target without one skips the scenario.
+    /// Capabilities the target must have; a target without one skips the scenario. Each is a built-in
+    /// name, or a capability of your own with the probe that tells whether the target has it.
     #[serde(default)]
-    #[schemars(with = "Vec<Capability>")]
-    pub requires: Vec<Spanned<String>>,
+    #[schemars(with = "Vec<RequirementFile>")]
+    pub requires: Vec<Spanned<RequirementFile>>,
     /// Settings of the in-process reference proxy only; an external target cannot honour them.
     pub reference: Option<ReferenceFile>,
     /// The upstream bug this scenario catches: with the quirk on, the reference proxy must fail the
@@ -100,14 +101,98 @@ pub(crate) struct MatrixRowFile {
     pub expect: Spanned<SpannedMap<Spanned<StatusSpec>>>,
 }
 
-/// The request a matrix row sends before each of its cells.
+/// One entry of `requires:`: a built-in capability's name, or a capability of the file's own.
+#[derive(Debug)]
+pub(crate) enum RequirementFile {
+    Builtin(String),
+    // Boxed: a probe holds whole requests and expectations, and most entries are names.
+    Probed(Box<ProbedFile>),
+}
+
+impl<'de> Deserialize<'de> for RequirementFile {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RequirementVisitor;
+
+        impl<'de> Visitor<'de> for RequirementVisitor {
+            type Value = RequirementFile;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a built-in capability's name, or `{capability: NAME, probe: {request, lacks_when}}`")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RequirementFile, E> {
+                Ok(RequirementFile::Builtin(v.to_string()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RequirementFile, A::Error> {
+                ProbedFile::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|probed| RequirementFile::Probed(Box::new(probed)))
+            }
+        }
+
+        deserializer.deserialize_any(RequirementVisitor)
+    }
+}
+
+impl JsonSchema for RequirementFile {
+    fn schema_name() -> Cow<'static, str> {
+        "Requirement".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "A built-in capability (probed by gateproof), or a capability of your own with its probe.",
+            "oneOf": [generator.subschema_for::<Capability>(), generator.subschema_for::<ProbedFile>()]
+        })
+    }
+}
+
+/// A capability of the scenario's own: a name and the probe that tells whether an external target
+/// has it. The probe runs once per target and run, for every scenario naming the capability.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProbedFile {
+    /// The capability's name (`[a-z0-9][a-z0-9_-]*`, not a built-in one); every file naming it must
+    /// give the same probe.
+    #[schemars(with = "String", pattern(r"^[a-z0-9][a-z0-9_-]*$"))]
+    pub capability: Spanned<String>,
+    /// How to ask the target.
+    #[schemars(with = "ProbeFile")]
+    pub probe: Spanned<ProbeFile>,
+}
+
+/// Requests sent with the master key: `setup` in order, then `request`, whose answer is held to
+/// `lacks_when`, then `cleanup`, whatever happened. Templates see `run_id` (one per probe) and the
+/// captures of `setup`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ProbeFile {
+    /// Objects the probe needs (a team to attach something to); each must answer 200, or the target
+    /// counts as lacking the capability.
+    #[serde(default)]
+    #[schemars(with = "Vec<MatrixSetupFile>")]
+    pub setup: Vec<Spanned<MatrixSetupFile>>,
+    /// The request that uses the capability.
+    #[schemars(with = "RequestFile")]
+    pub request: Spanned<RequestFile>,
+    /// The answers that mean the target lacks it (same shape as `expect`); any other answer means it
+    /// has it.
+    #[schemars(with = "ExpectFile")]
+    pub lacks_when: Spanned<ExpectFile>,
+    /// Requests that delete what `setup` (or `request`) created; their answers are not checked.
+    #[serde(default)]
+    #[schemars(with = "Vec<RequestFile>")]
+    pub cleanup: Vec<Spanned<RequestFile>>,
+}
+
+/// A request sent with the master key before another (a matrix cell, a capability probe's request).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct MatrixSetupFile {
     /// The HTTP request, sent with the master key.
     #[schemars(with = "RequestFile")]
     pub request: Spanned<RequestFile>,
-    /// Variables to set from its response, for later setup requests and the cell's request.
+    /// Variables to set from its response, for later setup requests and the request it prepares.
     #[serde(default)]
     #[schemars(with = "SpannedMap<String>")]
     pub capture: SpannedMap<Spanned<String>>,
@@ -311,6 +396,16 @@ pub(crate) struct StepFile {
     #[serde(rename = "await")]
     #[schemars(with = "Option<AwaitSpec>")]
     pub awaits: Option<Spanned<AwaitSpec>>,
+    /// Run a fragment's steps here: the path of a fragment file, relative to this file. Its steps get
+    /// ids `ID.STEP` and its captures are the variables `ID.NAME`, `ID` being this step's id. Takes no
+    /// other field than `id` and `with`.
+    #[schemars(with = "Option<String>", length(min = 1))]
+    pub include: Option<Spanned<String>>,
+    /// The fragment's parameters: name -> value. A string is a template of this file's variables; any
+    /// other JSON value keeps its type where the fragment writes the parameter alone, as `"{{name}}"`,
+    /// in a JSON value. Needs `include`.
+    #[schemars(with = "Option<SpannedMap<Value>>")]
+    pub with: Option<Spanned<SpannedMap<Spanned<Value>>>>,
 }
 
 /// `await:` as written: one step id or a list of them.
@@ -362,6 +457,43 @@ impl JsonSchema for AwaitSpec {
             ]
         })
     }
+}
+
+/// A fragment: steps with parameters that scenarios include (`include:` in a step). A file with a
+/// top-level `fragment:` key is one; it never runs as a scenario of its own.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "gateproof fragment (format v1)")]
+pub(crate) struct FragmentFile {
+    /// One line: what the fragment sets up, e.g. `an organization with an org admin`.
+    #[schemars(with = "String", length(min = 1))]
+    pub fragment: Spanned<String>,
+    /// Free text: how to use it.
+    #[expect(dead_code, reason = "documentation for people; the schema describes it")]
+    pub description: Option<String>,
+    /// The parameters its steps use as `{{name}}`: name (letters, digits, `_` and `-`) -> `{}` for a
+    /// required one, or `{default: VALUE}`.
+    #[serde(default)]
+    #[schemars(with = "SpannedMap<ParamFile>")]
+    pub params: SpannedMap<Spanned<ParamFile>>,
+    /// The steps, as in a scenario; at least one. They see `run_id`, the parameters and their own
+    /// captures, nothing of the including file.
+    #[schemars(with = "Vec<StepFile>", length(min = 1))]
+    pub steps: Spanned<Vec<Spanned<StepFile>>>,
+}
+
+/// One parameter of a fragment.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ParamFile {
+    /// What the parameter is for.
+    #[expect(dead_code, reason = "documentation for people; the schema describes it")]
+    pub description: Option<String>,
+    /// The value when the include step gives none (a template of `run_id` where it is a string);
+    /// without it the parameter is required.
+    #[serde(default, deserialize_with = "present")]
+    #[schemars(with = "Option<Value>")]
+    pub default: Option<Spanned<Value>>,
 }
 
 /// An HTTP request; every string in it is a template.

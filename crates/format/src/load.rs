@@ -8,7 +8,7 @@
 //! One `Checker` validates, its methods in a file per part of the format: `scenario` (the file as a
 //! whole), `step`, `request`, `expect`, `text` (templates, JSONPaths, patterns), `matrix`, `mocks`;
 //! `discover` finds and loads a set of files, `tags` finds YAML tags, `source` points into the text,
-//! `error` is what a broken file shows.
+//! `error` is what a broken file shows; `include` expands the steps of fragment files.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -18,12 +18,13 @@ use miette::SourceSpan;
 use serde_saphyr::{MessageFormatter, UserMessageFormatter};
 
 use super::file::ScenarioFile;
-use super::model::Scenario;
+use super::model::{IncludeSite, Scenario};
 
 mod discover;
 mod error;
 mod expect;
 mod expect_any;
+mod include;
 mod matrix;
 mod mocks;
 mod request;
@@ -74,14 +75,14 @@ pub fn parse_str(source: &str, path: &Path) -> Result<Scenario, ScenarioError> {
 /// The scenario, and where its `id` is written.
 fn parse_located(source: &str, path: &Path) -> Result<(Scenario, Option<Span>), ScenarioError> {
     let checker = Checker::new(source, path);
-    if let Some((offset, tag)) = tags::first_tag(source) {
+    if let Some(offset) = include::fragment_key(source) {
         return checker.fail_help(
-            Some(Span { offset, len: tag.len() }),
-            ScenarioErrorKind::YamlTag { tag: tag.to_string() },
-            "remove the tag; quote the value to make it a string",
+            Some(Span { offset, len: "fragment".len() }),
+            ScenarioErrorKind::FragmentNotScenario,
+            "include it from a step of a scenario: `- {id: setup, include: PATH, with: {…}}`",
         );
     }
-    let file: ScenarioFile = serde_saphyr::from_str(source).map_err(|error| checker.yaml_error(&error))?;
+    let file: ScenarioFile = checker.deserialize()?;
     Ok((checker.scenario(&file)?, checker.src.span_of(&file.id)))
 }
 
@@ -117,16 +118,32 @@ struct Scope {
 struct Checker<'s> {
     src: Source<'s>,
     path: &'s Path,
+    /// When the text is a fragment: the include steps that brought it in, innermost first.
+    included_from: Vec<IncludeSite>,
+    /// The files being included, outermost first and this one last, to refuse an include cycle.
+    stack: Vec<include::StackEntry>,
 }
 
 impl<'s> Checker<'s> {
     fn new(text: &'s str, path: &'s Path) -> Checker<'s> {
-        Checker { src: Source { text }, path }
+        Checker { src: Source { text }, path, included_from: Vec::new(), stack: vec![include::StackEntry::of(path)] }
     }
 
     fn error(&self, at: Option<Span>, kind: ScenarioErrorKind, help: Option<String>) -> ScenarioError {
         let at = at.map(|s| (self.src.location_of(s.offset), SourceSpan::new(s.offset.into(), s.len)));
-        ScenarioError::in_source(self.path, self.src.text, at, kind, help)
+        ScenarioError::in_source(self.path, self.src.text, at, kind, help).with_includes(&self.included_from)
+    }
+
+    /// The text read into a serde mirror; a YAML tag is refused first.
+    fn deserialize<T: serde::de::DeserializeOwned>(&self) -> Result<T, ScenarioError> {
+        if let Some((offset, tag)) = tags::first_tag(self.src.text) {
+            return self.fail_help(
+                Some(Span { offset, len: tag.len() }),
+                ScenarioErrorKind::YamlTag { tag: tag.to_string() },
+                "remove the tag; quote the value to make it a string",
+            );
+        }
+        serde_saphyr::from_str(self.src.text).map_err(|error| self.yaml_error(&error))
     }
 
     fn fail<T>(&self, at: Option<Span>, kind: ScenarioErrorKind) -> Result<T, ScenarioError> {

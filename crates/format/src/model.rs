@@ -4,6 +4,7 @@
 //! Postgres. Every string that may hold `{{var}}` placeholders is a [`Template`], rendered at run time.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use regex::Regex;
@@ -27,6 +28,8 @@ pub struct Scenario {
     pub tags: Vec<String>,
     /// Capabilities the target must have; a target without one skips the scenario.
     pub requires: Vec<Capability>,
+    /// Capabilities of the file's own (`requires:` entries with a probe), also required.
+    pub probed: Vec<ProbedCapability>,
     /// Settings for the in-process reference proxy; they make no sense for an external target.
     pub reference: ReferenceSettings,
     /// Fake upstreams started for the scenario, in file order.
@@ -95,6 +98,22 @@ impl Capability {
     }
 }
 
+/// A capability a scenario names and probes itself: a licence-gated feature gateproof has no name
+/// for. An external target lacks it when `request`'s answer satisfies `lacks_when`.
+#[derive(Clone, Debug)]
+pub struct ProbedCapability {
+    pub name: String,
+    /// Where its `capability:` name is written.
+    pub location: Location,
+    /// Sent first, with the master key; each must answer 200, and sets its captures.
+    pub setup: Vec<(Request, Vec<Capture>)>,
+    /// Sent with the master key.
+    pub request: Request,
+    pub lacks_when: Expect,
+    /// Sent last, whatever happened, with the master key; answers are not checked.
+    pub cleanup: Vec<Request>,
+}
+
 /// The environment variable LiteLLM reads for the management-object cache TTL, in seconds; a
 /// scenario sets it under `reference.env`, and the reference proxy reads it from its environment.
 pub const CACHE_TTL_ENV: &str = "DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL";
@@ -137,6 +156,26 @@ pub struct Step {
     /// Background steps (earlier ones, by id, in the order written) this step waits for before its
     /// own pause and request.
     pub awaits: Vec<String>,
+    /// Where the step is written when that is a fragment, not the scenario file; `location` and the
+    /// locations of its assertions are in that file.
+    pub origin: Option<Arc<Origin>>,
+}
+
+/// The fragment file a step comes from, and the include steps that brought it in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Origin {
+    /// The fragment file, as reached from the scenario's path.
+    pub file: PathBuf,
+    /// The include steps, innermost first: the step of the file that includes this fragment, then the
+    /// step that includes that file, up to the scenario's own.
+    pub included_from: Vec<IncludeSite>,
+}
+
+/// An include step: its file and where it is written there.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IncludeSite {
+    pub file: PathBuf,
+    pub location: Location,
 }
 
 /// Who sends the request.

@@ -58,6 +58,8 @@ registry! {
         "/mcp-rest/tools/list for one server answers 200 `Successfully retrieved tools` with no tools when the upstream fails";
     McpCallTimeoutAsToolNotFound => "mcp_call_timeout_as_tool_not_found", "not filed upstream (seen on LiteLLM 1.109.1)",
         "/mcp-rest/tools/call on an upstream whose tool listing times out answers 500 `Tool <name> not found` instead of 504 `timeout`";
+    SpendListsUnscoped => "spend_lists_unscoped", "BerriAI/litellm#28864",
+        "/spend/keys and /spend/users answer every key and every user of the proxy to any caller the route gate lets through";
     ListingIgnoresMemberAllowedModels => "listing_ignores_member_allowed_models", "BerriAI/litellm#41595",
         "/v1/models, /models and /model_group/info list the team's models without the member's allowed_models, which calls still enforce";
     ListingIgnoresUserModels => "listing_ignores_user_models", "BerriAI/litellm#26421",

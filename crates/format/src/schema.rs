@@ -3,12 +3,18 @@
 //! Generated from the serde mirror in `file.rs`, so it accepts what the parser accepts; checks the
 //! schema cannot express (variables captured earlier, regexes that compile) stay in the loader.
 
-use super::file::ScenarioFile;
+use super::file::{FragmentFile, ScenarioFile};
 
 /// The JSON Schema of scenario format v1, pretty-printed.
 pub fn json_schema() -> String {
     let schema = schemars::schema_for!(ScenarioFile);
     // A schema is plain JSON data; serializing it cannot fail.
+    serde_json::to_string_pretty(&schema).unwrap_or_default()
+}
+
+/// The JSON Schema of fragment files (the steps scenarios `include:`), pretty-printed.
+pub fn fragment_json_schema() -> String {
+    let schema = schemars::schema_for!(FragmentFile);
     serde_json::to_string_pretty(&schema).unwrap_or_default()
 }
 
@@ -20,6 +26,10 @@ mod tests {
 
     fn schema() -> Value {
         serde_json::from_str(&json_schema()).expect("the schema is JSON")
+    }
+
+    fn fragment_schema() -> Value {
+        serde_json::from_str(&fragment_json_schema()).expect("the fragment schema is JSON")
     }
 
     /// The definition a `$ref` points at, or the schema itself.
@@ -76,7 +86,20 @@ mod tests {
         names.sort_unstable();
         assert_eq!(
             names,
-            ["actor", "await", "background", "capture", "expect", "id", "on", "request", "retry", "sleep"]
+            [
+                "actor",
+                "await",
+                "background",
+                "capture",
+                "expect",
+                "id",
+                "include",
+                "on",
+                "request",
+                "retry",
+                "sleep",
+                "with"
+            ]
         );
         assert_eq!(step["additionalProperties"], Value::Bool(false));
     }
@@ -120,6 +143,35 @@ mod tests {
     }
 
     #[test]
+    fn the_fragment_schema_requires_a_title_and_steps_and_describes_parameters() {
+        let root = fragment_schema();
+        assert_eq!(root["title"], "gateproof fragment (format v1)");
+        let mut fields: Vec<&str> =
+            root["properties"].as_object().expect("fragment properties").keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["description", "fragment", "params", "steps"]);
+        let mut required: Vec<&str> =
+            root["required"].as_array().expect("required list").iter().filter_map(Value::as_str).collect();
+        required.sort_unstable();
+        assert_eq!(required, ["fragment", "steps"]);
+        assert_eq!(root["additionalProperties"], Value::Bool(false));
+        let param = resolve(&root, &root["properties"]["params"]["additionalProperties"]);
+        let mut keys: Vec<&str> =
+            param["properties"].as_object().expect("param properties").keys().map(String::as_str).collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["default", "description"]);
+        assert_eq!(param["additionalProperties"], Value::Bool(false));
+        // A fragment's steps are a scenario's: they may include fragments of their own.
+        let step = resolve(&root, &root["properties"]["steps"]["items"]);
+        assert!(step["properties"].get("include").is_some(), "{step}");
+        for (name, definition) in root["$defs"].as_object().expect("definitions") {
+            if definition.get("properties").is_some() {
+                assert_eq!(definition["additionalProperties"], Value::Bool(false), "`{name}` allows unknown fields");
+            }
+        }
+    }
+
+    #[test]
     fn every_object_in_the_schema_forbids_additional_properties() {
         let root = schema();
         for (name, definition) in root["$defs"].as_object().expect("definitions") {
@@ -155,6 +207,33 @@ mod tests {
             quirk["enum"].as_array().expect("quirk names").iter().filter_map(Value::as_str).collect();
         let expected: Vec<&str> = crate::quirk::Quirk::ALL.iter().map(|q| q.name()).collect();
         assert_eq!(names, expected);
+    }
+
+    #[test]
+    fn a_requirement_is_a_built_in_name_or_a_capability_with_its_probe() {
+        let root = schema();
+        let requirement = resolve(&root, &root["properties"]["requires"]["items"]);
+        let options = requirement["oneOf"].as_array().expect("a name or a probed capability");
+        assert_eq!(options.len(), 2, "{requirement}");
+        let names = resolve(&root, &options[0]);
+        assert!(names.to_string().contains("\"organizations\""), "{names}");
+        let probed = resolve(&root, &options[1]);
+        let mut required: Vec<&str> =
+            probed["required"].as_array().expect("required list").iter().filter_map(Value::as_str).collect();
+        required.sort_unstable();
+        assert_eq!(required, ["capability", "probe"]);
+        let probe = resolve(&root, &probed["properties"]["probe"]);
+        let mut fields: Vec<&str> =
+            probe["properties"].as_object().expect("probe properties").keys().map(String::as_str).collect();
+        fields.sort_unstable();
+        assert_eq!(fields, ["cleanup", "lacks_when", "request", "setup"]);
+        let mut required: Vec<&str> =
+            probe["required"].as_array().expect("required list").iter().filter_map(Value::as_str).collect();
+        required.sort_unstable();
+        assert_eq!(required, ["lacks_when", "request"]);
+        // One vocabulary: the probe's request and answers are a step's.
+        assert_eq!(probe["properties"]["request"]["$ref"], "#/$defs/RequestFile");
+        assert_eq!(probe["properties"]["lacks_when"]["$ref"], "#/$defs/ExpectFile");
     }
 
     #[test]

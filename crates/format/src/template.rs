@@ -87,6 +87,43 @@ impl Template {
         self.variables().next().is_some()
     }
 
+    /// The template with some placeholders replaced, as when a fragment is included: a parameter by
+    /// its value, a capture of the fragment by its namespaced name.
+    pub(crate) fn splice(&self, replace: &dyn Fn(&str) -> Splice) -> Template {
+        let mut pieces: Vec<Piece> = Vec::with_capacity(self.pieces.len());
+        let mut push = |piece: Piece| match (pieces.last_mut(), piece) {
+            (Some(Piece::Text(last)), Piece::Text(text)) => last.push_str(&text),
+            (_, piece) => pieces.push(piece),
+        };
+        for piece in &self.pieces {
+            match piece {
+                Piece::Text(text) => push(Piece::Text(text.clone())),
+                Piece::Var(name) => match replace(name) {
+                    Splice::Keep => push(Piece::Var(name.clone())),
+                    Splice::Rename(to) => push(Piece::Var(to)),
+                    Splice::Text(text) => push(Piece::Text(text)),
+                    Splice::Template(template) => template.pieces.iter().cloned().for_each(&mut push),
+                },
+            }
+        }
+        let source = pieces
+            .iter()
+            .map(|p| match p {
+                Piece::Text(text) => text.clone(),
+                Piece::Var(name) => format!("{{{{{name}}}}}"),
+            })
+            .collect();
+        Template { source, pieces }
+    }
+
+    /// The variable's name when the template is exactly one placeholder.
+    pub(crate) fn lone_variable(&self) -> Option<&str> {
+        match self.pieces.as_slice() {
+            [Piece::Var(name)] => Some(name),
+            _ => None,
+        }
+    }
+
     /// Substitutes every placeholder; a string variable is inserted as is, any other value as JSON.
     pub fn render(&self, vars: &Variables) -> Result<String, TemplateError> {
         let mut out = String::with_capacity(self.source.len());
@@ -110,6 +147,16 @@ impl Template {
             _ => self.render(vars).map(Value::String),
         }
     }
+}
+
+/// What [`Template::splice`] puts in place of one placeholder.
+pub(crate) enum Splice {
+    Keep,
+    Rename(String),
+    /// Literal text.
+    Text(String),
+    /// Another template's pieces.
+    Template(Template),
 }
 
 fn lookup<'v>(vars: &'v Variables, name: &str) -> Result<&'v Value, TemplateError> {

@@ -21,8 +21,8 @@ pub(crate) struct Deployment {
 /// What a chat request to this deployment is sent to.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) struct Upstream {
-    /// `<api_base>/chat/completions`.
-    pub url: String,
+    /// `api_base` without a trailing slash; the endpoint's path goes after it.
+    pub base: String,
     pub api_key: Option<String>,
     /// The upstream's model name: `litellm_params.model` without its provider prefix.
     pub model: String,
@@ -56,7 +56,7 @@ impl Deployment {
         let model = self.param("model").and_then(Value::as_str).unwrap_or(&self.model_name);
         let model = model.split_once('/').map_or(model, |(_, rest)| rest);
         Some(Upstream {
-            url: format!("{base}/chat/completions"),
+            base: base.to_string(),
             api_key: self.param("api_key").and_then(Value::as_str).map(str::to_string),
             model: model.to_string(),
         })
@@ -133,7 +133,7 @@ mod tests {
         assert_eq!(
             d.upstream(),
             Some(Upstream {
-                url: "http://127.0.0.1:9/v1/chat/completions".into(),
+                base: "http://127.0.0.1:9/v1".into(),
                 api_key: Some("sk-up".into()),
                 model: "gpt-x".into()
             })

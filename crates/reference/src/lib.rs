@@ -36,7 +36,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use gateproof_format::{Quirk, Quirks};
-use handlers::{chat, discovery, health, key, key_rotation, model, organization, team, user};
+use handlers::{discovery, health, inference, key, key_rotation, model, organization, team, user};
 use store::Store;
 
 /// Migrations of the reference proxy's schema, embedded at compile time.
@@ -139,8 +139,13 @@ fn router(state: AppState) -> Router {
         .route("/team/permissions_update", post(handlers::team_permissions::update))
         .route("/key/generate", post(key::generate))
         .route("/key/info", get(key::info))
+        .route("/key/list", get(handlers::key_list::list))
+        .route("/spend/keys", get(handlers::spend_lists::keys))
+        .route("/spend/users", get(handlers::spend_lists::users))
         .route("/key/update", post(key::update))
         .route("/key/delete", post(key::delete))
+        .route("/key/block", post(handlers::key_block::block))
+        .route("/key/unblock", post(handlers::key_block::unblock))
         .route("/key/regenerate", post(key_rotation::regenerate))
         .route("/key/{key}/regenerate", post(key_rotation::regenerate_path))
         .route("/key/bulk_update", post(key_rotation::bulk_update))
@@ -152,10 +157,18 @@ fn router(state: AppState) -> Router {
         .route("/models", get(discovery::list))
         .route("/v1/models", get(discovery::list))
         .route("/model/delete", post(model::delete))
-        .route("/chat/completions", post(chat::completions))
-        .route("/v1/chat/completions", post(chat::completions))
-        .route("/engines/{model}/chat/completions", post(chat::completions_for))
-        .route("/openai/deployments/{model}/chat/completions", post(chat::completions_for))
+        .route("/chat/completions", post(inference::chat))
+        .route("/v1/chat/completions", post(inference::chat))
+        .route("/engines/{model}/chat/completions", post(inference::chat_for))
+        .route("/openai/deployments/{model}/chat/completions", post(inference::chat_for))
+        .route("/completions", post(inference::text))
+        .route("/v1/completions", post(inference::text))
+        .route("/engines/{model}/completions", post(inference::text_for))
+        .route("/openai/deployments/{model}/completions", post(inference::text_for))
+        .route("/embeddings", post(inference::embeddings))
+        .route("/v1/embeddings", post(inference::embeddings))
+        .route("/engines/{model}/embeddings", post(inference::embeddings_for))
+        .route("/openai/deployments/{model}/embeddings", post(inference::embeddings_for))
         .route("/organization/new", post(organization::new))
         .route("/organization/info", get(organization::info))
         .route("/organization/member_add", post(organization::member_add))

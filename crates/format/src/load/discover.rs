@@ -8,13 +8,17 @@ use std::collections::BTreeMap;
 use std::io;
 use std::path::{Path, PathBuf};
 
+use super::include::{check_fragment, is_fragment};
+use super::scenario::probe_signature;
+use super::source::Span;
 use super::{ScenarioError, ScenarioErrorKind, parse_located, read_source};
+use crate::model::Location;
 use crate::model::Scenario;
 
 /// What a search for scenario files found.
 #[derive(Debug, Default)]
 pub struct Discovered {
-    /// The scenario files, sorted.
+    /// The scenario files, sorted (fragment files too: only reading a file tells them apart).
     pub files: Vec<PathBuf>,
     /// Entries that should be scenario files or directories of them and cannot be read, each with why.
     pub broken: Vec<ScenarioError>,
@@ -31,6 +35,9 @@ pub struct Loaded {
     /// Broken entries and files, in file order; a file whose scenario `id` an earlier file has is one.
     pub broken: Vec<ScenarioError>,
     pub skipped: Vec<PathBuf>,
+    /// Fragment files (a top-level `fragment:` key) found among them: checked on their own, and a
+    /// broken one is in `broken`, but they are never scenarios.
+    pub fragments: Vec<PathBuf>,
 }
 
 /// The scenario files under `paths` (files as given, directories walked for `*.yaml`/`*.yml`).
@@ -56,17 +63,56 @@ pub fn load_all(paths: &[PathBuf]) -> io::Result<Loaded> {
     let Discovered { files, mut broken, skipped } = discover(paths)?;
     let mut scenarios = Vec::with_capacity(files.len());
     let mut first_with: BTreeMap<String, PathBuf> = BTreeMap::new();
+    // Each probed capability's first probe: its signature, file and place.
+    let mut probes: BTreeMap<String, (String, PathBuf, Location)> = BTreeMap::new();
+    let mut fragments = Vec::new();
     for file in files {
-        let loaded = read_source(&file).and_then(|text| {
-            let (scenario, id_at) = parse_located(&text, &file)?;
-            match first_with.get(&scenario.id) {
-                Some(first) => Err(super::Checker::new(&text, &file).error(
-                    id_at,
-                    ScenarioErrorKind::DuplicateScenarioId { id: scenario.id.clone(), first: first.clone() },
-                    Some("scenario ids name results in reports and baselines: give this one another".into()),
-                )),
-                None => Ok(scenario),
+        let text = match read_source(&file) {
+            Ok(text) => text,
+            Err(error) => {
+                broken.push(error);
+                continue;
             }
+        };
+        if is_fragment(&text) {
+            if let Err(error) = check_fragment(&text, &file) {
+                broken.push(error);
+            }
+            fragments.push(file);
+            continue;
+        }
+        let loaded = parse_located(&text, &file).and_then(|(scenario, id_at)| match first_with.get(&scenario.id) {
+            Some(first) => Err(super::Checker::new(&text, &file).error(
+                id_at,
+                ScenarioErrorKind::DuplicateScenarioId { id: scenario.id.clone(), first: first.clone() },
+                Some("scenario ids name results in reports and baselines: give this one another".into()),
+            )),
+            None => Ok(scenario),
+        });
+        let loaded = loaded.and_then(|scenario| {
+            for probe in &scenario.probed {
+                match probes.get(&probe.name) {
+                    Some((signature, first, at)) if *signature != probe_signature(probe) => {
+                        let checker = super::Checker::new(&text, &file);
+                        let span = checker.src.offset_of(probe.location).map(|offset| Span { offset, len: probe.name.len() });
+                        return Err(checker.error(
+                            span,
+                            ScenarioErrorKind::ProbeMismatch {
+                                name: probe.name.clone(),
+                                first: first.clone(),
+                                line: at.line,
+                                column: at.column,
+                            },
+                            Some("one capability is one probe, run once per target: name this one differently, or copy the first".into()),
+                        ));
+                    }
+                    _ => {}
+                }
+            }
+            for probe in &scenario.probed {
+                probes.entry(probe.name.clone()).or_insert_with(|| (probe_signature(probe), file.clone(), probe.location));
+            }
+            Ok(scenario)
         });
         match loaded {
             Ok(scenario) => {
@@ -77,7 +123,7 @@ pub fn load_all(paths: &[PathBuf]) -> io::Result<Loaded> {
         }
     }
     broken.sort_by(|a, b| a.path().cmp(b.path()));
-    Ok(Loaded { scenarios, broken, skipped })
+    Ok(Loaded { scenarios, broken, skipped, fragments })
 }
 
 fn walk(dir: &Path, found: &mut Discovered) {

@@ -8,7 +8,7 @@ use miette::{
 };
 
 use super::{CACHE_TTL, ERROR_KEYS, METHODS, RUN_ID};
-use crate::model::{Capability, Location};
+use crate::model::{Capability, IncludeSite, Location};
 use crate::quirk::Quirk;
 use crate::template::TemplateError;
 
@@ -23,7 +23,7 @@ use crate::template::TemplateError;
 /// hundred characters and the quoted source lines to a window around the error (with `…` where text
 /// was left out), so a 10 MB line prints a few lines, not 10 MB.
 #[derive(Debug, thiserror::Error)]
-#[error("{}: {}", self.place(), bounded(&self.inner.kind.to_string(), MAX_MESSAGE))]
+#[error("{}: {}{}", self.place(), bounded(&self.inner.kind.to_string(), MAX_MESSAGE), self.included_note())]
 pub struct ScenarioError {
     // Boxed so the `Result`s that carry it through every validation function stay small.
     inner: Box<Inner>,
@@ -38,6 +38,8 @@ struct Inner {
     span: Option<SourceSpan>,
     label: String,
     help: Option<String>,
+    /// When the file is a fragment: the include steps that brought it in, innermost first.
+    included_from: Vec<IncludeSite>,
 }
 
 /// Most characters of a message, label or hint shown.
@@ -66,6 +68,7 @@ impl ScenarioError {
                 span: None,
                 label: String::new(),
                 help: None,
+                included_from: Vec::new(),
             }),
         }
     }
@@ -92,6 +95,7 @@ impl ScenarioError {
                 }),
                 span,
                 help: help.map(|h| bounded(&h, MAX_MESSAGE)),
+                included_from: Vec::new(),
             }),
         }
     }
@@ -119,6 +123,21 @@ impl ScenarioError {
     /// The hint shown under the report, if any.
     pub fn help_text(&self) -> Option<&str> {
         self.inner.help.as_deref()
+    }
+
+    /// The include steps that brought the broken fragment in, innermost first; empty for a scenario.
+    pub fn included_from(&self) -> &[IncludeSite] {
+        &self.inner.included_from
+    }
+
+    /// The error, in a fragment reached through `sites` (innermost first).
+    pub(super) fn with_includes(mut self, sites: &[IncludeSite]) -> ScenarioError {
+        self.inner.included_from = sites.to_vec();
+        self
+    }
+
+    fn included_note(&self) -> String {
+        self.inner.included_from.iter().map(|site| format!(" ({})", site_line(site))).collect()
     }
 
     fn place(&self) -> String {
@@ -240,7 +259,15 @@ impl SourceCode for Shown {
 
 impl Diagnostic for ScenarioError {
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.inner.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        let sites: Vec<String> = self.inner.included_from.iter().map(site_line).collect();
+        match (&self.inner.help, sites.is_empty()) {
+            (Some(help), true) => Some(Box::new(help)),
+            (None, true) => None,
+            (help, false) => {
+                let text = help.iter().cloned().chain(sites).collect::<Vec<_>>().join("\n");
+                Some(Box::new(text))
+            }
+        }
     }
 
     fn source_code(&self) -> Option<&dyn SourceCode> {
@@ -389,6 +416,41 @@ pub enum ScenarioErrorKind {
          template: expected `await: {step}` in this step or an earlier one"
     )]
     CaptureBeforeAwait { name: String, step: String },
+    #[error("`{field}` in an include step: expected only `id`, `include` and `with`")]
+    IncludeWithOtherField { field: &'static str },
+    #[error("`with` without `include`: expected an `include` in the same step")]
+    WithoutInclude,
+    #[error("failed to read the fragment {}: {error}", path.display())]
+    UnreadableFragment { path: PathBuf, error: std::io::Error },
+    #[error("{} is not a fragment: expected a file with a top-level `fragment:` key", path.display())]
+    NotAFragment { path: PathBuf },
+    #[error("this file is a fragment: expected a scenario (fragments run where a scenario's step includes them)")]
+    FragmentNotScenario,
+    #[error(
+        "include cycle: {}",
+        chain.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(" includes ")
+    )]
+    IncludeCycle { chain: Vec<PathBuf> },
+    #[error("unknown parameter `{name}` of the fragment {}: expected {}", fragment.display(), one_of(known))]
+    UnknownParam { name: String, fragment: PathBuf, known: Vec<String> },
+    #[error("missing parameter `{name}` of the fragment {}: expected it under `with`", fragment.display())]
+    MissingParam { name: String, fragment: PathBuf },
+    #[error("invalid parameter name `{name}`: expected letters, digits, `_` and `-`, other than `{RUN_ID}`")]
+    InvalidParamName { name: String },
+    #[error("capture `{name}` has the name of a parameter: expected another name")]
+    CaptureShadowsParam { name: String },
+    #[error(
+        "invalid capability name `{name}`: expected lower-case letters, digits, `_` and `-`, starting \
+         with a letter or digit"
+    )]
+    InvalidCapabilityName { name: String },
+    #[error("`{name}` is a built-in capability: expected its name alone (gateproof probes it)")]
+    BuiltinCapabilityProbed { name: String },
+    #[error(
+        "capability `{name}` has another probe at {}:{line}:{column}: expected one probe per capability",
+        first.display()
+    )]
+    ProbeMismatch { name: String, first: PathBuf, line: usize, column: usize },
 }
 
 impl ScenarioErrorKind {
@@ -461,6 +523,19 @@ impl ScenarioErrorKind {
             K::AwaitedTwice { .. } => "expected a step not awaited yet".into(),
             K::AwaitInBackground => "expected no `await` here".into(),
             K::CaptureBeforeAwait { step, .. } => format!("not known before `await: {step}`"),
+            K::IncludeWithOtherField { .. } => "expected no other field in an include step".into(),
+            K::WithoutInclude => "expected an `include` in this step".into(),
+            K::UnreadableFragment { .. } => "expected a readable fragment file".into(),
+            K::NotAFragment { .. } => "expected a fragment file".into(),
+            K::FragmentNotScenario => "a fragment".into(),
+            K::IncludeCycle { .. } => "includes a file that includes this one".into(),
+            K::UnknownParam { .. } => "expected a parameter of the fragment".into(),
+            K::MissingParam { .. } => "expected a value for every required parameter".into(),
+            K::InvalidParamName { .. } => "expected [A-Za-z0-9_-]+".into(),
+            K::CaptureShadowsParam { .. } => "a parameter's name".into(),
+            K::InvalidCapabilityName { .. } => "expected [a-z0-9][a-z0-9_-]*".into(),
+            K::BuiltinCapabilityProbed { .. } => "a built-in capability".into(),
+            K::ProbeMismatch { .. } => "expected the same probe as the first".into(),
         }
     }
 }
@@ -481,4 +556,16 @@ fn kinds_found(found: &[&str]) -> String {
 
 fn capability_names() -> String {
     Capability::ALL.iter().map(|c| c.name()).collect::<Vec<_>>().join(", ")
+}
+
+fn one_of(names: &[String]) -> String {
+    match names {
+        [] => "none: the fragment has no parameters".into(),
+        _ => format!("one of {}", names.join(", ")),
+    }
+}
+
+/// `included from FILE:LINE:COLUMN`.
+fn site_line(site: &IncludeSite) -> String {
+    format!("included from {}:{}:{}", site.file.display(), site.location.line, site.location.column)
 }

@@ -120,6 +120,7 @@ impl Checker<'_> {
                     retry: None,
                     background: false,
                     awaits: Vec::new(),
+                    origin: None,
                 });
             }
             let statuses = self.status(status)?;
@@ -135,6 +136,7 @@ impl Checker<'_> {
                 retry: None,
                 background: false,
                 awaits: Vec::new(),
+                origin: None,
             });
         }
         Ok(out)

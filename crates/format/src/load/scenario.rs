@@ -1,15 +1,15 @@
 //! The file as a whole: its id and title, `requires:`, `reference:` and `reproduces:`.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
 use super::step::{all_captures, known_at};
 use super::{CACHE_TTL, Checker, MAX_REPLICAS, RUN_ID, ScenarioError, ScenarioErrorKind, Scope};
-use crate::file::{ReferenceFile, ReproductionFile, ScenarioFile, StepFile};
+use crate::file::{ProbedFile, ReferenceFile, ReproductionFile, RequirementFile, ScenarioFile, StepFile};
 use crate::mock::MockSpec;
-use crate::model::{Capability, ReferenceSettings, Reproduction, Scenario, Step};
+use crate::model::{Capability, Expect, ProbedCapability, ReferenceSettings, Reproduction, Scenario, Step};
 use crate::quirk::Quirk;
 
 impl Checker<'_> {
@@ -25,16 +25,7 @@ impl Checker<'_> {
         if file.title.value.trim().is_empty() {
             return self.fail(self.src.span_of(&file.title), ScenarioErrorKind::Empty { what: "title" });
         }
-        let mut requires = Vec::new();
-        for name in &file.requires {
-            let Some(capability) = Capability::ALL.iter().find(|c| c.name() == name.value) else {
-                return self
-                    .fail(self.src.span_of(name), ScenarioErrorKind::UnknownCapability { name: name.value.clone() });
-            };
-            if !requires.contains(capability) {
-                requires.push(*capability);
-            }
-        }
+        let (requires, probed) = self.requires(&file.requires)?;
         let reference = match &file.reference {
             Some(reference) => self.reference(reference)?,
             None => ReferenceSettings::default(),
@@ -55,6 +46,7 @@ impl Checker<'_> {
             upstream: file.upstream.clone(),
             tags: file.tags.clone(),
             requires,
+            probed,
             reference,
             mocks,
             steps,
@@ -99,6 +91,94 @@ impl Checker<'_> {
             quirk: parsed,
             fails_at: fails_at.value.clone(),
             observed: self.expect(observed, &scope)?,
+        })
+    }
+
+    /// `requires:`: built-in names, and capabilities with probes of their own (each name once, or
+    /// again with the same probe).
+    pub(super) fn requires(
+        &self,
+        entries: &[Spanned<RequirementFile>],
+    ) -> Result<(Vec<Capability>, Vec<ProbedCapability>), ScenarioError> {
+        let mut requires = Vec::new();
+        let mut probed: Vec<ProbedCapability> = Vec::new();
+        for entry in entries {
+            match &entry.value {
+                RequirementFile::Builtin(name) => {
+                    let Some(capability) = Capability::ALL.iter().find(|c| c.name() == name) else {
+                        return self.fail_help(
+                            self.src.span_of(entry),
+                            ScenarioErrorKind::UnknownCapability { name: name.clone() },
+                            "a capability of your own is `{capability: NAME, probe: {request: …, lacks_when: …}}`",
+                        );
+                    };
+                    if !requires.contains(capability) {
+                        requires.push(*capability);
+                    }
+                }
+                RequirementFile::Probed(file) => {
+                    let capability = self.probed(file)?;
+                    match probed.iter().find(|p| p.name == capability.name) {
+                        Some(first) if probe_signature(first) != probe_signature(&capability) => {
+                            return self.fail(
+                                self.src.span_of(&file.capability),
+                                ScenarioErrorKind::ProbeMismatch {
+                                    name: capability.name.clone(),
+                                    first: self.path.to_path_buf(),
+                                    line: first.location.line,
+                                    column: first.location.column,
+                                },
+                            );
+                        }
+                        Some(_) => {}
+                        None => probed.push(capability),
+                    }
+                }
+            }
+        }
+        Ok((requires, probed))
+    }
+
+    fn probed(&self, file: &ProbedFile) -> Result<ProbedCapability, ScenarioError> {
+        let name = &file.capability;
+        if !is_scenario_id(&name.value) {
+            return self
+                .fail(self.src.span_of(name), ScenarioErrorKind::InvalidCapabilityName { name: name.value.clone() });
+        }
+        if Capability::ALL.iter().any(|c| c.name() == name.value) {
+            return self.fail_help(
+                self.src.span_of(name),
+                ScenarioErrorKind::BuiltinCapabilityProbed { name: name.value.clone() },
+                format!("write `{}` alone, or give your probe another name", name.value),
+            );
+        }
+        let probe = &file.probe.value;
+        let mut scope = Scope {
+            known: BTreeSet::from([RUN_ID.to_string()]),
+            all_captures: BTreeMap::new(),
+            not_awaited: BTreeMap::new(),
+        };
+        let mut setup = Vec::with_capacity(probe.setup.len());
+        for item in &probe.setup {
+            let request = self.request(&item.value.request.value, None, self.src.span_of(item), &scope)?;
+            let capture = self.captures(&item.value.capture)?;
+            scope.known.extend(capture.iter().map(|c| c.variable.clone()));
+            setup.push((request, capture));
+        }
+        let request = self.request(&probe.request.value, None, self.src.span_of(&probe.request), &scope)?;
+        let lacks_when = self.expect(&probe.lacks_when, &scope)?;
+        let cleanup = probe
+            .cleanup
+            .iter()
+            .map(|r| self.request(&r.value, None, self.src.span_of(r), &scope))
+            .collect::<Result<_, _>>()?;
+        Ok(ProbedCapability {
+            name: name.value.clone(),
+            location: self.src.model_location(name),
+            setup,
+            request,
+            lacks_when,
+            cleanup,
         })
     }
 
@@ -148,4 +228,25 @@ pub(super) fn is_scenario_id(id: &str) -> bool {
     let mut chars = id.chars();
     chars.next().is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
+/// What a probe does, without where it is written: two files naming one capability must give probes
+/// with equal signatures.
+pub(super) fn probe_signature(probe: &ProbedCapability) -> String {
+    format!("{:?}", (&probe.setup, &probe.request, unplaced(probe.lacks_when.clone()), &probe.cleanup))
+}
+
+/// The expectation with every location zeroed.
+fn unplaced(mut e: Expect) -> Expect {
+    for a in &mut e.body {
+        a.location = Default::default();
+    }
+    for a in &mut e.headers {
+        a.location = Default::default();
+    }
+    if let Some(a) = &mut e.error {
+        a.location = Default::default();
+    }
+    e.any_of = e.any_of.into_iter().map(unplaced).collect();
+    e
 }

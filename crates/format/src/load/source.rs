@@ -89,6 +89,15 @@ impl Source<'_> {
         Location { line: before.matches('\n').count() + 1, column: before[line_start..].chars().count() + 1 }
     }
 
+    /// The byte offset of a 1-based line and column (in characters), when the text has it.
+    pub(super) fn offset_of(&self, at: Location) -> Option<usize> {
+        let line_start =
+            if at.line <= 1 { 0 } else { self.text.match_indices('\n').nth(at.line - 2).map(|(i, _)| i + 1)? };
+        let line = &self.text[line_start..];
+        let column = line.char_indices().nth(at.column.checked_sub(1)?).map(|(b, _)| b)?;
+        Some(line_start + column)
+    }
+
     pub(super) fn model_location<T>(&self, node: &Spanned<T>) -> Location {
         Location {
             line: usize::try_from(node.referenced.line()).unwrap_or(0),

@@ -22,39 +22,52 @@ impl Checker<'_> {
         }
         let mut scope =
             Scope { known: builtins.clone(), all_captures: all_captures(steps), not_awaited: BTreeMap::new() };
-        let mut ids: BTreeMap<&str, usize> = BTreeMap::new();
+        // Every step id so far, included ones too, with the line of the step that wrote it.
+        let mut ids: BTreeMap<String, usize> = BTreeMap::new();
         // Background steps so far, by id, with the line of the `await` naming them once one does.
         let mut background: BTreeMap<String, Option<usize>> = BTreeMap::new();
         let mut out: Vec<Step> = Vec::with_capacity(steps.value.len());
         for step in &steps.value {
             let id = &step.value.id;
-            if let Some(first_line) = ids.get(id.value.as_str()) {
-                return self.fail_help(
-                    self.src.span_of(id),
-                    ScenarioErrorKind::DuplicateStepId { id: id.value.clone() },
-                    format!("the first step `{}` is at line {first_line}", id.value),
-                );
+            let line = usize::try_from(id.referenced.line()).unwrap_or(0);
+            let checked = match &step.value.include {
+                Some(include) => {
+                    self.file_step_id(id, &ids)?;
+                    self.include(step, include, &scope, replicas)?
+                }
+                None => {
+                    self.file_step_id(id, &ids)?;
+                    let awaits = self.awaits(step, &out, &mut background, steps)?;
+                    // The awaited steps' captures are set before this step's own request is rendered.
+                    for awaited in &awaits {
+                        for capture in out.iter().filter(|s| &s.id == awaited).flat_map(|s| &s.capture) {
+                            scope.not_awaited.remove(&capture.variable);
+                            scope.known.insert(capture.variable.clone());
+                        }
+                    }
+                    let mut checked = self.step(step, &scope, replicas)?;
+                    checked.awaits = awaits;
+                    vec![checked]
+                }
+            };
+            for step_id in std::iter::once(&id.value).chain(checked.iter().map(|s| &s.id)) {
+                self.file_step_id(&Spanned::new(step_id.clone(), id.referenced, id.defined), &ids)?;
             }
-            let awaits = self.awaits(step, &out, &mut background, steps)?;
-            // The awaited steps' captures are set before this step's own request is rendered.
-            for awaited in &awaits {
-                for capture in out.iter().filter(|s| &s.id == awaited).flat_map(|s| &s.capture) {
-                    scope.not_awaited.remove(&capture.variable);
-                    scope.known.insert(capture.variable.clone());
+            // The captures of background steps a fragment both starts and awaits are known after it.
+            let awaited_inside: BTreeSet<&String> = checked.iter().flat_map(|s| &s.awaits).collect();
+            for s in &checked {
+                if s.background && !awaited_inside.contains(&s.id) {
+                    background.insert(s.id.clone(), None);
+                    for capture in &s.capture {
+                        scope.not_awaited.insert(capture.variable.clone(), s.id.clone());
+                    }
+                } else {
+                    scope.known.extend(s.capture.iter().map(|c| c.variable.clone()));
                 }
             }
-            ids.insert(&id.value, usize::try_from(id.referenced.line()).unwrap_or(0));
-            let mut checked = self.step(step, &scope, replicas)?;
-            checked.awaits = awaits;
-            if checked.background {
-                background.insert(checked.id.clone(), None);
-                for capture in &checked.capture {
-                    scope.not_awaited.insert(capture.variable.clone(), checked.id.clone());
-                }
-            } else {
-                scope.known.extend(checked.capture.iter().map(|c| c.variable.clone()));
-            }
-            out.push(checked);
+            ids.extend(checked.iter().map(|s| (s.id.clone(), line)));
+            ids.insert(id.value.clone(), line);
+            out.extend(checked);
         }
         Ok(out)
     }
@@ -123,11 +136,30 @@ impl Checker<'_> {
         Ok(out)
     }
 
+    /// A step id no earlier step has; `id` is located at the step that writes it.
+    fn file_step_id(&self, id: &Spanned<String>, ids: &BTreeMap<String, usize>) -> Result<(), ScenarioError> {
+        match ids.get(&id.value) {
+            Some(first_line) => self.fail_help(
+                self.src.span_of(id),
+                ScenarioErrorKind::DuplicateStepId { id: id.value.clone() },
+                format!("the first step `{}` is at line {first_line}", id.value),
+            ),
+            None => Ok(()),
+        }
+    }
+
     pub(super) fn step(&self, step: &Spanned<StepFile>, scope: &Scope, replicas: usize) -> Result<Step, ScenarioError> {
         let s = &step.value;
         let at = self.src.span_of(step);
         if s.id.value.trim().is_empty() {
             return self.fail(self.src.span_of(&s.id), ScenarioErrorKind::Empty { what: "step id" });
+        }
+        if let Some(with) = &s.with {
+            return self.fail_help(
+                self.src.key_span(at, self.src.span_of(with), "with"),
+                ScenarioErrorKind::WithoutInclude,
+                "add `include: PATH` (a fragment file) to this step, or remove `with`",
+            );
         }
         if s.request.is_none() {
             if s.sleep.is_none() && s.awaits.is_none() {
@@ -192,6 +224,7 @@ impl Checker<'_> {
             retry,
             background: s.background.as_ref().is_some_and(|b| b.value),
             awaits: Vec::new(),
+            origin: None,
         })
     }
 

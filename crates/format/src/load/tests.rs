@@ -669,6 +669,155 @@ fn requires_names_known_capabilities() {
     assert_eq!(parse_ok(&file("[mcp, mcp]")).requires, [Capability::Mcp], "duplicates are dropped");
 }
 
+/// A scenario whose `requires:` (written as a block list at column 1) is `entries`.
+fn requiring(entries: &str) -> String {
+    format!("id: s\ntitle: T\nrequires:\n{}steps:\n  - {{id: a, sleep: 1s}}\n", dedent(entries))
+}
+
+const TEAM_MODELS: &str = "
+    - capability: team_models
+      probe:
+        setup:
+          - request: {method: POST, path: /team/new, json: {team_alias: \"{{run_id}}\"}}
+            capture: {team_id: $.team_id}
+        request: {method: POST, path: /model/new, json: {model_info: {team_id: \"{{team_id}}\"}}}
+        lacks_when: {status: 403, error: {message_contains: Enterprise}}
+        cleanup:
+          - {method: POST, path: /team/delete, json: {team_ids: [\"{{team_id}}\"]}}
+";
+
+#[test]
+fn requires_takes_capabilities_with_probes_of_their_own_beside_built_in_names() {
+    let s = parse_ok(&requiring(&format!("- organizations\n{}", dedent(TEAM_MODELS))));
+    assert_eq!(s.requires, [Capability::Organizations]);
+    let [probed] = s.probed.as_slice() else { panic!("one probed capability: {:?}", s.probed) };
+    assert_eq!(probed.name, "team_models");
+    assert_eq!(probed.location, Location { line: 5, column: 15 });
+    assert_eq!(probed.setup.len(), 1);
+    assert_eq!(probed.setup[0].1[0].variable, "team_id");
+    assert_eq!(probed.request.method, "POST");
+    assert_eq!(probed.request.path.as_str(), "/model/new");
+    assert_eq!(probed.request.actor, Actor::Admin);
+    assert_eq!(probed.lacks_when.status, Some(vec![403]));
+    assert!(probed.lacks_when.error.is_some());
+    assert_eq!(probed.cleanup.len(), 1);
+    // The same capability twice with the same probe is one.
+    let twice = parse_ok(&requiring(&format!("{}{}", dedent(TEAM_MODELS), dedent(TEAM_MODELS))));
+    assert_eq!(twice.probed.len(), 1);
+}
+
+#[test]
+fn malformed_probes_are_reported_with_line_and_column() {
+    let probe = |body: &str| {
+        requiring(&format!(
+            "- capability: gated\n  probe:\n{}",
+            dedent(body).lines().map(|l| format!("    {l}\n")).collect::<String>()
+        ))
+    };
+    let get = "request: {method: GET, path: /gated}\n";
+    check_rejected(vec![
+        rejected(
+            "a built-in name with a probe",
+            requiring(
+                "- capability: organizations\n  probe: {request: {method: GET, path: /x}, lacks_when: {status: 403}}\n",
+            ),
+            4,
+            15,
+            "`organizations` is a built-in capability: expected its name alone",
+        ),
+        rejected(
+            "an invalid name",
+            requiring("- capability: Gated\n  probe: {request: {method: GET, path: /x}, lacks_when: {status: 403}}\n"),
+            4,
+            15,
+            "invalid capability name `Gated`",
+        ),
+        rejected("no lacks_when", probe(get), 6, 5, "missing field `lacks_when`"),
+        rejected("no request", probe("lacks_when: {status: 403}\n"), 6, 5, "missing field `request`"),
+        rejected(
+            "unknown field in the probe",
+            probe(&format!("{get}lacks_when: {{status: 403}}\nretry: 3\n")),
+            8,
+            5,
+            "unknown field `retry`, expected one of setup, request, lacks_when, cleanup",
+        ),
+        rejected(
+            "unknown field beside the name",
+            requiring("- capability: gated\n  probes: {}\n"),
+            5,
+            3,
+            "unknown field `probes`, expected one of capability, probe",
+        ),
+        rejected(
+            "a bad status in lacks_when",
+            probe(&format!("{get}lacks_when: {{status: 700}}\n")),
+            7,
+            26,
+            "status 700 is out of range",
+        ),
+        rejected(
+            "a variable no setup captures",
+            probe("request: {method: GET, path: \"/x/{{team_id}}\"}\nlacks_when: {status: 403}\n"),
+            6,
+            38,
+            "unknown variable `team_id`",
+        ),
+        rejected(
+            "a scenario's capture is not a probe's",
+            "id: s\ntitle: T\nrequires:\n  - capability: gated\n    probe:\n      request: {method: GET, path: \"/{{team_id}}\"}\n      lacks_when: {status: 403}\nsteps:\n  - id: team\n    request: {method: POST, path: /team/new}\n    capture: {team_id: $.team_id}\n".to_string(),
+            6,
+            38,
+            "unknown variable `team_id`",
+        ),
+        rejected(
+            "a list where a name or mapping goes",
+            requiring("- [organizations]\n"),
+            4,
+            3,
+            "expected a built-in capability's name, or `{capability: NAME, probe: {request, lacks_when}}`",
+        ),
+        rejected(
+            "one name, two probes in one file",
+            requiring(
+                "- {capability: gated, probe: {request: {method: GET, path: /a}, lacks_when: {status: 403}}}\n\
+                 - {capability: gated, probe: {request: {method: GET, path: /b}, lacks_when: {status: 403}}}\n",
+            ),
+            5,
+            16,
+            "capability `gated` has another probe at scenarios/t.yaml:4:16: expected one probe per capability",
+        ),
+    ]);
+}
+
+#[test]
+fn two_files_naming_one_capability_with_different_probes_are_refused_at_the_second() {
+    let dir = tempfile::tempdir().expect("a temporary folder");
+    let write = |name: &str, path: &str| {
+        let text = format!(
+            "id: {name}\ntitle: T\nrequires:\n  - capability: gated\n    probe: {{request: {{method: GET, path: {path}}}, lacks_when: {{status: 403}}}}\nsteps:\n  - {{id: a, sleep: 1s}}\n"
+        );
+        std::fs::write(dir.path().join(format!("{name}.yaml")), text).expect("written");
+    };
+    write("a", "/gated");
+    // The same probe written otherwise (block style) is the same probe.
+    std::fs::write(
+        dir.path().join("b.yaml"),
+        "id: b\ntitle: T\nrequires:\n  - capability: gated\n    probe:\n      request:\n        method: get\n        path: /gated\n      lacks_when:\n        status: [403]\nsteps:\n  - {id: a, sleep: 1s}\n",
+    )
+    .expect("written");
+    write("c", "/elsewhere");
+    let loaded = load_all(&[dir.path().to_path_buf()]).expect("readable");
+    let ids: Vec<&str> = loaded.scenarios.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["a", "b"]);
+    let [error] = loaded.broken.as_slice() else { panic!("one broken file: {:?}", loaded.broken) };
+    let expected = format!(
+        "{}:4:17: capability `gated` has another probe at {}:4:17",
+        dir.path().join("c.yaml").display(),
+        dir.path().join("a.yaml").display()
+    );
+    assert!(error.to_string().starts_with(&expected), "{error}");
+}
+
 /// A scenario with two steps (`team` captures `team_id`; `update` uses it) and the given
 /// `reproduces:` block (YAML at column 1, indented under the key by this function).
 fn reproducing(block: &str) -> String {
@@ -757,13 +906,17 @@ fn reproduces_is_checked_against_the_registry_and_the_steps() {
 #[test]
 fn every_scenario_in_the_repository_loads() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
-    let files = discover(&[dir]).expect("scenarios/ exists").files;
+    let loaded = load_all(&[dir]).expect("scenarios/ exists");
     assert!(
-        files.iter().any(|f| f.to_string_lossy().contains("regressions")),
-        "expected regression scenarios, found {files:?}"
+        loaded.scenarios.iter().any(|s| s.source.to_string_lossy().contains("regressions")),
+        "expected regression scenarios, found {:?}",
+        loaded.scenarios.iter().map(|s| &s.source).collect::<Vec<_>>()
     );
-    let failures: Vec<String> = files.iter().filter_map(|file| load_file(file).err().map(|e| e.to_string())).collect();
+    assert!(!loaded.fragments.is_empty(), "expected the corpus's fragments");
+    let failures: Vec<String> = loaded.broken.iter().map(ScenarioError::to_string).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    // Some scenarios of the corpus include a fragment.
+    assert!(loaded.scenarios.iter().any(|s| s.steps.iter().any(|step| step.origin.is_some())));
 }
 
 #[test]

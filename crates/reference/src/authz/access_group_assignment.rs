@@ -40,65 +40,84 @@ pub(crate) fn check_access_group_assignment(
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
     use crate::authz::fixtures::{admin_user, internal, team};
 
-    #[test]
-    fn assignment_gate_table() {
+    /// Which team the key is for: none (a personal key), one whose members may not assign groups, one
+    /// whose members may, or one whose members have other permissions only.
+    #[derive(Clone, Copy)]
+    enum TeamIs {
+        Personal,
+        Closed,
+        Open,
+        OtherOnly,
+    }
+
+    fn gate_off() -> Quirks {
+        Quirks::NONE.with(Quirk::NoAccessGroupAssignmentGate)
+    }
+
+    /// Whether a caller may assign two access groups (none for the first case) to a key of a team:
+    /// `Ok`, or the start of the denial's message.
+    #[rstest]
+    #[case::no_groups_asked_nothing_to_check(internal("member"), TeamIs::Closed, false, Quirks::NONE, Ok(()))]
+    #[case::master_key(Caller::master(), TeamIs::Closed, true, Quirks::NONE, Ok(()))]
+    #[case::proxy_admin_user(admin_user(), TeamIs::Personal, true, Quirks::NONE, Ok(()))]
+    #[case::team_admin(internal("tadmin"), TeamIs::Closed, true, Quirks::NONE, Ok(()))]
+    #[case::member_with_the_permission(internal("member"), TeamIs::Open, true, Quirks::NONE, Ok(()))]
+    #[case::member_without_it(
+        internal("member"),
+        TeamIs::Closed,
+        true,
+        Quirks::NONE,
+        Err("Team members cannot assign")
+    )]
+    #[case::member_with_other_permissions(
+        internal("member"),
+        TeamIs::OtherOnly,
+        true,
+        Quirks::NONE,
+        Err("Team members cannot assign")
+    )]
+    #[case::non_member_even_with_it_open(
+        internal("stranger"),
+        TeamIs::Open,
+        true,
+        Quirks::NONE,
+        Err("Team members cannot assign")
+    )]
+    #[case::personal_key_of_a_non_admin(
+        internal("member"),
+        TeamIs::Personal,
+        true,
+        Quirks::NONE,
+        Err("Key is not in a team")
+    )]
+    #[case::quirk_member_without_it(internal("member"), TeamIs::Closed, true, gate_off(), Ok(()))]
+    #[case::quirk_personal_key(internal("member"), TeamIs::Personal, true, gate_off(), Ok(()))]
+    fn assignment_gate(
+        #[case] caller: Caller,
+        #[case] t: TeamIs,
+        #[case] asks_groups: bool,
+        #[case] quirks: Quirks,
+        #[case] expected: Result<(), &str>,
+    ) {
         let closed = team("t1", None, &[("tadmin", "admin"), ("member", "user")]);
         let mut open = closed.clone();
         open.team_member_permissions = Some(vec!["/key/generate".into(), KEY_ACCESS_GROUP_ASSIGNMENT.into()]);
         let mut other_only = closed.clone();
         other_only.team_member_permissions = Some(vec!["/key/generate".into()]);
-        let groups = vec!["g2".to_string(), "g1".to_string()];
-        let gate_off = Quirks::NONE.with(Quirk::NoAccessGroupAssignmentGate);
-        /// (case, caller, key's team, groups asked, quirks, outcome: Ok or the message's start).
-        type Case<'a> = (&'a str, Caller, Option<&'a Team>, &'a [String], Quirks, Result<(), &'a str>);
-        let cases: Vec<Case<'_>> = vec![
-            ("no groups asked: nothing to check", internal("member"), Some(&closed), &[], Quirks::NONE, Ok(())),
-            ("master key", Caller::master(), Some(&closed), &groups, Quirks::NONE, Ok(())),
-            ("proxy admin user", admin_user(), None, &groups, Quirks::NONE, Ok(())),
-            ("team admin", internal("tadmin"), Some(&closed), &groups, Quirks::NONE, Ok(())),
-            ("member with the permission", internal("member"), Some(&open), &groups, Quirks::NONE, Ok(())),
-            (
-                "member without it",
-                internal("member"),
-                Some(&closed),
-                &groups,
-                Quirks::NONE,
-                Err("Team members cannot assign"),
-            ),
-            (
-                "member with other permissions",
-                internal("member"),
-                Some(&other_only),
-                &groups,
-                Quirks::NONE,
-                Err("Team members cannot assign"),
-            ),
-            (
-                "non-member even with it open",
-                internal("stranger"),
-                Some(&open),
-                &groups,
-                Quirks::NONE,
-                Err("Team members cannot assign"),
-            ),
-            (
-                "personal key of a non-admin",
-                internal("member"),
-                None,
-                &groups,
-                Quirks::NONE,
-                Err("Key is not in a team"),
-            ),
-            ("quirk: member without it", internal("member"), Some(&closed), &groups, gate_off, Ok(())),
-            ("quirk: personal key", internal("member"), None, &groups, gate_off, Ok(())),
-        ];
-        for (name, caller, t, asked, quirks, expected) in cases {
-            let got = check_access_group_assignment(&caller, t, asked, quirks);
-            crate::authz::fixtures::assert_decision(name, got, expected);
-        }
+        let t = match t {
+            TeamIs::Personal => None,
+            TeamIs::Closed => Some(&closed),
+            TeamIs::Open => Some(&open),
+            TeamIs::OtherOnly => Some(&other_only),
+        };
+        let groups = if asks_groups { vec!["g2".to_string(), "g1".to_string()] } else { vec![] };
+        let got = check_access_group_assignment(&caller, t, &groups, quirks);
+        crate::authz::fixtures::assert_decision("assignment", got, expected);
     }
 
     #[test]

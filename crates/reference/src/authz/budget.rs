@@ -138,6 +138,8 @@ pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
     use crate::authz::model_access::TeamGrant;
 
@@ -159,29 +161,24 @@ mod tests {
         assert_eq!(check_llm_request(&LlmRequest { model: "gpt-a", key: below, ..LlmRequest::default() }), Ok(()));
     }
 
-    #[test]
-    fn key_label_uses_the_alias_and_a_well_formed_name_only() {
-        let cases = [
-            (Some("mine"), Some("sk-...AbCd"), "mine (sk-...AbCd)"),
-            (None, Some("sk-...AbCd"), "key (sk-...AbCd)"),
-            (None, Some("sk-...toolong"), "key"),
-            (Some("mine"), None, "mine"),
-        ];
-        for (alias, name, expected) in cases {
-            assert_eq!(key_label(&KeyFacts { key_alias: alias, key_name: name, ..KeyFacts::default() }), expected);
-        }
+    /// The key label uses the alias, and a well-formed key name only.
+    #[rstest]
+    #[case::alias_and_name(Some("mine"), Some("sk-...AbCd"), "mine (sk-...AbCd)")]
+    #[case::name_only(None, Some("sk-...AbCd"), "key (sk-...AbCd)")]
+    #[case::malformed_name(None, Some("sk-...toolong"), "key")]
+    #[case::alias_only(Some("mine"), None, "mine")]
+    fn key_label_of(#[case] alias: Option<&str>, #[case] name: Option<&str>, #[case] expected: &str) {
+        assert_eq!(key_label(&KeyFacts { key_alias: alias, key_name: name, ..KeyFacts::default() }), expected);
     }
 
-    #[test]
-    fn team_budget_trips_only_above_the_limit() {
-        for (spend, refused) in [(1.0, false), (1.01, true)] {
-            let team = TeamFacts { team_id: "t1", max_budget: Some(1.0), spend };
-            let result = check_llm_request(&LlmRequest { model: "gpt-a", team: Some(team), ..LlmRequest::default() });
-            assert_eq!(result.is_err(), refused, "spend {spend}");
-            if let Err(d) = result {
-                assert_eq!(d.message(), "Budget has been exceeded! Team=t1 Current cost: 1.01, Max budget: 1.0");
-            }
-        }
+    /// The team budget trips only above the limit.
+    #[rstest]
+    #[case::at_the_limit(1.0, None)]
+    #[case::above_the_limit(1.01, Some("Budget has been exceeded! Team=t1 Current cost: 1.01, Max budget: 1.0"))]
+    fn team_budget(#[case] spend: f64, #[case] refusal: Option<&str>) {
+        let team = TeamFacts { team_id: "t1", max_budget: Some(1.0), spend };
+        let result = check_llm_request(&LlmRequest { model: "gpt-a", team: Some(team), ..LlmRequest::default() });
+        assert_eq!(result.err().map(|d| d.message()).as_deref(), refusal);
     }
 
     #[test]

@@ -117,6 +117,24 @@ pub(crate) enum Denial {
     AccessGroupAssignmentNotPermitted {
         team_id: String,
     },
+    /// /spend/users for another user's row, by a non-admin.
+    SpendOfOtherUser,
+    /// /key/list by a key with no user behind it (or a user id with no row).
+    KeyListNoUser,
+    /// /key/list filtered by another user, by a non-admin.
+    KeyListOtherUser,
+    /// /key/list filtered by a team the caller is not in.
+    KeyListOtherTeam,
+    /// /key/list filtered by an organization the caller is not in.
+    KeyListOtherOrganization,
+    /// /key/list filtered by a key hash that names no key.
+    KeyListHashNotFound,
+    /// /key/block or /key/unblock by someone who is not an admin of the key.
+    KeyAdminOnly {
+        route: &'static str,
+        role: String,
+        user_id: String,
+    },
     /// /key/update on a personal key the caller did not create, without rights over it.
     KeyUpdateNeedsKeyAdmin {
         role: String,
@@ -171,6 +189,11 @@ impl Denial {
                 Some("team_member_permission_error")
             }
             Denial::KeyModelsOutsideTeam { .. } => Some("team_model_access_denied"),
+            Denial::KeyListNoUser
+            | Denial::KeyListOtherUser
+            | Denial::KeyListOtherTeam
+            | Denial::KeyListOtherOrganization
+            | Denial::KeyListHashNotFound => Some("bad_request_error"),
             _ => None,
         }
     }
@@ -187,6 +210,10 @@ impl Denial {
             | TeamNewNeedsOrganization { .. } => Some("organization_id".into()),
             TeamMemberLacksPermission { route, .. } => Some(route.clone()),
             KeyModelsOutsideTeam { .. } => Some("models".into()),
+            KeyListNoUser | KeyListOtherUser => Some("user_id".into()),
+            KeyListOtherTeam => Some("team_id".into()),
+            KeyListOtherOrganization => Some("organization_id".into()),
+            KeyListHashNotFound => Some("key_hash".into()),
             _ => None,
         }
     }
@@ -258,6 +285,17 @@ impl Denial {
             ),
             KeyRebind { old, new } => format!("Non-admin caller is not allowed to rebind the key from user={old} to user={new}"),
             KeyUnbind => "Non-admin users cannot remove the user_id from a key.".into(),
+            SpendOfOtherUser => "Not authorized to view spend for another user.".into(),
+            KeyListNoUser => {
+                "You are not authorized to access this endpoint. No 'user_id' is associated with your API key.".into()
+            }
+            KeyListOtherUser => "You are not authorized to check another user's keys".into(),
+            KeyListOtherTeam => "You are not authorized to check this team's keys".into(),
+            KeyListOtherOrganization => "You are not authorized to check this organization's keys".into(),
+            KeyListHashNotFound => "Key Hash not found.".into(),
+            KeyAdminOnly { route, role, user_id } => format!(
+                "Only proxy admins, team admins, or org admins can call {route}. user_role={role}, user_id={user_id}"
+            ),
             KeyUpdateNeedsKeyAdmin { role, user_id } => format!(
                 "Only proxy admins, team admins, or org admins can call /key/update. user_role={role}, user_id={user_id}"
             ),

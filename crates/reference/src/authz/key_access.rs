@@ -1,6 +1,7 @@
 //! Handler-level key checks: who may generate, read, update and delete which keys.
 
 use super::Denial;
+use super::team_access::check_team_admin_access;
 use crate::domain::{Caller, Key, ObjectPermission, PROXY_ADMIN_VIEWER, Team};
 use crate::{Quirk, Quirks};
 
@@ -96,6 +97,20 @@ fn is_team_admin_of_key(caller: &Caller, key_team: Option<&Team>) -> bool {
 fn is_org_admin_of_key(caller: &Caller, key: &Key, key_team: Option<&Team>) -> bool {
     let org = key.organization_id.as_deref().or(key_team.and_then(|t| t.organization_id.as_deref()));
     org.is_some_and(|o| caller.is_org_admin_of(o))
+}
+
+/// /key/block and /key/unblock: only the key's admins, that is a proxy admin, or an admin of the key's
+/// team or of that team's organization. Its owner may not, so a blocked key stays blocked until an
+/// admin lifts it, and a personal key has no admin but the proxy's.
+pub(crate) fn check_key_block(caller: &Caller, key_team: Option<&Team>, route: &'static str) -> Result<(), Denial> {
+    if caller.is_proxy_admin() || key_team.is_some_and(|t| check_team_admin_access(caller, t).is_ok()) {
+        return Ok(());
+    }
+    Err(Denial::KeyAdminOnly {
+        route,
+        role: caller.handler_role().to_string(),
+        user_id: caller.user_id.clone().unwrap_or_else(|| "None".into()),
+    })
 }
 
 /// /key/delete and /key/regenerate: proxy admin, team admin of the key's team, or the key's owner.
@@ -317,6 +332,35 @@ mod tests {
         let k = key(Some("owner"), Some("t1"));
         let got = check_key_info(&caller, &k, Some(&t)).map_or_else(|d| d.status(), |()| 200);
         assert_eq!(got, expected);
+    }
+
+    /// Who may block or unblock a key of team t1 (in org1), or a personal key.
+    #[rstest]
+    #[case::master_team_key(Caller::master(), true, true)]
+    #[case::master_personal_key(Caller::master(), false, true)]
+    #[case::admin_user_personal_key(admin_user(), false, true)]
+    #[case::team_admin_team_key(internal("tadmin"), true, true)]
+    #[case::org_admin_of_the_teams_org(org_admin("oa1", "org1"), true, true)]
+    #[case::org_admin_elsewhere(org_admin("oa2", "org2"), true, false)]
+    #[case::team_admin_personal_key(internal("tadmin"), false, false)]
+    #[case::owner_team_key(internal("owner"), true, false)]
+    #[case::owner_personal_key(internal("owner"), false, false)]
+    #[case::member(internal("tmember"), true, false)]
+    #[case::viewer(user("v", PROXY_ADMIN_VIEWER), true, false)]
+    fn key_block(#[case] caller: Caller, #[case] team_key: bool, #[case] allowed: bool) {
+        let t = team("t1", Some("org1"), &[("tadmin", "admin"), ("tmember", "user"), ("owner", "user")]);
+        let got = check_key_block(&caller, team_key.then_some(&t), "/key/block");
+        assert_eq!(got.is_ok(), allowed, "{got:?}");
+    }
+
+    #[test]
+    fn key_block_denial_names_route_role_and_user() {
+        let d = check_key_block(&internal("u1"), None, "/key/unblock").unwrap_err();
+        assert_eq!(d.status(), 403);
+        assert_eq!(
+            d.message(),
+            "Only proxy admins, team admins, or org admins can call /key/unblock. user_role=internal_user, user_id=u1"
+        );
     }
 
     #[test]

@@ -171,6 +171,8 @@ fn expand(idents: &[String], registry: &[McpServer]) -> BTreeSet<String> {
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
     use crate::authz::fixtures::{internal, user};
     use crate::mcp::model::fixtures::{group, server};
@@ -194,7 +196,6 @@ mod tests {
 
     /// One row of the resolution table: who asks, with which grants, and what they must get.
     struct Case {
-        name: &'static str,
         caller: Caller,
         key: Option<ObjectPermission>,
         team: Option<(ObjectPermission, Vec<AccessGroup>)>,
@@ -205,9 +206,8 @@ mod tests {
         expected: &'static [&'static str],
     }
 
-    fn case(name: &'static str, expected: &'static [&'static str]) -> Case {
+    fn case(expected: &'static [&'static str]) -> Case {
         Case {
-            name,
             caller: Caller { key_team_id: Some("t".into()), ..internal("u") },
             key: None,
             team: None,
@@ -217,6 +217,22 @@ mod tests {
             quirks: Quirks::NONE,
             expected,
         }
+    }
+
+    fn team_pg() -> Option<(ObjectPermission, Vec<AccessGroup>)> {
+        Some((perm(&["postgres"], &[]), vec![]))
+    }
+
+    fn team_group() -> Option<(ObjectPermission, Vec<AccessGroup>)> {
+        Some((perm(&[], &[]), vec![group("ag1", &["stripe"])]))
+    }
+
+    fn capped() -> Quirks {
+        Quirks::NONE.with(Quirk::KeyAccessGroupsCappedByTeam)
+    }
+
+    fn skips_team_groups() -> Quirks {
+        Quirks::NONE.with(Quirk::TeamAccessGroupNotInObjectPermission)
     }
 
     fn resolve(c: &Case, registry: &[McpServer]) -> Vec<String> {
@@ -233,114 +249,86 @@ mod tests {
         allowed_servers(&input, c.quirks)
     }
 
-    #[test]
-    fn allowed_servers_table() {
-        let team_pg = || Some((perm(&["postgres"], &[]), vec![]));
-        let team_group = || Some((perm(&[], &[]), vec![group("ag1", &["stripe"])]));
-        let capped = Quirks::NONE.with(Quirk::KeyAccessGroupsCappedByTeam);
-        let skips_team_groups = Quirks::NONE.with(Quirk::TeamAccessGroupNotInObjectPermission);
-        let cases = vec![
-            Case {
-                caller: Caller::master(),
-                ..case("master key sees everything", &["github", "postgres", "srv-linear", "stripe"])
-            },
-            Case {
-                caller: Caller { key_team_id: Some("t".into()), ..user("a", PROXY_ADMIN) },
-                ..case("team-bound admin key resolves through the team", &["postgres"])
-            }
-            .with_team(team_pg()),
-            Case {
-                caller: Caller { key_team_id: None, ..user("a", PROXY_ADMIN) },
-                ..case(
-                    "teamless admin key without grants sees everything",
-                    &["github", "postgres", "srv-linear", "stripe"],
-                )
-            },
-            Case {
-                caller: Caller { key_team_id: None, ..user("a", PROXY_ADMIN) },
-                key: Some(perm(&["stripe"], &[])),
-                ..case("admin key with its own grants is scoped", &["stripe"])
-            },
-            case("no grants anywhere: nothing", &[]),
-            case("team object permission", &["postgres"]).with_team(team_pg()),
-            case("team access group reaches the key", &["stripe"]).with_team(team_group()),
-            Case { quirks: skips_team_groups, ..case("quirk: team access group ignored", &[]) }.with_team(team_group()),
-            Case { quirks: skips_team_groups, ..case("quirk keeps the team's object permission", &["postgres"]) }
-                .with_team(team_pg()),
-            Case { key: Some(perm(&["postgres", "stripe"], &[])), ..case("key ∩ team", &["postgres"]) }
-                .with_team(team_pg()),
-            Case { key: Some(perm(&["stripe"], &[])), ..case("key outside the team gets nothing", &[]) }
-                .with_team(team_pg()),
-            Case { key: Some(perm(&["stripe"], &[])), ..case("teamless key keeps its own grants", &["stripe"]) },
-            Case { key: Some(perm(&[], &[])), ..case("empty key row inherits the team", &["postgres"]) }
-                .with_team(team_pg()),
-            Case {
-                key_groups: vec![group("ag2", &["stripe"])],
-                ..case("key access group adds on top of the team", &["postgres", "stripe"])
-            }
-            .with_team(team_pg()),
-            Case {
-                key_groups: vec![group("ag2", &["stripe"])],
-                quirks: capped,
-                ..case("quirk: key access group capped by the team", &["postgres"])
-            }
-            .with_team(team_pg()),
-            Case {
-                key_groups: vec![group("ag2", &["postgres", "stripe"])],
-                quirks: capped,
-                ..case("quirk keeps a key group's servers the team allows", &["postgres"])
-            }
-            .with_team(team_pg()),
-            Case { key_groups: vec![group("ag2", &["stripe"])], ..case("teamless key's own group", &["stripe"]) },
-            Case {
-                key: Some(perm(&["postgres"], &[])),
-                key_groups: vec![group("ag2", &["stripe"])],
-                ..case("key group adds on top of key ∩ team", &["postgres", "stripe"])
-            }
-            .with_team(team_pg()),
-            Case { key: Some(perm(&["no-mcp-servers"], &[])), ..case("explicit opt-out beats the team", &[]) }
-                .with_team(team_pg()),
-            Case { key: Some(perm(&[], &["dev"])), ..case("mcp access group tag", &["github"]) },
-            Case { key: Some(perm(&[], &["nomatch"])), ..case("a group that matches nothing denies", &[]) }
-                .with_team(team_pg()),
-            Case { key: Some(perm(&["linear"], &[])), ..case("names and aliases expand to ids", &["srv-linear"]) },
-            Case { key: Some(perm(&["ghost"], &[])), ..case("an unknown id restricts to nothing", &[]) }
-                .with_team(team_pg()),
-            case("all-proxy-mcpservers on the team", &["github", "postgres", "srv-linear", "stripe"])
-                .with_team(Some((perm(&["all-proxy-mcpservers"], &[]), vec![]))),
-            Case {
-                key_groups: vec![group("ag2", &["stripe"])],
-                org: Some(perm(&["postgres"], &[])),
-                ..case("org ceiling removes a group's server", &["postgres"])
-            }
-            .with_team(team_pg()),
-            Case {
-                org: Some(perm(&["github"], &[])),
-                ..case("org list is the default when nothing restricts", &["github"])
-            },
-            Case { org: Some(perm(&[], &[])), ..case("empty org grants do not cap", &["postgres"]) }
-                .with_team(team_pg()),
-            Case {
-                key_groups: vec![group("ag2", &["stripe"])],
-                user: Some(perm(&["stripe"], &[])),
-                ..case("user ceiling caps", &["stripe"])
-            }
-            .with_team(team_pg()),
-        ];
-        let registry = registry();
-        for c in &cases {
-            assert_eq!(resolve(c, &registry), c.expected, "{}", c.name);
-        }
+    /// Who asks, with which grants, and which servers they must get.
+    #[rstest]
+    #[case::master_key_sees_everything(
+        Case { caller: Caller::master(), ..case(&["github", "postgres", "srv-linear", "stripe"]) }
+    )]
+    #[case::team_bound_admin_key_resolves_through_the_team(
+        Case { caller: Caller { key_team_id: Some("t".into()), ..user("a", PROXY_ADMIN) }, ..case(&["postgres"]) }.with_team(team_pg())
+    )]
+    #[case::teamless_admin_key_without_grants_sees_everything(
+        Case { caller: Caller { key_team_id: None, ..user("a", PROXY_ADMIN) }, ..case(&["github", "postgres", "srv-linear", "stripe"]) }
+    )]
+    #[case::admin_key_with_its_own_grants_is_scoped(
+        Case { caller: Caller { key_team_id: None, ..user("a", PROXY_ADMIN) }, key: Some(perm(&["stripe"], &[])), ..case(&["stripe"]) }
+    )]
+    #[case::no_grants_anywhere_nothing(case(&[]))]
+    #[case::team_object_permission(case(&["postgres"]).with_team(team_pg()))]
+    #[case::team_access_group_reaches_the_key(case(&["stripe"]).with_team(team_group()))]
+    #[case::quirk_team_access_group_ignored(Case { quirks: skips_team_groups(), ..case(&[]) }.with_team(team_group()))]
+    #[case::quirk_keeps_the_teams_object_permission(
+        Case { quirks: skips_team_groups(), ..case(&["postgres"]) }.with_team(team_pg())
+    )]
+    #[case::key_and_team(
+        Case { key: Some(perm(&["postgres", "stripe"], &[])), ..case(&["postgres"]) }.with_team(team_pg())
+    )]
+    #[case::key_outside_the_team_gets_nothing(
+        Case { key: Some(perm(&["stripe"], &[])), ..case(&[]) }.with_team(team_pg())
+    )]
+    #[case::teamless_key_keeps_its_own_grants(Case { key: Some(perm(&["stripe"], &[])), ..case(&["stripe"]) })]
+    #[case::empty_key_row_inherits_the_team(
+        Case { key: Some(perm(&[], &[])), ..case(&["postgres"]) }.with_team(team_pg())
+    )]
+    #[case::key_access_group_adds_on_top_of_the_team(
+        Case { key_groups: vec![group("ag2", &["stripe"])], ..case(&["postgres", "stripe"]) }.with_team(team_pg())
+    )]
+    #[case::quirk_key_access_group_capped_by_the_team(
+        Case { key_groups: vec![group("ag2", &["stripe"])], quirks: capped(), ..case(&["postgres"]) }.with_team(team_pg())
+    )]
+    #[case::quirk_keeps_a_key_groups_servers_the_team_allows(
+        Case { key_groups: vec![group("ag2", &["postgres", "stripe"])], quirks: capped(), ..case(&["postgres"]) }.with_team(team_pg())
+    )]
+    #[case::teamless_keys_own_group(Case { key_groups: vec![group("ag2", &["stripe"])], ..case(&["stripe"]) })]
+    #[case::key_group_adds_on_top_of_key_and_team(
+        Case { key: Some(perm(&["postgres"], &[])), key_groups: vec![group("ag2", &["stripe"])], ..case(&["postgres", "stripe"]) }.with_team(team_pg())
+    )]
+    #[case::explicit_opt_out_beats_the_team(
+        Case { key: Some(perm(&["no-mcp-servers"], &[])), ..case(&[]) }.with_team(team_pg())
+    )]
+    #[case::mcp_access_group_tag(Case { key: Some(perm(&[], &["dev"])), ..case(&["github"]) })]
+    #[case::a_group_that_matches_nothing_denies(
+        Case { key: Some(perm(&[], &["nomatch"])), ..case(&[]) }.with_team(team_pg())
+    )]
+    #[case::names_and_aliases_expand_to_ids(Case { key: Some(perm(&["linear"], &[])), ..case(&["srv-linear"]) })]
+    #[case::an_unknown_id_restricts_to_nothing(
+        Case { key: Some(perm(&["ghost"], &[])), ..case(&[]) }.with_team(team_pg())
+    )]
+    #[case::all_proxy_mcpservers_on_the_team(
+        case(&["github", "postgres", "srv-linear", "stripe"]).with_team(Some((perm(&["all-proxy-mcpservers"], &[]), vec![])))
+    )]
+    #[case::org_ceiling_removes_a_groups_server(
+        Case { key_groups: vec![group("ag2", &["stripe"])], org: Some(perm(&["postgres"], &[])), ..case(&["postgres"]) }.with_team(team_pg())
+    )]
+    #[case::org_list_is_the_default_when_nothing_restricts(
+        Case { org: Some(perm(&["github"], &[])), ..case(&["github"]) }
+    )]
+    #[case::empty_org_grants_do_not_cap(Case { org: Some(perm(&[], &[])), ..case(&["postgres"]) }.with_team(team_pg()))]
+    #[case::user_ceiling_caps(
+        Case { key_groups: vec![group("ag2", &["stripe"])], user: Some(perm(&["stripe"], &[])), ..case(&["stripe"]) }.with_team(team_pg())
+    )]
+    fn allowed_servers_resolve(#[case] c: Case) {
+        assert_eq!(resolve(&c, &registry()), c.expected);
     }
 
     #[test]
     fn allow_all_keys_servers_reach_every_key_but_not_an_opted_out_one() {
         let mut registry = registry();
         registry[1].allow_all_keys = true;
-        assert_eq!(resolve(&case("no grants", &[]), &registry), ["stripe"]);
-        let with_team = case("team", &[]).with_team(Some((perm(&["postgres"], &[]), vec![])));
+        assert_eq!(resolve(&case(&[]), &registry), ["stripe"]);
+        let with_team = case(&[]).with_team(Some((perm(&["postgres"], &[]), vec![])));
         assert_eq!(resolve(&with_team, &registry), ["postgres", "stripe"]);
-        let opted_out = Case { key: Some(perm(&["no-mcp-servers"], &[])), ..case("opt-out", &[]) };
+        let opted_out = Case { key: Some(perm(&["no-mcp-servers"], &[])), ..case(&[]) };
         assert!(resolve(&opted_out, &registry).is_empty());
     }
 
@@ -363,7 +351,7 @@ mod tests {
     #[test]
     fn a_deleted_server_named_by_a_group_is_not_returned() {
         let registry = registry();
-        let c = Case { key_groups: vec![group("ag", &["gone", "stripe"])], ..case("stale id", &["stripe"]) };
+        let c = Case { key_groups: vec![group("ag", &["gone", "stripe"])], ..case(&["stripe"]) };
         assert_eq!(resolve(&c, &registry), c.expected);
     }
 

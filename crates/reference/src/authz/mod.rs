@@ -8,11 +8,13 @@ mod budget;
 mod denial;
 mod escalation;
 mod key_access;
+mod key_list;
 pub(crate) mod mcp_access;
 mod model_access;
 mod model_ceiling;
 mod org_access;
 mod route_gate;
+mod spend_lists;
 mod team_access;
 
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
@@ -20,13 +22,15 @@ pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, c
 pub(crate) use denial::Denial;
 pub(crate) use escalation::{check_key_org_change, check_key_team_change, check_personal_key_mcp_servers};
 pub(crate) use key_access::{
-    KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling, check_key_generate, check_key_info,
+    KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling, check_key_block, check_key_generate, check_key_info,
     check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_regenerate, check_key_update,
 };
+pub(crate) use key_list::{HashedKey, KeyListQuery, key_list_scope};
 pub(crate) use model_access::{Listing, ModelGrants, TeamGrant, visible_models};
 pub(crate) use model_ceiling::{check_key_models_within_team, team_models_outside_org};
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
 pub(crate) use route_gate::{RouteRequest, check_route};
+pub(crate) use spend_lists::{SpendRows, spend_keys_rows, spend_users_rows};
 pub(crate) use team_access::{
     TeamPermissionsRoute, check_team_admin_access, check_team_info_access, check_team_member_admin,
     check_team_permissions_access, check_team_update_access,

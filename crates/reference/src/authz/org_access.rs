@@ -34,6 +34,8 @@ pub(crate) fn check_org_role_change(caller: &Caller, target_global_role: Option<
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
     use crate::authz::fixtures::*;
     use crate::domain::{INTERNAL_USER, ORG_ADMIN};
@@ -42,39 +44,36 @@ mod tests {
         r.map_or_else(|d| d.status(), |()| 200)
     }
 
-    /// Every kind of caller against the checks of organization `org1`, allowed and denied alike.
-    #[test]
-    fn org_check_matrix() {
-        let member = Caller { org_roles: vec![("org1".into(), INTERNAL_USER.into())], ..internal("m1") };
-        let callers: Vec<(&str, Caller, (u16, u16))> = vec![
-            ("master", Caller::master(), (200, 200)),
-            ("proxy admin user", admin_user(), (200, 200)),
-            ("proxy admin viewer", user("v1", PROXY_ADMIN_VIEWER), (403, 200)),
-            ("org admin of org1", org_admin("oa1", "org1"), (200, 200)),
-            ("org admin elsewhere", org_admin("oa2", "org2"), (403, 403)),
-            ("plain member of org1", member, (403, 403)),
-            ("global org_admin role without membership", user("g1", ORG_ADMIN), (403, 403)),
-            ("internal user", internal("u1"), (403, 403)),
-            ("key without user", userless_key(None), (403, 403)),
-        ];
-        for (name, caller, want) in callers {
-            let got = (code(check_org_admin_access(&caller, "org1")), code(check_org_info_access(&caller, "org1")));
-            assert_eq!(got, want, "{name}");
-        }
+    fn org_member(id: &str) -> Caller {
+        Caller { org_roles: vec![("org1".into(), INTERNAL_USER.into())], ..internal(id) }
     }
 
-    #[test]
-    fn only_a_proxy_admin_changes_the_org_role_of_a_proxy_admin() {
-        let cases: [(&str, Caller, Option<&str>, u16); 5] = [
-            ("org admin on a proxy admin", org_admin("oa1", "org1"), Some(PROXY_ADMIN), 403),
-            ("org admin on an internal user", org_admin("oa1", "org1"), Some(INTERNAL_USER), 200),
-            ("org admin on a user without role", org_admin("oa1", "org1"), None, 200),
-            ("master on a proxy admin", Caller::master(), Some(PROXY_ADMIN), 200),
-            ("admin user on a proxy admin", admin_user(), Some(PROXY_ADMIN), 200),
-        ];
-        for (name, caller, target, want) in cases {
-            assert_eq!(code(check_org_role_change(&caller, target)), want, "{name}");
-        }
+    /// Every kind of caller against the checks of organization `org1`, allowed and denied alike:
+    /// (admin routes, info).
+    #[rstest]
+    #[case::master(Caller::master(), (200, 200))]
+    #[case::proxy_admin_user(admin_user(), (200, 200))]
+    #[case::proxy_admin_viewer(user("v1", PROXY_ADMIN_VIEWER), (403, 200))]
+    #[case::org_admin_of_org1(org_admin("oa1", "org1"), (200, 200))]
+    #[case::org_admin_elsewhere(org_admin("oa2", "org2"), (403, 403))]
+    #[case::plain_member_of_org1(org_member("m1"), (403, 403))]
+    #[case::global_org_admin_role_without_membership(user("g1", ORG_ADMIN), (403, 403))]
+    #[case::internal_user(internal("u1"), (403, 403))]
+    #[case::key_without_user(userless_key(None), (403, 403))]
+    fn org_checks(#[case] caller: Caller, #[case] expected: (u16, u16)) {
+        let got = (code(check_org_admin_access(&caller, "org1")), code(check_org_info_access(&caller, "org1")));
+        assert_eq!(got, expected);
+    }
+
+    /// Only a proxy admin changes the org role of a proxy admin.
+    #[rstest]
+    #[case::org_admin_on_a_proxy_admin(org_admin("oa1", "org1"), Some(PROXY_ADMIN), 403)]
+    #[case::org_admin_on_an_internal_user(org_admin("oa1", "org1"), Some(INTERNAL_USER), 200)]
+    #[case::org_admin_on_a_user_without_role(org_admin("oa1", "org1"), None, 200)]
+    #[case::master_on_a_proxy_admin(Caller::master(), Some(PROXY_ADMIN), 200)]
+    #[case::admin_user_on_a_proxy_admin(admin_user(), Some(PROXY_ADMIN), 200)]
+    fn org_role_change(#[case] caller: Caller, #[case] target: Option<&str>, #[case] expected: u16) {
+        assert_eq!(code(check_org_role_change(&caller, target)), expected);
     }
 
     #[test]

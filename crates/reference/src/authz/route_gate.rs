@@ -8,7 +8,7 @@
 //! request.
 
 use super::Denial;
-use crate::domain::{Caller, INTERNAL_USER, ORG_ADMIN, PROXY_ADMIN_VIEWER};
+use crate::domain::{Caller, INTERNAL_USER, INTERNAL_USER_VIEWER, ORG_ADMIN, PROXY_ADMIN_VIEWER};
 use crate::{Quirk, Quirks};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -17,6 +17,8 @@ pub(crate) enum RouteClass {
     LlmApi,
     Info,
     KeyManagement,
+    /// Spend listings whose handler scopes the rows to the caller: internal users pass.
+    SpendTracking,
     /// Admin-only management routes (org admins pass with an `organization_id` they administer).
     Management,
     /// Routes whose handler checks the caller against the object.
@@ -55,6 +57,7 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         | "/key/unblock"
         | "/key/service-account/generate" => RouteClass::KeyManagement,
         r if r.starts_with("/key/") && r.ends_with("/regenerate") => RouteClass::KeyManagement,
+        "/spend/keys" | "/spend/users" => RouteClass::SpendTracking,
         "/user/new" | "/user/update" | "/user/delete" | "/team/new" | "/organization/update" => RouteClass::Management,
         "/team/update"
         | "/team/delete"
@@ -121,6 +124,9 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
         };
     }
     if role == Some(INTERNAL_USER) && class == RouteClass::KeyManagement {
+        return Ok(());
+    }
+    if matches!(role, Some(INTERNAL_USER | INTERNAL_USER_VIEWER)) && class == RouteClass::SpendTracking {
         return Ok(());
     }
     let org_admin_route =
@@ -207,6 +213,8 @@ pub(crate) fn mask_user_id(user_id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
     use crate::authz::fixtures::*;
     use crate::domain::INTERNAL_USER_VIEWER;
@@ -220,139 +228,129 @@ mod tests {
         }
     }
 
-    /// (caller, route, organization ids in the request, quirks, expected status or 200 for pass).
-    #[test]
-    fn gate_table() {
-        let viewer = user("v1", PROXY_ADMIN_VIEWER);
-        let iuv = user("iuv1", INTERNAL_USER_VIEWER);
-        let oa = org_admin("oa1", "org1");
-        let bare = userless_key(None);
-        const OFF: Quirks = Quirks::NONE;
-        const GATE: Quirks = Quirks::NONE.with(Quirk::OrgAdminGateNeedsOrgIdInBody);
-        const CACHE: Quirks = Quirks::NONE.with(Quirk::StaleTeamCache);
-        type Row = (&'static str, Caller, &'static str, Vec<&'static str>, Quirks, u16);
-        let cases: Vec<Row> = vec![
-            ("admin user anywhere", admin_user(), "/user/new", vec![], OFF, 200),
-            ("master key anywhere", Caller::master(), "/organization/new", vec![], OFF, 200),
-            ("internal user key route", internal("u1"), "/key/generate", vec![], OFF, 200),
-            ("internal user info route", internal("u1"), "/team/info", vec![], OFF, 200),
-            ("internal user management route", internal("u1"), "/user/new", vec![], OFF, 401),
-            ("internal user team/new", internal("u1"), "/team/new", vec![], OFF, 401),
-            ("internal user team/update passes to handler", internal("u1"), "/team/update", vec![], OFF, 200),
-            ("internal user team/delete passes to handler", internal("u1"), "/team/delete", vec![], OFF, 200),
-            ("internal user team/block passes to handler", internal("u1"), "/team/block", vec![], OFF, 200),
-            ("internal user member_add passes to handler", internal("u1"), "/team/member_add", vec![], OFF, 200),
-            ("internal user org/new", internal("u1"), "/organization/new", vec![], OFF, 401),
-            ("internal user org/info no memberships", internal("u1"), "/organization/info", vec!["org1"], OFF, 401),
-            ("org admin org/info own org", oa.clone(), "/organization/info", vec!["org1"], OFF, 200),
-            ("org admin org/info no org id", oa.clone(), "/organization/info", vec![], OFF, 401),
-            ("org admin org/info other org", oa.clone(), "/organization/info", vec!["org2"], OFF, 401),
-            ("org admin member_add own org", oa.clone(), "/organization/member_add", vec!["org1"], OFF, 200),
-            ("org admin user/new with own org", oa.clone(), "/user/new", vec!["org1"], OFF, 200),
-            ("org admin user/new without org", oa.clone(), "/user/new", vec![], OFF, 401),
-            ("org admin user/new other org", oa.clone(), "/user/new", vec!["org2"], OFF, 401),
-            ("org admin team/new own org", oa.clone(), "/team/new", vec!["org1"], OFF, 200),
-            ("org admin team/new no org", oa.clone(), "/team/new", vec![], OFF, 401),
-            ("org admin team/update without org id", oa.clone(), "/team/update", vec![], OFF, 200),
-            ("org admin team/delete without org id", oa.clone(), "/team/delete", vec![], OFF, 200),
-            ("org admin member_update own org", oa.clone(), "/organization/member_update", vec!["org1"], OFF, 200),
-            ("org admin member_delete own org", oa.clone(), "/organization/member_delete", vec!["org1"], OFF, 200),
-            ("org admin member_update other org", oa.clone(), "/organization/member_update", vec!["org2"], OFF, 401),
-            ("org admin member_delete other org", oa.clone(), "/organization/member_delete", vec!["org2"], OFF, 401),
-            ("org admin member_delete no org id", oa.clone(), "/organization/member_delete", vec![], OFF, 401),
-            (
-                "internal user member_update no memberships",
-                internal("u1"),
-                "/organization/member_update",
-                vec!["org1"],
-                OFF,
-                401,
-            ),
-            (
-                "internal user member_delete no memberships",
-                internal("u1"),
-                "/organization/member_delete",
-                vec!["org1"],
-                OFF,
-                401,
-            ),
-            ("key without user member_update", bare.clone(), "/organization/member_update", vec!["org1"], OFF, 401),
-            ("key without user org/info", bare.clone(), "/organization/info", vec!["org1"], OFF, 401),
-            ("internal user team/unblock passes to handler", internal("u1"), "/team/unblock", vec![], OFF, 200),
-            ("org admin team/block without org id", oa.clone(), "/team/block", vec![], OFF, 200),
-            ("org admin team/unblock without org id", oa.clone(), "/team/unblock", vec![], OFF, 200),
-            ("org admin team/member_add", oa.clone(), "/team/member_add", vec![], OFF, 200),
-            ("key without user team/delete", bare.clone(), "/team/delete", vec![], OFF, 200),
-            ("key without user team/member_add", bare.clone(), "/team/member_add", vec![], OFF, 200),
-            ("key without user user/new", bare.clone(), "/user/new", vec![], OFF, 401),
-            ("key without user team/new", bare.clone(), "/team/new", vec![], OFF, 401),
-            (
-                "member of org with user role",
-                Caller { org_roles: vec![("org1".into(), INTERNAL_USER.into())], ..internal("m1") },
-                "/organization/info",
-                vec!["org1"],
-                OFF,
-                401,
-            ),
-            ("viewer read", Caller { ..viewer.clone() }, "/user/new", vec![], OFF, 403),
-            ("internal user viewer key route", iuv, "/key/generate", vec![], OFF, 401),
-            ("key without user key route", bare.clone(), "/key/generate", vec![], OFF, 401),
-            ("key without user info route", bare.clone(), "/key/info", vec![], OFF, 200),
-            ("key without user team/update", bare.clone(), "/team/update", vec![], OFF, 200),
-            ("key without user org/new", bare.clone(), "/organization/new", vec![], OFF, 401),
-            (
-                "key with allowed_routes",
-                Caller { key_allowed_routes: vec!["/user/new".into()], ..bare.clone() },
-                "/user/new",
-                vec![],
-                OFF,
-                200,
-            ),
-            (
-                "allowed_routes wildcard",
-                Caller { key_allowed_routes: vec!["/user/*".into()], ..bare },
-                "/user/new",
-                vec![],
-                OFF,
-                200,
-            ),
-            ("unknown route", internal("u1"), "/spend/whatever", vec![], OFF, 401),
-            // org_admin_gate_needs_org_id_in_body: the four team routes are admin-only again.
-            ("quirk: org admin team/update without org id", oa.clone(), "/team/update", vec![], GATE, 401),
-            ("quirk: org admin team/delete without org id", oa.clone(), "/team/delete", vec![], GATE, 401),
-            ("quirk: org admin team/block without org id", oa.clone(), "/team/block", vec![], GATE, 401),
-            ("quirk: org admin team/unblock without org id", oa.clone(), "/team/unblock", vec![], GATE, 401),
-            ("quirk: org admin team/update with own org", oa.clone(), "/team/update", vec!["org1"], GATE, 200),
-            ("quirk: org admin team/delete with own org", oa.clone(), "/team/delete", vec!["org1"], GATE, 200),
-            ("quirk: org admin team/block with own org", oa.clone(), "/team/block", vec!["org1"], GATE, 200),
-            ("quirk: org admin team/unblock with own org", oa.clone(), "/team/unblock", vec!["org1"], GATE, 200),
-            ("quirk: org admin team/update other org", oa.clone(), "/team/update", vec!["org2"], GATE, 401),
-            ("quirk: internal user team/update", internal("u1"), "/team/update", vec![], GATE, 401),
-            ("quirk: internal user team/delete", internal("u1"), "/team/delete", vec![], GATE, 401),
-            ("quirk: internal user team/block", internal("u1"), "/team/block", vec![], GATE, 401),
-            ("quirk: internal user team/unblock", internal("u1"), "/team/unblock", vec![], GATE, 401),
-            ("quirk: key without user team/update", userless_key(None), "/team/update", vec![], GATE, 401),
-            (
-                "quirk: org admin member_update unaffected",
-                oa.clone(),
-                "/organization/member_update",
-                vec!["org1"],
-                GATE,
-                200,
-            ),
-            ("quirk: master key team/update", Caller::master(), "/team/update", vec![], GATE, 200),
-            ("quirk: admin user team/delete", admin_user(), "/team/delete", vec![], GATE, 200),
-            ("quirk: member_add still passes to handler", internal("u1"), "/team/member_add", vec![], GATE, 200),
-            ("quirk: org admin team/info unaffected", oa.clone(), "/team/info", vec![], GATE, 200),
-            ("quirk: other quirk leaves the gate alone", oa.clone(), "/team/update", vec![], CACHE, 200),
-        ];
-        for (name, caller, route, orgs, quirks, expected) in cases {
-            let got = match check_route(&caller, &req(route, &orgs), quirks) {
-                Ok(()) => 200,
-                Err(d) => d.status(),
-            };
-            assert_eq!(got, expected, "{name}");
-        }
+    fn viewer() -> Caller {
+        user("v1", PROXY_ADMIN_VIEWER)
+    }
+
+    fn iuv() -> Caller {
+        user("iuv1", INTERNAL_USER_VIEWER)
+    }
+
+    fn oa() -> Caller {
+        org_admin("oa1", "org1")
+    }
+
+    fn bare() -> Caller {
+        userless_key(None)
+    }
+
+    const OFF: Quirks = Quirks::NONE;
+    const GATE: Quirks = Quirks::NONE.with(Quirk::OrgAdminGateNeedsOrgIdInBody);
+    const CACHE: Quirks = Quirks::NONE.with(Quirk::StaleTeamCache);
+
+    /// Which status the gate gives a caller on a route, with the organization ids the request
+    /// names, under quirks (200 for pass).
+    #[rstest]
+    #[case::admin_user_anywhere(admin_user(), "/user/new", &[], OFF, 200)]
+    #[case::master_key_anywhere(Caller::master(), "/organization/new", &[], OFF, 200)]
+    #[case::internal_user_key_route(internal("u1"), "/key/generate", &[], OFF, 200)]
+    #[case::internal_user_key_block_passes_to_handler(internal("u1"), "/key/block", &[], OFF, 200)]
+    #[case::viewer_key_block(viewer(), "/key/block", &[], OFF, 403)]
+    #[case::internal_user_spend_keys(internal("u1"), "/spend/keys", &[], OFF, 200)]
+    #[case::internal_user_viewer_spend_users(iuv(), "/spend/users", &[], OFF, 200)]
+    #[case::key_without_user_spend_keys(bare(), "/spend/keys", &[], OFF, 401)]
+    #[case::viewer_key_unblock(viewer(), "/key/unblock", &[], OFF, 403)]
+    #[case::key_without_user_key_block(bare(), "/key/block", &[], OFF, 401)]
+    #[case::internal_user_info_route(internal("u1"), "/team/info", &[], OFF, 200)]
+    #[case::internal_user_management_route(internal("u1"), "/user/new", &[], OFF, 401)]
+    #[case::internal_user_team_new(internal("u1"), "/team/new", &[], OFF, 401)]
+    #[case::internal_user_team_update_passes_to_handler(internal("u1"), "/team/update", &[], OFF, 200)]
+    #[case::internal_user_team_delete_passes_to_handler(internal("u1"), "/team/delete", &[], OFF, 200)]
+    #[case::internal_user_team_block_passes_to_handler(internal("u1"), "/team/block", &[], OFF, 200)]
+    #[case::internal_user_member_add_passes_to_handler(internal("u1"), "/team/member_add", &[], OFF, 200)]
+    #[case::internal_user_org_new(internal("u1"), "/organization/new", &[], OFF, 401)]
+    #[case::internal_user_org_info_no_memberships(internal("u1"), "/organization/info", &["org1"], OFF, 401)]
+    #[case::org_admin_org_info_own_org(oa(), "/organization/info", &["org1"], OFF, 200)]
+    #[case::org_admin_org_info_no_org_id(oa(), "/organization/info", &[], OFF, 401)]
+    #[case::org_admin_org_info_other_org(oa(), "/organization/info", &["org2"], OFF, 401)]
+    #[case::org_admin_member_add_own_org(oa(), "/organization/member_add", &["org1"], OFF, 200)]
+    #[case::org_admin_user_new_with_own_org(oa(), "/user/new", &["org1"], OFF, 200)]
+    #[case::org_admin_user_new_without_org(oa(), "/user/new", &[], OFF, 401)]
+    #[case::org_admin_user_new_other_org(oa(), "/user/new", &["org2"], OFF, 401)]
+    #[case::org_admin_team_new_own_org(oa(), "/team/new", &["org1"], OFF, 200)]
+    #[case::org_admin_team_new_no_org(oa(), "/team/new", &[], OFF, 401)]
+    #[case::org_admin_team_update_without_org_id(oa(), "/team/update", &[], OFF, 200)]
+    #[case::org_admin_team_delete_without_org_id(oa(), "/team/delete", &[], OFF, 200)]
+    #[case::org_admin_member_update_own_org(oa(), "/organization/member_update", &["org1"], OFF, 200)]
+    #[case::org_admin_member_delete_own_org(oa(), "/organization/member_delete", &["org1"], OFF, 200)]
+    #[case::org_admin_member_update_other_org(oa(), "/organization/member_update", &["org2"], OFF, 401)]
+    #[case::org_admin_member_delete_other_org(oa(), "/organization/member_delete", &["org2"], OFF, 401)]
+    #[case::org_admin_member_delete_no_org_id(oa(), "/organization/member_delete", &[], OFF, 401)]
+    #[case::internal_user_member_update_no_memberships(
+        internal("u1"), "/organization/member_update", &["org1"], OFF, 401
+    )]
+    #[case::internal_user_member_delete_no_memberships(
+        internal("u1"), "/organization/member_delete", &["org1"], OFF, 401
+    )]
+    #[case::key_without_user_member_update(bare(), "/organization/member_update", &["org1"], OFF, 401)]
+    #[case::key_without_user_org_info(bare(), "/organization/info", &["org1"], OFF, 401)]
+    #[case::internal_user_team_unblock_passes_to_handler(internal("u1"), "/team/unblock", &[], OFF, 200)]
+    #[case::org_admin_team_block_without_org_id(oa(), "/team/block", &[], OFF, 200)]
+    #[case::org_admin_team_unblock_without_org_id(oa(), "/team/unblock", &[], OFF, 200)]
+    #[case::org_admin_team_member_add(oa(), "/team/member_add", &[], OFF, 200)]
+    #[case::key_without_user_team_delete(bare(), "/team/delete", &[], OFF, 200)]
+    #[case::key_without_user_team_member_add(bare(), "/team/member_add", &[], OFF, 200)]
+    #[case::key_without_user_user_new(bare(), "/user/new", &[], OFF, 401)]
+    #[case::key_without_user_team_new(bare(), "/team/new", &[], OFF, 401)]
+    #[case::member_of_org_with_user_role(
+        Caller { org_roles: vec![("org1".into(), INTERNAL_USER.into())], ..internal("m1") }, "/organization/info", &["org1"], OFF, 401
+    )]
+    #[case::viewer_read(viewer(), "/user/new", &[], OFF, 403)]
+    #[case::internal_user_viewer_key_route(iuv(), "/key/generate", &[], OFF, 401)]
+    #[case::key_without_user_key_route(bare(), "/key/generate", &[], OFF, 401)]
+    #[case::key_without_user_info_route(bare(), "/key/info", &[], OFF, 200)]
+    #[case::key_without_user_team_update(bare(), "/team/update", &[], OFF, 200)]
+    #[case::key_without_user_org_new(bare(), "/organization/new", &[], OFF, 401)]
+    #[case::key_with_allowed_routes(
+        Caller { key_allowed_routes: vec!["/user/new".into()], ..bare() }, "/user/new", &[], OFF, 200
+    )]
+    #[case::allowed_routes_wildcard(
+        Caller { key_allowed_routes: vec!["/user/*".into()], ..bare() }, "/user/new", &[], OFF, 200
+    )]
+    #[case::unknown_route(internal("u1"), "/spend/whatever", &[], OFF, 401)]
+    // org_admin_gate_needs_org_id_in_body: the four team routes are admin-only again.
+    #[case::quirk_org_admin_team_update_without_org_id(oa(), "/team/update", &[], GATE, 401)]
+    #[case::quirk_org_admin_team_delete_without_org_id(oa(), "/team/delete", &[], GATE, 401)]
+    #[case::quirk_org_admin_team_block_without_org_id(oa(), "/team/block", &[], GATE, 401)]
+    #[case::quirk_org_admin_team_unblock_without_org_id(oa(), "/team/unblock", &[], GATE, 401)]
+    #[case::quirk_org_admin_team_update_with_own_org(oa(), "/team/update", &["org1"], GATE, 200)]
+    #[case::quirk_org_admin_team_delete_with_own_org(oa(), "/team/delete", &["org1"], GATE, 200)]
+    #[case::quirk_org_admin_team_block_with_own_org(oa(), "/team/block", &["org1"], GATE, 200)]
+    #[case::quirk_org_admin_team_unblock_with_own_org(oa(), "/team/unblock", &["org1"], GATE, 200)]
+    #[case::quirk_org_admin_team_update_other_org(oa(), "/team/update", &["org2"], GATE, 401)]
+    #[case::quirk_internal_user_team_update(internal("u1"), "/team/update", &[], GATE, 401)]
+    #[case::quirk_internal_user_team_delete(internal("u1"), "/team/delete", &[], GATE, 401)]
+    #[case::quirk_internal_user_team_block(internal("u1"), "/team/block", &[], GATE, 401)]
+    #[case::quirk_internal_user_team_unblock(internal("u1"), "/team/unblock", &[], GATE, 401)]
+    #[case::quirk_key_without_user_team_update(userless_key(None), "/team/update", &[], GATE, 401)]
+    #[case::quirk_org_admin_member_update_unaffected(oa(), "/organization/member_update", &["org1"], GATE, 200)]
+    #[case::quirk_master_key_team_update(Caller::master(), "/team/update", &[], GATE, 200)]
+    #[case::quirk_admin_user_team_delete(admin_user(), "/team/delete", &[], GATE, 200)]
+    #[case::quirk_member_add_still_passes_to_handler(internal("u1"), "/team/member_add", &[], GATE, 200)]
+    #[case::quirk_org_admin_team_info_unaffected(oa(), "/team/info", &[], GATE, 200)]
+    #[case::quirk_other_quirk_leaves_the_gate_alone(oa(), "/team/update", &[], CACHE, 200)]
+    fn gate(
+        #[case] caller: Caller,
+        #[case] route: &str,
+        #[case] orgs: &[&str],
+        #[case] quirks: Quirks,
+        #[case] expected: u16,
+    ) {
+        let got = match check_route(&caller, &req(route, orgs), quirks) {
+            Ok(()) => 200,
+            Err(d) => d.status(),
+        };
+        assert_eq!(got, expected);
     }
 
     #[test]
@@ -400,16 +398,14 @@ mod tests {
         assert!(d.message().ends_with("You are part of multiple organizations: ['org1']"), "{}", d.message());
     }
 
-    #[test]
-    fn masking_follows_litellm_lengths() {
-        for (id, masked) in [
-            ("abc", "***"),
-            ("abcd", "***"),
-            ("unknown", "*******"),
-            ("abcdefgh", "********"),
-            ("abcdefghi", "abcdef*hi"),
-        ] {
-            assert_eq!(mask_user_id(id), masked, "{id}");
-        }
+    /// Masking follows LiteLLM's lengths.
+    #[rstest]
+    #[case::three("abc", "***")]
+    #[case::four("abcd", "***")]
+    #[case::seven("unknown", "*******")]
+    #[case::eight("abcdefgh", "********")]
+    #[case::nine("abcdefghi", "abcdef*hi")]
+    fn masking(#[case] id: &str, #[case] masked: &str) {
+        assert_eq!(mask_user_id(id), masked);
     }
 }

@@ -92,6 +92,8 @@ pub(crate) fn check_team_info_access(caller: &Caller, team: &Team) -> Result<(),
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::*;
     use crate::authz::fixtures::*;
 
@@ -99,67 +101,48 @@ mod tests {
         r.map_or_else(|d| d.status(), |()| 200)
     }
 
-    /// Every caller against every team check, allowed and denied cells alike.
-    #[test]
-    fn team_check_matrix() {
+    /// Every caller against every team check, allowed and denied cells alike: (admin routes, update,
+    /// member routes, info).
+    #[rstest]
+    #[case::master(Caller::master(), (200, 200, 200, 200))]
+    #[case::proxy_admin_user(admin_user(), (200, 200, 200, 200))]
+    #[case::org_admin_of_team_org(org_admin("oa1", "org1"), (200, 200, 200, 200))]
+    #[case::org_admin_elsewhere(org_admin("oa2", "org2"), (403, 403, 403, 403))]
+    #[case::team_admin(internal("tadmin"), (200, 403, 200, 200))]
+    #[case::team_member(internal("tmember"), (403, 403, 403, 200))]
+    #[case::stranger(internal("nobody"), (403, 403, 403, 403))]
+    #[case::team_key_without_user(userless_key(Some("t1")), (403, 403, 403, 200))]
+    #[case::bare_key(userless_key(None), (403, 403, 403, 403))]
+    fn team_checks(#[case] caller: Caller, #[case] expected: (u16, u16, u16, u16)) {
         let t = team("t1", Some("org1"), &[("tadmin", "admin"), ("tmember", "user")]);
-        let callers: Vec<(&str, Caller)> = vec![
-            ("master", Caller::master()),
-            ("proxy admin user", admin_user()),
-            ("org admin of team org", org_admin("oa1", "org1")),
-            ("org admin elsewhere", org_admin("oa2", "org2")),
-            ("team admin", internal("tadmin")),
-            ("team member", internal("tmember")),
-            ("stranger", internal("nobody")),
-            ("team key without user", userless_key(Some("t1"))),
-            ("bare key", userless_key(None)),
-        ];
-        // (admin routes, update, member routes, info)
-        let expected: [(u16, u16, u16, u16); 9] = [
-            (200, 200, 200, 200),
-            (200, 200, 200, 200),
-            (200, 200, 200, 200),
-            (403, 403, 403, 403),
-            (200, 403, 200, 200),
-            (403, 403, 403, 200),
-            (403, 403, 403, 403),
-            (403, 403, 403, 200),
-            (403, 403, 403, 403),
-        ];
-        for ((name, caller), want) in callers.iter().zip(expected) {
-            let got = (
-                code(check_team_admin_access(caller, &t)),
-                code(check_team_update_access(caller, &t)),
-                code(check_team_member_admin(caller, &t, "/team/member_add")),
-                code(check_team_info_access(caller, &t)),
-            );
-            assert_eq!(got, want, "{name}");
-        }
+        let got = (
+            code(check_team_admin_access(&caller, &t)),
+            code(check_team_update_access(&caller, &t)),
+            code(check_team_member_admin(&caller, &t, "/team/member_add")),
+            code(check_team_info_access(&caller, &t)),
+        );
+        assert_eq!(got, expected);
     }
 
     /// Every caller against both permission routes: (list, update).
-    #[test]
-    fn team_permissions_matrix() {
+    #[rstest]
+    #[case::master(Caller::master(), (200, 200))]
+    #[case::proxy_admin_user(admin_user(), (200, 200))]
+    #[case::admin_viewer(user("v", PROXY_ADMIN_VIEWER), (200, 403))]
+    #[case::org_admin_of_team_org(org_admin("oa1", "org1"), (200, 200))]
+    #[case::org_admin_elsewhere(org_admin("oa2", "org2"), (403, 403))]
+    #[case::team_admin(internal("tadmin"), (200, 200))]
+    #[case::team_member(internal("tmember"), (403, 403))]
+    #[case::stranger(internal("nobody"), (403, 403))]
+    #[case::team_key_without_user(userless_key(Some("t1")), (403, 403))]
+    fn team_permissions(#[case] caller: Caller, #[case] expected: (u16, u16)) {
         use TeamPermissionsRoute::{List, Update};
         let t = team("t1", Some("org1"), &[("tadmin", "admin"), ("tmember", "user")]);
-        let cases: Vec<(&str, Caller, (u16, u16))> = vec![
-            ("master", Caller::master(), (200, 200)),
-            ("proxy admin user", admin_user(), (200, 200)),
-            ("admin viewer", user("v", PROXY_ADMIN_VIEWER), (200, 403)),
-            ("org admin of team org", org_admin("oa1", "org1"), (200, 200)),
-            ("org admin elsewhere", org_admin("oa2", "org2"), (403, 403)),
-            ("team admin", internal("tadmin"), (200, 200)),
-            ("team member", internal("tmember"), (403, 403)),
-            ("stranger", internal("nobody"), (403, 403)),
-            ("team key without user", userless_key(Some("t1")), (403, 403)),
-        ];
-        for (name, caller, want) in cases {
-            let got = (
-                code(check_team_permissions_access(&caller, &t, List)),
-                code(check_team_permissions_access(&caller, &t, Update)),
-            );
-            assert_eq!(got, want, "{name}");
-        }
+        let got = (
+            code(check_team_permissions_access(&caller, &t, List)),
+            code(check_team_permissions_access(&caller, &t, Update)),
+        );
+        assert_eq!(got, expected);
     }
 
     #[test]

@@ -2,10 +2,12 @@
 
 pub(crate) mod access_group;
 pub(crate) mod admin_dump;
-pub(crate) mod chat;
 pub(crate) mod discovery;
 pub(crate) mod health;
+pub(crate) mod inference;
 pub(crate) mod key;
+pub(crate) mod key_block;
+pub(crate) mod key_list;
 pub(crate) mod key_rotation;
 pub(crate) mod mcp_rest;
 pub(crate) mod mcp_scope;
@@ -13,6 +15,7 @@ pub(crate) mod mcp_server;
 pub(crate) mod model;
 pub(crate) mod model_scope;
 pub(crate) mod organization;
+pub(crate) mod spend_lists;
 pub(crate) mod team;
 pub(crate) mod team_permissions;
 pub(crate) mod user;

@@ -326,6 +326,11 @@ impl Store {
         sql::keys_page(&self.db, after, limit).await
     }
 
+    /// Up to `limit` users after `after`, oldest first.
+    pub async fn users_page(&self, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<User>> {
+        sql::users_page(&self.db, after, limit).await
+    }
+
     pub async fn keys_with_aliases(&self, aliases: &[String]) -> sqlx::Result<Vec<Key>> {
         sql::keys_with_aliases(&self.db, aliases).await
     }
@@ -400,6 +405,13 @@ impl Store {
 
     /// Moves the key row named by `sent` from `old_token` to `key.token` (`/key/regenerate`) and
     /// evicts the old entry.
+    /// `/key/block` and `/key/unblock`: stores the flag and evicts the key by its hash, whatever the
+    /// client sent, as LiteLLM does on these two routes.
+    pub async fn save_key_blocked(&self, key: &Key) -> sqlx::Result<()> {
+        sql::save_key(&self.db, key).await?;
+        self.evict(vec![key.token.clone()]).await
+    }
+
     pub async fn rotate_key(&self, old_token: &str, key: &Key, sent: &str) -> sqlx::Result<()> {
         sql::rotate_key(&self.db, old_token, key).await?;
         sql::save_key(&self.db, key).await?;

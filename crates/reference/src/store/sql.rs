@@ -361,6 +361,18 @@ pub(super) async fn keys_page(db: &PgPool, after: Option<&Cursor>, limit: i64) -
     .await
 }
 
+pub(super) async fn users_page(db: &PgPool, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<User>> {
+    sqlx::query_as(
+        "SELECT * FROM users WHERE $1::timestamptz IS NULL OR (created_at, user_id) > ($1, $2)
+         ORDER BY created_at, user_id LIMIT $3",
+    )
+    .bind(after.map(|c| c.0))
+    .bind(after.map(|c| c.1.as_str()))
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 pub(super) async fn teams_page(db: &PgPool, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<Team>> {
     sqlx::query_as(
         "SELECT * FROM teams WHERE $1::timestamptz IS NULL OR (created_at, team_id) > ($1, $2)

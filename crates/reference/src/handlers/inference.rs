@@ -1,5 +1,7 @@
-//! /chat/completions (and /v1/…, /engines/{model}/…, /openai/deployments/{model}/…): model access
-//! and budget checks in LiteLLM's order, the call to the deployment's upstream, spend recording.
+//! The inference routes: /chat/completions, /completions and /embeddings (each also under /v1/…,
+//! /engines/{model}/… and /openai/deployments/{model}/…). All three make the same model access and
+//! budget checks in LiteLLM's order, call the deployment's upstream and record the spend; they
+//! differ only in the upstream path, the answer's shape and the words of an unknown model's error.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -18,35 +20,51 @@ use crate::domain::{Key, Team, User};
 use crate::error::{ProxyError, py_float};
 use crate::request::parse_json;
 use crate::spend::{Entity, SpendLog};
+use crate::upstream::Endpoint;
 use crate::{AppState, storage, upstream};
 
-pub(crate) async fn completions(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ProxyError> {
-    complete(&state, &headers, &body, None).await
+/// The handlers of one endpoint: without and with the model in the path.
+macro_rules! inference_routes {
+    ($plain:ident, $for_model:ident, $endpoint:expr) => {
+        pub(crate) async fn $plain(
+            State(state): State<AppState>,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ProxyError> {
+            complete(&state, &headers, &body, None, $endpoint).await
+        }
+
+        pub(crate) async fn $for_model(
+            State(state): State<AppState>,
+            Path(model): Path<String>,
+            headers: HeaderMap,
+            body: Bytes,
+        ) -> Result<Response, ProxyError> {
+            complete(&state, &headers, &body, Some(model), $endpoint).await
+        }
+    };
 }
 
-pub(crate) async fn completions_for(
-    State(state): State<AppState>,
-    Path(model): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Result<Response, ProxyError> {
-    complete(&state, &headers, &body, Some(model)).await
-}
+inference_routes!(chat, chat_for, Endpoint::Chat);
+inference_routes!(text, text_for, Endpoint::TextCompletion);
+inference_routes!(embeddings, embeddings_for, Endpoint::Embedding);
 
-fn invalid_model(model: &str) -> ProxyError {
-    // LiteLLM says `/chat/completions` here whichever chat path was called.
-    ProxyError::typed(
-        400,
-        "invalid_request_error",
-        None,
-        format!(
-            "/chat/completions: Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key."
+fn invalid_model(endpoint: Endpoint, model: &str) -> ProxyError {
+    let message = format!(
+        "{}: Invalid model name passed in model={model}. Call `/v1/models` to view available models for your key.",
+        endpoint.route()
+    );
+    match endpoint {
+        // LiteLLM raises this one from a wrapping handler, so the client sees it with its status in
+        // front and as a Python dict.
+        Endpoint::TextCompletion => ProxyError::typed(
+            400,
+            "invalid_request_error",
+            None,
+            format!("400: {{'error': {}}}", crate::error::py_str(&message)),
         ),
-    )
+        Endpoint::Chat | Endpoint::Embedding => ProxyError::typed(400, "invalid_request_error", None, message),
+    }
 }
 
 fn denial_error(d: &LlmDenial) -> ProxyError {
@@ -110,13 +128,14 @@ async fn complete(
     headers: &HeaderMap,
     bytes: &[u8],
     path_model: Option<String>,
+    endpoint: Endpoint,
 ) -> Result<Response, ProxyError> {
     let started = Utc::now();
     let body = parse_json(bytes)?;
     let (_caller, key) = authenticate_with_key(&state.store, &state.master_key, headers).await?;
     let model = body.get("model").and_then(Value::as_str).map(str::to_string).or(path_model);
     let Some(model) = model else {
-        return Err(invalid_model("None"));
+        return Err(invalid_model(endpoint, "None"));
     };
     let deployments = storage::deployments_named(state.store.uncached_tables(), &model).await?;
     let subject = match key {
@@ -126,19 +145,19 @@ async fn complete(
     if let Some(subject) = &subject {
         check(state, subject, &model, &deployments).await?;
     }
-    let deployment = deployments.first().ok_or_else(|| invalid_model(&model))?;
+    let deployment = deployments.first().ok_or_else(|| invalid_model(endpoint, &model))?;
     let target = deployment.upstream().ok_or_else(|| {
         ProxyError::internal(format!(
             "litellm.APIConnectionError: model={model} has no api_base; the reference proxy calls no provider directly"
         ))
     })?;
-    let completion = upstream::chat(&target, &body).await?;
+    let completion = upstream::call(&target, endpoint, &body).await?;
     let cost = deployment.pricing().cost(completion.prompt_tokens, completion.completion_tokens);
     if let Some(subject) = &subject {
         record(state, subject, &model, &completion, cost, started).await?;
         state.store.after_request(&subject.key, subject.team.as_ref());
     }
-    let mut response = Json(upstream::client_response(&completion, &model)).into_response();
+    let mut response = Json(upstream::client_response(&completion, endpoint, &model)).into_response();
     let headers = response.headers_mut();
     put_header(headers, "x-litellm-response-cost", &py_float(cost));
     if let Some(subject) = &subject {
