@@ -50,6 +50,8 @@ impl StepBuilder {
                 capture: Vec::new(),
                 origin: None,
                 retry: None,
+                background: false,
+                awaits: Vec::new(),
             },
         }
     }

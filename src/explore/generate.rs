@@ -149,6 +149,7 @@ pub(crate) fn mocks() -> Vec<MockSpec> {
                     description: None,
                     input_schema: json!({"type": "object"}),
                     result: None,
+                    delay: std::time::Duration::ZERO,
                 }],
                 answer: McpAnswer::Json,
                 failure: None,

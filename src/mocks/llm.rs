@@ -1,6 +1,7 @@
 //! A fake OpenAI-compatible provider: `POST …/chat/completions` answers a completion with `usage`, so
 //! the proxy has tokens to price; `POST …/completions` a text completion with the same reply and usage;
-//! `POST …/embeddings` one embedding per input, with the prompt tokens as usage.
+//! `POST …/embeddings` one embedding per input, with the prompt tokens as usage. Each answers after
+//! the mock's `delay` when it has one.
 
 use std::net::TcpListener;
 
@@ -41,8 +42,8 @@ impl Respond for TextCompletion {
         let Some(model) = body.get("model").and_then(Value::as_str) else {
             return error(400, "`model` is required");
         };
-        let LlmMock { reply, prompt_tokens, completion_tokens } = &self.0;
-        ResponseTemplate::new(200).set_body_json(json!({
+        let LlmMock { reply, prompt_tokens, completion_tokens, delay } = &self.0;
+        ResponseTemplate::new(200).set_delay(*delay).set_body_json(json!({
             "id": format!("cmpl-mock-{}", uuid::Uuid::new_v4().simple()),
             "object": "text_completion",
             "created": chrono::Utc::now().timestamp(),
@@ -76,7 +77,7 @@ impl Respond for Embedding {
             .map(|index| json!({"object": "embedding", "index": index, "embedding": [0.25, -0.5, 0.75]}))
             .collect();
         let tokens = self.0.prompt_tokens;
-        ResponseTemplate::new(200).set_body_json(json!({
+        ResponseTemplate::new(200).set_delay(self.0.delay).set_body_json(json!({
             "object": "list",
             "data": data,
             "model": model,
@@ -95,8 +96,9 @@ impl Respond for Completion {
         let Some(model) = body.get("model").and_then(Value::as_str) else {
             return error(400, "`model` is required");
         };
-        let LlmMock { reply, prompt_tokens, completion_tokens } = &self.0;
-        ResponseTemplate::new(200).set_body_json(json!({
+        let LlmMock { reply, prompt_tokens, completion_tokens, delay } = &self.0;
+        // A known delay keeps a request through the proxy in flight while the scenario's next steps run.
+        ResponseTemplate::new(200).set_delay(*delay).set_body_json(json!({
             "id": format!("chatcmpl-mock-{}", uuid::Uuid::new_v4().simple()),
             "object": "chat.completion",
             "created": chrono::Utc::now().timestamp(),

@@ -1,5 +1,6 @@
 //! A fake MCP server on the streamable HTTP transport: JSON-RPC 2.0 over `POST`, answered as JSON or
-//! as one server-sent event, with `initialize`, notifications (202), `tools/list` and `tools/call`.
+//! as one server-sent event, with `initialize`, notifications (202), `tools/list` and `tools/call`
+//! (after the tool's own `delay`, when it has one).
 //!
 //! Enough of the protocol for a proxy's MCP client (LiteLLM uses the official SDK, which opens a
 //! session per operation), and the failure modes a scenario needs to check that errors stay bounded.
@@ -105,7 +106,7 @@ impl Protocol {
                                 "isError": false,
                             })
                         });
-                        self.frame(rpc_result(id, result), None)
+                        self.frame(rpc_result(id, result), None).set_delay(tool.delay)
                     }
                     None => self.frame(rpc_error(id, INVALID_PARAMS, &format!("Unknown tool: {tool_name}")), None),
                 }

@@ -18,12 +18,14 @@ fn mcp(name: &str, answer: McpAnswer, failure: Option<McpFailure>) -> MockSpec {
                     description: Some("Refunds".into()),
                     input_schema: json!({"type": "object"}),
                     result: Some(json!({"content": [{"type": "text", "text": "refunded"}]})),
+                    delay: Duration::ZERO,
                 },
                 McpTool {
                     name: "charge".into(),
                     description: None,
                     input_schema: json!({"type": "object"}),
                     result: None,
+                    delay: Duration::ZERO,
                 },
             ],
             answer,
@@ -59,7 +61,12 @@ async fn llm_mock_answers_a_completion_with_the_declared_usage() {
     let spec = MockSpec {
         name: "openai".into(),
         location: Location::default(),
-        kind: MockKind::Llm(LlmMock { reply: "hi there".into(), prompt_tokens: 7, completion_tokens: 3 }),
+        kind: MockKind::Llm(LlmMock {
+            reply: "hi there".into(),
+            prompt_tokens: 7,
+            completion_tokens: 3,
+            delay: Duration::ZERO,
+        }),
     };
     let mocks = RunningMocks::start(&[spec], &MockHost::default()).await.unwrap();
     let url = url_of(&mocks, "openai").await;
@@ -82,7 +89,12 @@ async fn llm_mock_answers_a_text_completion_apart_from_a_chat_completion() {
     let spec = MockSpec {
         name: "openai".into(),
         location: Location::default(),
-        kind: MockKind::Llm(LlmMock { reply: "hi there".into(), prompt_tokens: 7, completion_tokens: 3 }),
+        kind: MockKind::Llm(LlmMock {
+            reply: "hi there".into(),
+            prompt_tokens: 7,
+            completion_tokens: 3,
+            ..LlmMock::default()
+        }),
     };
     let mocks = RunningMocks::start(&[spec], &MockHost::default()).await.unwrap();
     let url = url_of(&mocks, "openai").await;
@@ -102,7 +114,12 @@ async fn llm_mock_answers_one_embedding_per_input_with_the_prompt_tokens() {
     let spec = MockSpec {
         name: "openai".into(),
         location: Location::default(),
-        kind: MockKind::Llm(LlmMock { reply: "unused".into(), prompt_tokens: 4, completion_tokens: 3 }),
+        kind: MockKind::Llm(LlmMock {
+            reply: "unused".into(),
+            prompt_tokens: 4,
+            completion_tokens: 3,
+            ..LlmMock::default()
+        }),
     };
     let mocks = RunningMocks::start(&[spec], &MockHost::default()).await.unwrap();
     let url = url_of(&mocks, "openai").await;
@@ -229,4 +246,62 @@ async fn advertised_host_goes_into_the_url() {
     let url = url_of(&mocks, "s").await;
     assert!(url.starts_with("http://mocks.internal:") && url.ends_with("/mcp"), "{url}");
     assert_eq!(url_host("::1"), "[::1]");
+}
+
+async fn completion(url: &str) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{url}/chat/completions"))
+        .json(&json!({"model": "gpt-x", "messages": [{"role": "user", "content": "hello"}]}))
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn llm_mock_with_a_delay_keeps_every_completion_in_flight_that_long() {
+    let delay = Duration::from_millis(600);
+    let spec = MockSpec {
+        name: "slow".into(),
+        location: Location::default(),
+        kind: MockKind::Llm(LlmMock { delay, ..LlmMock::default() }),
+    };
+    let mocks = RunningMocks::start(&[spec], &MockHost::default()).await.unwrap();
+    let url = url_of(&mocks, "slow").await;
+    let started = Instant::now();
+    // Two at once: the delay holds each request, it does not queue them behind each other.
+    let (first, second) = tokio::join!(completion(&url), completion(&url));
+    let elapsed = started.elapsed();
+    assert_eq!((first.status().as_u16(), second.status().as_u16()), (200, 200));
+    assert!(elapsed >= delay, "answered after {elapsed:?}, before the {delay:?} delay");
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["choices"][0]["message"]["content"], "ok");
+}
+
+#[tokio::test]
+async fn mcp_tool_delay_holds_only_calls_of_that_tool() {
+    let mut spec = mcp("s", McpAnswer::Json, None);
+    let delay = Duration::from_secs(2);
+    let MockKind::Mcp(server) = &mut spec.kind else { unreachable!("mcp() builds an MCP mock") };
+    server.tools[0].delay = delay;
+    let mocks = RunningMocks::start(&[spec], &MockHost::default()).await.unwrap();
+    let url = url_of(&mocks, "s").await;
+    let call = |id: u64, tool: &'static str| {
+        let url = url.clone();
+        async move {
+            let body = json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": tool}});
+            message(&rpc(&url, body).await.text().await.unwrap())
+        }
+    };
+    let started = Instant::now();
+    let slow = tokio::spawn(call(1, "refund"));
+    // The other tool and the listing answer while the delayed call is still in flight.
+    let quick = call(2, "charge").await;
+    assert_eq!(quick["result"]["content"][0]["text"], "s.charge ok");
+    let list =
+        message(&rpc(&url, json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"})).await.text().await.unwrap());
+    assert_eq!(list["result"]["tools"].as_array().map(Vec::len), Some(2));
+    assert!(!slow.is_finished(), "the delayed call answered before the quick ones");
+    let slow = slow.await.unwrap();
+    assert_eq!(slow["result"]["content"][0]["text"], "refunded");
+    assert!(started.elapsed() >= delay, "the delayed call answered after {:?}", started.elapsed());
 }

@@ -44,6 +44,8 @@ fn step(id: &str, line: usize, request: Request, expect: Expect) -> Step {
         expect,
         capture: vec![],
         retry: None,
+        background: false,
+        awaits: vec![],
         origin: None,
     }
 }
@@ -393,6 +395,8 @@ async fn a_step_without_request_only_sleeps() {
         expect: Expect::default(),
         capture: vec![],
         retry: None,
+        background: false,
+        awaits: vec![],
         origin: None,
     };
     let outcome = run_scenario(&scenario("sleep", vec![pause]), &external(&server), &options()).await;
@@ -726,6 +730,227 @@ async fn a_customer_the_spend_writer_wrote_again_is_deleted_again_before_the_che
         passed_after_deleting("spends", customer, std::time::Instant::now().checked_sub(Duration::from_secs(30)));
     let leftovers = check_leftovers(&external(&server), &[outcome], &options()).await;
     assert_eq!(leftovers, [], "written again, deleted again, then gone");
+}
+
+/// A server whose `/held` answers only once `/release` has been asked: a runner that waited for the
+/// `/held` request before sending the next one would never see it answered.
+async fn gate_server() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let released = Arc::new(tokio::sync::Notify::new());
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else { return };
+            let released = Arc::clone(&released);
+            tokio::spawn(async move {
+                let mut head = Vec::new();
+                let mut buf = [0u8; 1024];
+                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match socket.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => head.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&head).into_owned();
+                let body = if text.starts_with("GET /held") {
+                    released.notified().await;
+                    r#"{"id": "held-1"}"#
+                } else {
+                    released.notify_one();
+                    r#"{"id": "released"}"#
+                };
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+fn background(mut step: Step) -> Step {
+    step.background = true;
+    step
+}
+
+fn awaiting(id: &str, line: usize, awaited: &[&str]) -> Step {
+    Step {
+        request: None,
+        awaits: awaited.iter().map(|a| a.to_string()).collect(),
+        ..step(id, line, request("GET", "/unused"), Expect::default())
+    }
+}
+
+#[tokio::test]
+async fn a_background_step_stays_in_flight_while_the_next_steps_run_and_reports_at_its_place() {
+    let url = gate_server().await;
+    let mut held = background(step("held", 3, request("GET", "/held"), status(200)));
+    held.capture = vec![capture("held_id", "$.id")];
+    let mut after = step("after", 12, request("GET", "/use/{{held_id}}"), status(200));
+    after.expect = Expect { status: Some(vec![200]), ..Expect::default() };
+    let s = scenario(
+        "in-flight",
+        vec![held, step("release", 6, request("GET", "/release"), status(200)), awaiting("wait", 9, &["held"]), after],
+    );
+    let (sender, mut events) = tokio::sync::mpsc::unbounded_channel();
+    let outcomes =
+        run_scenarios(vec![s], Arc::new(Target::external(url, MASTER_KEY)), options(), Arc::new(sender)).await;
+    let outcome = &outcomes[0];
+    assert_eq!(outcome.status, ScenarioStatus::Passed, "{outcome:#?}");
+    let ids: Vec<&str> = outcome.steps.iter().map(|s| s.id.as_str()).collect();
+    assert_eq!(ids, ["held", "release", "wait", "after"], "each outcome at its own position");
+    assert_eq!(outcome.steps[0].response.as_ref().map(|r| r.status), Some(200));
+    let after = outcome.steps[3].request.as_ref().map(|r| r.url.clone()).unwrap_or_default();
+    assert!(after.ends_with("/use/held-1"), "the capture is known after the await: {after}");
+    let mut finished = Vec::new();
+    while let Ok(event) = events.try_recv() {
+        if let Event::StepFinished { step, .. } = event {
+            finished.push(step.id);
+        }
+    }
+    assert_eq!(finished, ["release", "held", "wait", "after"], "the background step reports at its await");
+}
+
+#[tokio::test]
+async fn a_background_step_that_fails_fails_the_scenario_at_its_await() {
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(403).set_delay(Duration::from_millis(300)))
+        .mount(&server)
+        .await;
+    Mock::given(path("/x")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let s = scenario(
+        "bg-fails",
+        vec![
+            background(step("slow", 3, request("GET", "/slow"), status(200))),
+            step("fg", 6, request("GET", "/x"), status(200)),
+            awaiting("wait", 9, &["slow"]),
+            step("later", 12, request("GET", "/x"), status(200)),
+        ],
+    );
+    let outcome = run_scenario(&s, &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Failed, "{outcome:#?}");
+    assert_eq!(step_statuses(&outcome), ["failed", "passed", "not_run", "not_run"]);
+    assert_eq!(outcome.failed_step().map(|s| s.id.as_str()), Some("slow"));
+}
+
+#[tokio::test]
+async fn a_background_step_nobody_awaits_is_judged_after_the_last_step() {
+    let server = MockServer::start().await;
+    Mock::given(path("/slow"))
+        .respond_with(ResponseTemplate::new(500).set_delay(Duration::from_millis(200)))
+        .mount(&server)
+        .await;
+    Mock::given(path("/x")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let s = scenario(
+        "never-awaited",
+        vec![
+            background(step("slow", 3, request("GET", "/slow"), status(200))),
+            step("fg", 6, request("GET", "/x"), status(200)),
+        ],
+    );
+    let outcome = run_scenario(&s, &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Failed, "{outcome:#?}");
+    assert_eq!(step_statuses(&outcome), ["failed", "passed"]);
+}
+
+#[tokio::test]
+async fn a_foreground_failure_waits_for_background_requests_and_keeps_what_they_created() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"team_id": "t-background"}))
+                .set_delay(Duration::from_millis(400)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).and(path("/team/delete")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(path("/x")).respond_with(ResponseTemplate::new(404)).mount(&server).await;
+    let s = scenario(
+        "fg-fails",
+        vec![
+            background(step("create", 3, request("POST", "/team/new"), status(200))),
+            step("fg", 6, request("GET", "/x"), status(200)),
+            awaiting("wait", 9, &["create"]),
+        ],
+    );
+    let outcome = run_scenario(&s, &external(&server), &options()).await;
+    assert_eq!(outcome.status, ScenarioStatus::Failed, "{outcome:#?}");
+    // The background step was never awaited, so it is not judged; its exchange is kept.
+    assert_eq!(step_statuses(&outcome), ["not_run", "failed", "not_run"]);
+    assert_eq!(outcome.failed_step().map(|s| s.id.as_str()), Some("fg"));
+    assert_eq!(outcome.steps[0].response.as_ref().map(|r| r.status), Some(200));
+    assert_eq!(outcome.created.len(), 1, "{:?}", outcome.created);
+    assert_eq!(outcome.created[0].resource.id, "t-background");
+    assert_eq!(outcome.created[0].cleanup, Cleanup::Deleted);
+}
+
+#[tokio::test]
+async fn ctrl_c_with_a_background_step_in_flight_lets_it_finish_and_tears_down_what_it_created() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/team/new"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"team_id": "t-bg-slow"}))
+                .set_delay(Duration::from_millis(500)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("POST")).and(path("/team/delete")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    let pause = Step {
+        sleep: Some(Duration::from_secs(30)),
+        request: None,
+        ..step("pause", 6, request("GET", "/x"), Expect::default())
+    };
+    let mut late = background(step("late", 9, request("POST", "/team/new"), status(200)));
+    late.sleep = Some(Duration::from_secs(30));
+    let s = scenario(
+        "interrupted-bg",
+        vec![background(step("create", 3, request("POST", "/team/new"), status(200))), late, pause],
+    );
+    let options = options();
+    let cancel = options.cancel.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        cancel.cancel();
+    });
+    let outcome = run_scenario(&s, &external(&server), &options).await;
+    assert_eq!(outcome.status, ScenarioStatus::Errored { message: scenario::INTERRUPTED.into() }, "{outcome:#?}");
+    assert_eq!(step_statuses(&outcome), ["not_run", "not_run", "not_run"]);
+    assert_eq!(outcome.steps[0].response.as_ref().map(|r| r.status), Some(200), "the request in flight finished");
+    assert!(outcome.steps[1].request.is_none(), "the background step still in its pause sent nothing");
+    assert_eq!(outcome.created.iter().map(|c| c.resource.id.as_str()).collect::<Vec<_>>(), ["t-bg-slow"]);
+    assert_eq!(outcome.created[0].cleanup, Cleanup::Deleted);
+    let posts = server.received_requests().await.unwrap_or_default();
+    assert_eq!(posts.iter().filter(|r| r.url.path() == "/team/new").count(), 1, "nothing sent after Ctrl-C");
+}
+
+#[tokio::test]
+async fn a_scenario_timeout_with_a_background_step_pending_ends_without_waiting_for_its_pause() {
+    let server = MockServer::start().await;
+    let mut late = background(step("late", 3, request("GET", "/x"), status(200)));
+    late.sleep = Some(Duration::from_secs(60));
+    let pause = Step {
+        sleep: Some(Duration::from_secs(60)),
+        request: None,
+        ..step("pause", 6, request("GET", "/x"), Expect::default())
+    };
+    let options = RunOptions { scenario_timeout: Duration::from_millis(200), ..options() };
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(20),
+        run_scenario(&scenario("timeout-bg", vec![late, pause]), &external(&server), &options),
+    )
+    .await
+    .expect("the pending background step is stopped, not waited out");
+    let ScenarioStatus::Errored { message } = &outcome.status else { panic!("expected an error: {outcome:#?}") };
+    assert!(message.contains("did not finish within 200ms"), "{message}");
+    assert!(server.received_requests().await.unwrap_or_default().is_empty());
 }
 
 /// A scenario requiring `gated`, which its probe asks with a setup, a request and a cleanup.

@@ -237,6 +237,10 @@ pub(crate) struct LlmMockFile {
     /// `usage.completion_tokens` reported (default 20).
     #[schemars(with = "Option<u64>")]
     pub completion_tokens: Option<Count>,
+    /// Answer every completion only after this long (humantime duration, e.g. `3s`), so a request
+    /// through the proxy stays in flight while other steps run.
+    #[schemars(with = "Option<String>")]
+    pub delay: Option<Spanned<String>>,
 }
 
 /// A fake MCP server.
@@ -267,6 +271,10 @@ pub(crate) struct McpToolFile {
     pub input_schema: Option<Value>,
     /// The `tools/call` result (default: one text content naming mock and tool).
     pub result: Option<Value>,
+    /// Answer `tools/call` of this tool only after this long (humantime duration, e.g. `2s`); the
+    /// other methods answer at once.
+    #[schemars(with = "Option<String>")]
+    pub delay: Option<Spanned<String>>,
 }
 
 #[derive(JsonSchema)]
@@ -378,6 +386,16 @@ pub(crate) struct StepFile {
     /// the last response. Needs `request`.
     #[schemars(with = "Option<RetryFile>")]
     pub retry: Option<Spanned<RetryFile>>,
+    /// `true`: start the step and go on with the next one at once, leaving its request in flight.
+    /// Its `expect` and `capture` apply where a later step names it in `await` (a step nobody awaits
+    /// is awaited after the last step). Needs `request`.
+    #[schemars(with = "Option<bool>")]
+    pub background: Option<Spanned<bool>>,
+    /// Wait for these earlier background steps (an id, or a list of ids) before this step's own
+    /// pause and request; their results are checked here, and their captures are known from here on.
+    #[serde(rename = "await")]
+    #[schemars(with = "Option<AwaitSpec>")]
+    pub awaits: Option<Spanned<AwaitSpec>>,
     /// Run a fragment's steps here: the path of a fragment file, relative to this file. Its steps get
     /// ids `ID.STEP` and its captures are the variables `ID.NAME`, `ID` being this step's id. Takes no
     /// other field than `id` and `with`.
@@ -388,6 +406,57 @@ pub(crate) struct StepFile {
     /// in a JSON value. Needs `include`.
     #[schemars(with = "Option<SpannedMap<Value>>")]
     pub with: Option<Spanned<SpannedMap<Spanned<Value>>>>,
+}
+
+/// `await:` as written: one step id or a list of them.
+#[derive(Debug)]
+pub(crate) enum AwaitSpec {
+    One(String),
+    Many(Vec<Spanned<String>>),
+}
+
+impl<'de> Deserialize<'de> for AwaitSpec {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct AwaitVisitor;
+
+        impl<'de> Visitor<'de> for AwaitVisitor {
+            type Value = AwaitSpec;
+
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("the id of a background step, or a list of them, e.g. `slow-call` or [a, b]")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<AwaitSpec, E> {
+                Ok(AwaitSpec::One(v.to_string()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<AwaitSpec, A::Error> {
+                let mut ids = Vec::new();
+                while let Some(id) = seq.next_element::<Spanned<String>>()? {
+                    ids.push(id);
+                }
+                Ok(AwaitSpec::Many(ids))
+            }
+        }
+
+        deserializer.deserialize_any(AwaitVisitor)
+    }
+}
+
+impl JsonSchema for AwaitSpec {
+    fn schema_name() -> Cow<'static, str> {
+        "Await".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The id of an earlier background step, or a list of them (each awaited once in the file).",
+            "oneOf": [
+                {"type": "string", "minLength": 1},
+                {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1, "uniqueItems": true}
+            ]
+        })
+    }
 }
 
 /// A fragment: steps with parameters that scenarios include (`include:` in a step). A file with a

@@ -110,6 +110,8 @@ struct Scope {
     known: BTreeSet<String>,
     /// Every capture in the file with its step id and line, to explain a use before the capture.
     all_captures: BTreeMap<String, (String, usize)>,
+    /// Variables captured by a background step not awaited yet, with that step's id.
+    not_awaited: BTreeMap<String, String>,
 }
 
 /// Validates the serde mirror against one source text; knows how to point into it.

@@ -45,11 +45,13 @@ pub struct LlmMock {
     /// The `usage` it reports, from which a proxy computes the cost.
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// How long every completion takes to answer (zero: at once).
+    pub delay: Duration,
 }
 
 impl Default for LlmMock {
     fn default() -> Self {
-        LlmMock { reply: "ok".to_string(), prompt_tokens: 10, completion_tokens: 20 }
+        LlmMock { reply: "ok".to_string(), prompt_tokens: 10, completion_tokens: 20, delay: Duration::ZERO }
     }
 }
 
@@ -69,6 +71,8 @@ pub struct McpTool {
     pub input_schema: Value,
     /// The `tools/call` result; `None` answers a text content naming mock and tool.
     pub result: Option<Value>,
+    /// How long a `tools/call` of this tool takes to answer (zero: at once).
+    pub delay: Duration,
 }
 
 /// How the fake MCP server frames its JSON-RPC answers (streamable HTTP allows both).

@@ -150,6 +150,12 @@ pub struct Step {
     /// Send the request again until `until` holds or the time runs out; `expect` is checked on the
     /// last response.
     pub retry: Option<Retry>,
+    /// Started without waiting: the next steps run while its request is in flight, and its `expect`
+    /// and `capture` apply when a step awaits it (or after the last step, when none does).
+    pub background: bool,
+    /// Background steps (earlier ones, by id, in the order written) this step waits for before its
+    /// own pause and request.
+    pub awaits: Vec<String>,
     /// Where the step is written when that is a fragment, not the scenario file; `location` and the
     /// locations of its assertions are in that file.
     pub origin: Option<Arc<Origin>>,

@@ -80,6 +80,8 @@ registry! {
         "/key/update lets the owner of a personal key someone else created change every field but the budget, so it unblocks the key or lifts its rate limits";
     KeyOrgAssignmentUnchecked => "key_org_assignment_unchecked", "not filed upstream (seen on LiteLLM 1.83.14; BerriAI/litellm#29009 describes the later check)",
         "/key/generate and /key/update let any caller point a key at any organization, member of it or not";
+    InFlightKeyWriteBack => "in_flight_key_write_back", "BerriAI/litellm#25553, BerriAI/litellm#32247",
+        "a chat completion writes the key object it was authorized with back into the cache when it finishes, so a /key/update made while it was in flight is undone until the TTL passes";
 }
 
 impl Quirk {

@@ -84,8 +84,62 @@ mod tests {
         let properties = step["properties"].as_object().expect("step properties");
         let mut names: Vec<&str> = properties.keys().map(String::as_str).collect();
         names.sort_unstable();
-        assert_eq!(names, ["actor", "capture", "expect", "id", "include", "on", "request", "retry", "sleep", "with"]);
+        assert_eq!(
+            names,
+            [
+                "actor",
+                "await",
+                "background",
+                "capture",
+                "expect",
+                "id",
+                "include",
+                "on",
+                "request",
+                "retry",
+                "sleep",
+                "with"
+            ]
+        );
         assert_eq!(step["additionalProperties"], Value::Bool(false));
+    }
+
+    /// The definition behind a property that may be `Option<T>` (`anyOf: [T, null]`).
+    fn definition<'a>(root: &'a Value, property: &'a Value) -> &'a Value {
+        let resolved = resolve(root, property);
+        match resolved.get("anyOf").and_then(Value::as_array) {
+            Some(options) => options
+                .iter()
+                .map(|o| resolve(root, o))
+                .find(|o| o.get("type") != Some(&Value::from("null")))
+                .unwrap_or(resolved),
+            None => resolved,
+        }
+    }
+
+    #[test]
+    fn schema_describes_background_and_await() {
+        let root = schema();
+        let step = resolve(&root, &root["properties"]["steps"]["items"]);
+        let background = definition(&root, &step["properties"]["background"]);
+        assert!(background.to_string().contains("boolean"), "{background}");
+        let awaits = definition(&root, &step["properties"]["await"]);
+        let shapes: Vec<&str> =
+            awaits["oneOf"].as_array().expect("an id or a list").iter().filter_map(|o| o["type"].as_str()).collect();
+        assert_eq!(shapes, ["string", "array"]);
+        assert_eq!(awaits["oneOf"][1]["minItems"], 1);
+    }
+
+    #[test]
+    fn schema_describes_the_mock_delays() {
+        let root = schema();
+        let text = root["$defs"].to_string();
+        for (definition, field) in [("LlmMockFile", "delay"), ("McpToolFile", "delay")] {
+            let properties = &root["$defs"][definition]["properties"];
+            assert!(properties.get(field).is_some(), "`{definition}.{field}` missing: {text}");
+            let description = properties[field]["description"].as_str().unwrap_or_default();
+            assert!(description.contains("humantime duration"), "{definition}: {description}");
+        }
     }
 
     #[test]

@@ -315,7 +315,7 @@ pub enum ScenarioErrorKind {
     NoSteps,
     #[error("duplicate step id `{id}`: expected step ids to be unique within the file")]
     DuplicateStepId { id: String },
-    #[error("step `{id}` does nothing: expected `request`, `sleep` or both")]
+    #[error("step `{id}` does nothing: expected `request`, `sleep`, `await` or more of them")]
     EmptyStep { id: String },
     #[error("`{field}` without `request`: expected a `request` in the same step")]
     NeedsRequest { field: &'static str },
@@ -399,6 +399,23 @@ pub enum ScenarioErrorKind {
     AnyOfTooFew { found: usize },
     #[error("`any_of` beside {}: expected `any_of` alone, each alternative a whole expectation", keys.join(", "))]
     AnyOfWithOtherKeys { keys: Vec<&'static str> },
+    #[error("empty `await` list: expected at least one step id")]
+    EmptyAwait,
+    #[error("unknown step `{id}` in `await`: expected the id of an earlier background step")]
+    UnknownAwaitedStep { id: String },
+    #[error("step `{id}` in `await` comes at or after this step: expected an earlier background step")]
+    AwaitNotEarlier { id: String },
+    #[error("step `{id}` in `await` is not a background step: expected a step with `background: true`")]
+    AwaitNotBackground { id: String },
+    #[error("step `{id}` is awaited twice: expected each background step in one `await`")]
+    AwaitedTwice { id: String },
+    #[error("`await` in a background step: expected `await` in a step that runs in the foreground")]
+    AwaitInBackground,
+    #[error(
+        "variable `{name}` is captured by background step `{step}`, which is not awaited before this \
+         template: expected `await: {step}` in this step or an earlier one"
+    )]
+    CaptureBeforeAwait { name: String, step: String },
     #[error("`{field}` in an include step: expected only `id`, `include` and `with`")]
     IncludeWithOtherField { field: &'static str },
     #[error("`with` without `include`: expected an `include` in the same step")]
@@ -458,7 +475,7 @@ impl ScenarioErrorKind {
             K::Empty { .. } => "expected some text".into(),
             K::NoSteps => "expected at least one step".into(),
             K::DuplicateStepId { .. } => "expected a new step id".into(),
-            K::EmptyStep { .. } => "expected `request` or `sleep` in this step".into(),
+            K::EmptyStep { .. } => "expected `request`, `sleep` or `await` in this step".into(),
             K::NeedsRequest { .. } => "expected a `request` in this step".into(),
             K::UnknownMethod { .. } => "expected an HTTP method".into(),
             K::RelativePath { .. } => "expected a leading `/`".into(),
@@ -499,6 +516,13 @@ impl ScenarioErrorKind {
             K::DuplicateTool { .. } => "expected a new tool name".into(),
             K::AnyOfTooFew { .. } => "expected two alternatives or more".into(),
             K::AnyOfWithOtherKeys { .. } => "expected no other key in this `expect`".into(),
+            K::EmptyAwait => "expected at least one step id".into(),
+            K::UnknownAwaitedStep { .. } => "expected a step id of this file".into(),
+            K::AwaitNotEarlier { .. } => "expected a step above this one".into(),
+            K::AwaitNotBackground { .. } => "expected a step with `background: true`".into(),
+            K::AwaitedTwice { .. } => "expected a step not awaited yet".into(),
+            K::AwaitInBackground => "expected no `await` here".into(),
+            K::CaptureBeforeAwait { step, .. } => format!("not known before `await: {step}`"),
             K::IncludeWithOtherField { .. } => "expected no other field in an include step".into(),
             K::WithoutInclude => "expected an `include` in this step".into(),
             K::UnreadableFragment { .. } => "expected a readable fragment file".into(),

@@ -98,6 +98,8 @@ impl Checker<'_> {
             ("expect", s.expect.as_ref().map(|n| n.referenced)),
             ("capture", s.capture.as_ref().map(|n| n.referenced)),
             ("retry", s.retry.as_ref().map(|n| n.referenced)),
+            ("background", s.background.as_ref().map(|n| n.referenced)),
+            ("await", s.awaits.as_ref().map(|n| n.referenced)),
         ];
         if let Some((field, loc)) = others.into_iter().find_map(|(f, l)| Some((f, l?))) {
             return self.fail_help(
@@ -190,7 +192,8 @@ impl Checker<'_> {
         }
         let mut params = Vec::with_capacity(file.params.0.len());
         let mut known = BTreeSet::from([RUN_ID.to_string()]);
-        let defaults_scope = Scope { known: known.clone(), all_captures: BTreeMap::new() };
+        let defaults_scope =
+            Scope { known: known.clone(), all_captures: BTreeMap::new(), not_awaited: BTreeMap::new() };
         for (name, spec) in &file.params.0 {
             if !is_variable_name(&name.value) || name.value.contains('.') || name.value == RUN_ID {
                 return self

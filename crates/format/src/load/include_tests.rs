@@ -185,7 +185,7 @@ steps:
 #[test]
 fn errors_at_the_include_step_name_the_scenario_file_line_and_column() {
     let fragment_with_required = "fragment: f\nparams:\n  alias: {}\nsteps:\n  - {id: a, sleep: 1ms}\n";
-    let cases: [(&str, String, usize, usize, &str); 8] = [
+    let cases: [(&str, String, usize, usize, &str); 9] = [
         (
             "missing fragment file",
             scenario("  - id: setup\n    include: ../fragments/nope.yaml\n"),
@@ -227,6 +227,13 @@ fn errors_at_the_include_step_name_the_scenario_file_line_and_column() {
             6,
             5,
             "`request` in an include step: expected only `id`, `include` and `with`",
+        ),
+        (
+            "include in the background",
+            scenario("  - id: setup\n    include: ../fragments/req.yaml\n    with: {alias: a}\n    background: true\n"),
+            7,
+            5,
+            "`background` in an include step: expected only `id`, `include` and `with`",
         ),
         (
             "with without include",

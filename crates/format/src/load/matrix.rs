@@ -13,6 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_saphyr::Spanned;
 
 use super::scenario::is_scenario_id;
+use super::step::known_at;
 use super::{Checker, Scope};
 use crate::file::{MatrixFile, MatrixRowFile, SpannedMap, StatusSpec};
 use crate::load::{ScenarioError, ScenarioErrorKind};
@@ -52,8 +53,7 @@ impl Checker<'_> {
         if rows.value.is_empty() {
             return self.fail(self.src.span_of(rows), ScenarioErrorKind::EmptyMatrix { what: "rows" });
         }
-        let mut known = builtins.clone();
-        known.extend(steps.iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())));
+        let known = known_at(steps, steps.len(), builtins);
         let mut ids: BTreeSet<String> = steps.iter().map(|s| s.id.clone()).collect();
         let mut out = Vec::new();
         for row in &rows.value {
@@ -83,7 +83,7 @@ impl Checker<'_> {
         };
         let cells = self.matrix_cells(&r.expect, actors, &name)?;
 
-        let mut scope = Scope { known: known.clone(), all_captures: BTreeMap::new() };
+        let mut scope = Scope { known: known.clone(), all_captures: BTreeMap::new(), not_awaited: BTreeMap::new() };
         let mut setup = Vec::with_capacity(r.setup.len());
         for item in &r.setup {
             let request = self.request(&item.value.request.value, None, self.src.span_of(item), &scope)?;
@@ -118,6 +118,8 @@ impl Checker<'_> {
                     expect: Expect { status: Some(vec![200]), ..Expect::default() },
                     capture: capture.clone(),
                     retry: None,
+                    background: false,
+                    awaits: Vec::new(),
                     origin: None,
                 });
             }
@@ -132,6 +134,8 @@ impl Checker<'_> {
                 expect: Expect { status: Some(statuses), error, ..Expect::default() },
                 capture: Vec::new(),
                 retry: None,
+                background: false,
+                awaits: Vec::new(),
                 origin: None,
             });
         }

@@ -22,7 +22,7 @@ impl Checker<'_> {
             }
             let MockFile { llm, mcp } = &mock.value;
             let kind = match (llm, mcp) {
-                (Some(llm), None) => MockKind::Llm(llm_mock(&llm.value)),
+                (Some(llm), None) => MockKind::Llm(self.llm_mock(&llm.value)?),
                 (None, Some(mcp)) => MockKind::Mcp(self.mcp_mock(&mcp.value)?),
                 (llm, mcp) => {
                     let found = [("llm", llm.is_some()), ("mcp", mcp.is_some())]
@@ -84,18 +84,23 @@ impl Checker<'_> {
                 description: tool.value.description.clone(),
                 input_schema: tool.value.input_schema.clone().unwrap_or_else(|| json!({"type": "object"})),
                 result: tool.value.result.clone(),
+                delay: tool.value.delay.as_ref().map(|d| self.duration(d)).transpose()?.unwrap_or_default(),
             });
         }
         Ok(McpMock { tools, answer, failure })
     }
 }
 
-fn llm_mock(llm: &LlmMockFile) -> LlmMock {
-    let defaults = LlmMock::default();
-    LlmMock {
-        reply: llm.reply.clone().unwrap_or(defaults.reply),
-        prompt_tokens: llm.prompt_tokens.map_or(defaults.prompt_tokens, |c| c.0),
-        completion_tokens: llm.completion_tokens.map_or(defaults.completion_tokens, |c| c.0),
+impl Checker<'_> {
+    /// What the fake LLM answers, defaults filled in.
+    fn llm_mock(&self, llm: &LlmMockFile) -> Result<LlmMock, ScenarioError> {
+        let defaults = LlmMock::default();
+        Ok(LlmMock {
+            reply: llm.reply.clone().unwrap_or(defaults.reply),
+            prompt_tokens: llm.prompt_tokens.map_or(defaults.prompt_tokens, |c| c.0),
+            completion_tokens: llm.completion_tokens.map_or(defaults.completion_tokens, |c| c.0),
+            delay: llm.delay.as_ref().map(|d| self.duration(d)).transpose()?.unwrap_or(defaults.delay),
+        })
     }
 }
 

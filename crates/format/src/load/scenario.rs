@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde_saphyr::Spanned;
 
-use super::step::all_captures;
+use super::step::{all_captures, known_at};
 use super::{CACHE_TTL, Checker, MAX_REPLICAS, RUN_ID, ScenarioError, ScenarioErrorKind, Scope};
 use crate::file::{ProbedFile, ReferenceFile, ReproductionFile, RequirementFile, ScenarioFile, StepFile};
 use crate::mock::MockSpec;
@@ -84,9 +84,8 @@ impl Checker<'_> {
                 ScenarioErrorKind::FailsAtWithoutRequest { id: fails_at.value.clone() },
             );
         }
-        let mut known = builtins.clone();
-        known.extend(steps[..index].iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())));
-        let scope = Scope { known, all_captures: all_captures(file_steps) };
+        let known = known_at(steps, index, builtins);
+        let scope = Scope { known, all_captures: all_captures(file_steps), not_awaited: Default::default() };
         Ok(Reproduction {
             location: self.src.model_location(r),
             quirk: parsed,
@@ -154,7 +153,11 @@ impl Checker<'_> {
             );
         }
         let probe = &file.probe.value;
-        let mut scope = Scope { known: BTreeSet::from([RUN_ID.to_string()]), all_captures: BTreeMap::new() };
+        let mut scope = Scope {
+            known: BTreeSet::from([RUN_ID.to_string()]),
+            all_captures: BTreeMap::new(),
+            not_awaited: BTreeMap::new(),
+        };
         let mut setup = Vec::with_capacity(probe.setup.len());
         for item in &probe.setup {
             let request = self.request(&item.value.request.value, None, self.src.span_of(item), &scope)?;

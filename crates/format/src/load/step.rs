@@ -6,8 +6,8 @@ use std::time::Duration;
 use serde_saphyr::Spanned;
 
 use super::text::is_variable_name;
-use super::{Checker, DEFAULT_RETRY_INTERVAL, RUN_ID, ScenarioError, ScenarioErrorKind, Scope};
-use crate::file::{RetryFile, SpannedMap, StepFile};
+use super::{Checker, DEFAULT_RETRY_INTERVAL, RUN_ID, ScenarioError, ScenarioErrorKind, Scope, Span};
+use crate::file::{AwaitSpec, RetryFile, SpannedMap, StepFile};
 use crate::model::{Capture, Expect, Retry, Step};
 
 impl Checker<'_> {
@@ -20,10 +20,13 @@ impl Checker<'_> {
         if steps.value.is_empty() {
             return self.fail(self.src.span_of(steps), ScenarioErrorKind::NoSteps);
         }
-        let mut scope = Scope { known: builtins.clone(), all_captures: all_captures(steps) };
+        let mut scope =
+            Scope { known: builtins.clone(), all_captures: all_captures(steps), not_awaited: BTreeMap::new() };
         // Every step id so far, included ones too, with the line of the step that wrote it.
         let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-        let mut out = Vec::with_capacity(steps.value.len());
+        // Background steps so far, by id, with the line of the `await` naming them once one does.
+        let mut background: BTreeMap<String, Option<usize>> = BTreeMap::new();
+        let mut out: Vec<Step> = Vec::with_capacity(steps.value.len());
         for step in &steps.value {
             let id = &step.value.id;
             let line = usize::try_from(id.referenced.line()).unwrap_or(0);
@@ -32,15 +35,103 @@ impl Checker<'_> {
                     self.file_step_id(id, &ids)?;
                     self.include(step, include, &scope, replicas)?
                 }
-                None => vec![self.step(step, &scope, replicas)?],
+                None => {
+                    self.file_step_id(id, &ids)?;
+                    let awaits = self.awaits(step, &out, &mut background, steps)?;
+                    // The awaited steps' captures are set before this step's own request is rendered.
+                    for awaited in &awaits {
+                        for capture in out.iter().filter(|s| &s.id == awaited).flat_map(|s| &s.capture) {
+                            scope.not_awaited.remove(&capture.variable);
+                            scope.known.insert(capture.variable.clone());
+                        }
+                    }
+                    let mut checked = self.step(step, &scope, replicas)?;
+                    checked.awaits = awaits;
+                    vec![checked]
+                }
             };
             for step_id in std::iter::once(&id.value).chain(checked.iter().map(|s| &s.id)) {
                 self.file_step_id(&Spanned::new(step_id.clone(), id.referenced, id.defined), &ids)?;
             }
+            // The captures of background steps a fragment both starts and awaits are known after it.
+            let awaited_inside: BTreeSet<&String> = checked.iter().flat_map(|s| &s.awaits).collect();
+            for s in &checked {
+                if s.background && !awaited_inside.contains(&s.id) {
+                    background.insert(s.id.clone(), None);
+                    for capture in &s.capture {
+                        scope.not_awaited.insert(capture.variable.clone(), s.id.clone());
+                    }
+                } else {
+                    scope.known.extend(s.capture.iter().map(|c| c.variable.clone()));
+                }
+            }
             ids.extend(checked.iter().map(|s| (s.id.clone(), line)));
             ids.insert(id.value.clone(), line);
-            scope.known.extend(checked.iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())));
             out.extend(checked);
+        }
+        Ok(out)
+    }
+
+    /// A step's `await`: earlier background steps of this file, each awaited once in the file.
+    fn awaits(
+        &self,
+        step: &Spanned<StepFile>,
+        earlier: &[Step],
+        background: &mut BTreeMap<String, Option<usize>>,
+        file_steps: &Spanned<Vec<Spanned<StepFile>>>,
+    ) -> Result<Vec<String>, ScenarioError> {
+        let Some(spec) = &step.value.awaits else { return Ok(Vec::new()) };
+        if step.value.background.as_ref().is_some_and(|b| b.value) {
+            let at = self.src.key_span(self.src.span_of(step), self.src.span_of(spec), "await");
+            return self.fail_help(
+                at,
+                ScenarioErrorKind::AwaitInBackground,
+                "move the `await` to a step of its own before this one",
+            );
+        }
+        let named: Vec<(&str, Option<Span>)> = match &spec.value {
+            AwaitSpec::One(id) => vec![(id.as_str(), self.src.span_of(spec))],
+            AwaitSpec::Many(ids) => ids.iter().map(|id| (id.value.as_str(), self.src.span_of(id))).collect(),
+        };
+        if named.is_empty() {
+            return self.fail(self.src.span_of(spec), ScenarioErrorKind::EmptyAwait);
+        }
+        let mut out = Vec::with_capacity(named.len());
+        for (id, at) in named {
+            if !earlier.iter().any(|s| s.id == id) {
+                let later = file_steps.value.iter().any(|s| s.value.id.value == id);
+                let kind = if later {
+                    ScenarioErrorKind::AwaitNotEarlier { id: id.to_string() }
+                } else {
+                    ScenarioErrorKind::UnknownAwaitedStep { id: id.to_string() }
+                };
+                let names: Vec<&str> = background.keys().map(String::as_str).collect();
+                let help = if names.is_empty() {
+                    "no step above this one has `background: true`".to_string()
+                } else {
+                    format!("background steps above this one: {}", names.join(", "))
+                };
+                return self.fail_help(at, kind, help);
+            }
+            let line = at.map_or(0, |at| self.src.location_of(at.offset).line);
+            match background.get_mut(id) {
+                None => {
+                    return self.fail_help(
+                        at,
+                        ScenarioErrorKind::AwaitNotBackground { id: id.to_string() },
+                        format!("add `background: true` to step `{id}`, or drop it from `await`: it has finished"),
+                    );
+                }
+                Some(Some(first)) => {
+                    return self.fail_help(
+                        at,
+                        ScenarioErrorKind::AwaitedTwice { id: id.to_string() },
+                        format!("step `{id}` is awaited at line {first}"),
+                    );
+                }
+                Some(first) => *first = Some(line),
+            }
+            out.push(id.to_string());
         }
         Ok(out)
     }
@@ -71,11 +162,11 @@ impl Checker<'_> {
             );
         }
         if s.request.is_none() {
-            if s.sleep.is_none() {
+            if s.sleep.is_none() && s.awaits.is_none() {
                 return self.fail_help(
                     at,
                     ScenarioErrorKind::EmptyStep { id: s.id.value.clone() },
-                    "add a `request:` to send, or a `sleep:` to wait",
+                    "add a `request:` to send, a `sleep:` to wait, or an `await:` for a background step",
                 );
             }
             let needs_request = [
@@ -84,6 +175,7 @@ impl Checker<'_> {
                 ("expect", s.expect.as_ref().map(|n| n.referenced)),
                 ("capture", s.capture.as_ref().map(|n| n.referenced)),
                 ("retry", s.retry.as_ref().map(|n| n.referenced)),
+                ("background", s.background.as_ref().filter(|b| b.value).map(|n| n.referenced)),
             ];
             if let Some((field, loc)) = needs_request.into_iter().find_map(|(f, l)| Some((f, l?))) {
                 return self.fail_help(
@@ -130,6 +222,8 @@ impl Checker<'_> {
             expect,
             capture,
             retry,
+            background: s.background.as_ref().is_some_and(|b| b.value),
+            awaits: Vec::new(),
             origin: None,
         })
     }
@@ -197,4 +291,21 @@ pub(super) fn all_captures(steps: &Spanned<Vec<Spanned<StepFile>>>) -> BTreeMap<
         }
     }
     all
+}
+
+/// The variables a template of step `index` may use: the built-ins, the captures of the foreground
+/// steps before it, and the captures of the background steps awaited at or before it.
+pub(super) fn known_at(steps: &[Step], index: usize, builtins: &BTreeSet<String>) -> BTreeSet<String> {
+    let mut known = builtins.clone();
+    for (i, step) in steps.iter().enumerate().take(index.saturating_add(1)) {
+        if i < index && !step.background {
+            known.extend(step.capture.iter().map(|c| c.variable.clone()));
+        }
+        for capture in
+            step.awaits.iter().flat_map(|id| steps.iter().filter(move |s| &s.id == id)).flat_map(|s| &s.capture)
+        {
+            known.insert(capture.variable.clone());
+        }
+    }
+    known
 }

@@ -101,6 +101,13 @@ impl Checker<'_> {
         let Some(name) = template.variables().find(|v| !scope.known.contains(*v)) else {
             return Ok(());
         };
+        if let Some(step) = scope.not_awaited.get(name) {
+            return self.fail_help(
+                self.src.placeholder_span(at, name, bounded),
+                ScenarioErrorKind::CaptureBeforeAwait { name: name.to_string(), step: step.clone() },
+                "a background step's captures are set only once a step awaits it",
+            );
+        }
         let help = match scope.all_captures.get(name) {
             Some((step, line)) => format!(
                 "`{name}` is captured by step `{step}` (line {line}), which does not run before this \

@@ -8,8 +8,9 @@
 //! (BerriAI/litellm#25286) at the eviction after a team's permission row is written and where a team's
 //! MCP ceiling is read,
 //! `double_hash_token_on_update` (BerriAI/litellm#24969, #25552) where a key sent by the client is turned
-//! into the cache key to evict, `stale_key_write_back` (BerriAI/litellm#25553) after a successful LLM
-//! request, and `no_cross_replica_invalidation` where an eviction is published to the other replicas.
+//! into the cache key to evict, `stale_key_write_back` (BerriAI/litellm#25553) and
+//! `in_flight_key_write_back` (#25553, #32247) after a successful LLM request, and
+//! `no_cross_replica_invalidation` where an eviction is published to the other replicas.
 //!
 //! Every eviction completes before the write's handler returns: locally at once, and on the other
 //! replicas through `invalidation` (Postgres LISTEN/NOTIFY, acknowledged before the response).
@@ -144,6 +145,9 @@ impl Store {
     /// started with back with a fresh TTL (and keeps them for the next eviction, above); the
     /// corrected proxy never writes a key object back after a request.
     pub fn after_request(&self, key: &Key, team: Option<&Team>) {
+        if self.quirks.contains(Quirk::InFlightKeyWriteBack) {
+            self.write_back_in_flight_key(key);
+        }
         if !self.quirks.contains(Quirk::StaleKeyWriteBack) {
             return;
         }
@@ -156,6 +160,15 @@ impl Store {
             self.cache.set_fresh(&cache_key, object.clone());
             pending.insert(cache_key, object);
         }
+    }
+
+    /// `in_flight_key_write_back`: the spend tracking of LiteLLM's #25553 and #32247 wrote the key
+    /// object the request was authorized with back into the cache once the call finished. When nothing
+    /// changed the key during the call, that object is the row as it stands and the write changes
+    /// nothing anyone can see; only a write that evicted the key while the call was in flight is
+    /// undone, so only concurrent traffic shows the bug, and with a slow upstream it shows every time.
+    fn write_back_in_flight_key(&self, key: &Key) {
+        self.cache.set_fresh(&key.token, Cached::Key(key.clone()));
     }
 
     /// The upstream bugs this proxy reproduces.
