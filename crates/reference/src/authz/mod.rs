@@ -15,6 +15,7 @@ mod model_ceiling;
 mod org_access;
 mod route_gate;
 mod team_access;
+mod user_update;
 
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
 pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
@@ -33,6 +34,7 @@ pub(crate) use team_access::{
     TeamPermissionsRoute, check_team_admin_access, check_team_info_access, check_team_member_admin,
     check_team_permissions_access, check_team_update_access,
 };
+pub(crate) use user_update::{PROTECTED_USER_FIELDS, UserUpdateAsk, check_user_update};
 
 #[cfg(test)]
 pub(crate) mod fixtures {

@@ -87,6 +87,9 @@ pub(crate) struct RouteRequest<'a> {
     pub organization_ids: Vec<String>,
     /// `?user_id=` of /user/info.
     pub query_user_id: Option<String>,
+    /// The top-level fields of the JSON body, in the body's order (a proxy admin viewer may send
+    /// /user/update only `user_email`).
+    pub body_fields: Vec<String>,
 }
 
 /// Decides whether `caller` may reach the route at all. Proxy admins always pass.
@@ -99,6 +102,21 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
         check_organization_role(caller, req, class)?;
     }
     let role = caller.user_role.as_deref();
+    if role == Some(PROXY_ADMIN_VIEWER) {
+        match req.route {
+            // A viewer changes its own email and nothing else; the handler decides whose row.
+            "/user/update" => {
+                return match req.body_fields.iter().find(|f| *f != "user_email") {
+                    Some(param) => Err(Denial::ViewerUserUpdateParam { param: param.clone() }),
+                    None => Ok(()),
+                };
+            }
+            "/team/member_update" | "/team/member_delete" => {
+                return Err(Denial::ViewerWrite { route: req.route.to_string() });
+            }
+            _ => {}
+        }
+    }
     match class {
         RouteClass::LlmApi | RouteClass::Mcp | RouteClass::SelfManaged => return Ok(()),
         RouteClass::Info => {
@@ -219,6 +237,7 @@ mod tests {
             method: "POST",
             organization_ids: orgs.iter().map(|s| s.to_string()).collect(),
             query_user_id: None,
+            body_fields: vec![],
         }
     }
 
@@ -353,6 +372,31 @@ mod tests {
             check_route(&viewer, &req("/key/generate", &[]), Quirks::NONE).unwrap_err().message(),
             "user not allowed to access this route, role= proxy_admin_viewer. Trying to access: /key/generate"
         );
+    }
+
+    /// A proxy admin viewer's writes to the member and user routes: refused at the gate, except a
+    /// /user/update that sends only `user_email` (200 for pass).
+    #[rstest]
+    #[case::member_update("/team/member_update", &[], 403)]
+    #[case::member_delete("/team/member_delete", &[], 403)]
+    #[case::user_update_email_only("/user/update", &["user_email"], 200)]
+    #[case::user_update_with_user_id("/user/update", &["user_email", "user_id"], 403)]
+    #[case::user_update_role("/user/update", &["user_role"], 403)]
+    fn viewer_member_and_user_writes(#[case] route: &str, #[case] fields: &[&str], #[case] expected: u16) {
+        let r = RouteRequest { body_fields: fields.iter().map(|f| f.to_string()).collect(), ..req(route, &[]) };
+        let got = check_route(&viewer(), &r, OFF);
+        assert_eq!(got.as_ref().map_or_else(Denial::status, |()| 200), expected, "{got:?}");
+        if route == "/user/update"
+            && let Err(d) = got
+        {
+            let param = fields.iter().find(|f| **f != "user_email").expect("a refused field");
+            assert_eq!(
+                d.message(),
+                format!(
+                    "user not allowed to access this route, role= proxy_admin_viewer. Trying to access: /user/update and updating invalid param: {param}. only user_email can be updated"
+                )
+            );
+        }
     }
 
     #[test]
