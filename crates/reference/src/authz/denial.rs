@@ -163,6 +163,10 @@ pub(crate) enum Denial {
     ViewerUserUpdateParam {
         param: String,
     },
+    /// /model/new asked by a non-admin.
+    ModelNewNotProxyAdmin {
+        role: String,
+    },
     /// /user/update setting `user_role`, asked by a non-admin.
     UserRoleNotProxyAdmin,
     /// /user/update (or a key write) setting `permissions`, asked by a non-admin.
@@ -238,6 +242,9 @@ impl Denial {
         match self {
             ViewerUserUpdateParam { param } => format!(
                 "user not allowed to access this route, role= proxy_admin_viewer. Trying to access: /user/update and updating invalid param: {param}. only user_email can be updated"
+            ),
+            ModelNewNotProxyAdmin { role } => format!(
+                "User does not have permission to make this model call. Your role={role}. You can only make model calls if you are a PROXY_ADMIN or if you are a team admin, by specifying a team_id in the model_info."
             ),
             UserRoleNotProxyAdmin => "Only proxy admins can modify user roles.".into(),
             PermissionsNotProxyAdmin => "Only proxy admins can set `permissions`.".into(),

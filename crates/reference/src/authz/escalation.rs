@@ -84,7 +84,7 @@ mod tests {
     use crate::authz::fixtures::*;
     use crate::authz::{
         KeyGenerateRequest, KeyUpdateChanges, RouteRequest, TeamPermissionsRoute, UserUpdateAsk, check_key_generate,
-        check_key_update, check_route, check_team_member_admin, check_team_permissions_access,
+        check_key_update, check_model_new, check_route, check_team_member_admin, check_team_permissions_access,
         check_team_update_access, check_user_update,
     };
 
@@ -279,7 +279,7 @@ mod tests {
             [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (Route::UserNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
-        (Route::ModelNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
+        (Route::ModelNew, Field::Create, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
         (
             Route::OrganizationNew,
             Field::Create,
@@ -466,6 +466,7 @@ mod tests {
                     &UserUpdateAsk { target: Some(&own), protected: vec!["max_budget"], ..Default::default() },
                 )
             }),
+            (Route::ModelNew, Field::Create) => gate(&c, route, vec![]).and_then(|()| check_model_new(&c)),
             // Creations and org roles are the gate's: org1's routes, asked by nobody of org1.
             (Route::OrganizationMemberAdd, Field::OrgAdminRole) => gate(&c, route, vec!["org1".into()]),
             (_, Field::Create) => gate(&c, route, vec![]),

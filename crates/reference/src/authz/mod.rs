@@ -31,7 +31,7 @@ pub(crate) use model_ceiling::{check_key_models_within_team, team_models_outside
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
 pub(crate) use route_gate::{RouteRequest, check_route};
 pub(crate) use team_access::{
-    TeamPermissionsRoute, check_team_admin_access, check_team_info_access, check_team_member_admin,
+    TeamPermissionsRoute, check_model_new, check_team_admin_access, check_team_info_access, check_team_member_admin,
     check_team_permissions_access, check_team_update_access,
 };
 pub(crate) use user_update::{PROTECTED_USER_FIELDS, UserUpdateAsk, check_user_update};

@@ -64,7 +64,9 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         | "/team/member_update"
         | "/team/member_delete"
         | "/team/permissions_list"
-        | "/team/permissions_update" => RouteClass::SelfManaged,
+        | "/team/permissions_update"
+        // The handler refuses non-admins with its own 403.
+        | "/model/new" => RouteClass::SelfManaged,
         "/organization/info"
         | "/organization/delete"
         | "/organization/member_add"
@@ -111,7 +113,7 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
                     None => Ok(()),
                 };
             }
-            "/team/member_update" | "/team/member_delete" => {
+            "/team/member_update" | "/team/member_delete" | "/model/new" => {
                 return Err(Denial::ViewerWrite { route: req.route.to_string() });
             }
             _ => {}
@@ -278,6 +280,8 @@ mod tests {
     #[case::internal_user_team_delete_passes_to_handler(internal("u1"), "/team/delete", &[], OFF, 200)]
     #[case::internal_user_team_block_passes_to_handler(internal("u1"), "/team/block", &[], OFF, 200)]
     #[case::internal_user_member_add_passes_to_handler(internal("u1"), "/team/member_add", &[], OFF, 200)]
+    #[case::internal_user_model_new_passes_to_handler(internal("u1"), "/model/new", &[], OFF, 200)]
+    #[case::key_without_user_model_new_passes_to_handler(bare(), "/model/new", &[], OFF, 200)]
     #[case::internal_user_org_new(internal("u1"), "/organization/new", &[], OFF, 401)]
     #[case::internal_user_org_info_no_memberships(internal("u1"), "/organization/info", &["org1"], OFF, 401)]
     #[case::org_admin_org_info_own_org(oa(), "/organization/info", &["org1"], OFF, 200)]
@@ -379,6 +383,7 @@ mod tests {
     #[rstest]
     #[case::member_update("/team/member_update", &[], 403)]
     #[case::member_delete("/team/member_delete", &[], 403)]
+    #[case::model_new("/model/new", &[], 403)]
     #[case::user_update_email_only("/user/update", &["user_email"], 200)]
     #[case::user_update_with_user_id("/user/update", &["user_email", "user_id"], 403)]
     #[case::user_update_role("/user/update", &["user_role"], 403)]
