@@ -78,6 +78,8 @@ registry! {
         "/key/update lets the owner of a personal key someone else created change every field but the budget, so it unblocks the key or lifts its rate limits";
     KeyOrgAssignmentUnchecked => "key_org_assignment_unchecked", "not filed upstream (seen on LiteLLM 1.83.14; BerriAI/litellm#29009 describes the later check)",
         "/key/generate and /key/update let any caller point a key at any organization, member of it or not";
+    UserUpdateSelfBudgetUnchecked => "user_update_self_budget_unchecked", "not filed upstream (seen on LiteLLM 1.83.14)",
+        "/user/update lets a non-admin past the route gate (an org admin naming its organization) raise its own max_budget or lift its own object-permission ceiling";
 }
 
 impl Quirk {

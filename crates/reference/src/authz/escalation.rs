@@ -457,13 +457,14 @@ mod tests {
                     protected: if field == Field::UserBudget { vec!["max_budget"] } else { vec![] },
                     ..Default::default()
                 };
-                check_user_update(&c, &ask)
+                check_user_update(&c, &ask, Quirks::NONE)
             }),
             (Route::UserUpdate, Field::UserOwnBudgetViaOrg) => gate(&c, route, vec!["org2".into()]).and_then(|()| {
                 let own = c.user_id.clone().unwrap_or_else(|| "iu".into());
                 check_user_update(
                     &c,
                     &UserUpdateAsk { target: Some(&own), protected: vec!["max_budget"], ..Default::default() },
+                    Quirks::NONE,
                 )
             }),
             (Route::ModelNew, Field::Create) => gate(&c, route, vec![]).and_then(|()| check_model_new(&c)),

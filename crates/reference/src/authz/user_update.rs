@@ -4,10 +4,11 @@
 //! proxy admin viewers sending nothing but `user_email` reach the handler; this decides the rest, as
 //! LiteLLM 1.109 does: roles and `permissions` are the proxy admin's, a non-admin changes only its
 //! own row, and never its own budget or object-permission ceiling on it (LiteLLM 1.83 lacks that
-//! last rule).
+//! last rule: the quirk `user_update_self_budget_unchecked`).
 
 use super::Denial;
 use crate::domain::Caller;
+use crate::{Quirk, Quirks};
 
 /// The fields of a user's row that bound what the user may spend or reach, which its owner may not
 /// change on itself.
@@ -25,7 +26,7 @@ pub(crate) struct UserUpdateAsk<'a> {
     pub protected: Vec<&'static str>,
 }
 
-pub(crate) fn check_user_update(caller: &Caller, ask: &UserUpdateAsk<'_>) -> Result<(), Denial> {
+pub(crate) fn check_user_update(caller: &Caller, ask: &UserUpdateAsk<'_>, quirks: Quirks) -> Result<(), Denial> {
     if caller.is_proxy_admin() {
         return Ok(());
     }
@@ -42,6 +43,7 @@ pub(crate) fn check_user_update(caller: &Caller, ask: &UserUpdateAsk<'_>) -> Res
         return Err(Denial::UserUpdateOtherUser);
     }
     match ask.protected.first() {
+        Some(_) if quirks.contains(Quirk::UserUpdateSelfBudgetUnchecked) => Ok(()),
         Some(field) => Err(Denial::UserUpdateOwnProtectedField { field }),
         None => Ok(()),
     }
@@ -54,6 +56,17 @@ mod tests {
     use super::*;
     use crate::authz::fixtures::*;
     use crate::domain::PROXY_ADMIN_VIEWER;
+
+    /// LiteLLM 1.83: an org admin raises its own budget; roles and other users' rows stay refused.
+    #[test]
+    fn quirk_lets_a_non_admin_raise_its_own_budget() {
+        let quirk = Quirks::NONE.with(Quirk::UserUpdateSelfBudgetUnchecked);
+        let oa = org_admin("oa1", "org1");
+        assert!(check_user_update(&oa, &ask(Some("oa1"), false, false, &["max_budget"]), Quirks::NONE).is_err());
+        assert_eq!(check_user_update(&oa, &ask(Some("oa1"), false, false, &["max_budget"]), quirk), Ok(()));
+        assert!(check_user_update(&oa, &ask(Some("oa1"), true, false, &[]), quirk).is_err(), "roles stay gated");
+        assert!(check_user_update(&oa, &ask(Some("u1"), false, false, &[]), quirk).is_err(), "other users too");
+    }
 
     fn ask(target: Option<&str>, role: bool, permissions: bool, protected: &[&'static str]) -> UserUpdateAsk<'static> {
         UserUpdateAsk {
@@ -85,7 +98,7 @@ mod tests {
         #[case] ask: UserUpdateAsk<'static>,
         #[case] expected: Result<(), (u16, &str)>,
     ) {
-        match (check_user_update(&caller, &ask), expected) {
+        match (check_user_update(&caller, &ask, Quirks::NONE), expected) {
             (Ok(()), Ok(())) => {}
             (Err(d), Err((status, prefix))) => {
                 assert_eq!(d.status(), status);

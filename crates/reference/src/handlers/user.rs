@@ -246,7 +246,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         sets_permissions: sent("permissions"),
         protected: PROTECTED_USER_FIELDS.iter().copied().filter(|f| sent(f)).collect(),
     };
-    authz::check_user_update(caller, &ask).map_err(user_update_error)?;
+    authz::check_user_update(caller, &ask, state.store.quirks()).map_err(user_update_error)?;
     super::key::check_budget_duration(req.budget_duration.as_deref())?;
     let mut user = match existing {
         Some(u) => u,
