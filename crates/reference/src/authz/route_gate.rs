@@ -143,8 +143,12 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
     if role == Some(INTERNAL_USER) && class == RouteClass::KeyManagement {
         return Ok(());
     }
+    // An org admin does not change its organization itself (its budget and models are the proxy
+    // admin's): LiteLLM 1.83.14 answers /organization/update with the catch-all 401 even when the
+    // body names the organization the caller administers.
     let org_admin_route =
-        matches!(class, RouteClass::KeyManagement | RouteClass::Management | RouteClass::OrgAdminOnly);
+        matches!(class, RouteClass::KeyManagement | RouteClass::Management | RouteClass::OrgAdminOnly)
+            && req.route != "/organization/update";
     if org_admin_route && is_org_admin_for_request(caller, &req.organization_ids) {
         return Ok(());
     }
@@ -289,6 +293,7 @@ mod tests {
     #[case::org_admin_org_info_other_org(oa(), "/organization/info", &["org2"], OFF, 401)]
     #[case::org_admin_member_add_own_org(oa(), "/organization/member_add", &["org1"], OFF, 200)]
     #[case::org_admin_user_new_with_own_org(oa(), "/user/new", &["org1"], OFF, 200)]
+    #[case::org_admin_org_update_own_org(oa(), "/organization/update", &["org1"], OFF, 401)]
     #[case::org_admin_user_new_without_org(oa(), "/user/new", &[], OFF, 401)]
     #[case::org_admin_user_new_other_org(oa(), "/user/new", &["org2"], OFF, 401)]
     #[case::org_admin_team_new_own_org(oa(), "/team/new", &["org1"], OFF, 200)]
