@@ -82,6 +82,8 @@ registry! {
         "/key/generate and /key/update let any caller point a key at any organization, member of it or not";
     InFlightKeyWriteBack => "in_flight_key_write_back", "BerriAI/litellm#25553, BerriAI/litellm#32247",
         "a chat completion writes the key object it was authorized with back into the cache when it finishes, so a /key/update made while it was in flight is undone until the TTL passes";
+    UserUpdateSelfBudgetUnchecked => "user_update_self_budget_unchecked", "not filed upstream (seen on LiteLLM 1.83.14)",
+        "/user/update lets a non-admin past the route gate (an org admin naming its organization) raise its own max_budget or lift its own object-permission ceiling";
 }
 
 impl Quirk {

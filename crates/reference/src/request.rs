@@ -39,6 +39,7 @@ impl FromRequest<AppState> for Authed {
             method: parts.method.as_str(),
             organization_ids: organization_ids(&body, &query),
             query_user_id: query.get("user_id").cloned(),
+            body_fields: body.as_object().map(|m| m.keys().cloned().collect()).unwrap_or_default(),
         };
         check_route(&caller, &route, state.store.quirks()).map_err(gate_error)?;
         Ok(Authed { caller, body, query })

@@ -33,6 +33,57 @@ pub(crate) async fn set_member_allowed_models(
         .map(drop)
 }
 
+/// Sets the member's own budget and limits in the team (`max_budget_in_team`, `tpm_limit`,
+/// `rpm_limit`) on its membership's budget row, made when it has none; fields not given are kept.
+pub(crate) async fn set_member_budget(
+    db: &PgPool,
+    user_id: &str,
+    team_id: &str,
+    limits: (Option<f64>, Option<i64>, Option<i64>),
+) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query("INSERT INTO team_memberships (user_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
+        .bind(user_id)
+        .bind(team_id)
+        .execute(&mut *tx)
+        .await?;
+    let (existing,): (Option<String>,) =
+        sqlx::query_as("SELECT budget_id FROM team_memberships WHERE user_id = $1 AND team_id = $2 FOR UPDATE")
+            .bind(user_id)
+            .bind(team_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let budget_id = existing.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    sqlx::query(
+        "INSERT INTO budgets (budget_id, max_budget, tpm_limit, rpm_limit) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (budget_id) DO UPDATE SET max_budget = COALESCE(EXCLUDED.max_budget, budgets.max_budget),
+             tpm_limit = COALESCE(EXCLUDED.tpm_limit, budgets.tpm_limit),
+             rpm_limit = COALESCE(EXCLUDED.rpm_limit, budgets.rpm_limit), updated_at = now()",
+    )
+    .bind(&budget_id)
+    .bind(limits.0)
+    .bind(limits.1)
+    .bind(limits.2)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("UPDATE team_memberships SET budget_id = $3 WHERE user_id = $1 AND team_id = $2")
+        .bind(user_id)
+        .bind(team_id)
+        .bind(&budget_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await
+}
+
+pub(crate) async fn remove_team_membership(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<()> {
+    sqlx::query("DELETE FROM team_memberships WHERE user_id = $1 AND team_id = $2")
+        .bind(user_id)
+        .bind(team_id)
+        .execute(db)
+        .await
+        .map(drop)
+}
+
 /// The member's own model scope; empty when the user is no member or has none.
 pub(crate) async fn member_allowed_models(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<Vec<String>> {
     let row: Option<(Vec<String>,)> =

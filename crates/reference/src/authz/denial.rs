@@ -161,6 +161,26 @@ pub(crate) enum Denial {
         open_to_all: Vec<String>,
         disallowed: Vec<String>,
     },
+    /// A proxy admin viewer's /user/update sending a field other than `user_email`.
+    ViewerUserUpdateParam {
+        param: String,
+    },
+    /// /model/new asked by a non-admin.
+    ModelNewNotProxyAdmin {
+        role: String,
+    },
+    /// /user/update setting `user_role`, asked by a non-admin.
+    UserRoleNotProxyAdmin,
+    /// /user/update (or a key write) setting `permissions`, asked by a non-admin.
+    PermissionsNotProxyAdmin,
+    /// /user/update of another user's row, asked by a non-admin.
+    UserUpdateOtherUser,
+    /// /user/update of a user that does not exist, asked by a non-admin (which would create it).
+    UserUpdateCreates,
+    /// /user/update of the caller's own row raising a budget or lifting its object-permission ceiling.
+    UserUpdateOwnProtectedField {
+        field: &'static str,
+    },
 }
 
 impl Denial {
@@ -178,6 +198,7 @@ impl Denial {
             | TeamMemberLacksPermission { .. }
             | NotTeamMemberForKey { .. } => 401,
             UserNotInTeam { .. } => 400,
+            UserUpdateCreates => 404,
             _ => 403,
         }
     }
@@ -221,6 +242,23 @@ impl Denial {
     pub fn message(&self) -> String {
         use Denial::*;
         match self {
+            ViewerUserUpdateParam { param } => format!(
+                "user not allowed to access this route, role= proxy_admin_viewer. Trying to access: /user/update and updating invalid param: {param}. only user_email can be updated"
+            ),
+            ModelNewNotProxyAdmin { role } => format!(
+                "User does not have permission to make this model call. Your role={role}. You can only make model calls if you are a PROXY_ADMIN or if you are a team admin, by specifying a team_id in the model_info."
+            ),
+            UserRoleNotProxyAdmin => "Only proxy admins can modify user roles.".into(),
+            PermissionsNotProxyAdmin => "Only proxy admins can set `permissions`.".into(),
+            UserUpdateOtherUser => {
+                "User does not have permission to update this user. Only PROXY_ADMIN can update other users.".into()
+            }
+            UserUpdateCreates => {
+                "User not found. Only PROXY_ADMIN can create users via /user/update; use /user/new instead.".into()
+            }
+            UserUpdateOwnProtectedField { field } => {
+                format!("Non-admin users cannot modify '{field}' on their own record. Contact your proxy admin.")
+            }
             OnlyProxyAdmin { route, role, user_id } => format!(
                 "Authentication Error, Only proxy admin can be used to generate, delete, update info for new keys/users/teams. Route={route}. Your role={}. Your user_id={}",
                 role.as_deref().unwrap_or("unknown"),

@@ -83,8 +83,9 @@ mod tests {
     use super::*;
     use crate::authz::fixtures::*;
     use crate::authz::{
-        KeyGenerateRequest, KeyUpdateChanges, RouteRequest, TeamPermissionsRoute, check_key_generate, check_key_update,
-        check_route, check_team_member_admin, check_team_permissions_access, check_team_update_access,
+        KeyGenerateRequest, KeyUpdateChanges, RouteRequest, TeamPermissionsRoute, UserUpdateAsk, check_key_generate,
+        check_key_update, check_model_new, check_route, check_team_member_admin, check_team_permissions_access,
+        check_team_update_access, check_user_update,
     };
 
     /// The write routes of the matrix.
@@ -95,7 +96,10 @@ mod tests {
         TeamNew,
         TeamUpdate,
         TeamMemberAdd,
+        TeamMemberUpdate,
+        TeamMemberDelete,
         TeamPermissionsUpdate,
+        UserUpdate,
         UserNew,
         ModelNew,
         OrganizationNew,
@@ -111,6 +115,9 @@ mod tests {
                 Route::TeamNew => "/team/new",
                 Route::TeamUpdate => "/team/update",
                 Route::TeamMemberAdd => "/team/member_add",
+                Route::TeamMemberUpdate => "/team/member_update",
+                Route::TeamMemberDelete => "/team/member_delete",
+                Route::UserUpdate => "/user/update",
                 Route::TeamPermissionsUpdate => "/team/permissions_update",
                 Route::UserNew => "/user/new",
                 Route::ModelNew => "/model/new",
@@ -154,6 +161,18 @@ mod tests {
         MemberPermissions,
         /// A member added to an organization as org admin.
         OrgAdminRole,
+        /// A member's budget in the team raised (`max_budget_in_team`), or its role changed.
+        MemberBudget,
+        /// The team admin's own budget in the team raised.
+        MemberOwnBudget,
+        /// The team's admin removed from it.
+        MemberRemoveAdmin,
+        /// `user_role: proxy_admin` on `iu`'s row.
+        UserRole,
+        /// `max_budget` on `iu`'s row.
+        UserBudget,
+        /// `max_budget` on the caller's own row, naming `org2` (whose admin passes the gate).
+        UserOwnBudgetViaOrg,
     }
 
     /// Whose personal key a /key/update cell changes.
@@ -260,7 +279,7 @@ mod tests {
             [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (Route::UserNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
-        (Route::ModelNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
+        (Route::ModelNew, Field::Create, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
         (
             Route::OrganizationNew,
             Field::Create,
@@ -275,6 +294,38 @@ mod tests {
             Route::AccessGroupNew,
             Field::Create,
             [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
+    ];
+
+    /// The member and user write routes (issue 12's rows).
+    const MEMBER_AND_USER_ROWS: &[(Route, Field, [Cell; 7])] = &[
+        (
+            Route::TeamMemberUpdate,
+            Field::MemberBudget,
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        // A team admin sets its own budget in the team as it sets any member's (both LiteLLM
+        // versions allow it; only resetting its own spend is refused there).
+        (
+            Route::TeamMemberUpdate,
+            Field::MemberOwnBudget,
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::TeamMemberDelete,
+            Field::MemberRemoveAdmin,
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (Route::UserUpdate, Field::UserRole, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
+        (
+            Route::UserUpdate,
+            Field::UserBudget,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
+        (
+            Route::UserUpdate,
+            Field::UserOwnBudgetViaOrg,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(403)],
         ),
     ];
 
@@ -317,7 +368,7 @@ mod tests {
     }
 
     fn gate(caller: &Caller, route: Route, organization_ids: Vec<String>) -> Result<(), Denial> {
-        let req = RouteRequest { route: route.path(), method: "POST", organization_ids, query_user_id: None };
+        let req = RouteRequest { route: route.path(), method: "POST", organization_ids, ..Default::default() };
         check_route(caller, &req, Quirks::NONE)
     }
 
@@ -395,6 +446,28 @@ mod tests {
             }
             (Route::TeamPermissionsUpdate, Field::MemberPermissions) => gate(&c, route, vec![])
                 .and_then(|()| check_team_permissions_access(&c, &w.t1, TeamPermissionsRoute::Update)),
+            (Route::TeamMemberUpdate, Field::MemberBudget | Field::MemberOwnBudget)
+            | (Route::TeamMemberDelete, Field::MemberRemoveAdmin) => {
+                gate(&c, route, vec![]).and_then(|()| check_team_member_admin(&c, &w.t1, "/team/member_delete"))
+            }
+            (Route::UserUpdate, Field::UserRole | Field::UserBudget) => gate(&c, route, vec![]).and_then(|()| {
+                let ask = UserUpdateAsk {
+                    target: Some("iu"),
+                    sets_role: field == Field::UserRole,
+                    protected: if field == Field::UserBudget { vec!["max_budget"] } else { vec![] },
+                    ..Default::default()
+                };
+                check_user_update(&c, &ask, Quirks::NONE)
+            }),
+            (Route::UserUpdate, Field::UserOwnBudgetViaOrg) => gate(&c, route, vec!["org2".into()]).and_then(|()| {
+                let own = c.user_id.clone().unwrap_or_else(|| "iu".into());
+                check_user_update(
+                    &c,
+                    &UserUpdateAsk { target: Some(&own), protected: vec!["max_budget"], ..Default::default() },
+                    Quirks::NONE,
+                )
+            }),
+            (Route::ModelNew, Field::Create) => gate(&c, route, vec![]).and_then(|()| check_model_new(&c)),
             // Creations and org roles are the gate's: org1's routes, asked by nobody of org1.
             (Route::OrganizationMemberAdd, Field::OrgAdminRole) => gate(&c, route, vec!["org1".into()]),
             (_, Field::Create) => gate(&c, route, vec![]),
@@ -406,7 +479,7 @@ mod tests {
     #[test]
     fn every_cell_of_the_escalation_matrix() {
         let mut wrong = Vec::new();
-        for (route, field, cells) in MATRIX {
+        for (route, field, cells) in MATRIX.iter().chain(MEMBER_AND_USER_ROWS) {
             for (actor, expected) in ACTORS.iter().zip(cells) {
                 let got = decide(*route, *field, *actor);
                 if got != *expected {

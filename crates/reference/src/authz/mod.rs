@@ -16,6 +16,7 @@ mod org_access;
 mod route_gate;
 mod spend_lists;
 mod team_access;
+mod user_update;
 
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
 pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
@@ -32,9 +33,10 @@ pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check
 pub(crate) use route_gate::{RouteRequest, check_route};
 pub(crate) use spend_lists::{SpendRows, spend_keys_rows, spend_users_rows};
 pub(crate) use team_access::{
-    TeamPermissionsRoute, check_team_admin_access, check_team_info_access, check_team_member_admin,
+    TeamPermissionsRoute, check_model_new, check_team_admin_access, check_team_info_access, check_team_member_admin,
     check_team_permissions_access, check_team_update_access,
 };
+pub(crate) use user_update::{PROTECTED_USER_FIELDS, UserUpdateAsk, check_user_update};
 
 #[cfg(test)]
 pub(crate) mod fixtures {

@@ -67,7 +67,9 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         | "/team/member_update"
         | "/team/member_delete"
         | "/team/permissions_list"
-        | "/team/permissions_update" => RouteClass::SelfManaged,
+        | "/team/permissions_update"
+        // The handler refuses non-admins with its own 403.
+        | "/model/new" => RouteClass::SelfManaged,
         "/organization/info"
         | "/organization/delete"
         | "/organization/member_add"
@@ -90,6 +92,9 @@ pub(crate) struct RouteRequest<'a> {
     pub organization_ids: Vec<String>,
     /// `?user_id=` of /user/info.
     pub query_user_id: Option<String>,
+    /// The top-level fields of the JSON body, in the body's order (a proxy admin viewer may send
+    /// /user/update only `user_email`).
+    pub body_fields: Vec<String>,
 }
 
 /// Decides whether `caller` may reach the route at all. Proxy admins always pass.
@@ -102,6 +107,21 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
         check_organization_role(caller, req, class)?;
     }
     let role = caller.user_role.as_deref();
+    if role == Some(PROXY_ADMIN_VIEWER) {
+        match req.route {
+            // A viewer changes its own email and nothing else; the handler decides whose row.
+            "/user/update" => {
+                return match req.body_fields.iter().find(|f| *f != "user_email") {
+                    Some(param) => Err(Denial::ViewerUserUpdateParam { param: param.clone() }),
+                    None => Ok(()),
+                };
+            }
+            "/team/member_update" | "/team/member_delete" | "/model/new" => {
+                return Err(Denial::ViewerWrite { route: req.route.to_string() });
+            }
+            _ => {}
+        }
+    }
     match class {
         RouteClass::LlmApi | RouteClass::Mcp | RouteClass::SelfManaged => return Ok(()),
         RouteClass::Info => {
@@ -129,8 +149,12 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
     if matches!(role, Some(INTERNAL_USER | INTERNAL_USER_VIEWER)) && class == RouteClass::SpendTracking {
         return Ok(());
     }
+    // An org admin does not change its organization itself (its budget and models are the proxy
+    // admin's): LiteLLM 1.83.14 answers /organization/update with the catch-all 401 even when the
+    // body names the organization the caller administers.
     let org_admin_route =
-        matches!(class, RouteClass::KeyManagement | RouteClass::Management | RouteClass::OrgAdminOnly);
+        matches!(class, RouteClass::KeyManagement | RouteClass::Management | RouteClass::OrgAdminOnly)
+            && req.route != "/organization/update";
     if org_admin_route && is_org_admin_for_request(caller, &req.organization_ids) {
         return Ok(());
     }
@@ -225,6 +249,7 @@ mod tests {
             method: "POST",
             organization_ids: orgs.iter().map(|s| s.to_string()).collect(),
             query_user_id: None,
+            body_fields: vec![],
         }
     }
 
@@ -268,6 +293,8 @@ mod tests {
     #[case::internal_user_team_delete_passes_to_handler(internal("u1"), "/team/delete", &[], OFF, 200)]
     #[case::internal_user_team_block_passes_to_handler(internal("u1"), "/team/block", &[], OFF, 200)]
     #[case::internal_user_member_add_passes_to_handler(internal("u1"), "/team/member_add", &[], OFF, 200)]
+    #[case::internal_user_model_new_passes_to_handler(internal("u1"), "/model/new", &[], OFF, 200)]
+    #[case::key_without_user_model_new_passes_to_handler(bare(), "/model/new", &[], OFF, 200)]
     #[case::internal_user_org_new(internal("u1"), "/organization/new", &[], OFF, 401)]
     #[case::internal_user_org_info_no_memberships(internal("u1"), "/organization/info", &["org1"], OFF, 401)]
     #[case::org_admin_org_info_own_org(oa(), "/organization/info", &["org1"], OFF, 200)]
@@ -275,6 +302,7 @@ mod tests {
     #[case::org_admin_org_info_other_org(oa(), "/organization/info", &["org2"], OFF, 401)]
     #[case::org_admin_member_add_own_org(oa(), "/organization/member_add", &["org1"], OFF, 200)]
     #[case::org_admin_user_new_with_own_org(oa(), "/user/new", &["org1"], OFF, 200)]
+    #[case::org_admin_org_update_own_org(oa(), "/organization/update", &["org1"], OFF, 401)]
     #[case::org_admin_user_new_without_org(oa(), "/user/new", &[], OFF, 401)]
     #[case::org_admin_user_new_other_org(oa(), "/user/new", &["org2"], OFF, 401)]
     #[case::org_admin_team_new_own_org(oa(), "/team/new", &["org1"], OFF, 200)]
@@ -362,6 +390,32 @@ mod tests {
             check_route(&viewer, &req("/key/generate", &[]), Quirks::NONE).unwrap_err().message(),
             "user not allowed to access this route, role= proxy_admin_viewer. Trying to access: /key/generate"
         );
+    }
+
+    /// A proxy admin viewer's writes to the member and user routes: refused at the gate, except a
+    /// /user/update that sends only `user_email` (200 for pass).
+    #[rstest]
+    #[case::member_update("/team/member_update", &[], 403)]
+    #[case::member_delete("/team/member_delete", &[], 403)]
+    #[case::model_new("/model/new", &[], 403)]
+    #[case::user_update_email_only("/user/update", &["user_email"], 200)]
+    #[case::user_update_with_user_id("/user/update", &["user_email", "user_id"], 403)]
+    #[case::user_update_role("/user/update", &["user_role"], 403)]
+    fn viewer_member_and_user_writes(#[case] route: &str, #[case] fields: &[&str], #[case] expected: u16) {
+        let r = RouteRequest { body_fields: fields.iter().map(|f| f.to_string()).collect(), ..req(route, &[]) };
+        let got = check_route(&viewer(), &r, OFF);
+        assert_eq!(got.as_ref().map_or_else(Denial::status, |()| 200), expected, "{got:?}");
+        if route == "/user/update"
+            && let Err(d) = got
+        {
+            let param = fields.iter().find(|f| **f != "user_email").expect("a refused field");
+            assert_eq!(
+                d.message(),
+                format!(
+                    "user not allowed to access this route, role= proxy_admin_viewer. Trying to access: /user/update and updating invalid param: {param}. only user_email can be updated"
+                )
+            );
+        }
     }
 
     #[test]

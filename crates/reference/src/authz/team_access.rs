@@ -42,6 +42,17 @@ pub(crate) fn check_team_member_admin(caller: &Caller, team: &Team, route: &str)
     }
 }
 
+/// /model/new: the proxy admin's (LiteLLM also lets a team admin add a model to its team through
+/// `model_info.team_id`, which the reference does not model). A caller without a role is named as
+/// an internal user, as LiteLLM does.
+pub(crate) fn check_model_new(caller: &Caller) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        Ok(())
+    } else {
+        Err(Denial::ModelNewNotProxyAdmin { role: caller.handler_role().to_string() })
+    }
+}
+
 /// Which of the two team-member-permission routes is asked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum TeamPermissionsRoute {
@@ -96,6 +107,29 @@ mod tests {
 
     use super::*;
     use crate::authz::fixtures::*;
+
+    #[rstest]
+    #[case::master(Caller::master(), None)]
+    #[case::proxy_admin_user(admin_user(), None)]
+    #[case::internal_user(internal("u1"), Some("internal_user"))]
+    #[case::team_admin(internal("tadmin"), Some("internal_user"))]
+    #[case::org_admin(org_admin("oa1", "org1"), Some("internal_user"))]
+    #[case::key_without_user(userless_key(Some("t1")), Some("internal_user"))]
+    fn model_new_is_the_proxy_admins(#[case] caller: Caller, #[case] denied_role: Option<&str>) {
+        match (check_model_new(&caller), denied_role) {
+            (Ok(()), None) => {}
+            (Err(d), Some(role)) => {
+                assert_eq!(d.status(), 403);
+                assert_eq!(
+                    d.message(),
+                    format!(
+                        "User does not have permission to make this model call. Your role={role}. You can only make model calls if you are a PROXY_ADMIN or if you are a team admin, by specifying a team_id in the model_info."
+                    )
+                );
+            }
+            (got, want) => panic!("got {got:?}, want denial for {want:?}"),
+        }
+    }
 
     fn code(r: Result<(), Denial>) -> u16 {
         r.map_or_else(|d| d.status(), |()| 200)

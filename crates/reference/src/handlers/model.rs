@@ -38,7 +38,7 @@ fn admins_only(authed: &Authed) -> Result<(), ProxyError> {
 
 pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let req: NewModelRequest = authed.parse()?;
-    admins_only(&authed)?;
+    crate::authz::check_model_new(&authed.caller).map_err(super::wrapped_dict)?;
     let mut info = req.model_info.unwrap_or_default();
     let model_id = info.get("id").and_then(Value::as_str).map_or_else(new_id, str::to_string);
     info.insert("id".into(), json!(model_id));

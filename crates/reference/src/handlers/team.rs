@@ -1,4 +1,5 @@
-//! /team/new, /team/info, /team/update, /team/delete, /team/block, /team/unblock, /team/member_add.
+//! /team/new, /team/info, /team/update, /team/delete, /team/block, /team/unblock, /team/member_add,
+//! /team/member_update, /team/member_delete.
 
 use axum::Json;
 use axum::extract::State;
@@ -423,6 +424,109 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
         map.insert("updated_team_memberships".into(), json!(memberships));
     }
     Ok(Json(body))
+}
+
+/// The team of a /team/member_update or /team/member_delete, checked for the caller: the team's
+/// admin, an org admin of its organization, or a proxy admin. LiteLLM names /team/member_delete in
+/// the denial of both routes, so the message does too.
+async fn team_for_member_route(state: &AppState, authed: &Authed, team_id: &str) -> Result<Team, ProxyError> {
+    let Some(team) = state.store.team_from_db(team_id).await? else {
+        return Err(ProxyError::detail_error(400, format!("Team id={team_id} does not exist in db")));
+    };
+    authz::check_team_member_admin(&authed.caller, &team, "/team/member_delete")
+        .map_err(|d| ProxyError::detail_error(d.status(), d.message()))?;
+    Ok(team)
+}
+
+fn member_identity_missing() -> ProxyError {
+    ProxyError::detail_error(400, "Either user_id or user_email needs to be passed in")
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MemberUpdateRequest {
+    team_id: String,
+    user_id: Option<String>,
+    user_email: Option<String>,
+    role: Option<TeamRole>,
+    max_budget_in_team: Option<f64>,
+    tpm_limit: Option<i64>,
+    rpm_limit: Option<i64>,
+    allowed_models: Option<Vec<String>>,
+}
+
+/// A member's role, budget, limits and model scope within the team.
+pub(crate) async fn member_update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: MemberUpdateRequest = authed.parse()?;
+    if req.user_id.is_none() && req.user_email.is_none() {
+        return Err(member_identity_missing());
+    }
+    let mut team = team_for_member_route(&state, &authed, &req.team_id).await?;
+    let user_id = match &req.user_id {
+        Some(id) => Some(id.clone()),
+        None => team
+            .members_with_roles
+            .iter()
+            .find(|m| m.user_email.is_some() && m.user_email == req.user_email)
+            .and_then(|m| m.user_id.clone()),
+    };
+    let Some(user_id) = user_id.filter(|u| team.role_of(u).is_some()) else {
+        return Err(ProxyError::detail_error(400, "User id doesn't exist in team table."));
+    };
+    if let Some(role) = req.role {
+        for m in team.members_with_roles.0.iter_mut().filter(|m| m.user_id.as_deref() == Some(user_id.as_str())) {
+            m.role = role.as_str().into();
+        }
+        state.store.save_team(&team).await?;
+    }
+    let db = state.store.uncached_tables();
+    if req.max_budget_in_team.is_some() || req.tpm_limit.is_some() || req.rpm_limit.is_some() {
+        storage::set_member_budget(db, &user_id, &team.team_id, (req.max_budget_in_team, req.tpm_limit, req.rpm_limit))
+            .await?;
+    }
+    if let Some(models) = &req.allowed_models {
+        storage::set_member_allowed_models(db, &user_id, &team.team_id, models).await?;
+    }
+    Ok(Json(json!({
+        "team_id": team.team_id,
+        "user_id": user_id,
+        "user_email": req.user_email,
+        "max_budget_in_team": req.max_budget_in_team,
+        "tpm_limit": req.tpm_limit,
+        "rpm_limit": req.rpm_limit,
+        "allowed_models": req.allowed_models,
+    })))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MemberDeleteRequest {
+    team_id: String,
+    user_id: Option<String>,
+    user_email: Option<String>,
+}
+
+/// Removes a member (by id or email) from the team, its user's `teams` and its membership row.
+pub(crate) async fn member_delete(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: MemberDeleteRequest = authed.parse()?;
+    if req.user_id.is_none() && req.user_email.is_none() {
+        return Err(member_identity_missing());
+    }
+    let mut team = team_for_member_route(&state, &authed, &req.team_id).await?;
+    let removed = |m: &Member| {
+        (req.user_id.is_some() && m.user_id == req.user_id)
+            || (req.user_email.is_some() && m.user_email == req.user_email)
+    };
+    let gone: Vec<String> =
+        team.members_with_roles.iter().filter(|m| removed(m)).filter_map(|m| m.user_id.clone()).collect();
+    team.members_with_roles.0.retain(|m| !removed(m));
+    state.store.save_team(&team).await?;
+    for uid in &gone {
+        if let Some(mut user) = state.store.user_uncached(uid).await? {
+            user.teams.retain(|t| t != &team.team_id);
+            state.store.save_user(&user).await?;
+        }
+        storage::remove_team_membership(state.store.uncached_tables(), uid, &team.team_id).await?;
+    }
+    Ok(Json(to_value(&team)))
 }
 
 /// The user with this id or email, created as an internal user when unknown (LiteLLM's invite path).

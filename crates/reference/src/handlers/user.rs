@@ -1,4 +1,4 @@
-//! /user/new, /user/info.
+//! /user/new, /user/info, /user/update, /user/delete.
 
 use axum::Json;
 use axum::extract::State;
@@ -7,7 +7,8 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{new_id, to_value, with_field};
+use super::{double_option, new_id, to_value, with_field};
+use crate::authz::{self, Denial, PROTECTED_USER_FIELDS, UserUpdateAsk};
 use crate::domain::{INTERNAL_USER, INTERNAL_USER_VIEWER, PROXY_ADMIN, PROXY_ADMIN_VIEWER, User};
 use crate::error::ProxyError;
 use crate::request::Authed;
@@ -194,6 +195,96 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
         "admin_mcp_permissions": null,
     }))
     .into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UpdateUserRequest {
+    user_id: Option<String>,
+    user_email: Option<String>,
+    user_alias: Option<String>,
+    user_role: Option<NewUserRole>,
+    #[serde(default, deserialize_with = "double_option")]
+    max_budget: Option<Option<f64>>,
+    models: Option<Vec<String>>,
+    metadata: Option<Value>,
+    budget_duration: Option<String>,
+}
+
+/// A /user/update denial in LiteLLM's envelope: its role refusal is a plain message, the others a
+/// dict detail.
+fn user_update_error(d: Denial) -> ProxyError {
+    match d {
+        Denial::UserRoleNotProxyAdmin => ProxyError::handler(d.status(), d.message()),
+        d => ProxyError::handler_dict(d.status(), &d.message()),
+    }
+}
+
+/// Changes a user's row. The row is the one `user_id` names, else the one with `user_email`, else
+/// the caller's own (a proxy admin viewer changing its email sends only that). A proxy admin
+/// naming a user that does not exist creates it, as LiteLLM's upsert does.
+pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: UpdateUserRequest = authed.parse()?;
+    let caller = &authed.caller;
+    if req.user_id.is_none() && req.user_email.is_none() {
+        return Err(ProxyError::handler(400, "Either user_id or user_email must be provided"));
+    }
+    let existing = match (&req.user_id, &req.user_email) {
+        (Some(id), _) => state.store.user_uncached(id).await?,
+        (None, Some(email)) => match state.store.user_by_email(email).await? {
+            Some(u) => Some(u),
+            None => match &caller.user_id {
+                Some(own) => state.store.user_uncached(own).await?,
+                None => None,
+            },
+        },
+        (None, None) => None,
+    };
+    let sent = |field: &str| authed.body.as_object().is_some_and(|m| m.contains_key(field));
+    let ask = UserUpdateAsk {
+        target: existing.as_ref().map(|u| u.user_id.as_str()),
+        sets_role: req.user_role.is_some(),
+        sets_permissions: sent("permissions"),
+        protected: PROTECTED_USER_FIELDS.iter().copied().filter(|f| sent(f)).collect(),
+    };
+    authz::check_user_update(caller, &ask, state.store.quirks()).map_err(user_update_error)?;
+    super::key::check_budget_duration(req.budget_duration.as_deref())?;
+    let mut user = match existing {
+        Some(u) => u,
+        None => super::team::find_or_create_user(&state, req.user_id.as_deref(), req.user_email.as_deref()).await?,
+    };
+    if req.user_email.is_some() {
+        user.user_email.clone_from(&req.user_email);
+    }
+    if req.user_alias.is_some() {
+        user.user_alias.clone_from(&req.user_alias);
+    }
+    if let Some(role) = req.user_role {
+        user.user_role = Some(role.as_str().into());
+    }
+    if let Some(max_budget) = req.max_budget {
+        user.max_budget = max_budget;
+    }
+    if let Some(models) = &req.models {
+        user.models.clone_from(models);
+    }
+    if let Some(metadata) = &req.metadata {
+        user.metadata = metadata.clone();
+    }
+    if req.budget_duration.is_some() {
+        user.budget_duration.clone_from(&req.budget_duration);
+    }
+    user.updated_at = Utc::now();
+    state.store.save_user(&user).await.map_err(|e| {
+        ProxyError::from_db_or(e, |c| {
+            (c == "users_email_unique").then(|| {
+                ProxyError::handler_dict(
+                    409,
+                    &format!("User with email {} already exists", user.user_email.as_deref().unwrap_or_default()),
+                )
+            })
+        })
+    })?;
+    Ok(Json(json!({"user_id": user.user_id, "data": user_view(&state, &user).await?})))
 }
 
 async fn user_view(state: &AppState, user: &User) -> Result<Value, ProxyError> {
