@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::build::{StepBuilder, key_actor};
 use crate::scenario::mock::{LlmMock, McpAnswer, McpMock, McpTool, MockKind, MockSpec};
-use crate::scenario::{Actor, Location, ReferenceSettings, Scenario, Step};
+use crate::scenario::{Actor, Capability, Location, ReferenceSettings, Scenario, Step};
 
 /// MCP mocks every sequence may register, one server each.
 pub(crate) const MCP_MOCKS: usize = 3;
@@ -38,11 +38,35 @@ pub struct GeneratorOptions {
     pub max_replicas: usize,
     /// The longest sequence (operations).
     pub max_ops: usize,
+    /// `/team/member_add` with the admin role (licence-gated on LiteLLM 1.109).
+    pub team_admin_via_member_add: bool,
+    /// The `/key/access_group_assignment` team member permission (unknown to LiteLLM 1.83).
+    pub key_access_group_assignment: bool,
 }
 
 impl Default for GeneratorOptions {
     fn default() -> Self {
-        GeneratorOptions { organizations: true, key_regenerate: true, max_replicas: 2, max_ops: 36 }
+        GeneratorOptions {
+            organizations: true,
+            key_regenerate: true,
+            max_replicas: 2,
+            max_ops: 36,
+            team_admin_via_member_add: true,
+            key_access_group_assignment: true,
+        }
+    }
+}
+
+impl GeneratorOptions {
+    /// Leaves out what needs `capability`, when the generator uses it.
+    pub fn without(&mut self, capability: Capability) {
+        match capability {
+            Capability::Organizations => self.organizations = false,
+            Capability::KeyRegenerate => self.key_regenerate = false,
+            Capability::TeamAdminViaMemberAdd => self.team_admin_via_member_add = false,
+            Capability::KeyAccessGroupAssignment => self.key_access_group_assignment = false,
+            _ => {}
+        }
     }
 }
 
@@ -438,7 +462,7 @@ impl Generator<'_> {
         if self.rng.random_bool(0.6) {
             team.member_keys = true;
             let mut permissions = vec!["/key/generate", "/key/update"];
-            if self.rng.random_bool(0.3) {
+            if self.rng.random_bool(0.3) && self.options.key_access_group_assignment {
                 team.member_access_groups = true;
                 permissions.push("/key/access_group_assignment");
             }
@@ -571,7 +595,8 @@ impl Generator<'_> {
         let team = self.pick_team();
         let (actor, caller) = self.team_caller(team);
         let user = self.rng.random_range(0..self.world.users);
-        let role = if self.rng.random_bool(0.3) { TeamRole::Admin } else { TeamRole::Member };
+        let admin = self.rng.random_bool(0.3) && self.options.team_admin_via_member_add;
+        let role = if admin { TeamRole::Admin } else { TeamRole::Member };
         if self.may_manage(team, caller) && self.world.team_role(team, user).is_none() {
             self.world.teams[team].members.push((user, role));
         }
