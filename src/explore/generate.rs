@@ -149,7 +149,9 @@ enum Op {
     KeyRegenerate,
     KeyDelete,
     KeyInfo,
+    KeyBlock,
     Chat,
+    OtherCompletion,
     ToolsList,
     ToolsCall,
     Discovery,
@@ -313,6 +315,8 @@ impl Generator<'_> {
         }
         if has_keys {
             ops.extend([(Op::KeyUpdate, 6), (Op::KeyDelete, 1), (Op::KeyInfo, 6), (Op::Chat, 6)]);
+            // Low weights: every new operation changes the sequences of a seed and dilutes the rest.
+            ops.extend([(Op::KeyBlock, 1), (Op::OtherCompletion, 1)]);
             if self.options.key_regenerate {
                 ops.push((Op::KeyRegenerate, 2));
             }
@@ -357,7 +361,9 @@ impl Generator<'_> {
             Op::KeyRegenerate => self.key_regenerate(),
             Op::KeyDelete => self.key_delete(),
             Op::KeyInfo => self.key_info(),
+            Op::KeyBlock => self.key_block(),
             Op::Chat => self.chat(),
+            Op::OtherCompletion => self.other_completion(),
             Op::ToolsList => self.tools_list(),
             Op::ToolsCall => self.tools_call(),
             Op::Discovery => self.discovery(),
@@ -887,6 +893,48 @@ impl Generator<'_> {
         };
         let step = StepBuilder::new(self.id("chat"), key_actor(&var), "POST", "/chat/completions")
             .json(json!({"model": model_name(model), "messages": [{"role": "user", "content": "hi"}]}));
+        self.push(step);
+    }
+
+    /// `/key/block` or `/key/unblock`, by the key's admins or (less often) anyone with standing on its
+    /// team, framed by reads through the key.
+    fn key_block(&mut self) {
+        let key = self.pick_key();
+        self.recent_key = Some(key);
+        if self.rng.random_bool(0.5) {
+            self.observe_key(key);
+        }
+        let (actor, _) = match self.world.keys[key].team {
+            Some(team) if self.rng.random_bool(0.5) => self.team_caller(team),
+            _ => self.caller(0.6),
+        };
+        let var = self.world.keys[key].var.clone();
+        let by = if self.rng.random_bool(0.5) { format!("{{{{{var}_token}}}}") } else { format!("{{{{{var}}}}}") };
+        let (what, path) =
+            if self.rng.random_bool(0.7) { ("key-block", "/key/block") } else { ("key-unblock", "/key/unblock") };
+        let step = StepBuilder::new(self.id(what), actor, "POST", path).json(json!({"key": by}));
+        self.push(step);
+        if self.rng.random_bool(0.7) {
+            self.observe_key(key);
+        }
+    }
+
+    /// `/embeddings` or `/completions` through a key: the model access of `/chat/completions`.
+    fn other_completion(&mut self) {
+        let key = self.pick_key();
+        let var = self.world.keys[key].var.clone();
+        let models = self.world.keys[key].models.clone();
+        let model = match models.choose(&mut self.rng) {
+            Some(&m) if self.rng.random_bool(0.8) => m,
+            _ => self.rng.random_range(0..self.world.models.max(1)),
+        };
+        let step = if self.rng.random_bool(0.5) {
+            StepBuilder::new(self.id("embeddings"), key_actor(&var), "POST", "/embeddings")
+                .json(json!({"model": model_name(model), "input": "hi"}))
+        } else {
+            StepBuilder::new(self.id("completions"), key_actor(&var), "POST", "/completions")
+                .json(json!({"model": model_name(model), "prompt": "hi"}))
+        };
         self.push(step);
     }
 
