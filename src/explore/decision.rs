@@ -88,6 +88,8 @@ enum Marker {
     Message(&'static str),
     /// A 2xx body with a top-level `error` field.
     ErrorField,
+    /// The body's node at this JSON pointer is this string.
+    FieldIs(&'static str, &'static str),
 }
 
 /// One row: on `route` (any when `None`), a status in `statuses` (any when empty) with `marker`
@@ -137,6 +139,13 @@ const NORMALIZATION: &[Rule] = &[
         why: "a forbidden server's tools/list is 200 with `error` on 1.83 and 403 on 1.109",
     },
     Rule {
+        route: Some("/key/info"),
+        statuses: &[200],
+        marker: Marker::FieldIs("/info/status", "deleted"),
+        verdict: Verdict::Denied(DenialKind::NotFound),
+        why: "a deleted key's /key/info is 404 on 1.83 and 200 with its audit record (`status: deleted`) on 1.109",
+    },
+    Rule {
         route: None,
         statuses: &[401, 403],
         marker: Marker::Any,
@@ -174,6 +183,7 @@ pub fn normalization_rows() -> Vec<String> {
                 Marker::ErrorType(t) => format!(" type {t}"),
                 Marker::Message(m) => format!(" message \"{m}\""),
                 Marker::ErrorField => " body.error".to_string(),
+                Marker::FieldIs(pointer, value) => format!(" body{pointer} = \"{value}\""),
             };
             format!("{} {statuses}{marker} → {}: {}", rule.route.unwrap_or("*"), rule.verdict, rule.why)
         })
@@ -193,6 +203,9 @@ fn verdict_of(route: &str, response: &ReceivedResponse) -> Verdict {
             Marker::ErrorType(t) => error.as_ref().and_then(|e| e.error_type.as_deref()) == Some(t),
             Marker::Message(m) => error.as_ref().is_some_and(|e| e.message.contains(m)),
             Marker::ErrorField => response.json.as_ref().and_then(|j| j.get("error")).is_some_and(|e| !e.is_null()),
+            Marker::FieldIs(pointer, value) => {
+                response.json.as_ref().and_then(|j| j.pointer(pointer)).and_then(Value::as_str) == Some(value)
+            }
         };
         if matches {
             return rule.verdict;
@@ -251,7 +264,11 @@ fn facts_of(method: &str, route: &str, json: &Value, normalizer: &Normalizer) ->
         ("GET", "/key/info") => {
             let info = json.get("info");
             equals("$.info.models", info.and_then(|i| i.get("models")));
-            equals("$.info.blocked", info.and_then(|i| i.get("blocked")));
+            // LiteLLM leaves `blocked` null until a key is first blocked or unblocked; null and false
+            // both let the key through, so both read as false.
+            let blocked =
+                info.and_then(|i| i.get("blocked")).map(|b| if b.is_null() { &Value::Bool(false) } else { b });
+            equals("$.info.blocked", blocked);
         }
         ("POST", "/mcp-rest/tools/call") => equals("$.isError", json.get("isError")),
         ("GET", "/v1/mcp/server") => {
@@ -364,6 +381,20 @@ mod tests {
         let empty = decide("GET", "/v1/mcp/server", &response(200, json!([])), &n);
         assert!(!agree(&discovery, &empty));
         assert_eq!(differing_facts(&discovery, &empty).len(), 1);
+    }
+
+    #[test]
+    fn a_deleted_keys_audit_record_and_an_unset_block_read_as_one_decision() {
+        let n = plain();
+        let deleted = response(200, json!({"key": "sk-123", "info": {"status": "deleted", "blocked": null}}));
+        let gone = response(404, json!({"error": {"message": "Key not found in database", "type": "not_found_error"}}));
+        assert_eq!(decide("GET", "/key/info", &deleted, &n).verdict, Verdict::Denied(DenialKind::NotFound));
+        assert!(agree(&decide("GET", "/key/info", &deleted, &n), &decide("GET", "/key/info", &gone, &n)));
+        let unset = decide("GET", "/key/info", &response(200, json!({"info": {"blocked": null}})), &n);
+        let unblocked = decide("GET", "/key/info", &response(200, json!({"info": {"blocked": false}})), &n);
+        let blocked = decide("GET", "/key/info", &response(200, json!({"info": {"blocked": true}})), &n);
+        assert!(agree(&unset, &unblocked));
+        assert!(!agree(&unset, &blocked));
     }
 
     #[test]

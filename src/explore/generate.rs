@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use super::build::{StepBuilder, key_actor};
 use crate::scenario::mock::{LlmMock, McpAnswer, McpMock, McpTool, MockKind, MockSpec};
-use crate::scenario::{Actor, Location, ReferenceSettings, Scenario, Step};
+use crate::scenario::{Actor, Capability, Location, ReferenceSettings, Scenario, Step};
 
 /// MCP mocks every sequence may register, one server each.
 pub(crate) const MCP_MOCKS: usize = 3;
@@ -38,11 +38,35 @@ pub struct GeneratorOptions {
     pub max_replicas: usize,
     /// The longest sequence (operations).
     pub max_ops: usize,
+    /// `/team/member_add` with the admin role (licence-gated on LiteLLM 1.109).
+    pub team_admin_via_member_add: bool,
+    /// The `/key/access_group_assignment` team member permission (unknown to LiteLLM 1.83).
+    pub key_access_group_assignment: bool,
 }
 
 impl Default for GeneratorOptions {
     fn default() -> Self {
-        GeneratorOptions { organizations: true, key_regenerate: true, max_replicas: 2, max_ops: 36 }
+        GeneratorOptions {
+            organizations: true,
+            key_regenerate: true,
+            max_replicas: 2,
+            max_ops: 36,
+            team_admin_via_member_add: true,
+            key_access_group_assignment: true,
+        }
+    }
+}
+
+impl GeneratorOptions {
+    /// Leaves out what needs `capability`, when the generator uses it.
+    pub fn without(&mut self, capability: Capability) {
+        match capability {
+            Capability::Organizations => self.organizations = false,
+            Capability::KeyRegenerate => self.key_regenerate = false,
+            Capability::TeamAdminViaMemberAdd => self.team_admin_via_member_add = false,
+            Capability::KeyAccessGroupAssignment => self.key_access_group_assignment = false,
+            _ => {}
+        }
     }
 }
 
@@ -125,7 +149,9 @@ enum Op {
     KeyRegenerate,
     KeyDelete,
     KeyInfo,
+    KeyBlock,
     Chat,
+    OtherCompletion,
     ToolsList,
     ToolsCall,
     Discovery,
@@ -291,6 +317,8 @@ impl Generator<'_> {
         }
         if has_keys {
             ops.extend([(Op::KeyUpdate, 6), (Op::KeyDelete, 1), (Op::KeyInfo, 6), (Op::Chat, 6)]);
+            // Low weights: every new operation changes the sequences of a seed and dilutes the rest.
+            ops.extend([(Op::KeyBlock, 1), (Op::OtherCompletion, 1)]);
             if self.options.key_regenerate {
                 ops.push((Op::KeyRegenerate, 2));
             }
@@ -335,7 +363,9 @@ impl Generator<'_> {
             Op::KeyRegenerate => self.key_regenerate(),
             Op::KeyDelete => self.key_delete(),
             Op::KeyInfo => self.key_info(),
+            Op::KeyBlock => self.key_block(),
             Op::Chat => self.chat(),
+            Op::OtherCompletion => self.other_completion(),
             Op::ToolsList => self.tools_list(),
             Op::ToolsCall => self.tools_call(),
             Op::Discovery => self.discovery(),
@@ -440,7 +470,7 @@ impl Generator<'_> {
         if self.rng.random_bool(0.6) {
             team.member_keys = true;
             let mut permissions = vec!["/key/generate", "/key/update"];
-            if self.rng.random_bool(0.3) {
+            if self.rng.random_bool(0.3) && self.options.key_access_group_assignment {
                 team.member_access_groups = true;
                 permissions.push("/key/access_group_assignment");
             }
@@ -573,7 +603,8 @@ impl Generator<'_> {
         let team = self.pick_team();
         let (actor, caller) = self.team_caller(team);
         let user = self.rng.random_range(0..self.world.users);
-        let role = if self.rng.random_bool(0.3) { TeamRole::Admin } else { TeamRole::Member };
+        let admin = self.rng.random_bool(0.3) && self.options.team_admin_via_member_add;
+        let role = if admin { TeamRole::Admin } else { TeamRole::Member };
         if self.may_manage(team, caller) && self.world.team_role(team, user).is_none() {
             self.world.teams[team].members.push((user, role));
         }
@@ -864,6 +895,48 @@ impl Generator<'_> {
         };
         let step = StepBuilder::new(self.id("chat"), key_actor(&var), "POST", "/chat/completions")
             .json(json!({"model": model_name(model), "messages": [{"role": "user", "content": "hi"}]}));
+        self.push(step);
+    }
+
+    /// `/key/block` or `/key/unblock`, by the key's admins or (less often) anyone with standing on its
+    /// team, framed by reads through the key.
+    fn key_block(&mut self) {
+        let key = self.pick_key();
+        self.recent_key = Some(key);
+        if self.rng.random_bool(0.5) {
+            self.observe_key(key);
+        }
+        let (actor, _) = match self.world.keys[key].team {
+            Some(team) if self.rng.random_bool(0.5) => self.team_caller(team),
+            _ => self.caller(0.6),
+        };
+        let var = self.world.keys[key].var.clone();
+        let by = if self.rng.random_bool(0.5) { format!("{{{{{var}_token}}}}") } else { format!("{{{{{var}}}}}") };
+        let (what, path) =
+            if self.rng.random_bool(0.7) { ("key-block", "/key/block") } else { ("key-unblock", "/key/unblock") };
+        let step = StepBuilder::new(self.id(what), actor, "POST", path).json(json!({"key": by}));
+        self.push(step);
+        if self.rng.random_bool(0.7) {
+            self.observe_key(key);
+        }
+    }
+
+    /// `/embeddings` or `/completions` through a key: the model access of `/chat/completions`.
+    fn other_completion(&mut self) {
+        let key = self.pick_key();
+        let var = self.world.keys[key].var.clone();
+        let models = self.world.keys[key].models.clone();
+        let model = match models.choose(&mut self.rng) {
+            Some(&m) if self.rng.random_bool(0.8) => m,
+            _ => self.rng.random_range(0..self.world.models.max(1)),
+        };
+        let step = if self.rng.random_bool(0.5) {
+            StepBuilder::new(self.id("embeddings"), key_actor(&var), "POST", "/embeddings")
+                .json(json!({"model": model_name(model), "input": "hi"}))
+        } else {
+            StepBuilder::new(self.id("completions"), key_actor(&var), "POST", "/completions")
+                .json(json!({"model": model_name(model), "prompt": "hi"}))
+        };
         self.push(step);
     }
 

@@ -198,12 +198,17 @@ pub async fn explore(
     if (config.target.is_reference() || config.against.is_reference()) && pg.is_none() {
         return Err(ExploreError::NoPostgres);
     }
-    let shared = Arc::new(Shared {
-        target: Side::open(config.target.clone(), &config.master_key, pg.as_ref(), config.request_timeout),
-        against: Side::open(config.against.clone(), &config.against_master_key, pg.as_ref(), config.request_timeout),
-        generator: config.generator.clone(),
-        seed: config.seed,
-    });
+    let target = Side::open(config.target.clone(), &config.master_key, pg.as_ref(), config.request_timeout);
+    let against = Side::open(config.against.clone(), &config.against_master_key, pg.as_ref(), config.request_timeout);
+    // What a real proxy lacks (a licence, a newer version's route) is left out of the sequences, as a
+    // scenario requiring it would be skipped there: it is no divergence in authorization.
+    let mut generator = config.generator.clone();
+    for side in [&target, &against] {
+        for capability in crate::runner::missing_capabilities(&side.target, &side.options).await {
+            generator.without(capability);
+        }
+    }
+    let shared = Arc::new(Shared { target, against, generator, seed: config.seed });
     progress(&format!(
         "explore: seed {}, target {}, against {}, budget {}",
         config.seed, config.target, config.against, config.budget

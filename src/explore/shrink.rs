@@ -140,7 +140,9 @@ pub async fn shrink(scenario: Scenario, run: PairRun, target: &Side, against: &S
             size = (size / 2).max(1);
         }
         // Simpler arguments: drop optional body fields and list items one at a time.
-        for index in 0..best.steps.len() {
+        // A kept candidate may diverge earlier and so be cut shorter: the bound is read every time.
+        let mut index = 0;
+        while index < best.steps.len() {
             for candidate_step in simpler(&best.steps[index]) {
                 let mut candidate = best.clone();
                 candidate.steps[index] = candidate_step;
@@ -150,6 +152,7 @@ pub async fn shrink(scenario: Scenario, run: PairRun, target: &Side, against: &S
                     break;
                 }
             }
+            index += 1;
         }
         if !changed || shrinker.attempts >= shrinker.max_attempts {
             break;

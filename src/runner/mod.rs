@@ -107,6 +107,15 @@ pub async fn target_version(target: &Target, options: &RunOptions) -> Option<Str
     target.version(&client).await
 }
 
+/// What an external target lacks of the capabilities scenarios may require (empty for the
+/// reference, and when no client can be made: the sequences then show the trouble themselves).
+pub(crate) async fn missing_capabilities(target: &Target, options: &RunOptions) -> Vec<crate::scenario::Capability> {
+    match http::client(options.request_timeout) {
+        Ok(client) => target.missing_capabilities(&client).await,
+        Err(_) => Vec::new(),
+    }
+}
+
 /// The first external target URL that does not answer at all, and why. Asked once before a run, so a
 /// proxy that is down is one headline (and exit 3) rather than a skip or an error per scenario.
 pub async fn unreachable_target(target: &Target, options: &RunOptions) -> Option<(String, String)> {

@@ -65,6 +65,18 @@ impl Target {
         }
     }
 
+    /// The capabilities an external target lacks (probed once, as for a scenario that `requires`
+    /// them); none for the reference.
+    pub(crate) async fn missing_capabilities(&self, client: &Client) -> Vec<crate::scenario::Capability> {
+        match self {
+            Target::Reference { .. } => Vec::new(),
+            Target::External { profile, .. } => {
+                let Some(endpoint) = self.admin_endpoint() else { return Vec::new() };
+                profile.get_or_init(|| probe::probe(client, &endpoint)).await.missing.keys().copied().collect()
+            }
+        }
+    }
+
     /// The endpoint the harness's own requests (teardown, leftover check) go to.
     pub(crate) fn admin_endpoint(&self) -> Option<Endpoint> {
         match self {

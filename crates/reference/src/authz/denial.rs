@@ -102,6 +102,7 @@ pub(crate) enum Denial {
         team_id: String,
         requested: Vec<String>,
         team_allows: Vec<String>,
+        open_to_all: Vec<String>,
     },
     /// A non-admin attaching access groups to a personal key.
     AccessGroupsOnPersonalKey {
@@ -180,6 +181,10 @@ pub(crate) enum Denial {
     /// /user/update of the caller's own row raising a budget or lifting its object-permission ceiling.
     UserUpdateOwnProtectedField {
         field: &'static str,
+    },
+    /// MCP access groups asked for a key in no team by a non-admin: no team names any group it may hold.
+    PersonalKeyMcpAccessGroups {
+        disallowed: Vec<String>,
     },
 }
 
@@ -349,6 +354,10 @@ impl Denial {
                 crate::error::py_list(open_to_all),
                 crate::error::py_list(disallowed)
             ),
+            PersonalKeyMcpAccessGroups { disallowed } => format!(
+                "Key is not in a team. MCP access groups cannot be assigned to keys outside of a team. Disallowed groups: {}.",
+                crate::error::py_list(disallowed)
+            ),
             KeyOrgNotMember { organization_id } => {
                 format!("Caller is not a member of organization_id={organization_id}")
             }
@@ -357,10 +366,11 @@ impl Denial {
                 crate::error::py_list(requested),
                 crate::error::py_list(team_allows)
             ),
-            KeyMcpServersNotAllowed { team_id, requested, team_allows } => format!(
-                "Key requests MCP servers not allowed by team '{team_id}': {}. Team allows: {}. Global (allow_all_keys) servers: [].",
+            KeyMcpServersNotAllowed { team_id, requested, team_allows, open_to_all } => format!(
+                "Key requests MCP servers not allowed by team '{team_id}': {}. Team allows: {}. Global (allow_all_keys) servers: {}.",
                 crate::error::py_list(requested),
-                crate::error::py_list(team_allows)
+                crate::error::py_list(team_allows),
+                crate::error::py_list(open_to_all)
             ),
             AccessGroupsOnPersonalKey { groups } => format!(
                 "Key is not in a team. Access groups cannot be assigned to personal keys by non-admin callers. Disallowed access groups: {}.",

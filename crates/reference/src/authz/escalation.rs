@@ -78,6 +78,18 @@ pub(crate) fn check_personal_key_mcp_servers(
     }
 }
 
+/// MCP access groups on a key in no team, asked by a non-admin: refused, since only a team's object
+/// permission names the groups its keys may hold (LiteLLM 1.109; 1.83 refuses the proxy admin too).
+pub(crate) fn check_personal_key_mcp_access_groups(caller: &Caller, requested: &[String]) -> Result<(), Denial> {
+    if caller.is_proxy_admin() || requested.is_empty() {
+        return Ok(());
+    }
+    let mut disallowed = requested.to_vec();
+    disallowed.sort();
+    disallowed.dedup();
+    Err(Denial::PersonalKeyMcpAccessGroups { disallowed })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -536,6 +548,19 @@ mod tests {
         }
         let userless = Key { user_id: None, ..member_key.clone() };
         assert_eq!(check_key_team_change(&internal("tadmin"), &userless, &w.t1), Ok(()));
+    }
+
+    #[test]
+    fn personal_keys_get_no_mcp_access_groups_from_non_admins() {
+        let asked = vec!["g2".to_string(), "g1".to_string()];
+        assert_eq!(check_personal_key_mcp_access_groups(&Caller::master(), &asked), Ok(()));
+        assert_eq!(check_personal_key_mcp_access_groups(&internal("iu"), &[]), Ok(()));
+        let d = check_personal_key_mcp_access_groups(&internal("iu"), &asked).expect_err("no team names g1");
+        assert_eq!(d.status(), 403);
+        assert_eq!(
+            d.message(),
+            "Key is not in a team. MCP access groups cannot be assigned to keys outside of a team. Disallowed groups: ['g1', 'g2']."
+        );
     }
 
     #[test]

@@ -179,7 +179,11 @@ pub(crate) fn check_key_update(
     let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
     let team_admin = is_team_admin_of_key(caller, key_team);
     let owner = key.user_id == caller.user_id;
-    if !team_admin && !owner {
+    // Only a key bound to someone else is another user's: LiteLLM's self check compares the key's
+    // `user_id` with the caller's only when the key has one, so a team key without an owner is left to
+    // the team-member route below.
+    let foreign = key.user_id.as_ref().is_some_and(|u| Some(u) != caller.user_id.as_ref());
+    if !team_admin && foreign {
         return Err(Denial::KeyForOtherUser { requested: key.user_id.clone().unwrap_or_else(|| "None".into()), own });
     }
     if let Some(team) = key_team {
@@ -205,18 +209,22 @@ pub(crate) fn check_key_update(
 }
 
 /// What key validation reads of the key's team: its object permission and the
-/// servers its unified access groups grant.
+/// servers its unified access groups grant, plus the servers open to every key.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct TeamMcpCeiling {
     pub permission: Option<ObjectPermission>,
     /// `access_mcp_server_ids` of the team's access groups that exist, as stored.
     pub access_group_servers: Vec<String>,
+    /// Servers with `allow_all_keys`: any key may be given them.
+    pub open_to_all: Vec<String>,
 }
 
 /// LiteLLM's `validate_key_mcp_servers_against_team`: a team key may only ask for the MCP access groups
 /// its team's object permission names, and for servers the team reaches, through its object
-/// permission or (1.109) its unified access groups. A team with neither restricts nothing here. With
-/// `team_access_group_not_in_object_permission` the access groups do not count, as in LiteLLM 1.83.
+/// permission or (1.109) its unified access groups, or that are open to every key. A team with no MCP
+/// configuration grants nothing, so its keys get only the open servers and no access group (both
+/// versions answer 403, as explore found). With `team_access_group_not_in_object_permission` the
+/// access groups do not count, as in LiteLLM 1.83.
 pub(crate) fn check_key_mcp_within_team(
     team: &Team,
     ceiling: &TeamMcpCeiling,
@@ -225,9 +233,6 @@ pub(crate) fn check_key_mcp_within_team(
 ) -> Result<(), Denial> {
     let group_servers: &[String] =
         if quirks.contains(Quirk::TeamAccessGroupNotInObjectPermission) { &[] } else { &ceiling.access_group_servers };
-    if ceiling.permission.is_none() && group_servers.is_empty() {
-        return Ok(());
-    }
     let empty = ObjectPermission::default();
     let allowed = ceiling.permission.as_ref().unwrap_or(&empty);
     let outside = |asked: &[String], granted: &[String]| -> Vec<String> {
@@ -244,12 +249,14 @@ pub(crate) fn check_key_mcp_within_team(
     let mut team_servers: Vec<String> = allowed.mcp_servers.iter().chain(group_servers).cloned().collect();
     team_servers.sort();
     team_servers.dedup();
-    let servers = outside(&requested.mcp_servers, &team_servers);
+    let reachable: Vec<String> = team_servers.iter().chain(&ceiling.open_to_all).cloned().collect();
+    let servers = outside(&requested.mcp_servers, &reachable);
     if !servers.is_empty() {
         return Err(Denial::KeyMcpServersNotAllowed {
             team_id: team.team_id.clone(),
             requested: servers,
             team_allows: team_servers,
+            open_to_all: ceiling.open_to_all.clone(),
         });
     }
     Ok(())
@@ -440,6 +447,17 @@ mod tests {
         );
         let admin_key = key(Some("tadmin"), Some("t1"));
         assert!(update(&internal("tadmin"), &admin_key, &budget).is_ok(), "its own team key");
+        // A team key nobody owns: a member with the team's /key/update grant may edit it (both
+        // LiteLLM versions answer 200), one without the grant may not, an outsider is no member.
+        let unowned = key(None, Some("t1"));
+        let mut open = t.clone();
+        open.team_member_permissions = Some(vec!["/key/update".into()]);
+        let open_update =
+            |c: &Caller, ch: &KeyUpdateChanges| check_key_update(c, &unowned, Some(&open), ch, Quirks::NONE);
+        assert_eq!(open_update(&internal("tmember"), &none), Ok(()), "granted member, unowned team key");
+        assert_eq!(open_update(&internal("tmember"), &budget).unwrap_err().status(), 403, "budget stays an admin's");
+        assert_eq!(open_update(&internal("x"), &none).unwrap_err().status(), 401, "not a member");
+        assert_eq!(update(&internal("tmember"), &unowned, &none).unwrap_err().status(), 401, "no /key/update grant");
     }
 
     #[test]
@@ -453,7 +471,9 @@ mod tests {
         let ceiling = |p: Option<ObjectPermission>, groups: &[&str]| TeamMcpCeiling {
             permission: p,
             access_group_servers: groups.iter().map(|s| s.to_string()).collect(),
+            open_to_all: Vec::new(),
         };
+        let open = TeamMcpCeiling { open_to_all: vec!["s9".into()], ..ceiling(None, &[]) };
         let direct = ceiling(Some(perm(&["G1"], &["s1"])), &[]);
         let with_groups = ceiling(Some(perm(&["G1"], &["s1"])), &["s3"]);
         let groups_only = ceiling(None, &["s3"]);
@@ -463,7 +483,23 @@ mod tests {
         type Case<'a> = (&'a str, &'a TeamMcpCeiling, ObjectPermission, Quirks, Result<(), &'a str>);
         let cases: Vec<Case<'_>> = vec![
             ("inside the object permission", &direct, perm(&["G1"], &["s1"]), Quirks::NONE, Ok(())),
-            ("a team without MCP config restricts nothing", &nothing, perm(&["G9"], &["s9"]), Quirks::NONE, Ok(())),
+            (
+                "a team without MCP config grants no access group",
+                &nothing,
+                perm(&["G9"], &[]),
+                Quirks::NONE,
+                Err("Key requests MCP access groups not allowed by team 't1': ['G9']. Team allows: []."),
+            ),
+            (
+                "a team without MCP config grants no server",
+                &nothing,
+                perm(&[], &["s9"]),
+                Quirks::NONE,
+                Err(
+                    "Key requests MCP servers not allowed by team 't1': ['s9']. Team allows: []. Global (allow_all_keys) servers: [].",
+                ),
+            ),
+            ("a server open to every key", &open, perm(&[], &["s9"]), Quirks::NONE, Ok(())),
             (
                 "group outside",
                 &direct,
@@ -507,7 +543,13 @@ mod tests {
                 no_ag,
                 Err("Key requests MCP servers not allowed by team 't1': ['s3']. Team allows: ['s1']"),
             ),
-            ("quirk: team with only access groups restricts nothing", &groups_only, perm(&[], &["s4"]), no_ag, Ok(())),
+            (
+                "quirk: a team with only access groups grants no server",
+                &groups_only,
+                perm(&[], &["s3"]),
+                no_ag,
+                Err("Key requests MCP servers not allowed by team 't1': ['s3']. Team allows: []"),
+            ),
         ];
         for (name, c, requested, quirks, expected) in cases {
             let got = check_key_mcp_within_team(&t, c, &requested, quirks);

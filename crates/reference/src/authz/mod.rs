@@ -21,7 +21,9 @@ mod user_update;
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
 pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
 pub(crate) use denial::Denial;
-pub(crate) use escalation::{check_key_org_change, check_key_team_change, check_personal_key_mcp_servers};
+pub(crate) use escalation::{
+    check_key_org_change, check_key_team_change, check_personal_key_mcp_access_groups, check_personal_key_mcp_servers,
+};
 pub(crate) use key_access::{
     KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling, check_key_block, check_key_generate, check_key_info,
     check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_regenerate, check_key_update,

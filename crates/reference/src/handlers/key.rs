@@ -146,21 +146,35 @@ pub(crate) async fn team_mcp_ceiling(state: &AppState, team: &Team) -> Result<au
     let groups =
         crate::mcp::storage::access_groups_by_ids(state.store.uncached_tables(), &team.access_group_ids).await?;
     let access_group_servers = groups.into_iter().flat_map(|g| g.access_mcp_server_ids).collect();
-    Ok(authz::TeamMcpCeiling { permission, access_group_servers })
+    let open_to_all = open_to_all_servers(state).await?;
+    Ok(authz::TeamMcpCeiling { permission, access_group_servers, open_to_all })
 }
 
-/// MCP servers asked for a key in no team: a non-admin gets only the servers open to every key.
-async fn check_personal_key_mcp(state: &AppState, caller: &Caller, requested: &[String]) -> Result<(), ProxyError> {
-    if requested.is_empty() || caller.is_proxy_admin() {
-        return Ok(());
-    }
-    let open_to_all: Vec<String> = crate::mcp::storage::servers(state.store.uncached_tables())
+/// The servers any key may be given (`allow_all_keys`).
+async fn open_to_all_servers(state: &AppState) -> Result<Vec<String>, ProxyError> {
+    Ok(crate::mcp::storage::servers(state.store.uncached_tables())
         .await?
         .into_iter()
         .filter(|s| s.allow_all_keys)
         .map(|s| s.server_id)
-        .collect();
-    authz::check_personal_key_mcp_servers(caller, requested, &open_to_all).map_err(wrapped_dict)
+        .collect())
+}
+
+/// MCP servers and access groups asked for a key in no team: a non-admin gets only the servers open
+/// to every key, and no access group.
+async fn check_personal_key_mcp(
+    state: &AppState,
+    caller: &Caller,
+    requested: &ObjectPermission,
+) -> Result<(), ProxyError> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    if !requested.mcp_servers.is_empty() {
+        let open_to_all = open_to_all_servers(state).await?;
+        authz::check_personal_key_mcp_servers(caller, &requested.mcp_servers, &open_to_all).map_err(wrapped_dict)?;
+    }
+    authz::check_personal_key_mcp_access_groups(caller, &requested.mcp_access_groups).map_err(wrapped_dict)
 }
 
 fn alias_taken(alias: &str) -> ProxyError {
@@ -277,7 +291,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         let ceiling = team_mcp_ceiling(&state, team).await?;
         authz::check_key_mcp_within_team(team, &ceiling, &requested, state.store.quirks()).map_err(wrapped_dict)?;
     } else {
-        check_personal_key_mcp(&state, caller, &requested.mcp_servers).await?;
+        check_personal_key_mcp(&state, caller, &requested).await?;
     }
     if let Some(team) = &team {
         check_models_within_team(&state, team, &req.models).await?;
@@ -532,7 +546,7 @@ async fn check_update(state: &AppState, caller: &Caller, key: &Key, req: &Update
             authz::check_key_mcp_within_team(t, &ceiling, &requested_permission(Some(p)), quirks)
                 .map_err(wrapped_dict)?;
         }
-        (None, Some(p)) => check_personal_key_mcp(state, caller, &requested_permission(Some(p)).mcp_servers).await?,
+        (None, Some(p)) => check_personal_key_mcp(state, caller, &requested_permission(Some(p))).await?,
         _ => {}
     }
     if let Some(t) = target_team.as_ref().filter(|_| req.models.is_some() || matches!(req.team_id, Some(Some(_)))) {
