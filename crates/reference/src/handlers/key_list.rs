@@ -13,10 +13,6 @@ use crate::authz::{self, Denial, HashedKey, KeyListQuery};
 use crate::domain::Key;
 use crate::error::{ProxyError, ValidationItem};
 use crate::request::Authed;
-use crate::store::Cursor;
-
-/// Rows read per round when an admin lists every key.
-const PAGE_READ: i64 = 500;
 
 pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let page = bounded(&authed, "page", 1, None)?;
@@ -56,7 +52,7 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
         _ => wrapped(d),
     })?;
     let mut candidates = match scope.owner_to_load() {
-        None => every_key(&state).await?,
+        None => state.store.all_keys().await?,
         Some(own) => {
             let mut keys = state.store.keys_of_user(own).await?;
             for team_id in scope.teams_to_load() {
@@ -77,20 +73,6 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
         "current_page": page,
         "total_pages": total.div_ceil(size),
     })))
-}
-
-async fn every_key(state: &AppState) -> Result<Vec<Key>, ProxyError> {
-    let mut all = Vec::new();
-    let mut after: Option<Cursor> = None;
-    loop {
-        let page = state.store.keys_page(after.as_ref(), PAGE_READ).await?;
-        after = page.last().map(|k| (k.created_at, k.token.clone()));
-        let done = page.len() < PAGE_READ as usize;
-        all.extend(page);
-        if done {
-            return Ok(all);
-        }
-    }
 }
 
 /// A whole-number query parameter with FastAPI's bounds and 422 answers.

@@ -326,9 +326,14 @@ impl Store {
         sql::keys_page(&self.db, after, limit).await
     }
 
-    /// Up to `limit` users after `after`, oldest first.
-    pub async fn users_page(&self, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<User>> {
-        sql::users_page(&self.db, after, limit).await
+    /// Every key, oldest first (`/key/list` and `/spend/keys` for admins answer them all in one body).
+    pub async fn all_keys(&self) -> sqlx::Result<Vec<Key>> {
+        sql::all_keys(&self.db).await
+    }
+
+    /// Every user, oldest first.
+    pub async fn all_users(&self) -> sqlx::Result<Vec<User>> {
+        sql::all_users(&self.db).await
     }
 
     pub async fn keys_with_aliases(&self, aliases: &[String]) -> sqlx::Result<Vec<Key>> {

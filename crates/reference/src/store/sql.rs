@@ -361,16 +361,14 @@ pub(super) async fn keys_page(db: &PgPool, after: Option<&Cursor>, limit: i64) -
     .await
 }
 
-pub(super) async fn users_page(db: &PgPool, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<User>> {
-    sqlx::query_as(
-        "SELECT * FROM users WHERE $1::timestamptz IS NULL OR (created_at, user_id) > ($1, $2)
-         ORDER BY created_at, user_id LIMIT $3",
-    )
-    .bind(after.map(|c| c.0))
-    .bind(after.map(|c| c.1.as_str()))
-    .bind(limit)
-    .fetch_all(db)
-    .await
+/// Every key, oldest first: for listings that answer the whole table in one body anyway.
+pub(super) async fn all_keys(db: &PgPool) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens ORDER BY created_at, token").fetch_all(db).await
+}
+
+/// Every user, oldest first.
+pub(super) async fn all_users(db: &PgPool) -> sqlx::Result<Vec<User>> {
+    sqlx::query_as("SELECT * FROM users ORDER BY created_at, user_id").fetch_all(db).await
 }
 
 pub(super) async fn teams_page(db: &PgPool, after: Option<&Cursor>, limit: i64) -> sqlx::Result<Vec<Team>> {
