@@ -105,15 +105,13 @@ impl KeyListScope {
         let filters = eq(&q.team_id, &key.team_id)
             && eq(&q.key_alias, &key.key_alias)
             && q.key_hash.as_ref().is_none_or(|h| *h == key.token);
-        filters && self.visible.as_ref().is_none_or(|v| self.within(v, key)) && self.admin_filters(key)
-    }
-
-    /// The filters LiteLLM folds into the caller's own-keys condition: the user and organization.
-    fn admin_filters(&self, key: &Key) -> bool {
-        if self.visible.is_some() {
-            return true;
-        }
-        eq(&self.query.user_id, &key.user_id) && eq(&self.query.organization_id, &key.organization_id)
+        // An admin's user and organization filters narrow every key; a non-admin's organization
+        // filter narrows its own keys only, as LiteLLM folds it into the own-keys condition.
+        let visible = match &self.visible {
+            None => eq(&q.user_id, &key.user_id) && eq(&q.organization_id, &key.organization_id),
+            Some(v) => self.within(v, key),
+        };
+        filters && visible
     }
 
     fn within(&self, v: &Visible, key: &Key) -> bool {
