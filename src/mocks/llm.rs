@@ -36,11 +36,9 @@ struct TextCompletion(LlmMock);
 
 impl Respond for TextCompletion {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-            return error(400, "request body is not JSON");
-        };
-        let Some(model) = body.get("model").and_then(Value::as_str) else {
-            return error(400, "`model` is required");
+        let (_, model) = match body_and_model(request) {
+            Ok(parsed) => parsed,
+            Err(why) => return error(400, why),
         };
         let LlmMock { reply, prompt_tokens, completion_tokens, delay } = &self.0;
         ResponseTemplate::new(200).set_delay(*delay).set_body_json(json!({
@@ -62,11 +60,9 @@ struct Embedding(LlmMock);
 
 impl Respond for Embedding {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-            return error(400, "request body is not JSON");
-        };
-        let Some(model) = body.get("model").and_then(Value::as_str) else {
-            return error(400, "`model` is required");
+        let (body, model) = match body_and_model(request) {
+            Ok(parsed) => parsed,
+            Err(why) => return error(400, why),
         };
         let inputs = match body.get("input") {
             Some(Value::Array(items)) => items.len(),
@@ -90,11 +86,9 @@ struct Completion(LlmMock);
 
 impl Respond for Completion {
     fn respond(&self, request: &Request) -> ResponseTemplate {
-        let Ok(body) = serde_json::from_slice::<Value>(&request.body) else {
-            return error(400, "request body is not JSON");
-        };
-        let Some(model) = body.get("model").and_then(Value::as_str) else {
-            return error(400, "`model` is required");
+        let (_, model) = match body_and_model(request) {
+            Ok(parsed) => parsed,
+            Err(why) => return error(400, why),
         };
         let LlmMock { reply, prompt_tokens, completion_tokens, delay } = &self.0;
         // A known delay keeps a request through the proxy in flight while the scenario's next steps run.
@@ -115,6 +109,13 @@ impl Respond for Completion {
             },
         }))
     }
+}
+
+/// The request's JSON body and its `model`, or why a provider answers 400.
+fn body_and_model(request: &Request) -> Result<(Value, String), &'static str> {
+    let body: Value = serde_json::from_slice(&request.body).map_err(|_| "request body is not JSON")?;
+    let model = body.get("model").and_then(Value::as_str).ok_or("`model` is required")?.to_string();
+    Ok((body, model))
 }
 
 /// OpenAI's error envelope.
