@@ -80,16 +80,8 @@ pub(super) struct RunArgs {
     /// Scenarios run at once (default: 4 per CPU, at most 16).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub(super) jobs: Option<u32>,
-    /// Write a JUnit XML report here.
-    #[arg(long, value_name = "FILE")]
-    pub(super) junit: Option<PathBuf>,
-    /// Write the JSON report (format_version 2) here.
-    #[arg(long, value_name = "FILE")]
-    pub(super) json: Option<PathBuf>,
-    /// Write a self-contained HTML page here: the summary, what changed since --baseline, then each
-    /// failing scenario's steps as a timeline (passing ones collapsed after).
-    #[arg(long, value_name = "FILE")]
-    pub(super) html: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) report_files: ReportArgs,
     /// Show virtual keys and the master key in full in the output and reports (they are masked to
     /// `sk-…abcd` by default, so reports can be published); for local debugging.
     #[arg(long)]
@@ -108,6 +100,21 @@ pub(super) struct RunArgs {
     pub(super) reproduce: bool,
     #[command(flatten)]
     pub(super) postgres: PostgresArgs,
+}
+
+/// The report files `run` and `merge` write.
+#[derive(Debug, Args)]
+pub(super) struct ReportArgs {
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "FILE")]
+    pub(super) junit: Option<PathBuf>,
+    /// Write the JSON report (format_version 2) here.
+    #[arg(long, value_name = "FILE")]
+    pub(super) json: Option<PathBuf>,
+    /// Write a self-contained HTML page here: the summary, what changed since --baseline, then each
+    /// failing scenario's steps as a timeline (passing ones collapsed after).
+    #[arg(long, value_name = "FILE")]
+    pub(super) html: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -132,15 +139,8 @@ pub(super) struct MergeArgs {
     /// `--partition` split every shard.
     #[arg(required = true, value_name = "REPORT.json")]
     pub(super) reports: Vec<PathBuf>,
-    /// Write the merged JUnit XML report here.
-    #[arg(long, value_name = "FILE")]
-    pub(super) junit: Option<PathBuf>,
-    /// Write the merged JSON report (format_version 2) here.
-    #[arg(long, value_name = "FILE")]
-    pub(super) json: Option<PathBuf>,
-    /// Write the merged report as one self-contained HTML page here.
-    #[arg(long, value_name = "FILE")]
-    pub(super) html: Option<PathBuf>,
+    #[command(flatten)]
+    pub(super) report_files: ReportArgs,
     /// Compare the merged outcomes with an earlier JSON report, as `run --baseline` does (this replaces
     /// any comparison the shards made).
     #[arg(long, value_name = "PREVIOUS.json")]

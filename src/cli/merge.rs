@@ -5,13 +5,13 @@
 use std::io;
 
 use super::args::MergeArgs;
-use super::run::write_report;
+use super::run::write_reports;
 use super::{CliError, Verdict};
 use crate::report::baseline::{self, Baseline};
 use crate::report::human::HumanReporter;
 use crate::report::json::{self, JsonReport};
 use crate::report::merge::{self, Shard};
-use crate::report::{Summary, html, junit, read_back};
+use crate::report::{Summary, read_back};
 
 pub(super) fn merge(args: &MergeArgs) -> Result<Verdict, CliError> {
     // Read before anything is merged, so an unreadable baseline costs nothing.
@@ -31,16 +31,9 @@ pub(super) fn merge(args: &MergeArgs) -> Result<Verdict, CliError> {
     println!("{}", merged_line(&shards, &merged));
     let _ = HumanReporter::plain(io::stdout()).finish_run(&outcomes, run.leftovers.as_deref(), run.baseline.as_ref());
 
-    if let Some(path) = &args.junit {
-        let xml = junit::to_xml(&outcomes, &run).map_err(|e| CliError::Internal(e.to_string()))?;
-        write_report(path, &xml)?;
-    }
-    if let Some(path) = &args.json {
-        write_report(path, &merged.to_json())?;
-    }
-    if let Some(path) = &args.html {
-        write_report(path, &html::render(&merged))?;
-    }
+    // The merged report, not one rebuilt from the outcomes: read-back outcomes lack what reports
+    // never held in full (the objects created, with their masked keys).
+    write_reports(&args.report_files, &outcomes, &run, || merged.clone())?;
 
     let summary = Summary::of(&outcomes);
     let leftovers = run.leftovers.as_deref().unwrap_or_default();

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use chrono::Utc;
 
-use super::args::{RunArgs, mock_host, target_urls};
+use super::args::{ReportArgs, RunArgs, mock_host, target_urls};
 use super::stop::{Signals, StopSignal};
 use super::{CliError, Verdict, load_scenarios};
 use crate::postgres::PgServer;
@@ -62,7 +62,7 @@ pub(super) async fn run(args: RunArgs) -> Result<Verdict, CliError> {
         baseline: finished.comparison.clone(),
         broken_files,
     };
-    write_reports(&args, &finished.outcomes, &run)?;
+    write_reports(&args.report_files, &finished.outcomes, &run, || JsonReport::new(&finished.outcomes, &run))?;
     Ok(verdict(&finished, run.broken_files.len(), nothing_ran, signals.stopped_by()))
 }
 
@@ -230,18 +230,24 @@ async fn check_leftovers(target: &Target, outcomes: &[ScenarioOutcome], options:
     Some(runner::check_leftovers(target, outcomes, options).await)
 }
 
-fn write_reports(args: &RunArgs, outcomes: &[ScenarioOutcome], run: &RunInfo) -> Result<(), CliError> {
-    if let Some(path) = &args.junit {
+/// Writes the report files asked for. `json` builds the JSON report, only when `--json` or `--html`
+/// asks: the HTML page is rendered from it, so it shows (and masks) exactly what the JSON does.
+pub(super) fn write_reports(
+    reports: &ReportArgs,
+    outcomes: &[ScenarioOutcome],
+    run: &RunInfo,
+    json: impl FnOnce() -> JsonReport,
+) -> Result<(), CliError> {
+    if let Some(path) = &reports.junit {
         let xml = junit::to_xml(outcomes, run).map_err(|e| CliError::Internal(e.to_string()))?;
         write_report(path, &xml)?;
     }
-    // The HTML page is rendered from the JSON report, so it shows (and masks) exactly what that does.
-    if args.json.is_some() || args.html.is_some() {
-        let report = JsonReport::new(outcomes, run);
-        if let Some(path) = &args.json {
+    if reports.json.is_some() || reports.html.is_some() {
+        let report = json();
+        if let Some(path) = &reports.json {
             write_report(path, &report.to_json())?;
         }
-        if let Some(path) = &args.html {
+        if let Some(path) = &reports.html {
             write_report(path, &html::render(&report))?;
         }
     }
