@@ -13,8 +13,12 @@ use std::time::{Duration, Instant};
 
 use gateproof::postgres::{PgServer, PostgresChoice, PostgresOptions};
 use gateproof::reference::MIGRATOR;
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Trial};
+
+#[path = "support/trial.rs"]
+mod trial;
 use sqlx::Connection;
+use trial::catch;
 
 const SKIP_VAR: &str = "GATEPROOF_SKIP_CONTAINER_TESTS";
 const REQUIRE_VAR: &str = "GATEPROOF_REQUIRE_CONTAINER_TESTS";
@@ -336,18 +340,6 @@ fn engine_test(name: &'static str, test: fn(&Engine)) -> Trial {
         Availability::Ready(engine) => Trial::test(name, move || catch(|| test(engine))),
         Availability::Missing(_) => Trial::test(name, || Ok(())).with_ignored_flag(true),
     }
-}
-
-/// A test body's panic as a failed trial, with its message.
-fn catch(test: impl FnOnce() + std::panic::UnwindSafe) -> Result<(), Failed> {
-    std::panic::catch_unwind(test).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the test panicked".into());
-        Failed::from(message)
-    })
 }
 
 static ENGINE: std::sync::OnceLock<Availability> = std::sync::OnceLock::new();

@@ -15,7 +15,11 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use libtest_mimic::{Arguments, Failed, Trial};
+use libtest_mimic::{Arguments, Trial};
+
+#[path = "support/trial.rs"]
+mod trial;
+use trial::catch;
 
 const REQUIRE_VAR: &str = "GATEPROOF_REQUIRE_BROWSER_TESTS";
 const CHROMIUM_VAR: &str = "GATEPROOF_CHROMIUM";
@@ -216,16 +220,4 @@ fn main() -> std::process::ExitCode {
         None => Trial::test(name, || Ok(())).with_ignored_flag(true),
     };
     libtest_mimic::run(&args, vec![trial]).exit_code()
-}
-
-/// A test body's panic as a failed trial, with its message.
-fn catch(test: impl FnOnce() + std::panic::UnwindSafe) -> Result<(), Failed> {
-    std::panic::catch_unwind(test).map_err(|panic| {
-        let message = panic
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_else(|| "the test panicked".into());
-        Failed::from(message)
-    })
 }
