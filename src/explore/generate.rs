@@ -885,7 +885,8 @@ impl Generator<'_> {
         self.push(step);
     }
 
-    fn chat(&mut self) {
+    /// A key to call through, and a model for it: mostly one of its own, sometimes any.
+    fn key_and_model(&mut self) -> (String, usize) {
         let key = self.pick_key();
         let var = self.world.keys[key].var.clone();
         let models = self.world.keys[key].models.clone();
@@ -893,6 +894,11 @@ impl Generator<'_> {
             Some(&m) if self.rng.random_bool(0.8) => m,
             _ => self.rng.random_range(0..self.world.models.max(1)),
         };
+        (var, model)
+    }
+
+    fn chat(&mut self) {
+        let (var, model) = self.key_and_model();
         let step = StepBuilder::new(self.id("chat"), key_actor(&var), "POST", "/chat/completions")
             .json(json!({"model": model_name(model), "messages": [{"role": "user", "content": "hi"}]}));
         self.push(step);
@@ -923,13 +929,7 @@ impl Generator<'_> {
 
     /// `/embeddings` or `/completions` through a key: the model access of `/chat/completions`.
     fn other_completion(&mut self) {
-        let key = self.pick_key();
-        let var = self.world.keys[key].var.clone();
-        let models = self.world.keys[key].models.clone();
-        let model = match models.choose(&mut self.rng) {
-            Some(&m) if self.rng.random_bool(0.8) => m,
-            _ => self.rng.random_range(0..self.world.models.max(1)),
-        };
+        let (var, model) = self.key_and_model();
         let step = if self.rng.random_bool(0.5) {
             StepBuilder::new(self.id("embeddings"), key_actor(&var), "POST", "/embeddings")
                 .json(json!({"model": model_name(model), "input": "hi"}))
