@@ -1,6 +1,6 @@
-//! The layers every request passes through: a panic becomes a 500, and an error answered before a
+//! The layers every request passes through: a panic becomes a 500, an error answered before a
 //! handler ran (axum's rejections: a path that does not decode, a body over the limit) gets LiteLLM's
-//! error body instead of plain text.
+//! error body instead of plain text, and every body reaches hyper in slices.
 
 use std::any::Any;
 
@@ -21,7 +21,9 @@ const MAX_PLAIN_ERROR_BYTES: usize = 64 * 1024;
 /// path is made valid UTF-8 before routing (a layer of `router` itself would run after it, when the
 /// path's ids are already taken).
 pub(crate) fn with_layers(router: Router) -> Router {
-    let inner = router.layer(axum::middleware::map_response(shape_plain_errors));
+    let inner = router
+        .layer(axum::middleware::map_response(shape_plain_errors))
+        .layer(axum::middleware::map_response(super::frames::slice_body));
     Router::new()
         .fallback_service(tower::ServiceBuilder::new().map_request(lossy_path).service(inner))
         .layer(CatchPanicLayer::custom(panic_response))

@@ -1,5 +1,6 @@
 //! The proxy's edge: how connections are served and the layers in front of every handler.
 
+mod frames;
 mod layers;
 mod serve;
 mod wire;
