@@ -117,6 +117,7 @@ const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[
     ),
     (Quirk::KeyOrgAssignmentUnchecked, "the generator makes no organizations"),
     (Quirk::UserUpdateSelfBudgetUnchecked, "the generator makes no organizations"),
+    (Quirk::AdminOnlyKeyFieldsUnchecked, "generated keys never carry `permissions` or guardrail flags"),
 ];
 
 #[test]

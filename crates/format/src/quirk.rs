@@ -84,6 +84,8 @@ registry! {
         "a chat completion writes the key object it was authorized with back into the cache when it finishes, so a /key/update made while it was in flight is undone until the TTL passes";
     UserUpdateSelfBudgetUnchecked => "user_update_self_budget_unchecked", "not filed upstream (seen on LiteLLM 1.83.14)",
         "/user/update lets a non-admin past the route gate (an org admin naming its organization) raise its own max_budget or lift its own object-permission ceiling";
+    AdminOnlyKeyFieldsUnchecked => "admin_only_key_fields_unchecked", "BerriAI/litellm#27803 (the gates 1.109 has; BerriAI/litellm#31998 for /user/*)",
+        "/key/generate and /key/update let a non-admin set a key's `permissions` or opt it out of default-on guardrails (`disable_global_guardrails`)";
 }
 
 impl Quirk {

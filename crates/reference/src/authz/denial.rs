@@ -76,6 +76,10 @@ pub(crate) enum Denial {
         allowed: Vec<String>,
     },
     OnlyAdminsSetAllowedRoutes,
+    /// `disable_global_guardrails` on a key or team, asked by a non-admin.
+    OnlyAdminsDisableGuardrails {
+        entity: &'static str,
+    },
     KeyInfoNotAllowed {
         role: String,
     },
@@ -320,6 +324,9 @@ impl Denial {
             ),
             OnlyAdminsSetAllowedRoutes => {
                 "Only proxy admins can set `allowed_routes` on a key. Use `key_type` to pick a preset route bucket instead.".into()
+            }
+            OnlyAdminsDisableGuardrails { entity } => {
+                format!("Only proxy admins can set `disable_global_guardrails` on a {entity}.")
             }
             KeyInfoNotAllowed { role } => format!("You are not allowed to access this key's info. Your role={role}"),
             KeyDeleteNotAllowed => "You are not authorized to delete this key".into(),

@@ -90,6 +90,33 @@ pub(crate) fn check_personal_key_mcp_access_groups(caller: &Caller, requested: &
     Err(Denial::PersonalKeyMcpAccessGroups { disallowed })
 }
 
+/// `permissions` on a key (what it may do beyond its routes: PII controls, the spend routes): only a
+/// proxy admin may send the field at all, whatever its value, as LiteLLM 1.109 decides. With
+/// `admin_only_key_fields_unchecked` anyone may, as in LiteLLM 1.83 (#27803).
+pub(crate) fn check_key_permissions_field(caller: &Caller, sent: bool, quirks: Quirks) -> Result<(), Denial> {
+    if !sent || caller.is_proxy_admin() || quirks.contains(Quirk::AdminOnlyKeyFieldsUnchecked) {
+        Ok(())
+    } else {
+        Err(Denial::PermissionsNotProxyAdmin)
+    }
+}
+
+/// Opting a key out of the proxy's default-on guardrails (`disable_global_guardrails`, top level or
+/// in `metadata`): only a proxy admin may, except that sending a flag already stored is no opt-out.
+/// With `admin_only_key_fields_unchecked` anyone may, as in LiteLLM 1.83 (#27803).
+pub(crate) fn check_key_guardrail_opt_out(
+    caller: &Caller,
+    asked: bool,
+    already_opted_out: bool,
+    quirks: Quirks,
+) -> Result<(), Denial> {
+    if !asked || already_opted_out || caller.is_proxy_admin() || quirks.contains(Quirk::AdminOnlyKeyFieldsUnchecked) {
+        Ok(())
+    } else {
+        Err(Denial::OnlyAdminsDisableGuardrails { entity: "key" })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +212,10 @@ mod tests {
         UserBudget,
         /// `max_budget` on the caller's own row, naming `org2` (whose admin passes the gate).
         UserOwnBudgetViaOrg,
+        /// `permissions` (PII controls) on a key of the actor's own.
+        Permissions,
+        /// `metadata.disable_global_guardrails` on a key of the actor's own.
+        GuardrailOptOut,
     }
 
     /// Whose personal key a /key/update cell changes.
@@ -272,6 +303,27 @@ mod tests {
         (
             Route::KeyGenerate,
             Field::AllowedRoutes,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        // Metadata and fields that carry permissions: the actor's own key, so only the field decides.
+        (
+            Route::KeyGenerate,
+            Field::Permissions,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyGenerate,
+            Field::GuardrailOptOut,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyUpdate,
+            Field::Permissions,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyUpdate,
+            Field::GuardrailOptOut,
             [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (Route::TeamNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
@@ -406,6 +458,11 @@ mod tests {
         }
     }
 
+    fn admin_only_fields(caller: &Caller, field: Field) -> Result<(), Denial> {
+        check_key_permissions_field(caller, field == Field::Permissions, Quirks::NONE)?;
+        check_key_guardrail_opt_out(caller, field == Field::GuardrailOptOut, false, Quirks::NONE)
+    }
+
     /// One cell through the decision functions, as the handler of its route calls them.
     fn decide(route: Route, field: Field, actor: Actor) -> Cell {
         let w = world();
@@ -445,6 +502,16 @@ mod tests {
                     .map(drop)
             }),
             (Route::KeyGenerate, Field::AllowedRoutes) => gate(&c, route, vec![]),
+            (Route::KeyGenerate, Field::Permissions | Field::GuardrailOptOut) => gate(&c, route, vec![])
+                .and_then(|()| check_key_generate(&c, &KeyGenerateRequest::default()).map(drop))
+                .and_then(|()| admin_only_fields(&c, field)),
+            // The field is refused before the key is read; the key is the actor's own.
+            (Route::KeyUpdate, Field::Permissions | Field::GuardrailOptOut) => {
+                gate(&c, route, vec![]).and_then(|()| admin_only_fields(&c, field)).and_then(|()| {
+                    let own = c.user_id.clone().unwrap_or_else(|| "nobody".into());
+                    key_update(&c, &w, &admin_made_key(&own, None), plain, None)
+                })
+            }
             (Route::KeyGenerate, Field::OrganizationId) => gate(&c, route, vec!["org1".into()]).and_then(|()| {
                 check_key_generate(&c, &KeyGenerateRequest::default())
                     .map(drop)
@@ -486,6 +553,29 @@ mod tests {
             (route, field) => panic!("no decision for {route:?} × {field:?}"),
         };
         status(r)
+    }
+
+    #[rstest::rstest]
+    #[case::fixed_refuses_permissions(Quirks::NONE, true, false, Err(Denial::PermissionsNotProxyAdmin))]
+    #[case::fixed_refuses_the_opt_out(Quirks::NONE, false, true, Err(Denial::OnlyAdminsDisableGuardrails { entity: "key" }))]
+    #[case::neither_sent(Quirks::NONE, false, false, Ok(()))]
+    #[case::quirk_lets_both_through(Quirks::NONE.with(Quirk::AdminOnlyKeyFieldsUnchecked), true, true, Ok(()))]
+    fn a_member_setting_admin_only_key_fields(
+        #[case] quirks: Quirks,
+        #[case] permissions: bool,
+        #[case] opt_out: bool,
+        #[case] expected: Result<(), Denial>,
+    ) {
+        let member = internal("tmember");
+        let got = check_key_permissions_field(&member, permissions, quirks)
+            .and_then(|()| check_key_guardrail_opt_out(&member, opt_out, false, quirks));
+        assert_eq!(got, expected);
+        assert_eq!(check_key_permissions_field(&Caller::master(), true, Quirks::NONE), Ok(()));
+    }
+
+    #[test]
+    fn resending_a_stored_guardrail_opt_out_is_no_opt_out() {
+        assert_eq!(check_key_guardrail_opt_out(&internal("tmember"), true, true, Quirks::NONE), Ok(()));
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_acce
 pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
 pub(crate) use denial::Denial;
 pub(crate) use escalation::{
-    check_key_org_change, check_key_team_change, check_personal_key_mcp_access_groups, check_personal_key_mcp_servers,
+    check_key_guardrail_opt_out, check_key_org_change, check_key_permissions_field, check_key_team_change,
+    check_personal_key_mcp_access_groups, check_personal_key_mcp_servers,
 };
 pub(crate) use key_access::{
     KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling, check_key_block, check_key_generate, check_key_info,

@@ -281,6 +281,10 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
         other => wrapped(other),
     })?;
+    let quirks = state.store.quirks();
+    authz::check_key_permissions_field(caller, sends(&authed.body, "permissions"), quirks).map_err(wrapped_dict)?;
+    authz::check_key_guardrail_opt_out(caller, asks_guardrail_opt_out(&authed.body), false, quirks)
+        .map_err(wrapped_dict)?;
     if let Some(org) = &req.organization_id {
         authz::check_key_org_change(caller, None, org, state.store.quirks()).map_err(wrapped)?;
     }
@@ -467,7 +471,13 @@ async fn find_by_alias(state: &AppState, alias: &str) -> Result<Key, ProxyError>
 pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
     let req: UpdateKeyRequest = authed.parse()?;
     let caller = &authed.caller;
+    let quirks = state.store.quirks();
+    // Refused before the key is read, as LiteLLM 1.109 does.
+    authz::check_key_permissions_field(caller, sends(&authed.body, "permissions"), quirks).map_err(wrapped_dict)?;
     let mut key = key_to_update(&state, &req).await?;
+    let stored_opt_out = key.metadata.get(GUARDRAIL_OPT_OUT) == Some(&Value::Bool(true));
+    authz::check_key_guardrail_opt_out(caller, asks_guardrail_opt_out(&authed.body), stored_opt_out, quirks)
+        .map_err(wrapped_dict)?;
     check_update(&state, caller, &key, &req).await?;
     let old_groups = key.access_group_ids.clone();
     apply_update(&mut key, &req)?;
@@ -484,6 +494,28 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         state.store.spend.set(&crate::spend::Entity::Key(key.token.clone()), spend);
     }
     Ok(Json(updated_view(&state, &key, req.key.as_deref()).await?))
+}
+
+/// The flag that opts a key out of the proxy's default-on guardrails, top level or in `metadata`.
+const GUARDRAIL_OPT_OUT: &str = "disable_global_guardrails";
+
+/// Whether the request body carries `field` at all, whatever its value (`null` included).
+fn sends(body: &Value, field: &str) -> bool {
+    body.as_object().is_some_and(|m| m.contains_key(field))
+}
+
+/// Whether the request asks to opt its key out of default-on guardrails: a truthy flag (in Python's
+/// sense, as LiteLLM reads it) at the top level or in `metadata`.
+fn asks_guardrail_opt_out(body: &Value) -> bool {
+    let truthy = |v: Option<&Value>| match v {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(Value::Array(a)) => !a.is_empty(),
+        Some(Value::Object(o)) => !o.is_empty(),
+    };
+    truthy(body.get(GUARDRAIL_OPT_OUT)) || truthy(body.get("metadata").and_then(|m| m.get(GUARDRAIL_OPT_OUT)))
 }
 
 /// The key `/key/update` names: by `key` (raw or hash), else by `key_alias`.
