@@ -1,6 +1,9 @@
 //! Tests of the loader: every validation rule in its accepted and rejected form, error positions,
 //! and the model a full-featured file turns into.
 
+mod support;
+mod yaml;
+
 use std::time::Duration;
 
 use miette::{Diagnostic, LabeledSpan};
@@ -14,39 +17,7 @@ use crate::quirk::Quirk;
 use crate::template::Template;
 use crate::{LlmMock, McpAnswer, McpFailure, MockKind, PathQuery};
 
-const PATH: &str = "scenarios/t.yaml";
-
-/// Strips the indentation common to all non-blank lines, and a leading newline, so tables can
-/// hold readable YAML.
-fn dedent(text: &str) -> String {
-    let text = text.strip_prefix('\n').unwrap_or(text);
-    let indent =
-        text.lines().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
-    text.lines().map(|l| l.get(indent..).unwrap_or("").to_string() + "\n").collect()
-}
-
-/// A scenario with the given steps (written as a YAML list at column 1).
-fn with_steps(steps: &str) -> String {
-    format!("id: s\ntitle: T\nsteps:\n{}", dedent(steps))
-}
-
-fn parse(text: &str) -> Result<Scenario, ScenarioError> {
-    parse_str(text, Path::new(PATH))
-}
-
-fn parse_ok(text: &str) -> Scenario {
-    match parse(text) {
-        Ok(scenario) => scenario,
-        Err(e) => panic!("expected the scenario to load, got: {e}\n{text}"),
-    }
-}
-
-fn parse_err(text: &str) -> ScenarioError {
-    match parse(text) {
-        Ok(_) => panic!("expected an error for:\n{text}"),
-        Err(e) => e,
-    }
-}
+use support::{GET, PATH, dedent, parse, parse_err, parse_ok, with_steps};
 
 /// One rejected file: its text, where the error points and what the one-line message says.
 struct Rejected {
@@ -82,105 +53,6 @@ fn check_accepted(cases: &[(&str, String)]) {
     let failures: Vec<String> =
         cases.iter().filter_map(|(name, yaml)| parse(yaml).err().map(|e| format!("{name}: {e}"))).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-const GET: &str = "request: {method: GET, path: /health}";
-
-#[test]
-fn required_fields_are_reported_with_line_and_column() {
-    check_rejected(vec![
-        rejected("missing id", "title: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 2, 1, "missing field `id`"),
-        rejected("missing title", "id: s\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 2, 1, "missing field `title`"),
-        rejected("missing steps", "id: s\ntitle: T\n".into(), 2, 1, "missing field `steps`"),
-        rejected("step without id", with_steps("- sleep: 1s"), 4, 3, "missing field `id`"),
-        rejected(
-            "request without path",
-            with_steps("- id: a\n  request: {method: GET}"),
-            5,
-            13,
-            "missing field `path`",
-        ),
-        rejected(
-            "retry without timeout",
-            with_steps(&format!("- id: a\n  {GET}\n  retry: {{until: {{status: 200}}}}")),
-            6,
-            11,
-            "missing field `timeout`",
-        ),
-        rejected(
-            "body assertion without path",
-            with_steps(&format!("- id: a\n  {GET}\n  expect:\n    body:\n      - {{exists: true}}")),
-            8,
-            10,
-            "missing field `path`",
-        ),
-        rejected("empty title", "id: s\ntitle: ''\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 2, 8, "empty title"),
-    ]);
-}
-
-#[test]
-fn unknown_fields_are_reported_with_line_and_column() {
-    check_rejected(vec![
-        rejected(
-            "top level",
-            "id: s\ntitle: T\nowner: me\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            3,
-            1,
-            "unknown field `owner`, expected one of id, title",
-        ),
-        rejected("step", with_steps("- id: a\n  sleep: 1s\n  wait: 2s"), 6, 3, "unknown field `wait`"),
-        rejected(
-            "request",
-            with_steps("- id: a\n  request: {method: GET, path: /, params: {}}"),
-            5,
-            35,
-            "unknown field `params`",
-        ),
-        rejected(
-            "expect",
-            with_steps(&format!("- id: a\n  {GET}\n  expect: {{code: 200}}")),
-            6,
-            12,
-            "unknown field `code`",
-        ),
-        rejected(
-            "error assertion",
-            with_steps(&format!("- id: a\n  {GET}\n  expect: {{error: {{message: x}}}}")),
-            6,
-            20,
-            "unknown field `message`",
-        ),
-    ]);
-}
-
-#[test]
-fn yaml_syntax_and_type_errors_carry_line_and_column() {
-    check_rejected(vec![
-        rejected("bad indentation", "id: s\n  title: T\n".into(), 2, 8, "mapping values are not allowed"),
-        rejected("unclosed quote", "id: s\ntitle: \"T\nsteps: []\n".into(), 2, 8, "unclosed quote"),
-        rejected(
-            "status is a word",
-            with_steps(&format!("- id: a\n  {GET}\n  expect: {{status: abc}}")),
-            6,
-            20,
-            "invalid type: string \"abc\", expected an HTTP status",
-        ),
-        rejected(
-            "negative length",
-            with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, length: -1}}]}}")),
-            6,
-            39,
-            "invalid value: integer `-1`, expected a length (an integer >= 0)",
-        ),
-        rejected(
-            "duplicate header",
-            with_steps("- id: a\n  request: {method: GET, path: /, headers: {a: x, a: y}}"),
-            5,
-            51,
-            "duplicate mapping key `a`",
-        ),
-        rejected("steps is a string", "id: s\ntitle: T\nsteps: many\n".into(), 3, 8, "invalid type: expected a list"),
-    ]);
 }
 
 #[test]
@@ -1189,8 +1061,6 @@ fn a_byte_order_mark_does_not_break_positions() {
     assert_eq!(err.column(), Some(20));
 }
 
-const GET_HEALTH: &str = "request: {method: GET, path: /health}";
-
 #[test]
 fn mocks_load_with_defaults_and_offer_their_url_variables() {
     let scenario = parse_ok(&dedent(&format!(
@@ -1211,7 +1081,7 @@ fn mocks_load_with_defaults_and_offer_their_url_variables() {
         steps:
           - id: a
             request: {{method: POST, path: /v1/mcp/server, json: {{url: "{{{{mocks.stripe.url}}}}"}}}}
-          - {{id: b, {GET_HEALTH}}}
+          - {{id: b, {GET}}}
         "#
     )));
     let names: Vec<&str> = scenario.mocks.iter().map(|m| m.name.as_str()).collect();
@@ -1232,7 +1102,7 @@ fn mocks_load_with_defaults_and_offer_their_url_variables() {
 
 #[test]
 fn bad_mocks_are_reported_where_they_are_written() {
-    let file = |mocks: &str| format!("id: s\ntitle: T\nmocks:\n{mocks}steps:\n  - {{id: a, {GET_HEALTH}}}\n");
+    let file = |mocks: &str| format!("id: s\ntitle: T\nmocks:\n{mocks}steps:\n  - {{id: a, {GET}}}\n");
     check_rejected(vec![
         rejected("name with a dash", file("  my-mock: {llm: {}}\n"), 4, 3, "invalid mock name `my-mock`"),
         rejected("no kind", file("  m: {}\n"), 4, 6, "no kind in mock `m`: expected exactly one of llm, mcp"),
@@ -1263,13 +1133,12 @@ fn a_mock_url_used_without_its_mock_is_an_unknown_variable() {
 
 #[test]
 fn on_picks_a_replica_below_the_declared_count() {
-    let file = |replicas: &str, on: &str| {
-        format!("id: s\ntitle: T\n{replicas}steps:\n  - {{id: a, on: {on}, {GET_HEALTH}}}\n")
-    };
+    let file =
+        |replicas: &str, on: &str| format!("id: s\ntitle: T\n{replicas}steps:\n  - {{id: a, on: {on}, {GET}}}\n");
     let scenario = parse_ok(&file("reference: {replicas: 2}\n", "1"));
     assert_eq!(scenario.reference.replicas, 2);
     assert_eq!(scenario.steps[0].on, Some(1));
-    assert_eq!(parse_ok(&with_steps(&format!("- {{id: a, {GET_HEALTH}}}"))).steps[0].on, None);
+    assert_eq!(parse_ok(&with_steps(&format!("- {{id: a, {GET}}}"))).steps[0].on, None);
     check_rejected(vec![
         rejected("on without replicas", file("", "1"), 4, 17, "`on: 1` names no proxy: the scenario runs 1"),
         rejected("on past replicas", file("reference: {replicas: 2}\n", "2"), 5, 17, "`on: 2` names no proxy"),
@@ -1308,26 +1177,6 @@ fn a_body_path_may_hold_placeholders_of_known_variables() {
     assert!(error.to_string().contains("unknown variable `later`"), "{error}");
     let error = parse_err(&file("$[?@.id == {{run_id}}"));
     assert!(error.to_string().contains("invalid JSONPath"), "{error}");
-}
-
-#[test]
-fn yaml_tags_are_rejected_where_they_are_written() {
-    let file =
-        |value: &str| format!("id: s\ntitle: T\nsteps:\n  - id: a\n    request: {{method: GET, path: {value}}}\n");
-    check_rejected(vec![
-        rejected("binary", file("!!binary L2hlYWx0aA=="), 5, 34, "YAML tag `!!binary`"),
-        rejected("custom", file("!custom /health"), 5, 34, "YAML tag `!custom`"),
-        rejected("standard", file("!!str /health"), 5, 34, "YAML tag `!!str`"),
-        rejected(
-            "on a mapping",
-            "id: s\ntitle: T\nsteps: !list\n  - {id: a, sleep: 1s}\n".into(),
-            3,
-            8,
-            "YAML tag `!list`",
-        ),
-        rejected("on a key", "id: s\n!k title: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 2, 1, "YAML tag `!k`"),
-    ]);
-    check_accepted(&[("a quoted bang", file("\"/health?q=!!binary\""))]);
 }
 
 #[test]
@@ -1601,7 +1450,7 @@ fn a_never_awaited_capture_is_unknown_to_the_matrix_and_to_observed() {
 #[test]
 fn mock_delays_parse_as_durations_where_they_are_written() {
     let scenario = parse_ok(&format!(
-        "id: s\ntitle: T\nmocks:\n  openai: {{llm: {{delay: 3s}}}}\n  tools:\n    mcp:\n      tools: [{{name: slow, delay: 1500ms}}, {{name: quick}}]\nsteps:\n  - {{id: a, {GET_HEALTH}}}\n"
+        "id: s\ntitle: T\nmocks:\n  openai: {{llm: {{delay: 3s}}}}\n  tools:\n    mcp:\n      tools: [{{name: slow, delay: 1500ms}}, {{name: quick}}]\nsteps:\n  - {{id: a, {GET}}}\n"
     ));
     let MockKind::Llm(llm) = &scenario.mocks[0].kind else { panic!("openai is an LLM mock") };
     assert_eq!(llm.delay, Duration::from_secs(3));
@@ -1609,7 +1458,7 @@ fn mock_delays_parse_as_durations_where_they_are_written() {
     let delays: Vec<Duration> = mcp.tools.iter().map(|t| t.delay).collect();
     assert_eq!(delays, [Duration::from_millis(1500), Duration::ZERO]);
 
-    let file = |mocks: &str| format!("id: s\ntitle: T\nmocks:\n{mocks}steps:\n  - {{id: a, {GET_HEALTH}}}\n");
+    let file = |mocks: &str| format!("id: s\ntitle: T\nmocks:\n{mocks}steps:\n  - {{id: a, {GET}}}\n");
     check_rejected(vec![
         rejected("llm delay", file("  m: {llm: {delay: soon}}\n"), 4, 20, "invalid duration `soon`"),
         rejected(
