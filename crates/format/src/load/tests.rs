@@ -1,6 +1,7 @@
 //! Tests of the loader: every validation rule in its accepted and rejected form, error positions,
 //! and the model a full-featured file turns into.
 
+mod scenario;
 mod support;
 mod yaml;
 
@@ -10,10 +11,7 @@ use miette::{Diagnostic, LabeledSpan};
 use serde_json::json;
 
 use super::*;
-use crate::model::{
-    Actor, Body, Capability, HeaderPredicate, Location, MessageMatch, Predicate, ReferenceSettings, TextPattern,
-};
-use crate::quirk::Quirk;
+use crate::model::{Actor, Body, Capability, HeaderPredicate, Location, MessageMatch, Predicate, TextPattern};
 use crate::template::Template;
 use crate::{LlmMock, McpAnswer, McpFailure, MockKind, PathQuery};
 
@@ -53,33 +51,6 @@ fn check_accepted(cases: &[(&str, String)]) {
     let failures: Vec<String> =
         cases.iter().filter_map(|(name, yaml)| parse(yaml).err().map(|e| format!("{name}: {e}"))).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn scenario_id_must_use_the_id_charset() {
-    check_rejected(vec![
-        rejected(
-            "upper case",
-            "id: Team\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            1,
-            5,
-            "invalid scenario id `Team`",
-        ),
-        rejected(
-            "leading dash",
-            "id: -team\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            1,
-            5,
-            "invalid scenario id",
-        ),
-        rejected("space", "id: a b\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 1, 5, "invalid scenario id"),
-        rejected("empty", "id: ''\ntitle: T\nsteps:\n  - {id: a, sleep: 1s}\n".into(), 1, 5, "invalid scenario id"),
-    ]);
-    let accepted: Vec<(&str, String)> = ["a", "9lives", "org-admin_updates-team-2"]
-        .into_iter()
-        .map(|id| (id, format!("id: {id}\ntitle: T\nsteps:\n  - {{id: a, sleep: 1s}}\n")))
-        .collect();
-    check_accepted(&accepted);
 }
 
 #[test]
@@ -690,91 +661,6 @@ fn two_files_naming_one_capability_with_different_probes_are_refused_at_the_seco
     assert!(error.to_string().starts_with(&expected), "{error}");
 }
 
-/// A scenario with two steps (`team` captures `team_id`; `update` uses it) and the given
-/// `reproduces:` block (YAML at column 1, indented under the key by this function).
-fn reproducing(block: &str) -> String {
-    let block: String = dedent(block).lines().map(|l| format!("  {l}\n")).collect();
-    format!(
-        "id: s\ntitle: T\nreproduces:\n{block}steps:\n  - id: team\n    {GET}\n    capture: {{team_id: $.team_id}}\n  - id: update\n    {GET}\n  - id: pause\n    sleep: 1s\n"
-    )
-}
-
-#[test]
-fn reproduces_names_a_quirk_a_step_and_what_it_observes() {
-    let scenario = parse_ok(&reproducing(
-        r#"
-        quirk: org_admin_gate_needs_org_id_in_body
-        fails_at: update
-        observed:
-          status: 401
-          error: {message_contains: "Only proxy admin can be used to {{team_id}}"}
-        "#,
-    ));
-    let reproduction = scenario.reproduces.expect("a reproduction");
-    assert_eq!(reproduction.quirk, Quirk::OrgAdminGateNeedsOrgIdInBody);
-    assert_eq!(reproduction.fails_at, "update");
-    assert_eq!(reproduction.observed.status, Some(vec![401]));
-    assert_eq!(reproduction.location, Location { line: 4, column: 3 });
-    let error = reproduction.observed.error.expect("an error assertion");
-    assert!(matches!(&error.message[..], [MessageMatch::Contains(t)] if t.has_placeholders()), "{error:?}");
-    assert!(parse_ok(&with_steps("- {id: a, sleep: 1s}")).reproduces.is_none());
-}
-
-#[test]
-fn reproduces_is_checked_against_the_registry_and_the_steps() {
-    check_rejected(vec![
-        rejected(
-            "unknown quirk",
-            reproducing("quirk: stale_cache\nfails_at: update\nobserved: {status: 403}"),
-            4,
-            10,
-            "unknown quirk `stale_cache`: expected one of stale_team_cache, double_hash_token_on_update,",
-        ),
-        rejected(
-            "unknown step",
-            reproducing("quirk: stale_team_cache\nfails_at: key-for-g2\nobserved: {status: 403}"),
-            5,
-            13,
-            "unknown step `key-for-g2` in `fails_at`: expected the id of a step of this file",
-        ),
-        rejected(
-            "step without a request",
-            reproducing("quirk: stale_team_cache\nfails_at: pause\nobserved: {status: 403}"),
-            5,
-            13,
-            "step `pause` sends no request",
-        ),
-        rejected(
-            "variable captured at the failing step",
-            reproducing(
-                "quirk: stale_team_cache\nfails_at: team\nobserved: {error: {message_contains: \"{{team_id}}\"}}",
-            ),
-            6,
-            41,
-            "unknown variable `team_id`",
-        ),
-        rejected(
-            "observed is required",
-            reproducing("quirk: stale_team_cache\nfails_at: update"),
-            5,
-            3,
-            "missing field `observed`",
-        ),
-        rejected(
-            "unknown field",
-            reproducing("quirk: stale_team_cache\nfails_at: update\nobserved: {status: 403}\nexpect: {status: 200}"),
-            7,
-            3,
-            "unknown field `expect`",
-        ),
-    ]);
-    let every_quirk: Vec<(&str, String)> = Quirk::ALL
-        .iter()
-        .map(|q| (q.name(), reproducing(&format!("quirk: {}\nfails_at: update\nobserved: {{status: 403}}", q.name()))))
-        .collect();
-    check_accepted(&every_quirk);
-}
-
 #[test]
 fn every_scenario_in_the_repository_loads() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scenarios");
@@ -789,49 +675,6 @@ fn every_scenario_in_the_repository_loads() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
     // Some scenarios of the corpus include a fragment.
     assert!(loaded.scenarios.iter().any(|s| s.steps.iter().any(|step| step.origin.is_some())));
-}
-
-#[test]
-fn reference_env_accepts_only_the_cache_ttl_in_whole_seconds() {
-    let file = |env: &str| format!("id: s\ntitle: T\nreference:\n  env: {env}\nsteps:\n  - {{id: a, sleep: 1s}}\n");
-    check_rejected(vec![
-        rejected("unknown name", file("{LITELLM_LOG: DEBUG}"), 4, 9, "unknown reference setting `LITELLM_LOG`"),
-        rejected(
-            "negative",
-            file("{DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL: -1}"),
-            4,
-            56,
-            "invalid DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL `-1`: expected integer seconds >= 0",
-        ),
-        rejected(
-            "fraction",
-            file("{DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL: 1.5}"),
-            4,
-            56,
-            "expected integer seconds",
-        ),
-        rejected(
-            "word",
-            file("{DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL: soon}"),
-            4,
-            56,
-            "expected integer seconds",
-        ),
-        rejected(
-            "unknown reference field",
-            "id: s\ntitle: T\nreference: {envs: {}}\nsteps:\n  - {id: a, sleep: 1s}\n".into(),
-            3,
-            13,
-            "unknown field `envs`",
-        ),
-    ]);
-    for (value, seconds) in [("0", 0), ("60", 60), ("'30'", 30)] {
-        let scenario = parse_ok(&file(&format!("{{DEFAULT_MANAGEMENT_OBJECT_IN_MEMORY_CACHE_TTL: {value}}}")));
-        assert_eq!(scenario.reference.cache_ttl, Some(Duration::from_secs(seconds)), "{value}");
-        assert_ne!(scenario.reference, ReferenceSettings::default());
-    }
-    let scenario = parse_ok(&with_steps("- {id: a, sleep: 1s}"));
-    assert_eq!(scenario.reference, ReferenceSettings::default());
 }
 
 #[test]
