@@ -2,6 +2,7 @@
 //! and the model a full-featured file turns into.
 
 mod scenario;
+mod step;
 mod support;
 mod yaml;
 
@@ -51,60 +52,6 @@ fn check_accepted(cases: &[(&str, String)]) {
     let failures: Vec<String> =
         cases.iter().filter_map(|(name, yaml)| parse(yaml).err().map(|e| format!("{name}: {e}"))).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn steps_must_exist_and_have_unique_ids() {
-    check_rejected(vec![
-        rejected("empty list", "id: s\ntitle: T\nsteps: []\n".into(), 3, 8, "no steps"),
-        rejected(
-            "duplicate id",
-            with_steps("- {id: a, sleep: 1s}\n- {id: b, sleep: 1s}\n- {id: a, sleep: 1s}"),
-            6,
-            8,
-            "duplicate step id `a`",
-        ),
-    ]);
-    let err = parse_err(&with_steps("- {id: a, sleep: 1s}\n- {id: a, sleep: 1s}"));
-    assert_eq!(err.help_text(), Some("the first step `a` is at line 4"));
-}
-
-#[test]
-fn a_step_needs_a_request_or_a_sleep() {
-    check_rejected(vec![rejected("neither", with_steps("- id: a"), 4, 3, "step `a` does nothing")]);
-    check_accepted(&[
-        ("sleep only", with_steps("- {id: a, sleep: 1s}")),
-        ("request only", with_steps(&format!("- id: a\n  {GET}"))),
-        ("both", with_steps(&format!("- id: a\n  sleep: 10ms\n  {GET}"))),
-    ]);
-}
-
-#[test]
-fn expect_capture_retry_and_actor_need_a_request() {
-    check_rejected(vec![
-        rejected(
-            "expect",
-            with_steps("- id: a\n  sleep: 1s\n  expect: {status: 200}"),
-            6,
-            3,
-            "`expect` without `request`",
-        ),
-        rejected(
-            "capture",
-            with_steps("- id: a\n  sleep: 1s\n  capture: {x: $.x}"),
-            6,
-            3,
-            "`capture` without `request`",
-        ),
-        rejected(
-            "retry",
-            with_steps("- id: a\n  sleep: 1s\n  retry: {until: {status: 200}, timeout: 1s}"),
-            6,
-            3,
-            "`retry` without `request`",
-        ),
-        rejected("actor", with_steps("- id: a\n  sleep: 1s\n  actor: none"), 6, 3, "`actor` without `request`"),
-    ]);
 }
 
 #[test]
@@ -436,65 +383,6 @@ fn variables_must_be_run_id_or_captured_by_an_earlier_step() {
         ("actor", capture_then("actor: '{{tid}}'\n  request: {method: GET, path: /t}")),
         ("run_id", with_steps("- id: a\n  request: {method: GET, path: '/t/{{ run_id }}'}")),
     ]);
-}
-
-#[test]
-fn captures_need_a_valid_new_name() {
-    let capture = |map: &str| with_steps(&format!("- id: a\n  {GET}\n  capture: {map}"));
-    check_rejected(vec![
-        rejected("built-in", capture("{run_id: $.id}"), 6, 13, "cannot capture into `run_id`"),
-        rejected("bad name", capture("{'team id': $.id}"), 6, 13, "invalid variable name `team id`"),
-    ]);
-    let scenario = parse_ok(&capture("{b: $.b, a: $.a, c.d: '$.c'}"));
-    let names: Vec<&str> = scenario.steps[0].capture.iter().map(|c| c.variable.as_str()).collect();
-    assert_eq!(names, ["b", "a", "c.d"], "captures keep file order");
-}
-
-#[test]
-fn durations_must_parse() {
-    check_rejected(vec![
-        rejected("sleep", with_steps("- {id: a, sleep: soon}"), 4, 18, "invalid duration `soon`"),
-        rejected("no unit", with_steps("- {id: a, sleep: 5}"), 4, 18, "invalid duration `5`"),
-        rejected(
-            "retry timeout",
-            with_steps(&format!("- id: a\n  {GET}\n  retry: {{until: {{status: 200}}, timeout: 2 parsecs}}")),
-            6,
-            42,
-            "invalid duration `2 parsecs`",
-        ),
-    ]);
-    for (text, expected) in [("500ms", 500), ("2s", 2_000), ("1m", 60_000), ("1s 500ms", 1_500)] {
-        let scenario = parse_ok(&with_steps(&format!("- {{id: a, sleep: {text}}}")));
-        assert_eq!(scenario.steps[0].sleep, Some(Duration::from_millis(expected)), "{text}");
-    }
-}
-
-#[test]
-fn retry_interval_must_be_below_the_timeout() {
-    let retry = |r: &str| with_steps(&format!("- id: a\n  {GET}\n  retry: {{until: {{status: 200}}, {r}}}"));
-    check_rejected(vec![
-        rejected(
-            "equal",
-            retry("timeout: 1s, interval: 1s"),
-            6,
-            56,
-            "retry interval 1s is not less than the timeout 1s",
-        ),
-        rejected(
-            "default interval",
-            retry("timeout: 100ms"),
-            6,
-            42,
-            "retry interval 250ms is not less than the timeout 100ms",
-        ),
-        rejected("zero interval", retry("timeout: 1s, interval: 0s"), 6, 56, "zero retry interval"),
-    ]);
-    let scenario = parse_ok(&retry("timeout: 10s"));
-    let r = scenario.steps[0].retry.as_ref().expect("a retry");
-    assert_eq!((r.timeout, r.interval), (Duration::from_secs(10), Duration::from_millis(250)));
-    assert_eq!(r.until.status, Some(vec![200]));
-    let scenario = parse_ok(&retry("timeout: 2s, interval: 1s"));
-    assert_eq!(scenario.steps[0].retry.as_ref().map(|r| r.interval), Some(Duration::from_secs(1)));
 }
 
 #[test]
@@ -972,29 +860,6 @@ fn a_mock_url_used_without_its_mock_is_an_unknown_variable() {
         "#,
     ));
     assert!(error.to_string().contains("unknown variable `mocks.nope.url`"), "{error}");
-}
-
-#[test]
-fn on_picks_a_replica_below_the_declared_count() {
-    let file =
-        |replicas: &str, on: &str| format!("id: s\ntitle: T\n{replicas}steps:\n  - {{id: a, on: {on}, {GET}}}\n");
-    let scenario = parse_ok(&file("reference: {replicas: 2}\n", "1"));
-    assert_eq!(scenario.reference.replicas, 2);
-    assert_eq!(scenario.steps[0].on, Some(1));
-    assert_eq!(parse_ok(&with_steps(&format!("- {{id: a, {GET}}}"))).steps[0].on, None);
-    check_rejected(vec![
-        rejected("on without replicas", file("", "1"), 4, 17, "`on: 1` names no proxy: the scenario runs 1"),
-        rejected("on past replicas", file("reference: {replicas: 2}\n", "2"), 5, 17, "`on: 2` names no proxy"),
-        rejected("zero replicas", file("reference: {replicas: 0}\n", "0"), 3, 23, "0 replicas: expected 1 to 8"),
-        rejected("too many replicas", file("reference: {replicas: 9}\n", "0"), 3, 23, "9 replicas: expected 1 to 8"),
-        rejected(
-            "on without request",
-            "id: s\ntitle: T\nsteps:\n  - {id: a, on: 0, sleep: 1s}\n".into(),
-            4,
-            13,
-            "`on` without `request`",
-        ),
-    ]);
 }
 
 #[test]
