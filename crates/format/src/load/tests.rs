@@ -1,6 +1,7 @@
 //! Tests of the loader: every validation rule in its accepted and rejected form, error positions,
 //! and the model a full-featured file turns into.
 
+mod request;
 mod scenario;
 mod step;
 mod support;
@@ -52,50 +53,6 @@ fn check_accepted(cases: &[(&str, String)]) {
     let failures: Vec<String> =
         cases.iter().filter_map(|(name, yaml)| parse(yaml).err().map(|e| format!("{name}: {e}"))).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn methods_are_checked_and_stored_upper_case() {
-    check_rejected(vec![rejected(
-        "unknown method",
-        with_steps("- id: a\n  request: {method: FETCH, path: /}"),
-        5,
-        21,
-        "unknown HTTP method `FETCH`: expected one of GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS",
-    )]);
-    for method in ["get", "Post", "PUT", "patch", "delete", "head", "options"] {
-        let scenario = parse_ok(&with_steps(&format!("- id: a\n  request: {{method: {method}, path: /}}")));
-        let request = scenario.steps[0].request.as_ref().expect("a request");
-        assert_eq!(request.method, method.to_ascii_uppercase());
-    }
-}
-
-#[test]
-fn request_path_must_start_with_a_slash() {
-    check_rejected(vec![rejected(
-        "relative",
-        with_steps("- id: a\n  request: {method: GET, path: team/new}"),
-        5,
-        32,
-        "request path `team/new` does not start with `/`",
-    )]);
-    check_accepted(&[("templated", with_steps("- id: a\n  request: {method: GET, path: \"/team/{{run_id}}\"}"))]);
-}
-
-#[test]
-fn json_and_body_are_exclusive() {
-    check_rejected(vec![rejected(
-        "both",
-        with_steps("- id: a\n  request:\n    method: POST\n    path: /x\n    json: {a: 1}\n    body: '{'"),
-        9,
-        5,
-        "both `json` and `body`",
-    )]);
-    let scenario = parse_ok(&with_steps("- id: a\n  request: {method: POST, path: /x, body: '{\"a\": '}"));
-    match &scenario.steps[0].request.as_ref().expect("a request").body {
-        Some(Body::Raw(raw)) => assert_eq!(raw.as_str(), "{\"a\": "),
-        other => panic!("expected a raw body, got {other:?}"),
-    }
 }
 
 #[test]
@@ -566,18 +523,6 @@ fn every_scenario_in_the_repository_loads() {
 }
 
 #[test]
-fn actor_defaults_to_admin_and_knows_none() {
-    let actor = |line: &str| {
-        let scenario = parse_ok(&with_steps(&format!("- id: a\n  {line}{GET}")));
-        scenario.steps[0].request.as_ref().map(|r| r.actor.clone())
-    };
-    assert_eq!(actor(""), Some(Actor::Admin));
-    assert_eq!(actor("actor: admin\n  "), Some(Actor::Admin));
-    assert_eq!(actor("actor: none\n  "), Some(Actor::Anonymous));
-    assert_eq!(actor("actor: sk-literal\n  "), Some(Actor::Key(Template::literal("sk-literal"))));
-}
-
-#[test]
 fn display_is_one_line_naming_path_line_and_column() {
     let err = parse_err(&with_steps("- id: a\n  request: {method: GET, path: '/t/{{team}}'}"));
     assert_eq!(
@@ -885,25 +830,6 @@ fn a_body_path_may_hold_placeholders_of_known_variables() {
     assert!(error.to_string().contains("unknown variable `later`"), "{error}");
     let error = parse_err(&file("$[?@.id == {{run_id}}"));
     assert!(error.to_string().contains("invalid JSONPath"), "{error}");
-}
-
-#[test]
-fn headers_http_forbids_are_rejected_at_load_time() {
-    let file = |headers: &str| {
-        format!("id: s\ntitle: T\nsteps:\n  - id: a\n    request: {{method: GET, path: /h, headers: {headers}}}\n")
-    };
-    check_rejected(vec![
-        rejected("space in a name", file("{\"x y\": v}"), 5, 48, "invalid header name `x y`"),
-        rejected("colon in a name", file("{\"x:y\": v}"), 5, 48, "invalid header name `x:y`"),
-        rejected("empty name", file("{\"\": v}"), 5, 48, "invalid header name ``"),
-        rejected("newline in a value", file("{x: \"a\\nb\"}"), 5, 51, "invalid value of header `x`: '\\n'"),
-        rejected("NUL in a value", file("{x: \"a\\0b\"}"), 5, 51, "'\\0' is not allowed"),
-        rejected("DEL in a value", file("{x: \"a\\x7fb\"}"), 5, 51, "'\\u{7f}' is not allowed"),
-    ]);
-    check_accepted(&[
-        ("token punctuation", file("{\"x-a!#$%&'*+.^_`|~1\": v}")),
-        ("tab, spaces, non-ASCII and placeholders", file("{x: \"a\\tb c é {{run_id}}\"}")),
-    ]);
 }
 
 #[test]
