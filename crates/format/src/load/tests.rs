@@ -6,6 +6,7 @@ mod request;
 mod scenario;
 mod step;
 mod support;
+mod text;
 mod yaml;
 
 use std::time::Duration;
@@ -16,7 +17,7 @@ use serde_json::json;
 use super::*;
 use crate::model::{Actor, Body, Capability, Location, MessageMatch, Predicate, TextPattern};
 use crate::template::Template;
-use crate::{LlmMock, McpAnswer, McpFailure, MockKind, PathQuery};
+use crate::{LlmMock, McpAnswer, McpFailure, MockKind};
 
 use support::{GET, PATH, dedent, parse, parse_err, parse_ok, with_steps};
 
@@ -54,189 +55,6 @@ fn check_accepted(cases: &[(&str, String)]) {
     let failures: Vec<String> =
         cases.iter().filter_map(|(name, yaml)| parse(yaml).err().map(|e| format!("{name}: {e}"))).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-#[test]
-fn jsonpaths_must_parse() {
-    check_rejected(vec![
-        rejected(
-            "body assertion",
-            with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: '$.a[', exists: true}}]}}")),
-            6,
-            26,
-            "invalid JSONPath `$.a[`",
-        ),
-        rejected(
-            "no root",
-            with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: team_id, exists: true}}]}}")),
-            6,
-            26,
-            "invalid JSONPath `team_id`",
-        ),
-        rejected(
-            "capture",
-            with_steps(&format!("- id: a\n  {GET}\n  capture: {{k: '$$'}}")),
-            6,
-            16,
-            "invalid JSONPath `$$`",
-        ),
-    ]);
-    check_accepted(&[(
-        "rfc 9535 forms",
-        with_steps(&format!(
-            "- id: a\n  {GET}\n  expect:\n    body:\n      - {{path: '$.keys[0].token', exists: true}}\n      - {{path: \"$.data[?@.name == 'x'].id\", exists: true}}\n      - {{path: '$..id', exists: true}}"
-        )),
-    )]);
-}
-
-#[test]
-fn regexes_compile_unless_templated() {
-    check_rejected(vec![
-        rejected(
-            "body",
-            with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, matches: '(sk'}}]}}")),
-            6,
-            40,
-            "invalid regular expression `(sk`: unclosed group",
-        ),
-        rejected(
-            "error message",
-            with_steps(&format!("- id: a\n  {GET}\n  expect: {{error: {{message_matches: '[a-'}}}}")),
-            6,
-            37,
-            "invalid regular expression `[a-`",
-        ),
-    ]);
-    let scenario = parse_ok(&with_steps(&format!(
-        "- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, matches: '^{{{{run_id}}}}('}}]}}"
-    )));
-    assert!(matches!(
-        &scenario.steps[0].expect.body[0].predicate,
-        Predicate::Matches(TextPattern::Templated(t)) if t.as_str() == "^{{run_id}}("
-    ));
-    let scenario =
-        parse_ok(&with_steps(&format!("- id: a\n  {GET}\n  expect: {{body: [{{path: $.a, matches: '^sk-'}}]}}")));
-    assert!(matches!(
-        &scenario.steps[0].expect.body[0].predicate,
-        Predicate::Matches(TextPattern::Compiled(r)) if r.is_match("sk-1")
-    ));
-}
-
-#[test]
-fn templates_must_parse() {
-    check_rejected(vec![
-        rejected(
-            "unclosed",
-            with_steps("- id: a\n  request: {method: GET, path: '/x/{{run_id'}"),
-            5,
-            32,
-            "invalid template `/x/{{run_id`: unclosed placeholder",
-        ),
-        rejected(
-            "bad name",
-            with_steps("- id: a\n  request: {method: GET, path: '/x/{{a b}}'}"),
-            5,
-            32,
-            "invalid variable name `a b`",
-        ),
-        rejected(
-            "inside json",
-            with_steps("- id: a\n  request: {method: POST, path: /x, json: {a: '{{'}}"),
-            5,
-            48,
-            "invalid template `{{`: unclosed placeholder",
-        ),
-    ]);
-}
-
-#[test]
-fn variables_must_be_run_id_or_captured_by_an_earlier_step() {
-    let capture_then =
-        |use_site: &str| with_steps(&format!("- id: a\n  {GET}\n  capture: {{tid: $.id}}\n- id: b\n  {use_site}"));
-    check_rejected(vec![
-        rejected(
-            "never captured",
-            with_steps("- id: a\n  request: {method: GET, path: '/t/{{team}}'}"),
-            5,
-            36,
-            "unknown variable `team`: expected `run_id` or a variable captured by an earlier step",
-        ),
-        rejected(
-            "captured by the same step",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  capture: {{tid: $.id}}\n  expect: {{body: [{{path: $.id, equals: '{{{{tid}}}}'}}]}}"
-            )),
-            7,
-            41,
-            "unknown variable `tid`",
-        ),
-        rejected(
-            "captured by a later step",
-            format!(
-                "{}{}",
-                with_steps("- id: a\n  request: {method: GET, path: '/t/{{ tid }}'}"),
-                dedent(&format!("- id: b\n  {GET}\n  capture: {{tid: $.id}}")),
-            ),
-            5,
-            36,
-            "unknown variable `tid`",
-        ),
-        rejected(
-            "nested in json",
-            with_steps(
-                "- id: a\n  request:\n    method: POST\n    path: /x\n    json:\n      outer:\n        list: [1, 'k-{{nope}}']",
-            ),
-            10,
-            22,
-            "unknown variable `nope`",
-        ),
-        rejected(
-            "in a json key",
-            with_steps("- id: a\n  request: {method: POST, path: /x, json: {'{{nope}}': 1}}"),
-            5,
-            45,
-            "unknown variable `nope`",
-        ),
-        rejected(
-            "in retry.until",
-            with_steps(&format!(
-                "- id: a\n  {GET}\n  retry: {{until: {{body: [{{path: $.a, equals: '{{{{x}}}}'}}]}}, timeout: 1s}}"
-            )),
-            6,
-            47,
-            "unknown variable `x`",
-        ),
-        rejected(
-            "in actor",
-            with_steps(&format!("- id: a\n  actor: '{{{{k}}}}'\n  {GET}")),
-            5,
-            11,
-            "unknown variable `k`",
-        ),
-    ]);
-    let err = parse_err(&format!(
-        "{}{}",
-        with_steps("- id: a\n  request: {method: GET, path: '/t/{{tid}}'}"),
-        dedent(&format!("- id: b\n  {GET}\n  capture: {{tid: $.id}}")),
-    ));
-    assert_eq!(
-        err.help_text(),
-        Some(
-            "`tid` is captured by step `b` (line 8), which does not run before this template; capture it in an earlier step"
-        )
-    );
-    let err = parse_err(&with_steps("- id: a\n  request: {method: GET, path: '/t/{{team}}'}"));
-    assert_eq!(err.help_text(), Some("variables known here: run_id"));
-
-    check_accepted(&[
-        ("path", capture_then("request: {method: GET, path: '/t/{{tid}}'}")),
-        ("query", capture_then("request: {method: GET, path: /t, query: {id: '{{tid}}', n: 3, b: true}}")),
-        ("headers", capture_then("request: {method: GET, path: /t, headers: {x-id: '{{tid}}'}}")),
-        ("json", capture_then("request: {method: POST, path: /t, json: {ids: ['{{tid}}'], '{{tid}}': 1}}")),
-        ("body", capture_then("request: {method: POST, path: /t, body: '{\"id\": \"{{tid}}\"}'}")),
-        ("actor", capture_then("actor: '{{tid}}'\n  request: {method: GET, path: /t}")),
-        ("run_id", with_steps("- id: a\n  request: {method: GET, path: '/t/{{ run_id }}'}")),
-    ]);
 }
 
 #[test]
@@ -702,31 +520,6 @@ fn a_mock_url_used_without_its_mock_is_an_unknown_variable() {
         "#,
     ));
     assert!(error.to_string().contains("unknown variable `mocks.nope.url`"), "{error}");
-}
-
-#[test]
-fn a_body_path_may_hold_placeholders_of_known_variables() {
-    let scenario = parse_ok(&with_steps(
-        r#"
-        - id: a
-          request: {method: GET, path: /team/list}
-          expect:
-            body:
-              - {path: "$[?@.team_alias == 't-{{run_id}}']", exists: true}
-              - {path: $.count, equals: 1}
-        "#,
-    ));
-    assert!(matches!(scenario.steps[0].expect.body[0].path, PathQuery::Templated(_)));
-    assert!(matches!(scenario.steps[0].expect.body[1].path, PathQuery::Compiled(_)));
-    let file = |path: &str| {
-        with_steps(&format!(
-            "- id: a\n  request: {{method: GET, path: /x}}\n  expect: {{body: [{{path: \"{path}\", exists: true}}]}}"
-        ))
-    };
-    let error = parse_err(&file("$[?@.id == '{{later}}']"));
-    assert!(error.to_string().contains("unknown variable `later`"), "{error}");
-    let error = parse_err(&file("$[?@.id == {{run_id}}"));
-    assert!(error.to_string().contains("invalid JSONPath"), "{error}");
 }
 
 #[test]
