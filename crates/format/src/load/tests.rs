@@ -1,7 +1,9 @@
 //! Tests of the loader: every validation rule in its accepted and rejected form, error positions,
 //! and the model a full-featured file turns into.
 
+mod awaits;
 mod expect;
+mod mocks;
 mod request;
 mod scenario;
 mod step;
@@ -17,9 +19,8 @@ use serde_json::json;
 use super::*;
 use crate::model::{Actor, Body, Capability, Location, MessageMatch, Predicate, TextPattern};
 use crate::template::Template;
-use crate::{LlmMock, McpAnswer, McpFailure, MockKind};
 
-use support::{GET, PATH, dedent, parse, parse_err, parse_ok, with_steps};
+use support::{PATH, dedent, parse, parse_err, parse_ok, with_steps};
 
 /// One rejected file: its text, where the error points and what the one-line message says.
 struct Rejected {
@@ -48,12 +49,6 @@ fn check_rejected(cases: Vec<Rejected>) {
             }
         }
     }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
-}
-
-fn check_accepted(cases: &[(&str, String)]) {
-    let failures: Vec<String> =
-        cases.iter().filter_map(|(name, yaml)| parse(yaml).err().map(|e| format!("{name}: {e}"))).collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
@@ -453,76 +448,6 @@ fn a_byte_order_mark_does_not_break_positions() {
 }
 
 #[test]
-fn mocks_load_with_defaults_and_offer_their_url_variables() {
-    let scenario = parse_ok(&dedent(&format!(
-        r#"
-        id: s
-        title: T
-        mocks:
-          openai:
-            llm: {{reply: hi, prompt_tokens: 3}}
-          stripe:
-            mcp:
-              answer: sse
-              tools:
-                - {{name: refund, result: {{content: []}}}}
-                - name: charge
-          broken:
-            mcp: {{failure: slow}}
-        steps:
-          - id: a
-            request: {{method: POST, path: /v1/mcp/server, json: {{url: "{{{{mocks.stripe.url}}}}"}}}}
-          - {{id: b, {GET}}}
-        "#
-    )));
-    let names: Vec<&str> = scenario.mocks.iter().map(|m| m.name.as_str()).collect();
-    assert_eq!(names, ["openai", "stripe", "broken"]);
-    assert_eq!(
-        scenario.mocks[0].kind,
-        MockKind::Llm(LlmMock { reply: "hi".into(), prompt_tokens: 3, completion_tokens: 20, delay: Duration::ZERO })
-    );
-    let MockKind::Mcp(stripe) = &scenario.mocks[1].kind else { panic!("stripe is an MCP mock") };
-    assert_eq!(stripe.answer, McpAnswer::Sse);
-    assert_eq!(stripe.failure, None);
-    assert_eq!(stripe.tools[0].result, Some(json!({"content": []})));
-    assert_eq!(stripe.tools[1].input_schema, json!({"type": "object"}));
-    let MockKind::Mcp(broken) = &scenario.mocks[2].kind else { panic!("broken is an MCP mock") };
-    assert_eq!(broken.failure, Some(McpFailure::Slow(McpFailure::SLOW_DELAY)));
-    assert_eq!(broken.answer, McpAnswer::Json);
-}
-
-#[test]
-fn bad_mocks_are_reported_where_they_are_written() {
-    let file = |mocks: &str| format!("id: s\ntitle: T\nmocks:\n{mocks}steps:\n  - {{id: a, {GET}}}\n");
-    check_rejected(vec![
-        rejected("name with a dash", file("  my-mock: {llm: {}}\n"), 4, 3, "invalid mock name `my-mock`"),
-        rejected("no kind", file("  m: {}\n"), 4, 6, "no kind in mock `m`: expected exactly one of llm, mcp"),
-        rejected("two kinds", file("  m: {llm: {}, mcp: {}}\n"), 4, 6, "2 kinds (llm, mcp) in mock `m`"),
-        rejected("unknown answer", file("  m: {mcp: {answer: xml}}\n"), 4, 21, "unknown MCP answer framing `xml`"),
-        rejected("unknown failure", file("  m: {mcp: {failure: flaky}}\n"), 4, 22, "unknown MCP failure `flaky`"),
-        rejected(
-            "duplicate tool",
-            file("  m:\n    mcp:\n      tools: [{name: t}, {name: t}]\n"),
-            6,
-            33,
-            "duplicate tool `t`",
-        ),
-        rejected("unknown mock field", file("  m: {llm: {model: x}}\n"), 4, 13, "unknown field `model`"),
-    ]);
-}
-
-#[test]
-fn a_mock_url_used_without_its_mock_is_an_unknown_variable() {
-    let error = parse_err(&with_steps(
-        r#"
-        - id: a
-          request: {method: GET, path: "/x/{{mocks.nope.url}}"}
-        "#,
-    ));
-    assert!(error.to_string().contains("unknown variable `mocks.nope.url`"), "{error}");
-}
-
-#[test]
 fn a_file_that_is_not_utf8_is_located_at_its_first_bad_byte() {
     let dir = tempfile::tempdir().expect("a temp dir");
     let path = dir.path().join("latin1.yaml");
@@ -592,206 +517,4 @@ fn a_second_file_with_an_id_already_seen_is_broken_at_its_id() {
         error.to_string(),
         format!("{}:1:5: duplicate scenario id `same`: the file {} has it too", second.display(), first.display())
     );
-}
-
-#[test]
-fn background_steps_and_awaits_become_the_model() {
-    let scenario = parse_ok(&with_steps(
-        r#"
-        - id: slow-a
-          background: true
-          request: {method: GET, path: /a}
-          capture: {a: $.id}
-        - id: slow-b
-          background: true
-          request: {method: GET, path: /b}
-        - id: change
-          request: {method: POST, path: /key/update}
-        - id: wait-a
-          await: slow-a
-        - id: use-a
-          await: [slow-b]
-          request: {method: GET, path: "/x/{{a}}"}
-        - id: stray
-          background: false
-          request: {method: GET, path: /c}
-        "#,
-    ));
-    let shape: Vec<(&str, bool, Vec<&str>)> = scenario
-        .steps
-        .iter()
-        .map(|s| (s.id.as_str(), s.background, s.awaits.iter().map(String::as_str).collect()))
-        .collect();
-    assert_eq!(
-        shape,
-        [
-            ("slow-a", true, vec![]),
-            ("slow-b", true, vec![]),
-            ("change", false, vec![]),
-            ("wait-a", false, vec!["slow-a"]),
-            ("use-a", false, vec!["slow-b"]),
-            ("stray", false, vec![]),
-        ]
-    );
-    assert!(scenario.steps[3].request.is_none(), "a step may only await");
-}
-
-#[test]
-fn await_names_earlier_background_steps_once() {
-    let bg = "- id: slow\n  background: true\n  request: {method: GET, path: /slow}\n";
-    check_rejected(vec![
-        rejected(
-            "unknown id",
-            with_steps(&format!("{bg}- id: w\n  await: nope\n")),
-            8,
-            10,
-            "unknown step `nope` in `await`: expected the id of an earlier background step",
-        ),
-        rejected(
-            "unknown id in a list",
-            with_steps(&format!("{bg}- id: w\n  await: [slow, nope]\n")),
-            8,
-            17,
-            "unknown step `nope` in `await`",
-        ),
-        rejected(
-            "a later step",
-            with_steps(&format!("- id: w\n  await: slow\n{bg}")),
-            5,
-            10,
-            "step `slow` in `await` comes at or after this step",
-        ),
-        rejected(
-            "itself",
-            with_steps("- id: w\n  await: w\n  request: {method: GET, path: /}\n"),
-            5,
-            10,
-            "step `w` in `await` comes at or after this step",
-        ),
-        rejected(
-            "a foreground step",
-            with_steps(&format!("- id: fg\n  {GET}\n- id: w\n  await: fg\n")),
-            7,
-            10,
-            "step `fg` in `await` is not a background step: expected a step with `background: true`",
-        ),
-        rejected(
-            "twice in two steps",
-            with_steps(&format!("{bg}- id: w1\n  await: slow\n- id: w2\n  await: slow\n")),
-            10,
-            10,
-            "step `slow` is awaited twice",
-        ),
-        rejected(
-            "twice in one list",
-            with_steps(&format!("{bg}- id: w\n  await: [slow, slow]\n")),
-            8,
-            17,
-            "step `slow` is awaited twice",
-        ),
-        rejected("empty list", with_steps(&format!("{bg}- id: w\n  await: []\n")), 8, 10, "empty `await` list"),
-        rejected(
-            "not an id",
-            with_steps(&format!("{bg}- id: w\n  await: {{step: slow}}\n")),
-            8,
-            10,
-            "the id of a background step, or a list of them",
-        ),
-        rejected(
-            "await in a background step",
-            with_steps(&format!("{bg}- id: w\n  background: true\n  await: slow\n  {GET}\n")),
-            9,
-            3,
-            "`await` in a background step",
-        ),
-        rejected(
-            "background without request",
-            with_steps("- id: w\n  sleep: 1s\n  background: true\n"),
-            6,
-            3,
-            "`background` without `request`",
-        ),
-        rejected(
-            "background not a boolean",
-            with_steps("- id: w\n  background: soon\n  request: {method: GET, path: /}\n"),
-            5,
-            15,
-            "invalid boolean",
-        ),
-    ]);
-}
-
-#[test]
-fn a_background_steps_captures_are_known_only_from_its_await() {
-    let bg = "- id: slow\n  background: true\n  request: {method: GET, path: /slow}\n  capture: {late: $.id}\n";
-    check_rejected(vec![
-        rejected(
-            "used before the await",
-            with_steps(&format!("{bg}- id: early\n  request: {{method: GET, path: \"/x/{{{{late}}}}\"}}\n")),
-            9,
-            36,
-            "variable `late` is captured by background step `slow`, which is not awaited before this template: \
-             expected `await: slow` in this step or an earlier one",
-        ),
-        rejected(
-            "used in an expect before the await",
-            with_steps(&format!(
-                "{bg}- id: early\n  {GET}\n  expect:\n    body: [{{path: $.id, equals: \"{{{{late}}}}\"}}]\n"
-            )),
-            11,
-            34,
-            "variable `late` is captured by background step `slow`",
-        ),
-    ]);
-    check_accepted(&[
-        (
-            "used in the awaiting step",
-            with_steps(&format!("{bg}- id: w\n  await: slow\n  request: {{method: GET, path: \"/x/{{{{late}}}}\"}}\n")),
-        ),
-        (
-            "used after the await",
-            with_steps(&format!(
-                "{bg}- id: w\n  await: slow\n- id: after\n  request: {{method: GET, path: \"/x/{{{{late}}}}\"}}\n"
-            )),
-        ),
-    ]);
-}
-
-#[test]
-fn a_never_awaited_capture_is_unknown_to_the_matrix_and_to_observed() {
-    let text = |extra: &str| {
-        format!(
-            "id: s\ntitle: T\n{extra}steps:\n  - id: slow\n    background: true\n    request: {{method: GET, path: /slow}}\n    capture: {{late: $.id}}\n  - id: after\n    {GET}\n"
-        )
-    };
-    let reproduces = "reproduces:\n  quirk: stale_team_cache\n  fails_at: after\n  observed: {body: [{path: $.id, equals: \"{{late}}\"}]}\n";
-    let error = parse_err(&text(reproduces));
-    assert!(error.to_string().contains("unknown variable `late`"), "{error}");
-    let awaited = text(reproduces).replace("  - id: after\n", "  - id: after\n    await: slow\n");
-    parse_ok(&awaited);
-}
-
-#[test]
-fn mock_delays_parse_as_durations_where_they_are_written() {
-    let scenario = parse_ok(&format!(
-        "id: s\ntitle: T\nmocks:\n  openai: {{llm: {{delay: 3s}}}}\n  tools:\n    mcp:\n      tools: [{{name: slow, delay: 1500ms}}, {{name: quick}}]\nsteps:\n  - {{id: a, {GET}}}\n"
-    ));
-    let MockKind::Llm(llm) = &scenario.mocks[0].kind else { panic!("openai is an LLM mock") };
-    assert_eq!(llm.delay, Duration::from_secs(3));
-    let MockKind::Mcp(mcp) = &scenario.mocks[1].kind else { panic!("tools is an MCP mock") };
-    let delays: Vec<Duration> = mcp.tools.iter().map(|t| t.delay).collect();
-    assert_eq!(delays, [Duration::from_millis(1500), Duration::ZERO]);
-
-    let file = |mocks: &str| format!("id: s\ntitle: T\nmocks:\n{mocks}steps:\n  - {{id: a, {GET}}}\n");
-    check_rejected(vec![
-        rejected("llm delay", file("  m: {llm: {delay: soon}}\n"), 4, 20, "invalid duration `soon`"),
-        rejected(
-            "tool delay",
-            file("  m:\n    mcp:\n      tools: [{name: t, delay: 3 parsecs}]\n"),
-            6,
-            32,
-            "invalid duration `3 parsecs`",
-        ),
-        rejected("llm delay as a number", file("  m: {llm: {delay: 3}}\n"), 4, 20, "invalid duration `3`"),
-    ]);
 }
