@@ -5,6 +5,7 @@
 mod awaits;
 mod discover;
 mod expect;
+mod include;
 mod mocks;
 mod model;
 mod positions;
