@@ -20,6 +20,7 @@ pub fn fragment_json_schema() -> String {
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
     use serde_json::Value;
 
     use super::*;
@@ -130,16 +131,16 @@ mod tests {
         assert_eq!(awaits["oneOf"][1]["minItems"], 1);
     }
 
-    #[test]
-    fn schema_describes_the_mock_delays() {
+    #[rstest]
+    #[case::llm_mock("LlmMockFile", "delay")]
+    #[case::mcp_tool("McpToolFile", "delay")]
+    fn schema_describes_the_mock_delays(#[case] definition: &str, #[case] field: &str) {
         let root = schema();
         let text = root["$defs"].to_string();
-        for (definition, field) in [("LlmMockFile", "delay"), ("McpToolFile", "delay")] {
-            let properties = &root["$defs"][definition]["properties"];
-            assert!(properties.get(field).is_some(), "`{definition}.{field}` missing: {text}");
-            let description = properties[field]["description"].as_str().unwrap_or_default();
-            assert!(description.contains("humantime duration"), "{definition}: {description}");
-        }
+        let properties = &root["$defs"][definition]["properties"];
+        assert!(properties.get(field).is_some(), "`{definition}.{field}` missing: {text}");
+        let description = properties[field]["description"].as_str().unwrap_or_default();
+        assert!(description.contains("humantime duration"), "{definition}: {description}");
     }
 
     #[test]

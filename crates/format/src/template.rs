@@ -209,8 +209,10 @@ fn collect(value: &Value, out: &mut Vec<Template>) -> Result<(), TemplateError> 
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use rstest::rstest;
     use serde_json::json;
+
+    use super::*;
 
     fn vars() -> Variables {
         let mut v = Variables::new();
@@ -239,11 +241,12 @@ mod tests {
         assert_eq!(err.to_string(), "unknown variable `nope` (known: ids, n, run_id)");
     }
 
-    #[test]
-    fn malformed_placeholders_are_rejected() {
-        assert_eq!(Template::parse("a {{b").unwrap_err(), TemplateError::Unclosed(2));
-        assert_eq!(Template::parse("{{a b}}").unwrap_err(), TemplateError::BadName("a b".into()));
-        assert_eq!(Template::parse("{{}}").unwrap_err(), TemplateError::BadName(String::new()));
+    #[rstest]
+    #[case::unclosed("a {{b", TemplateError::Unclosed(2))]
+    #[case::a_space_in_the_name("{{a b}}", TemplateError::BadName("a b".into()))]
+    #[case::no_name("{{}}", TemplateError::BadName(String::new()))]
+    fn malformed_placeholders_are_rejected(#[case] text: &str, #[case] expected: TemplateError) {
+        assert_eq!(Template::parse(text).unwrap_err(), expected);
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod properties;
 use std::path::Path;
 
 use gateproof_format::{discover, load_all, parse_bytes};
+use rstest::rstest;
 
 #[test]
 fn generated_inputs_keep_the_properties() {
@@ -22,38 +23,32 @@ fn file(lines: &str) -> Vec<u8> {
 }
 
 /// Every input of issue 16 that broke the loader, or that it accepted and should not have.
-#[test]
-fn the_inputs_that_once_broke_the_loader_keep_the_properties() {
-    let long = "t".repeat(70_000);
-    let cases: Vec<(&str, Vec<u8>, bool)> = vec![
-        // (name, input, loads)
-        ("a 70,000-character title", format!("id: s\ntitle: {long}\nsteps:\n  - {{id: a, sleep: 1s}}\n").into(), true),
-        (
-            "a 70,000-character tag",
-            format!("id: s\ntitle: T\ntags: [{long}]\nsteps:\n  - {{id: a, sleep: 1s}}\n").into(),
-            true,
-        ),
-        ("Latin-1 text", b"id: s\ntitle: caf\xe9\nsteps:\n  - {id: a, sleep: 1s}\n".to_vec(), false),
-        ("a 10 MB single-line key", file(&format!("  - id: a\n    {}: 1\n", "k".repeat(10_000_000))), false),
-        ("`!!binary`", file("  - {id: a, request: {method: GET, path: !!binary L2g=}}\n"), false),
-        ("`!custom`", file("  - {id: a, request: {method: GET, path: !custom /h}}\n"), false),
-        (
-            "a header name with a space",
-            file("  - {id: a, request: {method: GET, path: /h, headers: {\"a b\": c}}}\n"),
-            false,
-        ),
-        (
-            "a header value with CR LF",
-            file("  - {id: a, request: {method: GET, path: /h, headers: {a: \"b\\r\\nc: d\"}}}\n"),
-            false,
-        ),
-    ];
-    for (name, bytes, loads) in cases {
-        if let Err(failure) = properties::check(&bytes) {
-            panic!("{name}: {failure}");
-        }
-        assert_eq!(parse_bytes(&bytes, Path::new("case.yaml")).is_ok(), loads, "{name}");
+#[rstest]
+#[case::a_70_000_character_title(
+    format!("id: s\ntitle: {}\nsteps:\n  - {{id: a, sleep: 1s}}\n", "t".repeat(70_000)).into(),
+    true
+)]
+#[case::a_70_000_character_tag(
+    format!("id: s\ntitle: T\ntags: [{}]\nsteps:\n  - {{id: a, sleep: 1s}}\n", "t".repeat(70_000)).into(),
+    true
+)]
+#[case::latin_1_text(b"id: s\ntitle: caf\xe9\nsteps:\n  - {id: a, sleep: 1s}\n".to_vec(), false)]
+#[case::a_10_mb_single_line_key(file(&format!("  - id: a\n    {}: 1\n", "k".repeat(10_000_000))), false)]
+#[case::a_binary_tag(file("  - {id: a, request: {method: GET, path: !!binary L2g=}}\n"), false)]
+#[case::a_custom_tag(file("  - {id: a, request: {method: GET, path: !custom /h}}\n"), false)]
+#[case::a_header_name_with_a_space(
+    file("  - {id: a, request: {method: GET, path: /h, headers: {\"a b\": c}}}\n"),
+    false
+)]
+#[case::a_header_value_with_cr_lf(
+    file("  - {id: a, request: {method: GET, path: /h, headers: {a: \"b\\r\\nc: d\"}}}\n"),
+    false
+)]
+fn the_inputs_that_once_broke_the_loader_keep_the_properties(#[case] bytes: Vec<u8>, #[case] loads: bool) {
+    if let Err(failure) = properties::check(&bytes) {
+        panic!("{failure}");
     }
+    assert_eq!(parse_bytes(&bytes, Path::new("case.yaml")).is_ok(), loads);
 }
 
 /// The folder-level inputs: a dangling symlink among good files, the same id twice, an empty folder.

@@ -62,6 +62,8 @@ impl Checker<'_> {
 mod tests {
     use std::path::Path;
 
+    use rstest::rstest;
+
     use crate::load::parse_str;
     use crate::model::Scenario;
 
@@ -93,20 +95,25 @@ mod tests {
         assert_eq!(scenario.steps[0].expect.status, Some(expected));
     }
 
-    #[test]
-    fn bad_alternatives_and_classes_are_named_with_their_place() {
-        let cases = [
-            ("{any_of: [{status: 403}]}", "s.yaml:6:14: `any_of` has 1 alternative(s): expected at least two"),
-            ("{any_of: []}", "s.yaml:6:14: `any_of` has 0 alternative(s)"),
-            ("{status: 200, any_of: [{status: 403}, {status: 401}]}", "s.yaml:6:27: `any_of` beside status"),
-            ("{any_of: [{status: 403}, {any_of: [{status: 1}, {status: 2}]}]}", "status 1 is out of range"),
-            ("{status: 6xx}", "s.yaml:6:22: invalid value: string \"6xx\""),
-            ("{status: [200, 4XX]}", "invalid value: string \"4XX\""),
-            ("{any_of: [{status: 403}, {colour: red}]}", "unknown field `colour`"),
-        ];
-        for (expect, wanted) in cases {
-            let error = load(expect).expect_err(expect);
-            assert!(error.contains(wanted), "{expect}: {error}");
-        }
+    #[rstest]
+    #[case::one_alternative(
+        "{any_of: [{status: 403}]}",
+        "s.yaml:6:14: `any_of` has 1 alternative(s): expected at least two"
+    )]
+    #[case::no_alternatives("{any_of: []}", "s.yaml:6:14: `any_of` has 0 alternative(s)")]
+    #[case::beside_a_status(
+        "{status: 200, any_of: [{status: 403}, {status: 401}]}",
+        "s.yaml:6:27: `any_of` beside status"
+    )]
+    #[case::a_bad_status_in_a_nested_any_of(
+        "{any_of: [{status: 403}, {any_of: [{status: 1}, {status: 2}]}]}",
+        "status 1 is out of range"
+    )]
+    #[case::an_unknown_class("{status: 6xx}", "s.yaml:6:22: invalid value: string \"6xx\"")]
+    #[case::an_upper_case_class("{status: [200, 4XX]}", "invalid value: string \"4XX\"")]
+    #[case::an_unknown_field_in_an_alternative("{any_of: [{status: 403}, {colour: red}]}", "unknown field `colour`")]
+    fn bad_alternatives_and_classes_are_named_with_their_place(#[case] expect: &str, #[case] wanted: &str) {
+        let error = load(expect).expect_err(expect);
+        assert!(error.contains(wanted), "{expect}: {error}");
     }
 }

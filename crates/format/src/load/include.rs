@@ -397,7 +397,3 @@ impl Bindings<'_> {
         }
     }
 }
-
-#[cfg(test)]
-#[path = "include_tests.rs"]
-mod tests;

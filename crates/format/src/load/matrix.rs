@@ -203,6 +203,8 @@ fn path_slug(path: &str) -> String {
 mod tests {
     use std::path::Path;
 
+    use rstest::rstest;
+
     use super::path_slug;
     use crate::load::{ScenarioErrorKind, parse_str};
     use crate::model::{Actor, Step};
@@ -287,56 +289,58 @@ matrix:
         assert_eq!(setup.capture.iter().map(|c| c.variable.as_str()).collect::<Vec<_>>(), ["fresh"]);
     }
 
-    #[test]
-    fn malformed_matrices_are_load_errors_at_the_offending_node() {
-        type Case = (&'static str, &'static str, fn(&ScenarioErrorKind) -> bool, usize);
-        let cases: [Case; 5] = [
-            (
-                "boss: admin",
-                "Boss: admin",
-                |k| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "actor", .. }),
-                10,
-            ),
-            (
-                "- name: drop",
-                "- name: Drop",
-                |k| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "row", .. }),
-                17,
-            ),
-            (
-                "actors:\n    boss: admin\n    anon: none\n    user: \"{{team_id}}\"",
-                "actors: {}",
-                |k| matches!(k, ScenarioErrorKind::EmptyMatrix { what: "actors" }),
-                9,
-            ),
-            // The YAML parser refuses a duplicate key before the matrix is expanded.
-            ("boss: admin", "boss: admin\n    boss: none", |k| matches!(k, ScenarioErrorKind::Yaml { .. }), 11),
-            (
-                "user: \"{{team_id}}\"",
-                "user: \"{{fresh}}\"",
-                |k| matches!(k, ScenarioErrorKind::UnknownVariable { .. }),
-                12,
-            ),
-        ];
-        for (from, to, is_kind, line) in cases {
-            assert!(MATRIX.contains(from), "{from}");
-            let text = MATRIX.replacen(from, to, 1);
-            let error = parse_str(&text, Path::new("m.yaml")).expect_err(to);
-            assert!(is_kind(error.kind()), "{to}: {error}");
-            assert_eq!(error.line(), Some(line), "{to}: {error}");
-        }
+    #[rstest]
+    #[case::an_actor_name_in_upper_case(
+        "boss: admin",
+        "Boss: admin",
+        |k: &ScenarioErrorKind| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "actor", .. }),
+        10
+    )]
+    #[case::a_row_name_in_upper_case(
+        "- name: drop",
+        "- name: Drop",
+        |k: &ScenarioErrorKind| matches!(k, ScenarioErrorKind::InvalidMatrixName { what: "row", .. }),
+        17
+    )]
+    #[case::no_actors(
+        "actors:\n    boss: admin\n    anon: none\n    user: \"{{team_id}}\"",
+        "actors: {}",
+        |k: &ScenarioErrorKind| matches!(k, ScenarioErrorKind::EmptyMatrix { what: "actors" }),
+        9
+    )]
+    // The YAML parser refuses a duplicate key before the matrix is expanded.
+    #[case::a_duplicate_actor(
+        "boss: admin",
+        "boss: admin\n    boss: none",
+        |k: &ScenarioErrorKind| matches!(k, ScenarioErrorKind::Yaml { .. }),
+        11
+    )]
+    #[case::an_actor_key_captured_only_by_a_rows_setup(
+        "user: \"{{team_id}}\"",
+        "user: \"{{fresh}}\"",
+        |k: &ScenarioErrorKind| matches!(k, ScenarioErrorKind::UnknownVariable { .. }),
+        12
+    )]
+    fn malformed_matrices_are_load_errors_at_the_offending_node(
+        #[case] from: &str,
+        #[case] to: &str,
+        #[case] is_kind: fn(&ScenarioErrorKind) -> bool,
+        #[case] line: usize,
+    ) {
+        assert!(MATRIX.contains(from), "{from}");
+        let text = MATRIX.replacen(from, to, 1);
+        let error = parse_str(&text, Path::new("m.yaml")).expect_err(to);
+        assert!(is_kind(error.kind()), "{to}: {error}");
+        assert_eq!(error.line(), Some(line), "{to}: {error}");
     }
 
-    #[test]
-    fn path_slugs_join_segments_and_drop_placeholders() {
-        for (path, slug) in [
-            ("/team/update", "team-update"),
-            ("/team/member_add", "team-member_add"),
-            ("/key/{{key}}/regenerate", "key-regenerate"),
-            ("/v1/mcp/server", "v1-mcp-server"),
-            ("/", ""),
-        ] {
-            assert_eq!(path_slug(path), slug, "{path}");
-        }
+    #[rstest]
+    #[case::two_segments("/team/update", "team-update")]
+    #[case::an_underscore("/team/member_add", "team-member_add")]
+    #[case::a_placeholder("/key/{{key}}/regenerate", "key-regenerate")]
+    #[case::three_segments("/v1/mcp/server", "v1-mcp-server")]
+    #[case::the_root("/", "")]
+    fn path_slugs_join_segments_and_drop_placeholders(#[case] path: &str, #[case] slug: &str) {
+        assert_eq!(path_slug(path), slug, "{path}");
     }
 }

@@ -36,20 +36,24 @@ fn byte_of_char(text: &str, index: usize) -> usize {
 
 #[cfg(test)]
 mod tests {
+    use rstest::rstest;
+
     use super::first_tag;
 
-    #[test]
-    fn finds_the_first_tag_of_any_kind() {
-        assert_eq!(first_tag("a: !!binary aGVsbG8=\n"), Some((3, "!!binary")));
-        assert_eq!(first_tag("a: 1\nb: !custom hello\n"), Some((8, "!custom")));
-        assert_eq!(first_tag("a: !<tag:x> [1]\n"), Some((3, "!<tag:x>")));
-        assert_eq!(first_tag("a: !m {b: 1}\n"), Some((3, "!m")));
-        assert_eq!(first_tag("- !!str é\n"), Some((2, "!!str")));
+    #[rstest]
+    #[case::a_standard_tag("a: !!binary aGVsbG8=\n", 3, "!!binary")]
+    #[case::a_local_tag_on_a_later_line("a: 1\nb: !custom hello\n", 8, "!custom")]
+    #[case::a_verbatim_tag("a: !<tag:x> [1]\n", 3, "!<tag:x>")]
+    #[case::a_tag_on_a_mapping("a: !m {b: 1}\n", 3, "!m")]
+    #[case::a_tag_before_multibyte_text("- !!str é\n", 2, "!!str")]
+    fn finds_the_first_tag_of_any_kind(#[case] text: &str, #[case] offset: usize, #[case] tag: &str) {
+        assert_eq!(first_tag(text), Some((offset, tag)));
     }
 
-    #[test]
-    fn text_that_only_looks_like_a_tag_is_not_one() {
-        assert_eq!(first_tag("a: \"!!binary x\"\nb: 'x !y'\nc: x !y\n"), None);
-        assert_eq!(first_tag("a: [unclosed\nb: !x y\n"), None);
+    #[rstest]
+    #[case::quoted_or_inside_plain_text("a: \"!!binary x\"\nb: 'x !y'\nc: x !y\n")]
+    #[case::after_a_syntax_error("a: [unclosed\nb: !x y\n")]
+    fn text_that_only_looks_like_a_tag_is_not_one(#[case] text: &str) {
+        assert_eq!(first_tag(text), None);
     }
 }

@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use rstest::rstest;
 use serde_json::json;
 
 use crate::load::{ScenarioError, ScenarioErrorKind, load_all, load_file};
@@ -182,143 +183,126 @@ steps:
     assert_eq!(s.steps[3].capture[0].variable, "t.team_id");
 }
 
-#[test]
-fn errors_at_the_include_step_name_the_scenario_file_line_and_column() {
-    let fragment_with_required = "fragment: f\nparams:\n  alias: {}\nsteps:\n  - {id: a, sleep: 1ms}\n";
-    let cases: [(&str, String, usize, usize, &str); 9] = [
-        (
-            "missing fragment file",
-            scenario("  - id: setup\n    include: ../fragments/nope.yaml\n"),
-            5,
-            14,
-            "failed to read the fragment",
-        ),
-        (
-            "a scenario is not a fragment",
-            scenario("  - id: setup\n    include: other.yaml\n"),
-            5,
-            14,
-            "is not a fragment: expected a file with a top-level `fragment:` key",
-        ),
-        (
-            "missing required parameter",
-            scenario("  - id: setup\n    include: ../fragments/req.yaml\n"),
-            5,
-            14,
-            "missing parameter `alias` of the fragment",
-        ),
-        (
-            "unknown parameter",
-            scenario("  - id: setup\n    include: ../fragments/req.yaml\n    with: {alias: a, colour: red}\n"),
-            6,
-            22,
-            "unknown parameter `colour` of the fragment",
-        ),
-        (
-            "a parameter value using an unknown variable",
-            scenario("  - id: setup\n    include: ../fragments/req.yaml\n    with: {alias: \"{{nope}}\"}\n"),
-            6,
-            20,
-            "unknown variable `nope`",
-        ),
-        (
-            "include beside a request",
-            scenario("  - id: setup\n    include: ../fragments/req.yaml\n    request: {method: GET, path: /}\n"),
-            6,
-            5,
-            "`request` in an include step: expected only `id`, `include` and `with`",
-        ),
-        (
-            "include in the background",
-            scenario("  - id: setup\n    include: ../fragments/req.yaml\n    with: {alias: a}\n    background: true\n"),
-            7,
-            5,
-            "`background` in an include step: expected only `id`, `include` and `with`",
-        ),
-        (
-            "with without include",
-            scenario("  - id: a\n    request: {method: GET, path: /}\n    with: {alias: a}\n"),
-            6,
-            5,
-            "`with` without `include`",
-        ),
-        (
-            "a later step with an included step's id",
-            scenario(
-                "  - {id: setup, include: ../fragments/req.yaml, with: {alias: a}}\n  - {id: setup.a, sleep: 1ms}\n",
-            ),
-            5,
-            10,
-            "duplicate step id `setup.a`",
-        ),
-    ];
-    for (name, text, line, column, message) in cases {
-        let corpus = Corpus::new(&[
-            ("fragments/req.yaml", fragment_with_required),
-            ("scenarios/other.yaml", &scenario("  - {id: a, sleep: 1ms}\n")),
-            ("scenarios/s.yaml", &text),
-        ]);
-        let error = corpus.load_err("scenarios/s.yaml");
-        assert!(error.included_from().is_empty(), "{name}: {error}");
-        let place = format!("{}:{line}:{column}: ", corpus.path("scenarios/s.yaml").display());
-        let shown = error.to_string();
-        assert!(
-            shown.starts_with(&place) && shown.contains(message),
-            "{name}: got `{shown}`, expected `{place}…{message}…`"
-        );
-    }
+/// A fragment with one required parameter, `alias`.
+const REQUIRED_ALIAS: &str = "fragment: f\nparams:\n  alias: {}\nsteps:\n  - {id: a, sleep: 1ms}\n";
+
+#[rstest]
+#[case::missing_fragment_file(
+    scenario("  - id: setup\n    include: ../fragments/nope.yaml\n"),
+    5,
+    14,
+    "failed to read the fragment"
+)]
+#[case::a_scenario_is_not_a_fragment(
+    scenario("  - id: setup\n    include: other.yaml\n"),
+    5,
+    14,
+    "is not a fragment: expected a file with a top-level `fragment:` key"
+)]
+#[case::missing_required_parameter(
+    scenario("  - id: setup\n    include: ../fragments/req.yaml\n"),
+    5,
+    14,
+    "missing parameter `alias` of the fragment"
+)]
+#[case::unknown_parameter(
+    scenario("  - id: setup\n    include: ../fragments/req.yaml\n    with: {alias: a, colour: red}\n"),
+    6,
+    22,
+    "unknown parameter `colour` of the fragment"
+)]
+#[case::a_parameter_value_using_an_unknown_variable(
+    scenario("  - id: setup\n    include: ../fragments/req.yaml\n    with: {alias: \"{{nope}}\"}\n"),
+    6,
+    20,
+    "unknown variable `nope`"
+)]
+#[case::include_beside_a_request(
+    scenario("  - id: setup\n    include: ../fragments/req.yaml\n    request: {method: GET, path: /}\n"),
+    6,
+    5,
+    "`request` in an include step: expected only `id`, `include` and `with`"
+)]
+#[case::include_in_the_background(
+    scenario("  - id: setup\n    include: ../fragments/req.yaml\n    with: {alias: a}\n    background: true\n"),
+    7,
+    5,
+    "`background` in an include step: expected only `id`, `include` and `with`"
+)]
+#[case::with_without_include(
+    scenario("  - id: a\n    request: {method: GET, path: /}\n    with: {alias: a}\n"),
+    6,
+    5,
+    "`with` without `include`"
+)]
+#[case::a_later_step_with_an_included_steps_id(
+    scenario("  - {id: setup, include: ../fragments/req.yaml, with: {alias: a}}\n  - {id: setup.a, sleep: 1ms}\n"),
+    5,
+    10,
+    "duplicate step id `setup.a`"
+)]
+fn errors_at_the_include_step_name_the_scenario_file_line_and_column(
+    #[case] text: String,
+    #[case] line: usize,
+    #[case] column: usize,
+    #[case] message: &str,
+) {
+    let corpus = Corpus::new(&[
+        ("fragments/req.yaml", REQUIRED_ALIAS),
+        ("scenarios/other.yaml", &scenario("  - {id: a, sleep: 1ms}\n")),
+        ("scenarios/s.yaml", &text),
+    ]);
+    let error = corpus.load_err("scenarios/s.yaml");
+    assert!(error.included_from().is_empty(), "{error}");
+    assert_at(&corpus, &error, "scenarios/s.yaml", line, column, message);
 }
 
-#[test]
-fn a_broken_fragment_is_located_in_the_fragment_and_names_the_include_step() {
+#[rstest]
+#[case::unknown_field_in_a_fragment_step(
+    "fragment: f\nsteps:\n  - id: a\n    sleep: 1ms\n    wait: 2s\n",
+    5,
+    5,
+    "unknown field `wait`"
+)]
+#[case::a_scenarios_variable_is_not_visible_in_a_fragment(
+    "fragment: f\nsteps:\n  - id: a\n    request: {method: GET, path: \"/x/{{team_id}}\"}\n",
+    4,
+    38,
+    "unknown variable `team_id`"
+)]
+#[case::invalid_parameter_name(
+    "fragment: f\nparams:\n  run_id: {}\nsteps:\n  - {id: a, sleep: 1ms}\n",
+    3,
+    3,
+    "invalid parameter name `run_id`"
+)]
+#[case::a_capture_with_a_parameters_name(
+    "fragment: f\nparams:\n  org: {default: x}\nsteps:\n  - id: a\n    request: {method: GET, path: /}\n    capture: {org: $.id}\n",
+    7,
+    15,
+    "capture `org` has the name of a parameter"
+)]
+#[case::no_steps("fragment: f\nsteps: []\n", 2, 8, "no steps")]
+#[case::empty_title("fragment: ''\nsteps:\n  - {id: a, sleep: 1ms}\n", 1, 11, "empty fragment title")]
+#[case::a_default_using_an_unknown_variable(
+    "fragment: f\nparams:\n  alias: {default: \"{{who}}\"}\nsteps:\n  - {id: a, sleep: 1ms}\n",
+    3,
+    21,
+    "unknown variable `who`"
+)]
+fn a_broken_fragment_is_located_in_the_fragment_and_names_the_include_step(
+    #[case] fragment: &str,
+    #[case] line: usize,
+    #[case] column: usize,
+    #[case] message: &str,
+) {
     let include = scenario("  - id: setup\n    include: ../fragments/f.yaml\n");
-    let cases: [(&str, &str, usize, usize, &str); 7] = [
-        (
-            "unknown field in a fragment step",
-            "fragment: f\nsteps:\n  - id: a\n    sleep: 1ms\n    wait: 2s\n",
-            5,
-            5,
-            "unknown field `wait`",
-        ),
-        (
-            "a scenario's variable is not visible in a fragment",
-            "fragment: f\nsteps:\n  - id: a\n    request: {method: GET, path: \"/x/{{team_id}}\"}\n",
-            4,
-            38,
-            "unknown variable `team_id`",
-        ),
-        (
-            "invalid parameter name",
-            "fragment: f\nparams:\n  run_id: {}\nsteps:\n  - {id: a, sleep: 1ms}\n",
-            3,
-            3,
-            "invalid parameter name `run_id`",
-        ),
-        (
-            "a capture with a parameter's name",
-            "fragment: f\nparams:\n  org: {default: x}\nsteps:\n  - id: a\n    request: {method: GET, path: /}\n    capture: {org: $.id}\n",
-            7,
-            15,
-            "capture `org` has the name of a parameter",
-        ),
-        ("no steps", "fragment: f\nsteps: []\n", 2, 8, "no steps"),
-        ("empty title", "fragment: ''\nsteps:\n  - {id: a, sleep: 1ms}\n", 1, 11, "empty fragment title"),
-        (
-            "a default using an unknown variable",
-            "fragment: f\nparams:\n  alias: {default: \"{{who}}\"}\nsteps:\n  - {id: a, sleep: 1ms}\n",
-            3,
-            21,
-            "unknown variable `who`",
-        ),
-    ];
-    for (name, fragment, line, column, message) in cases {
-        let corpus = Corpus::new(&[("fragments/f.yaml", fragment), ("scenarios/s.yaml", &include)]);
-        let error = corpus.load_err("scenarios/s.yaml");
-        assert_at(&corpus, &error, "fragments/f.yaml", line, column, message);
-        let included = format!("(included from {}:4:5)", corpus.path("scenarios/s.yaml").display());
-        assert!(error.to_string().ends_with(&included), "{name}: {error}");
-        assert_eq!(error.included_from().len(), 1, "{name}");
-    }
+    let corpus = Corpus::new(&[("fragments/f.yaml", fragment), ("scenarios/s.yaml", &include)]);
+    let error = corpus.load_err("scenarios/s.yaml");
+    assert_at(&corpus, &error, "fragments/f.yaml", line, column, message);
+    let included = format!("(included from {}:4:5)", corpus.path("scenarios/s.yaml").display());
+    assert!(error.to_string().ends_with(&included), "{error}");
+    assert_eq!(error.included_from().len(), 1);
 }
 
 #[test]
