@@ -1,7 +1,7 @@
 //! Spend counters: what budget checks read (§5.1).
 //!
 //! LiteLLM enforces budgets from in-memory counters (`spend:key:<hash>`, `spend:team:<id>`,
-//! `spend:user:<id>`), seeded from the database row's `spend` on first touch and incremented by every
+//! `spend:user:<id>`, `spend:team_member:<user>:<team>`), seeded from the database row's `spend` on first touch and incremented by every
 //! request's cost, not from the cached objects' `spend`. The reference does the same, per proxy
 //! process; it also writes each cost to the database before responding, so a counter seeded later
 //! (another replica, or after a regenerate) starts from the exact total.
@@ -17,6 +17,8 @@ pub(crate) enum Entity {
     Key(String),
     Team(String),
     User(String),
+    /// A user's spend through the keys of one team: `(user_id, team_id)`.
+    TeamMember(String, String),
 }
 
 impl Entity {
@@ -26,6 +28,7 @@ impl Entity {
             Entity::Key(token) => format!("spend:key:{token}"),
             Entity::Team(id) => format!("spend:team:{id}"),
             Entity::User(id) => format!("spend:user:{id}"),
+            Entity::TeamMember(user, team) => format!("spend:team_member:{user}:{team}"),
         }
     }
 }

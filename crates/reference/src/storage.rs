@@ -84,6 +84,19 @@ pub(crate) async fn remove_team_membership(db: &PgPool, user_id: &str, team_id: 
         .map(drop)
 }
 
+/// The member's own budget in the team (`max_budget_in_team`), when it has one.
+pub(crate) async fn member_max_budget(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<Option<f64>> {
+    let budget: Option<Option<f64>> = sqlx::query_scalar(
+        "SELECT b.max_budget FROM team_memberships m JOIN budgets b ON b.budget_id = m.budget_id
+         WHERE m.user_id = $1 AND m.team_id = $2",
+    )
+    .bind(user_id)
+    .bind(team_id)
+    .fetch_optional(db)
+    .await?;
+    Ok(budget.flatten())
+}
+
 /// The member's own model scope; empty when the user is no member or has none.
 pub(crate) async fn member_allowed_models(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<Vec<String>> {
     let row: Option<(Vec<String>,)> =

@@ -18,6 +18,8 @@ pub(crate) struct LlmRequest<'a> {
     pub team: Option<TeamFacts<'a>>,
     /// Only for a personal key (no team).
     pub user: Option<UserFacts<'a>>,
+    /// The key's user in the key's team, when both are set.
+    pub member: Option<MemberFacts<'a>>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -38,6 +40,15 @@ pub(crate) struct TeamFacts<'a> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct UserFacts<'a> {
     pub user_id: &'a str,
+    pub max_budget: Option<f64>,
+    pub spend: f64,
+}
+
+/// What one member may spend through its team's keys (`max_budget_in_team`), and has.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct MemberFacts<'a> {
+    pub user_id: &'a str,
+    pub team_id: &'a str,
     pub max_budget: Option<f64>,
     pub spend: f64,
 }
@@ -121,6 +132,19 @@ pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
             ),
         });
     }
+    if let Some(member) = &req.member
+        && let Some(max) = member.max_budget.filter(|m| budgets && member.spend >= *m)
+    {
+        return Err(LlmDenial::BudgetExceeded {
+            message: format!(
+                "Budget has been exceeded! TeamMember={}:{} Current cost: {}, Max budget: {}",
+                member.user_id,
+                member.team_id,
+                py_float(member.spend),
+                py_float(max)
+            ),
+        });
+    }
     if let Some(user) = &req.user
         && let Some(max) = user.max_budget.filter(|m| budgets && user.spend >= *m)
     {
@@ -145,6 +169,39 @@ mod tests {
 
     fn list(items: &[&str]) -> Vec<String> {
         items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[rstest]
+    #[case::at_the_budget(0.05, Some(0.05), true)]
+    #[case::over_it(0.06, Some(0.05), true)]
+    #[case::below_it(0.04, Some(0.05), false)]
+    #[case::no_member_budget(100.0, None, false)]
+    fn a_members_budget_in_its_team_trips_at_the_limit(
+        #[case] spend: f64,
+        #[case] max_budget: Option<f64>,
+        #[case] refused: bool,
+    ) {
+        let member = MemberFacts { user_id: "u1", team_id: "t1", max_budget, spend };
+        let got = check_llm_request(&LlmRequest { model: "gpt-a", member: Some(member), ..LlmRequest::default() });
+        match got {
+            Err(denial) => {
+                assert!(refused, "refused below the budget: {denial:?}");
+                assert_eq!(denial.status(), 422);
+                assert_eq!(denial.error_type(), "budget_exceeded");
+                assert_eq!(
+                    denial.message(),
+                    format!("Budget has been exceeded! TeamMember=u1:t1 Current cost: {spend}, Max budget: 0.05")
+                );
+            }
+            Ok(()) => assert!(!refused, "allowed at or over the budget"),
+        }
+    }
+
+    #[test]
+    fn a_free_model_skips_the_member_budget() {
+        let member = MemberFacts { user_id: "u1", team_id: "t1", max_budget: Some(0.0), spend: 1.0 };
+        let req = LlmRequest { model: "gpt-a", free_model: true, member: Some(member), ..LlmRequest::default() };
+        assert_eq!(check_llm_request(&req), Ok(()));
     }
 
     #[test]

@@ -19,7 +19,7 @@ mod team_access;
 mod user_update;
 
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
-pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
+pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, MemberFacts, TeamFacts, UserFacts, check_llm_request};
 pub(crate) use denial::Denial;
 pub(crate) use escalation::{
     check_key_guardrail_opt_out, check_key_org_change, check_key_permissions_field, check_key_team_change,

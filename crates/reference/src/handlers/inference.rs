@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::model_scope::{self, CallerModels};
 use super::new_id;
 use crate::auth::authenticate_with_key;
-use crate::authz::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
+use crate::authz::{KeyFacts, LlmDenial, LlmRequest, MemberFacts, TeamFacts, UserFacts, check_llm_request};
 use crate::deployment::Deployment;
 use crate::domain::{Key, Team, User};
 use crate::error::{ProxyError, py_float};
@@ -98,6 +98,17 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
         Some(u) => state.store.current_spend(&Entity::User(u.user_id.clone())).await?,
         None => 0.0,
     };
+    let member = match (&subject.key.user_id, &subject.team) {
+        (Some(user), Some(team)) => {
+            let max_budget = storage::member_max_budget(state.store.uncached_tables(), user, &team.team_id).await?;
+            let spend = match max_budget {
+                Some(_) => state.store.current_spend(&Entity::TeamMember(user.clone(), team.team_id.clone())).await?,
+                None => 0.0,
+            };
+            Some(MemberFacts { user_id: user, team_id: &team.team_id, max_budget, spend })
+        }
+        _ => None,
+    };
     let request = LlmRequest {
         model,
         model_groups: &groups,
@@ -119,6 +130,7 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
             max_budget: u.max_budget,
             spend: user_spend,
         }),
+        member,
     };
     check_llm_request(&request).map_err(|d| denial_error(&d))
 }
@@ -206,6 +218,9 @@ async fn record(
     let mut entities = vec![Entity::Key(key.token.clone())];
     entities.extend(key.team_id.clone().map(Entity::Team));
     entities.extend(key.user_id.clone().map(Entity::User));
+    if let (Some(user), Some(team)) = (&key.user_id, &key.team_id) {
+        entities.push(Entity::TeamMember(user.clone(), team.clone()));
+    }
     state.store.spend.add(&entities, cost);
     Ok(())
 }

@@ -345,6 +345,8 @@ pub(crate) struct MemberAddRequest {
     /// The members' own model scope within the team.
     #[serde(default)]
     allowed_models: Option<Vec<String>>,
+    /// What each new member may spend through the team's keys.
+    max_budget_in_team: Option<f64>,
 }
 
 pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
@@ -408,6 +410,10 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
         if let Some(models) = &req.allowed_models {
             storage::set_member_allowed_models(state.store.uncached_tables(), &user.user_id, &team.team_id, models)
                 .await?;
+        }
+        if req.max_budget_in_team.is_some() {
+            let budget = (req.max_budget_in_team, None, None);
+            storage::set_member_budget(state.store.uncached_tables(), &user.user_id, &team.team_id, budget).await?;
         }
         team.members_with_roles.0.push(Member {
             user_id: Some(user.user_id.clone()),

@@ -294,17 +294,24 @@ pub(super) async fn rotate_key(db: &PgPool, old_token: &str, key: &Key) -> sqlx:
 /// The spend stored on a key, team or user row (what LiteLLM reseeds a spend counter from).
 pub(super) async fn stored_spend(db: &PgPool, entity: &crate::spend::Entity) -> sqlx::Result<f64> {
     use crate::spend::Entity;
-    let (sql, id) = match entity {
-        Entity::Key(token) => ("SELECT spend FROM verification_tokens WHERE token = $1", token),
-        Entity::Team(id) => ("SELECT spend FROM teams WHERE team_id = $1", id),
-        Entity::User(id) => ("SELECT spend FROM users WHERE user_id = $1", id),
+    let (sql, id, team) = match entity {
+        Entity::Key(token) => ("SELECT spend FROM verification_tokens WHERE token = $1", token, None),
+        Entity::Team(id) => ("SELECT spend FROM teams WHERE team_id = $1", id, None),
+        Entity::User(id) => ("SELECT spend FROM users WHERE user_id = $1", id, None),
+        Entity::TeamMember(user, team) => {
+            ("SELECT spend FROM team_memberships WHERE user_id = $1 AND team_id = $2", user, Some(team))
+        }
     };
-    let spend: Option<f64> = sqlx::query_scalar(sql).bind(id).fetch_optional(db).await?;
+    let mut query = sqlx::query_scalar(sql).bind(id);
+    if let Some(team) = team {
+        query = query.bind(team);
+    }
+    let spend: Option<f64> = query.fetch_optional(db).await?;
     Ok(spend.unwrap_or(0.0))
 }
 
-/// Records one request's cost: the key's, its team's and its user's spend and a spend-log row, in
-/// one transaction. Cached objects are not evicted: budgets read spend from the counters.
+/// Records one request's cost: the key's, its team's, its user's and that user's in the team spend
+/// and a spend-log row, in one transaction. Cached objects are not evicted: budgets read spend from the counters.
 pub(super) async fn record_spend(db: &PgPool, log: &crate::spend::SpendLog) -> sqlx::Result<()> {
     let mut tx = db.begin().await?;
     sqlx::query("UPDATE verification_tokens SET spend = spend + $2 WHERE token = $1")
@@ -322,6 +329,14 @@ pub(super) async fn record_spend(db: &PgPool, log: &crate::spend::SpendLog) -> s
     if let Some(user_id) = &log.user {
         sqlx::query("UPDATE users SET spend = spend + $2 WHERE user_id = $1")
             .bind(user_id)
+            .bind(log.spend)
+            .execute(&mut *tx)
+            .await?;
+    }
+    if let (Some(user_id), Some(team_id)) = (&log.user, &log.team_id) {
+        sqlx::query("UPDATE team_memberships SET spend = spend + $3 WHERE user_id = $1 AND team_id = $2")
+            .bind(user_id)
+            .bind(team_id)
             .bind(log.spend)
             .execute(&mut *tx)
             .await?;
