@@ -66,6 +66,10 @@ pub enum CliError {
 }
 
 pub fn main() -> ExitCode {
+    // jemalloc returns freed pages on a timer only with its background thread; without it an idle
+    // `serve` would keep them until its next allocation. Failing to start it costs memory, not
+    // correctness.
+    let _ = tikv_jemalloc_ctl::background_thread::write(true);
     init_tracing();
     let result = Cli::try_parse().map_err(CliError::from).and_then(execute);
     let code = exit_code(&result);
