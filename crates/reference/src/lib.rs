@@ -174,6 +174,7 @@ fn router(state: AppState) -> Router {
         .route("/openai/deployments/{model}/embeddings", post(inference::embeddings_for))
         .route("/organization/new", post(organization::new))
         .route("/organization/info", get(organization::info))
+        .route("/organization/update", patch(organization::update))
         .route("/organization/member_add", post(organization::member_add))
         .route("/organization/delete", delete(organization::delete))
         .route("/organization/member_update", patch(organization::member_update))

@@ -163,6 +163,34 @@ pub(crate) async fn insert_organization(db: &PgPool, o: &Organization, max_budge
     tx.commit().await
 }
 
+/// Saves an organization's alias, models, metadata and `updated_by`, and its budget row's
+/// `max_budget` when one is given.
+pub(crate) async fn update_organization(db: &PgPool, o: &Organization, max_budget: Option<f64>) -> sqlx::Result<()> {
+    let mut tx = db.begin().await?;
+    sqlx::query(
+        "UPDATE organizations SET organization_alias = $2, models = $3, metadata = $4, updated_by = $5, updated_at = now()
+         WHERE organization_id = $1",
+    )
+    .bind(&o.organization_id)
+    .bind(&o.organization_alias)
+    .bind(&o.models)
+    .bind(&o.metadata)
+    .bind(&o.updated_by)
+    .execute(&mut *tx)
+    .await?;
+    if let (Some(max_budget), Some(budget_id)) = (max_budget, &o.budget_id) {
+        sqlx::query(
+            "INSERT INTO budgets (budget_id, max_budget) VALUES ($1, $2)
+             ON CONFLICT (budget_id) DO UPDATE SET max_budget = EXCLUDED.max_budget",
+        )
+        .bind(budget_id)
+        .bind(max_budget)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
 pub(crate) async fn budget(db: &PgPool, budget_id: &str) -> sqlx::Result<Option<serde_json::Value>> {
     let row: Option<(Json<serde_json::Value>,)> =
         sqlx::query_as("SELECT to_jsonb(b) FROM budgets b WHERE budget_id = $1")

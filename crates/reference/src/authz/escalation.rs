@@ -143,6 +143,7 @@ mod tests {
         ModelNew,
         OrganizationNew,
         OrganizationMemberAdd,
+        OrganizationUpdate,
         AccessGroupNew,
     }
 
@@ -162,6 +163,7 @@ mod tests {
                 Route::ModelNew => "/model/new",
                 Route::OrganizationNew => "/organization/new",
                 Route::OrganizationMemberAdd => "/organization/member_add",
+                Route::OrganizationUpdate => "/organization/update",
                 Route::AccessGroupNew => "/v1/access_group",
             }
         }
@@ -216,6 +218,8 @@ mod tests {
         Permissions,
         /// `metadata.disable_global_guardrails` on a key of the actor's own.
         GuardrailOptOut,
+        /// An organization's budget or models: `org2`, the one `OrgAdminElsewhere` administers.
+        OrgScope,
     }
 
     /// Whose personal key a /key/update cell changes.
@@ -304,6 +308,12 @@ mod tests {
             Route::KeyGenerate,
             Field::AllowedRoutes,
             [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        // Even the organization's own admin: the budget and models are the ceiling set for it.
+        (
+            Route::OrganizationUpdate,
+            Field::OrgScope,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
         ),
         // Metadata and fields that carry permissions: the actor's own key, so only the field decides.
         (
@@ -549,6 +559,7 @@ mod tests {
             (Route::ModelNew, Field::Create) => gate(&c, route, vec![]).and_then(|()| check_model_new(&c)),
             // Creations and org roles are the gate's: org1's routes, asked by nobody of org1.
             (Route::OrganizationMemberAdd, Field::OrgAdminRole) => gate(&c, route, vec!["org1".into()]),
+            (Route::OrganizationUpdate, Field::OrgScope) => gate(&c, route, vec!["org2".into()]),
             (_, Field::Create) => gate(&c, route, vec![]),
             (route, field) => panic!("no decision for {route:?} × {field:?}"),
         };

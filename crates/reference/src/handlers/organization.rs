@@ -1,5 +1,5 @@
-//! /organization/new, /organization/info, /organization/member_add, /organization/member_update,
-//! /organization/member_delete.
+//! /organization/new, /organization/info, /organization/update, /organization/member_add,
+//! /organization/member_update, /organization/member_delete.
 
 use axum::Json;
 use axum::extract::State;
@@ -99,7 +99,60 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
     let Some(org) = storage::organization(state.store.uncached_tables(), org_id).await? else {
         return Err(ProxyError::detail_error(404, "Organization not found"));
     };
-    let mut body = organization_view(&state, &org).await?;
+    Ok(Json(organization_with_members(&state, &org).await?))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UpdateOrganizationRequest {
+    organization_id: Option<String>,
+    organization_alias: Option<String>,
+    models: Option<Vec<String>>,
+    max_budget: Option<f64>,
+    metadata: Option<serde_json::Map<String, Value>>,
+}
+
+/// `PATCH /organization/update`: the route gate lets only proxy admins this far (LiteLLM 1.83.14
+/// refuses the organization's own admin too, and raising its own organization's budget would undo
+/// the ceiling a proxy admin set). Metadata is merged key by key into what is stored; a budget
+/// below zero is a 400; an unknown organization is a 404 (LiteLLM answers 500 from an uncaught
+/// error).
+pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let req: UpdateOrganizationRequest = authed.parse()?;
+    if let Some(b) = req.max_budget.filter(|b| !b.is_finite() || *b < 0.0) {
+        return Err(ProxyError::handler_dict(
+            400,
+            &format!("max_budget must be a non-negative finite number. Received: {}", crate::error::py_float(b)),
+        ));
+    }
+    let Some(org_id) = req.organization_id.as_deref() else {
+        return Err(ProxyError::handler_dict(400, "organization_id is required"));
+    };
+    let Some(mut org) = storage::organization(state.store.uncached_tables(), org_id).await? else {
+        return Err(ProxyError::detail_error(404, format!("Organization not found for organization_id={org_id}")));
+    };
+    if let Some(alias) = req.organization_alias {
+        org.organization_alias = alias;
+    }
+    if let Some(models) = req.models {
+        org.models = models;
+    }
+    if let Some(metadata) = req.metadata {
+        let mut merged = org.metadata.as_object().cloned().unwrap_or_default();
+        merged.extend(metadata);
+        org.metadata = Value::Object(merged);
+    }
+    org.updated_by = authed.caller.user_id.clone();
+    storage::update_organization(state.store.uncached_tables(), &org, req.max_budget).await?;
+    let Some(saved) = storage::organization(state.store.uncached_tables(), org_id).await? else {
+        return Err(ProxyError::detail_error(404, format!("Organization not found for organization_id={org_id}")));
+    };
+    Ok(Json(organization_with_members(&state, &saved).await?))
+}
+
+/// The organization as /organization/info shows it: its row, budget, permission, members and teams.
+async fn organization_with_members(state: &AppState, org: &Organization) -> Result<Value, ProxyError> {
+    let org_id = org.organization_id.as_str();
+    let mut body = organization_view(state, org).await?;
     let mut members = Vec::new();
     for m in storage::org_memberships_of_org(state.store.uncached_tables(), org_id).await? {
         let user = state.store.user_uncached(&m.user_id).await?;
@@ -114,7 +167,7 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
         map.insert("members".into(), json!(members));
         map.insert("teams".into(), to_value(&state.store.teams_of_organization(org_id).await?));
     }
-    Ok(Json(body))
+    Ok(body)
 }
 
 #[derive(Clone, Copy, Debug, Deserialize)]
