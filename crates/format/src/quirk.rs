@@ -84,6 +84,12 @@ registry! {
         "a chat completion writes the key object it was authorized with back into the cache when it finishes, so a /key/update made while it was in flight is undone until the TTL passes";
     UserUpdateSelfBudgetUnchecked => "user_update_self_budget_unchecked", "not filed upstream (seen on LiteLLM 1.83.14)",
         "/user/update lets a non-admin past the route gate (an org admin naming its organization) raise its own max_budget or lift its own object-permission ceiling";
+    KeyAliasCheckedBeforeResolution => "key_alias_checked_before_resolution", "BerriAI/litellm#15228",
+        "model lists decide on the name a client sent before the key's aliases apply, so an alias of an allowed model is refused and an allowed name its owner aliased to another model serves that model";
+    TeamAliasBypassesModelLists => "team_alias_bypasses_model_lists", "BerriAI/litellm#40957",
+        "a name in the team's model_aliases passes the key's and the team's model lists unchecked, so every team key reaches the alias's target";
+    ListingDropsAliases => "listing_drops_aliases", "BerriAI/litellm#37034",
+        "model listings leave out the team's and the key's alias names, which calls serve";
 }
 
 impl Quirk {

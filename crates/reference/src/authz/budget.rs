@@ -2,14 +2,18 @@
 //! key budget, team, member and user model access (`model_access`), team budget, user budget.
 //! Limits come from the (possibly cached) objects, spend from the counters.
 
-use super::model_access::{ModelGrants, ModelListOwner, check_beyond_key, check_key_level};
+use super::model_access::{Asked, ModelGrants, ModelListOwner, check_beyond_key, check_key_level};
+use super::model_alias::AliasRules;
 use crate::error::py_float;
 
 /// What the checks need to know about the request; plain values the handler loaded.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LlmRequest<'a> {
+    /// The name the client sent; the lists decide on the model it is served by (`model_alias`).
     pub model: &'a str,
+    /// The config access groups of the deployments that serve the call.
     pub model_groups: &'a [String],
+    pub alias_rules: AliasRules,
     /// Every model list that decides access.
     pub grants: ModelGrants<'a>,
     /// Both costs explicitly 0: LiteLLM skips every budget check.
@@ -95,7 +99,8 @@ fn key_label(key: &KeyFacts<'_>) -> String {
 
 pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
     let denied = |owner| LlmDenial::ModelNotAllowed { owner, model: req.model.to_string() };
-    check_key_level(&req.grants, req.model, req.model_groups).map_err(denied)?;
+    let asked = Asked::resolve(&req.grants, req.model, req.alias_rules);
+    check_key_level(&req.grants, asked, req.model_groups).map_err(denied)?;
     let budgets = !req.free_model;
     if let Some(max) = req.key.max_budget.filter(|m| budgets && req.key.spend >= *m) {
         return Err(LlmDenial::BudgetExceeded {
@@ -107,7 +112,7 @@ pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
             ),
         });
     }
-    check_beyond_key(&req.grants, req.model, req.model_groups).map_err(denied)?;
+    check_beyond_key(&req.grants, asked, req.model_groups).map_err(denied)?;
     // A team trips only above its budget, a key or user at it (LiteLLM's comparisons).
     if let Some(team) = &req.team
         && let Some(max) = team.max_budget.filter(|m| budgets && team.spend > *m)

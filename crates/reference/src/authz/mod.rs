@@ -11,6 +11,7 @@ mod key_access;
 mod key_list;
 pub(crate) mod mcp_access;
 mod model_access;
+mod model_alias;
 mod model_ceiling;
 mod org_access;
 mod route_gate;
@@ -30,6 +31,7 @@ pub(crate) use key_access::{
 };
 pub(crate) use key_list::{HashedKey, KeyListQuery, key_list_scope};
 pub(crate) use model_access::{Listing, ModelGrants, TeamGrant, visible_models};
+pub(crate) use model_alias::{AliasMap, AliasRules, Aliases};
 pub(crate) use model_ceiling::{check_key_models_within_team, team_models_outside_org};
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
 pub(crate) use route_gate::{RouteRequest, check_route};
@@ -108,6 +110,7 @@ pub(crate) mod fixtures {
             tpm_limit: None,
             rpm_limit: None,
             budget_duration: None,
+            model_aliases: serde_json::json!({}),
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::model_scope::{self, CallerModels};
 use super::new_id;
 use crate::auth::authenticate_with_key;
-use crate::authz::{KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
+use crate::authz::{AliasRules, KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
 use crate::deployment::Deployment;
 use crate::domain::{Key, Team, User};
 use crate::error::{ProxyError, py_float};
@@ -101,6 +101,7 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
     let request = LlmRequest {
         model,
         model_groups: &groups,
+        alias_rules: AliasRules::for_quirks(state.store.quirks()),
         grants: subject.models.grants(),
         free_model: free,
         key: KeyFacts {
@@ -137,15 +138,21 @@ async fn complete(
     let Some(model) = model else {
         return Err(invalid_model(endpoint, "None"));
     };
-    let deployments = storage::deployments_named(state.store.uncached_tables(), &model).await?;
     let subject = match key {
         Some(k) => Some(load_subject(state, k).await?),
         None => None,
     };
+    // The team's and the key's aliases pick the model group that serves the call; the checks decide
+    // on that group, and the client still sees the name it sent.
+    let served = match &subject {
+        Some(s) => s.models.grants().aliases.resolve(&model, AliasRules::default()).served.to_string(),
+        None => model.clone(),
+    };
+    let deployments = storage::deployments_named(state.store.uncached_tables(), &served).await?;
     if let Some(subject) = &subject {
         check(state, subject, &model, &deployments).await?;
     }
-    let deployment = deployments.first().ok_or_else(|| invalid_model(endpoint, &model))?;
+    let deployment = deployments.first().ok_or_else(|| invalid_model(endpoint, &served))?;
     let target = deployment.upstream().ok_or_else(|| {
         ProxyError::internal(format!(
             "litellm.APIConnectionError: model={model} has no api_base; the reference proxy calls no provider directly"
@@ -154,7 +161,7 @@ async fn complete(
     let completion = upstream::call(&target, endpoint, &body).await?;
     let cost = deployment.pricing().cost(completion.prompt_tokens, completion.completion_tokens);
     if let Some(subject) = &subject {
-        record(state, subject, &model, &completion, cost, started).await?;
+        record(state, subject, &served, &completion, cost, started).await?;
         state.store.after_request(&subject.key, subject.team.as_ref());
     }
     let mut response = Json(upstream::client_response(&completion, endpoint, &model)).into_response();

@@ -6,7 +6,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::access_group;
 use super::{ObjectPermissionRequest, double_option, save_permission, to_value, with_field, wrapped, wrapped_dict};
@@ -42,6 +42,7 @@ pub(crate) struct GenerateKeyRequest {
     object_permission: Option<ObjectPermissionRequest>,
     #[serde(default)]
     blocked: bool,
+    aliases: Option<Map<String, Value>>,
 }
 
 /// `sk-` + URL-safe base64 of 16 random bytes, as LiteLLM generates them.
@@ -325,6 +326,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         key_type: Some(req.key_type.clone().unwrap_or_else(|| "default".into())),
         tpm_limit: req.tpm_limit,
         rpm_limit: req.rpm_limit,
+        aliases: Value::Object(req.aliases.clone().unwrap_or_default()),
         ..new_key_row(&raw, owner, caller)
     };
     if state.store.key_uncached(&key.token).await?.is_some() {
@@ -425,6 +427,7 @@ pub(crate) struct UpdateKeyRequest {
     object_permission: Option<ObjectPermissionRequest>,
     allowed_routes: Option<Vec<String>>,
     organization_id: Option<String>,
+    aliases: Option<Map<String, Value>>,
 }
 
 /// The key-within-team model ceiling, with the team's access-group models and every deployment's
@@ -594,6 +597,9 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     }
     if let Some(blocked) = req.blocked {
         key.blocked = blocked;
+    }
+    if let Some(aliases) = req.aliases.clone() {
+        key.aliases = Value::Object(aliases);
     }
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);
