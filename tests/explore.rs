@@ -120,6 +120,7 @@ const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[
     (Quirk::KeyAliasCheckedBeforeResolution, "generated keys have no aliases"),
     (Quirk::TeamAliasBypassesModelLists, "generated teams have no model_aliases"),
     (Quirk::ListingDropsAliases, "generated keys and teams have no aliases"),
+    (Quirk::ListingIgnoresKeyAliases, "generated keys have no aliases"),
 ];
 
 #[test]

@@ -90,6 +90,8 @@ registry! {
         "a name in the team's model_aliases passes the key's and the team's model lists unchecked, so every team key reaches the alias's target";
     ListingDropsAliases => "listing_drops_aliases", "BerriAI/litellm#37034",
         "model listings leave out the team's and the key's alias names, which calls serve";
+    ListingIgnoresKeyAliases => "listing_ignores_key_aliases", "not filed upstream (seen on LiteLLM 1.109.1)",
+        "model listings also show a name the model lists allow as sent, though the key's aliases send it to a model they refuse, so a listed name answers 403";
 }
 
 impl Quirk {

@@ -76,6 +76,7 @@ pub(crate) struct Listing {
     ignore_access_groups: bool,
     ignore_wildcards: bool,
     drop_aliases: bool,
+    names_pass_unresolved: bool,
 }
 
 impl Listing {
@@ -87,6 +88,7 @@ impl Listing {
             ignore_access_groups: quirks.contains(Quirk::ListingIgnoresAccessGroups),
             ignore_wildcards: quirks.contains(Quirk::ListingDropsWildcardMatches),
             drop_aliases: quirks.contains(Quirk::ListingDropsAliases),
+            names_pass_unresolved: quirks.contains(Quirk::ListingIgnoresKeyAliases),
         }
     }
 }
@@ -270,8 +272,13 @@ pub(crate) fn visible_models<'c>(
             let Some((_, groups)) = catalog.iter().find(|(n, _)| n == served) else {
                 return false;
             };
-            let asked = Asked::resolve(grants, name, rules);
-            key_level(grants, asked, groups, listing).and_then(|()| beyond_key(grants, asked, groups, listing)).is_ok()
+            let passes = |asked: Asked<'_>| {
+                key_level(grants, asked, groups, listing)
+                    .and_then(|()| beyond_key(grants, asked, groups, listing))
+                    .is_ok()
+            };
+            let unresolved = Asked { name, passes_key_and_team_lists: false };
+            passes(Asked::resolve(grants, name, rules)) || (listing.names_pass_unresolved && passes(unresolved))
         })
         .collect()
 }
@@ -489,6 +496,9 @@ mod alias_tests {
     #[case::open_key(Who::key(&[]).key_aliases(&[("x", "b"), ("gone", "nowhere")]), &[], &["a", "b", "c", "x"])]
     #[case::team_alias(Who::key(&[]).team(&["a", "b"], &[], &[]).team_aliases(&[("x", "b"), ("y", "c")]), &[], &["a", "b", "x"])]
     #[case::listing_drops_aliases(Who::key(&[]).team(&["a", "b"], &[], &[]).team_aliases(&[("x", "b")]), &[Quirk::ListingDropsAliases], &["a", "b"])]
+    #[case::unresolved_alias_name_in_the_key_list(Who::key(&["x"]).key_aliases(&[("x", "a")]), &[Quirk::ListingIgnoresKeyAliases], &["x"])]
+    #[case::unresolved_shadowed_model(Who::key(&[]).key_aliases(&[("a", "b")]).team(&["a"], &[], &[]), &[Quirk::ListingIgnoresKeyAliases], &["a"])]
+    #[case::corrected_shadowed_model(Who::key(&[]).key_aliases(&[("a", "b")]).team(&["a"], &[], &[]), &[], &[])]
     #[case::quirk_lists_the_shadowed_model(Who::key(&["a"]).key_aliases(&[("a", "b")]), &[Quirk::KeyAliasCheckedBeforeResolution], &["a"])]
     fn the_listing_is_what_answers(#[case] who: Who, #[case] quirks: &[Quirk], #[case] expected: &[&str]) {
         let models = catalog(&["a", "b", "c"]);
