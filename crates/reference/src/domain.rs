@@ -96,6 +96,8 @@ pub(crate) struct Key {
     pub rpm_limit: Option<i64>,
     /// `aliases`: the name a client sends with this key, to the model group it is served by.
     pub aliases: Value,
+    /// `model_max_budget`: per-model spend limits, `{model: {budget_limit, time_period}}`.
+    pub model_max_budget: Value,
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -127,6 +129,7 @@ impl Key {
             tpm_limit: None,
             rpm_limit: None,
             aliases: Value::Object(Default::default()),
+            model_max_budget: Value::Object(Default::default()),
             updated_by: created_by.clone(),
             created_by,
             created_at: now,

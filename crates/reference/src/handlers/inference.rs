@@ -14,7 +14,10 @@ use serde_json::Value;
 use super::model_scope::{self, CallerModels};
 use super::new_id;
 use crate::auth::authenticate_with_key;
-use crate::authz::{AliasRules, KeyFacts, LlmDenial, LlmRequest, TeamFacts, UserFacts, check_llm_request};
+use crate::authz::{
+    AliasRules, KeyFacts, LlmDenial, LlmRequest, ModelBudgetFacts, TeamFacts, UserFacts, budget_for, check_llm_request,
+    parse_model_max_budget, window_start,
+};
 use crate::deployment::Deployment;
 use crate::domain::{Key, Team, User};
 use crate::error::{ProxyError, py_float};
@@ -86,7 +89,13 @@ async fn load_subject(state: &AppState, key: Key) -> Result<Subject, ProxyError>
     Ok(Subject { key, team, user, models })
 }
 
-async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[Deployment]) -> Result<(), ProxyError> {
+async fn check(
+    state: &AppState,
+    subject: &Subject,
+    model: &str,
+    served: &str,
+    deployments: &[Deployment],
+) -> Result<(), ProxyError> {
     let groups: Vec<String> = deployments.iter().flat_map(Deployment::access_groups).collect();
     let free = !deployments.is_empty() && deployments.iter().all(|d| d.pricing().explicitly_free);
     let key_spend = state.store.current_spend(&Entity::Key(subject.key.token.clone())).await?;
@@ -98,6 +107,12 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
         Some(u) => state.store.current_spend(&Entity::User(u.user_id.clone())).await?,
         None => 0.0,
     };
+    // A stored map was validated on write; one that no longer reads limits nothing.
+    let model_budget = budget_for(&parse_model_max_budget(&subject.key.model_max_budget).unwrap_or_default(), served);
+    let model_spend = match &model_budget {
+        Some(b) => state.store.key_model_spend(&subject.key.token, served, window_start(b, Utc::now())).await?,
+        None => 0.0,
+    };
     let request = LlmRequest {
         model,
         model_groups: &groups,
@@ -105,6 +120,12 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
         grants: subject.models.grants(),
         free_model: free,
         key: KeyFacts {
+            token: &subject.key.token,
+            model_budget: model_budget.as_ref().map(|b| ModelBudgetFacts {
+                model: served,
+                limit: b.limit,
+                spend: model_spend,
+            }),
             max_budget: subject.key.max_budget,
             spend: key_spend,
             key_alias: subject.key.key_alias.as_deref(),
@@ -150,7 +171,7 @@ async fn complete(
     };
     let deployments = storage::deployments_named(state.store.uncached_tables(), &served).await?;
     if let Some(subject) = &subject {
-        check(state, subject, &model, &deployments).await?;
+        check(state, subject, &model, &served, &deployments).await?;
     }
     let deployment = deployments.first().ok_or_else(|| invalid_model(endpoint, &served))?;
     let target = deployment.upstream().ok_or_else(|| {

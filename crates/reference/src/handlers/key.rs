@@ -43,6 +43,7 @@ pub(crate) struct GenerateKeyRequest {
     #[serde(default)]
     blocked: bool,
     aliases: Option<Map<String, Value>>,
+    model_max_budget: Option<Map<String, Value>>,
 }
 
 /// `sk-` + URL-safe base64 of 16 random bytes, as LiteLLM generates them.
@@ -327,6 +328,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         tpm_limit: req.tpm_limit,
         rpm_limit: req.rpm_limit,
         aliases: Value::Object(req.aliases.clone().unwrap_or_default()),
+        model_max_budget: checked_model_max_budget(req.model_max_budget.clone())?.unwrap_or_else(|| json!({})),
         ..new_key_row(&raw, owner, caller)
     };
     if state.store.key_uncached(&key.token).await?.is_some() {
@@ -342,6 +344,15 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         map.insert("duration".into(), json!(req.duration));
     }
     Ok(Json(body))
+}
+
+/// A sent `model_max_budget`, once every entry reads as a budget.
+fn checked_model_max_budget(budgets: Option<Map<String, Value>>) -> Result<Option<Value>, ProxyError> {
+    let Some(budgets) = budgets else { return Ok(None) };
+    let value = Value::Object(budgets);
+    authz::parse_model_max_budget(&value)
+        .map_err(|e| ProxyError::handler_dict(400, &format!("Invalid model_max_budget: {e}")))?;
+    Ok(Some(value))
 }
 
 /// A key row as `/key/generate` and `/key/regenerate` answer it: with the raw key (shown this once)
@@ -428,6 +439,7 @@ pub(crate) struct UpdateKeyRequest {
     allowed_routes: Option<Vec<String>>,
     organization_id: Option<String>,
     aliases: Option<Map<String, Value>>,
+    model_max_budget: Option<Map<String, Value>>,
 }
 
 /// The key-within-team model ceiling, with the team's access-group models and every deployment's
@@ -600,6 +612,9 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     }
     if let Some(aliases) = req.aliases.clone() {
         key.aliases = Value::Object(aliases);
+    }
+    if let Some(budgets) = checked_model_max_budget(req.model_max_budget.clone())? {
+        key.model_max_budget = budgets;
     }
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);

@@ -197,8 +197,8 @@ macro_rules! key_insert {
     () => {
         "INSERT INTO verification_tokens (token, key_name, key_alias, user_id, team_id, organization_id, object_permission_id,
              access_group_ids, models, max_budget, spend, budget_duration, expires, blocked, metadata, allowed_routes,
-             key_type, tpm_limit, rpm_limit, created_by, updated_by, created_at, aliases, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,now())"
+             key_type, tpm_limit, rpm_limit, created_by, updated_by, created_at, aliases, model_max_budget, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,now())"
     };
 }
 
@@ -227,6 +227,7 @@ fn bind_key<'q>(query: PgQuery<'q>, k: &'q Key) -> PgQuery<'q> {
         .bind(&k.updated_by)
         .bind(k.created_at)
         .bind(&k.aliases)
+        .bind(&k.model_max_budget)
 }
 
 pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
@@ -235,7 +236,7 @@ pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
         " ON CONFLICT (token) DO UPDATE SET key_name=$2, key_alias=$3, user_id=$4, team_id=$5, organization_id=$6,
              object_permission_id=$7, access_group_ids=$8, models=$9, max_budget=$10, spend=$11, budget_duration=$12,
              expires=$13, blocked=$14, metadata=$15, allowed_routes=$16, key_type=$17, tpm_limit=$18, rpm_limit=$19,
-             updated_by=$21, aliases=$23, updated_at=now()"
+             updated_by=$21, aliases=$23, model_max_budget=$24, updated_at=now()"
     );
     bind_key(sqlx::query(sql), k).execute(db).await.map(drop)
 }
@@ -383,5 +384,23 @@ pub(super) async fn teams_page(db: &PgPool, after: Option<&Cursor>, limit: i64) 
     .bind(after.map(|c| c.1.as_str()))
     .bind(limit)
     .fetch_all(db)
+    .await
+}
+
+/// What the key spent on `model` since `since`, from the spend logs.
+pub(super) async fn key_model_spend(
+    db: &PgPool,
+    token: &str,
+    model: &str,
+    since: chrono::DateTime<chrono::Utc>,
+) -> sqlx::Result<f64> {
+    sqlx::query_scalar(
+        "SELECT COALESCE(SUM(spend), 0)::DOUBLE PRECISION FROM spend_logs
+         WHERE api_key = $1 AND model = $2 AND \"startTime\" >= $3",
+    )
+    .bind(token)
+    .bind(model)
+    .bind(since)
+    .fetch_one(db)
     .await
 }
