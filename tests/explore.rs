@@ -118,6 +118,10 @@ const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[
     (Quirk::KeyOrgAssignmentUnchecked, "the generator makes no organizations"),
     (Quirk::UserUpdateSelfBudgetUnchecked, "the generator makes no organizations"),
     (Quirk::AdminOnlyKeyFieldsUnchecked, "generated keys never carry `permissions` or guardrail flags"),
+    (Quirk::KeyAliasCheckedBeforeResolution, "generated keys have no aliases"),
+    (Quirk::TeamAliasBypassesModelLists, "generated teams have no model_aliases"),
+    (Quirk::ListingDropsAliases, "generated keys and teams have no aliases"),
+    (Quirk::ListingIgnoresKeyAliases, "generated keys have no aliases"),
 ];
 
 #[test]

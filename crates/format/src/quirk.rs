@@ -86,6 +86,14 @@ registry! {
         "/user/update lets a non-admin past the route gate (an org admin naming its organization) raise its own max_budget or lift its own object-permission ceiling";
     AdminOnlyKeyFieldsUnchecked => "admin_only_key_fields_unchecked", "BerriAI/litellm#27803 (the gates 1.109 has; BerriAI/litellm#31998 for /user/*)",
         "/key/generate and /key/update let a non-admin set a key's `permissions` or opt it out of default-on guardrails (`disable_global_guardrails`)";
+    KeyAliasCheckedBeforeResolution => "key_alias_checked_before_resolution", "BerriAI/litellm#15228",
+        "model lists decide on the name a client sent before the key's aliases apply, so an alias of an allowed model is refused and an allowed name its owner aliased to another model serves that model";
+    TeamAliasBypassesModelLists => "team_alias_bypasses_model_lists", "BerriAI/litellm#40957",
+        "a name in the team's model_aliases passes the key's and the team's model lists unchecked, so every team key reaches the alias's target";
+    ListingDropsAliases => "listing_drops_aliases", "BerriAI/litellm#37034",
+        "model listings leave out the team's and the key's alias names, which calls serve";
+    ListingIgnoresKeyAliases => "listing_ignores_key_aliases", "not filed upstream (seen on LiteLLM 1.109.1)",
+        "model listings also show a name the model lists allow as sent, though the key's aliases send it to a model they refuse, so a listed name answers 403";
 }
 
 impl Quirk {

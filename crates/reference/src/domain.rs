@@ -58,6 +58,10 @@ pub(crate) struct Team {
     pub tpm_limit: Option<i64>,
     pub rpm_limit: Option<i64>,
     pub budget_duration: Option<String>,
+    /// `model_aliases`: the name a team key sends, to the model group it is served by. LiteLLM shows
+    /// it in a model table row, not in the team's own row.
+    #[serde(skip)]
+    pub model_aliases: Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -90,6 +94,10 @@ pub(crate) struct Key {
     pub key_type: Option<String>,
     pub tpm_limit: Option<i64>,
     pub rpm_limit: Option<i64>,
+    /// `aliases`: the name a client sends with this key, to the model group it is served by.
+    pub aliases: Value,
+    /// `model_max_budget`: per-model spend limits, `{model: {budget_limit, time_period}}`.
+    pub model_max_budget: Value,
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -120,6 +128,8 @@ impl Key {
             key_type: Some("default".into()),
             tpm_limit: None,
             rpm_limit: None,
+            aliases: Value::Object(Default::default()),
+            model_max_budget: Value::Object(Default::default()),
             updated_by: created_by.clone(),
             created_by,
             created_at: now,

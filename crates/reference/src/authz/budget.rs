@@ -2,14 +2,18 @@
 //! key budget, team, member and user model access (`model_access`), team budget, user budget.
 //! Limits come from the (possibly cached) objects, spend from the counters.
 
-use super::model_access::{ModelGrants, ModelListOwner, check_beyond_key, check_key_level};
+use super::model_access::{Asked, ModelGrants, ModelListOwner, check_beyond_key, check_key_level};
+use super::model_alias::AliasRules;
 use crate::error::py_float;
 
 /// What the checks need to know about the request; plain values the handler loaded.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LlmRequest<'a> {
+    /// The name the client sent; the lists decide on the model it is served by (`model_alias`).
     pub model: &'a str,
+    /// The config access groups of the deployments that serve the call.
     pub model_groups: &'a [String],
+    pub alias_rules: AliasRules,
     /// Every model list that decides access.
     pub grants: ModelGrants<'a>,
     /// Both costs explicitly 0: LiteLLM skips every budget check.
@@ -24,10 +28,22 @@ pub(crate) struct LlmRequest<'a> {
 
 #[derive(Clone, Debug, Default)]
 pub(crate) struct KeyFacts<'a> {
+    /// The key's hash, which LiteLLM names in a per-model budget refusal.
+    pub token: &'a str,
     pub max_budget: Option<f64>,
     pub spend: f64,
     pub key_alias: Option<&'a str>,
     pub key_name: Option<&'a str>,
+    /// The key's budget for the model that serves the call (`model_max_budget`), when it has one.
+    pub model_budget: Option<ModelBudgetFacts<'a>>,
+}
+
+/// A per-model budget and what the key spent on that model within its period.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct ModelBudgetFacts<'a> {
+    pub model: &'a str,
+    pub limit: f64,
+    pub spend: f64,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -106,7 +122,8 @@ fn key_label(key: &KeyFacts<'_>) -> String {
 
 pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
     let denied = |owner| LlmDenial::ModelNotAllowed { owner, model: req.model.to_string() };
-    check_key_level(&req.grants, req.model, req.model_groups).map_err(denied)?;
+    let asked = Asked::resolve(&req.grants, req.model, req.alias_rules);
+    check_key_level(&req.grants, asked, req.model_groups).map_err(denied)?;
     let budgets = !req.free_model;
     if let Some(max) = req.key.max_budget.filter(|m| budgets && req.key.spend >= *m) {
         return Err(LlmDenial::BudgetExceeded {
@@ -118,7 +135,17 @@ pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
             ),
         });
     }
-    check_beyond_key(&req.grants, req.model, req.model_groups).map_err(denied)?;
+    if let Some(mb) = req.key.model_budget.as_ref().filter(|mb| budgets && mb.spend >= mb.limit) {
+        return Err(LlmDenial::BudgetExceeded {
+            message: format!(
+                "LiteLLM Virtual Key: {}, key_alias: {}, exceeded budget for model={}",
+                req.key.token,
+                req.key.key_alias.unwrap_or("None"),
+                mb.model
+            ),
+        });
+    }
+    check_beyond_key(&req.grants, asked, req.model_groups).map_err(denied)?;
     // A team trips only above its budget, a key or user at it (LiteLLM's comparisons).
     if let Some(team) = &req.team
         && let Some(max) = team.max_budget.filter(|m| budgets && team.spend > *m)
@@ -271,6 +298,49 @@ mod tests {
             (denial.status(), denial.error_type(), denial.param()),
             (403, "key_model_access_denied", Some("model"))
         );
+    }
+
+    #[test]
+    fn a_model_budget_refuses_its_model_at_the_limit_and_no_other() {
+        let facts = |spend: f64, limited: bool| KeyFacts {
+            token: "hash1",
+            model_budget: limited.then_some(ModelBudgetFacts { model: "gpt-a", limit: 0.5, spend }),
+            ..KeyFacts::default()
+        };
+        let request = |key| LlmRequest { model: "gpt-a", key, ..LlmRequest::default() };
+        assert_eq!(check_llm_request(&request(facts(0.49, true))), Ok(()));
+        let denial = check_llm_request(&request(facts(0.5, true))).unwrap_err();
+        assert_eq!((denial.status(), denial.error_type()), (422, "budget_exceeded"));
+        assert_eq!(denial.message(), "LiteLLM Virtual Key: hash1, key_alias: None, exceeded budget for model=gpt-a");
+        // The handler passes no model budget for a model the map does not name.
+        assert_eq!(check_llm_request(&request(facts(9.0, false))), Ok(()));
+        // A free model skips it, as every budget.
+        let free = LlmRequest { free_model: true, ..request(facts(9.0, true)) };
+        assert_eq!(check_llm_request(&free), Ok(()));
+    }
+
+    #[test]
+    fn the_model_budget_comes_after_the_key_budget_and_before_the_team() {
+        let only_b = list(&["gpt-b"]);
+        let key = KeyFacts {
+            max_budget: Some(1.0),
+            spend: 1.0,
+            model_budget: Some(ModelBudgetFacts { model: "gpt-a", limit: 0.1, spend: 0.2 }),
+            ..KeyFacts::default()
+        };
+        let first =
+            check_llm_request(&LlmRequest { model: "gpt-a", key: key.clone(), ..LlmRequest::default() }).unwrap_err();
+        assert!(first.message().starts_with("Budget has been exceeded! Key="), "{}", first.message());
+        let key = KeyFacts { max_budget: None, ..key };
+        let first = check_llm_request(&LlmRequest {
+            model: "gpt-a",
+            key,
+            team: Some(TeamFacts { team_id: "t1", max_budget: None, spend: 0.0 }),
+            grants: team_only(&only_b),
+            ..LlmRequest::default()
+        })
+        .unwrap_err();
+        assert!(first.message().contains("exceeded budget for model=gpt-a"), "{}", first.message());
     }
 
     #[test]

@@ -11,6 +11,8 @@ mod key_access;
 mod key_list;
 pub(crate) mod mcp_access;
 mod model_access;
+mod model_alias;
+mod model_budget;
 mod model_ceiling;
 mod org_access;
 mod route_gate;
@@ -19,7 +21,9 @@ mod team_access;
 mod user_update;
 
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
-pub(crate) use budget::{KeyFacts, LlmDenial, LlmRequest, MemberFacts, TeamFacts, UserFacts, check_llm_request};
+pub(crate) use budget::{
+    KeyFacts, LlmDenial, LlmRequest, MemberFacts, ModelBudgetFacts, TeamFacts, UserFacts, check_llm_request,
+};
 pub(crate) use denial::Denial;
 pub(crate) use escalation::{
     check_key_guardrail_opt_out, check_key_org_change, check_key_permissions_field, check_key_team_change,
@@ -31,6 +35,8 @@ pub(crate) use key_access::{
 };
 pub(crate) use key_list::{HashedKey, KeyListQuery, key_list_scope};
 pub(crate) use model_access::{Listing, ModelGrants, TeamGrant, visible_models};
+pub(crate) use model_alias::{AliasMap, AliasRules, Aliases};
+pub(crate) use model_budget::{budget_for, parse as parse_model_max_budget, window_start};
 pub(crate) use model_ceiling::{check_key_models_within_team, team_models_outside_org};
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
 pub(crate) use route_gate::{RouteRequest, check_route};
@@ -109,6 +115,7 @@ pub(crate) mod fixtures {
             tpm_limit: None,
             rpm_limit: None,
             budget_duration: None,
+            model_aliases: serde_json::json!({}),
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

@@ -11,9 +11,12 @@
 //!
 //! Within each list a model is allowed when the list is empty, holds `*` or `all-proxy-models`,
 //! names the model, names a config access group of one of its deployments
-//! (`model_info.access_groups`), or holds a wildcard pattern that matches it.
+//! (`model_info.access_groups`), or holds a wildcard pattern that matches it. The model is the one
+//! that will serve the call, after the team's and the key's aliases (`model_alias`).
 
 use gateproof_format::{Quirk, Quirks};
+
+use super::model_alias::{AliasRules, Aliases};
 
 const ALL_PROXY_MODELS: &str = "all-proxy-models";
 const ALL_TEAM_MODELS: &str = "all-team-models";
@@ -59,6 +62,8 @@ pub(crate) struct ModelGrants<'a> {
     pub team: Option<TeamGrant<'a>>,
     /// The owner's `models`, for a personal key (no team) only.
     pub user: Option<&'a [String]>,
+    /// The team's and the key's model aliases.
+    pub aliases: Aliases<'a>,
 }
 
 /// What a discovery route leaves out of the decision: nothing on the corrected proxy; a listing
@@ -70,6 +75,8 @@ pub(crate) struct Listing {
     key_list_replaces_team: bool,
     ignore_access_groups: bool,
     ignore_wildcards: bool,
+    drop_aliases: bool,
+    names_pass_unresolved: bool,
 }
 
 impl Listing {
@@ -80,6 +87,8 @@ impl Listing {
             key_list_replaces_team: quirks.contains(Quirk::ListingKeyModelsReplaceTeamModels),
             ignore_access_groups: quirks.contains(Quirk::ListingIgnoresAccessGroups),
             ignore_wildcards: quirks.contains(Quirk::ListingDropsWildcardMatches),
+            drop_aliases: quirks.contains(Quirk::ListingDropsAliases),
+            names_pass_unresolved: quirks.contains(Quirk::ListingIgnoresKeyAliases),
         }
     }
 }
@@ -133,17 +142,44 @@ fn wildcard_matches(pattern: &str, model: &str) -> bool {
     p[pi..].iter().all(|c| *c == '*')
 }
 
+/// One call's model, as the lists see it: the name they decide on (after aliases) and whether a
+/// quirk lets it pass the key's and the team's lists unchecked.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Asked<'a> {
+    pub name: &'a str,
+    pub passes_key_and_team_lists: bool,
+}
+
+impl<'a> Asked<'a> {
+    /// `requested` through the caller's aliases.
+    pub fn resolve(grants: &ModelGrants<'a>, requested: &'a str, rules: AliasRules) -> Asked<'a> {
+        let r = grants.aliases.resolve(requested, rules);
+        Asked { name: r.checked, passes_key_and_team_lists: r.passes_key_and_team_lists }
+    }
+
+    #[cfg(test)]
+    pub fn plain(name: &'a str) -> Asked<'a> {
+        Asked { name, passes_key_and_team_lists: false }
+    }
+}
+
 /// The key level, checked before the key's budget.
 pub(crate) fn check_key_level(
     grants: &ModelGrants<'_>,
-    model: &str,
+    asked: Asked<'_>,
     model_groups: &[String],
 ) -> Result<(), ModelListOwner> {
-    key_level(grants, model, model_groups, Listing::default())
+    key_level(grants, asked, model_groups, Listing::default())
 }
 
-fn key_level(grants: &ModelGrants<'_>, model: &str, groups: &[String], listing: Listing) -> Result<(), ModelListOwner> {
-    if grants.key.iter().any(|m| m == ALL_TEAM_MODELS) {
+fn key_level(
+    grants: &ModelGrants<'_>,
+    asked: Asked<'_>,
+    groups: &[String],
+    listing: Listing,
+) -> Result<(), ModelListOwner> {
+    let model = asked.name;
+    if asked.passes_key_and_team_lists || grants.key.iter().any(|m| m == ALL_TEAM_MODELS) {
         return Ok(());
     }
     let key_groups = if listing.ignore_access_groups { &[][..] } else { grants.key_group_models };
@@ -157,18 +193,19 @@ fn key_level(grants: &ModelGrants<'_>, model: &str, groups: &[String], listing: 
 /// The team, member and user levels, checked after the key's budget.
 pub(crate) fn check_beyond_key(
     grants: &ModelGrants<'_>,
-    model: &str,
+    asked: Asked<'_>,
     model_groups: &[String],
 ) -> Result<(), ModelListOwner> {
-    beyond_key(grants, model, model_groups, Listing::default())
+    beyond_key(grants, asked, model_groups, Listing::default())
 }
 
 fn beyond_key(
     grants: &ModelGrants<'_>,
-    model: &str,
+    asked: Asked<'_>,
     groups: &[String],
     listing: Listing,
 ) -> Result<(), ModelListOwner> {
+    let model = asked.name;
     if let Some(team) = &grants.team {
         let (team_groups, key_assigned) = if listing.ignore_access_groups {
             (&[][..], &[][..])
@@ -178,7 +215,8 @@ fn beyond_key(
         let key_decides = listing.key_list_replaces_team
             && !grants.key.is_empty()
             && !grants.key.iter().any(|m| m == ALL_TEAM_MODELS);
-        let team_allows = allows(team.models, model, groups, listing)
+        let team_allows = asked.passes_key_and_team_lists
+            || allows(team.models, model, groups, listing)
             || fallback_allows(team_groups, model, groups, listing)
             || fallback_allows(key_assigned, model, groups, listing);
         if !team_allows && !key_decides {
@@ -199,41 +237,61 @@ fn beyond_key(
     Ok(())
 }
 
-/// Every level, as a call would check them (budgets aside).
+/// Every level, as a call would check them (budgets aside), for a name no alias renames.
 #[cfg(test)]
 pub(crate) fn check_model(
     grants: &ModelGrants<'_>,
     model: &str,
     model_groups: &[String],
 ) -> Result<(), ModelListOwner> {
-    check_key_level(grants, model, model_groups)?;
-    check_beyond_key(grants, model, model_groups)
+    check_key_level(grants, Asked::plain(model), model_groups)?;
+    check_beyond_key(grants, Asked::plain(model), model_groups)
 }
 
-/// The models of `catalog` (public name, config access groups) the caller sees listed: exactly
-/// those it may call, unless `listing` reproduces a listing bug. Order and duplicates follow the
-/// catalog's first occurrence of each name.
+/// The names the caller sees listed: exactly those it may call, unless `listing` reproduces a
+/// listing bug. The candidates are the names of `catalog` (public name, config access groups) in
+/// their first order, then the team's and the key's alias names; a name is listed when the model
+/// it is served by is in the catalog and every list allows that call.
 pub(crate) fn visible_models<'c>(
-    grants: &ModelGrants<'_>,
+    grants: &ModelGrants<'c>,
     catalog: &'c [(String, Vec<String>)],
     listing: Listing,
+    rules: AliasRules,
 ) -> Vec<&'c str> {
-    let mut out: Vec<&str> = Vec::new();
-    for (name, groups) in catalog {
-        if out.contains(&name.as_str()) {
-            continue;
-        }
-        let shown = key_level(grants, name, groups, listing).and_then(|()| beyond_key(grants, name, groups, listing));
-        if shown.is_ok() {
-            out.push(name);
+    let mut candidates: Vec<&'c str> = Vec::new();
+    let alias_names = if listing.drop_aliases { Vec::new() } else { grants.aliases.names() };
+    for name in catalog.iter().map(|(n, _)| n.as_str()).chain(alias_names) {
+        if !candidates.contains(&name) {
+            candidates.push(name);
         }
     }
-    out
+    candidates
+        .into_iter()
+        .filter(|name| {
+            let served = grants.aliases.resolve(name, rules).served;
+            let Some((_, groups)) = catalog.iter().find(|(n, _)| n == served) else {
+                return false;
+            };
+            let passes = |asked: Asked<'_>| {
+                key_level(grants, asked, groups, listing)
+                    .and_then(|()| beyond_key(grants, asked, groups, listing))
+                    .is_ok()
+            };
+            let unresolved = Asked { name, passes_key_and_team_lists: false };
+            passes(Asked::resolve(grants, name, rules)) || (listing.names_pass_unresolved && passes(unresolved))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests_support {
+    pub(super) use super::tests::{Who, catalog};
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::authz::model_alias::AliasMap;
     use rstest::rstest;
 
     fn list(items: &[&str]) -> Vec<String> {
@@ -263,34 +321,44 @@ mod tests {
 
     /// The lists of one caller, by name, so each table row reads as a situation.
     #[derive(Default)]
-    struct Who {
+    pub(super) struct Who {
         key: Vec<String>,
         key_groups: Vec<String>,
         key_assigned: Vec<String>,
         team: Option<(Vec<String>, Vec<String>, Vec<String>)>,
         user: Option<Vec<String>>,
+        key_aliases: AliasMap,
+        team_aliases: AliasMap,
     }
 
     impl Who {
-        fn key(models: &[&str]) -> Who {
+        pub(super) fn key_aliases(mut self, pairs: &[(&str, &str)]) -> Who {
+            self.key_aliases = AliasMap::of(pairs);
+            self
+        }
+        pub(super) fn team_aliases(mut self, pairs: &[(&str, &str)]) -> Who {
+            self.team_aliases = AliasMap::of(pairs);
+            self
+        }
+        pub(super) fn key(models: &[&str]) -> Who {
             Who { key: list(models), ..Who::default() }
         }
-        fn key_groups(mut self, models: &[&str], assigned: bool) -> Who {
+        pub(super) fn key_groups(mut self, models: &[&str], assigned: bool) -> Who {
             self.key_groups = list(models);
             if assigned {
                 self.key_assigned = list(models);
             }
             self
         }
-        fn team(mut self, models: &[&str], groups: &[&str], member: &[&str]) -> Who {
+        pub(super) fn team(mut self, models: &[&str], groups: &[&str], member: &[&str]) -> Who {
             self.team = Some((list(models), list(groups), list(member)));
             self
         }
-        fn user(mut self, models: &[&str]) -> Who {
+        pub(super) fn user(mut self, models: &[&str]) -> Who {
             self.user = Some(list(models));
             self
         }
-        fn grants(&self) -> ModelGrants<'_> {
+        pub(super) fn grants(&self) -> ModelGrants<'_> {
             ModelGrants {
                 key: &self.key,
                 key_group_models: &self.key_groups,
@@ -301,6 +369,7 @@ mod tests {
                     member_allowed,
                 }),
                 user: self.user.as_deref(),
+                aliases: Aliases { team: self.team.as_ref().map(|_| &self.team_aliases), key: Some(&self.key_aliases) },
             }
         }
     }
@@ -340,7 +409,7 @@ mod tests {
         assert_eq!(check_model(&who.grants(), model, &[]), expected);
     }
 
-    fn catalog(names: &[&str]) -> Vec<(String, Vec<String>)> {
+    pub(super) fn catalog(names: &[&str]) -> Vec<(String, Vec<String>)> {
         names.iter().map(|n| (n.to_string(), vec![])).collect()
     }
 
@@ -356,7 +425,7 @@ mod tests {
         let mut models = catalog(&["a", "b", "c", "c2", "a"]);
         models[1].1 = list(&["grp"]);
         let grants = who.grants();
-        let shown = visible_models(&grants, &models, Listing::default());
+        let shown = visible_models(&grants, &models, Listing::default(), AliasRules::default());
         for (name, groups) in &models {
             assert_eq!(shown.contains(&name.as_str()), check_model(&grants, name, groups).is_ok(), "{name}");
         }
@@ -373,7 +442,73 @@ mod tests {
     fn each_listing_quirk_drops_one_source(#[case] quirk: Quirk, #[case] who: Who, #[case] expected: &[&str]) {
         let models = catalog(&["a", "b", "c"]);
         let listing = Listing::for_quirks(Quirks::NONE.with(quirk));
-        assert_eq!(visible_models(&who.grants(), &models, listing), expected);
-        assert_ne!(visible_models(&who.grants(), &models, Listing::default()), expected, "the quirk changes the list");
+        let rules = AliasRules::default();
+        assert_eq!(visible_models(&who.grants(), &models, listing, rules), expected);
+        assert_ne!(
+            visible_models(&who.grants(), &models, Listing::default(), rules),
+            expected,
+            "the quirk changes the list"
+        );
+    }
+}
+
+#[cfg(test)]
+mod alias_tests {
+    //! Aliases rename and never grant: every list decides on the model that serves the call.
+
+    use super::tests_support::*;
+    use super::*;
+    use ModelListOwner::{Key, Team, User};
+    use rstest::rstest;
+
+    #[rstest]
+    #[case::key_alias_of_an_allowed_model(Who::key(&["a"]).key_aliases(&[("x", "a")]), "x", &[], Ok(()))]
+    #[case::allowing_the_alias_name_is_not_enough(Who::key(&["x"]).key_aliases(&[("x", "a")]), "x", &[], Err(Key))]
+    #[case::owner_aliases_an_allowed_name_away(Who::key(&["a"]).key_aliases(&[("a", "b")]), "a", &[], Err(Key))]
+    #[case::key_alias_past_the_team(Who::key(&[]).key_aliases(&[("a", "b")]).team(&["a"], &[], &[]), "a", &[], Err(Team))]
+    #[case::key_alias_past_the_user(Who::key(&[]).key_aliases(&[("a", "b")]).user(&["a"]), "a", &[], Err(User))]
+    #[case::open_key_alias(Who::key(&[]).key_aliases(&[("x", "b")]), "x", &[], Ok(()))]
+    #[case::team_alias_within_the_team(Who::key(&[]).team(&["a", "b"], &[], &[]).team_aliases(&[("x", "b")]), "x", &[], Ok(()))]
+    #[case::team_alias_outside_the_team(Who::key(&[]).team(&["a"], &[], &[]).team_aliases(&[("x", "b")]), "x", &[], Err(Team))]
+    #[case::team_alias_past_the_key(Who::key(&["a"]).team(&["a", "b"], &[], &[]).team_aliases(&[("x", "b")]), "x", &[], Err(Key))]
+    #[case::team_alias_past_the_member(Who::key(&[]).team(&["a", "b"], &[], &["a"]).team_aliases(&[("x", "b")]), "x", &[], Err(Team))]
+    #[case::quirk_refuses_an_alias_of_an_allowed_model(Who::key(&["a"]).key_aliases(&[("x", "a")]), "x", &[Quirk::KeyAliasCheckedBeforeResolution], Err(Key))]
+    #[case::quirk_serves_what_the_owner_aliased(Who::key(&["a"]).key_aliases(&[("a", "b")]), "a", &[Quirk::KeyAliasCheckedBeforeResolution], Ok(()))]
+    #[case::quirk_serves_past_the_user(Who::key(&[]).key_aliases(&[("a", "b")]).user(&["a"]), "a", &[Quirk::KeyAliasCheckedBeforeResolution], Ok(()))]
+    #[case::quirk_team_alias_past_the_key(Who::key(&["a"]).team(&["a"], &[], &[]).team_aliases(&[("x", "b")]), "x", &[Quirk::TeamAliasBypassesModelLists], Ok(()))]
+    #[case::quirk_team_alias_still_meets_the_member(Who::key(&[]).team(&["a", "b"], &[], &["a"]).team_aliases(&[("x", "b")]), "x", &[Quirk::TeamAliasBypassesModelLists], Err(Team))]
+    fn aliases_rename_and_never_grant(
+        #[case] who: Who,
+        #[case] requested: &str,
+        #[case] quirks: &[Quirk],
+        #[case] expected: Result<(), ModelListOwner>,
+    ) {
+        let grants = who.grants();
+        let asked = Asked::resolve(&grants, requested, rules(quirks));
+        let got = check_key_level(&grants, asked, &[]).and_then(|()| check_beyond_key(&grants, asked, &[]));
+        assert_eq!(got, expected);
+    }
+
+    #[rstest]
+    #[case::alias_of_an_allowed_model(Who::key(&["a"]).key_aliases(&[("x", "a")]), &[], &["a", "x"])]
+    #[case::alias_name_in_the_key_list(Who::key(&["x"]).key_aliases(&[("x", "a")]), &[], &[])]
+    #[case::shadowed_model(Who::key(&["a"]).key_aliases(&[("a", "b")]), &[], &[])]
+    #[case::open_key(Who::key(&[]).key_aliases(&[("x", "b"), ("gone", "nowhere")]), &[], &["a", "b", "c", "x"])]
+    #[case::team_alias(Who::key(&[]).team(&["a", "b"], &[], &[]).team_aliases(&[("x", "b"), ("y", "c")]), &[], &["a", "b", "x"])]
+    #[case::listing_drops_aliases(Who::key(&[]).team(&["a", "b"], &[], &[]).team_aliases(&[("x", "b")]), &[Quirk::ListingDropsAliases], &["a", "b"])]
+    #[case::unresolved_alias_name_in_the_key_list(Who::key(&["x"]).key_aliases(&[("x", "a")]), &[Quirk::ListingIgnoresKeyAliases], &["x"])]
+    #[case::unresolved_shadowed_model(Who::key(&[]).key_aliases(&[("a", "b")]).team(&["a"], &[], &[]), &[Quirk::ListingIgnoresKeyAliases], &["a"])]
+    #[case::corrected_shadowed_model(Who::key(&[]).key_aliases(&[("a", "b")]).team(&["a"], &[], &[]), &[], &[])]
+    #[case::quirk_lists_the_shadowed_model(Who::key(&["a"]).key_aliases(&[("a", "b")]), &[Quirk::KeyAliasCheckedBeforeResolution], &["a"])]
+    fn the_listing_is_what_answers(#[case] who: Who, #[case] quirks: &[Quirk], #[case] expected: &[&str]) {
+        let models = catalog(&["a", "b", "c"]);
+        let quirks_set = quirks.iter().fold(Quirks::NONE, |q, k| q.with(*k));
+        let grants = who.grants();
+        let shown = visible_models(&grants, &models, Listing::for_quirks(quirks_set), rules(quirks));
+        assert_eq!(shown, expected);
+    }
+
+    fn rules(quirks: &[Quirk]) -> AliasRules {
+        AliasRules::for_quirks(quirks.iter().fold(Quirks::NONE, |q, k| q.with(*k)))
     }
 }

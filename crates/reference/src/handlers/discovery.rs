@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::model_scope::{self, CallerModels};
 use crate::Quirk;
-use crate::authz::{Listing, visible_models};
+use crate::authz::{AliasRules, Listing, visible_models};
 use crate::deployment::Deployment;
 use crate::error::ProxyError;
 use crate::request::Authed;
@@ -45,10 +45,21 @@ async fn visible_deployments(state: &AppState, authed: &Authed) -> Result<(Vec<D
             }
             all
         }
-        Some(models) => visible_models(&models.grants(), &catalog, Listing::for_quirks(state.store.quirks()))
-            .into_iter()
-            .map(str::to_string)
-            .collect(),
+        Some(models) => {
+            let quirks = state.store.quirks();
+            let grants = models.grants();
+            let names = visible_models(&grants, &catalog, Listing::for_quirks(quirks), AliasRules::for_quirks(quirks));
+            // An alias is shown as the deployments that serve it, under the alias's name.
+            let mut shown = Vec::new();
+            for d in &deployments {
+                for name in
+                    names.iter().filter(|n| grants.aliases.resolve(n, AliasRules::default()).served == d.model_name)
+                {
+                    shown.push(Deployment { model_name: name.to_string(), ..d.clone() });
+                }
+            }
+            return Ok((shown, names.into_iter().map(str::to_string).collect()));
+        }
     };
     let shown = deployments.into_iter().filter(|d| names.contains(&d.model_name)).collect();
     Ok((shown, names))

@@ -14,7 +14,10 @@ use serde_json::Value;
 use super::model_scope::{self, CallerModels};
 use super::new_id;
 use crate::auth::authenticate_with_key;
-use crate::authz::{KeyFacts, LlmDenial, LlmRequest, MemberFacts, TeamFacts, UserFacts, check_llm_request};
+use crate::authz::{
+    AliasRules, KeyFacts, LlmDenial, LlmRequest, MemberFacts, ModelBudgetFacts, TeamFacts, UserFacts, budget_for,
+    check_llm_request, parse_model_max_budget, window_start,
+};
 use crate::deployment::Deployment;
 use crate::domain::{Key, Team, User};
 use crate::error::{ProxyError, py_float};
@@ -86,7 +89,13 @@ async fn load_subject(state: &AppState, key: Key) -> Result<Subject, ProxyError>
     Ok(Subject { key, team, user, models })
 }
 
-async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[Deployment]) -> Result<(), ProxyError> {
+async fn check(
+    state: &AppState,
+    subject: &Subject,
+    model: &str,
+    served: &str,
+    deployments: &[Deployment],
+) -> Result<(), ProxyError> {
     let groups: Vec<String> = deployments.iter().flat_map(Deployment::access_groups).collect();
     let free = !deployments.is_empty() && deployments.iter().all(|d| d.pricing().explicitly_free);
     let key_spend = state.store.current_spend(&Entity::Key(subject.key.token.clone())).await?;
@@ -109,12 +118,25 @@ async fn check(state: &AppState, subject: &Subject, model: &str, deployments: &[
         }
         _ => None,
     };
+    // A stored map was validated on write; one that no longer reads limits nothing.
+    let model_budget = budget_for(&parse_model_max_budget(&subject.key.model_max_budget).unwrap_or_default(), served);
+    let model_spend = match &model_budget {
+        Some(b) => state.store.key_model_spend(&subject.key.token, served, window_start(b, Utc::now())).await?,
+        None => 0.0,
+    };
     let request = LlmRequest {
         model,
         model_groups: &groups,
+        alias_rules: AliasRules::for_quirks(state.store.quirks()),
         grants: subject.models.grants(),
         free_model: free,
         key: KeyFacts {
+            token: &subject.key.token,
+            model_budget: model_budget.as_ref().map(|b| ModelBudgetFacts {
+                model: served,
+                limit: b.limit,
+                spend: model_spend,
+            }),
             max_budget: subject.key.max_budget,
             spend: key_spend,
             key_alias: subject.key.key_alias.as_deref(),
@@ -149,15 +171,21 @@ async fn complete(
     let Some(model) = model else {
         return Err(invalid_model(endpoint, "None"));
     };
-    let deployments = storage::deployments_named(state.store.uncached_tables(), &model).await?;
     let subject = match key {
         Some(k) => Some(load_subject(state, k).await?),
         None => None,
     };
+    // The team's and the key's aliases pick the model group that serves the call; the checks decide
+    // on that group, and the client still sees the name it sent.
+    let served = match &subject {
+        Some(s) => s.models.grants().aliases.resolve(&model, AliasRules::default()).served.to_string(),
+        None => model.clone(),
+    };
+    let deployments = storage::deployments_named(state.store.uncached_tables(), &served).await?;
     if let Some(subject) = &subject {
-        check(state, subject, &model, &deployments).await?;
+        check(state, subject, &model, &served, &deployments).await?;
     }
-    let deployment = deployments.first().ok_or_else(|| invalid_model(endpoint, &model))?;
+    let deployment = deployments.first().ok_or_else(|| invalid_model(endpoint, &served))?;
     let target = deployment.upstream().ok_or_else(|| {
         ProxyError::internal(format!(
             "litellm.APIConnectionError: model={model} has no api_base; the reference proxy calls no provider directly"
@@ -166,7 +194,7 @@ async fn complete(
     let completion = upstream::call(&target, endpoint, &body).await?;
     let cost = deployment.pricing().cost(completion.prompt_tokens, completion.completion_tokens);
     if let Some(subject) = &subject {
-        record(state, subject, &model, &completion, cost, started).await?;
+        record(state, subject, &served, &completion, cost, started).await?;
         state.store.after_request(&subject.key, subject.team.as_ref());
     }
     let mut response = Json(upstream::client_response(&completion, endpoint, &model)).into_response();

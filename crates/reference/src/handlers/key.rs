@@ -6,7 +6,7 @@ use base64::Engine;
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
 use super::access_group;
 use super::{ObjectPermissionRequest, double_option, save_permission, to_value, with_field, wrapped, wrapped_dict};
@@ -42,6 +42,8 @@ pub(crate) struct GenerateKeyRequest {
     object_permission: Option<ObjectPermissionRequest>,
     #[serde(default)]
     blocked: bool,
+    aliases: Option<Map<String, Value>>,
+    model_max_budget: Option<Map<String, Value>>,
 }
 
 /// `sk-` + URL-safe base64 of 16 random bytes, as LiteLLM generates them.
@@ -329,6 +331,8 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         key_type: Some(req.key_type.clone().unwrap_or_else(|| "default".into())),
         tpm_limit: req.tpm_limit,
         rpm_limit: req.rpm_limit,
+        aliases: Value::Object(req.aliases.clone().unwrap_or_default()),
+        model_max_budget: checked_model_max_budget(req.model_max_budget.clone())?.unwrap_or_else(|| json!({})),
         ..new_key_row(&raw, owner, caller)
     };
     if state.store.key_uncached(&key.token).await?.is_some() {
@@ -344,6 +348,15 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         map.insert("duration".into(), json!(req.duration));
     }
     Ok(Json(body))
+}
+
+/// A sent `model_max_budget`, once every entry reads as a budget.
+fn checked_model_max_budget(budgets: Option<Map<String, Value>>) -> Result<Option<Value>, ProxyError> {
+    let Some(budgets) = budgets else { return Ok(None) };
+    let value = Value::Object(budgets);
+    authz::parse_model_max_budget(&value)
+        .map_err(|e| ProxyError::handler_dict(400, &format!("Invalid model_max_budget: {e}")))?;
+    Ok(Some(value))
 }
 
 /// A key row as `/key/generate` and `/key/regenerate` answer it: with the raw key (shown this once)
@@ -429,6 +442,8 @@ pub(crate) struct UpdateKeyRequest {
     object_permission: Option<ObjectPermissionRequest>,
     allowed_routes: Option<Vec<String>>,
     organization_id: Option<String>,
+    aliases: Option<Map<String, Value>>,
+    model_max_budget: Option<Map<String, Value>>,
 }
 
 /// The key-within-team model ceiling, with the team's access-group models and every deployment's
@@ -626,6 +641,12 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     }
     if let Some(blocked) = req.blocked {
         key.blocked = blocked;
+    }
+    if let Some(aliases) = req.aliases.clone() {
+        key.aliases = Value::Object(aliases);
+    }
+    if let Some(budgets) = checked_model_max_budget(req.model_max_budget.clone())? {
+        key.model_max_budget = budgets;
     }
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);

@@ -4,7 +4,7 @@
 //! disagree about a caller.
 
 use crate::Quirk;
-use crate::authz::{ModelGrants, TeamGrant};
+use crate::authz::{AliasMap, Aliases, ModelGrants, TeamGrant};
 use crate::domain::{Key, Team, User};
 use crate::error::ProxyError;
 use crate::{AppState, storage};
@@ -17,6 +17,8 @@ pub(crate) struct CallerModels {
     key_assigned_group_models: Vec<String>,
     team: Option<(Vec<String>, Vec<String>, Vec<String>)>,
     user: Option<Vec<String>>,
+    key_aliases: AliasMap,
+    team_aliases: Option<AliasMap>,
 }
 
 impl CallerModels {
@@ -31,6 +33,7 @@ impl CallerModels {
                 member_allowed,
             }),
             user: self.user.as_deref(),
+            aliases: Aliases { team: self.team_aliases.as_ref(), key: Some(&self.key_aliases) },
         }
     }
 }
@@ -63,7 +66,12 @@ pub(crate) async fn load(
     ids.sort();
     ids.dedup();
     let groups = crate::mcp::storage::access_groups_by_ids(state.store.uncached_tables(), &ids).await?;
-    let mut models = CallerModels { key: key.models.clone(), ..CallerModels::default() };
+    let mut models = CallerModels {
+        key: key.models.clone(),
+        key_aliases: AliasMap::from_json(&key.aliases),
+        team_aliases: team.map(|t| AliasMap::from_json(&t.model_aliases)),
+        ..CallerModels::default()
+    };
     let mut team_group_models = Vec::new();
     for group in &groups {
         if key.access_group_ids.contains(&group.access_group_id) {

@@ -6,7 +6,7 @@ use axum::extract::State;
 use axum::http::Uri;
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use sqlx::types::Json as DbJson;
 
 use super::{
@@ -40,6 +40,7 @@ pub(crate) struct NewTeamRequest {
     object_permission: Option<ObjectPermissionRequest>,
     #[serde(default)]
     access_group_ids: Vec<String>,
+    model_aliases: Option<Map<String, Value>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -153,6 +154,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         tpm_limit: req.tpm_limit,
         rpm_limit: req.rpm_limit,
         budget_duration: req.budget_duration.clone(),
+        model_aliases: Value::Object(req.model_aliases.clone().unwrap_or_default()),
         created_at: now,
         updated_at: now,
     };
@@ -217,6 +219,7 @@ pub(crate) struct UpdateTeamRequest {
     budget_duration: Option<String>,
     object_permission: Option<ObjectPermissionRequest>,
     access_group_ids: Option<Vec<String>>,
+    model_aliases: Option<Map<String, Value>>,
 }
 
 pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
@@ -261,6 +264,9 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     }
     if let Some(blocked) = req.blocked {
         team.blocked = blocked;
+    }
+    if let Some(aliases) = &req.model_aliases {
+        team.model_aliases = Value::Object(aliases.clone());
     }
     team.tpm_limit = req.tpm_limit.or(team.tpm_limit);
     team.rpm_limit = req.rpm_limit.or(team.rpm_limit);

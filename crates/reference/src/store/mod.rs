@@ -350,6 +350,16 @@ impl Store {
         sql::record_spend(&self.db, log).await
     }
 
+    /// What the key spent on `model` since `since` (its per-model budget's window).
+    pub async fn key_model_spend(
+        &self,
+        token: &str,
+        model: &str,
+        since: chrono::DateTime<chrono::Utc>,
+    ) -> sqlx::Result<f64> {
+        sql::key_model_spend(&self.db, token, model, since).await
+    }
+
     /// Creates a user; a taken `user_id` or `user_email` is a unique violation.
     pub async fn insert_user(&self, user: &User) -> sqlx::Result<()> {
         sql::insert_user(&self.db, user).await?;
