@@ -94,6 +94,8 @@ registry! {
         "model listings leave out the team's and the key's alias names, which calls serve";
     ListingIgnoresKeyAliases => "listing_ignores_key_aliases", "not filed upstream (seen on LiteLLM 1.109.1)",
         "model listings also show a name the model lists allow as sent, though the key's aliases send it to a model they refuse, so a listed name answers 403";
+    RouterSettingsAliasIgnored => "router_settings_alias_ignored", "BerriAI/litellm#35486",
+        "a key's or team's router_settings.model_group_alias is stored and shown but never applied, so the call is served by the model group named";
 }
 
 impl Quirk {

@@ -62,6 +62,9 @@ pub(crate) struct Team {
     /// it in a model table row, not in the team's own row.
     #[serde(skip)]
     pub model_aliases: Value,
+    /// `router_settings`; its `model_group_alias` renames what the team's keys ask for.
+    #[serde(skip)]
+    pub router_settings: Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -98,6 +101,8 @@ pub(crate) struct Key {
     pub aliases: Value,
     /// `model_max_budget`: per-model spend limits, `{model: {budget_limit, time_period}}`.
     pub model_max_budget: Value,
+    /// `router_settings`; its `model_group_alias` renames what this key asks for.
+    pub router_settings: Value,
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -130,6 +135,7 @@ impl Key {
             rpm_limit: None,
             aliases: Value::Object(Default::default()),
             model_max_budget: Value::Object(Default::default()),
+            router_settings: Value::Object(Default::default()),
             updated_by: created_by.clone(),
             created_by,
             created_at: now,

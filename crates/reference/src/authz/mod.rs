@@ -116,6 +116,7 @@ pub(crate) mod fixtures {
             rpm_limit: None,
             budget_duration: None,
             model_aliases: serde_json::json!({}),
+            router_settings: serde_json::json!({}),
             created_at: Utc::now(),
             updated_at: Utc::now(),
         }

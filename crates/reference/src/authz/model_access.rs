@@ -369,7 +369,11 @@ mod tests {
                     member_allowed,
                 }),
                 user: self.user.as_deref(),
-                aliases: Aliases { team: self.team.as_ref().map(|_| &self.team_aliases), key: Some(&self.key_aliases) },
+                aliases: Aliases {
+                    router: None,
+                    team: self.team.as_ref().map(|_| &self.team_aliases),
+                    key: Some(&self.key_aliases),
+                },
             }
         }
     }

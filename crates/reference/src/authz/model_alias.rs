@@ -1,6 +1,7 @@
-//! Model aliases: the name a client sends, and the model group that serves it. A team's
-//! `model_aliases` apply first, then the key's `aliases` on what the team's gave, as LiteLLM
-//! rewrites the request before routing it.
+//! Model aliases: the name a client sends, and the model group that serves it. The
+//! `model_group_alias` of the key's `router_settings` (else of its team's) applies first, then the
+//! team's `model_aliases`, then the key's `aliases` on what those gave, as LiteLLM 1.109 rewrites
+//! the request before routing it.
 //!
 //! An alias renames; it never grants. Every model list decides on the model that will serve the
 //! call, so neither a key's owner (who may set the key's aliases) nor a team alias reaches a model
@@ -31,6 +32,19 @@ impl AliasMap {
         AliasMap(pairs)
     }
 
+    /// The `model_group_alias` of a `router_settings` object, whose entries are a target or
+    /// `{"model": target, "hidden": bool}`.
+    pub fn from_router_settings(settings: &Value) -> AliasMap {
+        let entries = settings.get("model_group_alias").and_then(Value::as_object).into_iter().flatten();
+        let pairs = entries
+            .filter_map(|(name, entry)| {
+                let target = entry.get("model").unwrap_or(entry).as_str().filter(|t| !t.is_empty())?;
+                Some((name.clone(), target.to_string()))
+            })
+            .collect();
+        AliasMap(pairs)
+    }
+
     #[cfg(test)]
     pub fn of(pairs: &[(&str, &str)]) -> AliasMap {
         AliasMap(pairs.iter().map(|(a, b)| (a.to_string(), b.to_string())).collect())
@@ -45,9 +59,11 @@ impl AliasMap {
     }
 }
 
-/// The aliases in force for one key: its team's and its own.
+/// The aliases in force for one key: the router settings' (the key's, else its team's), its
+/// team's and its own.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Aliases<'a> {
+    pub router: Option<&'a AliasMap>,
     pub team: Option<&'a AliasMap>,
     pub key: Option<&'a AliasMap>,
 }
@@ -57,6 +73,7 @@ pub(crate) struct Aliases<'a> {
 pub(crate) struct AliasRules {
     check_before_key_alias: bool,
     team_alias_passes_lists: bool,
+    router_alias_ignored: bool,
 }
 
 impl AliasRules {
@@ -64,6 +81,7 @@ impl AliasRules {
         AliasRules {
             check_before_key_alias: quirks.contains(Quirk::KeyAliasCheckedBeforeResolution),
             team_alias_passes_lists: quirks.contains(Quirk::TeamAliasBypassesModelLists),
+            router_alias_ignored: quirks.contains(Quirk::RouterSettingsAliasIgnored),
         }
     }
 }
@@ -83,7 +101,7 @@ impl<'a> Aliases<'a> {
     /// Every alias name, the team's first, each once.
     pub fn names(&self) -> Vec<&'a str> {
         let mut out: Vec<&'a str> = Vec::new();
-        for map in [self.team, self.key].into_iter().flatten() {
+        for map in [self.router, self.team, self.key].into_iter().flatten() {
             for name in map.names() {
                 if !out.contains(&name) {
                     out.push(name);
@@ -94,6 +112,8 @@ impl<'a> Aliases<'a> {
     }
 
     pub fn resolve(&self, requested: &'a str, rules: AliasRules) -> Resolved<'a> {
+        let router = self.router.filter(|_| !rules.router_alias_ignored);
+        let requested = router.and_then(|m| m.target(requested)).unwrap_or(requested);
         let team_target = self.team.and_then(|m| m.target(requested));
         let after_team = team_target.unwrap_or(requested);
         let served = self.key.and_then(|m| m.target(after_team)).unwrap_or(after_team);
@@ -125,6 +145,9 @@ mod tests {
     #[case::team_alias_still_applies_first("tk", &[Quirk::KeyAliasCheckedBeforeResolution], "b", "x", false)]
     #[case::team_alias_passes("t", &[Quirk::TeamAliasBypassesModelLists], "c", "c", true)]
     #[case::key_alias_never_passes("x", &[Quirk::TeamAliasBypassesModelLists], "b", "b", false)]
+    #[case::router_alias_first("r", &[], "c", "c", false)]
+    #[case::router_alias_alone("rr", &[], "z", "z", false)]
+    #[case::router_alias_ignored("rr", &[Quirk::RouterSettingsAliasIgnored], "rr", "rr", false)]
     fn resolution(
         #[case] requested: &str,
         #[case] quirks: &[Quirk],
@@ -134,7 +157,8 @@ mod tests {
     ) {
         let team = AliasMap::of(&[("t", "c"), ("tk", "x")]);
         let key = AliasMap::of(&[("x", "b"), ("a", "b")]);
-        let aliases = Aliases { team: Some(&team), key: Some(&key) };
+        let router = AliasMap::of(&[("r", "t"), ("rr", "z")]);
+        let aliases = Aliases { router: Some(&router), team: Some(&team), key: Some(&key) };
         let got = aliases.resolve(requested, quirky(quirks));
         assert_eq!(got, Resolved { served, checked, passes_key_and_team_lists: passes });
     }
@@ -152,6 +176,15 @@ mod tests {
     fn names_are_the_teams_first_each_once() {
         let team = AliasMap::of(&[("t", "c"), ("x", "a")]);
         let key = AliasMap::of(&[("x", "b"), ("k", "b")]);
-        assert_eq!(Aliases { team: Some(&team), key: Some(&key) }.names(), ["t", "x", "k"]);
+        let router = AliasMap::of(&[("r", "a"), ("t", "b")]);
+        let aliases = Aliases { router: Some(&router), team: Some(&team), key: Some(&key) };
+        assert_eq!(aliases.names(), ["r", "t", "x", "k"]);
+    }
+
+    #[test]
+    fn router_settings_take_both_entry_shapes() {
+        let settings = serde_json::json!({"model_group_alias": {"a": "b", "c": {"model": "d", "hidden": true}, "e": 1}, "num_retries": 2});
+        assert_eq!(AliasMap::from_router_settings(&settings), AliasMap::of(&[("a", "b"), ("c", "d")]));
+        assert_eq!(AliasMap::from_router_settings(&serde_json::json!({})), AliasMap::default());
     }
 }

@@ -48,13 +48,12 @@ async fn visible_deployments(state: &AppState, authed: &Authed) -> Result<(Vec<D
         Some(models) => {
             let quirks = state.store.quirks();
             let grants = models.grants();
-            let names = visible_models(&grants, &catalog, Listing::for_quirks(quirks), AliasRules::for_quirks(quirks));
+            let rules = AliasRules::for_quirks(quirks);
+            let names = visible_models(&grants, &catalog, Listing::for_quirks(quirks), rules);
             // An alias is shown as the deployments that serve it, under the alias's name.
             let mut shown = Vec::new();
             for d in &deployments {
-                for name in
-                    names.iter().filter(|n| grants.aliases.resolve(n, AliasRules::default()).served == d.model_name)
-                {
+                for name in names.iter().filter(|n| grants.aliases.resolve(n, rules).served == d.model_name) {
                     shown.push(Deployment { model_name: name.to_string(), ..d.clone() });
                 }
             }

@@ -178,7 +178,9 @@ async fn complete(
     // The team's and the key's aliases pick the model group that serves the call; the checks decide
     // on that group, and the client still sees the name it sent.
     let served = match &subject {
-        Some(s) => s.models.grants().aliases.resolve(&model, AliasRules::default()).served.to_string(),
+        Some(s) => {
+            s.models.grants().aliases.resolve(&model, AliasRules::for_quirks(state.store.quirks())).served.to_string()
+        }
         None => model.clone(),
     };
     let deployments = storage::deployments_named(state.store.uncached_tables(), &served).await?;

@@ -44,6 +44,7 @@ pub(crate) struct GenerateKeyRequest {
     blocked: bool,
     aliases: Option<Map<String, Value>>,
     model_max_budget: Option<Map<String, Value>>,
+    router_settings: Option<Map<String, Value>>,
 }
 
 /// `sk-` + URL-safe base64 of 16 random bytes, as LiteLLM generates them.
@@ -333,6 +334,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         rpm_limit: req.rpm_limit,
         aliases: Value::Object(req.aliases.clone().unwrap_or_default()),
         model_max_budget: checked_model_max_budget(req.model_max_budget.clone())?.unwrap_or_else(|| json!({})),
+        router_settings: Value::Object(req.router_settings.clone().unwrap_or_default()),
         ..new_key_row(&raw, owner, caller)
     };
     if state.store.key_uncached(&key.token).await?.is_some() {
@@ -444,6 +446,7 @@ pub(crate) struct UpdateKeyRequest {
     organization_id: Option<String>,
     aliases: Option<Map<String, Value>>,
     model_max_budget: Option<Map<String, Value>>,
+    router_settings: Option<Map<String, Value>>,
 }
 
 /// The key-within-team model ceiling, with the team's access-group models and every deployment's
@@ -647,6 +650,9 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     }
     if let Some(budgets) = checked_model_max_budget(req.model_max_budget.clone())? {
         key.model_max_budget = budgets;
+    }
+    if let Some(settings) = req.router_settings.clone() {
+        key.router_settings = Value::Object(settings);
     }
     key.tpm_limit = req.tpm_limit.or(key.tpm_limit);
     key.rpm_limit = req.rpm_limit.or(key.rpm_limit);

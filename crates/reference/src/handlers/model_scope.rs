@@ -19,6 +19,7 @@ pub(crate) struct CallerModels {
     user: Option<Vec<String>>,
     key_aliases: AliasMap,
     team_aliases: Option<AliasMap>,
+    router_aliases: AliasMap,
 }
 
 impl CallerModels {
@@ -33,7 +34,11 @@ impl CallerModels {
                 member_allowed,
             }),
             user: self.user.as_deref(),
-            aliases: Aliases { team: self.team_aliases.as_ref(), key: Some(&self.key_aliases) },
+            aliases: Aliases {
+                router: Some(&self.router_aliases),
+                team: self.team_aliases.as_ref(),
+                key: Some(&self.key_aliases),
+            },
         }
     }
 }
@@ -50,6 +55,16 @@ pub(crate) async fn key_owners(state: &AppState, key: &Key) -> Result<(Option<Te
         _ => None,
     };
     Ok((team, user))
+}
+
+/// The key's router settings decide when it has any, else its team's (LiteLLM reads the whole
+/// object by that precedence, not alias by alias).
+fn router_aliases(key: &Key, team: Option<&Team>) -> AliasMap {
+    let has_settings = |v: &serde_json::Value| v.as_object().is_some_and(|m| !m.is_empty());
+    match team {
+        Some(t) if !has_settings(&key.router_settings) => AliasMap::from_router_settings(&t.router_settings),
+        _ => AliasMap::from_router_settings(&key.router_settings),
+    }
 }
 
 /// Reads what `key` (with its already loaded team, and its user for a personal key) may use. The
@@ -70,6 +85,7 @@ pub(crate) async fn load(
         key: key.models.clone(),
         key_aliases: AliasMap::from_json(&key.aliases),
         team_aliases: team.map(|t| AliasMap::from_json(&t.model_aliases)),
+        router_aliases: router_aliases(key, team),
         ..CallerModels::default()
     };
     let mut team_group_models = Vec::new();

@@ -41,6 +41,7 @@ pub(crate) struct NewTeamRequest {
     #[serde(default)]
     access_group_ids: Vec<String>,
     model_aliases: Option<Map<String, Value>>,
+    router_settings: Option<Map<String, Value>>,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -155,6 +156,7 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         rpm_limit: req.rpm_limit,
         budget_duration: req.budget_duration.clone(),
         model_aliases: Value::Object(req.model_aliases.clone().unwrap_or_default()),
+        router_settings: Value::Object(req.router_settings.clone().unwrap_or_default()),
         created_at: now,
         updated_at: now,
     };
@@ -220,6 +222,7 @@ pub(crate) struct UpdateTeamRequest {
     object_permission: Option<ObjectPermissionRequest>,
     access_group_ids: Option<Vec<String>>,
     model_aliases: Option<Map<String, Value>>,
+    router_settings: Option<Map<String, Value>>,
 }
 
 pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
@@ -267,6 +270,9 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     }
     if let Some(aliases) = &req.model_aliases {
         team.model_aliases = Value::Object(aliases.clone());
+    }
+    if let Some(settings) = &req.router_settings {
+        team.router_settings = Value::Object(settings.clone());
     }
     team.tpm_limit = req.tpm_limit.or(team.tpm_limit);
     team.rpm_limit = req.rpm_limit.or(team.rpm_limit);

@@ -82,8 +82,8 @@ macro_rules! team_insert {
     () => {
         "INSERT INTO teams (team_id, team_alias, organization_id, object_permission_id, members_with_roles,
                             team_member_permissions, access_group_ids, metadata, max_budget, spend, models, blocked,
-                            tpm_limit, rpm_limit, budget_duration, created_at, model_aliases, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,now())"
+                            tpm_limit, rpm_limit, budget_duration, created_at, model_aliases, router_settings, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,now())"
     };
 }
 
@@ -106,6 +106,7 @@ fn bind_team<'q>(query: PgQuery<'q>, t: &'q Team) -> PgQuery<'q> {
         .bind(&t.budget_duration)
         .bind(t.created_at)
         .bind(&t.model_aliases)
+        .bind(&t.router_settings)
 }
 
 pub(super) async fn save_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
@@ -114,7 +115,7 @@ pub(super) async fn save_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
         " ON CONFLICT (team_id) DO UPDATE SET team_alias=$2, organization_id=$3, object_permission_id=$4,
              members_with_roles=$5, team_member_permissions=$6, access_group_ids=$7, metadata=$8, max_budget=$9,
              spend=$10, models=$11, blocked=$12, tpm_limit=$13, rpm_limit=$14, budget_duration=$15, model_aliases=$17,
-             updated_at=now()"
+             router_settings=$18, updated_at=now()"
     );
     bind_team(sqlx::query(sql), t).execute(db).await.map(drop)
 }
@@ -197,8 +198,9 @@ macro_rules! key_insert {
     () => {
         "INSERT INTO verification_tokens (token, key_name, key_alias, user_id, team_id, organization_id, object_permission_id,
              access_group_ids, models, max_budget, spend, budget_duration, expires, blocked, metadata, allowed_routes,
-             key_type, tpm_limit, rpm_limit, created_by, updated_by, created_at, aliases, model_max_budget, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,now())"
+             key_type, tpm_limit, rpm_limit, created_by, updated_by, created_at, aliases, model_max_budget,
+             router_settings, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,now())"
     };
 }
 
@@ -228,6 +230,7 @@ fn bind_key<'q>(query: PgQuery<'q>, k: &'q Key) -> PgQuery<'q> {
         .bind(k.created_at)
         .bind(&k.aliases)
         .bind(&k.model_max_budget)
+        .bind(&k.router_settings)
 }
 
 pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
@@ -236,7 +239,8 @@ pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
         " ON CONFLICT (token) DO UPDATE SET key_name=$2, key_alias=$3, user_id=$4, team_id=$5, organization_id=$6,
              object_permission_id=$7, access_group_ids=$8, models=$9, max_budget=$10, spend=$11, budget_duration=$12,
              expires=$13, blocked=$14, metadata=$15, allowed_routes=$16, key_type=$17, tpm_limit=$18, rpm_limit=$19,
-             updated_by=$21, aliases=$23, model_max_budget=$24, updated_at=now()"
+             updated_by=$21, aliases=$23, model_max_budget=$24, router_settings=$25,
+             updated_at=now()"
     );
     bind_key(sqlx::query(sql), k).execute(db).await.map(drop)
 }
