@@ -113,6 +113,12 @@ fn char_offset(bytes: &[u8], line: usize, column: usize) -> usize {
 }
 
 impl Authed {
+    /// Whether the body carries `field` at all, whatever its value (`null` included): LiteLLM gates
+    /// some fields on their presence (pydantic's `model_fields_set`), not their value.
+    pub fn sends(&self, field: &str) -> bool {
+        self.body.as_object().is_some_and(|m| m.contains_key(field))
+    }
+
     /// Validates the body into the route's request model, with FastAPI's 422 items on failure.
     pub fn parse<T: DeserializeOwned>(&self) -> Result<T, ProxyError> {
         parse_body(&self.body)

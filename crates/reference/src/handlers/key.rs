@@ -285,7 +285,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         other => wrapped(other),
     })?;
     let quirks = state.store.quirks();
-    authz::check_key_permissions_field(caller, sends(&authed.body, "permissions"), quirks).map_err(wrapped_dict)?;
+    authz::check_key_permissions_field(caller, authed.sends("permissions"), quirks).map_err(wrapped_dict)?;
     authz::check_key_guardrail_opt_out(caller, asks_guardrail_opt_out(&authed.body), false, quirks)
         .map_err(wrapped_dict)?;
     if let Some(org) = &req.organization_id {
@@ -491,7 +491,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     let caller = &authed.caller;
     let quirks = state.store.quirks();
     // Refused before the key is read, as LiteLLM 1.109 does.
-    authz::check_key_permissions_field(caller, sends(&authed.body, "permissions"), quirks).map_err(wrapped_dict)?;
+    authz::check_key_permissions_field(caller, authed.sends("permissions"), quirks).map_err(wrapped_dict)?;
     let mut key = key_to_update(&state, &req).await?;
     let stored_opt_out = key.metadata.get(GUARDRAIL_OPT_OUT) == Some(&Value::Bool(true));
     authz::check_key_guardrail_opt_out(caller, asks_guardrail_opt_out(&authed.body), stored_opt_out, quirks)
@@ -516,11 +516,6 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
 
 /// The flag that opts a key out of the proxy's default-on guardrails, top level or in `metadata`.
 const GUARDRAIL_OPT_OUT: &str = "disable_global_guardrails";
-
-/// Whether the request body carries `field` at all, whatever its value (`null` included).
-fn sends(body: &Value, field: &str) -> bool {
-    body.as_object().is_some_and(|m| m.contains_key(field))
-}
 
 /// Whether the request asks to opt its key out of default-on guardrails: a truthy flag (in Python's
 /// sense, as LiteLLM reads it) at the top level or in `metadata`.

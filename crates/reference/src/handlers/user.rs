@@ -239,12 +239,11 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         },
         (None, None) => None,
     };
-    let sent = |field: &str| authed.body.as_object().is_some_and(|m| m.contains_key(field));
     let ask = UserUpdateAsk {
         target: existing.as_ref().map(|u| u.user_id.as_str()),
         sets_role: req.user_role.is_some(),
-        sets_permissions: sent("permissions"),
-        protected: PROTECTED_USER_FIELDS.iter().copied().filter(|f| sent(f)).collect(),
+        sets_permissions: authed.sends("permissions"),
+        protected: PROTECTED_USER_FIELDS.iter().copied().filter(|f| authed.sends(f)).collect(),
     };
     authz::check_user_update(caller, &ask, state.store.quirks()).map_err(user_update_error)?;
     super::key::check_budget_duration(req.budget_duration.as_deref())?;
