@@ -84,28 +84,25 @@ pub(crate) async fn remove_team_membership(db: &PgPool, user_id: &str, team_id: 
         .map(drop)
 }
 
-/// The member's own budget in the team (`max_budget_in_team`), when it has one.
-pub(crate) async fn member_max_budget(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<Option<f64>> {
-    let budget: Option<Option<f64>> = sqlx::query_scalar(
-        "SELECT b.max_budget FROM team_memberships m JOIN budgets b ON b.budget_id = m.budget_id
+/// What a key's user may do within the key's team, on its own: its model scope (`allowed_models`,
+/// empty for none) and its budget (`max_budget_in_team`).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Membership {
+    pub allowed_models: Vec<String>,
+    pub max_budget: Option<f64>,
+}
+
+/// The user's membership in the team; the default when it is no member.
+pub(crate) async fn membership(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<Membership> {
+    let row: Option<(Vec<String>, Option<f64>)> = sqlx::query_as(
+        "SELECT m.allowed_models, b.max_budget FROM team_memberships m LEFT JOIN budgets b ON b.budget_id = m.budget_id
          WHERE m.user_id = $1 AND m.team_id = $2",
     )
     .bind(user_id)
     .bind(team_id)
     .fetch_optional(db)
     .await?;
-    Ok(budget.flatten())
-}
-
-/// The member's own model scope; empty when the user is no member or has none.
-pub(crate) async fn member_allowed_models(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<Vec<String>> {
-    let row: Option<(Vec<String>,)> =
-        sqlx::query_as("SELECT allowed_models FROM team_memberships WHERE user_id = $1 AND team_id = $2")
-            .bind(user_id)
-            .bind(team_id)
-            .fetch_optional(db)
-            .await?;
-    Ok(row.map(|(m,)| m).unwrap_or_default())
+    Ok(row.map(|(allowed_models, max_budget)| Membership { allowed_models, max_budget }).unwrap_or_default())
 }
 
 pub(crate) async fn team_memberships(db: &PgPool, team_id: &str) -> sqlx::Result<Vec<serde_json::Value>> {
@@ -164,19 +161,23 @@ pub(crate) async fn insert_organization(db: &PgPool, o: &Organization, max_budge
 }
 
 /// Saves an organization's alias, models, metadata and `updated_by`, and its budget row's
-/// `max_budget` when one is given.
-pub(crate) async fn update_organization(db: &PgPool, o: &Organization, max_budget: Option<f64>) -> sqlx::Result<()> {
+/// `max_budget` when one is given; returns the saved row, `None` when it is gone.
+pub(crate) async fn update_organization(
+    db: &PgPool,
+    o: &Organization,
+    max_budget: Option<f64>,
+) -> sqlx::Result<Option<Organization>> {
     let mut tx = db.begin().await?;
-    sqlx::query(
+    let saved: Option<Organization> = sqlx::query_as(
         "UPDATE organizations SET organization_alias = $2, models = $3, metadata = $4, updated_by = $5, updated_at = now()
-         WHERE organization_id = $1",
+         WHERE organization_id = $1 RETURNING *",
     )
     .bind(&o.organization_id)
     .bind(&o.organization_alias)
     .bind(&o.models)
     .bind(&o.metadata)
     .bind(&o.updated_by)
-    .execute(&mut *tx)
+    .fetch_optional(&mut *tx)
     .await?;
     if let (Some(max_budget), Some(budget_id)) = (max_budget, &o.budget_id) {
         sqlx::query(
@@ -188,7 +189,8 @@ pub(crate) async fn update_organization(db: &PgPool, o: &Organization, max_budge
         .execute(&mut *tx)
         .await?;
     }
-    tx.commit().await
+    tx.commit().await?;
+    Ok(saved)
 }
 
 pub(crate) async fn budget(db: &PgPool, budget_id: &str) -> sqlx::Result<Option<serde_json::Value>> {

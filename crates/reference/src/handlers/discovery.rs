@@ -27,7 +27,8 @@ async fn caller_models(state: &AppState, authed: &Authed) -> Result<Option<Calle
         return Ok(Some(CallerModels::default()));
     };
     let (team, user) = model_scope::key_owners(state, &key).await?;
-    Ok(Some(model_scope::load(state, &key, team.as_ref(), user.as_ref()).await?))
+    let membership = model_scope::membership(state, &key, team.as_ref()).await?;
+    Ok(Some(model_scope::load(state, &key, team.as_ref(), user.as_ref(), &membership).await?))
 }
 
 /// The deployments the caller sees, in registration order, with the public names they carry.

@@ -23,6 +23,7 @@ use crate::domain::{Key, Team, User};
 use crate::error::{ProxyError, py_float};
 use crate::request::parse_json;
 use crate::spend::{Entity, SpendLog};
+use crate::storage::Membership;
 use crate::upstream::Endpoint;
 use crate::{AppState, storage, upstream};
 
@@ -81,12 +82,15 @@ struct Subject {
     /// The key's user, for a personal key only.
     user: Option<User>,
     models: CallerModels,
+    /// The key's user in the key's team.
+    membership: Membership,
 }
 
 async fn load_subject(state: &AppState, key: Key) -> Result<Subject, ProxyError> {
     let (team, user) = model_scope::key_owners(state, &key).await?;
-    let models = model_scope::load(state, &key, team.as_ref(), user.as_ref()).await?;
-    Ok(Subject { key, team, user, models })
+    let membership = model_scope::membership(state, &key, team.as_ref()).await?;
+    let models = model_scope::load(state, &key, team.as_ref(), user.as_ref(), &membership).await?;
+    Ok(Subject { key, team, user, models, membership })
 }
 
 async fn check(
@@ -109,7 +113,7 @@ async fn check(
     };
     let member = match (&subject.key.user_id, &subject.team) {
         (Some(user), Some(team)) => {
-            let max_budget = storage::member_max_budget(state.store.uncached_tables(), user, &team.team_id).await?;
+            let max_budget = subject.membership.max_budget;
             let spend = match max_budget {
                 Some(_) => state.store.current_spend(&Entity::TeamMember(user.clone(), team.team_id.clone())).await?,
                 None => 0.0,

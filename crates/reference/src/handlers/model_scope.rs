@@ -7,6 +7,7 @@ use crate::Quirk;
 use crate::authz::{AliasMap, Aliases, ModelGrants, TeamGrant};
 use crate::domain::{Key, Team, User};
 use crate::error::ProxyError;
+use crate::storage::Membership;
 use crate::{AppState, storage};
 
 /// The lists, owned, for one request.
@@ -67,14 +68,25 @@ fn router_aliases(key: &Key, team: Option<&Team>) -> AliasMap {
     }
 }
 
-/// Reads what `key` (with its already loaded team, and its user for a personal key) may use. The
-/// database is asked only for what the objects point at: access groups when some are named, the
-/// membership when a team key has a user.
+/// The membership of a team key's user in that team; the default for a key without either.
+pub(crate) async fn membership(state: &AppState, key: &Key, team: Option<&Team>) -> Result<Membership, ProxyError> {
+    match (&key.user_id, team) {
+        (Some(user_id), Some(team)) => {
+            Ok(storage::membership(state.store.uncached_tables(), user_id, &team.team_id).await?)
+        }
+        _ => Ok(Membership::default()),
+    }
+}
+
+/// Reads what `key` (with its already loaded team and membership, and its user for a personal key)
+/// may use. The database is asked only for what the objects point at: access groups when some are
+/// named.
 pub(crate) async fn load(
     state: &AppState,
     key: &Key,
     team: Option<&Team>,
     user: Option<&User>,
+    membership: &Membership,
 ) -> Result<CallerModels, ProxyError> {
     let team_groups = team.map_or(&[][..], |t| t.access_group_ids.as_slice());
     let mut ids: Vec<String> = key.access_group_ids.iter().chain(team_groups).cloned().collect();
@@ -105,13 +117,7 @@ pub(crate) async fn load(
         }
     }
     if let Some(team) = team {
-        let member_allowed = match &key.user_id {
-            Some(user_id) => {
-                storage::member_allowed_models(state.store.uncached_tables(), user_id, &team.team_id).await?
-            }
-            None => Vec::new(),
-        };
-        models.team = Some((team.models.clone(), team_group_models, member_allowed));
+        models.team = Some((team.models.clone(), team_group_models, membership.allowed_models.clone()));
     } else {
         models.user = user.map(|u| u.models.clone());
     }

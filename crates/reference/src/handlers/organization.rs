@@ -142,8 +142,7 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
         org.metadata = Value::Object(merged);
     }
     org.updated_by = authed.caller.user_id.clone();
-    storage::update_organization(state.store.uncached_tables(), &org, req.max_budget).await?;
-    let Some(saved) = storage::organization(state.store.uncached_tables(), org_id).await? else {
+    let Some(saved) = storage::update_organization(state.store.uncached_tables(), &org, req.max_budget).await? else {
         return Err(ProxyError::detail_error(404, format!("Organization not found for organization_id={org_id}")));
     };
     Ok(Json(organization_with_members(&state, &saved).await?))
