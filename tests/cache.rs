@@ -322,3 +322,27 @@ async fn with_stale_key_write_back_traffic_inside_the_ttl_never_meets_the_budget
     p.shutdown().await;
     let _ = server().await.drop_database(&db).await;
 }
+
+/// Explore reuses a proxy across sequences on a database it empties: after `forget`, what the proxy
+/// cached before must not answer for what the database now says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_forgetting_proxy_no_longer_serves_what_it_cached() {
+    let db = database().await;
+    let proxy = proxy(&db, Quirks::NONE).await;
+    let client = reqwest::Client::new();
+    let key = new_key(&client, &proxy.base_url, json!({})).await;
+    let (status, body) = get(&client, &proxy.base_url, "/key/info", &key).await;
+    assert_eq!(status, 200, "{body}");
+    // Behind the proxy's back, so no eviction happens: only the cache answers now.
+    let admin = sqlx::PgPool::connect(&db.url).await.expect("the database answers");
+    sqlx::query("UPDATE verification_tokens SET blocked = true").execute(&admin).await.expect("the update runs");
+    let (status, body) = get(&client, &proxy.base_url, "/key/info", &key).await;
+    assert_eq!(status, 200, "the cached key still answers before forgetting: {body}");
+    proxy.forget();
+    let (status, body) = get(&client, &proxy.base_url, "/key/info", &key).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error"]["message"].as_str().unwrap_or_default().contains("blocked"), "{body}");
+    admin.close().await;
+    proxy.shutdown().await;
+    let _ = server().await.drop_database(&db).await;
+}

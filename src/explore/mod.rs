@@ -198,8 +198,10 @@ pub async fn explore(
     if (config.target.is_reference() || config.against.is_reference()) && pg.is_none() {
         return Err(ExploreError::NoPostgres);
     }
-    let target = Side::open(config.target.clone(), &config.master_key, pg.as_ref(), config.request_timeout);
-    let against = Side::open(config.against.clone(), &config.against_master_key, pg.as_ref(), config.request_timeout);
+    let replicas = config.generator.max_replicas;
+    let target = Side::open(config.target.clone(), &config.master_key, pg.as_ref(), config.request_timeout, replicas);
+    let against =
+        Side::open(config.against.clone(), &config.against_master_key, pg.as_ref(), config.request_timeout, replicas);
     // What a real proxy lacks (a licence, a newer version's route) is left out of the sequences, as a
     // scenario requiring it would be skipped there: it is no divergence in authorization.
     let mut generator = config.generator.clone();

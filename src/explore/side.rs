@@ -5,9 +5,10 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::fresh::Slots;
+use super::fresh::{StationPlan, Stations};
+use super::generate;
 use crate::postgres::PgServer;
-use crate::reference::{self, ProxyConfig, Quirk, Quirks};
+use crate::reference::{self, Quirk, Quirks};
 use crate::runner::{RunOptions, ScenarioOutcome, ScenarioStatus, Target, generate_master_key, run_scenario};
 use crate::scenario::Scenario;
 
@@ -88,31 +89,36 @@ pub struct Side {
 }
 
 enum Engine {
-    /// Sequences run on proxies this side starts itself, on databases emptied between sequences.
-    Reference {
-        slots: Slots,
-        quirks: Quirks,
-        master_key: String,
-        /// The TTL a sequence without its own gets, read from the environment once per run.
-        cache_ttl: Duration,
-    },
+    /// Sequences run on stations: proxies, mocks and a client this side starts once, on databases
+    /// emptied between sequences.
+    Reference(Box<Stations>),
     Url,
 }
 
 impl Side {
-    /// `pg` is needed for a reference side only.
-    pub fn open(spec: SideSpec, master_key: &str, pg: Option<&Arc<PgServer>>, request_timeout: Duration) -> Side {
+    /// `pg` is needed for a reference side only; `replicas` is the most a sequence asks for.
+    pub fn open(
+        spec: SideSpec,
+        master_key: &str,
+        pg: Option<&Arc<PgServer>>,
+        request_timeout: Duration,
+        replicas: usize,
+    ) -> Side {
         let mut options = RunOptions { request_timeout, jobs: 1, ..RunOptions::default() };
         let (target, engine) = match (&spec, pg) {
             (SideSpec::Reference(quirks), Some(pg)) => {
                 options.quirks = *quirks;
-                let engine = Engine::Reference {
-                    slots: Slots::new(Arc::clone(pg)),
+                let plan = StationPlan {
                     quirks: *quirks,
                     master_key: generate_master_key(),
                     cache_ttl: reference::cache_ttl_from_env(),
+                    replicas,
+                    mocks: generate::mocks(),
+                    // The station's proxies are this side's own: no teardown (the database is emptied
+                    // next) and no quirks asked of the runner (they are on in the proxies).
+                    options: RunOptions { keep: true, quirks: Quirks::NONE, ..options.clone() },
                 };
-                (Target::reference(Arc::clone(pg)), engine)
+                (Target::reference(Arc::clone(pg)), Engine::Reference(Box::new(Stations::new(Arc::clone(pg), plan))))
             }
             (SideSpec::Url(url), _) => (Target::external(url.clone(), master_key), Engine::Url),
             (SideSpec::Reference(_), None) => unreachable!("a reference side is opened with a Postgres server"),
@@ -122,58 +128,26 @@ impl Side {
 
     /// Runs one generated sequence (no expectations, so nothing fails but captures).
     pub async fn run(&self, scenario: &Scenario) -> ScenarioOutcome {
-        match &self.engine {
-            Engine::Url => run_scenario(scenario, &self.target, &self.options).await,
-            Engine::Reference { slots, quirks, master_key, cache_ttl } => {
-                let began = std::time::Instant::now();
-                let slot = match slots.take().await {
-                    Ok(slot) => slot,
-                    Err(message) => return errored(scenario, message),
-                };
-                let config = ProxyConfig {
-                    cache_ttl: scenario.reference.cache_ttl.unwrap_or(*cache_ttl),
-                    quirks: *quirks,
-                    ..ProxyConfig::new(master_key.clone(), slot.db.url.clone())
-                };
-                let mut proxies = Vec::new();
-                let mut failure = None;
-                for _ in 0..scenario.reference.replicas.max(1) {
-                    match reference::start(config.clone()).await {
-                        Ok(proxy) => proxies.push(proxy),
-                        Err(e) => {
-                            failure = Some(e.to_string());
-                            break;
-                        }
-                    }
-                }
-                let ready = began.elapsed();
-                let outcome = match failure {
-                    Some(message) => errored(scenario, message),
-                    None => {
-                        // The proxies are this side's own: an external target over them, without
-                        // teardown (the database is emptied next) and without quirks (they are on).
-                        let urls = proxies.iter().map(|p| p.base_url.clone()).collect();
-                        let target = Target::external_replicas(urls, master_key.clone());
-                        let options = RunOptions { keep: true, quirks: Quirks::NONE, ..self.options.clone() };
-                        run_scenario(scenario, &target, &options).await
-                    }
-                };
-                let ran = began.elapsed();
-                for proxy in proxies {
-                    proxy.shutdown().await;
-                }
-                let stopped = began.elapsed();
-                slots.give_back(slot).await;
-                tracing::debug!(?ready, ?ran, ?stopped, emptied = ?began.elapsed(), "explore sequence on the reference");
-                outcome
-            }
+        let Engine::Reference(stations) = &self.engine else {
+            return run_scenario(scenario, &self.target, &self.options).await;
+        };
+        if scenario.mocks != stations.plan().mocks || scenario.reference.cache_ttl.is_some() {
+            // Not a sequence of the generator's: the ordinary way, on a copy of its own.
+            return run_scenario(scenario, &self.target, &self.options).await;
         }
+        let station = match stations.take().await {
+            Ok(station) => station,
+            Err(message) => return errored(scenario, message),
+        };
+        let outcome = station.rig.run(scenario, &station.target, &stations.plan().options).await;
+        stations.give_back(station).await;
+        outcome
     }
 
-    /// Drops the databases this side keeps.
+    /// Takes down the stations this side keeps.
     pub async fn close(&self) {
-        if let Engine::Reference { slots, .. } = &self.engine {
-            slots.close().await;
+        if let Engine::Reference(stations) = &self.engine {
+            stations.close().await;
         }
     }
 }

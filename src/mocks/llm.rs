@@ -12,7 +12,7 @@ use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 use crate::scenario::LlmMock;
 
 pub(super) async fn start(listener: TcpListener, spec: &LlmMock) -> MockServer {
-    let server = MockServer::builder().listener(listener).start().await;
+    let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
     Mock::given(method("POST"))
         .and(path_regex(r"/chat/completions$"))
         .respond_with(Completion(spec.clone()))

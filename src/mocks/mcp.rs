@@ -28,7 +28,7 @@ pub(super) async fn start(listener: TcpListener, name: &str, spec: &McpMock) -> 
         drop(listener);
         return None;
     }
-    let server = MockServer::builder().listener(listener).start().await;
+    let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
     let responder = Protocol { name: name.to_string(), spec: spec.clone() };
     Mock::given(method("POST")).and(path("/mcp")).respond_with(responder).mount(&server).await;
     // Closing a session: accepted, nothing to clean up.

@@ -21,6 +21,7 @@ mod query;
 pub(crate) use query::char_prefix;
 mod reproduce;
 mod resources;
+mod rig;
 mod scenario;
 pub(crate) use scenario::never_started;
 mod step;
@@ -41,6 +42,7 @@ pub use outcome::{
 pub use partition::{Partition, PartitionError, PartitionKind};
 pub use pool::run_scenarios;
 pub use probe::TargetProfile;
+pub use rig::Rig;
 pub use target::{Target, generate_master_key};
 pub use teardown::Leftover;
 

@@ -22,7 +22,8 @@ pub(crate) async fn execute(
     sink: &dyn EventSink,
 ) -> ScenarioOutcome {
     let RunOptions { quirks, reproduce, cancel, .. } = options;
-    let (mut outcome, _) = scenario::execute(scenario, target, *quirks, options, client, index, sink).await;
+    let kit = scenario::Kit { client, mocks: None };
+    let (mut outcome, _) = scenario::execute(scenario, target, *quirks, options, kit, index, sink).await;
     let Some(reproduction) = scenario.reproduces.as_ref().filter(|_| *reproduce) else {
         return outcome;
     };
@@ -56,7 +57,7 @@ pub(crate) async fn execute(
         return outcome;
     }
     let with_quirk = quirks.with(reproduction.quirk);
-    let (quirked, vars) = scenario::execute(scenario, target, with_quirk, options, client, index, &NoEvents).await;
+    let (quirked, vars) = scenario::execute(scenario, target, with_quirk, options, kit, index, &NoEvents).await;
     let verdict = judge(reproduction, &quirked, &vars);
     outcome.duration += quirked.duration;
     outcome.status = combine(&outcome.status, &quirked.status, &verdict);

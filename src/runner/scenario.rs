@@ -27,10 +27,11 @@ pub(crate) async fn execute(
     target: &Target,
     quirks: Quirks,
     options: &RunOptions,
-    client: &Client,
+    kit: Kit<'_>,
     index: usize,
     sink: &dyn EventSink,
 ) -> (ScenarioOutcome, Variables) {
+    let client = kit.client;
     let started = Instant::now();
     let run_id = format!("r{}", random_alphanumeric(9));
     sink.emit(Event::ScenarioStarted { index, id: scenario.id.clone(), file: scenario.source.clone() });
@@ -47,7 +48,11 @@ pub(crate) async fn execute(
         Err(Unavailable::Skip(reason)) => ScenarioStatus::Skipped { reason },
         Err(Unavailable::Error(message)) => ScenarioStatus::Errored { message },
         Ok(session) => {
-            let status = match RunningMocks::start(&scenario.mocks, &options.mock_host).await {
+            let mocks = match kit.mocks {
+                Some(lent) => Ok(Mocks::Lent(lent)),
+                None => RunningMocks::start(&scenario.mocks, &options.mock_host).await.map(Mocks::Own),
+            };
+            let status = match mocks {
                 Err(e) => ScenarioStatus::Errored { message: e.to_string() },
                 Ok(mocks) => {
                     mocks.add_variables(&mut progress.vars);
@@ -105,6 +110,30 @@ pub(crate) async fn execute(
         created,
     };
     (outcome, vars)
+}
+
+/// What a scenario run uses besides the target: the HTTP client, and the scenario's mocks when the
+/// caller keeps them running across scenarios (see `Rig`); without them the scenario starts its own.
+#[derive(Clone, Copy)]
+pub(crate) struct Kit<'a> {
+    pub client: &'a Client,
+    pub mocks: Option<&'a RunningMocks>,
+}
+
+/// The scenario's mocks: its own, stopped when it ends, or lent for its run.
+enum Mocks<'a> {
+    Own(RunningMocks),
+    Lent(&'a RunningMocks),
+}
+
+impl std::ops::Deref for Mocks<'_> {
+    type Target = RunningMocks;
+    fn deref(&self) -> &RunningMocks {
+        match self {
+            Mocks::Own(mocks) => mocks,
+            Mocks::Lent(mocks) => mocks,
+        }
+    }
 }
 
 /// The run's Ctrl-C, and the signal that stops this scenario's background steps (fired with it, or

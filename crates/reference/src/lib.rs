@@ -118,7 +118,13 @@ pub struct RunningProxy {
     /// Applies other replicas' cache invalidations; `None` with `no_cross_replica_invalidation`.
     listener: Option<JoinHandle<()>>,
     db: sqlx::PgPool,
+    state: AppState,
 }
+
+/// Tables that hold the running proxies' own registrations, not what requests wrote: a database
+/// emptied for reuse under running proxies keeps their rows (`cache_listeners` is how writers know
+/// whom to wait for).
+pub const PROXY_STATE_TABLES: &[&str] = &["_sqlx_migrations", "cache_listeners"];
 
 fn router(state: AppState) -> Router {
     Router::new()
@@ -216,6 +222,7 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
         None
     };
     let state = AppState(Arc::new(Inner { store, master_key: config.master_key, mcp: mcp::client::McpClient::new() }));
+    let kept = state.clone();
     let (stop, stopped) = oneshot::channel::<()>();
     let server = tokio::spawn(async move {
         edge::serve(listener, app(state), async {
@@ -223,10 +230,17 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
         })
         .await
     });
-    Ok(RunningProxy { base_url: format!("http://{addr}"), stop, server, listener: invalidations, db })
+    Ok(RunningProxy { base_url: format!("http://{addr}"), stop, server, listener: invalidations, db, state: kept })
 }
 
 impl RunningProxy {
+    /// Forgets what this proxy holds in memory, so that on a database emptied of what requests wrote
+    /// (all but [`PROXY_STATE_TABLES`]) it answers as a freshly started proxy would. Call it with no
+    /// request in flight.
+    pub fn forget(&self) {
+        self.state.store.forget();
+    }
+
     /// Stops accepting requests, lets in-flight ones finish, and closes the database pool.
     pub async fn shutdown(self) {
         let _ = self.stop.send(());

@@ -1,4 +1,4 @@
-//! The request pipeline every management route shares, in LiteLLM's precedence (§7):
+//! The request pipeline every management route shares, in LiteLLM's precedence:
 //! malformed JSON (422) → authentication (401) → route gate → body validation (422) → handler.
 
 use std::collections::HashMap;

@@ -1,4 +1,4 @@
-//! Spend counters: what budget checks read (§5.1).
+//! Spend counters: what budget checks read.
 //!
 //! LiteLLM enforces budgets from in-memory counters (`spend:key:<hash>`, `spend:team:<id>`,
 //! `spend:user:<id>`, `spend:team_member:<user>:<team>`), seeded from the database row's `spend` on first touch and incremented by every
@@ -55,6 +55,10 @@ impl SpendCounters {
     /// Sets a counter (`/key/update` with `spend`).
     pub fn set(&self, entity: &Entity, value: f64) {
         self.lock().insert(entity.counter_name(), value);
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
     }
 
     /// Adds a request's cost to the counters that exist; an absent counter is seeded from the

@@ -1,4 +1,4 @@
-//! Rows of the MCP server registry and of unified access groups (§1.3).
+//! Rows of the MCP server registry and of unified access groups.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;

@@ -1,4 +1,4 @@
--- The reference proxy's schema, modelled on LiteLLM's Prisma tables (spec §A.4).
+-- The reference proxy's schema, modelled on LiteLLM's Prisma tables.
 -- Column names follow LiteLLM's, since they appear on the wire.
 
 CREATE TABLE object_permissions (

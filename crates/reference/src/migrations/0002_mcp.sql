@@ -1,5 +1,5 @@
--- MCP registry and unified access groups: the columns the reference proxy needs beyond 0001
--- (spec Part 2 §1.2, §1.3). Column names follow LiteLLM's, since they appear on the wire.
+-- MCP registry and unified access groups: the columns the reference proxy needs beyond 0001.
+-- Column names follow LiteLLM's, since they appear on the wire.
 
 ALTER TABLE mcp_servers
     ADD COLUMN created_by         TEXT,

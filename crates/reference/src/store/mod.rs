@@ -86,6 +86,14 @@ impl Store {
         }
     }
 
+    /// Drops everything this proxy holds in memory (cached objects, pending write-backs, spend
+    /// counters), as a proxy started afresh would have it.
+    pub fn forget(&self) {
+        self.cache.clear();
+        self.pending_write_back.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        self.spend.clear();
+    }
+
     /// True when this proxy takes part in cross-replica invalidation.
     pub fn invalidates_across_replicas(&self) -> bool {
         !self.quirks.contains(Quirk::NoCrossReplicaInvalidation)
