@@ -313,7 +313,8 @@ async fn handle_divergence(
     found_at: (u64, Duration),
 ) -> Result<Found, ExploreError> {
     let ops_before = scenario.steps.len();
-    let shrunk = shrink::shrink(scenario, run, &shared.target, &shared.against, config.shrink_attempts).await;
+    let sides = shrink::Sides { target: &shared.target, against: &shared.against };
+    let shrunk = shrink::shrink(scenario, run, &sides, config.shrink_attempts).await;
     let PairResult::Diverge(divergence) = &shrunk.run.result else { unreachable!("a shrunk sequence still diverges") };
     let divergence = (**divergence).clone();
     let provenance = Provenance {

@@ -65,22 +65,39 @@ pub struct Shrunk {
     pub attempts: usize,
 }
 
-struct Shrinker<'a> {
-    target: &'a Side,
-    against: &'a Side,
+/// What runs a candidate on both sides: the two targets in explore; a pure rule in the shrinker's own
+/// tests, which pin what it does with candidates that diverge elsewhere than the original.
+pub trait RunsPairs {
+    fn run_pair(&self, scenario: &Scenario) -> impl std::future::Future<Output = PairRun> + Send;
+}
+
+/// Explore's two targets.
+pub struct Sides<'a> {
+    pub target: &'a Side,
+    pub against: &'a Side,
+}
+
+impl RunsPairs for Sides<'_> {
+    fn run_pair(&self, scenario: &Scenario) -> impl std::future::Future<Output = PairRun> + Send {
+        run_pair(scenario, self.target, self.against)
+    }
+}
+
+struct Shrinker<'a, P> {
+    pair: &'a P,
     signature: Signature,
     attempts: usize,
     max_attempts: usize,
 }
 
-impl Shrinker<'_> {
+impl<P: RunsPairs> Shrinker<'_, P> {
     /// Runs `candidate`; on the same divergence, returns it cut after the divergent step.
     async fn try_candidate(&mut self, mut candidate: Scenario) -> Option<(Scenario, PairRun)> {
         if self.attempts >= self.max_attempts || candidate.steps.is_empty() {
             return None;
         }
         self.attempts += 1;
-        let run = run_pair(&candidate, self.target, self.against).await;
+        let run = self.pair.run_pair(&candidate).await;
         match &run.result {
             PairResult::Diverge(divergence) if divergence.signature() == self.signature => {
                 candidate.steps.truncate(divergence.step + 1);
@@ -92,15 +109,14 @@ impl Shrinker<'_> {
 }
 
 /// Shrinks `scenario`, whose first divergence is `run`'s, within `max_attempts` candidate runs.
-pub async fn shrink(scenario: Scenario, run: PairRun, target: &Side, against: &Side, max_attempts: usize) -> Shrunk {
+pub async fn shrink<P: RunsPairs>(scenario: Scenario, run: PairRun, pair: &P, max_attempts: usize) -> Shrunk {
     let PairResult::Diverge(divergence) = &run.result else {
         return Shrunk { scenario, run, attempts: 0 };
     };
     let mut best = scenario;
     best.steps.truncate(divergence.step + 1);
     let mut best_run = run_cut(run);
-    let mut shrinker =
-        Shrinker { target, against, signature: divergence_signature(&best_run), attempts: 0, max_attempts };
+    let mut shrinker = Shrinker { pair, signature: divergence_signature(&best_run), attempts: 0, max_attempts };
 
     // One replica, when the divergence does not need two.
     if best.reference.replicas > 1 {
@@ -227,7 +243,10 @@ fn simpler(step: &Step) -> Vec<Step> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::explore::build::StepBuilder;
+    use crate::explore::decision::{DenialKind, Verdict};
     use crate::explore::generate::{GeneratorOptions, sequence};
+    use serde_json::json;
 
     #[test]
     fn dropping_a_step_drops_what_uses_its_captures() {
@@ -242,5 +261,60 @@ mod tests {
             let redefined = kept.iter().any(|s| s.capture.iter().any(|c| dropped.contains(&c.variable)));
             assert!(redefined || reads.is_disjoint(&dropped), "{} still reads {dropped:?}", step.id);
         }
+    }
+
+    /// A pair whose divergence needs all four original steps, at the first step whose body lacks
+    /// `a` (else at the last): dropping `a` from the first step is kept and cuts the sequence to one
+    /// step while the argument pass stands at index 0. The shrinker once went on indexing the steps
+    /// of the longer sequence and panicked.
+    struct DivergesAtFirstStepWithoutA;
+
+    impl RunsPairs for DivergesAtFirstStepWithoutA {
+        fn run_pair(&self, scenario: &Scenario) -> impl std::future::Future<Output = PairRun> + Send {
+            let lacks_a = |step: &Step| match step.request.as_ref().and_then(|r| r.body.as_ref()) {
+                Some(Body::Json(Value::Object(fields))) => !fields.contains_key("a"),
+                _ => true,
+            };
+            let result = if scenario.steps.len() < 4 {
+                PairResult::Agree
+            } else {
+                let step = scenario.steps.iter().position(lacks_a).unwrap_or(scenario.steps.len() - 1);
+                let decision = |verdict, status| crate::explore::decision::Decision {
+                    verdict,
+                    status,
+                    facts: BTreeSet::new(),
+                    message: None,
+                };
+                PairResult::Diverge(Box::new(crate::explore::compare::Divergence {
+                    step,
+                    step_id: scenario.steps[step].id.clone(),
+                    method: "POST".into(),
+                    route: "/x".into(),
+                    target: decision(Verdict::Allowed, 200),
+                    against: decision(Verdict::Denied(DenialKind::Auth), 403),
+                    target_captured: true,
+                    against_captured: true,
+                }))
+            };
+            let outcome = crate::runner::never_started(scenario, crate::runner::ScenarioStatus::Failed);
+            std::future::ready(PairRun { result, target: outcome.clone(), against: outcome })
+        }
+    }
+
+    #[tokio::test]
+    async fn a_candidate_diverging_earlier_ends_the_argument_pass_at_its_new_length() {
+        let mut scenario = sequence(1, 0, &GeneratorOptions::default());
+        scenario.reference.replicas = 1;
+        scenario.steps = (0..4)
+            .map(|n| {
+                StepBuilder::new(format!("op{n}"), Actor::Admin, "POST", "/x").json(json!({"a": 1, "b": 2})).build()
+            })
+            .collect();
+        let pair = DivergesAtFirstStepWithoutA;
+        let first = pair.run_pair(&scenario).await;
+        let shrunk = shrink(scenario, first, &pair, 100).await;
+        assert_eq!(shrunk.scenario.steps.len(), 1, "{:?}", shrunk.scenario.steps);
+        let PairResult::Diverge(divergence) = &shrunk.run.result else { panic!("the shrunk run still diverges") };
+        assert_eq!(divergence.step, 0);
     }
 }
