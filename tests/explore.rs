@@ -91,6 +91,7 @@ quirk_tests! {
     finds_key_access_groups_capped_by_team => KeyAccessGroupsCappedByTeam,
     finds_no_access_group_assignment_gate => NoAccessGroupAssignmentGate,
     finds_org_admin_gate_needs_org_id_in_body => OrgAdminGateNeedsOrgIdInBody,
+    finds_mcp_groups_matching_nothing_widen => McpGroupsMatchingNothingWiden,
 }
 
 /// Quirks the generator cannot reach yet, and what it lacks for each.

@@ -58,6 +58,8 @@ registry! {
         "/mcp-rest/tools/list for one server answers 200 `Successfully retrieved tools` with no tools when the upstream fails";
     McpCallTimeoutAsToolNotFound => "mcp_call_timeout_as_tool_not_found", "not filed upstream (seen on LiteLLM 1.109.1)",
         "/mcp-rest/tools/call on an upstream whose tool listing times out answers 500 `Tool <name> not found` instead of 504 `timeout`";
+    McpGroupsMatchingNothingWiden => "mcp_groups_matching_nothing_widen", "not filed upstream (seen on LiteLLM 1.83.14; found by explore)",
+        "an object permission whose MCP access groups match no server counts as no restriction, so a team key limited to such a group reaches every server of its team";
     SpendListsUnscoped => "spend_lists_unscoped", "BerriAI/litellm#28864",
         "/spend/keys and /spend/users answer every key and every user of the proxy to any caller the route gate lets through";
     ListingIgnoresMemberAllowedModels => "listing_ignores_member_allowed_models", "BerriAI/litellm#41595",

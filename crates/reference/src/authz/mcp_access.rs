@@ -57,7 +57,7 @@ pub(crate) fn allowed_servers(input: &McpAccessInput<'_>, quirks: Quirks) -> Vec
         return Vec::new();
     }
     let everything: BTreeSet<String> = registry.iter().map(|s| s.server_id.clone()).collect();
-    let allowed = if is_unscoped_admin(input) { everything.clone() } else { access(input, quirks) };
+    let allowed = if is_unscoped_admin(input, quirks) { everything.clone() } else { access(input, quirks) };
     let global = registry.iter().filter(|s| s.allow_all_keys).map(|s| s.server_id.clone());
     allowed
         .into_iter()
@@ -69,14 +69,14 @@ pub(crate) fn allowed_servers(input: &McpAccessInput<'_>, quirks: Quirks) -> Vec
 }
 
 /// The master key, or an admin credential bound to no team and carrying no grants of its own.
-fn is_unscoped_admin(input: &McpAccessInput<'_>) -> bool {
+fn is_unscoped_admin(input: &McpAccessInput<'_>, quirks: Quirks) -> bool {
     let caller = input.caller;
     if caller.is_master_key {
         return true;
     }
     let admin_role = matches!(caller.user_role.as_deref(), Some(PROXY_ADMIN | PROXY_ADMIN_VIEWER));
     let teamless = caller.key_team_id.as_deref().is_none_or(|t| t == DASHBOARD_TEAM);
-    let user_ceiling = input.user_permission.and_then(|p| grants(p, input.registry));
+    let user_ceiling = input.user_permission.and_then(|p| grants(p, input.registry, quirks));
     admin_role && teamless && input.key_permission.is_none() && user_ceiling.is_none()
 }
 
@@ -84,7 +84,7 @@ fn is_unscoped_admin(input: &McpAccessInput<'_>) -> bool {
 /// then the user and organization ceilings.
 fn access(input: &McpAccessInput<'_>, quirks: Quirks) -> BTreeSet<String> {
     let registry = input.registry;
-    let key = input.key_permission.and_then(|p| grants(p, registry));
+    let key = input.key_permission.and_then(|p| grants(p, registry, quirks));
     let team = input.team.and_then(|t| team_scope(t, registry, quirks));
     let extra: BTreeSet<String> =
         input.key_groups.iter().flat_map(|g| expand(&g.access_mcp_server_ids, registry)).collect();
@@ -103,11 +103,11 @@ fn access(input: &McpAccessInput<'_>, quirks: Quirks) -> BTreeSet<String> {
         extra
     };
     let mut servers: BTreeSet<String> = base.union(&extra).cloned().collect();
-    let user = input.user_permission.and_then(|p| grants(p, registry));
+    let user = input.user_permission.and_then(|p| grants(p, registry, quirks));
     if let Some(ceiling) = &user {
         servers = servers.intersection(ceiling).cloned().collect();
     }
-    if let Some(org) = input.org_permission.and_then(|p| grants(p, registry)).filter(|o| !o.is_empty()) {
+    if let Some(org) = input.org_permission.and_then(|p| grants(p, registry, quirks)).filter(|o| !o.is_empty()) {
         let restricted = key.is_some() || team.is_some() || !extra.is_empty() || user.is_some();
         servers = if restricted { servers.intersection(&org).cloned().collect() } else { org };
     }
@@ -129,17 +129,20 @@ fn team_scope(team: TeamGrants<'_>, registry: &[McpServer], quirks: Quirks) -> S
     if !quirks.contains(Quirk::TeamAccessGroupNotInObjectPermission) {
         servers.extend(team.groups.iter().flat_map(|g| expand(&g.access_mcp_server_ids, registry)));
     }
-    restricting(servers, permission)
+    restricting(servers, permission, quirks)
 }
 
 /// A key's, user's or organization's object permission as a scope.
-fn grants(permission: &ObjectPermission, registry: &[McpServer]) -> Scope {
-    restricting(granted_servers(permission, registry), Some(permission))
+fn grants(permission: &ObjectPermission, registry: &[McpServer], quirks: Quirks) -> Scope {
+    restricting(granted_servers(permission, registry), Some(permission), quirks)
 }
 
-/// An empty set does not restrict, unless the permission names MCP access groups (that matched nothing).
-fn restricting(servers: BTreeSet<String>, permission: Option<&ObjectPermission>) -> Scope {
-    let names_groups = permission.is_some_and(|p| !p.mcp_access_groups.is_empty());
+/// An empty set does not restrict, unless the permission names MCP access groups (that matched
+/// nothing): a key limited to a group that has no servers reaches none. LiteLLM 1.83 asked only
+/// whether the set was empty (`mcp_groups_matching_nothing_widen`).
+fn restricting(servers: BTreeSet<String>, permission: Option<&ObjectPermission>, quirks: Quirks) -> Scope {
+    let names_groups = permission.is_some_and(|p| !p.mcp_access_groups.is_empty())
+        && !quirks.contains(Quirk::McpGroupsMatchingNothingWiden);
     if servers.is_empty() && !names_groups { None } else { Some(servers) }
 }
 
@@ -231,6 +234,10 @@ mod tests {
         Quirks::NONE.with(Quirk::KeyAccessGroupsCappedByTeam)
     }
 
+    fn widen() -> Quirks {
+        Quirks::NONE.with(Quirk::McpGroupsMatchingNothingWiden)
+    }
+
     fn skips_team_groups() -> Quirks {
         Quirks::NONE.with(Quirk::TeamAccessGroupNotInObjectPermission)
     }
@@ -299,6 +306,9 @@ mod tests {
     #[case::mcp_access_group_tag(Case { key: Some(perm(&[], &["dev"])), ..case(&["github"]) })]
     #[case::a_group_that_matches_nothing_denies(
         Case { key: Some(perm(&[], &["nomatch"])), ..case(&[]) }.with_team(team_pg())
+    )]
+    #[case::quirk_a_group_that_matches_nothing_inherits_the_team(
+        Case { key: Some(perm(&[], &["nomatch"])), quirks: widen(), ..case(&["postgres"]) }.with_team(team_pg())
     )]
     #[case::names_and_aliases_expand_to_ids(Case { key: Some(perm(&["linear"], &[])), ..case(&["srv-linear"]) })]
     #[case::an_unknown_id_restricts_to_nothing(
