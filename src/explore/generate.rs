@@ -155,6 +155,8 @@ enum Op {
     ToolsList,
     ToolsCall,
     Discovery,
+    ServerView,
+    ArrayBody,
 }
 
 /// The mocks every generated sequence starts: one LLM provider and [`MCP_MOCKS`] MCP servers with one
@@ -323,8 +325,11 @@ impl Generator<'_> {
                 ops.push((Op::KeyRegenerate, 2));
             }
             if has_servers {
-                ops.extend([(Op::ToolsList, 5), (Op::ToolsCall, 4), (Op::Discovery, 4)]);
+                ops.extend([(Op::ToolsList, 5), (Op::ToolsCall, 4), (Op::Discovery, 4), (Op::ServerView, 2)]);
             }
+        }
+        if has_users {
+            ops.push((Op::ArrayBody, 1));
         }
         ops.retain(|(_, weight)| *weight > 0);
         ops
@@ -369,6 +374,8 @@ impl Generator<'_> {
             Op::ToolsList => self.tools_list(),
             Op::ToolsCall => self.tools_call(),
             Op::Discovery => self.discovery(),
+            Op::ServerView => self.server_view(),
+            Op::ArrayBody => self.array_body(),
         }
     }
 
@@ -575,6 +582,14 @@ impl Generator<'_> {
 
     fn team_block(&mut self) {
         let team = self.pick_team();
+        // Framed by reads through a key of the team: the first caches the team, the second shows
+        // whether the block reached that cache.
+        let team_key = self.world.live_keys().into_iter().find(|&k| self.world.keys[k].team == Some(team));
+        if let Some(key) = team_key
+            && self.rng.random_bool(0.5)
+        {
+            self.observe_key(key);
+        }
         let (actor, user) = self.team_caller(team);
         let body = self.team_body(team);
         let block = !self.world.teams[team].blocked || self.rng.random_bool(0.2);
@@ -584,6 +599,11 @@ impl Generator<'_> {
         let (what, path) = if block { ("team-block", "/team/block") } else { ("team-unblock", "/team/unblock") };
         let step = StepBuilder::new(self.id(what), actor, "POST", path).json(Value::Object(body));
         self.push(step);
+        if let Some(key) = team_key
+            && self.rng.random_bool(0.7)
+        {
+            self.observe_key(key);
+        }
     }
 
     fn team_delete(&mut self) {
@@ -652,11 +672,21 @@ impl Generator<'_> {
             teams.push(team);
         }
         let n = group + 1;
+        let mut assigned: Vec<String> = teams.iter().map(|&t| team_var(t)).collect();
+        // Now and then a team that does not exist: the corrected proxy refuses the group, so it is
+        // neither captured nor known to the world.
+        if self.rng.random_bool(0.08) {
+            assigned.push("no-such-team-{{run_id}}".to_string());
+            let step = StepBuilder::new(self.id("access-group-new"), Actor::Admin, "POST", "/v1/access_group")
+                .json(json!({"access_group_name": format!("ag{n}x{{{{run_id}}}}"), "assigned_team_ids": assigned}));
+            self.push(step);
+            return;
+        }
         let step = StepBuilder::new(self.id("access-group-new"), Actor::Admin, "POST", "/v1/access_group")
             .json(json!({
                 "access_group_name": format!("ag{n}{{{{run_id}}}}"),
                 "access_mcp_server_ids": servers.iter().map(|&s| server_var(s)).collect::<Vec<_>>(),
-                "assigned_team_ids": teams.iter().map(|&t| team_var(t)).collect::<Vec<_>>(),
+                "assigned_team_ids": assigned,
             }))
             .capture(&format!("ag{n}"), "$.access_group_id");
         self.world.access_groups.push((servers, teams.clone()));
@@ -721,6 +751,19 @@ impl Generator<'_> {
         let mut key = Key { var: format!("k{}", self.world.keys.len() + 1), team, owner: user, ..Key::default() };
         if let Some(team) = team {
             body.insert("team_id".into(), json!(team_var(team)));
+        }
+        // A personal key the proxy admin makes for a user: its owner may use it, not administer it.
+        if user.is_none() && team.is_none() && self.world.users > 0 && self.rng.random_bool(0.7) {
+            let owner = self.rng.random_range(0..self.world.users);
+            key.owner = Some(owner);
+            body.insert("user_id".into(), json!(user_id(owner)));
+        }
+        if user.is_some() && self.rng.random_bool(0.1) {
+            if self.rng.random_bool(0.5) {
+                body.insert("permissions".into(), json!({"allow_pii_controls": true}));
+            } else {
+                body.insert("disable_global_guardrails".into(), json!(true));
+            }
         }
         if self.world.models > 0 && self.rng.random_bool(0.4) {
             key.models = self.subset(self.world.models);
@@ -803,8 +846,9 @@ impl Generator<'_> {
         if self.rng.random_bool(0.5) {
             self.observe_key(key);
         }
-        let (actor, user) = match (self.world.keys[key].team, self.rng.random_bool(0.7)) {
-            (Some(team), false) => self.team_caller(team),
+        let (actor, user) = match (self.world.keys[key].team, self.world.keys[key].owner) {
+            (Some(team), _) if self.rng.random_bool(0.3) => self.team_caller(team),
+            (None, Some(owner)) if self.rng.random_bool(0.5) => (key_actor(&user_key(owner)), Some(owner)),
             _ => (Actor::Admin, None),
         };
         let var = self.world.keys[key].var.clone();
@@ -960,6 +1004,29 @@ impl Generator<'_> {
         self.push(step);
     }
 
+    /// One server's page through a key: `GET /v1/mcp/server/{id}`.
+    fn server_view(&mut self) {
+        let key = self.pick_key();
+        let var = self.world.keys[key].var.clone();
+        // Mostly a server the key's team grants: the page must follow the grant discovery shows.
+        let granted = self.world.keys[key].team.map(|t| self.world.teams[t].servers.clone()).unwrap_or_default();
+        let server = match granted.choose(&mut self.rng) {
+            Some(&server) if self.rng.random_bool(0.7) => server,
+            _ => self.rng.random_range(0..self.world.servers),
+        };
+        let path = format!("/v1/mcp/server/{}", server_var(server));
+        let step = StepBuilder::new(self.id("server-view"), key_actor(&var), "GET", &path);
+        self.push(step);
+    }
+
+    /// A management write whose body is a JSON array, not an object: bad input, never a 5xx.
+    fn array_body(&mut self) {
+        let (actor, _) = self.caller(0.0);
+        let path = *["/key/generate", "/team/new", "/key/update"].choose(&mut self.rng).unwrap_or(&"/key/generate");
+        let step = StepBuilder::new(self.id("array-body"), actor, "POST", path).json(json!([]));
+        self.push(step);
+    }
+
     fn discovery(&mut self) {
         let key = self.pick_key();
         let var = self.world.keys[key].var.clone();
@@ -1004,5 +1071,30 @@ mod tests {
             }
             assert!(scenario.steps.len() >= 6, "sequence {index} is too short");
         }
+    }
+
+    /// What `key_update_gates_only_budget` needs: the owner of a personal key the proxy admin made
+    /// updating it, which the corrected proxy refuses.
+    #[test]
+    fn owners_update_personal_keys_the_admin_made_for_them() {
+        let found = (0..300).any(|index| {
+            let scenario = sequence(1, index, &GeneratorOptions::default());
+            let mut admin_made: Vec<String> = Vec::new();
+            scenario.steps.iter().any(|step| {
+                let Some(request) = &step.request else { return false };
+                let json = body(step);
+                if path(step) == "/key/generate"
+                    && matches!(request.actor, Actor::Admin)
+                    && json.contains("\"user_id\"")
+                    && !json.contains("team_id")
+                {
+                    admin_made.extend(step.capture.iter().map(|c| format!("{{{{{}}}}}", c.variable)));
+                }
+                path(step) == "/key/update"
+                    && matches!(request.actor, Actor::Key(_))
+                    && admin_made.iter().any(|var| json.contains(var.as_str()))
+            })
+        });
+        assert!(found, "no sequence has an owner updating a personal key the admin made");
     }
 }

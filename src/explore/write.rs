@@ -101,6 +101,29 @@ pub fn file_name(provenance: &Provenance, divergence: &Divergence) -> String {
     format!("explored-{slug}-s{}-n{}.yaml", provenance.seed, provenance.sequence)
 }
 
+/// When both sides gave the divergent step one status yet decided differently (a 2xx carrying a
+/// top-level, non-null `error` is a denial on some routes), the status cannot tell them apart: the `error`
+/// field does. The target's assertion first, then the other side's.
+fn error_field_assertions(run: &PairRun, last: usize, divergence: &Divergence) -> (Vec<String>, Vec<String>) {
+    if divergence.target.status != divergence.against.status || divergence.target.verdict == divergence.against.verdict
+    {
+        return (Vec::new(), Vec::new());
+    }
+    let has_error = |outcome: &crate::runner::ScenarioOutcome| {
+        outcome
+            .steps
+            .get(last)
+            .and_then(|s| s.response.as_ref())
+            .and_then(|r| r.json.as_ref())
+            .is_some_and(|json| json.get("error").is_some_and(|e| !e.is_null()))
+    };
+    let line = |present: bool| format!("{{path: $.error, {}: true}}", if present { "exists" } else { "absent" });
+    match (has_error(&run.target), has_error(&run.against)) {
+        (t, a) if t != a => (vec![line(t)], vec![line(a)]),
+        _ => (Vec::new(), Vec::new()),
+    }
+}
+
 /// The scenario file for `scenario` (shrunk; its last step diverges as `run` shows).
 pub fn scenario_yaml(scenario: &Scenario, run: &PairRun, divergence: &Divergence, provenance: &Provenance) -> String {
     let mut out = String::new();
@@ -112,6 +135,7 @@ pub fn scenario_yaml(scenario: &Scenario, run: &PairRun, divergence: &Divergence
     } else {
         (Vec::new(), Vec::new())
     };
+    let (target_error, against_error) = error_field_assertions(run, last, divergence);
     let id = file_name(provenance, divergence).trim_end_matches(".yaml").to_string();
     let _ = writeln!(
         out,
@@ -171,7 +195,8 @@ pub fn scenario_yaml(scenario: &Scenario, run: &PairRun, divergence: &Divergence
         let _ = writeln!(out, "  fails_at: {}", divergence.step_id);
         let _ = writeln!(out, "  observed:");
         let _ = writeln!(out, "    status: {}", divergence.against.status);
-        let body = assertions(&only_against, &only_target);
+        let mut body = assertions(&only_against, &only_target);
+        body.extend(against_error);
         if !body.is_empty() {
             let _ = writeln!(out, "    body:");
             for line in body {
@@ -245,7 +270,8 @@ pub fn scenario_yaml(scenario: &Scenario, run: &PairRun, divergence: &Divergence
         } else {
             let _ = writeln!(out, "    expect:");
             let _ = writeln!(out, "      status: {}", divergence.target.status);
-            let body = assertions(&only_target, &only_against);
+            let mut body = assertions(&only_target, &only_against);
+            body.extend(target_error.clone());
             if !body.is_empty() {
                 let _ = writeln!(out, "      body:");
                 for line in body {
