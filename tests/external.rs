@@ -258,3 +258,81 @@ fn serve_stops_cleanly_on_sigterm() {
     let left: Vec<_> = std::fs::read_dir(tmp.path()).expect("temp dir").flatten().map(|e| e.file_name()).collect();
     assert!(left.is_empty(), "serve left its Postgres behind: {left:?}");
 }
+
+/// A scenario that stays mid-run long enough to be signalled there.
+const LONG_SCENARIO: &str = r#"id: stopped-mid-run
+title: Creates a team, then waits long enough to be stopped
+steps:
+  - id: team
+    request: {method: POST, path: /team/new, json: {team_alias: "t-{{run_id}}"}}
+    expect: {status: 200}
+  - id: wait
+    sleep: 60s
+"#;
+
+/// The processes whose command line names `dir` (a local Postgres keeps its data dir there).
+fn processes_naming(dir: &Path) -> Vec<String> {
+    let needle = dir.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else { return Vec::new() };
+    entries
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
+        .filter_map(|e| std::fs::read(e.path().join("cmdline")).ok().map(|c| (e.file_name(), c)))
+        .map(|(pid, cmdline)| (pid, String::from_utf8_lossy(&cmdline).replace('\0', " ")))
+        .filter(|(_, cmdline)| cmdline.contains(&needle))
+        .map(|(pid, cmdline)| format!("{}: {cmdline}", pid.to_string_lossy()))
+        .collect()
+}
+
+/// `run` on the reference target (its own local Postgres), SIGTERMed mid-scenario, stops as on
+/// Ctrl-C: tears down, removes its Postgres (data dir and processes), exits 143.
+#[test]
+fn run_on_the_reference_stops_cleanly_on_sigterm() {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let scenarios = tempfile::tempdir().expect("temp dir");
+    let file = scenarios.path().join("long.yaml");
+    std::fs::write(&file, LONG_SCENARIO).expect("write");
+    let mut run = Command::new(env!("CARGO_BIN_EXE_gateproof"))
+        .args(["run", file.to_str().expect("UTF-8"), "--postgres", "local"])
+        .env_remove("GATEPROOF_TARGET")
+        .env("TMPDIR", tmp.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("gateproof run starts");
+    // The headline comes once the proxy and its Postgres are up; the 60 s pause follows the first step.
+    let stdout = run.stdout.take().expect("piped stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    let mut seen = Vec::new();
+    loop {
+        match lines.next() {
+            Some(Ok(line)) => {
+                let started = line.starts_with("Running 1 scenario");
+                seen.push(line);
+                if started {
+                    break;
+                }
+            }
+            _ => panic!("the run ended before its headline: {seen:?}"),
+        }
+    }
+    let pg_dirs = || -> Vec<_> {
+        std::fs::read_dir(tmp.path())
+            .expect("temp dir")
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("gateproof-pg-"))
+            .collect()
+    };
+    assert_eq!(pg_dirs().len(), 1, "the run's Postgres lives under TMPDIR");
+    assert!(!processes_naming(tmp.path()).is_empty(), "the run's Postgres is running");
+    kill(Pid::from_raw(i32::try_from(run.id()).expect("pid")), Signal::SIGTERM).expect("SIGTERM");
+
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    let output = run.wait_with_output().expect("the run ends");
+    let (stdout, stderr) = (rest.join("\n"), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(143), "stdout:\n{stdout}\nstderr:\n{stderr}");
+    assert!(stderr.contains("stopping and cleaning up"), "{stderr}");
+    assert_eq!(pg_dirs(), Vec::<String>::new(), "the run left its Postgres data behind");
+    assert_eq!(processes_naming(tmp.path()), Vec::<String>::new(), "the run left Postgres processes behind");
+}

@@ -354,9 +354,32 @@ async fn of_concurrent_creates_with_one_id_exactly_one_succeeds() {
         }
         assert_eq!(won, 1, "round {round}: users created with one email");
     }
-    // The winner's row is the one stored: no loser overwrote it.
-    let (status, body) = p.get("/team/info?team_id=dup-race0").await;
-    assert_eq!(status, 200, "{body}");
+    // One team_id, a different alias each: the row stored is the winner's, so no loser overwrote it.
+    for round in 0..4 {
+        let team_id = format!("alias-race{round}");
+        let barrier = Arc::new(Barrier::new(8));
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let (p, barrier, team_id) = (Arc::clone(&p), Arc::clone(&barrier), team_id.clone());
+            tasks.push(tokio::spawn(async move {
+                barrier.wait().await;
+                let alias = format!("racer-{i}");
+                (alias.clone(), p.post("/team/new", json!({"team_id": team_id, "team_alias": alias})).await)
+            }));
+        }
+        let mut winners = Vec::new();
+        for task in tasks {
+            let (alias, (status, body)) = task.await.expect("a request task finishes");
+            if (200..300).contains(&status) {
+                assert_eq!(body["team_alias"], json!(alias), "the winner's own answer: {body}");
+                winners.push(alias);
+            }
+        }
+        assert_eq!(winners.len(), 1, "round {round}: {winners:?}");
+        let (status, body) = p.get(&format!("/team/info?team_id={team_id}")).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["team_info"]["team_alias"], json!(winners[0]), "round {round}: {body}");
+    }
     match Arc::try_unwrap(p) {
         Ok(p) => p.stop().await,
         Err(_) => panic!("a request task still holds the proxy"),

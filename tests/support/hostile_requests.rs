@@ -409,11 +409,17 @@ pub fn request(master: String) -> impl Strategy<Value = Request> {
         })
 }
 
-/// The inputs named in issue 16, and the errors answered before any handler, as fixed cases.
+/// The key `fixture-key` makes, for the /key/update cases after it.
+pub const FIXED_KEY: &str = "sk-hostile-fixed-case";
+
+/// The inputs named in issue 16, and the errors answered before any handler, as fixed cases, in
+/// the order they are to be sent.
 pub fn regressions(master: &str) -> Vec<(&'static str, Request)> {
     let m = Some(master);
     let json = |v: Value| v.to_string().into_bytes();
     let mut cases = vec![
+        // The key the /key/update cases change: a duration is read only once the key is found.
+        ("fixture-key", Request::new("POST", "/key/generate", m, json(json!({"key": FIXED_KEY})))),
         ("bad-header-byte", {
             let mut r = Request::new("GET", "/user/info", m, "");
             r.headers.push(("x-bad".into(), b"a\x01b".to_vec()));
@@ -448,6 +454,14 @@ pub fn regressions(master: &str) -> Vec<(&'static str, Request)> {
             Request::new("POST", "/team/new", m, json(json!({"budget_duration": value}))),
         ));
         cases.push((
+            leak(format!("{name}-key-update")),
+            Request::new("POST", "/key/update", m, json(json!({"key": FIXED_KEY, "duration": value}))),
+        ));
+        cases.push((
+            leak(format!("{name}-user-new")),
+            Request::new("POST", "/user/new", m, json(json!({"duration": value}))),
+        ));
+        cases.push((
             leak(format!("{name}-user-budget")),
             Request::new("POST", "/user/new", m, json(json!({"budget_duration": value, "auto_create_key": false}))),
         ));
@@ -457,6 +471,9 @@ pub fn regressions(master: &str) -> Vec<(&'static str, Request)> {
         ("nul-in-body-id", Request::new("POST", "/team/new", m, json(json!({"team_id": "t\u{0}1"})))),
         ("nul-in-query", Request::new("GET", "/team/info?team_id=a%00b", m, "")),
         ("nul-in-path", Request::new("GET", "/v1/access_group/a%00b", m, "")),
+        ("nul-in-key-path", Request::new("POST", "/key/%00/regenerate", m, "{}")),
+        ("nul-in-team-metadata", Request::new("POST", "/team/new", m, json(json!({"metadata": {"note": "a\u{0}b"}})))),
+        ("nul-in-key-metadata", Request::new("POST", "/key/generate", m, json(json!({"metadata": {"a\u{0}": 1}})))),
         ("long-team-id", Request::new("POST", "/team/new", m, json(json!({"team_id": "t".repeat(100_000)})))),
         ("long-team-id-info", Request::new("GET", format!("/team/info?team_id={}", "t".repeat(60_000)), m, "")),
     ]);

@@ -79,7 +79,7 @@ registry! {
     V2ModelInfoListsEveryModel => "v2_model_info_lists_every_model", "BerriAI/litellm#31700",
         "/v2/model/info shows a virtual key every deployment, also those it may not call";
     KeyUpdateGatesOnlyBudget => "key_update_gates_only_budget", "not filed upstream (seen on LiteLLM 1.83.14)",
-        "/key/update lets the owner of a personal key someone else created change every field but the budget, so it unblocks the key or lifts its rate limits";
+        "/key/update lets the owner of a personal key someone else created change every field but the budget, so it unblocks the key, lifts its rate limits or widens its models";
     KeyOrgAssignmentUnchecked => "key_org_assignment_unchecked", "not filed upstream (seen on LiteLLM 1.83.14; BerriAI/litellm#29009 describes the later check)",
         "/key/generate and /key/update let any caller point a key at any organization, member of it or not";
     InFlightKeyWriteBack => "in_flight_key_write_back", "BerriAI/litellm#25553, BerriAI/litellm#32247",

@@ -122,9 +122,9 @@ mod tests {
     use super::*;
     use crate::authz::fixtures::*;
     use crate::authz::{
-        KeyGenerateRequest, KeyUpdateChanges, RouteRequest, TeamPermissionsRoute, UserUpdateAsk, check_key_generate,
-        check_key_update, check_model_new, check_route, check_team_member_admin, check_team_permissions_access,
-        check_team_update_access, check_user_update,
+        KeyGenerateRequest, KeyUpdateChanges, RouteRequest, TeamPermissionsRoute, UserUpdateAsk, check_key_block,
+        check_key_generate, check_key_regenerate, check_key_update, check_model_new, check_route,
+        check_team_member_admin, check_team_permissions_access, check_team_update_access, check_user_update,
     };
 
     /// The write routes of the matrix.
@@ -145,6 +145,9 @@ mod tests {
         OrganizationMemberAdd,
         OrganizationUpdate,
         AccessGroupNew,
+        KeyRegenerate,
+        KeyBlock,
+        KeyUnblock,
     }
 
     impl Route {
@@ -165,6 +168,9 @@ mod tests {
                 Route::OrganizationMemberAdd => "/organization/member_add",
                 Route::OrganizationUpdate => "/organization/update",
                 Route::AccessGroupNew => "/v1/access_group",
+                Route::KeyRegenerate => "/key/regenerate",
+                Route::KeyBlock => "/key/block",
+                Route::KeyUnblock => "/key/unblock",
             }
         }
     }
@@ -220,6 +226,12 @@ mod tests {
         GuardrailOptOut,
         /// An organization's budget or models: `org2`, the one `OrgAdminElsewhere` administers.
         OrgScope,
+        /// A key's `models` widened (to every model): `iu`'s key, made by the proxy admin.
+        Models,
+        /// The route applied to `tmember`'s key in `t1`, made by the proxy admin.
+        MemberTeamKey,
+        /// The route applied to `iu`'s personal key, made by the proxy admin.
+        OutsiderKey,
     }
 
     /// Whose personal key a /key/update cell changes.
@@ -240,9 +252,15 @@ mod tests {
         MemberTeamKey,
         Outsider,
         OrgAdminElsewhere,
+        /// `tadmin` calling with its key of `t1`, as `MemberTeamKey` is the member's.
+        TeamAdminTeamKey,
+        /// `oadmin` calling with its key of `t2`.
+        OtherTeamAdminTeamKey,
+        /// `fa` calling with its key of `t3`, a team of org2 it is a member of.
+        OrgAdminElsewhereTeamKey,
     }
 
-    const ACTORS: [Actor; 7] = [
+    const ACTORS: [Actor; 10] = [
         Actor::ProxyAdmin,
         Actor::TeamAdmin,
         Actor::OtherTeamAdmin,
@@ -250,6 +268,9 @@ mod tests {
         Actor::MemberTeamKey,
         Actor::Outsider,
         Actor::OrgAdminElsewhere,
+        Actor::TeamAdminTeamKey,
+        Actor::OtherTeamAdminTeamKey,
+        Actor::OrgAdminElsewhereTeamKey,
     ];
 
     /// A cell's outcome: allowed, or denied with one of these statuses.
@@ -261,145 +282,247 @@ mod tests {
     use Cell::{Allow, Deny};
 
     /// Every cell, in `ACTORS` order.
-    const MATRIX: &[(Route, Field, [Cell; 7])] = &[
+    const MATRIX: &[(Route, Field, [Cell; 10])] = &[
         // The issue's cell: the outsider's own key into t1; no one may, as its owner is not in t1.
-        (Route::KeyUpdate, Field::TeamId(KeyOf::Outsider), [Deny(403); 7]),
+        (
+            Route::KeyUpdate,
+            Field::TeamId(KeyOf::Outsider),
+            [
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+            ],
+        ),
         (
             Route::KeyUpdate,
             Field::TeamId(KeyOf::Member),
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::KeyUpdate,
             Field::TeamIdOutOfTeam,
-            [Deny(403), Deny(403), Deny(403), Deny(401), Deny(401), Deny(403), Deny(403)],
+            [
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(401),
+                Deny(401),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+                Deny(403),
+            ],
         ),
-        (Route::KeyUpdate, Field::UserId, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
-        (Route::KeyUpdate, Field::MaxBudget, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
+        (
+            Route::KeyUpdate,
+            Field::UserId,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyUpdate,
+            Field::MaxBudget,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
         (
             Route::KeyUpdate,
             Field::TeamKeyBudget,
-            [Allow, Deny(403), Deny(403), Deny(401), Deny(401), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(401), Deny(401), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::KeyUpdate,
             Field::AllowedRoutes,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
-        (Route::KeyUpdate, Field::Unblock, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
-        (Route::KeyUpdate, Field::Limits, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
+        (
+            Route::KeyUpdate,
+            Field::Unblock,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyUpdate,
+            Field::Limits,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
         (
             Route::KeyUpdate,
             Field::OrganizationId,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::KeyGenerate,
             Field::OrganizationId,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
-        (Route::KeyGenerate, Field::TeamKey, [Allow, Allow, Deny(400), Deny(401), Deny(401), Deny(400), Deny(400)]),
+        (
+            Route::KeyGenerate,
+            Field::TeamKey,
+            [Allow, Allow, Deny(400), Deny(401), Deny(401), Deny(400), Deny(400), Allow, Deny(400), Deny(400)],
+        ),
         (
             Route::KeyGenerate,
             Field::KeyForOther,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::KeyGenerate,
             Field::AllowedRoutes,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         // Even the organization's own admin: the budget and models are the ceiling set for it.
         (
             Route::OrganizationUpdate,
             Field::OrgScope,
-            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
         ),
         // Metadata and fields that carry permissions: the actor's own key, so only the field decides.
         (
             Route::KeyGenerate,
             Field::Permissions,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::KeyGenerate,
             Field::GuardrailOptOut,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::KeyUpdate,
             Field::Permissions,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::KeyUpdate,
             Field::GuardrailOptOut,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
-        (Route::TeamNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
+        (
+            Route::TeamNew,
+            Field::Create,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
         (
             Route::TeamUpdate,
             Field::TeamScope,
-            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::TeamMemberAdd,
             Field::MemberRoleAdmin,
-            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Allow, Deny(403), Deny(403)],
         ),
         (
             Route::TeamPermissionsUpdate,
             Field::MemberPermissions,
-            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Allow, Deny(403), Deny(403)],
         ),
-        (Route::UserNew, Field::Create, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
-        (Route::ModelNew, Field::Create, [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)]),
+        (
+            Route::UserNew,
+            Field::Create,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
+        (
+            Route::ModelNew,
+            Field::Create,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
         (
             Route::OrganizationNew,
             Field::Create,
-            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
         ),
         (
             Route::OrganizationMemberAdd,
             Field::OrgAdminRole,
-            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
+        // A key's models widened: as its other limits, the key admins' (here the proxy admin's) only.
+        (
+            Route::KeyUpdate,
+            Field::Models,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        // Blocking and unblocking are for the key's admins: a team key's team admins, a personal
+        // key's proxy admin; its owner has no say.
+        (
+            Route::KeyBlock,
+            Field::MemberTeamKey,
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Allow, Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyBlock,
+            Field::OutsiderKey,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyUnblock,
+            Field::MemberTeamKey,
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Allow, Deny(403), Deny(403)],
+        ),
+        (
+            Route::KeyUnblock,
+            Field::OutsiderKey,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+        ),
+        // Regenerating hands the caller the key's new secret: its owner, its team's admins, a
+        // proxy admin; on a team key the owner also needs the team to grant /key/regenerate.
+        (
+            Route::KeyRegenerate,
+            Field::MemberTeamKey,
+            [Allow, Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Allow, Deny(401), Deny(401)],
+        ),
+        (
+            Route::KeyRegenerate,
+            Field::OutsiderKey,
+            [Allow, Deny(403), Deny(403), Deny(403), Deny(403), Allow, Deny(403), Deny(403), Deny(403), Deny(403)],
         ),
         (
             Route::AccessGroupNew,
             Field::Create,
-            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
         ),
     ];
 
     /// The member and user write routes (issue 12's rows).
-    const MEMBER_AND_USER_ROWS: &[(Route, Field, [Cell; 7])] = &[
+    const MEMBER_AND_USER_ROWS: &[(Route, Field, [Cell; 10])] = &[
         (
             Route::TeamMemberUpdate,
             Field::MemberBudget,
-            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Allow, Deny(403), Deny(403)],
         ),
         // A team admin sets its own budget in the team as it sets any member's (both LiteLLM
         // versions allow it; only resetting its own spend is refused there).
         (
             Route::TeamMemberUpdate,
             Field::MemberOwnBudget,
-            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Allow, Deny(403), Deny(403)],
         ),
         (
             Route::TeamMemberDelete,
             Field::MemberRemoveAdmin,
-            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403)],
+            [Allow, Allow, Deny(403), Deny(403), Deny(403), Deny(403), Deny(403), Allow, Deny(403), Deny(403)],
         ),
-        (Route::UserUpdate, Field::UserRole, [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)]),
+        (
+            Route::UserUpdate,
+            Field::UserRole,
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+        ),
         (
             Route::UserUpdate,
             Field::UserBudget,
-            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(401)],
         ),
         (
             Route::UserUpdate,
             Field::UserOwnBudgetViaOrg,
-            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(403)],
+            [Allow, Deny(401), Deny(401), Deny(401), Deny(401), Deny(401), Deny(403), Deny(401), Deny(401), Deny(403)],
         ),
     ];
 
@@ -426,6 +549,9 @@ mod tests {
             Actor::MemberTeamKey => Caller { key_team_id: Some("t1".into()), ..internal("tmember") },
             Actor::Outsider => internal("iu"),
             Actor::OrgAdminElsewhere => org_admin("fa", "org2"),
+            Actor::TeamAdminTeamKey => Caller { key_team_id: Some("t1".into()), ..internal("tadmin") },
+            Actor::OtherTeamAdminTeamKey => Caller { key_team_id: Some("t2".into()), ..internal("oadmin") },
+            Actor::OrgAdminElsewhereTeamKey => Caller { key_team_id: Some("t3".into()), ..org_admin("fa", "org2") },
         }
     }
 
@@ -499,7 +625,7 @@ mod tests {
             (Route::KeyUpdate | Route::KeyGenerate, Field::AllowedRoutes) if !c.is_proxy_admin() => {
                 gate(&c, route, vec![]).and(Err(Denial::OnlyAdminsSetAllowedRoutes))
             }
-            (Route::KeyUpdate, Field::AllowedRoutes | Field::Unblock | Field::Limits) => {
+            (Route::KeyUpdate, Field::AllowedRoutes | Field::Unblock | Field::Limits | Field::Models) => {
                 key_update(&c, &w, &admin_made_key("iu", None), plain, None)
             }
             (Route::KeyUpdate, Field::OrganizationId) => key_update(&c, &w, &admin_made_key("iu", None), plain, None)
@@ -556,6 +682,17 @@ mod tests {
                     Quirks::NONE,
                 )
             }),
+            (Route::KeyBlock | Route::KeyUnblock, Field::MemberTeamKey) => {
+                gate(&c, route, vec![]).and_then(|()| check_key_block(&c, Some(&w.t1), route.path()))
+            }
+            (Route::KeyBlock | Route::KeyUnblock, Field::OutsiderKey) => {
+                gate(&c, route, vec![]).and_then(|()| check_key_block(&c, None, route.path()))
+            }
+            (Route::KeyRegenerate, Field::MemberTeamKey) => gate(&c, route, vec![])
+                .and_then(|()| check_key_regenerate(&c, &admin_made_key("tmember", Some("t1")), Some(&w.t1))),
+            (Route::KeyRegenerate, Field::OutsiderKey) => {
+                gate(&c, route, vec![]).and_then(|()| check_key_regenerate(&c, &admin_made_key("iu", None), None))
+            }
             (Route::ModelNew, Field::Create) => gate(&c, route, vec![]).and_then(|()| check_model_new(&c)),
             // Creations and org roles are the gate's: org1's routes, asked by nobody of org1.
             (Route::OrganizationMemberAdd, Field::OrgAdminRole) => gate(&c, route, vec!["org1".into()]),

@@ -1,6 +1,7 @@
 //! The edge over real HTTP on loopback: a router of test routes behind the proxy's own layers and
 //! accept loop.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::Router;
@@ -79,8 +80,41 @@ fn litellm_error(body: &[u8]) -> Value {
     v
 }
 
-#[tokio::test]
+/// Log lines written to a buffer the test reads back.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("the log buffer")).to_string()
+    }
+}
+
+impl std::io::Write for Captured {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("the log buffer").extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Captured {
+    type Writer = Captured;
+
+    fn make_writer(&'a self) -> Captured {
+        self.clone()
+    }
+}
+
+// A current-thread runtime, so the connection tasks run on this thread, under its subscriber.
+#[tokio::test(flavor = "current_thread")]
 async fn a_handler_panic_is_a_500_in_litellms_shape_and_the_connection_goes_on() {
+    let log = Captured::default();
+    let subscriber = tracing_subscriber::fmt().with_writer(log.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
     let (addr, _stop) = start().await;
     let mut stream = TcpStream::connect(addr).await.expect("connect");
     stream.write_all(b"GET /panic HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
@@ -90,6 +124,10 @@ async fn a_handler_panic_is_a_500_in_litellms_shape_and_the_connection_goes_on()
     assert_eq!(v["error"]["code"], "500");
     assert_eq!(v["error"]["type"], "internal_server_error");
     assert!(v["error"]["message"].as_str().is_some_and(|m| m.contains("boom in a handler")), "{v}");
+    // Logged as an error, with the panic's message, so a 500 in the field can be traced to its bug.
+    let logged = log.text();
+    let line = logged.lines().find(|l| l.contains("a request handler panicked")).unwrap_or_default();
+    assert!(line.contains("ERROR") && line.contains("boom in a handler"), "the log: {logged:?}");
     // The same connection answers the next request.
     stream.write_all(b"GET /ok HTTP/1.1\r\nhost: x\r\n\r\n").await.expect("write");
     let (status, _, body) = read_response(&mut stream).await;
