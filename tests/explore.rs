@@ -91,6 +91,15 @@ quirk_tests! {
     finds_key_access_groups_capped_by_team => KeyAccessGroupsCappedByTeam,
     finds_no_access_group_assignment_gate => NoAccessGroupAssignmentGate,
     finds_org_admin_gate_needs_org_id_in_body => OrgAdminGateNeedsOrgIdInBody,
+    finds_listing_ignores_user_models => ListingIgnoresUserModels,
+    finds_listing_ignores_access_groups => ListingIgnoresAccessGroups,
+    finds_key_models_not_capped_by_team => KeyModelsNotCappedByTeam,
+    finds_listing_drops_wildcard_matches => ListingDropsWildcardMatches,
+    finds_v2_model_info_lists_every_model => V2ModelInfoListsEveryModel,
+    finds_key_access_groups_cannot_widen_team_models => KeyAccessGroupsCannotWidenTeamModels,
+    finds_key_alias_checked_before_resolution => KeyAliasCheckedBeforeResolution,
+    finds_listing_drops_aliases => ListingDropsAliases,
+    finds_router_settings_alias_ignored => RouterSettingsAliasIgnored,
 }
 
 /// Quirks the generator cannot reach yet, and what it lacks for each.
@@ -102,14 +111,6 @@ const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[
     (Quirk::McpServerViewIgnoresTeamGrant, "the generator does not call GET /v1/mcp/server/{id} with a team key"),
     (Quirk::McpListingFailureAsEmptyList, "generated MCP mocks never fail"),
     (Quirk::McpCallTimeoutAsToolNotFound, "generated MCP mocks are never slow"),
-    (Quirk::ListingIgnoresMemberAllowedModels, "the generator does not set a member's allowed_models"),
-    (Quirk::ListingIgnoresUserModels, "the generator does not give users models"),
-    (Quirk::ListingKeyModelsReplaceTeamModels, "model discovery routes are not generated yet"),
-    (Quirk::ListingIgnoresAccessGroups, "model discovery routes are not generated yet"),
-    (Quirk::KeyModelsNotCappedByTeam, "generated team keys only ask for their team's models"),
-    (Quirk::ListingDropsWildcardMatches, "generated model lists hold no wildcards"),
-    (Quirk::V2ModelInfoListsEveryModel, "model discovery routes are not generated yet"),
-    (Quirk::KeyAccessGroupsCannotWidenTeamModels, "generated access groups grant MCP servers, not models"),
     (Quirk::KeyUpdateGatesOnlyBudget, "generated /key/update on a personal key is always sent by the proxy admin"),
     (
         Quirk::InFlightKeyWriteBack,
@@ -117,12 +118,23 @@ const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[
     ),
     (Quirk::KeyOrgAssignmentUnchecked, "the generator makes no organizations"),
     (Quirk::UserUpdateSelfBudgetUnchecked, "the generator makes no organizations"),
+    (
+        Quirk::ListingIgnoresKeyAliases,
+        "not within the test budget: needs a key alias shadowing a model its lists refuse, then a listing",
+    ),
+    (
+        Quirk::ListingIgnoresMemberAllowedModels,
+        "not within the test budget: needs a member scoped to fewer models than the team, a key for that member, then a listing",
+    ),
+    (
+        Quirk::ListingKeyModelsReplaceTeamModels,
+        "not within the test budget: needs a team key with models, the team narrowed under it, then a listing",
+    ),
+    (
+        Quirk::TeamAliasBypassesModelLists,
+        "not within the test budget: needs a team alias to a model the key's list refuses, then a call or listing through it",
+    ),
     (Quirk::AdminOnlyKeyFieldsUnchecked, "generated keys never carry `permissions` or guardrail flags"),
-    (Quirk::KeyAliasCheckedBeforeResolution, "generated keys have no aliases"),
-    (Quirk::TeamAliasBypassesModelLists, "generated teams have no model_aliases"),
-    (Quirk::ListingDropsAliases, "generated keys and teams have no aliases"),
-    (Quirk::ListingIgnoresKeyAliases, "generated keys have no aliases"),
-    (Quirk::RouterSettingsAliasIgnored, "generated keys and teams have no router_settings"),
 ];
 
 #[test]
