@@ -249,6 +249,29 @@ fn server_descriptions() -> impl Iterator<Item = String> {
     (1..=super::generate::MCP_MOCKS).map(|n| format!("explored-s{n}"))
 }
 
+/// The model discovery routes, with the field of each `data` item that names a model.
+const MODEL_LISTINGS: &[(&str, &str)] = &[
+    ("/v1/models", "id"),
+    ("/models", "id"),
+    ("/model/info", "model_name"),
+    ("/v1/model/info", "model_name"),
+    ("/v2/model/info", "model_name"),
+    ("/model_group/info", "model_group"),
+];
+
+/// The names a model listing shows, one fact each, so the facts are the listed set (order and
+/// repeats aside). Only names of this run count: a real proxy also lists its configured models and
+/// what earlier runs left, which differ between two proxies and say nothing about the sequence.
+fn listed_models(json: &Value, field: &str, normalizer: &Normalizer, facts: &mut BTreeSet<Fact>) {
+    let items = json.get("data").and_then(Value::as_array).into_iter().flatten();
+    for name in items.filter_map(|item| item.get(field).and_then(Value::as_str)) {
+        let name = normalizer.text(name);
+        if name.contains("{{run_id}}") && !name.contains('\'') {
+            facts.insert(Fact::Present(format!("$.data[?@.{field} == '{name}']")));
+        }
+    }
+}
+
 /// The granted fields of a successful response on `route`.
 fn facts_of(method: &str, route: &str, json: &Value, normalizer: &Normalizer) -> BTreeSet<Fact> {
     let mut facts = BTreeSet::new();
@@ -291,6 +314,11 @@ fn facts_of(method: &str, route: &str, json: &Value, normalizer: &Normalizer) ->
                 if listed {
                     facts.insert(Fact::Present(format!("$.tools[?@.mcp_info.description == '{description}']")));
                 }
+            }
+        }
+        ("GET", route) => {
+            if let Some((_, field)) = MODEL_LISTINGS.iter().find(|(r, _)| *r == route) {
+                listed_models(json, field, normalizer, &mut facts);
             }
         }
         _ => {}
@@ -395,6 +423,27 @@ mod tests {
         let blocked = decide("GET", "/key/info", &response(200, json!({"info": {"blocked": true}})), &n);
         assert!(agree(&unset, &unblocked));
         assert!(!agree(&unset, &blocked));
+    }
+
+    #[test]
+    fn a_model_listing_is_the_set_of_this_runs_names() {
+        let n = plain();
+        let listed = |body: Value, route: &str| decide("GET", route, &response(200, body), &n).facts;
+        let v1 = listed(json!({"data": [{"id": "m2-rabc"}, {"id": "m1-rabc"}, {"id": "gpt-config"}]}), "/v1/models");
+        assert_eq!(
+            v1,
+            BTreeSet::from([
+                Fact::Present("$.data[?@.id == 'm1-{{run_id}}']".into()),
+                Fact::Present("$.data[?@.id == 'm2-{{run_id}}']".into()),
+            ])
+        );
+        let reordered = listed(json!({"data": [{"id": "m1-rabc"}, {"id": "m2-rabc"}, {"id": "m1-rabc"}]}), "/models");
+        assert_eq!(v1, reordered);
+        let info = listed(json!({"data": [{"model_name": "m1-rabc"}]}), "/v2/model/info");
+        assert_eq!(info, BTreeSet::from([Fact::Present("$.data[?@.model_name == 'm1-{{run_id}}']".into())]));
+        let groups = listed(json!({"data": [{"model_group": "ta1-rabc"}]}), "/model_group/info");
+        assert_eq!(groups, BTreeSet::from([Fact::Present("$.data[?@.model_group == 'ta1-{{run_id}}']".into())]));
+        assert!(listed(json!({"data": [{"id": "m1-rabc"}]}), "/team/info").is_empty());
     }
 
     #[test]

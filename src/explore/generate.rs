@@ -1,8 +1,9 @@
 //! The generator: random but meaningful operation sequences, as ordinary scenarios.
 //!
-//! A [`World`] is the generator's model of what exists on the target: users (with their keys and
-//! roles), organizations, teams (members, object permissions, member permissions), MCP servers,
-//! access groups, models and virtual keys. Each operation is chosen among those whose arguments the
+//! A [`World`] (`world.rs`) is the generator's model of what exists on the target: users (with their
+//! keys and roles), organizations, teams (members, object permissions, member permissions), MCP
+//! servers, access groups, models and virtual keys with the model lists and aliases of each
+//! (`models.rs` holds the model-access operations). Each operation is chosen among those whose arguments the
 //! world can fill, so most requests name objects created earlier in the sequence. The world is updated
 //! as if every request by an actor entitled to it succeeded; the generator never sees a response, so
 //! the same seed gives the same sequence on any target.
@@ -16,9 +17,16 @@ use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use serde_json::{Value, json};
 
+mod models;
+mod world;
+
 use super::build::{StepBuilder, key_actor};
 use crate::scenario::mock::{LlmMock, McpAnswer, McpMock, McpTool, MockKind, MockSpec};
 use crate::scenario::{Actor, Capability, Location, ReferenceSettings, Scenario, Step};
+use world::{
+    AccessGroup, Key, Team, TeamRole, World, group_var, model_name, model_names, org_var, server_var, tag_group,
+    team_var, user_id, user_key,
+};
 
 /// MCP mocks every sequence may register, one server each.
 pub(crate) const MCP_MOCKS: usize = 3;
@@ -71,66 +79,6 @@ impl GeneratorOptions {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum TeamRole {
-    Admin,
-    Member,
-}
-
-#[derive(Debug, Default)]
-struct Team {
-    org: Option<usize>,
-    members: Vec<(usize, TeamRole)>,
-    tag_groups: Vec<usize>,
-    servers: Vec<usize>,
-    /// Members may generate and update keys.
-    member_keys: bool,
-    /// Members may attach access groups.
-    member_access_groups: bool,
-    blocked: bool,
-    deleted: bool,
-}
-
-#[derive(Debug, Default)]
-struct Key {
-    var: String,
-    team: Option<usize>,
-    owner: Option<usize>,
-    models: Vec<usize>,
-    deleted: bool,
-}
-
-/// The generator's model of what exists; indexes are creation order (object `n` is variable `…{n+1}`).
-#[derive(Debug, Default)]
-struct World {
-    users: usize,
-    orgs: Vec<Vec<usize>>,
-    teams: Vec<Team>,
-    servers: usize,
-    access_groups: Vec<(Vec<usize>, Vec<usize>)>,
-    models: usize,
-    keys: Vec<Key>,
-    regenerated: usize,
-}
-
-impl World {
-    fn live_teams(&self) -> Vec<usize> {
-        (0..self.teams.len()).filter(|&t| !self.teams[t].deleted).collect()
-    }
-
-    fn live_keys(&self) -> Vec<usize> {
-        (0..self.keys.len()).filter(|&k| !self.keys[k].deleted).collect()
-    }
-
-    fn team_role(&self, team: usize, user: usize) -> Option<TeamRole> {
-        self.teams[team].members.iter().find(|(u, _)| *u == user).map(|(_, role)| *role)
-    }
-
-    fn is_org_admin_of_team(&self, team: usize, user: usize) -> bool {
-        self.teams[team].org.is_some_and(|org| self.orgs[org].contains(&user))
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Op {
     UserNew,
     OrgNew,
@@ -157,6 +105,7 @@ enum Op {
     Discovery,
     ServerView,
     ArrayBody,
+    ModelDiscovery,
 }
 
 /// The mocks every generated sequence starts: one LLM provider and [`MCP_MOCKS`] MCP servers with one
@@ -233,38 +182,6 @@ struct Generator<'a> {
     recent_key: Option<usize>,
 }
 
-fn user_key(user: usize) -> String {
-    format!("u{}_key", user + 1)
-}
-
-fn user_id(user: usize) -> String {
-    format!("u{}-{{{{run_id}}}}", user + 1)
-}
-
-fn team_var(team: usize) -> String {
-    format!("{{{{t{}}}}}", team + 1)
-}
-
-fn org_var(org: usize) -> String {
-    format!("{{{{o{}}}}}", org + 1)
-}
-
-fn server_var(server: usize) -> String {
-    format!("{{{{s{}}}}}", server + 1)
-}
-
-fn group_var(group: usize) -> String {
-    format!("{{{{ag{}}}}}", group + 1)
-}
-
-fn tag_group(tag: usize) -> String {
-    format!("g{}-{{{{run_id}}}}", tag + 1)
-}
-
-fn model_name(model: usize) -> String {
-    format!("m{}-{{{{run_id}}}}", model + 1)
-}
-
 impl Generator<'_> {
     fn id(&self, what: &str) -> String {
         format!("op{:02}-{what}", self.steps.len() + 1)
@@ -299,7 +216,8 @@ impl Generator<'_> {
             (Op::UserNew, few(w.users, 5, 6)),
             (Op::TeamNew, few(w.teams.len(), 4, 6)),
             (Op::ServerNew, few(w.servers, MCP_MOCKS, 4)),
-            (Op::ModelNew, few(w.models, MODELS, 3)),
+            // Models first: most model-access operations need one.
+            (Op::ModelNew, few(w.models, MODELS, if w.models == 0 { 10 } else { 6 })),
             (Op::KeyGenerate, 10),
         ];
         if self.options.organizations {
@@ -308,7 +226,7 @@ impl Generator<'_> {
                 ops.push((Op::OrgMemberAdd, 3));
             }
         }
-        if has_servers || has_teams {
+        if has_servers || has_teams || w.models > 0 {
             ops.push((Op::AccessGroupNew, few(w.access_groups.len(), 3, 6)));
         }
         if has_teams {
@@ -330,6 +248,9 @@ impl Generator<'_> {
         }
         if has_users {
             ops.push((Op::ArrayBody, 1));
+        }
+        if w.models > 0 && (has_keys || has_users) {
+            ops.push((Op::ModelDiscovery, 5));
         }
         ops.retain(|(_, weight)| *weight > 0);
         ops
@@ -376,6 +297,7 @@ impl Generator<'_> {
             Op::Discovery => self.discovery(),
             Op::ServerView => self.server_view(),
             Op::ArrayBody => self.array_body(),
+            Op::ModelDiscovery => self.model_discovery(),
         }
     }
 
@@ -405,10 +327,20 @@ impl Generator<'_> {
     fn user_new(&mut self) {
         let user = self.world.users;
         self.world.users += 1;
+        let mut body = serde_json::Map::new();
+        body.insert("user_id".into(), json!(user_id(user)));
+        body.insert("user_role".into(), json!("internal_user"));
+        let models = self.user_models(&mut body);
+        let scoped = !models.is_empty();
+        self.world.user_models.push(models);
         let step = StepBuilder::new(self.id("user-new"), Actor::Admin, "POST", "/user/new")
-            .json(json!({"user_id": user_id(user), "user_role": "internal_user"}))
+            .json(Value::Object(body))
             .capture(&user_key(user), "$.key");
         self.push(step);
+        // A user's scope shows through a personal key made for the user.
+        if scoped && self.rng.random_bool(0.6) {
+            self.personal_key(user);
+        }
     }
 
     fn org_new(&mut self) {
@@ -484,6 +416,7 @@ impl Generator<'_> {
             body.insert("team_member_permissions".into(), json!(permissions));
         }
         self.world.teams.push(team);
+        self.team_model_fields(index, &mut body);
         let step = StepBuilder::new(self.id("team-new"), Actor::Admin, "POST", "/team/new")
             .json(Value::Object(body))
             .capture(&format!("t{}", index + 1), "$.team_id");
@@ -548,7 +481,9 @@ impl Generator<'_> {
         let mut body = self.team_body(team);
         let allowed = self.may_manage(team, user);
         let mut added = Vec::new();
-        match self.rng.random_range(0..3) {
+        let mut models_changed = false;
+        let branches = if self.world.models > 0 { 4 } else { 3 };
+        match self.rng.random_range(0..branches) {
             0 | 1 => {
                 // Mostly a grant on top of what the team has; sometimes a new set.
                 let mut tags = self.world.teams[team].tag_groups.clone();
@@ -568,12 +503,30 @@ impl Generator<'_> {
                     self.world.teams[team].servers = servers;
                 }
             }
-            _ => {
+            2 => {
                 body.insert("max_budget".into(), json!(if self.rng.random_bool(0.5) { 100.0 } else { 0.00001 }));
+            }
+            _ => {
+                // Narrowing a team under its keys is where the key and team lists part.
+                let models = self.narrow_models();
+                body.insert("models".into(), json!(model_names(&models)));
+                if allowed {
+                    self.world.teams[team].models = models;
+                    models_changed = true;
+                }
             }
         }
         let step = StepBuilder::new(self.id("team-update"), actor, "POST", "/team/update").json(Value::Object(body));
         self.push(step);
+        if models_changed && let Some(key) = self.key_of_team(team) {
+            if self.rng.random_bool(0.8) {
+                let var = self.world.keys[key].var.clone();
+                self.list_models(key_actor(&var));
+            } else {
+                self.observe_models(key, 1.0);
+            }
+            return;
+        }
         // A group the team was just given is the one a stale cache would refuse.
         if self.rng.random_bool(if added.is_empty() { 0.3 } else { 0.8 }) {
             self.key_for_team_groups(team, &added);
@@ -621,17 +574,37 @@ impl Generator<'_> {
 
     fn team_member_add(&mut self) {
         let team = self.pick_team();
-        let (actor, caller) = self.team_caller(team);
-        let user = self.rng.random_range(0..self.world.users);
+        // A member's `allowed_models` matter for a new member, so a scoped add is mostly the admin's.
+        let scoped = self.world.models > 0 && self.rng.random_bool(0.35);
+        let (actor, caller) =
+            if scoped && self.rng.random_bool(0.7) { (Actor::Admin, None) } else { self.team_caller(team) };
+        let mut user = self.rng.random_range(0..self.world.users);
+        if scoped {
+            let outside: Vec<usize> =
+                (0..self.world.users).filter(|&u| self.world.team_role(team, u).is_none()).collect();
+            user = outside.choose(&mut self.rng).copied().unwrap_or(user);
+        }
         let admin = self.rng.random_bool(0.3) && self.options.team_admin_via_member_add;
         let role = if admin { TeamRole::Admin } else { TeamRole::Member };
-        if self.may_manage(team, caller) && self.world.team_role(team, user).is_none() {
+        let added = self.may_manage(team, caller) && self.world.team_role(team, user).is_none();
+        if added {
             self.world.teams[team].members.push((user, role));
         }
         let role = if role == TeamRole::Admin { "admin" } else { "user" };
-        let step = StepBuilder::new(self.id("team-member-add"), actor, "POST", "/team/member_add")
-            .json(json!({"team_id": team_var(team), "member": {"user_id": user_id(user), "role": role}}));
+        let mut body = serde_json::Map::new();
+        body.insert("team_id".into(), json!(team_var(team)));
+        body.insert("member".into(), json!({"user_id": user_id(user), "role": role}));
+        if scoped {
+            let models = self.narrow_models();
+            body.insert("allowed_models".into(), json!(model_names(&models)));
+        }
+        let step =
+            StepBuilder::new(self.id("team-member-add"), actor, "POST", "/team/member_add").json(Value::Object(body));
         self.push(step);
+        // A member's scope shows through a key made for that member.
+        if scoped && self.world.team_role(team, user).is_some() && self.rng.random_bool(0.7) {
+            self.member_key(team, user);
+        }
     }
 
     fn team_info(&mut self) {
@@ -682,15 +655,23 @@ impl Generator<'_> {
             self.push(step);
             return;
         }
+        let mut body = serde_json::Map::new();
+        body.insert("access_group_name".into(), json!(format!("ag{n}{{{{run_id}}}}")));
+        body.insert("access_mcp_server_ids".into(), json!(servers.iter().map(|&s| server_var(s)).collect::<Vec<_>>()));
+        body.insert("assigned_team_ids".into(), json!(assigned));
+        let models = self.group_models_field(&mut body);
         let step = StepBuilder::new(self.id("access-group-new"), Actor::Admin, "POST", "/v1/access_group")
-            .json(json!({
-                "access_group_name": format!("ag{n}{{{{run_id}}}}"),
-                "access_mcp_server_ids": servers.iter().map(|&s| server_var(s)).collect::<Vec<_>>(),
-                "assigned_team_ids": assigned,
-            }))
+            .json(Value::Object(body))
             .capture(&format!("ag{n}"), "$.access_group_id");
-        self.world.access_groups.push((servers, teams.clone()));
+        self.world.access_groups.push(AccessGroup { models });
+        for &team in &teams {
+            self.world.teams[team].groups.push(group);
+        }
         self.push(step);
+        if !self.world.access_groups[group].models.is_empty() && self.rng.random_bool(0.4) {
+            self.key_with_group(group, &teams);
+            return;
+        }
         // What the group grants shows through a key of a team it was assigned to.
         if let Some(&team) = teams.first()
             && !self.world.teams[team].blocked
@@ -702,29 +683,18 @@ impl Generator<'_> {
                 .capture(&key.var, "$.key")
                 .capture(&format!("{}_token", key.var), "$.token");
             self.world.keys.push(key);
-            self.recent_key = Some(self.world.keys.len() - 1);
+            let index = self.world.keys.len() - 1;
+            self.recent_key = Some(index);
             self.push(step);
+            if !self.world.access_groups[group].models.is_empty() {
+                self.observe_models(index, 0.8);
+                return;
+            }
             if self.world.servers == 0 {
                 return;
             }
             if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
         }
-    }
-
-    fn model_new(&mut self) {
-        let model = self.world.models;
-        self.world.models += 1;
-        let step = StepBuilder::new(self.id("model-new"), Actor::Admin, "POST", "/model/new").json(json!({
-            "model_name": model_name(model),
-            "litellm_params": {
-                "model": "openai/gpt-mock",
-                "api_base": "{{mocks.llm.url}}",
-                "api_key": "sk-upstream-mock",
-                "input_cost_per_token": 0.001,
-                "output_cost_per_token": 0.002,
-            },
-        }));
-        self.push(step);
     }
 
     fn key_generate(&mut self) {
@@ -752,11 +722,8 @@ impl Generator<'_> {
         if let Some(team) = team {
             body.insert("team_id".into(), json!(team_var(team)));
         }
-        // A personal key the proxy admin makes for a user: its owner may use it, not administer it.
-        if user.is_none() && team.is_none() && self.world.users > 0 && self.rng.random_bool(0.7) {
-            let owner = self.rng.random_range(0..self.world.users);
-            key.owner = Some(owner);
-            body.insert("user_id".into(), json!(user_id(owner)));
+        if valid {
+            key.owner = self.key_owner(team, &mut body);
         }
         if user.is_some() && self.rng.random_bool(0.1) {
             if self.rng.random_bool(0.5) {
@@ -765,10 +732,7 @@ impl Generator<'_> {
                 body.insert("disable_global_guardrails".into(), json!(true));
             }
         }
-        if self.world.models > 0 && self.rng.random_bool(0.4) {
-            key.models = self.subset(self.world.models);
-            body.insert("models".into(), json!(key.models.iter().map(|&m| model_name(m)).collect::<Vec<_>>()));
-        }
+        self.key_model_fields(&mut key, &mut body);
         let (tag_pool, server_pool): (Vec<usize>, Vec<usize>) = match (valid, team) {
             (true, Some(t)) => (self.world.teams[t].tag_groups.clone(), self.world.teams[t].servers.clone()),
             (true, None) => (Vec::new(), Vec::new()),
@@ -789,19 +753,27 @@ impl Generator<'_> {
             }
             with_groups = true;
             body.insert("access_group_ids".into(), json!(groups.iter().map(|&g| group_var(g)).collect::<Vec<_>>()));
+            key.groups = groups;
         }
         if self.rng.random_bool(0.15) {
             body.insert("max_budget".into(), json!(if self.rng.random_bool(0.5) { 100.0 } else { 0.00001 }));
         }
+        // Only an object permission drawn from outside the team's grants makes an admin's key unsure.
+        let sure = valid || !body.contains_key("object_permission");
         let mut step =
             StepBuilder::new(self.id("key-generate"), actor, "POST", "/key/generate").json(Value::Object(body));
-        let kept = valid && team.is_none_or(|t| !self.world.teams[t].blocked);
+        let kept = user.is_none()
+            && sure
+            && team.is_none_or(|t| !self.world.teams[t].blocked && self.world.within_team(t, &key.models));
         if kept {
             step = step.capture(&key.var, "$.key").capture(&format!("{}_token", key.var), "$.token");
             self.world.keys.push(key);
             self.recent_key = Some(self.world.keys.len() - 1);
         }
         self.push(step);
+        if kept && self.shapes_models(self.world.keys.len() - 1) {
+            self.observe_models(self.world.keys.len() - 1, 0.75);
+        }
         if kept && self.world.servers > 0 && self.rng.random_bool(if with_groups { 0.9 } else { 0.4 }) {
             if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
         }
@@ -829,9 +801,9 @@ impl Generator<'_> {
         let var = self.world.keys[key].var.clone();
         let models = self.world.keys[key].models.clone();
         let step = match models.choose(&mut self.rng) {
-            Some(&model) if self.rng.random_bool(0.5) => {
+            Some(&entry) if self.rng.random_bool(0.5) => {
                 StepBuilder::new(self.id("chat"), key_actor(&var), "POST", "/chat/completions")
-                    .json(json!({"model": model_name(model), "messages": [{"role": "user", "content": "hi"}]}))
+                    .json(json!({"model": model_name(entry.model()), "messages": [{"role": "user", "content": "hi"}]}))
             }
             _ => StepBuilder::new(self.id("key-info"), key_actor(&var), "GET", "/key/info"),
         };
@@ -863,15 +835,19 @@ impl Generator<'_> {
                 body.insert("max_budget".into(), json!(if self.rng.random_bool(0.6) { 0.00001 } else { 100.0 }));
             }
             2 if self.world.models > 0 => {
-                let models = self.subset(self.world.models);
-                body.insert("models".into(), json!(models.iter().map(|&m| model_name(m)).collect::<Vec<_>>()));
-                if user.is_none() {
+                let models = self.model_entries();
+                body.insert("models".into(), json!(models.iter().map(|e| e.text()).collect::<Vec<_>>()));
+                let within = self.world.keys[key].team.is_none_or(|t| self.world.within_team(t, &models));
+                if user.is_none() && within {
                     self.world.keys[key].models = models;
                 }
             }
             _ if !self.world.access_groups.is_empty() => {
                 let groups = self.subset(self.world.access_groups.len());
                 body.insert("access_group_ids".into(), json!(groups.iter().map(|&g| group_var(g)).collect::<Vec<_>>()));
+                if user.is_none() {
+                    self.world.keys[key].groups = groups;
+                }
             }
             _ => {
                 body.insert("blocked".into(), json!(false));
@@ -889,8 +865,16 @@ impl Generator<'_> {
         let old = &self.world.keys[key];
         self.world.regenerated += 1;
         let var = format!("k{}", self.world.keys.len() + 1);
-        let fresh =
-            Key { var: var.clone(), team: old.team, owner: old.owner, models: old.models.clone(), deleted: false };
+        let fresh = Key {
+            var: var.clone(),
+            team: old.team,
+            owner: old.owner,
+            models: old.models.clone(),
+            groups: old.groups.clone(),
+            aliases: old.aliases.clone(),
+            router_aliases: old.router_aliases.clone(),
+            deleted: false,
+        };
         let body = json!({"key": format!("{{{{{}}}}}", old.var)});
         let mut step = StepBuilder::new(self.id("key-regenerate"), Actor::Admin, "POST", "/key/regenerate").json(body);
         if !old.deleted {
@@ -930,21 +914,16 @@ impl Generator<'_> {
     }
 
     /// A key to call through, and a model for it: mostly one of its own, sometimes any.
-    fn key_and_model(&mut self) -> (String, usize) {
+    fn key_and_model(&mut self) -> (String, String) {
         let key = self.pick_key();
         let var = self.world.keys[key].var.clone();
-        let models = self.world.keys[key].models.clone();
-        let model = match models.choose(&mut self.rng) {
-            Some(&m) if self.rng.random_bool(0.8) => m,
-            _ => self.rng.random_range(0..self.world.models.max(1)),
-        };
-        (var, model)
+        (var, self.model_for(key))
     }
 
     fn chat(&mut self) {
         let (var, model) = self.key_and_model();
         let step = StepBuilder::new(self.id("chat"), key_actor(&var), "POST", "/chat/completions")
-            .json(json!({"model": model_name(model), "messages": [{"role": "user", "content": "hi"}]}));
+            .json(json!({"model": model, "messages": [{"role": "user", "content": "hi"}]}));
         self.push(step);
     }
 
@@ -976,10 +955,10 @@ impl Generator<'_> {
         let (var, model) = self.key_and_model();
         let step = if self.rng.random_bool(0.5) {
             StepBuilder::new(self.id("embeddings"), key_actor(&var), "POST", "/embeddings")
-                .json(json!({"model": model_name(model), "input": "hi"}))
+                .json(json!({"model": model, "input": "hi"}))
         } else {
             StepBuilder::new(self.id("completions"), key_actor(&var), "POST", "/completions")
-                .json(json!({"model": model_name(model), "prompt": "hi"}))
+                .json(json!({"model": model, "prompt": "hi"}))
         };
         self.push(step);
     }
@@ -1006,7 +985,17 @@ impl Generator<'_> {
 
     /// One server's page through a key: `GET /v1/mcp/server/{id}`.
     fn server_view(&mut self) {
-        let key = self.pick_key();
+        // Mostly a key of a team that grants servers: the page must follow what the team grants.
+        let granted_keys: Vec<usize> = self
+            .world
+            .live_keys()
+            .into_iter()
+            .filter(|&k| self.world.keys[k].team.is_some_and(|t| !self.world.teams[t].servers.is_empty()))
+            .collect();
+        let key = match granted_keys.choose(&mut self.rng) {
+            Some(&key) if self.rng.random_bool(0.7) => key,
+            _ => self.pick_key(),
+        };
         let var = self.world.keys[key].var.clone();
         // Mostly a server the key's team grants: the page must follow the grant discovery shows.
         let granted = self.world.keys[key].team.map(|t| self.world.teams[t].servers.clone()).unwrap_or_default();
@@ -1096,5 +1085,26 @@ mod tests {
             })
         });
         assert!(found, "no sequence has an owner updating a personal key the admin made");
+    }
+
+    #[test]
+    fn sequences_reach_every_model_access_source() {
+        let steps: Vec<Step> =
+            (0..300).flat_map(|index| sequence(1, index, &GeneratorOptions::default()).steps).collect();
+        let has = |route: &str, field: &str| {
+            steps.iter().any(|s| path(s) == route && (field.is_empty() || body(s).contains(&format!("\"{field}\""))))
+        };
+        for route in ["/v1/models", "/models", "/model/info", "/v2/model/info", "/model_group/info"] {
+            assert!(has(route, ""), "no {route}");
+        }
+        assert!(has("/team/new", "models") && has("/team/update", "models"), "no team models");
+        assert!(has("/team/new", "model_aliases") && has("/team/new", "router_settings"), "no team aliases");
+        assert!(has("/team/member_add", "allowed_models"), "no member scope");
+        assert!(has("/user/new", "models"), "no user models");
+        assert!(has("/v1/access_group", "access_model_names"), "no access group models");
+        assert!(has("/key/generate", "aliases") && has("/key/generate", "router_settings"), "no key aliases");
+        assert!(has("/key/generate", "user_id"), "no admin key for a user");
+        let wildcard = steps.iter().any(|s| path(s) == "/key/generate" && body(s).contains(r#"-{{run_id}}*""#));
+        assert!(wildcard, "no wildcard in a key's models");
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! The same random operation sequences go to both targets; where their decisions part, the sequence is
 //! shrunk and written as an ordinary regression scenario. One file per concept: `generate` (the state
-//! machine and its operations), `build` (step constructors), `side` (what a target is), `decision`
+//! machine and its operations; its world and its model-access operations in submodules), `build` (step constructors), `side` (what a target is), `decision`
 //! (a response as a decision, and the one normalization table), `compare` (a sequence on both sides),
 //! `shrink`, `write` (the YAML), and this driver (budget, order, summary).
 
