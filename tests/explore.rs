@@ -125,8 +125,8 @@ const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[
         Quirk::InFlightKeyWriteBack,
         "generated operations run one after another, and the bug needs a call in flight across the update",
     ),
-    (Quirk::KeyOrgAssignmentUnchecked, "the generator makes no organizations"),
-    (Quirk::UserUpdateSelfBudgetUnchecked, "the generator makes no organizations"),
+    (Quirk::KeyOrgAssignmentUnchecked, "generated keys never name an organization_id"),
+    (Quirk::UserUpdateSelfBudgetUnchecked, "the generator never calls /user/update"),
     (
         Quirk::ListingIgnoresKeyAliases,
         "not found in 6000 ops of seed 1: generated key aliases rarely shadow a model the key's lists refuse before a listing",

@@ -678,14 +678,7 @@ impl Generator<'_> {
             && self.rng.random_bool(0.6)
         {
             let key = Key { var: format!("k{}", self.world.keys.len() + 1), team: Some(team), ..Key::default() };
-            let step = StepBuilder::new(self.id("key-generate"), Actor::Admin, "POST", "/key/generate")
-                .json(json!({"team_id": team_var(team)}))
-                .capture(&key.var, "$.key")
-                .capture(&format!("{}_token", key.var), "$.token");
-            self.world.keys.push(key);
-            let index = self.world.keys.len() - 1;
-            self.recent_key = Some(index);
-            self.push(step);
+            let index = self.admin_key(key, json!({"team_id": team_var(team)}));
             if !self.world.access_groups[group].models.is_empty() {
                 self.observe_models(index, 0.8);
                 return;
@@ -777,6 +770,20 @@ impl Generator<'_> {
         if kept && self.world.servers > 0 && self.rng.random_bool(if with_groups { 0.9 } else { 0.4 }) {
             if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
         }
+    }
+
+    /// The proxy admin makes `key` with `body`, and the world relies on it: its secret and hash are
+    /// captured, and it becomes the key touched last. Returns its index.
+    fn admin_key(&mut self, key: Key, body: Value) -> usize {
+        let step = StepBuilder::new(self.id("key-generate"), Actor::Admin, "POST", "/key/generate")
+            .json(body)
+            .capture(&key.var, "$.key")
+            .capture(&format!("{}_token", key.var), "$.token");
+        self.world.keys.push(key);
+        let index = self.world.keys.len() - 1;
+        self.recent_key = Some(index);
+        self.push(step);
+        index
     }
 
     fn pick_key(&mut self) -> usize {

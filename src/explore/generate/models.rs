@@ -255,14 +255,7 @@ impl Generator<'_> {
             owner: Some(member),
             ..Key::default()
         };
-        let step = StepBuilder::new(self.id("key-generate"), Actor::Admin, "POST", "/key/generate")
-            .json(json!({"team_id": team_var(team), "user_id": user_id(member)}))
-            .capture(&key.var, "$.key")
-            .capture(&format!("{}_token", key.var), "$.token");
-        self.world.keys.push(key);
-        let index = self.world.keys.len() - 1;
-        self.recent_key = Some(index);
-        self.push(step);
+        let index = self.admin_key(key, json!({"team_id": team_var(team), "user_id": user_id(member)}));
         if self.rng.random_bool(0.85) {
             self.list_models(key_actor(&format!("k{}", index + 1)));
         } else {
@@ -273,14 +266,7 @@ impl Generator<'_> {
     /// An admin's personal key for `user`, to show what the user's `models` allow.
     pub(super) fn personal_key(&mut self, user: usize) {
         let key = Key { var: format!("k{}", self.world.keys.len() + 1), owner: Some(user), ..Key::default() };
-        let step = StepBuilder::new(self.id("key-generate"), Actor::Admin, "POST", "/key/generate")
-            .json(json!({"user_id": user_id(user)}))
-            .capture(&key.var, "$.key")
-            .capture(&format!("{}_token", key.var), "$.token");
-        self.world.keys.push(key);
-        let index = self.world.keys.len() - 1;
-        self.recent_key = Some(index);
-        self.push(step);
+        let index = self.admin_key(key, json!({"user_id": user_id(user)}));
         if self.rng.random_bool(0.85) {
             self.list_models(key_actor(&format!("k{}", index + 1)));
         } else {
@@ -306,14 +292,8 @@ impl Generator<'_> {
             groups: vec![group],
             ..Key::default()
         };
-        let step = StepBuilder::new(self.id("key-generate"), Actor::Admin, "POST", "/key/generate")
-            .json(json!({"team_id": team_var(team), "access_group_ids": [super::world::group_var(group)]}))
-            .capture(&key.var, "$.key")
-            .capture(&format!("{}_token", key.var), "$.token");
-        self.world.keys.push(key);
-        let index = self.world.keys.len() - 1;
-        self.recent_key = Some(index);
-        self.push(step);
+        let index = self
+            .admin_key(key, json!({"team_id": team_var(team), "access_group_ids": [super::world::group_var(group)]}));
         self.observe_models(index, 0.9);
     }
 
