@@ -1,6 +1,7 @@
 //! The whole corpus five times over (about 200 scenarios) on the reference target, with the default
 //! `--jobs`, as `gateproof run` would: Postgres start, then the scenarios. `cargo bench --bench corpus`
-//! prints both figures; `GATEPROOF_BENCH_COPIES` changes the multiplier (1 gives the plain corpus).
+//! prints both figures; `GATEPROOF_BENCH_COPIES` changes the multiplier (1 gives the plain corpus) and
+//! `GATEPROOF_BENCH_JOBS` the scenarios at once (the figures behind `default_jobs`).
 //! One round only: the figure is a wall time of minutes' worth of work, not a micro-benchmark.
 
 use std::path::PathBuf;
@@ -18,7 +19,10 @@ fn main() {
     assert!(loaded.broken.is_empty(), "every corpus scenario loads: {:?}", loaded.broken);
     let scenarios = loaded.scenarios;
     let all: Vec<_> = (0..copies).flat_map(|_| scenarios.iter().cloned()).collect();
-    let options = RunOptions::default();
+    let mut options = RunOptions::default();
+    if let Some(jobs) = std::env::var("GATEPROOF_BENCH_JOBS").ok().and_then(|v| v.parse().ok()) {
+        options.jobs = jobs;
+    }
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     runtime.block_on(async {
         let started = Instant::now();

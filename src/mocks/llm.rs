@@ -41,7 +41,7 @@ impl Respond for TextCompletion {
             Err(why) => return error(400, why),
         };
         let LlmMock { reply, prompt_tokens, completion_tokens, delay } = &self.0;
-        ResponseTemplate::new(200).set_delay(*delay).set_body_json(json!({
+        answer_after(*delay).set_body_json(json!({
             "id": format!("cmpl-mock-{}", uuid::Uuid::new_v4().simple()),
             "object": "text_completion",
             "created": chrono::Utc::now().timestamp(),
@@ -73,7 +73,7 @@ impl Respond for Embedding {
             .map(|index| json!({"object": "embedding", "index": index, "embedding": [0.25, -0.5, 0.75]}))
             .collect();
         let tokens = self.0.prompt_tokens;
-        ResponseTemplate::new(200).set_delay(self.0.delay).set_body_json(json!({
+        answer_after(self.0.delay).set_body_json(json!({
             "object": "list",
             "data": data,
             "model": model,
@@ -92,7 +92,7 @@ impl Respond for Completion {
         };
         let LlmMock { reply, prompt_tokens, completion_tokens, delay } = &self.0;
         // A known delay keeps a request through the proxy in flight while the scenario's next steps run.
-        ResponseTemplate::new(200).set_delay(*delay).set_body_json(json!({
+        answer_after(*delay).set_body_json(json!({
             "id": format!("chatcmpl-mock-{}", uuid::Uuid::new_v4().simple()),
             "object": "chat.completion",
             "created": chrono::Utc::now().timestamp(),
@@ -109,6 +109,13 @@ impl Respond for Completion {
             },
         }))
     }
+}
+
+/// A 200 that waits `delay` first. No delay sets none: wiremock's zero-length sleep still goes through
+/// the timer, which rounds it up to the next millisecond tick.
+fn answer_after(delay: std::time::Duration) -> ResponseTemplate {
+    let template = ResponseTemplate::new(200);
+    if delay.is_zero() { template } else { template.set_delay(delay) }
 }
 
 /// The request's JSON body and its `model`, or why a provider answers 400.
