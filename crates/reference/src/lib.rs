@@ -199,8 +199,11 @@ fn app(state: AppState) -> Router {
 }
 
 pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
+    // No ping before each acquire: on the proxied call's path it doubled the round trips to
+    // Postgres, and a connection that broke fails its query with the same error the ping would give.
     let db = PgPoolOptions::new()
         .max_connections(8)
+        .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect(&config.database_url)
         .await

@@ -22,6 +22,7 @@ use std::time::Duration;
 use sqlx::PgPool;
 
 mod access_groups;
+mod spend_writer;
 mod sql;
 
 pub(crate) use sql::Cursor;
@@ -50,6 +51,7 @@ pub(crate) struct Store {
     pending_write_back: Mutex<HashMap<String, Cached>>,
     /// What budgets read spend from.
     pub spend: SpendCounters,
+    spend_writer: spend_writer::SpendWriter,
 }
 
 /// Whose object-permission row a write changes: LiteLLM's `/team/update` forgot to evict the team's
@@ -78,6 +80,7 @@ fn permission_key(id: &str) -> String {
 impl Store {
     pub fn new(db: PgPool, ttl: Duration, quirks: Quirks) -> Store {
         Store {
+            spend_writer: spend_writer::SpendWriter::start(db.clone()),
             db,
             cache: Arc::new(TtlCache::new(ttl)),
             quirks,
@@ -352,10 +355,11 @@ impl Store {
         sql::key_alias_taken(&self.db, alias, except_token).await
     }
 
-    /// Records one request's cost on the key, team and user rows and in the spend log. Nothing is
-    /// evicted: budgets read spend from the counters.
+    /// Records one request's cost on the key, team, user and membership rows and in the spend log,
+    /// with the other calls waiting at the same time (`spend_writer.rs`). Nothing is evicted: budgets
+    /// read spend from the counters.
     pub async fn record_spend(&self, log: &SpendLog) -> sqlx::Result<()> {
-        sql::record_spend(&self.db, log).await
+        self.spend_writer.write(log.clone()).await
     }
 
     /// What the key spent on `model` since `since` (its per-model budget's window).

@@ -318,36 +318,6 @@ pub(super) async fn stored_spend(db: &PgPool, entity: &crate::spend::Entity) -> 
     Ok(spend.unwrap_or(0.0))
 }
 
-/// Records one request's cost: the key's, its team's, its user's and that user's in the team spend
-/// and a spend-log row. One statement, so the rows every call through one key updates are locked for
-/// one round trip, not a transaction's five (under concurrent calls on a key that lock is the queue).
-/// An absent team or user matches no row. Cached objects are not evicted: budgets read spend from
-/// the counters.
-pub(super) async fn record_spend(db: &PgPool, log: &crate::spend::SpendLog) -> sqlx::Result<()> {
-    sqlx::query(
-        "WITH key_spend AS (UPDATE verification_tokens SET spend = spend + $3 WHERE token = $2),
-              team_spend AS (UPDATE teams SET spend = spend + $3 WHERE team_id = $7),
-              user_spend AS (UPDATE users SET spend = spend + $3 WHERE user_id = $9),
-              member_spend AS (UPDATE team_memberships SET spend = spend + $3 WHERE user_id = $9 AND team_id = $7)
-         INSERT INTO spend_logs (request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id,
-                                 organization_id, \"user\", \"startTime\", \"endTime\")
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,now())",
-    )
-    .bind(&log.request_id)
-    .bind(&log.api_key)
-    .bind(log.spend)
-    .bind(log.prompt_tokens)
-    .bind(log.completion_tokens)
-    .bind(&log.model)
-    .bind(&log.team_id)
-    .bind(&log.organization_id)
-    .bind(&log.user)
-    .bind(log.start_time)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
 /// Where a keyset page resumes: the last row's `created_at` and primary key.
 pub(crate) type Cursor = (chrono::DateTime<chrono::Utc>, String);
 
