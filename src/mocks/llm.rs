@@ -111,11 +111,9 @@ impl Respond for Completion {
     }
 }
 
-/// A 200 that waits `delay` first. No delay sets none: wiremock's zero-length sleep still goes through
-/// the timer, which rounds it up to the next millisecond tick.
+/// A 200 that waits `delay` first.
 fn answer_after(delay: std::time::Duration) -> ResponseTemplate {
-    let template = ResponseTemplate::new(200);
-    if delay.is_zero() { template } else { template.set_delay(delay) }
+    super::delayed(ResponseTemplate::new(200), delay)
 }
 
 /// The request's JSON body and its `model`, or why a provider answers 400.

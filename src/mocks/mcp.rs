@@ -106,7 +106,7 @@ impl Protocol {
                                 "isError": false,
                             })
                         });
-                        self.frame(rpc_result(id, result), None).set_delay(tool.delay)
+                        super::delayed(self.frame(rpc_result(id, result), None), tool.delay)
                     }
                     None => self.frame(rpc_error(id, INVALID_PARAMS, &format!("Unknown tool: {tool_name}")), None),
                 }

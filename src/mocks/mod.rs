@@ -83,5 +83,11 @@ fn url_host(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() }
 }
 
+/// `template`, answered after `delay`. No delay sets none: wiremock's zero-length sleep still goes
+/// through the timer, which rounds it up to the next millisecond tick.
+fn delayed(template: wiremock::ResponseTemplate, delay: std::time::Duration) -> wiremock::ResponseTemplate {
+    if delay.is_zero() { template } else { template.set_delay(delay) }
+}
+
 #[cfg(test)]
 mod tests;
