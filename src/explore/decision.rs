@@ -22,6 +22,8 @@ pub enum DenialKind {
     Validation,
     Budget,
     Server,
+    /// 504: an upstream that did not answer in time, which is not the proxy failing by itself.
+    Timeout,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -47,6 +49,7 @@ impl DenialKind {
             DenialKind::Validation => "validation",
             DenialKind::Budget => "budget",
             DenialKind::Server => "server",
+            DenialKind::Timeout => "timeout",
         }
     }
 }
@@ -213,6 +216,7 @@ fn verdict_of(route: &str, response: &ReceivedResponse) -> Verdict {
     }
     match response.status {
         200..=299 => Verdict::Allowed,
+        504 => Verdict::Denied(DenialKind::Timeout),
         500..=599 => Verdict::Denied(DenialKind::Server),
         _ => Verdict::Denied(DenialKind::Validation),
     }
@@ -246,7 +250,7 @@ impl Normalizer {
 
 /// Descriptions of the servers a sequence may register (fixed in the generator).
 fn server_descriptions() -> impl Iterator<Item = String> {
-    (1..=super::generate::MCP_MOCKS).map(|n| format!("explored-s{n}"))
+    (1..=super::generate::MAX_SERVERS).map(|n| format!("explored-s{n}"))
 }
 
 /// The model discovery routes, with the field of each `data` item that names a model.
@@ -268,6 +272,17 @@ fn listed_models(json: &Value, field: &str, normalizer: &Normalizer, facts: &mut
         let name = normalizer.text(name);
         if name.contains("{{run_id}}") && !name.contains('\'') {
             facts.insert(Fact::Present(format!("$.data[?@.{field} == '{name}']")));
+        }
+    }
+}
+
+/// The users of this run whose rows a spend listing shows (a key row names its owner), one fact each.
+fn listed_users(json: &Value, normalizer: &Normalizer, facts: &mut BTreeSet<Fact>) {
+    let rows = json.as_array().into_iter().flatten();
+    for user in rows.filter_map(|row| row.get("user_id").and_then(Value::as_str)) {
+        let user = normalizer.text(user);
+        if user.contains("{{run_id}}") && !user.contains('\'') {
+            facts.insert(Fact::Present(format!("$[?@.user_id == '{user}']")));
         }
     }
 }
@@ -316,6 +331,7 @@ fn facts_of(method: &str, route: &str, json: &Value, normalizer: &Normalizer) ->
                 }
             }
         }
+        ("GET", "/spend/keys" | "/spend/users") => listed_users(json, normalizer, &mut facts),
         ("GET", route) => {
             if let Some((_, field)) = MODEL_LISTINGS.iter().find(|(r, _)| *r == route) {
                 listed_models(json, field, normalizer, &mut facts);
@@ -380,6 +396,7 @@ mod tests {
         assert_eq!(d(&invalid_o), d(&invalid_n));
         assert_eq!(d(&response(404, json!({}))), Verdict::Denied(DenialKind::NotFound));
         assert_eq!(d(&response(500, json!({}))), Verdict::Denied(DenialKind::Server));
+        assert_eq!(d(&response(504, json!({}))), Verdict::Denied(DenialKind::Timeout));
         assert_eq!(d(&response(201, json!({}))), Verdict::Allowed);
     }
 

@@ -17,19 +17,32 @@ use rand::rngs::StdRng;
 use rand::seq::{IndexedRandom, SliceRandom};
 use serde_json::{Value, json};
 
+mod inflight;
 mod models;
 mod world;
 
 use super::build::{StepBuilder, key_actor};
-use crate::scenario::mock::{LlmMock, McpAnswer, McpMock, McpTool, MockKind, MockSpec};
+use crate::scenario::mock::{LlmMock, McpAnswer, McpFailure, McpMock, McpTool, MockKind, MockSpec};
 use crate::scenario::{Actor, Capability, Location, ReferenceSettings, Scenario, Step};
 use world::{
-    AccessGroup, Key, Team, TeamRole, World, group_var, model_name, model_names, org_var, server_var, tag_group,
-    team_var, user_id, user_key,
+    AccessGroup, Key, ModelEntry, Team, TeamRole, Upstream, World, group_var, model_name, model_names, org_var,
+    server_var, tag_group, team_var, user_id, user_key,
 };
 
 /// MCP mocks every sequence may register, one server each.
 pub(crate) const MCP_MOCKS: usize = 3;
+/// The most servers a sequence registers: every healthy mock, and one down or slow.
+pub(crate) const MAX_SERVERS: usize = MCP_MOCKS + 1;
+/// The mock nothing listens at, and the one that answers only after a minute.
+const DOWN_MOCK: &str = "mcpdown";
+const SLOW_MOCK: &str = "mcpslow";
+/// The LLM upstream that answers after `inflight::SLOW_LLM_DELAY`.
+const SLOW_LLM_MOCK: &str = "llmslow";
+/// The one tool the troubled mocks offer (never listed: their listings fail).
+const TROUBLED_TOOL: &str = "tool";
+/// The slow server's timeout in seconds: far below the mock's minute, so every listing and call on
+/// it times out, and cheap for the sequence.
+const SLOW_SERVER_TIMEOUT: f64 = 0.05;
 /// `mcp_access_groups` names an object permission may hold (`g1-{{run_id}}`…).
 const TAG_GROUPS: usize = 3;
 const MODELS: usize = 2;
@@ -90,6 +103,7 @@ enum Op {
     TeamMemberAdd,
     TeamInfo,
     ServerNew,
+    TroubledServerNew,
     AccessGroupNew,
     ModelNew,
     KeyGenerate,
@@ -106,16 +120,24 @@ enum Op {
     ServerView,
     ArrayBody,
     ModelDiscovery,
+    UserUpdate,
+    SpendList,
+    InFlightUpdate,
 }
 
-/// The mocks every generated sequence starts: one LLM provider and [`MCP_MOCKS`] MCP servers with one
-/// tool each (`tool1`…).
+/// The mocks every generated sequence starts: one LLM provider and a slow one, [`MCP_MOCKS`] MCP servers with one
+/// tool each (`tool1`…), and an MCP upstream that is down and one that is slow.
 pub(crate) fn mocks() -> Vec<MockSpec> {
     let mut mocks = vec![MockSpec {
         name: "llm".to_string(),
         location: Location::default(),
         kind: MockKind::Llm(LlmMock::default()),
     }];
+    mocks.push(MockSpec {
+        name: SLOW_LLM_MOCK.to_string(),
+        location: Location::default(),
+        kind: MockKind::Llm(LlmMock { delay: inflight::SLOW_LLM_DELAY, ..LlmMock::default() }),
+    });
     for n in 1..=MCP_MOCKS {
         mocks.push(MockSpec {
             name: format!("mcp{n}"),
@@ -130,6 +152,23 @@ pub(crate) fn mocks() -> Vec<MockSpec> {
                 }],
                 answer: McpAnswer::Json,
                 failure: None,
+            }),
+        });
+    }
+    for (name, failure) in [(DOWN_MOCK, McpFailure::Down), (SLOW_MOCK, McpFailure::Slow(McpFailure::SLOW_DELAY))] {
+        mocks.push(MockSpec {
+            name: name.to_string(),
+            location: Location::default(),
+            kind: MockKind::Mcp(McpMock {
+                tools: vec![McpTool {
+                    name: TROUBLED_TOOL.to_string(),
+                    description: None,
+                    input_schema: json!({"type": "object"}),
+                    result: None,
+                    delay: std::time::Duration::ZERO,
+                }],
+                answer: McpAnswer::Json,
+                failure: Some(failure),
             }),
         });
     }
@@ -210,12 +249,12 @@ impl Generator<'_> {
         let has_users = w.users > 0;
         let has_teams = !w.live_teams().is_empty();
         let has_keys = !w.keys.is_empty();
-        let has_servers = w.servers > 0;
+        let has_servers = !w.servers.is_empty();
         let few = |n: usize, limit: usize, weight: u32| if n < limit { weight } else { 0 };
         let mut ops = vec![
             (Op::UserNew, few(w.users, 5, 6)),
             (Op::TeamNew, few(w.teams.len(), 4, 6)),
-            (Op::ServerNew, few(w.servers, MCP_MOCKS, 4)),
+            (Op::ServerNew, few(w.healthy_servers(), MCP_MOCKS, 4)),
             // Models first: most model-access operations need one.
             (Op::ModelNew, few(w.models, MODELS, if w.models == 0 { 10 } else { 6 })),
             (Op::KeyGenerate, 10),
@@ -247,8 +286,11 @@ impl Generator<'_> {
             }
         }
         if has_users {
-            ops.push((Op::ArrayBody, 1));
+            ops.extend([(Op::ArrayBody, 1), (Op::UserUpdate, 2), (Op::SpendList, 2)]);
         }
+        let troubled = w.servers.len() - w.healthy_servers();
+        ops.push((Op::TroubledServerNew, few(troubled, 1, 1)));
+        ops.push((Op::InFlightUpdate, few(usize::from(w.in_flight), 1, 1)));
         if w.models > 0 && (has_keys || has_users) {
             ops.push((Op::ModelDiscovery, 5));
         }
@@ -282,6 +324,7 @@ impl Generator<'_> {
             Op::TeamMemberAdd => self.team_member_add(),
             Op::TeamInfo => self.team_info(),
             Op::ServerNew => self.server_new(),
+            Op::TroubledServerNew => self.troubled_server_new(),
             Op::AccessGroupNew => self.access_group_new(),
             Op::ModelNew => self.model_new(),
             Op::KeyGenerate => self.key_generate(),
@@ -298,6 +341,9 @@ impl Generator<'_> {
             Op::ServerView => self.server_view(),
             Op::ArrayBody => self.array_body(),
             Op::ModelDiscovery => self.model_discovery(),
+            Op::UserUpdate => self.user_update(),
+            Op::SpendList => self.spend_list(),
+            Op::InFlightUpdate => self.in_flight_update(),
         }
     }
 
@@ -400,7 +446,7 @@ impl Generator<'_> {
         }
         if self.rng.random_bool(0.6) {
             team.tag_groups = self.subset(TAG_GROUPS);
-            team.servers = self.subset(self.world.servers);
+            team.servers = self.subset(self.world.servers.len());
             if !team.tag_groups.is_empty() || !team.servers.is_empty() {
                 let permission = self.object_permission(&team.tag_groups.clone(), &team.servers.clone());
                 body.insert("object_permission".into(), permission);
@@ -495,7 +541,7 @@ impl Generator<'_> {
                     tags.push(extra);
                     tags.sort_unstable();
                 }
-                let servers = self.subset(self.world.servers);
+                let servers = self.subset(self.world.servers.len());
                 body.insert("object_permission".into(), self.object_permission(&tags, &servers));
                 if allowed {
                     let before = std::mem::replace(&mut self.world.teams[team].tag_groups, tags.clone());
@@ -507,8 +553,38 @@ impl Generator<'_> {
                 body.insert("max_budget".into(), json!(if self.rng.random_bool(0.5) { 100.0 } else { 0.00001 }));
             }
             _ => {
-                // Narrowing a team under its keys is where the key and team lists part.
-                let models = self.narrow_models();
+                // Narrowing a team under its keys is where the key and team lists part; most of all
+                // when it leaves out a model a key of the team names itself.
+                let mut models = self.narrow_models();
+                let mut named: Vec<usize> = self
+                    .world
+                    .live_keys()
+                    .into_iter()
+                    .filter(|&k| self.world.keys[k].team == Some(team))
+                    .flat_map(|k| self.world.keys[k].models.iter().map(|e| e.model()))
+                    .collect();
+                // Without such a key, the admin makes one first: the team's every model, named.
+                if self.world.models >= 2
+                    && named.is_empty()
+                    && !self.world.teams[team].blocked
+                    && self.rng.random_bool(0.7)
+                {
+                    named = match &self.world.teams[team].models {
+                        open if open.is_empty() => (0..self.world.models).collect(),
+                        listed => listed.clone(),
+                    };
+                    let key = Key {
+                        var: format!("k{}", self.world.keys.len() + 1),
+                        team: Some(team),
+                        models: named.iter().map(|&m| ModelEntry::Model(m)).collect(),
+                        ..Key::default()
+                    };
+                    self.admin_key(key, json!({"team_id": team_var(team), "models": model_names(&named)}));
+                }
+                if self.world.models >= 2 && !named.is_empty() && self.rng.random_bool(0.8) {
+                    let left_out = *named.choose(&mut self.rng).unwrap_or(&0);
+                    models = (0..self.world.models).filter(|&m| m != left_out).collect();
+                }
                 body.insert("models".into(), json!(model_names(&models)));
                 if allowed {
                     self.world.teams[team].models = models;
@@ -615,16 +691,53 @@ impl Generator<'_> {
     }
 
     fn server_new(&mut self) {
-        let server = self.world.servers;
-        self.world.servers += 1;
-        let n = server + 1;
+        let mock = self.world.healthy_servers();
+        self.register_server(Upstream::Mock(mock));
+    }
+
+    /// A server whose upstream is down or slow: listing and calling its tools must fail in the open
+    /// (a 5xx naming the failure), never as an empty success. The slow one's timeout is a fraction
+    /// of a second, so it costs a sequence little.
+    fn troubled_server_new(&mut self) {
+        let upstream = if self.rng.random_bool(0.5) { Upstream::Down } else { Upstream::Slow };
+        self.register_server(upstream);
+        let server = self.world.servers.len() - 1;
+        if !self.rng.random_bool(0.7) {
+            return;
+        }
+        // A key the admin grants this server alone, so what the proxy makes of the failure shows.
+        let key = Key { var: format!("k{}", self.world.keys.len() + 1), ..Key::default() };
+        let index = self.admin_key(key, json!({"object_permission": {"mcp_servers": [server_var(server)]}}));
+        let var = self.world.keys[index].var.clone();
+        let step = if self.rng.random_bool(0.5) {
+            StepBuilder::new(self.id("tools-list"), key_actor(&var), "GET", "/mcp-rest/tools/list")
+                .query("server_id", &server_var(server))
+        } else {
+            StepBuilder::new(self.id("tools-call"), key_actor(&var), "POST", "/mcp-rest/tools/call")
+                .json(json!({"server_id": server_var(server), "name": upstream.tool(), "arguments": {}}))
+        };
+        self.push(step);
+    }
+
+    fn register_server(&mut self, upstream: Upstream) {
+        let n = self.world.servers.len() + 1;
+        self.world.servers.push(upstream);
+        let mut body = json!({
+            "server_name": format!("s{n}{{{{run_id}}}}"),
+            "description": format!("explored-s{n}"),
+            "transport": "http",
+        });
+        let mock = match upstream {
+            Upstream::Mock(m) => format!("mcp{}", m + 1),
+            Upstream::Down => DOWN_MOCK.to_string(),
+            Upstream::Slow => {
+                body["timeout"] = json!(SLOW_SERVER_TIMEOUT);
+                SLOW_MOCK.to_string()
+            }
+        };
+        body["url"] = json!(format!("{{{{mocks.{mock}.url}}}}"));
         let step = StepBuilder::new(self.id("mcp-server-new"), Actor::Admin, "POST", "/v1/mcp/server")
-            .json(json!({
-                "server_name": format!("s{n}{{{{run_id}}}}"),
-                "description": format!("explored-s{n}"),
-                "url": format!("{{{{mocks.mcp{n}.url}}}}"),
-                "transport": "http",
-            }))
+            .json(body)
             .capture(&format!("s{n}"), "$.server_id");
         self.push(step);
     }
@@ -632,9 +745,9 @@ impl Generator<'_> {
     fn access_group_new(&mut self) {
         let group = self.world.access_groups.len();
         // A group grants something: at least one server when there is one, mostly a team too.
-        let mut servers = self.subset(self.world.servers);
-        if servers.is_empty() && self.world.servers > 0 {
-            servers.push(self.rng.random_range(0..self.world.servers));
+        let mut servers = self.subset(self.world.servers.len());
+        if servers.is_empty() && !self.world.servers.is_empty() {
+            servers.push(self.rng.random_range(0..self.world.servers.len()));
         }
         let live = self.world.live_teams();
         let mut teams = self.subset_of(&live);
@@ -683,7 +796,7 @@ impl Generator<'_> {
                 self.observe_models(index, 0.8);
                 return;
             }
-            if self.world.servers == 0 {
+            if self.world.servers.is_empty() {
                 return;
             }
             if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
@@ -718,6 +831,11 @@ impl Generator<'_> {
         if valid {
             key.owner = self.key_owner(team, &mut body);
         }
+        // A non-admin naming an organization: only one it belongs to, in the corrected proxy.
+        if user.is_some() && !self.world.orgs.is_empty() && self.rng.random_bool(0.2) {
+            let org = self.rng.random_range(0..self.world.orgs.len());
+            body.insert("organization_id".into(), json!(org_var(org)));
+        }
         if user.is_some() && self.rng.random_bool(0.1) {
             if self.rng.random_bool(0.5) {
                 body.insert("permissions".into(), json!({"allow_pii_controls": true}));
@@ -729,7 +847,7 @@ impl Generator<'_> {
         let (tag_pool, server_pool): (Vec<usize>, Vec<usize>) = match (valid, team) {
             (true, Some(t)) => (self.world.teams[t].tag_groups.clone(), self.world.teams[t].servers.clone()),
             (true, None) => (Vec::new(), Vec::new()),
-            (false, _) => ((0..TAG_GROUPS).collect(), (0..self.world.servers).collect()),
+            (false, _) => ((0..TAG_GROUPS).collect(), (0..self.world.servers.len()).collect()),
         };
         if self.rng.random_bool(0.4) {
             let tags = self.subset_of(&tag_pool);
@@ -767,7 +885,7 @@ impl Generator<'_> {
         if kept && self.shapes_models(self.world.keys.len() - 1) {
             self.observe_models(self.world.keys.len() - 1, 0.75);
         }
-        if kept && self.world.servers > 0 && self.rng.random_bool(if with_groups { 0.9 } else { 0.4 }) {
+        if kept && !self.world.servers.is_empty() && self.rng.random_bool(if with_groups { 0.9 } else { 0.4 }) {
             if self.rng.random_bool(0.5) { self.discovery() } else { self.tools_list() }
         }
     }
@@ -974,8 +1092,8 @@ impl Generator<'_> {
         let key = self.pick_key();
         let var = self.world.keys[key].var.clone();
         let mut step = StepBuilder::new(self.id("tools-list"), key_actor(&var), "GET", "/mcp-rest/tools/list");
-        if self.world.servers > 0 && self.rng.random_bool(0.3) {
-            let server = self.rng.random_range(0..self.world.servers);
+        if !self.world.servers.is_empty() && self.rng.random_bool(0.3) {
+            let server = self.rng.random_range(0..self.world.servers.len());
             step = step.query("server_id", &server_var(server));
         }
         self.push(step);
@@ -984,9 +1102,9 @@ impl Generator<'_> {
     fn tools_call(&mut self) {
         let key = self.pick_key();
         let var = self.world.keys[key].var.clone();
-        let server = self.rng.random_range(0..self.world.servers);
+        let server = self.rng.random_range(0..self.world.servers.len());
         let step = StepBuilder::new(self.id("tools-call"), key_actor(&var), "POST", "/mcp-rest/tools/call")
-            .json(json!({"server_id": server_var(server), "name": format!("tool{}", server + 1), "arguments": {}}));
+            .json(json!({"server_id": server_var(server), "name": self.world.servers[server].tool(), "arguments": {}}));
         self.push(step);
     }
 
@@ -1008,7 +1126,7 @@ impl Generator<'_> {
         let granted = self.world.keys[key].team.map(|t| self.world.teams[t].servers.clone()).unwrap_or_default();
         let server = match granted.choose(&mut self.rng) {
             Some(&server) if self.rng.random_bool(0.7) => server,
-            _ => self.rng.random_range(0..self.world.servers),
+            _ => self.rng.random_range(0..self.world.servers.len()),
         };
         let path = format!("/v1/mcp/server/{}", server_var(server));
         let step = StepBuilder::new(self.id("server-view"), key_actor(&var), "GET", &path);
@@ -1020,6 +1138,57 @@ impl Generator<'_> {
         let (actor, _) = self.caller(0.0);
         let path = *["/key/generate", "/team/new", "/key/update"].choose(&mut self.rng).unwrap_or(&"/key/generate");
         let step = StepBuilder::new(self.id("array-body"), actor, "POST", path).json(json!([]));
+        self.push(step);
+    }
+
+    /// `/user/update` on a user's own row or another's: mostly by an org admin naming its
+    /// organization (the route gate's way in for a non-admin), which may change its alias but not
+    /// its own budget.
+    fn user_update(&mut self) {
+        let org_admins: Vec<(usize, usize)> =
+            self.world.orgs.iter().enumerate().flat_map(|(o, users)| users.iter().map(move |&u| (o, u))).collect();
+        let mut body = serde_json::Map::new();
+        let actor = match org_admins.choose(&mut self.rng).copied() {
+            Some((org, user)) if self.rng.random_bool(0.8) => {
+                // Mostly its own row; now and then someone else's.
+                let target = if self.rng.random_bool(0.8) { user } else { self.rng.random_range(0..self.world.users) };
+                body.insert("user_id".into(), json!(user_id(target)));
+                body.insert("organization_id".into(), json!(org_var(org)));
+                key_actor(&user_key(user))
+            }
+            _ => {
+                let (actor, caller) = self.caller(0.5);
+                let target = match caller {
+                    Some(user) if self.rng.random_bool(0.6) => user,
+                    _ => self.rng.random_range(0..self.world.users),
+                };
+                body.insert("user_id".into(), json!(user_id(target)));
+                actor
+            }
+        };
+        if self.rng.random_bool(0.6) {
+            body.insert("max_budget".into(), json!(if self.rng.random_bool(0.7) { 1000.0 } else { 0.00001 }));
+        } else {
+            body.insert("user_alias".into(), json!(format!("alias-{}", self.steps.len() + 1)));
+        }
+        let step = StepBuilder::new(self.id("user-update"), actor, "POST", "/user/update").json(Value::Object(body));
+        self.push(step);
+    }
+
+    /// `/spend/keys` or `/spend/users` (sometimes for one user): whose rows a caller sees.
+    fn spend_list(&mut self) {
+        let (actor, _) = self.caller(0.2);
+        let step = if self.rng.random_bool(0.4) {
+            StepBuilder::new(self.id("spend-keys"), actor, "GET", "/spend/keys")
+        } else {
+            let step = StepBuilder::new(self.id("spend-users"), actor, "GET", "/spend/users");
+            if self.rng.random_bool(0.6) {
+                let user = self.rng.random_range(0..self.world.users);
+                step.query("user_id", &user_id(user))
+            } else {
+                step
+            }
+        };
         self.push(step);
     }
 
@@ -1092,6 +1261,35 @@ mod tests {
             })
         });
         assert!(found, "no sequence has an owner updating a personal key the admin made");
+    }
+
+    /// What the organization, user, spend and upstream-failure quirks need, each in some sequence.
+    #[test]
+    fn sequences_reach_organizations_users_spend_and_failing_upstreams() {
+        let steps: Vec<Step> =
+            (0..300).flat_map(|index| sequence(1, index, &GeneratorOptions::default()).steps).collect();
+        let by_key = |s: &Step| s.request.as_ref().is_some_and(|r| matches!(r.actor, Actor::Key(_)));
+        let query = |s: &Step, name: &str| s.request.as_ref().is_some_and(|r| r.query.iter().any(|(n, _)| n == name));
+        let has = |what: &str, test: &dyn Fn(&Step) -> bool| assert!(steps.iter().any(test), "no {what}");
+        has("key in an organization by a user", &|s| {
+            path(s) == "/key/generate" && by_key(s) && body(s).contains("organization_id")
+        });
+        has("user raising its budget as org admin", &|s| {
+            path(s) == "/user/update"
+                && by_key(s)
+                && body(s).contains("organization_id")
+                && body(s).contains("max_budget")
+        });
+        has("spend row of one user", &|s| path(s) == "/spend/users" && by_key(s) && query(s, "user_id"));
+        has("key spend list", &|s| path(s) == "/spend/keys" && by_key(s));
+        for mock in [DOWN_MOCK, SLOW_MOCK] {
+            has(mock, &|s| path(s) == "/v1/mcp/server" && body(s).contains(&format!("mocks.{mock}.url")));
+        }
+        has("slow server with a timeout", &|s| body(s).contains("\"timeout\":0.05"));
+        has("tools of one server", &|s| path(s) == "/mcp-rest/tools/list" && query(s, "server_id"));
+        has("call of the troubled tool", &|s| {
+            path(s) == "/mcp-rest/tools/call" && body(s).contains(&format!("\"name\":\"{TROUBLED_TOOL}\""))
+        });
     }
 
     #[test]

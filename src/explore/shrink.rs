@@ -37,7 +37,7 @@ pub(crate) fn uses(step: &Step) -> BTreeSet<String> {
 }
 
 /// `steps` without those at `drop`, and without every step that then reads a variable no kept step
-/// captures.
+/// captures; a kept step no longer awaits a background step that is gone.
 pub(crate) fn without(steps: &[Step], drop: &BTreeSet<usize>) -> Vec<Step> {
     let all_defined: BTreeSet<String> =
         steps.iter().flat_map(|s| s.capture.iter().map(|c| c.variable.clone())).collect();
@@ -52,7 +52,9 @@ pub(crate) fn without(steps: &[Step], drop: &BTreeSet<usize>) -> Vec<Step> {
             continue;
         }
         defined.extend(step.capture.iter().map(|c| c.variable.clone()));
-        kept.push(step.clone());
+        let mut step = step.clone();
+        step.awaits.retain(|id| kept.iter().any(|k: &Step| k.background && &k.id == id));
+        kept.push(step);
     }
     kept
 }
@@ -197,13 +199,15 @@ fn run_cut(mut run: PairRun) -> PairRun {
     run
 }
 
-/// Variants of `step` with one body field (other than ids naming what it acts on) or one list item
+/// Variants of `step` with one body field (other than ids naming what it acts on, and a server's
+/// `timeout`, without which a slow upstream costs every later candidate seconds) or one list item
 /// fewer.
 fn simpler(step: &Step) -> Vec<Step> {
     let Some(Body::Json(Value::Object(fields))) = step.request.as_ref().and_then(|r| r.body.as_ref()) else {
         return Vec::new();
     };
-    const NAMES: &[&str] = &["team_id", "key", "keys", "team_ids", "server_id", "name", "model", "messages", "user_id"];
+    const NAMES: &[&str] =
+        &["team_id", "key", "keys", "team_ids", "server_id", "name", "model", "messages", "user_id", "timeout"];
     let mut variants = Vec::new();
     let with_body = |fields: serde_json::Map<String, Value>| {
         let mut s = step.clone();

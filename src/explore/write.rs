@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use super::compare::{Divergence, PairRun};
 use super::decision::Fact;
 use super::shrink::uses;
-use crate::scenario::mock::{McpAnswer, MockKind};
+use crate::scenario::mock::{McpAnswer, McpFailure, MockKind};
 use crate::scenario::{Actor, Body, Capability, Quirk, Scenario};
 
 /// Where a written scenario came from, for its header and title.
@@ -210,9 +210,14 @@ pub fn scenario_yaml(scenario: &Scenario, run: &PairRun, divergence: &Divergence
             let _ = writeln!(out, "  {}:", mock.name);
             match &mock.kind {
                 MockKind::Llm(llm) => {
+                    let delay = if llm.delay.is_zero() {
+                        String::new()
+                    } else {
+                        format!(", delay: {}ms", llm.delay.as_millis())
+                    };
                     let _ = writeln!(
                         out,
-                        "    llm: {{reply: {}, prompt_tokens: {}, completion_tokens: {}}}",
+                        "    llm: {{reply: {}, prompt_tokens: {}, completion_tokens: {}{delay}}}",
                         q(&llm.reply),
                         llm.prompt_tokens,
                         llm.completion_tokens
@@ -222,6 +227,16 @@ pub fn scenario_yaml(scenario: &Scenario, run: &PairRun, divergence: &Divergence
                     let _ = writeln!(out, "    mcp:");
                     if mcp.answer == McpAnswer::Sse {
                         let _ = writeln!(out, "      answer: sse");
+                    }
+                    // The loader knows one delay for `slow`, the one the generator uses.
+                    let failure = match mcp.failure {
+                        Some(McpFailure::Down) => Some("down"),
+                        Some(McpFailure::Slow(_)) => Some("slow"),
+                        Some(McpFailure::Garbage) => Some("garbage"),
+                        None => None,
+                    };
+                    if let Some(failure) = failure {
+                        let _ = writeln!(out, "      failure: {failure}");
                     }
                     let _ = writeln!(out, "      tools:");
                     for tool in &mcp.tools {
@@ -237,6 +252,15 @@ pub fn scenario_yaml(scenario: &Scenario, run: &PairRun, divergence: &Divergence
         let _ = writeln!(out, "  - id: {}", step.id);
         if let Some(on) = step.on {
             let _ = writeln!(out, "    on: {on}");
+        }
+        if step.background {
+            let _ = writeln!(out, "    background: true");
+        }
+        if !step.awaits.is_empty() {
+            let _ = writeln!(out, "    await: [{}]", step.awaits.join(", "));
+        }
+        if let Some(sleep) = step.sleep {
+            let _ = writeln!(out, "    sleep: {}ms", sleep.as_millis());
         }
         match &request.actor {
             Actor::Admin => {}

@@ -103,7 +103,19 @@ impl Generator<'_> {
             body.insert("models".into(), json!(key.models.iter().map(|e| e.text()).collect::<Vec<_>>()));
         }
         if self.rng.random_bool(0.3) {
-            let alias = self.one_alias(format!("ka{n}-{{{{run_id}}}}"));
+            // Sometimes the alias takes the name of a model the key lists and sends it to one the key
+            // does not: the name is then neither callable nor to be listed.
+            let own: Vec<usize> =
+                key.models.iter().filter_map(|e| if let ModelEntry::Model(m) = e { Some(*m) } else { None }).collect();
+            let outside: Vec<usize> =
+                (0..self.world.models).filter(|m| !key.models.iter().any(|e| e.model() == *m)).collect();
+            let alias = if !own.is_empty() && !outside.is_empty() && self.rng.random_bool(0.4) {
+                let shadowed = *own.choose(&mut self.rng).unwrap_or(&0);
+                let target = *outside.choose(&mut self.rng).unwrap_or(&0);
+                (model_name(shadowed), target)
+            } else {
+                self.one_alias(format!("ka{n}-{{{{run_id}}}}"))
+            };
             body.insert("aliases".into(), alias_map(std::slice::from_ref(&alias)));
             key.aliases.push(alias);
         }

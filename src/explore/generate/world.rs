@@ -69,6 +69,27 @@ pub(super) struct Key {
     pub(super) deleted: bool,
 }
 
+/// What answers behind a registered MCP server.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Upstream {
+    /// The healthy mock `mcp{n+1}`, whose one tool is `tool{n+1}`.
+    Mock(usize),
+    /// `mcpdown`: nothing listens.
+    Down,
+    /// `mcpslow`: never answers within the server's timeout.
+    Slow,
+}
+
+impl Upstream {
+    /// The tool a call names: the mock's own, or the troubled mocks' one tool.
+    pub(super) fn tool(self) -> String {
+        match self {
+            Upstream::Mock(n) => format!("tool{}", n + 1),
+            Upstream::Down | Upstream::Slow => super::TROUBLED_TOOL.to_string(),
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 pub(super) struct AccessGroup {
     pub(super) models: Vec<usize>,
@@ -81,11 +102,14 @@ pub(super) struct World {
     pub(super) user_models: Vec<Vec<usize>>,
     pub(super) orgs: Vec<Vec<usize>>,
     pub(super) teams: Vec<Team>,
-    pub(super) servers: usize,
+    /// The registered MCP servers, by what answers behind each.
+    pub(super) servers: Vec<Upstream>,
     pub(super) access_groups: Vec<AccessGroup>,
     pub(super) models: usize,
     pub(super) keys: Vec<Key>,
     pub(super) regenerated: usize,
+    /// A completion was sent in flight across a write to its key (once per sequence: it is slow).
+    pub(super) in_flight: bool,
 }
 
 impl World {
@@ -95,6 +119,10 @@ impl World {
 
     pub(super) fn live_keys(&self) -> Vec<usize> {
         (0..self.keys.len()).filter(|&k| !self.keys[k].deleted).collect()
+    }
+
+    pub(super) fn healthy_servers(&self) -> usize {
+        self.servers.iter().filter(|u| matches!(u, Upstream::Mock(_))).count()
     }
 
     pub(super) fn team_role(&self, team: usize, user: usize) -> Option<TeamRole> {
