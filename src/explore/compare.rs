@@ -124,6 +124,14 @@ fn normalizer(scenario: &Scenario, outcome: &ScenarioOutcome) -> Normalizer {
     Normalizer { run_id: outcome.run_id.clone(), captured }
 }
 
+/// The reference's answer when its database is out of reach (a pool that timed out, a server out
+/// of connections): trouble on that side, not a decision.
+fn database_unavailable(response: &crate::runner::ReceivedResponse) -> bool {
+    response.status >= 500
+        && response.json.as_ref().and_then(|j| j.pointer("/error/type")).and_then(Value::as_str)
+            == Some("no_db_connection")
+}
+
 fn route_of(step: &Step) -> (String, String) {
     match &step.request {
         Some(request) => (request.method.clone(), request.path.as_str().to_string()),
@@ -143,6 +151,16 @@ pub fn compare(scenario: &Scenario, a: &ScenarioOutcome, b: &ScenarioOutcome) ->
     for (index, step) in scenario.steps.iter().enumerate() {
         let (Some(sa), Some(sb)) = (a.steps.get(index), b.steps.get(index)) else { break };
         let (Some(ra), Some(rb)) = (&sa.response, &sb.response) else { break };
+        for (side, response) in [("target", ra), ("against", rb)] {
+            if database_unavailable(response) {
+                return PairResult::Unusable(format!("{side}: its database was unavailable at step {}", step.id));
+            }
+        }
+        // A step in the background overlaps the steps after it, so its own verdict depends on how the
+        // two runs were timed; what it did shows in the steps that await it.
+        if step.background {
+            continue;
+        }
         let (method, route) = route_of(step);
         let da = decision::decide(&method, &route, ra, &na);
         let db = decision::decide(&method, &route, rb, &nb);
@@ -173,4 +191,87 @@ pub fn statuses(a: &ScenarioOutcome, b: &ScenarioOutcome) -> Vec<BTreeSet<u16>> 
         .zip(&b.steps)
         .map(|(sa, sb)| sa.response.iter().chain(sb.response.iter()).map(|r| r.status).collect())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::explore::build::StepBuilder;
+    use crate::explore::generate::{GeneratorOptions, sequence};
+    use crate::runner::{ReceivedResponse, never_started};
+    use crate::scenario::Actor;
+
+    /// A two-step scenario (`GET /key/info` twice, the first in the background when asked) and
+    /// the outcome of a run whose steps got `answers`.
+    fn run(background: bool, answers: [(u16, Value); 2]) -> (Scenario, ScenarioOutcome) {
+        let mut scenario = sequence(1, 0, &GeneratorOptions::default());
+        scenario.steps =
+            (0..2).map(|n| StepBuilder::new(format!("op{n}"), Actor::Admin, "GET", "/key/info").build()).collect();
+        scenario.steps[0].background = background;
+        let mut outcome = never_started(&scenario, ScenarioStatus::Passed);
+        outcome.steps = scenario
+            .steps
+            .iter()
+            .zip(answers)
+            .map(|(step, (status, json))| StepOutcome {
+                id: step.id.clone(),
+                location: step.location,
+                status: StepStatus::Passed,
+                request: None,
+                response: Some(ReceivedResponse {
+                    status,
+                    headers: Vec::new(),
+                    body: json.to_string(),
+                    json: Some(json),
+                }),
+                assertions: Vec::new(),
+                duration: Default::default(),
+                attempts: 1,
+                origin: None,
+            })
+            .collect();
+        (scenario, outcome)
+    }
+
+    fn denied() -> (u16, Value) {
+        (401, json!({"error": {"message": "blocked", "type": "auth_error", "param": null, "code": "401"}}))
+    }
+
+    fn allowed() -> (u16, Value) {
+        (200, json!({"key": "x", "info": {}}))
+    }
+
+    #[test]
+    fn a_differing_verdict_is_a_divergence_at_its_step() {
+        let (scenario, a) = run(false, [allowed(), allowed()]);
+        let (_, b) = run(false, [denied(), allowed()]);
+        let PairResult::Diverge(divergence) = compare(&scenario, &a, &b) else { panic!("the first step differs") };
+        assert_eq!(divergence.step, 0);
+    }
+
+    #[test]
+    fn a_background_step_is_judged_by_what_awaits_it_not_by_its_own_timing() {
+        let (scenario, a) = run(true, [allowed(), allowed()]);
+        let (_, b) = run(true, [denied(), allowed()]);
+        assert!(matches!(compare(&scenario, &a, &b), PairResult::Agree));
+        let (_, c) = run(true, [allowed(), denied()]);
+        let PairResult::Diverge(divergence) = compare(&scenario, &a, &c) else { panic!("the second step differs") };
+        assert_eq!(divergence.step, 1);
+    }
+
+    #[test]
+    fn a_reference_out_of_database_connections_gives_no_verdict() {
+        let unavailable = (
+            500,
+            json!({"error": {"message": "failed to query the database: pool timed out", "type": "no_db_connection", "param": null, "code": "500"}}),
+        );
+        let (scenario, a) = run(false, [allowed(), allowed()]);
+        let (_, b) = run(false, [allowed(), unavailable]);
+        let PairResult::Unusable(reason) = compare(&scenario, &a, &b) else { panic!("no verdict without a database") };
+        assert!(reason.starts_with("against:"), "{reason}");
+        let (_, c) = run(false, [allowed(), (500, json!({"error": {"type": "internal_server_error"}}))]);
+        assert!(matches!(compare(&scenario, &a, &c), PairResult::Diverge(_)), "any other 500 is a decision");
+    }
 }

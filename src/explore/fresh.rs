@@ -21,6 +21,11 @@ use crate::reference::{self, MIGRATOR, ProxyConfig, Quirks, RunningProxy};
 use crate::runner::{Rig, RunOptions, Target};
 use crate::scenario::MockSpec;
 
+/// A station's proxy runs one sequence at a time, whose steps wait for each other but for one
+/// completion in the background and the spend writer. Every station of both sides shares one Postgres
+/// server, whose connections would otherwise run out at a few jobs (2 sides × jobs × replicas × pool).
+const STATION_POOL_SIZE: u32 = 3;
+
 /// How every station of one side is made.
 #[derive(Clone)]
 pub struct StationPlan {
@@ -98,6 +103,7 @@ impl Stations {
         let config = ProxyConfig {
             cache_ttl: self.plan.cache_ttl,
             quirks: self.plan.quirks,
+            max_connections: STATION_POOL_SIZE,
             ..ProxyConfig::new(self.plan.master_key.clone(), db.url.clone())
         };
         let mut proxies = Vec::new();

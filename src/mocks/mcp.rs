@@ -22,12 +22,8 @@ const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 const PARSE_ERROR: i64 = -32700;
 
-/// Starts the server; `None` for a `down` mock, whose listener is dropped so nothing answers.
-pub(super) async fn start(listener: TcpListener, name: &str, spec: &McpMock) -> Option<MockServer> {
-    if spec.failure == Some(McpFailure::Down) {
-        drop(listener);
-        return None;
-    }
+/// Starts the server (a `down` mock has none: see `reserve_port`).
+pub(super) async fn start(listener: TcpListener, name: &str, spec: &McpMock) -> MockServer {
     let server = MockServer::builder().listener(listener).disable_request_recording().start().await;
     let responder = Protocol { name: name.to_string(), spec: spec.clone() };
     Mock::given(method("POST")).and(path("/mcp")).respond_with(responder).mount(&server).await;
@@ -35,7 +31,7 @@ pub(super) async fn start(listener: TcpListener, name: &str, spec: &McpMock) -> 
     Mock::given(method("DELETE")).and(path("/mcp")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
     // No server-initiated stream: the transport lets a server refuse the GET.
     Mock::given(method("GET")).and(path("/mcp")).respond_with(ResponseTemplate::new(405)).mount(&server).await;
-    Some(server)
+    server
 }
 
 struct Protocol {

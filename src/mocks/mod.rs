@@ -13,7 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
 use serde_json::Value;
 use wiremock::MockServer;
 
-use crate::scenario::{MockKind, MockSpec, Variables};
+use crate::scenario::{McpFailure, McpMock, MockKind, MockSpec, Variables};
 
 /// Where mock servers listen, and the host a proxy uses to reach them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -40,6 +40,9 @@ pub enum MockError {
 pub struct RunningMocks {
     urls: Vec<(String, String)>,
     _servers: Vec<MockServer>,
+    /// The ports of `down` mocks, bound and never listened on, so a connection is refused and no
+    /// other server (another scenario's mock, say) can be given the port while the scenario runs.
+    _reserved: Vec<socket2::Socket>,
 }
 
 impl RunningMocks {
@@ -47,8 +50,16 @@ impl RunningMocks {
     pub async fn start(specs: &[MockSpec], host: &MockHost) -> Result<RunningMocks, MockError> {
         let mut urls = Vec::with_capacity(specs.len());
         let mut servers = Vec::with_capacity(specs.len());
+        let mut reserved = Vec::new();
         for spec in specs {
             let bind_error = |source| MockError::Bind { name: spec.name.clone(), bind: host.bind, source };
+            if let MockKind::Mcp(McpMock { failure: Some(McpFailure::Down), .. }) = &spec.kind {
+                let socket = reserve_port(host.bind).map_err(bind_error)?;
+                let port = socket.local_addr().ok().and_then(|a| a.as_socket()).map_or(0, |a| a.port());
+                urls.push((spec.url_variable(), format!("http://{}:{port}/mcp", url_host(&host.advertise))));
+                reserved.push(socket);
+                continue;
+            }
             let listener = TcpListener::bind(SocketAddr::new(host.bind, 0)).map_err(bind_error)?;
             let port = listener.local_addr().map_err(bind_error)?.port();
             let base = format!("http://{}:{port}", url_host(&host.advertise));
@@ -58,16 +69,13 @@ impl RunningMocks {
                     format!("{base}/v1")
                 }
                 MockKind::Mcp(mcp) => {
-                    // A `down` mock has no server: its port was taken and released, so nothing answers.
-                    if let Some(server) = mcp::start(listener, &spec.name, mcp).await {
-                        servers.push(server);
-                    }
+                    servers.push(mcp::start(listener, &spec.name, mcp).await);
                     format!("{base}/mcp")
                 }
             };
             urls.push((spec.url_variable(), url));
         }
-        Ok(RunningMocks { urls, _servers: servers })
+        Ok(RunningMocks { urls, _servers: servers, _reserved: reserved })
     }
 
     /// Adds `mocks.NAME.url` for every mock.
@@ -76,6 +84,16 @@ impl RunningMocks {
             vars.insert(name.clone(), Value::String(url.clone()));
         }
     }
+}
+
+/// A port bound on `bind` without `SO_REUSEADDR` and not listening: the kernel refuses connections
+/// to it and gives it to no other socket, where a port taken and released could be handed to the
+/// next server that binds port 0.
+fn reserve_port(bind: IpAddr) -> std::io::Result<socket2::Socket> {
+    let address = SocketAddr::new(bind, 0);
+    let socket = socket2::Socket::new(socket2::Domain::for_address(address), socket2::Type::STREAM, None)?;
+    socket.bind(&address.into())?;
+    Ok(socket)
 }
 
 /// An IPv6 address goes in brackets inside a URL.

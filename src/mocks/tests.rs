@@ -213,6 +213,11 @@ async fn down_mock_refuses_connections() {
     let url = url_of(&mocks, "s").await;
     let error = reqwest::Client::new().post(&url).json(&json!({})).send().await.unwrap_err();
     assert!(error.is_connect(), "{error}");
+    // Nothing else may listen there while the scenario runs: a server given the port would answer
+    // for the down upstream.
+    let port = reqwest::Url::parse(&url).unwrap().port().unwrap();
+    let taken = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "{taken}");
 }
 
 #[tokio::test]

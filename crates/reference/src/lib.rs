@@ -76,7 +76,13 @@ pub struct ProxyConfig {
     pub bind: SocketAddr,
     /// Upstream bugs to reproduce; none by default (the corrected behaviour).
     pub quirks: Quirks,
+    /// The most connections its pool opens to Postgres ([`DEFAULT_POOL_SIZE`] by default). A
+    /// replica that listens for cache invalidations holds one more.
+    pub max_connections: u32,
 }
+
+/// Enough for the proxied call's queries to overlap under a load test on 2 cores.
+pub const DEFAULT_POOL_SIZE: u32 = 8;
 
 impl ProxyConfig {
     pub fn new(master_key: impl Into<String>, database_url: impl Into<String>) -> ProxyConfig {
@@ -86,6 +92,7 @@ impl ProxyConfig {
             cache_ttl: LITELLM_CACHE_TTL,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             quirks: Quirks::NONE,
+            max_connections: DEFAULT_POOL_SIZE,
         }
     }
 }
@@ -202,7 +209,7 @@ pub async fn start(config: ProxyConfig) -> Result<RunningProxy, StartError> {
     // No ping before each acquire: on the proxied call's path it doubled the round trips to
     // Postgres, and a connection that broke fails its query with the same error the ping would give.
     let db = PgPoolOptions::new()
-        .max_connections(8)
+        .max_connections(config.max_connections.max(1))
         .test_before_acquire(false)
         .acquire_timeout(Duration::from_secs(10))
         .connect(&config.database_url)
