@@ -18,6 +18,7 @@ mod invalidation;
 mod mcp;
 mod request;
 mod spend;
+mod spend_logs;
 mod storage;
 mod store;
 mod token;
@@ -158,6 +159,7 @@ fn router(state: AppState) -> Router {
         .route("/key/list", get(handlers::key_list::list))
         .route("/spend/keys", get(handlers::spend_lists::keys))
         .route("/spend/users", get(handlers::spend_lists::users))
+        .route("/spend/logs", get(handlers::spend_lists::logs))
         .route("/key/update", post(key::update))
         .route("/key/delete", post(key::delete))
         .route("/key/block", post(handlers::key_block::block))

@@ -57,7 +57,7 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         | "/key/unblock"
         | "/key/service-account/generate" => RouteClass::KeyManagement,
         r if r.starts_with("/key/") && r.ends_with("/regenerate") => RouteClass::KeyManagement,
-        "/spend/keys" | "/spend/users" => RouteClass::SpendTracking,
+        "/spend/keys" | "/spend/users" | "/spend/logs" => RouteClass::SpendTracking,
         "/user/new" | "/user/update" | "/user/delete" | "/team/new" | "/organization/update" => RouteClass::Management,
         "/team/update"
         | "/team/delete"

@@ -1,10 +1,11 @@
-//! Whose rows `/spend/keys` and `/spend/users` show a caller.
+//! Whose rows `/spend/keys`, `/spend/users` and `/spend/logs` show a caller.
 //!
 //! Corrected behaviour (LiteLLM 1.109): admins (proxy admin, admin viewer) see every key and every
 //! user, or the one user they ask for; anyone else sees only their own keys and their own user row,
 //! and asking for another user's row is a 403. A key with no user behind it sees nothing. With
 //! `spend_lists_unscoped` every caller is answered as an admin, as in LiteLLM 1.83
-//! (BerriAI/litellm#28864).
+//! (BerriAI/litellm#28864). `/spend/logs` is scoped the same way on both versions, except that a
+//! non-admin's `?user_id=` is overridden by its own id rather than refused.
 
 use super::Denial;
 use crate::domain::{Caller, PROXY_ADMIN_VIEWER};
@@ -44,6 +45,14 @@ pub(crate) fn spend_users_rows(caller: &Caller, requested: Option<&str>, quirks:
         Some(other) if other != own => Err(Denial::SpendOfOtherUser),
         _ => Ok(SpendRows::OneUser(own.clone())),
     }
+}
+
+/// `/spend/logs`, with its `?user_id=`: whose requests the logs are filtered to.
+pub(crate) fn spend_logs_rows(caller: &Caller, requested: Option<&str>) -> SpendRows {
+    if answered_as_admin(caller, Quirks::NONE) {
+        return requested.map_or(SpendRows::Everyone, |u| SpendRows::OneUser(u.to_string()));
+    }
+    caller.user_id.clone().map_or(SpendRows::Nobody, SpendRows::OneUser)
 }
 
 #[cfg(test)]
@@ -87,6 +96,17 @@ mod tests {
         #[case] expected: Result<SpendRows, Denial>,
     ) {
         assert_eq!(spend_users_rows(&caller, requested, quirks), expected);
+    }
+
+    #[rstest]
+    #[case::master_everyone(Caller::master(), None, SpendRows::Everyone)]
+    #[case::master_one(Caller::master(), Some("u2"), one("u2"))]
+    #[case::admin_viewer_one(user("v", PROXY_ADMIN_VIEWER), Some("u2"), one("u2"))]
+    #[case::internal_user_self(internal("u1"), None, one("u1"))]
+    #[case::internal_user_other_gets_its_own(internal("u1"), Some("u2"), one("u1"))]
+    #[case::key_without_user(userless_key(Some("t1")), Some("u2"), SpendRows::Nobody)]
+    fn spend_logs(#[case] caller: Caller, #[case] requested: Option<&str>, #[case] expected: SpendRows) {
+        assert_eq!(spend_logs_rows(&caller, requested), expected);
     }
 
     #[test]

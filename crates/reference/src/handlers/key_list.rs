@@ -98,7 +98,7 @@ fn bounded(authed: &Authed, name: &str, default: usize, max: Option<usize>) -> R
 }
 
 /// A boolean query parameter as pydantic reads one.
-fn flag(authed: &Authed, name: &str) -> Result<bool, ProxyError> {
+pub(super) fn flag(authed: &Authed, name: &str) -> Result<bool, ProxyError> {
     match authed.query(name).map(str::to_ascii_lowercase).as_deref() {
         None => Ok(false),
         Some("true" | "1" | "yes" | "on" | "t" | "y") => Ok(true),

@@ -31,6 +31,7 @@ use super::cache::TtlCache;
 use super::domain::{Key, ObjectPermission, Team, User};
 use super::invalidation;
 use super::spend::{Entity, SpendCounters, SpendLog};
+use super::spend_logs::{LoggedRequest, SpendLogQuery};
 use super::token::{hash_if_needed, hash_token};
 use crate::{Quirk, Quirks};
 
@@ -360,6 +361,11 @@ impl Store {
     /// read spend from the counters.
     pub async fn record_spend(&self, log: &SpendLog) -> sqlx::Result<()> {
         self.spend_writer.write(log.clone()).await
+    }
+
+    /// The logged requests a `/spend/logs` query selects, newest first.
+    pub async fn spend_logs(&self, query: &SpendLogQuery) -> sqlx::Result<Vec<LoggedRequest>> {
+        sql::spend_logs(&self.db, query).await
     }
 
     /// What the key spent on `model` since `since` (its per-model budget's window).

@@ -8,6 +8,7 @@ use sqlx::types::Json;
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, PgArguments>;
 
 use crate::domain::{Key, ObjectPermission, Team, User};
+use crate::spend_logs::{LoggedRequest, SpendLogQuery};
 
 pub(super) async fn user(db: &PgPool, user_id: &str) -> sqlx::Result<Option<User>> {
     sqlx::query_as("SELECT * FROM users WHERE user_id = $1").bind(user_id).fetch_optional(db).await
@@ -351,6 +352,27 @@ pub(super) async fn teams_page(db: &PgPool, after: Option<&Cursor>, limit: i64) 
     .bind(after.map(|c| c.0))
     .bind(after.map(|c| c.1.as_str()))
     .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// The logged requests `query` selects, newest first.
+pub(super) async fn spend_logs(db: &PgPool, query: &SpendLogQuery) -> sqlx::Result<Vec<LoggedRequest>> {
+    let (from, to) = query.range_bounds().unzip();
+    sqlx::query_as(
+        "SELECT request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id, organization_id,
+                \"user\", \"startTime\", \"endTime\"
+         FROM spend_logs
+         WHERE ($1::text IS NULL OR api_key = $1) AND ($2::text IS NULL OR request_id = $2)
+           AND ($3::text IS NULL OR \"user\" = $3)
+           AND ($4::timestamptz IS NULL OR \"startTime\" >= $4) AND ($5::timestamptz IS NULL OR \"startTime\" <= $5)
+         ORDER BY \"startTime\" DESC, request_id",
+    )
+    .bind(&query.api_key)
+    .bind(&query.request_id)
+    .bind(&query.user)
+    .bind(from)
+    .bind(to)
     .fetch_all(db)
     .await
 }
