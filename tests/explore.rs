@@ -105,7 +105,7 @@ quirk_tests! {
     finds_admin_only_key_fields_unchecked => AdminOnlyKeyFieldsUnchecked,
     finds_listing_ignores_user_models => ListingIgnoresUserModels,
     finds_listing_ignores_access_groups => ListingIgnoresAccessGroups,
-    finds_key_models_not_capped_by_team => KeyModelsNotCappedByTeam,
+    finds_key_models_not_capped_by_team => KeyModelsNotCappedByTeam(3000),
     finds_listing_drops_wildcard_matches => ListingDropsWildcardMatches(3000),
     finds_v2_model_info_lists_every_model => V2ModelInfoListsEveryModel,
     finds_key_access_groups_cannot_widen_team_models => KeyAccessGroupsCannotWidenTeamModels,
@@ -122,6 +122,7 @@ quirk_tests! {
     finds_listing_ignores_key_aliases => ListingIgnoresKeyAliases,
     finds_listing_key_models_replace_team_models => ListingKeyModelsReplaceTeamModels,
     finds_in_flight_key_write_back => InFlightKeyWriteBack,
+    finds_key_list_substring_filters => KeyListSubstringFilters,
 }
 
 /// Quirks the generator cannot reach yet, and what it lacks for each.

@@ -277,12 +277,12 @@ fn listed_models(json: &Value, field: &str, normalizer: &Normalizer, facts: &mut
 }
 
 /// The users of this run whose rows a spend listing shows (a key row names its owner), one fact each.
-fn listed_users(json: &Value, normalizer: &Normalizer, facts: &mut BTreeSet<Fact>) {
-    let rows = json.as_array().into_iter().flatten();
+fn listed_users(rows: &Value, at: &str, normalizer: &Normalizer, facts: &mut BTreeSet<Fact>) {
+    let rows = rows.as_array().into_iter().flatten();
     for user in rows.filter_map(|row| row.get("user_id").and_then(Value::as_str)) {
         let user = normalizer.text(user);
         if user.contains("{{run_id}}") && !user.contains('\'') {
-            facts.insert(Fact::Present(format!("$[?@.user_id == '{user}']")));
+            facts.insert(Fact::Present(format!("{at}[?@.user_id == '{user}']")));
         }
     }
 }
@@ -331,7 +331,10 @@ fn facts_of(method: &str, route: &str, json: &Value, normalizer: &Normalizer) ->
                 }
             }
         }
-        ("GET", "/spend/keys" | "/spend/users") => listed_users(json, normalizer, &mut facts),
+        ("GET", "/spend/keys" | "/spend/users") => listed_users(json, "$", normalizer, &mut facts),
+        ("GET", "/key/list") => {
+            listed_users(json.get("keys").unwrap_or(&Value::Null), "$.keys", normalizer, &mut facts)
+        }
         ("GET", route) => {
             if let Some((_, field)) = MODEL_LISTINGS.iter().find(|(r, _)| *r == route) {
                 listed_models(json, field, normalizer, &mut facts);

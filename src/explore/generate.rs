@@ -122,6 +122,7 @@ enum Op {
     ModelDiscovery,
     UserUpdate,
     SpendList,
+    KeyList,
     InFlightUpdate,
 }
 
@@ -286,7 +287,7 @@ impl Generator<'_> {
             }
         }
         if has_users {
-            ops.extend([(Op::ArrayBody, 1), (Op::UserUpdate, 2), (Op::SpendList, 2)]);
+            ops.extend([(Op::ArrayBody, 1), (Op::UserUpdate, 2), (Op::SpendList, 2), (Op::KeyList, 1)]);
         }
         let troubled = w.servers.len() - w.healthy_servers();
         ops.push((Op::TroubledServerNew, few(troubled, 1, 1)));
@@ -343,6 +344,7 @@ impl Generator<'_> {
             Op::ModelDiscovery => self.model_discovery(),
             Op::UserUpdate => self.user_update(),
             Op::SpendList => self.spend_list(),
+            Op::KeyList => self.key_list(),
             Op::InFlightUpdate => self.in_flight_update(),
         }
     }
@@ -1189,6 +1191,23 @@ impl Generator<'_> {
                 step
             }
         };
+        self.push(step);
+    }
+
+    /// `/key/list?user_id=`, mostly by the proxy admin, now and then with the id in another case: an
+    /// exact filter matches no user then, a substring filter matches one.
+    fn key_list(&mut self) {
+        let (actor, caller) = self.caller(0.7);
+        let user = match caller {
+            Some(own) if self.rng.random_bool(0.5) => own,
+            _ => self.rng.random_range(0..self.world.users),
+        };
+        let id = user_id(user);
+        let id = if self.rng.random_bool(0.5) { id.replacen('u', "U", 1) } else { id };
+        let step = StepBuilder::new(self.id("key-list"), actor, "GET", "/key/list")
+            .query("user_id", &id)
+            .query("return_full_object", "true")
+            .query("size", "100");
         self.push(step);
     }
 

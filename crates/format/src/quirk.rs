@@ -98,6 +98,8 @@ registry! {
         "model listings also show a name the model lists allow as sent, though the key's aliases send it to a model they refuse, so a listed name answers 403";
     RouterSettingsAliasIgnored => "router_settings_alias_ignored", "BerriAI/litellm#35486",
         "a key's or team's router_settings.model_group_alias is stored and shown but never applied, so the call is served by the model group named";
+    KeyListSubstringFilters => "key_list_substring_filters", "BerriAI/litellm#30593",
+        "/key/list matches a proxy admin's user_id and key_alias filters as case-insensitive substrings, so asking for one user's keys also answers the keys of every user whose id contains it";
 }
 
 impl Quirk {

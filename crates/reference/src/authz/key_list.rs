@@ -5,9 +5,14 @@
 //! owner) of a team they belong to, never another member's key. Filters narrow what is visible; a
 //! non-admin asking to filter by another user, a team they are not in or an organization they are
 //! not in is refused rather than shown an empty page, as LiteLLM does.
+//!
+//! `user_id` and `key_alias` match exactly unless the request asks for `substring_matching`
+//! (case-insensitive; `user_id` so only for admins). With `key_list_substring_filters` an admin's
+//! filters are always substrings, as in LiteLLM 1.83 (BerriAI/litellm#30593).
 
 use super::Denial;
 use crate::domain::{Caller, Key, PROXY_ADMIN_VIEWER, Team};
+use crate::{Quirk, Quirks};
 
 /// The filters of one `/key/list` request.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -18,6 +23,7 @@ pub(crate) struct KeyListQuery {
     pub key_alias: Option<String>,
     pub key_hash: Option<String>,
     pub include_team_keys: bool,
+    pub substring_matching: bool,
 }
 
 /// What the handler found for a `key_hash` filter a non-admin sent.
@@ -33,6 +39,26 @@ pub(crate) struct KeyListScope {
     /// `None` for admins: every key is visible.
     visible: Option<Visible>,
     query: KeyListQuery,
+    /// How `user_id` and `key_alias` filters match.
+    user_match: Match,
+    alias_match: Match,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Match {
+    Exact,
+    /// Case-insensitive substring.
+    Contains,
+}
+
+impl Match {
+    fn holds(self, filter: &Option<String>, value: &Option<String>) -> bool {
+        match (self, filter) {
+            (_, None) => true,
+            (Match::Exact, Some(f)) => value.as_ref() == Some(f),
+            (Match::Contains, Some(f)) => value.as_ref().is_some_and(|v| v.to_lowercase().contains(&f.to_lowercase())),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -51,8 +77,10 @@ pub(crate) fn key_list_scope(
     teams: &[Team],
     query: KeyListQuery,
     hashed: Option<HashedKey>,
+    quirks: Quirks,
 ) -> Result<KeyListScope, Denial> {
     let admin_view = caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER);
+    let asked = if query.substring_matching { Match::Contains } else { Match::Exact };
     let admin_teams = |user_id: Option<&str>| -> Vec<String> {
         teams
             .iter()
@@ -69,7 +97,8 @@ pub(crate) fn key_list_scope(
             admin_teams: teams,
             member_teams: vec![],
         });
-        return Ok(KeyListScope { visible, query });
+        let admin_match = if quirks.contains(Quirk::KeyListSubstringFilters) { Match::Contains } else { asked };
+        return Ok(KeyListScope { visible, query, user_match: admin_match, alias_match: admin_match });
     }
     let (Some(own), Some(user_teams)) = (caller.user_id.clone(), user_teams) else {
         return Err(Denial::KeyListNoUser);
@@ -96,19 +125,24 @@ pub(crate) fn key_list_scope(
     } else {
         (vec![], vec![])
     };
-    Ok(KeyListScope { visible: Some(Visible { own: Some(own), admin_teams, member_teams }), query })
+    Ok(KeyListScope {
+        visible: Some(Visible { own: Some(own), admin_teams, member_teams }),
+        query,
+        user_match: Match::Exact,
+        alias_match: asked,
+    })
 }
 
 impl KeyListScope {
     pub(crate) fn shows(&self, key: &Key) -> bool {
         let q = &self.query;
         let filters = eq(&q.team_id, &key.team_id)
-            && eq(&q.key_alias, &key.key_alias)
+            && self.alias_match.holds(&q.key_alias, &key.key_alias)
             && q.key_hash.as_ref().is_none_or(|h| *h == key.token);
         // An admin's user and organization filters narrow every key; a non-admin's organization
         // filter narrows its own keys only, as LiteLLM folds it into the own-keys condition.
         let visible = match &self.visible {
-            None => eq(&q.user_id, &key.user_id) && eq(&q.organization_id, &key.organization_id),
+            None => self.user_match.holds(&q.user_id, &key.user_id) && eq(&q.organization_id, &key.organization_id),
             Some(v) => self.within(v, key),
         };
         filters && visible
@@ -177,7 +211,7 @@ mod tests {
     }
 
     fn listed(caller: &Caller, user_teams: Option<&[String]>, query: KeyListQuery) -> Result<Vec<String>, Denial> {
-        let scope = key_list_scope(caller, user_teams, &[t1()], query, None)?;
+        let scope = key_list_scope(caller, user_teams, &[t1()], query, None, Quirks::NONE)?;
         Ok(keys().into_iter().filter(|k| scope.shows(k)).map(|k| k.token).collect())
     }
 
@@ -205,6 +239,54 @@ mod tests {
         assert_eq!(listed(&caller, None, query).map(|k| k.len()), Ok(count));
     }
 
+    /// Users `m1` and `M1x` (whose id contains "m1" but for the case), each with one key aliased
+    /// `alias-<owner>`: which tokens an admin's `user_id` or `key_alias` filter answers.
+    #[rstest]
+    #[case::user_exact_by_default(Some("m1"), None, false, Quirks::NONE, &["m1"])]
+    #[case::user_substring_when_asked(Some("m1"), None, true, Quirks::NONE, &["m1", "M1x"])]
+    #[case::user_substring_with_the_quirk(Some("m1"), None, false, substrings(), &["m1", "M1x"])]
+    #[case::alias_exact_by_default(None, Some("alias-m1"), false, Quirks::NONE, &["m1"])]
+    #[case::alias_substring_with_the_quirk(None, Some("ALIAS-m1"), false, substrings(), &["m1", "M1x"])]
+    fn admin_filters_match_exactly_unless_asked(
+        #[case] user_id: Option<&str>,
+        #[case] key_alias: Option<&str>,
+        #[case] substring_matching: bool,
+        #[case] quirks: Quirks,
+        #[case] expected: &[&str],
+    ) {
+        let query = KeyListQuery {
+            user_id: user_id.map(str::to_string),
+            key_alias: key_alias.map(str::to_string),
+            substring_matching,
+            ..KeyListQuery::default()
+        };
+        let scope = key_list_scope(&Caller::master(), None, &[], query, None, quirks).unwrap();
+        let owned = |owner: &str| Key { key_alias: Some(format!("alias-{owner}")), ..key(owner, Some(owner), None) };
+        let shown: Vec<String> =
+            [owned("m1"), owned("M1x")].into_iter().filter(|k| scope.shows(k)).map(|k| k.token).collect();
+        assert_eq!(shown, expected);
+    }
+
+    fn substrings() -> Quirks {
+        Quirks::NONE.with(Quirk::KeyListSubstringFilters)
+    }
+
+    #[test]
+    fn a_non_admin_matches_its_aliases_by_substring_only_when_asked_and_never_the_quirk() {
+        let teams = in_t1();
+        let alias = |substring_matching| KeyListQuery {
+            key_alias: Some("ALIAS-m1".into()),
+            substring_matching,
+            ..KeyListQuery::default()
+        };
+        let shown = |query, quirks| {
+            let scope = key_list_scope(&internal("m1"), Some(&teams), &[t1()], query, None, quirks).unwrap();
+            keys().into_iter().filter(|k| scope.shows(k)).map(|k| k.token).collect::<Vec<_>>()
+        };
+        assert_eq!(shown(alias(false), substrings()), Vec::<String>::new());
+        assert_eq!(shown(alias(true), Quirks::NONE), ["m1-t1", "m1-own"]);
+    }
+
     #[rstest]
     #[case::other_user(KeyListQuery { user_id: Some("m2".into()), ..KeyListQuery::default() }, Denial::KeyListOtherUser)]
     #[case::team_not_joined(q(Some("t2"), false), Denial::KeyListOtherTeam)]
@@ -223,7 +305,8 @@ mod tests {
     fn a_hash_filter_needs_a_key_the_caller_may_read() {
         let teams = in_t1();
         let query = KeyListQuery { key_hash: Some("m2-t1".into()), ..KeyListQuery::default() };
-        let scope = |hashed| key_list_scope(&internal("m1"), Some(&teams), &[t1()], query.clone(), Some(hashed));
+        let scope =
+            |hashed| key_list_scope(&internal("m1"), Some(&teams), &[t1()], query.clone(), Some(hashed), Quirks::NONE);
         assert_eq!(scope(HashedKey::Missing), Err(Denial::KeyListHashNotFound));
         assert_eq!(
             scope(HashedKey::Found { readable: false }),

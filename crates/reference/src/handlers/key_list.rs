@@ -26,6 +26,7 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
         key_alias: text("key_alias"),
         key_hash: text("key_hash"),
         include_team_keys: flag(&authed, "include_team_keys")?,
+        substring_matching: flag(&authed, "substring_matching")?,
     };
     let caller = &authed.caller;
     let user = match &caller.user_id {
@@ -47,10 +48,11 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
         }),
         _ => None,
     };
-    let scope = authz::key_list_scope(caller, user_teams.as_deref(), &teams, query, hashed).map_err(|d| match d {
-        Denial::KeyInfoNotAllowed { .. } => raw(d),
-        _ => wrapped(d),
-    })?;
+    let scope = authz::key_list_scope(caller, user_teams.as_deref(), &teams, query, hashed, state.store.quirks())
+        .map_err(|d| match d {
+            Denial::KeyInfoNotAllowed { .. } => raw(d),
+            _ => wrapped(d),
+        })?;
     let mut candidates = match scope.owner_to_load() {
         None => state.store.all_keys().await?,
         Some(own) => {
