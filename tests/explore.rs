@@ -126,7 +126,12 @@ quirk_tests! {
 }
 
 /// Quirks the generator cannot reach yet, and what it lacks for each.
-const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[];
+const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[(
+    Quirk::KeyListPermissionIgnored,
+    "needs a member (role user) of a team granting /key/list, another user's key in that team, and \
+     that member's /key/list?include_team_keys=true after both: seed 1 builds that state about once \
+     in 3000 sequences, so the generator needs an operation that makes a key for a teammate",
+)];
 
 #[test]
 fn the_reference_against_itself_finds_nothing() {

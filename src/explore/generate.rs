@@ -456,7 +456,8 @@ impl Generator<'_> {
         }
         if self.rng.random_bool(0.6) {
             team.member_keys = true;
-            let mut permissions = vec!["/key/generate", "/key/update"];
+            // No draw of its own for `/key/list`: a new draw would change every later operation.
+            let mut permissions = vec!["/key/generate", "/key/update", "/key/list"];
             if self.rng.random_bool(0.3) && self.options.key_access_group_assignment {
                 team.member_access_groups = true;
                 permissions.push("/key/access_group_assignment");
@@ -1194,21 +1195,41 @@ impl Generator<'_> {
         self.push(step);
     }
 
-    /// `/key/list?user_id=`, mostly by the proxy admin, now and then with the id in another case: an
-    /// exact filter matches no user then, a substring filter matches one.
+    /// `/key/list`, mostly by the proxy admin: by `user_id`, now and then with the id in another case
+    /// (an exact filter matches no user then, a substring filter matches one); a user asks as often
+    /// for its teams' keys (`include_team_keys`), which its team's `/key/list` permission widens.
     fn key_list(&mut self) {
         let (actor, caller) = self.caller(0.7);
         let user = match caller {
             Some(own) if self.rng.random_bool(0.5) => own,
             _ => self.rng.random_range(0..self.world.users),
         };
-        let id = user_id(user);
-        let id = if self.rng.random_bool(0.5) { id.replacen('u', "U", 1) } else { id };
-        let step = StepBuilder::new(self.id("key-list"), actor, "GET", "/key/list")
-            .query("user_id", &id)
-            .query("return_full_object", "true")
-            .query("size", "100");
-        self.push(step);
+        let flip = self.rng.random_bool(0.5);
+        let step = match caller {
+            // The member with the most to see, when there is one: another user's key in a team whose
+            // members may manage keys (no draw of its own, so later operations stay as they were).
+            Some(_) if flip => {
+                let actor = self.member_with_teammate_keys().map_or(actor, |u| key_actor(&user_key(u)));
+                StepBuilder::new(self.id("key-list"), actor, "GET", "/key/list").query("include_team_keys", "true")
+            }
+            _ => {
+                let id = user_id(user);
+                StepBuilder::new(self.id("key-list"), actor, "GET", "/key/list")
+                    .query("user_id", &if flip { id.replacen('u', "U", 1) } else { id })
+            }
+        };
+        self.push(step.query("return_full_object", "true").query("size", "100"));
+    }
+
+    /// The first member (role user) of a live team whose members may manage keys, and which holds
+    /// a live key another user owns.
+    fn member_with_teammate_keys(&self) -> Option<usize> {
+        let w = &self.world;
+        w.teams.iter().enumerate().filter(|(_, t)| t.member_keys && !t.deleted).find_map(|(index, team)| {
+            team.members.iter().filter(|(_, role)| *role == TeamRole::Member).map(|(u, _)| *u).find(|u| {
+                w.keys.iter().any(|k| !k.deleted && k.team == Some(index) && k.owner.is_some_and(|o| o != *u))
+            })
+        })
     }
 
     fn discovery(&mut self) {

@@ -100,6 +100,8 @@ registry! {
         "a key's or team's router_settings.model_group_alias is stored and shown but never applied, so the call is served by the model group named";
     KeyListSubstringFilters => "key_list_substring_filters", "BerriAI/litellm#30593",
         "/key/list matches a proxy admin's user_id and key_alias filters as case-insensitive substrings, so asking for one user's keys also answers the keys of every user whose id contains it";
+    KeyListPermissionIgnored => "key_list_permission_ignored", "BerriAI/litellm#17841",
+        "/key/list with include_team_keys shows a member holding the team's `/key/list` member permission only its own keys and the team's service-account keys, not its teammates' keys";
 }
 
 impl Quirk {

@@ -74,7 +74,7 @@ impl SpendCounters {
 }
 
 /// One row of `spend_logs`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub(crate) struct SpendLog {
     pub request_id: String,
     pub api_key: String,
@@ -85,6 +85,7 @@ pub(crate) struct SpendLog {
     pub team_id: Option<String>,
     pub organization_id: Option<String>,
     pub user: Option<String>,
+    #[sqlx(rename = "startTime")]
     pub start_time: DateTime<Utc>,
 }
 

@@ -6,20 +6,13 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Days, NaiveDate, Utc};
 use serde_json::{Map, Value, json};
 
-/// One row of `spend_logs` as `/spend/logs` reads it.
+use crate::spend::SpendLog;
+
+/// One row of `spend_logs` as `/spend/logs` reads it: the logged request and when it was written.
 #[derive(Clone, Debug, PartialEq, sqlx::FromRow)]
 pub(crate) struct LoggedRequest {
-    pub request_id: String,
-    pub api_key: String,
-    pub spend: f64,
-    pub prompt_tokens: i64,
-    pub completion_tokens: i64,
-    pub model: Option<String>,
-    pub team_id: Option<String>,
-    pub organization_id: Option<String>,
-    pub user: Option<String>,
-    #[sqlx(rename = "startTime")]
-    pub start_time: DateTime<Utc>,
+    #[sqlx(flatten)]
+    pub log: SpendLog,
     #[sqlx(rename = "endTime")]
     pub end_time: DateTime<Utc>,
 }
@@ -53,7 +46,8 @@ pub(crate) fn parse_date(text: &str) -> Option<NaiveDate> {
 
 /// A row as LiteLLM answers it: a missing user, team or organization is `""`. The model column
 /// holds the name the caller asked for, which LiteLLM calls `model_group`.
-pub(crate) fn row_json(row: &LoggedRequest) -> Value {
+pub(crate) fn row_json(logged: &LoggedRequest) -> Value {
+    let row = &logged.log;
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     json!({
         "request_id": row.request_id,
@@ -62,12 +56,12 @@ pub(crate) fn row_json(row: &LoggedRequest) -> Value {
         "prompt_tokens": row.prompt_tokens,
         "completion_tokens": row.completion_tokens,
         "total_tokens": row.prompt_tokens + row.completion_tokens,
-        "model_group": text(&row.model),
+        "model_group": row.model,
         "user": text(&row.user),
         "team_id": text(&row.team_id),
         "organization_id": text(&row.organization_id),
         "startTime": row.start_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        "endTime": row.end_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        "endTime": logged.end_time.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
     })
 }
 
@@ -76,7 +70,7 @@ pub(crate) fn row_json(row: &LoggedRequest) -> Value {
 /// one up to `end`. Nothing logged gives an empty list.
 pub(crate) fn summarize_by_day(rows: &[LoggedRequest], end: NaiveDate) -> Vec<Value> {
     let mut days: BTreeMap<NaiveDate, Map<String, Value>> = BTreeMap::new();
-    for row in rows {
+    for row in rows.iter().map(|r| &r.log) {
         let day = days.entry(row.start_time.date_naive()).or_insert_with(|| {
             let mut m = Map::new();
             m.insert("users".into(), json!({}));
@@ -89,7 +83,7 @@ pub(crate) fn summarize_by_day(rows: &[LoggedRequest], end: NaiveDate) -> Vec<Va
             add(users, row.user.as_deref().unwrap_or_default(), row.spend);
         }
         if let Some(models) = day.get_mut("models").and_then(Value::as_object_mut) {
-            add(models, row.model.as_deref().unwrap_or_default(), row.spend);
+            add(models, &row.model, row.spend);
         }
     }
     let last = days.keys().next_back().copied();
@@ -120,16 +114,18 @@ mod tests {
     fn at(day: &str, hour: u32, user: &str, key: &str, spend: f64) -> LoggedRequest {
         let start = parse_date(day).unwrap().and_hms_opt(hour, 0, 0).unwrap().and_utc();
         LoggedRequest {
-            request_id: format!("{day}-{hour}-{key}"),
-            api_key: key.into(),
-            spend,
-            prompt_tokens: 10,
-            completion_tokens: 20,
-            model: Some("m".into()),
-            team_id: None,
-            organization_id: None,
-            user: if user.is_empty() { None } else { Some(user.into()) },
-            start_time: start,
+            log: SpendLog {
+                request_id: format!("{day}-{hour}-{key}"),
+                api_key: key.into(),
+                spend,
+                prompt_tokens: 10,
+                completion_tokens: 20,
+                model: "m".into(),
+                team_id: None,
+                organization_id: None,
+                user: if user.is_empty() { None } else { Some(user.into()) },
+                start_time: start,
+            },
             end_time: start,
         }
     }

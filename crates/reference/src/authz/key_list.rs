@@ -1,8 +1,10 @@
 //! Which keys `/key/list` shows a caller, and which of its filters a caller may ask for.
 //!
 //! A proxy admin (or admin viewer) sees every key. Anyone else sees their own keys; with
-//! `include_team_keys`, also every key of a team they administer and the service-account keys (no
-//! owner) of a team they belong to, never another member's key. Filters narrow what is visible; a
+//! `include_team_keys`, also every key of a team they administer or whose member permissions grant
+//! them `/key/list`, and the service-account keys (no owner) of a team they belong to, never another
+//! member's key otherwise. With `key_list_permission_ignored` the permission widens nothing, as in
+//! LiteLLM 1.83 (BerriAI/litellm#17841). Filters narrow what is visible; a
 //! non-admin asking to filter by another user, a team they are not in or an organization they are
 //! not in is refused rather than shown an empty page, as LiteLLM does.
 //!
@@ -13,6 +15,9 @@
 use super::Denial;
 use crate::domain::{Caller, Key, PROXY_ADMIN_VIEWER, Team};
 use crate::{Quirk, Quirks};
+
+/// The member permission that lets a team member list the team's keys.
+const KEY_LIST: &str = "/key/list";
 
 /// The filters of one `/key/list` request.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -121,7 +126,14 @@ pub(crate) fn key_list_scope(
     }
     let (admin_teams, member_teams) = if query.include_team_keys {
         let member = teams.iter().filter(|t| t.role_of(&own).is_some()).map(|t| t.team_id.clone()).collect::<Vec<_>>();
-        (admin_teams(Some(&own)), member)
+        let mut full = admin_teams(Some(&own));
+        if !quirks.contains(Quirk::KeyListPermissionIgnored) {
+            let granted = teams.iter().filter(|t| {
+                t.role_of(&own) == Some("user") && super::key_access::member_routes(t).iter().any(|r| r == KEY_LIST)
+            });
+            full.extend(granted.map(|t| t.team_id.clone()));
+        }
+        (full, member)
     } else {
         (vec![], vec![])
     };
@@ -228,6 +240,24 @@ mod tests {
     #[case::team_admin_with_team_keys_sees_the_team("tadmin", q(Some("t1"), true), &["m1-t1", "m2-t1", "tadmin-t1", "svc-t1"])]
     fn non_admin_listing(#[case] who: &str, #[case] query: KeyListQuery, #[case] expected: &[&str]) {
         assert_eq!(listed(&internal(who), Some(&in_t1()), query), Ok(expected.iter().map(|s| s.to_string()).collect()));
+    }
+
+    /// t1 with `/key/list` in its member permissions: m1 lists its teammates' keys with
+    /// `include_team_keys`, and only with it; the quirk takes that away.
+    #[rstest]
+    #[case::granted_member_sees_the_team(q(Some("t1"), true), Quirks::NONE, &["m1-t1", "m2-t1", "tadmin-t1", "svc-t1"])]
+    #[case::granted_member_without_team_keys(q(Some("t1"), false), Quirks::NONE, &["m1-t1"])]
+    #[case::quirk_ignores_the_permission(q(Some("t1"), true), Quirks::NONE.with(Quirk::KeyListPermissionIgnored), &["m1-t1", "svc-t1"])]
+    fn the_key_list_member_permission_shows_the_team(
+        #[case] query: KeyListQuery,
+        #[case] quirks: Quirks,
+        #[case] expected: &[&str],
+    ) {
+        let mut open = t1();
+        open.team_member_permissions = Some(vec![KEY_LIST.into()]);
+        let scope = key_list_scope(&internal("m1"), Some(&in_t1()), &[open], query, None, quirks).unwrap();
+        let shown: Vec<String> = keys().into_iter().filter(|k| scope.shows(k)).map(|k| k.token).collect();
+        assert_eq!(shown, expected);
     }
 
     #[rstest]
