@@ -123,6 +123,7 @@ enum Op {
     UserUpdate,
     SpendList,
     KeyList,
+    TeammateKeyList,
     InFlightUpdate,
 }
 
@@ -295,6 +296,9 @@ impl Generator<'_> {
         if w.models > 0 && (has_keys || has_users) {
             ops.push((Op::ModelDiscovery, 5));
         }
+        if w.users >= 2 && !self.open_team_members().is_empty() {
+            ops.push((Op::TeammateKeyList, 1));
+        }
         ops.retain(|(_, weight)| *weight > 0);
         ops
     }
@@ -345,6 +349,7 @@ impl Generator<'_> {
             Op::UserUpdate => self.user_update(),
             Op::SpendList => self.spend_list(),
             Op::KeyList => self.key_list(),
+            Op::TeammateKeyList => self.teammate_key_list(),
             Op::InFlightUpdate => self.in_flight_update(),
         }
     }
@@ -1221,6 +1226,35 @@ impl Generator<'_> {
         self.push(step.query("return_full_object", "true").query("size", "100"));
     }
 
+    /// The members (role user) of live teams whose members may manage keys, with their team.
+    fn open_team_members(&self) -> Vec<(usize, usize)> {
+        let open = self.world.teams.iter().enumerate().filter(|(_, t)| t.member_keys && !t.deleted);
+        open.flat_map(|(index, team)| {
+            team.members.iter().filter(|(_, role)| *role == TeamRole::Member).map(move |(u, _)| (index, *u))
+        })
+        .collect()
+    }
+
+    /// The proxy admin makes a key in a team for another user than one of its members, then that
+    /// member lists the team's keys: what the team's `/key/list` permission shows it.
+    fn teammate_key_list(&mut self) {
+        let members = self.open_team_members();
+        let Some(&(team, member)) = members.choose(&mut self.rng) else { return };
+        let other = (member + 1 + self.rng.random_range(0..self.world.users - 1)) % self.world.users;
+        let key = Key {
+            var: format!("k{}", self.world.keys.len() + 1),
+            team: Some(team),
+            owner: Some(other),
+            ..Key::default()
+        };
+        self.admin_key(key, json!({"team_id": team_var(team), "user_id": user_id(other)}));
+        let step = StepBuilder::new(self.id("key-list"), key_actor(&user_key(member)), "GET", "/key/list")
+            .query("include_team_keys", "true")
+            .query("return_full_object", "true")
+            .query("size", "100");
+        self.push(step);
+    }
+
     /// The first member (role user) of a live team whose members may manage keys, and which holds
     /// a live key another user owns.
     fn member_with_teammate_keys(&self) -> Option<usize> {
@@ -1329,6 +1363,16 @@ mod tests {
         has("tools of one server", &|s| path(s) == "/mcp-rest/tools/list" && query(s, "server_id"));
         has("call of the troubled tool", &|s| {
             path(s) == "/mcp-rest/tools/call" && body(s).contains(&format!("\"name\":\"{TROUBLED_TOOL}\""))
+        });
+        let user_filter = |s: &Step, first: char| {
+            s.request
+                .as_ref()
+                .is_some_and(|r| r.query.iter().any(|(n, v)| n == "user_id" && v.as_str().starts_with(first)))
+        };
+        has("key listing of one user", &|s| path(s) == "/key/list" && user_filter(s, 'u'));
+        has("key listing of one user in another case", &|s| path(s) == "/key/list" && user_filter(s, 'U'));
+        has("member listing its teams' keys", &|s| {
+            path(s) == "/key/list" && by_key(s) && query(s, "include_team_keys")
         });
     }
 
