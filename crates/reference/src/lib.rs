@@ -155,6 +155,7 @@ fn router(state: AppState) -> Router {
         .route("/team/permissions_list", get(handlers::team_permissions::list))
         .route("/team/permissions_update", post(handlers::team_permissions::update))
         .route("/key/generate", post(key::generate))
+        .route("/key/service-account/generate", post(key::generate_service_account))
         .route("/key/info", get(key::info))
         .route("/key/list", get(handlers::key_list::list))
         .route("/spend/keys", get(handlers::spend_lists::keys))

@@ -73,6 +73,33 @@ pub(crate) fn check_key_generate(caller: &Caller, req: &KeyGenerateRequest<'_>) 
     Ok(owner)
 }
 
+/// The route a team's member permissions must grant for a member's service-account key.
+pub(crate) const SERVICE_ACCOUNT_GENERATE: &str = "/key/service-account/generate";
+
+/// /key/service-account/generate: a key of `team` that belongs to no user. A proxy admin may make one
+/// for any team; anyone else must be in the team, as its admin or as a member the team's member
+/// permissions grant this route (granting `/key/generate` is not enough), and may not set
+/// `allowed_routes`, which LiteLLM checks first.
+pub(crate) fn check_service_account_generate(
+    caller: &Caller,
+    team: &Team,
+    sets_allowed_routes: bool,
+) -> Result<(), Denial> {
+    if caller.is_proxy_admin() {
+        return Ok(());
+    }
+    if sets_allowed_routes {
+        return Err(Denial::OnlyAdminsSetAllowedRoutes);
+    }
+    let own = caller.user_id.clone().unwrap_or_else(|| "None".into());
+    check_team_member_route(
+        caller,
+        team,
+        SERVICE_ACCOUNT_GENERATE,
+        Denial::UserNotInTeam { user_id: own, team_id: team.team_id.clone() },
+    )
+}
+
 /// GET /key/info.
 pub(crate) fn check_key_info(caller: &Caller, key: &Key, key_team: Option<&Team>) -> Result<(), Denial> {
     let is_self = caller.key_hash.as_deref() == Some(key.token.as_str());
@@ -286,6 +313,30 @@ mod tests {
         Absent,
         Closed,
         Open,
+    }
+
+    /// Team t1 (admin `tadmin`, member `tmember`) whose member permissions are `grants`: who may
+    /// make a service-account key for it.
+    #[rstest]
+    #[case::admin_for_any_team(Caller::master(), &[], false, Ok(()))]
+    #[case::team_admin(internal("tadmin"), &[], false, Ok(()))]
+    #[case::member_without_permission(internal("tmember"), &[], false, Err(401))]
+    #[case::member_granted_only_key_generate(internal("tmember"), &["/key/generate"], false, Err(401))]
+    #[case::member_granted_the_route(internal("tmember"), &[SERVICE_ACCOUNT_GENERATE], false, Ok(()))]
+    #[case::outsider(internal("u1"), &[SERVICE_ACCOUNT_GENERATE], false, Err(400))]
+    #[case::key_without_user(userless_key(Some("t1")), &[], false, Err(400))]
+    #[case::team_admin_setting_allowed_routes(internal("tadmin"), &[], true, Err(403))]
+    #[case::admin_setting_allowed_routes(Caller::master(), &[], true, Ok(()))]
+    fn service_account_generate(
+        #[case] caller: Caller,
+        #[case] grants: &[&str],
+        #[case] sets_allowed_routes: bool,
+        #[case] expected: Result<(), u16>,
+    ) {
+        let mut t1 = team("t1", None, &[("tadmin", "admin"), ("tmember", "user")]);
+        t1.team_member_permissions = Some(grants.iter().map(|g| g.to_string()).collect());
+        let outcome = check_service_account_generate(&caller, &t1, sets_allowed_routes).map_err(|d| d.status());
+        assert_eq!(outcome, expected);
     }
 
     #[rstest]

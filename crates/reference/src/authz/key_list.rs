@@ -8,6 +8,10 @@
 //! non-admin asking to filter by another user, a team they are not in or an organization they are
 //! not in is refused rather than shown an empty page, as LiteLLM does.
 //!
+//! `include_created_by_keys` adds the keys the caller created (for an admin: the keys the user of its
+//! `user_id` filter created), but only those in no team or in a team the caller still belongs to, so a
+//! former member no longer sees the service-account keys it made there, as on both LiteLLM versions.
+//!
 //! `user_id` and `key_alias` match exactly unless the request asks for `substring_matching`
 //! (case-insensitive; `user_id` so only for admins). With `key_list_substring_filters` an admin's
 //! filters are always substrings, as in LiteLLM 1.83 (BerriAI/litellm#30593).
@@ -28,6 +32,7 @@ pub(crate) struct KeyListQuery {
     pub key_alias: Option<String>,
     pub key_hash: Option<String>,
     pub include_team_keys: bool,
+    pub include_created_by_keys: bool,
     pub substring_matching: bool,
 }
 
@@ -47,6 +52,22 @@ pub(crate) struct KeyListScope {
     /// How `user_id` and `key_alias` filters match.
     user_match: Match,
     alias_match: Match,
+    /// With `include_created_by_keys`: whose created keys are added, and in which teams.
+    creator: Option<Creator>,
+}
+
+/// The keys `user_id` created that a listing adds: those in no team or in one of `teams`.
+#[derive(Clone, Debug, PartialEq)]
+struct Creator {
+    user_id: String,
+    teams: Vec<String>,
+}
+
+impl Creator {
+    fn made(&self, key: &Key) -> bool {
+        key.created_by.as_deref() == Some(self.user_id.as_str())
+            && key.team_id.as_ref().is_none_or(|t| self.teams.contains(t))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -86,6 +107,9 @@ pub(crate) fn key_list_scope(
 ) -> Result<KeyListScope, Denial> {
     let admin_view = caller.is_proxy_admin() || caller.user_role.as_deref() == Some(PROXY_ADMIN_VIEWER);
     let asked = if query.substring_matching { Match::Contains } else { Match::Exact };
+    let member_of = |user_id: &str| -> Vec<String> {
+        teams.iter().filter(|t| t.role_of(user_id).is_some()).map(|t| t.team_id.clone()).collect()
+    };
     let admin_teams = |user_id: Option<&str>| -> Vec<String> {
         teams
             .iter()
@@ -103,7 +127,15 @@ pub(crate) fn key_list_scope(
             member_teams: vec![],
         });
         let admin_match = if quirks.contains(Quirk::KeyListSubstringFilters) { Match::Contains } else { asked };
-        return Ok(KeyListScope { visible, query, user_match: admin_match, alias_match: admin_match });
+        // The caller's own teams scope the filtered user's created keys, as LiteLLM computes them.
+        let creator = match (&query.user_id, query.include_created_by_keys) {
+            (Some(user_id), true) => Some(Creator {
+                user_id: user_id.clone(),
+                teams: caller.user_id.as_deref().map(member_of).unwrap_or_default(),
+            }),
+            _ => None,
+        };
+        return Ok(KeyListScope { visible, query, user_match: admin_match, alias_match: admin_match, creator });
     }
     let (Some(own), Some(user_teams)) = (caller.user_id.clone(), user_teams) else {
         return Err(Denial::KeyListNoUser);
@@ -124,8 +156,9 @@ pub(crate) fn key_list_scope(
         }
         _ => {}
     }
+    let creator = query.include_created_by_keys.then(|| Creator { user_id: own.clone(), teams: member_of(&own) });
     let (admin_teams, member_teams) = if query.include_team_keys {
-        let member = teams.iter().filter(|t| t.role_of(&own).is_some()).map(|t| t.team_id.clone()).collect::<Vec<_>>();
+        let member = member_of(&own);
         let mut full = admin_teams(Some(&own));
         if !quirks.contains(Quirk::KeyListPermissionIgnored) {
             let granted = teams.iter().filter(|t| {
@@ -142,6 +175,7 @@ pub(crate) fn key_list_scope(
         query,
         user_match: Match::Exact,
         alias_match: asked,
+        creator,
     })
 }
 
@@ -153,9 +187,13 @@ impl KeyListScope {
             && q.key_hash.as_ref().is_none_or(|h| *h == key.token);
         // An admin's user and organization filters narrow every key; a non-admin's organization
         // filter narrows its own keys only, as LiteLLM folds it into the own-keys condition.
+        let created = self.creator.as_ref().is_some_and(|c| c.made(key));
         let visible = match &self.visible {
-            None => self.user_match.holds(&q.user_id, &key.user_id) && eq(&q.organization_id, &key.organization_id),
-            Some(v) => self.within(v, key),
+            None => {
+                (self.user_match.holds(&q.user_id, &key.user_id) && eq(&q.organization_id, &key.organization_id))
+                    || created
+            }
+            Some(v) => self.within(v, key) || created,
         };
         filters && visible
     }
@@ -173,6 +211,11 @@ impl KeyListScope {
     /// The teams whose keys a non-admin may see beyond their own; the handler loads those.
     pub(crate) fn teams_to_load(&self) -> Vec<String> {
         self.visible.as_ref().map(|v| [v.admin_teams.clone(), v.member_teams.clone()].concat()).unwrap_or_default()
+    }
+
+    /// The user whose created keys the handler loads besides (`include_created_by_keys`).
+    pub(crate) fn creator_to_load(&self) -> Option<&str> {
+        self.creator.as_ref().map(|c| c.user_id.as_str())
     }
 
     /// The user whose keys the handler loads, or `None` for every key (admins).
@@ -294,6 +337,38 @@ mod tests {
         let owned = |owner: &str| Key { key_alias: Some(format!("alias-{owner}")), ..key(owner, Some(owner), None) };
         let shown: Vec<String> =
             [owned("m1"), owned("M1x")].into_iter().filter(|k| scope.shows(k)).map(|k| k.token).collect();
+        assert_eq!(shown, expected);
+    }
+
+    /// Keys m1 created: a service-account key of t1 (m1's team), one of t2 (not m1's), and a key in
+    /// no team for another user. Which of them a listing with or without `include_created_by_keys`
+    /// adds, for m1 itself and for an admin filtering by m1.
+    #[rstest]
+    #[case::member_without_the_flag(internal("m1"), None, false, &[])]
+    #[case::member_with_the_flag(internal("m1"), None, true, &["svc-t1-by-m1", "other-by-m1"])]
+    #[case::admin_filtering_by_the_creator(Caller::master(), Some("m1"), true, &["other-by-m1"])]
+    #[case::admin_without_a_user_filter(Caller::master(), None, true, &["svc-t1-by-m1", "svc-t2-by-m1", "other-by-m1"])]
+    #[case::admin_filtering_without_the_flag(Caller::master(), Some("m1"), false, &[])]
+    fn created_by_keys_are_scoped_to_the_callers_teams(
+        #[case] caller: Caller,
+        #[case] user_id: Option<&str>,
+        #[case] include_created_by_keys: bool,
+        #[case] expected: &[&str],
+    ) {
+        let made = |token: &str, owner: Option<&str>, team: Option<&str>| Key {
+            created_by: Some("m1".into()),
+            ..key(token, owner, team)
+        };
+        let keys = [
+            made("svc-t1-by-m1", None, Some("t1")),
+            made("svc-t2-by-m1", None, Some("t2")),
+            made("other-by-m1", Some("x"), None),
+        ];
+        let query =
+            KeyListQuery { user_id: user_id.map(str::to_string), include_created_by_keys, ..KeyListQuery::default() };
+        let user_teams = in_t1();
+        let scope = key_list_scope(&caller, Some(&user_teams), &[t1()], query, None, Quirks::NONE).unwrap();
+        let shown: Vec<String> = keys.into_iter().filter(|k| scope.shows(k)).map(|k| k.token).collect();
         assert_eq!(shown, expected);
     }
 

@@ -32,6 +32,7 @@ pub(crate) use escalation::{
 pub(crate) use key_access::{
     KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling, check_key_block, check_key_generate, check_key_info,
     check_key_mcp_within_team, check_key_owner_or_team_admin, check_key_regenerate, check_key_update,
+    check_service_account_generate,
 };
 pub(crate) use key_list::{HashedKey, KeyListQuery, key_list_scope};
 pub(crate) use model_access::{Listing, ModelGrants, TeamGrant, visible_models};

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use super::access_group;
-use super::{ObjectPermissionRequest, double_option, save_permission, to_value, with_field, wrapped, wrapped_dict};
+use super::{
+    ObjectPermissionRequest, double_option, raw, save_permission, to_value, with_field, wrapped, wrapped_dict,
+};
 use crate::AppState;
 use crate::authz::{self, KeyGenerateRequest, KeyUpdateChanges};
 use crate::domain::{Caller, Key, ObjectPermission, Team};
@@ -244,8 +246,43 @@ fn routes_for_key_type(key_type: Option<&str>, caller: &Caller) -> Result<Vec<St
     Ok(routes)
 }
 
+/// What a new key is: one of the caller's or a user's (`/key/generate`), or a team's service-account
+/// key, which belongs to no user (`/key/service-account/generate`).
+#[derive(Clone, Copy, PartialEq)]
+enum NewKey {
+    Ordinary,
+    ServiceAccount,
+}
+
 pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
-    let req: GenerateKeyRequest = authed.parse()?;
+    create(&state, &authed, NewKey::Ordinary).await
+}
+
+pub(crate) async fn generate_service_account(
+    State(state): State<AppState>,
+    authed: Authed,
+) -> Result<Json<Value>, ProxyError> {
+    create(&state, &authed, NewKey::ServiceAccount).await
+}
+
+/// A service-account key's team, which must be named and exist, whoever asks.
+async fn service_account_team(state: &AppState, team_id: Option<&str>) -> Result<Team, ProxyError> {
+    let Some(id) = team_id else {
+        return Err(ProxyError::detail(
+            400,
+            "team_id is required for service account keys. Please specify `team_id` in the request body.",
+        ));
+    };
+    state.store.team_from_db(id).await?.ok_or_else(|| {
+        ProxyError::detail(
+            400,
+            "team_id does not exist in the database. Please specify a valid `team_id` in the request body.",
+        )
+    })
+}
+
+async fn create(state: &AppState, authed: &Authed, kind: NewKey) -> Result<Json<Value>, ProxyError> {
+    let mut req: GenerateKeyRequest = authed.parse()?;
     let caller = &authed.caller;
     if let Some(raw) = req.key.as_deref().filter(|k| !k.starts_with("sk-")) {
         let masked: String = raw.chars().take(4).collect();
@@ -257,6 +294,37 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     check_budget(req.max_budget)?;
     check_budget_duration(req.budget_duration.as_deref())?;
     check_rotation_interval(req.auto_rotate, req.rotation_interval.as_deref())?;
+    let sets_allowed_routes = req.allowed_routes.as_ref().is_some_and(|r| !r.is_empty());
+    let (team, owner) = if kind == NewKey::ServiceAccount {
+        let team = service_account_team(state, req.team_id.as_deref()).await?;
+        authz::check_service_account_generate(caller, &team, sets_allowed_routes).map_err(|d| match d {
+            authz::Denial::UserNotInTeam { .. } => raw(d),
+            authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
+            other => wrapped(other),
+        })?;
+        // The key is the team's, whatever `user_id` the request names.
+        req.user_id = None;
+        let metadata = req.metadata.get_or_insert_with(|| json!({}));
+        if let Value::Object(map) = metadata
+            && map.get("service_account_id").is_none_or(Value::is_null)
+        {
+            let id = req.key_alias.clone().unwrap_or_else(super::new_id);
+            map.insert("service_account_id".into(), json!(id));
+        }
+        (Some(team), None)
+    } else {
+        ordinary_owner(state, caller, &req, sets_allowed_routes).await?
+    };
+    finish_create(state, authed, req, team, owner).await
+}
+
+/// An ordinary key's team (when named) and the user it will belong to.
+async fn ordinary_owner(
+    state: &AppState,
+    caller: &Caller,
+    req: &GenerateKeyRequest,
+    sets_allowed_routes: bool,
+) -> Result<(Option<Team>, Option<String>), ProxyError> {
     let team = match &req.team_id {
         Some(id) => match state.store.team_from_db(id).await? {
             Some(t) => Some(t),
@@ -274,16 +342,24 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
     };
     let owner = authz::check_key_generate(
         caller,
-        &KeyGenerateRequest {
-            user_id: req.user_id.as_deref(),
-            team: team.as_ref(),
-            sets_allowed_routes: req.allowed_routes.as_ref().is_some_and(|r| !r.is_empty()),
-        },
+        &KeyGenerateRequest { user_id: req.user_id.as_deref(), team: team.as_ref(), sets_allowed_routes },
     )
     .map_err(|d| match d {
         authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
         other => wrapped(other),
     })?;
+    Ok((team, owner))
+}
+
+/// The checks every new key passes once its team and owner are decided, then the write.
+async fn finish_create(
+    state: &AppState,
+    authed: &Authed,
+    req: GenerateKeyRequest,
+    team: Option<Team>,
+    owner: Option<String>,
+) -> Result<Json<Value>, ProxyError> {
+    let caller = &authed.caller;
     let quirks = state.store.quirks();
     authz::check_key_permissions_field(caller, authed.sends("permissions"), quirks).map_err(wrapped_dict)?;
     authz::check_key_guardrail_opt_out(caller, asks_guardrail_opt_out(&authed.body), false, quirks)
@@ -295,18 +371,18 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         .map_err(wrapped)?;
     let requested = requested_permission(req.object_permission.as_ref());
     if let Some(team) = &team {
-        let ceiling = team_mcp_ceiling(&state, team).await?;
+        let ceiling = team_mcp_ceiling(state, team).await?;
         authz::check_key_mcp_within_team(team, &ceiling, &requested, state.store.quirks()).map_err(wrapped_dict)?;
     } else {
-        check_personal_key_mcp(&state, caller, &requested).await?;
+        check_personal_key_mcp(state, caller, &requested).await?;
     }
     if let Some(team) = &team {
-        check_models_within_team(&state, team, &req.models).await?;
+        check_models_within_team(state, team, &req.models).await?;
     }
     if let Some(alias) = &req.key_alias {
         check_alias_format(alias)?;
     }
-    check_alias_free(&state, req.key_alias.as_deref(), None).await?;
+    check_alias_free(state, req.key_alias.as_deref(), None).await?;
     let mut allowed_routes = routes_for_key_type(req.key_type.as_deref(), caller)?;
     if let Some(routes) = &req.allowed_routes {
         allowed_routes.clone_from(routes);
@@ -344,7 +420,7 @@ pub(crate) async fn generate(State(state): State<AppState>, authed: Authed) -> R
         super::discard_new_permission(&state.store, key.object_permission_id.as_deref()).await;
         return Err(key_write_error(e, &key, true));
     }
-    access_group::reconcile_key(&state, &key.token, &[], &key.access_group_ids).await?;
+    access_group::reconcile_key(state, &key.token, &[], &key.access_group_ids).await?;
     let mut body = generated_view(&key, &raw);
     if let Value::Object(map) = &mut body {
         map.insert("duration".into(), json!(req.duration));

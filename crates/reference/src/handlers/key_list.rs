@@ -26,6 +26,7 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
         key_alias: text("key_alias"),
         key_hash: text("key_hash"),
         include_team_keys: flag(&authed, "include_team_keys")?,
+        include_created_by_keys: flag(&authed, "include_created_by_keys")?,
         substring_matching: flag(&authed, "substring_matching")?,
     };
     let caller = &authed.caller;
@@ -59,6 +60,9 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
             let mut keys = state.store.keys_of_user(own).await?;
             for team_id in scope.teams_to_load() {
                 keys.extend(state.store.keys_of_team(&team_id).await?);
+            }
+            if let Some(creator) = scope.creator_to_load() {
+                keys.extend(state.store.keys_created_by(creator).await?);
             }
             keys
         }

@@ -329,6 +329,10 @@ impl Store {
         sql::keys_of_user(&self.db, user_id).await
     }
 
+    pub async fn keys_created_by(&self, user_id: &str) -> sqlx::Result<Vec<Key>> {
+        sql::keys_created_by(&self.db, user_id).await
+    }
+
     pub async fn keys_of_team(&self, team_id: &str) -> sqlx::Result<Vec<Key>> {
         sql::keys_of_team(&self.db, team_id).await
     }

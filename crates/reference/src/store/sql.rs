@@ -171,6 +171,13 @@ pub(super) async fn keys_of_user(db: &PgPool, user_id: &str) -> sqlx::Result<Vec
         .await
 }
 
+pub(super) async fn keys_created_by(db: &PgPool, user_id: &str) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT * FROM verification_tokens WHERE created_by = $1 ORDER BY created_at")
+        .bind(user_id)
+        .fetch_all(db)
+        .await
+}
+
 pub(super) async fn keys_of_team(db: &PgPool, team_id: &str) -> sqlx::Result<Vec<Key>> {
     sqlx::query_as("SELECT * FROM verification_tokens WHERE team_id = $1 ORDER BY created_at")
         .bind(team_id)
