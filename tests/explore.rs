@@ -124,6 +124,8 @@ quirk_tests! {
     finds_in_flight_key_write_back => InFlightKeyWriteBack,
     finds_key_list_substring_filters => KeyListSubstringFilters,
     finds_key_list_permission_ignored => KeyListPermissionIgnored(3000),
+    finds_admin_teamless_key_mcp_refused => AdminTeamlessKeyMcpRefused,
+    finds_discovery_refuses_over_budget => DiscoveryRefusesOverBudget(4000),
 }
 
 /// Quirks the generator cannot reach yet, and what it lacks for each.

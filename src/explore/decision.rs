@@ -149,6 +149,14 @@ const NORMALIZATION: &[Rule] = &[
         why: "a deleted key's /key/info is 404 on 1.83 and 200 with its audit record (`status: deleted`) on 1.109",
     },
     Rule {
+        route: Some("/key/info"),
+        statuses: &[403],
+        marker: Marker::Message("not allowed to access this key's info"),
+        verdict: Verdict::Denied(DenialKind::NotFound),
+        why: "another user's deleted key is 404 on 1.83 and 403 on 1.109, which checks access before existence; \
+              both deny, so on /key/info not allowed and not found read as one denial",
+    },
+    Rule {
         route: None,
         statuses: &[401, 403],
         marker: Marker::Any,
@@ -443,6 +451,22 @@ mod tests {
         let blocked = decide("GET", "/key/info", &response(200, json!({"info": {"blocked": true}})), &n);
         assert!(agree(&unset, &unblocked));
         assert!(!agree(&unset, &blocked));
+    }
+
+    #[test]
+    fn key_info_not_allowed_and_not_found_read_as_one_denial() {
+        let n = plain();
+        let gone = response(404, json!({"error": {"message": "Key not found in database", "type": "not_found_error"}}));
+        let forbidden = response(
+            403,
+            json!({"error": {"message": "You are not allowed to access this key's info. Your role=internal_user", "type": "auth_error"}}),
+        );
+        assert!(agree(&decide("GET", "/key/info", &gone, &n), &decide("GET", "/key/info", &forbidden, &n)));
+        // Only on /key/info, and only for that refusal.
+        assert!(!agree(&decide("GET", "/team/info", &gone, &n), &decide("GET", "/team/info", &forbidden, &n)));
+        let other =
+            response(403, json!({"error": {"message": "Only proxy admin can be used to", "type": "auth_error"}}));
+        assert!(!agree(&decide("GET", "/key/info", &gone, &n), &decide("GET", "/key/info", &other, &n)));
     }
 
     #[test]

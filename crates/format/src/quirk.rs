@@ -102,6 +102,10 @@ registry! {
         "/key/list matches a proxy admin's user_id and key_alias filters as case-insensitive substrings, so asking for one user's keys also answers the keys of every user whose id contains it";
     KeyListPermissionIgnored => "key_list_permission_ignored", "BerriAI/litellm#17841",
         "/key/list with include_team_keys shows a member holding the team's `/key/list` member permission only its own keys and the team's service-account keys, not its teammates' keys";
+    DiscoveryRefusesOverBudget => "discovery_refuses_over_budget", "BerriAI/litellm#27923",
+        "/v1/models, /models and /mcp-rest/tools/list refuse a key whose max_budget is spent with the budget error, though listing costs nothing";
+    AdminTeamlessKeyMcpRefused => "admin_teamless_key_mcp_refused", "BerriAI/litellm#25866",
+        "/key/generate and /key/update refuse the proxy admin MCP servers (other than those open to every key) and MCP access groups on a key in no team, as they refuse a user";
 }
 
 impl Quirk {

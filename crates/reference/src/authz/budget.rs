@@ -5,6 +5,7 @@
 use super::model_access::{Asked, ModelGrants, ModelListOwner, check_beyond_key, check_key_level};
 use super::model_alias::AliasRules;
 use crate::error::py_float;
+use crate::{Quirk, Quirks};
 
 /// What the checks need to know about the request; plain values the handler loaded.
 #[derive(Clone, Debug, Default)]
@@ -120,20 +121,38 @@ fn key_label(key: &KeyFacts<'_>) -> String {
     }
 }
 
+/// The budget error of a key whose own `max_budget` is spent (a key trips at its budget).
+pub(crate) fn key_budget_spent(key: &KeyFacts<'_>) -> Option<LlmDenial> {
+    let max = key.max_budget.filter(|m| key.spend >= *m)?;
+    Some(LlmDenial::BudgetExceeded {
+        message: format!(
+            "Budget has been exceeded! Key={} Current cost: {}, Max budget: {}",
+            key_label(key),
+            py_float(key.spend),
+            py_float(max)
+        ),
+    })
+}
+
+/// Whether a key's budget is checked on `route`, a route outside inference. Both LiteLLM versions
+/// check it on a tool call, which may cost; LiteLLM 1.109 exempts the model and tool listings, which
+/// cost nothing. With `discovery_refuses_over_budget` `/v1/models`, `/models` and
+/// `/mcp-rest/tools/list` refuse a spent key, as LiteLLM 1.83 does (BerriAI/litellm#27923).
+pub(crate) fn budget_checked_on(route: &str, quirks: Quirks) -> bool {
+    match route {
+        "/mcp-rest/tools/call" => true,
+        "/v1/models" | "/models" | "/mcp-rest/tools/list" => quirks.contains(Quirk::DiscoveryRefusesOverBudget),
+        _ => false,
+    }
+}
+
 pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
     let denied = |owner| LlmDenial::ModelNotAllowed { owner, model: req.model.to_string() };
     let asked = Asked::resolve(&req.grants, req.model, req.alias_rules);
     check_key_level(&req.grants, asked, req.model_groups).map_err(denied)?;
     let budgets = !req.free_model;
-    if let Some(max) = req.key.max_budget.filter(|m| budgets && req.key.spend >= *m) {
-        return Err(LlmDenial::BudgetExceeded {
-            message: format!(
-                "Budget has been exceeded! Key={} Current cost: {}, Max budget: {}",
-                key_label(&req.key),
-                py_float(req.key.spend),
-                py_float(max)
-            ),
-        });
+    if let Some(spent) = key_budget_spent(&req.key).filter(|_| budgets) {
+        return Err(spent);
     }
     if let Some(mb) = req.key.model_budget.as_ref().filter(|mb| budgets && mb.spend >= mb.limit) {
         return Err(LlmDenial::BudgetExceeded {
@@ -377,5 +396,25 @@ mod tests {
         })
         .unwrap_err();
         assert_eq!(first.error_type(), "team_model_access_denied");
+    }
+
+    #[rstest]
+    #[case::tool_call_always("/mcp-rest/tools/call", Quirks::NONE, true)]
+    #[case::model_listing_exempt("/v1/models", Quirks::NONE, false)]
+    #[case::tool_listing_exempt("/mcp-rest/tools/list", Quirks::NONE, false)]
+    #[case::model_listing_with_the_quirk("/models", Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget), true)]
+    #[case::tool_listing_with_the_quirk("/mcp-rest/tools/list", Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget), true)]
+    #[case::model_info_even_with_the_quirk("/model/info", Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget), false)]
+    fn budgets_outside_inference(#[case] route: &str, #[case] quirks: Quirks, #[case] checked: bool) {
+        assert_eq!(budget_checked_on(route, quirks), checked);
+    }
+
+    #[test]
+    fn a_key_trips_at_its_budget() {
+        let facts = |spend| KeyFacts { token: "t", max_budget: Some(0.05), spend, ..KeyFacts::default() };
+        assert_eq!(key_budget_spent(&facts(0.04)), None);
+        let spent = key_budget_spent(&facts(0.05)).expect("spent at the budget");
+        assert_eq!(spent.message(), "Budget has been exceeded! Key=key Current cost: 0.05, Max budget: 0.05");
+        assert_eq!(key_budget_spent(&KeyFacts { max_budget: None, spend: 9.0, ..facts(0.0) }), None);
     }
 }

@@ -60,14 +60,21 @@ pub(crate) fn check_key_org_change(
     }
 }
 
+/// Whether the proxy admin skips the checks on a teamless key's MCP grants: it does, unless
+/// `admin_teamless_key_mcp_refused` refuses it as LiteLLM 1.83 does (BerriAI/litellm#25866).
+pub(crate) fn admin_grants_teamless_mcp(caller: &Caller, quirks: Quirks) -> bool {
+    caller.is_proxy_admin() && !quirks.contains(Quirk::AdminTeamlessKeyMcpRefused)
+}
+
 /// MCP servers on a key in no team, asked by a non-admin: only servers open to every key
 /// (`allow_all_keys`) may be granted there, since no team ceiling bounds the key (LiteLLM 1.109).
 pub(crate) fn check_personal_key_mcp_servers(
     caller: &Caller,
     requested: &[String],
     open_to_all: &[String],
+    quirks: Quirks,
 ) -> Result<(), Denial> {
-    if caller.is_proxy_admin() {
+    if admin_grants_teamless_mcp(caller, quirks) {
         return Ok(());
     }
     let disallowed: Vec<String> = requested.iter().filter(|s| !open_to_all.contains(s)).cloned().collect();
@@ -80,8 +87,12 @@ pub(crate) fn check_personal_key_mcp_servers(
 
 /// MCP access groups on a key in no team, asked by a non-admin: refused, since only a team's object
 /// permission names the groups its keys may hold (LiteLLM 1.109; 1.83 refuses the proxy admin too).
-pub(crate) fn check_personal_key_mcp_access_groups(caller: &Caller, requested: &[String]) -> Result<(), Denial> {
-    if caller.is_proxy_admin() || requested.is_empty() {
+pub(crate) fn check_personal_key_mcp_access_groups(
+    caller: &Caller,
+    requested: &[String],
+    quirks: Quirks,
+) -> Result<(), Denial> {
+    if admin_grants_teamless_mcp(caller, quirks) || requested.is_empty() {
         return Ok(());
     }
     let mut disallowed = requested.to_vec();
@@ -791,9 +802,10 @@ mod tests {
     #[test]
     fn personal_keys_get_no_mcp_access_groups_from_non_admins() {
         let asked = vec!["g2".to_string(), "g1".to_string()];
-        assert_eq!(check_personal_key_mcp_access_groups(&Caller::master(), &asked), Ok(()));
-        assert_eq!(check_personal_key_mcp_access_groups(&internal("iu"), &[]), Ok(()));
-        let d = check_personal_key_mcp_access_groups(&internal("iu"), &asked).expect_err("no team names g1");
+        assert_eq!(check_personal_key_mcp_access_groups(&Caller::master(), &asked, Quirks::NONE), Ok(()));
+        assert_eq!(check_personal_key_mcp_access_groups(&internal("iu"), &[], Quirks::NONE), Ok(()));
+        let d =
+            check_personal_key_mcp_access_groups(&internal("iu"), &asked, Quirks::NONE).expect_err("no team names g1");
         assert_eq!(d.status(), 403);
         assert_eq!(
             d.message(),
@@ -805,14 +817,28 @@ mod tests {
     fn personal_keys_get_only_servers_open_to_all() {
         let asked = vec!["s1".to_string(), "open".to_string()];
         let open = vec!["open".to_string()];
-        assert_eq!(check_personal_key_mcp_servers(&Caller::master(), &asked, &open), Ok(()));
-        assert_eq!(check_personal_key_mcp_servers(&internal("iu"), &open, &open), Ok(()));
-        let d = check_personal_key_mcp_servers(&internal("iu"), &asked, &open).expect_err("s1 is not open");
+        assert_eq!(check_personal_key_mcp_servers(&Caller::master(), &asked, &open, Quirks::NONE), Ok(()));
+        assert_eq!(check_personal_key_mcp_servers(&internal("iu"), &open, &open, Quirks::NONE), Ok(()));
+        let d =
+            check_personal_key_mcp_servers(&internal("iu"), &asked, &open, Quirks::NONE).expect_err("s1 is not open");
         assert_eq!(d.status(), 403);
         assert_eq!(
             d.message(),
             "Key is not in a team. Only globally available (allow_all_keys) MCP servers can be assigned: ['open']. Disallowed servers: ['s1']."
         );
+    }
+
+    /// With `admin_teamless_key_mcp_refused` (LiteLLM 1.83, BerriAI/litellm#25866) the proxy admin is
+    /// held to a user's rules on a teamless key's MCP grants; servers open to every key stay allowed.
+    #[test]
+    fn the_quirk_refuses_the_admin_teamless_mcp_grants() {
+        let quirk = Quirks::NONE.with(Quirk::AdminTeamlessKeyMcpRefused);
+        let (groups, servers, open) = (vec!["g1".to_string()], vec!["s1".to_string()], vec!["open".to_string()]);
+        let master = Caller::master();
+        assert!(check_personal_key_mcp_access_groups(&master, &groups, quirk).is_err());
+        assert!(check_personal_key_mcp_servers(&master, &servers, &open, quirk).is_err());
+        assert_eq!(check_personal_key_mcp_servers(&master, &open, &open, quirk), Ok(()));
+        assert_eq!(check_personal_key_mcp_access_groups(&master, &[], quirk), Ok(()));
     }
 
     #[test]

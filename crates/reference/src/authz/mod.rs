@@ -22,12 +22,13 @@ mod user_update;
 
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
 pub(crate) use budget::{
-    KeyFacts, LlmDenial, LlmRequest, MemberFacts, ModelBudgetFacts, TeamFacts, UserFacts, check_llm_request,
+    KeyFacts, LlmDenial, LlmRequest, MemberFacts, ModelBudgetFacts, TeamFacts, UserFacts, budget_checked_on,
+    check_llm_request, key_budget_spent,
 };
 pub(crate) use denial::Denial;
 pub(crate) use escalation::{
-    check_key_guardrail_opt_out, check_key_org_change, check_key_permissions_field, check_key_team_change,
-    check_personal_key_mcp_access_groups, check_personal_key_mcp_servers,
+    admin_grants_teamless_mcp, check_key_guardrail_opt_out, check_key_org_change, check_key_permissions_field,
+    check_key_team_change, check_personal_key_mcp_access_groups, check_personal_key_mcp_servers,
 };
 pub(crate) use key_access::{
     KeyGenerateRequest, KeyUpdateChanges, TeamMcpCeiling, check_key_block, check_key_generate, check_key_info,

@@ -66,6 +66,7 @@ async fn visible_deployments(state: &AppState, authed: &Authed) -> Result<(Vec<D
 }
 
 pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    super::key_budget::check(&state, &authed.caller, "/v1/models").await?;
     let (_, names) = visible_deployments(&state, &authed).await?;
     let data: Vec<Value> = names
         .iter()

@@ -172,14 +172,16 @@ async fn check_personal_key_mcp(
     caller: &Caller,
     requested: &ObjectPermission,
 ) -> Result<(), ProxyError> {
-    if caller.is_proxy_admin() {
+    let quirks = state.store.quirks();
+    if authz::admin_grants_teamless_mcp(caller, quirks) {
         return Ok(());
     }
     if !requested.mcp_servers.is_empty() {
         let open_to_all = open_to_all_servers(state).await?;
-        authz::check_personal_key_mcp_servers(caller, &requested.mcp_servers, &open_to_all).map_err(wrapped_dict)?;
+        authz::check_personal_key_mcp_servers(caller, &requested.mcp_servers, &open_to_all, quirks)
+            .map_err(wrapped_dict)?;
     }
-    authz::check_personal_key_mcp_access_groups(caller, &requested.mcp_access_groups).map_err(wrapped_dict)
+    authz::check_personal_key_mcp_access_groups(caller, &requested.mcp_access_groups, quirks).map_err(wrapped_dict)
 }
 
 fn alias_taken(alias: &str) -> ProxyError {

@@ -65,6 +65,7 @@ async fn offered_tools(state: &AppState, server: &McpServer) -> Result<Vec<Value
 }
 
 pub(crate) async fn list_tools(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    super::key_budget::check(&state, &authed.caller, "/mcp-rest/tools/list").await?;
     let scope = scope_of(&state, &authed.caller).await?;
     let asked = authed.query("server_id").or_else(|| authed.query("mcp_server_name")).map(str::to_string);
     if let Some(ident) = asked {
@@ -126,6 +127,7 @@ pub(crate) async fn list_tools(State(state): State<AppState>, authed: Authed) ->
 }
 
 pub(crate) async fn call_tool(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    super::key_budget::check(&state, &authed.caller, "/mcp-rest/tools/call").await?;
     let body = &authed.body;
     let text = |field: &str| body.get(field).and_then(Value::as_str).filter(|s| !s.is_empty()).map(str::to_string);
     let missing = |field: &str| mcp_error(400, "missing_parameter", format!("{field} is required in request body"));

@@ -7,6 +7,7 @@ pub(crate) mod health;
 pub(crate) mod inference;
 pub(crate) mod key;
 pub(crate) mod key_block;
+pub(crate) mod key_budget;
 pub(crate) mod key_list;
 pub(crate) mod key_rotation;
 pub(crate) mod mcp_rest;
