@@ -23,7 +23,9 @@ const MASTER_KEY_VAR: &str = "GATEPROOF_LIVE_MASTER_KEY";
 /// LiteLLM 1.83 answers a failing MCP upstream only after 30 s, the default request timeout; with
 /// more room that answer is a failed step, as the verdicts record it, rather than an errored one.
 const REQUEST_TIMEOUT: &str = "60s";
-/// Scenarios at once against one live target set (the run's default is 4 per CPU).
+/// Scenarios at once against one live target set (the run's default is 4 per CPU). Two runs share the
+/// cores with four LiteLLM replicas; at the default, 1.109.1's `/team/new` member transaction outlasts
+/// its 5 s timeout and answers 500, which is load, not a decision.
 const LIVE_JOBS: &str = "3";
 
 /// What a scenario does on one version.
@@ -243,9 +245,6 @@ fn live(target: &LiveTarget) -> Result<(), Failed> {
     let json = dir.path().join("report.json");
     let key = std::env::var(MASTER_KEY_VAR).unwrap_or_else(|_| "sk-master".into());
     let mut command = Command::new(env!("CARGO_BIN_EXE_gateproof"));
-    // Two runs share the cores with four LiteLLM replicas; at the default concurrency 1.109.1's
-    // `/team/new` member transaction outlasts its 5 s timeout and answers 500, which is load, not a
-    // decision.
     command.current_dir(root()).args(["run", "scenarios/", "--master-key", &key, "--request-timeout", REQUEST_TIMEOUT]);
     command.args(["--jobs", LIVE_JOBS]);
     for url in &target.urls {

@@ -1258,12 +1258,11 @@ impl Generator<'_> {
     /// The first member (role user) of a live team whose members may manage keys, and which holds
     /// a live key another user owns.
     fn member_with_teammate_keys(&self) -> Option<usize> {
-        let w = &self.world;
-        w.teams.iter().enumerate().filter(|(_, t)| t.member_keys && !t.deleted).find_map(|(index, team)| {
-            team.members.iter().filter(|(_, role)| *role == TeamRole::Member).map(|(u, _)| *u).find(|u| {
-                w.keys.iter().any(|k| !k.deleted && k.team == Some(index) && k.owner.is_some_and(|o| o != *u))
-            })
-        })
+        let keys = &self.world.keys;
+        let owned_by_another = |team: usize, member: usize| {
+            keys.iter().any(|k| !k.deleted && k.team == Some(team) && k.owner.is_some_and(|o| o != member))
+        };
+        self.open_team_members().into_iter().find(|&(team, member)| owned_by_another(team, member)).map(|(_, m)| m)
     }
 
     fn discovery(&mut self) {

@@ -4,6 +4,7 @@
 
 use super::model_access::{Asked, ModelGrants, ModelListOwner, check_beyond_key, check_key_level};
 use super::model_alias::AliasRules;
+use crate::domain::Key;
 use crate::error::py_float;
 use crate::{Quirk, Quirks};
 
@@ -37,6 +38,20 @@ pub(crate) struct KeyFacts<'a> {
     pub key_name: Option<&'a str>,
     /// The key's budget for the model that serves the call (`model_max_budget`), when it has one.
     pub model_budget: Option<ModelBudgetFacts<'a>>,
+}
+
+impl<'a> KeyFacts<'a> {
+    /// The key's own limit and labels, with what it has spent; no per-model budget.
+    pub(crate) fn of(key: &'a Key, spend: f64) -> KeyFacts<'a> {
+        KeyFacts {
+            token: &key.token,
+            max_budget: key.max_budget,
+            spend,
+            key_alias: key.key_alias.as_deref(),
+            key_name: key.key_name.as_deref(),
+            model_budget: None,
+        }
+    }
 }
 
 /// A per-model budget and what the key spent on that model within its period.

@@ -71,7 +71,7 @@ fn invalid_model(endpoint: Endpoint, model: &str) -> ProxyError {
     }
 }
 
-fn denial_error(d: &LlmDenial) -> ProxyError {
+pub(super) fn denial_error(d: &LlmDenial) -> ProxyError {
     ProxyError::typed(d.status(), d.error_type(), d.param(), d.message())
 }
 
@@ -135,16 +135,12 @@ async fn check(
         grants: subject.models.grants(),
         free_model: free,
         key: KeyFacts {
-            token: &subject.key.token,
             model_budget: model_budget.as_ref().map(|b| ModelBudgetFacts {
                 model: served,
                 limit: b.limit,
                 spend: model_spend,
             }),
-            max_budget: subject.key.max_budget,
-            spend: key_spend,
-            key_alias: subject.key.key_alias.as_deref(),
-            key_name: subject.key.key_name.as_deref(),
+            ..KeyFacts::of(&subject.key, key_spend)
         },
         team: subject.team.as_ref().map(|t| TeamFacts {
             team_id: &t.team_id,

@@ -250,7 +250,7 @@ fn routes_for_key_type(key_type: Option<&str>, caller: &Caller) -> Result<Vec<St
 
 /// What a new key is: one of the caller's or a user's (`/key/generate`), or a team's service-account
 /// key, which belongs to no user (`/key/service-account/generate`).
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Clone, Copy)]
 enum NewKey {
     Ordinary,
     ServiceAccount,
@@ -297,27 +297,37 @@ async fn create(state: &AppState, authed: &Authed, kind: NewKey) -> Result<Json<
     check_budget_duration(req.budget_duration.as_deref())?;
     check_rotation_interval(req.auto_rotate, req.rotation_interval.as_deref())?;
     let sets_allowed_routes = req.allowed_routes.as_ref().is_some_and(|r| !r.is_empty());
-    let (team, owner) = if kind == NewKey::ServiceAccount {
-        let team = service_account_team(state, req.team_id.as_deref()).await?;
-        authz::check_service_account_generate(caller, &team, sets_allowed_routes).map_err(|d| match d {
-            authz::Denial::UserNotInTeam { .. } => raw(d),
-            authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
-            other => wrapped(other),
-        })?;
-        // The key is the team's, whatever `user_id` the request names.
-        req.user_id = None;
-        let metadata = req.metadata.get_or_insert_with(|| json!({}));
-        if let Value::Object(map) = metadata
-            && map.get("service_account_id").is_none_or(Value::is_null)
-        {
-            let id = req.key_alias.clone().unwrap_or_else(super::new_id);
-            map.insert("service_account_id".into(), json!(id));
-        }
-        (Some(team), None)
-    } else {
-        ordinary_owner(state, caller, &req, sets_allowed_routes).await?
+    let (team, owner) = match kind {
+        NewKey::ServiceAccount => (Some(service_account(state, caller, &mut req, sets_allowed_routes).await?), None),
+        NewKey::Ordinary => ordinary_owner(state, caller, &req, sets_allowed_routes).await?,
     };
     finish_create(state, authed, req, team, owner).await
+}
+
+/// A service-account key's team, once the caller may make one for it; the request then names no
+/// user, and its metadata carries the `service_account_id` LiteLLM 1.109 stamps (the alias, or a new
+/// id).
+async fn service_account(
+    state: &AppState,
+    caller: &Caller,
+    req: &mut GenerateKeyRequest,
+    sets_allowed_routes: bool,
+) -> Result<Team, ProxyError> {
+    let team = service_account_team(state, req.team_id.as_deref()).await?;
+    authz::check_service_account_generate(caller, &team, sets_allowed_routes).map_err(|d| match d {
+        authz::Denial::UserNotInTeam { .. } => raw(d),
+        authz::Denial::OnlyAdminsSetAllowedRoutes => wrapped_dict(d),
+        other => wrapped(other),
+    })?;
+    req.user_id = None;
+    let metadata = req.metadata.get_or_insert_with(|| json!({}));
+    if let Value::Object(map) = metadata
+        && map.get("service_account_id").is_none_or(Value::is_null)
+    {
+        let id = req.key_alias.clone().unwrap_or_else(super::new_id);
+        map.insert("service_account_id".into(), json!(id));
+    }
+    Ok(team)
 }
 
 /// An ordinary key's team (when named) and the user it will belong to.

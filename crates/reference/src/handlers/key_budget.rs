@@ -18,16 +18,8 @@ pub(crate) async fn check(state: &AppState, caller: &Caller, route: &str) -> Res
         return Ok(());
     }
     let spend = state.store.current_spend(&Entity::Key(key.token.clone())).await?;
-    let facts = KeyFacts {
-        token: &key.token,
-        max_budget: key.max_budget,
-        spend,
-        key_alias: key.key_alias.as_deref(),
-        key_name: key.key_name.as_deref(),
-        model_budget: None,
-    };
-    match authz::key_budget_spent(&facts) {
-        Some(d) => Err(ProxyError::typed(d.status(), d.error_type(), d.param(), d.message())),
+    match authz::key_budget_spent(&KeyFacts::of(&key, spend)) {
+        Some(d) => Err(super::inference::denial_error(&d)),
         None => Ok(()),
     }
 }
