@@ -126,6 +126,7 @@ quirk_tests! {
     finds_key_list_permission_ignored => KeyListPermissionIgnored(3000),
     finds_admin_teamless_key_mcp_refused => AdminTeamlessKeyMcpRefused,
     finds_discovery_refuses_over_budget => DiscoveryRefusesOverBudget(4000),
+    finds_team_budgets_on_every_route => TeamBudgetsOnEveryRoute(3000),
 }
 
 /// Quirks the generator cannot reach yet, and what it lacks for each.

@@ -104,6 +104,8 @@ registry! {
         "/key/list with include_team_keys shows a member holding the team's `/key/list` member permission only its own keys and the team's service-account keys, not its teammates' keys";
     DiscoveryRefusesOverBudget => "discovery_refuses_over_budget", "BerriAI/litellm#27923",
         "/v1/models, /models and /mcp-rest/tools/list refuse a key whose max_budget is spent with the budget error, though listing costs nothing";
+    TeamBudgetsOnEveryRoute => "team_budgets_on_every_route", "BerriAI/litellm#27923",
+        "a key whose team is over its max_budget, or whose user has spent its max_budget_in_team, is refused with the budget error on every route, its own /key/info, the model and MCP listings and key management included, not only on the calls that cost";
     AdminTeamlessKeyMcpRefused => "admin_teamless_key_mcp_refused", "BerriAI/litellm#25866",
         "/key/generate and /key/update refuse the proxy admin MCP servers (other than those open to every key) and MCP access groups on a key in no team, as they refuse a user";
 }

@@ -1,10 +1,14 @@
-//! Authentication: which credential a request carries, and who it belongs to.
+//! Authentication: which credential a request carries, and who it belongs to; and whether the key
+//! may be used at all (expired, blocked, its team blocked).
 
 use axum::http::HeaderMap;
 use chrono::Utc;
 
-use super::domain::{Caller, Key};
+use super::Quirk;
+use super::authz::{self, MemberFacts, TeamFacts};
+use super::domain::{Caller, Key, Team};
 use super::error::ProxyError;
+use super::spend::Entity;
 use super::store::Store;
 use super::token::{hash_token, last_chars};
 
@@ -117,12 +121,46 @@ async fn check_key_usable(store: &Store, key: &Key, raw: &str) -> Result<(), Pro
     if key.blocked {
         return Err(auth_error("Authentication Error, Key is blocked. Update via `/key/unblock` if you're an admin."));
     }
-    if let Some(team_id) = &key.team_id
-        && store.team(team_id).await?.is_some_and(|t| t.blocked)
-    {
+    let Some(team) = (match &key.team_id {
+        Some(id) => store.team(id).await?,
+        None => None,
+    }) else {
+        return Ok(());
+    };
+    if team.blocked {
         return Err(auth_error(format!(
-            "Authentication Error, Team={team_id} is blocked. Update via `/team/unblock` if you're an admin."
+            "Authentication Error, Team={} is blocked. Update via `/team/unblock` if you're an admin.",
+            team.team_id
         )));
+    }
+    if store.quirks().contains(Quirk::TeamBudgetsOnEveryRoute) {
+        team_budgets_spent(store, key, &team).await?;
+    }
+    Ok(())
+}
+
+/// LiteLLM 1.83's check, while authenticating any route, of the team's budget and of the key's
+/// user's budget within the team (`team_budgets_on_every_route`).
+async fn team_budgets_spent(store: &Store, key: &Key, team: &Team) -> Result<(), ProxyError> {
+    let spend = |entity| async move { store.current_spend(&entity).await };
+    if team.max_budget.is_some() {
+        let facts = TeamFacts {
+            team_id: &team.team_id,
+            max_budget: team.max_budget,
+            spend: spend(Entity::Team(team.team_id.clone())).await?,
+        };
+        if let Some(denial) = authz::team_budget_spent(&facts) {
+            return Err(denial.into());
+        }
+    }
+    let Some(user_id) = &key.user_id else { return Ok(()) };
+    let membership = super::storage::membership(store.uncached_tables(), user_id, &team.team_id).await?;
+    if membership.max_budget.is_some() {
+        let spent = spend(Entity::TeamMember(user_id.clone(), team.team_id.clone())).await?;
+        let facts = MemberFacts { user_id, team_id: &team.team_id, max_budget: membership.max_budget, spend: spent };
+        if let Some(denial) = authz::member_budget_spent(&facts) {
+            return Err(denial.into());
+        }
     }
     Ok(())
 }
@@ -147,6 +185,7 @@ async fn caller_for_key(store: &Store, key: Key) -> Result<Caller, ProxyError> {
         key_hash: Some(key.token.clone()),
         key_team_id: key.team_id.clone(),
         key_allowed_routes: key.allowed_routes.clone(),
+        key_spend_routes: key.permissions.get("get_spend_routes").is_some(),
         org_roles,
     })
 }

@@ -103,6 +103,8 @@ pub(crate) struct Key {
     pub model_max_budget: Value,
     /// `router_settings`; its `model_group_alias` renames what this key asks for.
     pub router_settings: Value,
+    /// `permissions`: capabilities only a proxy admin grants; `get_spend_routes` is read.
+    pub permissions: Value,
     pub created_by: Option<String>,
     pub updated_by: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -136,6 +138,7 @@ impl Key {
             aliases: Value::Object(Default::default()),
             model_max_budget: Value::Object(Default::default()),
             router_settings: Value::Object(Default::default()),
+            permissions: Value::Object(Default::default()),
             updated_by: created_by.clone(),
             created_by,
             created_at: now,
@@ -201,6 +204,8 @@ pub(crate) struct Caller {
     pub key_hash: Option<String>,
     pub key_team_id: Option<String>,
     pub key_allowed_routes: Vec<String>,
+    /// The key holds the `get_spend_routes` permission (whatever its value, as LiteLLM reads it).
+    pub key_spend_routes: bool,
     /// The caller's organization memberships: (organization_id, role).
     pub org_roles: Vec<(String, String)>,
 }

@@ -7,6 +7,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
+use crate::authz::LlmDenial;
+
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum ProxyError {
     /// Shape A: `{"error": {"message", "type", "param", "code"}}`.
@@ -139,6 +141,13 @@ impl ProxyError {
     /// `err`, or what `duplicate` answers for the unique constraint it violated.
     pub fn from_db_or(err: sqlx::Error, duplicate: impl FnOnce(&str) -> Option<ProxyError>) -> ProxyError {
         violated_unique(&err).and_then(|c| duplicate(&c)).unwrap_or_else(|| ProxyError::from(err))
+    }
+}
+
+/// A model or budget refusal of a virtual key's call, in LiteLLM's shape.
+impl From<LlmDenial> for ProxyError {
+    fn from(d: LlmDenial) -> ProxyError {
+        ProxyError::typed(d.status(), d.error_type(), d.param(), d.message())
     }
 }
 

@@ -13,6 +13,7 @@ mod domain;
 mod duration;
 mod edge;
 mod error;
+mod global_spend;
 mod handlers;
 mod invalidation;
 mod mcp;
@@ -161,6 +162,10 @@ fn router(state: AppState) -> Router {
         .route("/spend/keys", get(handlers::spend_lists::keys))
         .route("/spend/users", get(handlers::spend_lists::users))
         .route("/spend/logs", get(handlers::spend_lists::logs))
+        .route("/global/spend", get(handlers::global_spend::total))
+        .route("/global/spend/keys", get(handlers::global_spend::keys))
+        .route("/global/spend/models", get(handlers::global_spend::models))
+        .route("/global/spend/teams", get(handlers::global_spend::teams))
         .route("/key/update", post(key::update))
         .route("/key/delete", post(key::delete))
         .route("/key/block", post(handlers::key_block::block))

@@ -149,15 +149,28 @@ pub(crate) fn key_budget_spent(key: &KeyFacts<'_>) -> Option<LlmDenial> {
     })
 }
 
-/// Whether a key's budget is checked on `route`, a route outside inference. Both LiteLLM versions
-/// check it on a tool call, which may cost; LiteLLM 1.109 exempts the model and tool listings, which
+/// Which budgets a route outside inference checks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BudgetsChecked {
+    None,
+    /// The key's own `max_budget` only.
+    Key,
+    /// The key's and its owners' (`budget_spent`).
+    KeyAndOwners,
+}
+
+/// The budgets checked on `route`, a route outside inference. Both LiteLLM versions check every
+/// budget on a tool call, which may cost; LiteLLM 1.109 exempts the model and tool listings, which
 /// cost nothing. With `discovery_refuses_over_budget` `/v1/models`, `/models` and
-/// `/mcp-rest/tools/list` refuse a spent key, as LiteLLM 1.83 does (BerriAI/litellm#27923).
-pub(crate) fn budget_checked_on(route: &str, quirks: Quirks) -> bool {
+/// `/mcp-rest/tools/list` refuse a key whose own budget is spent, as LiteLLM 1.83 does
+/// (BerriAI/litellm#27923; 1.83 checks the team's budgets on every route, `team_budgets_on_every_route`).
+pub(crate) fn budget_checked_on(route: &str, quirks: Quirks) -> BudgetsChecked {
     match route {
-        "/mcp-rest/tools/call" => true,
-        "/v1/models" | "/models" | "/mcp-rest/tools/list" => quirks.contains(Quirk::DiscoveryRefusesOverBudget),
-        _ => false,
+        "/mcp-rest/tools/call" => BudgetsChecked::KeyAndOwners,
+        "/v1/models" | "/models" | "/mcp-rest/tools/list" if quirks.contains(Quirk::DiscoveryRefusesOverBudget) => {
+            BudgetsChecked::Key
+        }
+        _ => BudgetsChecked::None,
     }
 }
 
@@ -180,45 +193,77 @@ pub(crate) fn check_llm_request(req: &LlmRequest<'_>) -> Result<(), LlmDenial> {
         });
     }
     check_beyond_key(&req.grants, asked, req.model_groups).map_err(denied)?;
-    // A team trips only above its budget, a key or user at it (LiteLLM's comparisons).
-    if let Some(team) = &req.team
-        && let Some(max) = team.max_budget.filter(|m| budgets && team.spend > *m)
-    {
-        return Err(LlmDenial::BudgetExceeded {
-            message: format!(
-                "Budget has been exceeded! Team={} Current cost: {}, Max budget: {}",
-                team.team_id,
-                py_float(team.spend),
-                py_float(max)
-            ),
-        });
+    match owner_budget_spent(req.team.as_ref(), req.member.as_ref(), req.user.as_ref()).filter(|_| budgets) {
+        Some(spent) => Err(spent),
+        None => Ok(()),
     }
-    if let Some(member) = &req.member
-        && let Some(max) = member.max_budget.filter(|m| budgets && member.spend >= *m)
-    {
-        return Err(LlmDenial::BudgetExceeded {
-            message: format!(
-                "Budget has been exceeded! TeamMember={}:{} Current cost: {}, Max budget: {}",
-                member.user_id,
-                member.team_id,
-                py_float(member.spend),
-                py_float(max)
-            ),
-        });
+}
+
+/// Every budget a route outside inference checks (`budget_checked_on`), in LiteLLM's order: the
+/// key's own, then its owners' (`owner_budget_spent`). No model serves such a call, so no per-model
+/// budget applies.
+pub(crate) fn budget_spent(
+    key: &KeyFacts<'_>,
+    team: Option<&TeamFacts<'_>>,
+    member: Option<&MemberFacts<'_>>,
+    user: Option<&UserFacts<'_>>,
+) -> Option<LlmDenial> {
+    key_budget_spent(key).or_else(|| owner_budget_spent(team, member, user))
+}
+
+/// The budget error of a team above its `max_budget`.
+pub(crate) fn team_budget_spent(team: &TeamFacts<'_>) -> Option<LlmDenial> {
+    let max = team.max_budget.filter(|m| team.spend > *m)?;
+    Some(LlmDenial::BudgetExceeded {
+        message: format!(
+            "Budget has been exceeded! Team={} Current cost: {}, Max budget: {}",
+            team.team_id,
+            py_float(team.spend),
+            py_float(max)
+        ),
+    })
+}
+
+/// The budget error of a member that has spent its budget in the team.
+pub(crate) fn member_budget_spent(member: &MemberFacts<'_>) -> Option<LlmDenial> {
+    let max = member.max_budget.filter(|m| member.spend >= *m)?;
+    Some(LlmDenial::BudgetExceeded {
+        message: format!(
+            "Budget has been exceeded! TeamMember={}:{} Current cost: {}, Max budget: {}",
+            member.user_id,
+            member.team_id,
+            py_float(member.spend),
+            py_float(max)
+        ),
+    })
+}
+
+/// The budgets of a key's owners: its team's, the key's user within that team, and for a personal
+/// key its user's. A team trips only above its budget, a member or user at it (LiteLLM's
+/// comparisons).
+fn owner_budget_spent(
+    team: Option<&TeamFacts<'_>>,
+    member: Option<&MemberFacts<'_>>,
+    user: Option<&UserFacts<'_>>,
+) -> Option<LlmDenial> {
+    let spent = |message: String| Some(LlmDenial::BudgetExceeded { message });
+    if let Some(denial) = team.and_then(team_budget_spent) {
+        return Some(denial);
     }
-    if let Some(user) = &req.user
-        && let Some(max) = user.max_budget.filter(|m| budgets && user.spend >= *m)
-    {
-        return Err(LlmDenial::BudgetExceeded {
-            message: format!(
-                "ExceededBudget: User={} over budget. Spend={}, Budget={}",
-                user.user_id,
-                py_float(user.spend),
-                py_float(max)
-            ),
-        });
+    if let Some(denial) = member.and_then(member_budget_spent) {
+        return Some(denial);
     }
-    Ok(())
+    if let Some(user) = user
+        && let Some(max) = user.max_budget.filter(|m| user.spend >= *m)
+    {
+        return spent(format!(
+            "ExceededBudget: User={} over budget. Spend={}, Budget={}",
+            user.user_id,
+            py_float(user.spend),
+            py_float(max)
+        ));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -414,14 +459,67 @@ mod tests {
     }
 
     #[rstest]
-    #[case::tool_call_always("/mcp-rest/tools/call", Quirks::NONE, true)]
-    #[case::model_listing_exempt("/v1/models", Quirks::NONE, false)]
-    #[case::tool_listing_exempt("/mcp-rest/tools/list", Quirks::NONE, false)]
-    #[case::model_listing_with_the_quirk("/models", Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget), true)]
-    #[case::tool_listing_with_the_quirk("/mcp-rest/tools/list", Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget), true)]
-    #[case::model_info_even_with_the_quirk("/model/info", Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget), false)]
-    fn budgets_outside_inference(#[case] route: &str, #[case] quirks: Quirks, #[case] checked: bool) {
+    #[case::tool_call_every_budget("/mcp-rest/tools/call", Quirks::NONE, BudgetsChecked::KeyAndOwners)]
+    #[case::model_listing_exempt("/v1/models", Quirks::NONE, BudgetsChecked::None)]
+    #[case::tool_listing_exempt("/mcp-rest/tools/list", Quirks::NONE, BudgetsChecked::None)]
+    #[case::model_listing_with_the_quirk("/models", Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget), BudgetsChecked::Key)]
+    #[case::tool_listing_with_the_quirk(
+        "/mcp-rest/tools/list",
+        Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget),
+        BudgetsChecked::Key
+    )]
+    #[case::model_info_even_with_the_quirk("/model/info", Quirks::NONE.with(Quirk::DiscoveryRefusesOverBudget), BudgetsChecked::None)]
+    fn budgets_outside_inference(#[case] route: &str, #[case] quirks: Quirks, #[case] checked: BudgetsChecked) {
         assert_eq!(budget_checked_on(route, quirks), checked);
+    }
+
+    fn over_budget_team() -> TeamFacts<'static> {
+        TeamFacts { team_id: "t1", max_budget: Some(0.01), spend: 0.02 }
+    }
+
+    /// A route outside inference names the first spent budget in LiteLLM's order: the key's, the
+    /// team's, the member's, the personal key's user's; none spent lets it through.
+    #[rstest]
+    #[case::nothing_spent(KeyFacts::default(), None, None, None, None)]
+    #[case::the_key_first(
+        KeyFacts { max_budget: Some(0.01), spend: 0.01, ..KeyFacts::default() },
+        Some(over_budget_team()), None, None,
+        Some("Budget has been exceeded! Key=key")
+    )]
+    #[case::the_team_above_its_budget(KeyFacts::default(), Some(over_budget_team()), None, None, Some("Team=t1"))]
+    #[case::a_team_at_its_budget_still_passes(
+        KeyFacts::default(),
+        Some(TeamFacts { team_id: "t1", max_budget: Some(0.01), spend: 0.01 }),
+        None, None, None
+    )]
+    #[case::the_member_in_its_team(
+        KeyFacts::default(),
+        Some(TeamFacts { team_id: "t1", max_budget: None, spend: 5.0 }),
+        Some(MemberFacts { user_id: "u1", team_id: "t1", max_budget: Some(0.01), spend: 0.01 }),
+        None,
+        Some("TeamMember=u1:t1")
+    )]
+    #[case::a_personal_keys_user(
+        KeyFacts::default(), None, None,
+        Some(UserFacts { user_id: "u1", max_budget: Some(0.01), spend: 0.01 }),
+        Some("ExceededBudget: User=u1 over budget")
+    )]
+    fn budgets_outside_inference_in_litellms_order(
+        #[case] key: KeyFacts<'static>,
+        #[case] team: Option<TeamFacts<'static>>,
+        #[case] member: Option<MemberFacts<'static>>,
+        #[case] user: Option<UserFacts<'static>>,
+        #[case] refused_with: Option<&str>,
+    ) {
+        let got = budget_spent(&key, team.as_ref(), member.as_ref(), user.as_ref());
+        match (got, refused_with) {
+            (None, None) => {}
+            (Some(denial), Some(words)) => {
+                assert_eq!(denial.error_type(), "budget_exceeded");
+                assert!(denial.message().contains(words), "{:?} lacks {words:?}", denial.message());
+            }
+            (got, want) => panic!("got {got:?}, want a refusal naming {want:?}"),
+        }
     }
 
     #[test]

@@ -22,8 +22,8 @@ mod user_update;
 
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
 pub(crate) use budget::{
-    KeyFacts, LlmDenial, LlmRequest, MemberFacts, ModelBudgetFacts, TeamFacts, UserFacts, budget_checked_on,
-    check_llm_request, key_budget_spent,
+    BudgetsChecked, KeyFacts, LlmDenial, LlmRequest, MemberFacts, ModelBudgetFacts, TeamFacts, UserFacts,
+    budget_checked_on, budget_spent, check_llm_request, key_budget_spent, member_budget_spent, team_budget_spent,
 };
 pub(crate) use denial::Denial;
 pub(crate) use escalation::{
@@ -42,7 +42,7 @@ pub(crate) use model_budget::{budget_for, parse as parse_model_max_budget, windo
 pub(crate) use model_ceiling::{check_key_models_within_team, team_models_outside_org};
 pub(crate) use org_access::{check_org_admin_access, check_org_info_access, check_org_role_change};
 pub(crate) use route_gate::{RouteRequest, check_route};
-pub(crate) use spend_lists::{SpendRows, spend_keys_rows, spend_logs_rows, spend_users_rows};
+pub(crate) use spend_lists::{SpendRows, global_spend_rows, spend_keys_rows, spend_logs_rows, spend_users_rows};
 pub(crate) use team_access::{
     TeamPermissionsRoute, check_model_new, check_team_admin_access, check_team_info_access, check_team_member_admin,
     check_team_permissions_access, check_team_update_access,

@@ -19,6 +19,9 @@ pub(crate) enum RouteClass {
     KeyManagement,
     /// Spend listings whose handler scopes the rows to the caller: internal users pass.
     SpendTracking,
+    /// `/global/spend/*`, every tenant's spend: admins, admin viewers and keys granted
+    /// `get_spend_routes`.
+    GlobalSpend,
     /// Admin-only management routes (org admins pass with an `organization_id` they administer).
     Management,
     /// Routes whose handler checks the caller against the object.
@@ -58,6 +61,8 @@ pub(crate) fn classify(route: &str, quirks: Quirks) -> RouteClass {
         | "/key/service-account/generate" => RouteClass::KeyManagement,
         r if r.starts_with("/key/") && r.ends_with("/regenerate") => RouteClass::KeyManagement,
         "/spend/keys" | "/spend/users" | "/spend/logs" => RouteClass::SpendTracking,
+        "/global/spend" => RouteClass::GlobalSpend,
+        r if r.starts_with("/global/spend/") => RouteClass::GlobalSpend,
         "/user/new" | "/user/update" | "/user/delete" | "/team/new" | "/organization/update" => RouteClass::Management,
         "/team/update"
         | "/team/delete"
@@ -135,6 +140,10 @@ pub(crate) fn check_route(caller: &Caller, req: &RouteRequest<'_>, quirks: Quirk
             return Ok(());
         }
         _ => {}
+    }
+    // LiteLLM reads the permission's presence, not its value, and before the caller's role.
+    if class == RouteClass::GlobalSpend && caller.key_spend_routes {
+        return Ok(());
     }
     if role == Some(PROXY_ADMIN_VIEWER) {
         return if matches!(req.method, "GET" | "HEAD" | "OPTIONS") {
@@ -346,6 +355,15 @@ mod tests {
         Caller { key_allowed_routes: vec!["/user/*".into()], ..bare() }, "/user/new", &[], OFF, 200
     )]
     #[case::unknown_route(internal("u1"), "/spend/whatever", &[], OFF, 401)]
+    // Every tenant's spend: admins, and keys the admin granted `get_spend_routes`.
+    #[case::internal_user_global_spend(internal("u1"), "/global/spend/teams", &[], OFF, 401)]
+    #[case::org_admin_global_spend(oa(), "/global/spend", &["org1"], OFF, 401)]
+    #[case::key_without_user_global_spend(bare(), "/global/spend/keys", &[], OFF, 401)]
+    #[case::granted_key_global_spend(
+        Caller { key_spend_routes: true, ..internal("u1") }, "/global/spend/models", &[], OFF, 200
+    )]
+    #[case::granted_userless_key_global_spend(Caller { key_spend_routes: true, ..bare() }, "/global/spend", &[], OFF, 200)]
+    #[case::granted_key_only_spend_routes(Caller { key_spend_routes: true, ..internal("u1") }, "/user/new", &[], OFF, 401)]
     // org_admin_gate_needs_org_id_in_body: the four team routes are admin-only again.
     #[case::quirk_org_admin_team_update_without_org_id(oa(), "/team/update", &[], GATE, 401)]
     #[case::quirk_org_admin_team_delete_without_org_id(oa(), "/team/delete", &[], GATE, 401)]

@@ -8,7 +8,7 @@
 //! non-admin's `?user_id=` is overridden by its own id rather than refused.
 
 use super::Denial;
-use crate::domain::{Caller, PROXY_ADMIN_VIEWER};
+use crate::domain::{Caller, INTERNAL_USER, INTERNAL_USER_VIEWER, PROXY_ADMIN_VIEWER};
 use crate::{Quirk, Quirks};
 
 /// Which rows a spend listing holds.
@@ -31,6 +31,18 @@ pub(crate) fn spend_keys_rows(caller: &Caller, quirks: Quirks) -> SpendRows {
         return SpendRows::Everyone;
     }
     caller.user_id.clone().map_or(SpendRows::Nobody, SpendRows::OneUser)
+}
+
+/// `/global/spend/keys` and `/global/spend/models`: an internal user (or internal viewer) that passed
+/// the gate, with a key granted `get_spend_routes`, sees its own requests; every other caller that
+/// passed sees the whole proxy's, as in LiteLLM.
+pub(crate) fn global_spend_rows(caller: &Caller) -> SpendRows {
+    match caller.user_role.as_deref() {
+        Some(INTERNAL_USER | INTERNAL_USER_VIEWER) if !caller.is_proxy_admin() => {
+            caller.user_id.clone().map_or(SpendRows::Nobody, SpendRows::OneUser)
+        }
+        _ => SpendRows::Everyone,
+    }
 }
 
 /// `/spend/users`, with its `?user_id=`.
@@ -68,6 +80,16 @@ mod tests {
 
     fn one(user: &str) -> SpendRows {
         SpendRows::OneUser(user.to_string())
+    }
+
+    #[rstest]
+    #[case::master(Caller::master(), SpendRows::Everyone)]
+    #[case::viewer(user("v1", PROXY_ADMIN_VIEWER), SpendRows::Everyone)]
+    #[case::internal_user_own(internal("u1"), one("u1"))]
+    #[case::internal_viewer_own(user("v2", INTERNAL_USER_VIEWER), one("v2"))]
+    #[case::key_without_user(userless_key(None), SpendRows::Everyone)]
+    fn global_spend_keys_and_models(#[case] caller: Caller, #[case] expected: SpendRows) {
+        assert_eq!(global_spend_rows(&caller), expected);
     }
 
     #[rstest]

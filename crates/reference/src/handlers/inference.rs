@@ -11,12 +11,13 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::Value;
 
+use super::budget_scope;
 use super::model_scope::{self, CallerModels};
 use super::new_id;
 use crate::auth::authenticate_with_key;
 use crate::authz::{
-    AliasRules, KeyFacts, LlmDenial, LlmRequest, MemberFacts, ModelBudgetFacts, TeamFacts, UserFacts, budget_for,
-    check_llm_request, parse_model_max_budget, window_start,
+    AliasRules, KeyFacts, LlmRequest, ModelBudgetFacts, budget_for, check_llm_request, parse_model_max_budget,
+    window_start,
 };
 use crate::deployment::Deployment;
 use crate::domain::{Key, Team, User};
@@ -71,10 +72,6 @@ fn invalid_model(endpoint: Endpoint, model: &str) -> ProxyError {
     }
 }
 
-pub(super) fn denial_error(d: &LlmDenial) -> ProxyError {
-    ProxyError::typed(d.status(), d.error_type(), d.param(), d.message())
-}
-
 /// The objects a virtual key's request is checked against, as read through the cache.
 struct Subject {
     key: Key,
@@ -102,26 +99,9 @@ async fn check(
 ) -> Result<(), ProxyError> {
     let groups: Vec<String> = deployments.iter().flat_map(Deployment::access_groups).collect();
     let free = !deployments.is_empty() && deployments.iter().all(|d| d.pricing().explicitly_free);
-    let key_spend = state.store.current_spend(&Entity::Key(subject.key.token.clone())).await?;
-    let team_spend = match &subject.team {
-        Some(t) => state.store.current_spend(&Entity::Team(t.team_id.clone())).await?,
-        None => 0.0,
-    };
-    let user_spend = match &subject.user {
-        Some(u) => state.store.current_spend(&Entity::User(u.user_id.clone())).await?,
-        None => 0.0,
-    };
-    let member = match (&subject.key.user_id, &subject.team) {
-        (Some(user), Some(team)) => {
-            let max_budget = subject.membership.max_budget;
-            let spend = match max_budget {
-                Some(_) => state.store.current_spend(&Entity::TeamMember(user.clone(), team.team_id.clone())).await?,
-                None => 0.0,
-            };
-            Some(MemberFacts { user_id: user, team_id: &team.team_id, max_budget, spend })
-        }
-        _ => None,
-    };
+    let budgets =
+        budget_scope::load(state, &subject.key, subject.team.as_ref(), subject.user.as_ref(), &subject.membership)
+            .await?;
     // A stored map was validated on write; one that no longer reads limits nothing.
     let model_budget = budget_for(&parse_model_max_budget(&subject.key.model_max_budget).unwrap_or_default(), served);
     let model_spend = match &model_budget {
@@ -140,21 +120,13 @@ async fn check(
                 limit: b.limit,
                 spend: model_spend,
             }),
-            ..KeyFacts::of(&subject.key, key_spend)
+            ..budgets.key
         },
-        team: subject.team.as_ref().map(|t| TeamFacts {
-            team_id: &t.team_id,
-            max_budget: t.max_budget,
-            spend: team_spend,
-        }),
-        user: subject.user.as_ref().map(|u| UserFacts {
-            user_id: &u.user_id,
-            max_budget: u.max_budget,
-            spend: user_spend,
-        }),
-        member,
+        team: budgets.team,
+        user: budgets.user,
+        member: budgets.member,
     };
-    check_llm_request(&request).map_err(|d| denial_error(&d))
+    check_llm_request(&request).map_err(ProxyError::from)
 }
 
 async fn complete(

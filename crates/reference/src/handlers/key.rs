@@ -47,6 +47,7 @@ pub(crate) struct GenerateKeyRequest {
     aliases: Option<Map<String, Value>>,
     model_max_budget: Option<Map<String, Value>>,
     router_settings: Option<Map<String, Value>>,
+    permissions: Option<Map<String, Value>>,
 }
 
 /// `sk-` + URL-safe base64 of 16 random bytes, as LiteLLM generates them.
@@ -423,6 +424,7 @@ async fn finish_create(
         aliases: Value::Object(req.aliases.clone().unwrap_or_default()),
         model_max_budget: checked_model_max_budget(req.model_max_budget.clone())?.unwrap_or_else(|| json!({})),
         router_settings: Value::Object(req.router_settings.clone().unwrap_or_default()),
+        permissions: Value::Object(req.permissions.clone().unwrap_or_default()),
         ..new_key_row(&raw, owner, caller)
     };
     if state.store.key_uncached(&key.token).await?.is_some() {
@@ -535,6 +537,7 @@ pub(crate) struct UpdateKeyRequest {
     aliases: Option<Map<String, Value>>,
     model_max_budget: Option<Map<String, Value>>,
     router_settings: Option<Map<String, Value>>,
+    permissions: Option<Map<String, Value>>,
 }
 
 /// The key-within-team model ceiling, with the team's access-group models and every deployment's
@@ -744,6 +747,9 @@ fn apply_update(key: &mut Key, req: &UpdateKeyRequest) -> Result<(), ProxyError>
     }
     if let Some(routes) = req.allowed_routes.clone() {
         key.allowed_routes = routes;
+    }
+    if let Some(permissions) = req.permissions.clone() {
+        key.permissions = Value::Object(permissions);
     }
     if let Some(org) = req.organization_id.clone() {
         key.organization_id = Some(org);

@@ -207,8 +207,8 @@ macro_rules! key_insert {
         "INSERT INTO verification_tokens (token, key_name, key_alias, user_id, team_id, organization_id, object_permission_id,
              access_group_ids, models, max_budget, spend, budget_duration, expires, blocked, metadata, allowed_routes,
              key_type, tpm_limit, rpm_limit, created_by, updated_by, created_at, aliases, model_max_budget,
-             router_settings, updated_at)
-         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,now())"
+             router_settings, permissions, updated_at)
+         VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,now())"
     };
 }
 
@@ -239,6 +239,7 @@ fn bind_key<'q>(query: PgQuery<'q>, k: &'q Key) -> PgQuery<'q> {
         .bind(&k.aliases)
         .bind(&k.model_max_budget)
         .bind(&k.router_settings)
+        .bind(&k.permissions)
 }
 
 pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
@@ -248,7 +249,7 @@ pub(super) async fn save_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
              object_permission_id=$7, access_group_ids=$8, models=$9, max_budget=$10, spend=$11, budget_duration=$12,
              expires=$13, blocked=$14, metadata=$15, allowed_routes=$16, key_type=$17, tpm_limit=$18, rpm_limit=$19,
              updated_by=$21, aliases=$23, model_max_budget=$24, router_settings=$25,
-             updated_at=now()"
+             permissions=$26, updated_at=now()"
     );
     bind_key(sqlx::query(sql), k).execute(db).await.map(drop)
 }
