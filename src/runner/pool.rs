@@ -1,5 +1,6 @@
 //! Many scenarios at once: at most `jobs` running, outcomes reported as each finishes and returned in
-//! the order given.
+//! the order given. They start longest declared wait first (`start_order`): a run takes at least as
+//! long as its slowest scenario, so that one must not be the last to start.
 
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
@@ -43,8 +44,10 @@ pub async fn run_scenarios(
     let halt = Halt::default();
     let mut tasks = JoinSet::new();
     let mut index_of = HashMap::new();
-    for (index, scenario) in scenarios.iter().enumerate() {
-        let scenario = scenario.clone();
+    // Tasks queue on the semaphore in about the order they are spawned (it is fair); the order is a
+    // matter of speed only, as every scenario runs on its own database and proxy.
+    for index in start_order(&scenarios) {
+        let scenario = scenarios[index].clone();
         let (target, client, slots, sink, cancel, halt) = (
             Arc::clone(&target),
             client.clone(),
@@ -106,6 +109,17 @@ pub async fn run_scenarios(
     outcomes.into_iter().flatten().collect()
 }
 
+/// The order to start `scenarios` in: the longest declared wait (`Scenario::declared_wait`) first,
+/// then the most steps (a role table's cells take time too), then as given.
+fn start_order(scenarios: &[Scenario]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..scenarios.len()).collect();
+    order.sort_by_key(|&i| {
+        let s = &scenarios[i];
+        (std::cmp::Reverse(s.declared_wait()), std::cmp::Reverse(s.steps.len()))
+    });
+    order
+}
+
 /// The run stopped starting scenarios, and why.
 #[derive(Clone, Default)]
 struct Halt {
@@ -136,5 +150,33 @@ fn panic_text(error: tokio::task::JoinError) -> String {
         text.clone()
     } else {
         "unknown panic".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::start_order;
+    use crate::scenario::load_file;
+
+    fn corpus(file: &str) -> crate::scenario::Scenario {
+        load_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").join(file)).expect("a corpus file loads")
+    }
+
+    #[test]
+    fn the_longest_declared_wait_starts_first_then_the_most_steps() {
+        let scenarios = vec![
+            corpus("conformance/user-lifecycle.yaml"),
+            corpus("conformance/role-route-matrix.yaml"),
+            corpus("regressions/key-update-during-in-flight-calls.yaml"),
+            corpus("regressions/mcp-upstream-slow.yaml"),
+        ];
+        // The slow upstream waits 60 s by its mock; the in-flight calls 3 s and a 1 s sleep; the role
+        // table waits for nothing but has far more steps than the user lifecycle.
+        assert!(scenarios[3].declared_wait() > scenarios[2].declared_wait());
+        assert_eq!(scenarios[2].declared_wait(), std::time::Duration::from_secs(4));
+        assert!(scenarios[1].steps.len() > scenarios[0].steps.len());
+        assert_eq!(start_order(&scenarios), vec![3, 2, 1, 0]);
     }
 }

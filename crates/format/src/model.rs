@@ -11,7 +11,7 @@ use regex::Regex;
 use serde_json::Value;
 use serde_json_path::JsonPath;
 
-use super::mock::MockSpec;
+use super::mock::{McpFailure, MockKind, MockSpec};
 use super::template::Template;
 use crate::quirk::Quirk;
 
@@ -37,6 +37,31 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// The upstream bug the scenario catches, when it is a regression scenario.
     pub reproduces: Option<Reproduction>,
+}
+
+impl Scenario {
+    /// How long the scenario says it waits: its steps' `sleep`s, and the delays of its mocks (each
+    /// counted once; an upstream that is slow on purpose counts its whole delay, though a proxy's
+    /// timeout usually cuts it short). A runner starts the scenarios that wait longest first, so
+    /// that one slow scenario does not start last and hold the whole run up.
+    pub fn declared_wait(&self) -> Duration {
+        let sleeps: Duration = self.steps.iter().filter_map(|s| s.sleep).sum();
+        let mocks: Duration = self
+            .mocks
+            .iter()
+            .map(|m| match &m.kind {
+                MockKind::Llm(llm) => llm.delay,
+                MockKind::Mcp(mcp) => {
+                    let tools = mcp.tools.iter().map(|t| t.delay).max().unwrap_or_default();
+                    match mcp.failure {
+                        Some(McpFailure::Slow(delay)) => delay.max(tools),
+                        _ => tools,
+                    }
+                }
+            })
+            .sum();
+        sleeps + mocks
+    }
 }
 
 /// How a regression scenario reproduces its bug: with `quirk` on, the reference proxy fails the
