@@ -77,6 +77,11 @@ impl Deployment {
     }
 
     /// The provider prefix of `litellm_params.model` (`openai` for `openai/gpt-x`), `openai` without one.
+    /// `litellm_params.model` as configured, provider prefix included.
+    pub fn litellm_model(&self) -> Option<String> {
+        self.param("model").and_then(Value::as_str).map(str::to_string)
+    }
+
     pub fn provider(&self) -> String {
         let model = self.param("model").and_then(Value::as_str).unwrap_or(&self.model_name);
         model.split_once('/').map_or("openai", |(provider, _)| provider).to_string()

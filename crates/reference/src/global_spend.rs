@@ -1,4 +1,5 @@
-//! The proxy-wide spend reports of `/global/spend/*`, aggregated from the logged requests. Who may
+//! The proxy-wide spend reports of `/global/spend/*`, aggregated from the logged requests (the
+//! tag, end-user and Enterprise report routes are not among them). Who may
 //! read them is the route gate's (proxy admins, admin viewers, keys granted `get_spend_routes`);
 //! which rows a report covers is `authz::global_spend_rows`.
 
@@ -41,10 +42,22 @@ pub(crate) fn by_key(logs: &[SpendLog], keys: &[Key], limit: Option<usize>) -> V
     Value::Array(rows.collect())
 }
 
-/// `/global/spend/models`: the models by spend.
+/// `/global/spend/models`: the deployments' own models (`openai/gpt-4o`, not the group a client
+/// names) by spend, as LiteLLM reports them.
 pub(crate) fn by_model(logs: &[SpendLog], limit: usize) -> Value {
-    let rows = ranked(logs, |l| l.model.as_str()).into_iter().take(limit);
+    let rows = ranked(logs, |l| l.deployment_model.as_deref().unwrap_or(&l.model)).into_iter().take(limit);
     Value::Array(rows.map(|(model, spend)| json!({"model": model, "total_spend": spend})).collect())
+}
+
+/// `/global/spend/logs`: the spend per day over the last 30 days before `today` (UTC), oldest first.
+pub(crate) fn by_day(logs: &[SpendLog], today: chrono::NaiveDate) -> Value {
+    let since = today - chrono::Days::new(30);
+    let mut days: BTreeMap<chrono::NaiveDate, f64> = BTreeMap::new();
+    for log in logs.iter().filter(|l| l.start_time.date_naive() >= since) {
+        *days.entry(log.start_time.date_naive()).or_default() += log.spend;
+    }
+    let rows = days.into_iter().map(|(day, spend)| json!({"date": day.format("%Y-%m-%d").to_string(), "spend": spend}));
+    Value::Array(rows.collect())
 }
 
 /// `/global/spend/teams`: the teams' spend in total and per day, each team named by its alias (in
@@ -95,6 +108,7 @@ mod tests {
             organization_id: None,
             user: None,
             start_time: Utc.with_ymd_and_hms(2026, 12, day, 10, 0, 0).unwrap(),
+            deployment_model: None,
         }
     }
 
@@ -106,7 +120,8 @@ mod tests {
 
     #[test]
     fn keys_and_models_rank_by_spend_within_the_limit() {
-        let logs = [log("k1", "a", None, 0.1, 1), log("k2", "b", None, 0.5, 1), log("k1", "b", None, 0.1, 2)];
+        let mut logs = [log("k1", "a", None, 0.1, 1), log("k2", "b", None, 0.5, 1), log("k1", "b", None, 0.1, 2)];
+        logs[0].deployment_model = Some("openai/a".into());
         let mut named = Key::unset("k2".into(), Some("sk-...k2".into()), None, None);
         named.key_alias = Some("two".into());
         let keys = by_key(&logs, &[named], Some(1));
@@ -114,9 +129,19 @@ mod tests {
         assert_eq!(by_key(&logs, &[], None)[1]["key_alias"], Value::Null);
         assert_eq!(
             by_model(&logs, 10),
-            json!([{"model": "b", "total_spend": 0.6}, {"model": "a", "total_spend": 0.1}])
+            json!([{"model": "b", "total_spend": 0.6}, {"model": "openai/a", "total_spend": 0.1}])
         );
         assert_eq!(by_model(&logs, 1).as_array().map(Vec::len), Some(1));
+    }
+
+    #[test]
+    fn days_sum_the_last_thirty_oldest_first() {
+        let logs = [log("k1", "a", None, 0.5, 20), log("k2", "b", None, 0.25, 1), log("k1", "b", None, 0.25, 20)];
+        let today = chrono::NaiveDate::from_ymd_opt(2026, 12, 21).unwrap();
+        let days = json!([{"date": "2026-12-01", "spend": 0.25}, {"date": "2026-12-20", "spend": 0.75}]);
+        assert_eq!(by_day(&logs, today), days);
+        let later = chrono::NaiveDate::from_ymd_opt(2027, 1, 10).unwrap();
+        assert_eq!(by_day(&logs, later), json!([{"date": "2026-12-20", "spend": 0.75}]));
     }
 
     #[test]

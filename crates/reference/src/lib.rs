@@ -166,6 +166,7 @@ fn router(state: AppState) -> Router {
         .route("/global/spend/keys", get(handlers::global_spend::keys))
         .route("/global/spend/models", get(handlers::global_spend::models))
         .route("/global/spend/teams", get(handlers::global_spend::teams))
+        .route("/global/spend/logs", get(handlers::global_spend::logs_by_day))
         .route("/key/update", post(key::update))
         .route("/key/delete", post(key::delete))
         .route("/key/block", post(handlers::key_block::block))

@@ -87,6 +87,8 @@ pub(crate) struct SpendLog {
     pub user: Option<String>,
     #[sqlx(rename = "startTime")]
     pub start_time: DateTime<Utc>,
+    /// The serving deployment's own model (`litellm_params.model`); `model` is the model group.
+    pub deployment_model: Option<String>,
 }
 
 #[cfg(test)]

@@ -125,6 +125,7 @@ mod tests {
                 organization_id: None,
                 user: if user.is_empty() { None } else { Some(user.into()) },
                 start_time: start,
+                deployment_model: None,
             },
             end_time: start,
         }

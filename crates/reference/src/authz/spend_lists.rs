@@ -33,7 +33,7 @@ pub(crate) fn spend_keys_rows(caller: &Caller, quirks: Quirks) -> SpendRows {
     caller.user_id.clone().map_or(SpendRows::Nobody, SpendRows::OneUser)
 }
 
-/// `/global/spend/keys` and `/global/spend/models`: an internal user (or internal viewer) that passed
+/// `/global/spend/keys`, `/global/spend/models` and `/global/spend/logs`: an internal user (or internal viewer) that passed
 /// the gate, with a key granted `get_spend_routes`, sees its own requests; every other caller that
 /// passed sees the whole proxy's, as in LiteLLM.
 pub(crate) fn global_spend_rows(caller: &Caller) -> SpendRows {

@@ -1,6 +1,7 @@
-//! `/global/spend`, `/global/spend/keys`, `/global/spend/models` and `/global/spend/teams`: the
-//! proxy-wide spend reports (`global_spend`), behind the route gate's `GlobalSpend` class. The keys
-//! and models reports cover an internal user's own requests only (`authz::global_spend_rows`).
+//! `/global/spend`, `/global/spend/keys`, `/global/spend/models`, `/global/spend/logs` and
+//! `/global/spend/teams`: the proxy-wide spend reports (`global_spend`), behind the route gate's
+//! `GlobalSpend` class. The keys, models and logs reports cover an internal user's own requests only
+//! (`authz::global_spend_rows`).
 
 use axum::Json;
 use axum::extract::State;
@@ -50,6 +51,11 @@ pub(crate) async fn models(State(state): State<AppState>, authed: Authed) -> Res
     let limit = limit(&authed)?.unwrap_or(10);
     let logs = logs(&state, authz::global_spend_rows(&authed.caller)).await?;
     Ok(Json(global_spend::by_model(&logs, limit)))
+}
+
+pub(crate) async fn logs_by_day(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
+    let logs = logs(&state, authz::global_spend_rows(&authed.caller)).await?;
+    Ok(Json(global_spend::by_day(&logs, chrono::Utc::now().date_naive())))
 }
 
 pub(crate) async fn teams(State(state): State<AppState>, _authed: Authed) -> Result<Json<Value>, ProxyError> {

@@ -168,7 +168,7 @@ async fn complete(
     let completion = upstream::call(&target, endpoint, &body).await?;
     let cost = deployment.pricing().cost(completion.prompt_tokens, completion.completion_tokens);
     if let Some(subject) = &subject {
-        record(state, subject, &served, &completion, cost, started).await?;
+        record(state, subject, &served, deployment, &completion, cost, started).await?;
         state.store.after_request(&subject.key, subject.team.as_ref());
     }
     let mut response = Json(upstream::client_response(&completion, endpoint, &model)).into_response();
@@ -195,6 +195,7 @@ async fn record(
     state: &AppState,
     subject: &Subject,
     model: &str,
+    deployment: &Deployment,
     completion: &upstream::Completion,
     cost: f64,
     started: chrono::DateTime<Utc>,
@@ -215,6 +216,7 @@ async fn record(
         organization_id: key.organization_id.clone(),
         user: key.user_id.clone(),
         start_time: started,
+        deployment_model: deployment.litellm_model(),
     };
     state.store.record_spend(&log).await?;
     let mut entities = vec![Entity::Key(key.token.clone())];

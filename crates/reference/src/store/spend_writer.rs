@@ -70,9 +70,9 @@ async fn write_batch(db: &PgPool, logs: &[SpendLog]) -> sqlx::Result<()> {
     sqlx::query(
         "WITH logs AS (
              SELECT * FROM UNNEST($1::text[], $2::text[], $3::float8[], $4::int8[], $5::int8[], $6::text[],
-                                  $7::text[], $8::text[], $9::text[], $10::timestamptz[])
+                                  $7::text[], $8::text[], $9::text[], $10::timestamptz[], $11::text[])
                  AS l(request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id,
-                      organization_id, user_id, start_time)
+                      organization_id, user_id, start_time, deployment_model)
          ),
          key_spend AS (
              UPDATE verification_tokens v SET spend = v.spend + d.total
@@ -92,9 +92,9 @@ async fn write_batch(db: &PgPool, logs: &[SpendLog]) -> sqlx::Result<()> {
              WHERE m.user_id = d.user_id AND m.team_id = d.team_id
          )
          INSERT INTO spend_logs (request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id,
-                                 organization_id, \"user\", \"startTime\", \"endTime\")
+                                 organization_id, \"user\", \"startTime\", \"endTime\", deployment_model)
          SELECT request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id, organization_id,
-                user_id, start_time, now()
+                user_id, start_time, now(), deployment_model
          FROM logs",
     )
     .bind(logs.iter().map(|l| l.request_id.clone()).collect::<Vec<_>>())
@@ -107,6 +107,7 @@ async fn write_batch(db: &PgPool, logs: &[SpendLog]) -> sqlx::Result<()> {
     .bind(column(|l| l.organization_id.clone()))
     .bind(column(|l| l.user.clone()))
     .bind(logs.iter().map(|l| l.start_time).collect::<Vec<_>>())
+    .bind(column(|l| l.deployment_model.clone()))
     .execute(db)
     .await?;
     Ok(())

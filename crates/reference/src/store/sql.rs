@@ -369,7 +369,7 @@ pub(super) async fn spend_logs(db: &PgPool, query: &SpendLogQuery) -> sqlx::Resu
     let (from, to) = query.range_bounds().unzip();
     sqlx::query_as(
         "SELECT request_id, api_key, spend, prompt_tokens, completion_tokens, model, team_id, organization_id,
-                \"user\", \"startTime\", \"endTime\"
+                \"user\", \"startTime\", \"endTime\", deployment_model
          FROM spend_logs
          WHERE ($1::text IS NULL OR api_key = $1) AND ($2::text IS NULL OR request_id = $2)
            AND ($3::text IS NULL OR \"user\" = $3)
