@@ -9,6 +9,7 @@ mod denial;
 mod escalation;
 mod key_access;
 mod key_list;
+mod key_status;
 pub(crate) mod mcp_access;
 mod model_access;
 mod model_alias;
@@ -36,6 +37,7 @@ pub(crate) use key_access::{
     check_service_account_generate,
 };
 pub(crate) use key_list::{HashedKey, KeyListQuery, key_list_scope};
+pub(crate) use key_status::{INVALID_STATUS, KeyStatus};
 pub(crate) use model_access::{Listing, ModelGrants, TeamGrant, visible_models};
 pub(crate) use model_alias::{AliasMap, AliasRules, Aliases};
 pub(crate) use model_budget::{budget_for, parse as parse_model_max_budget, window_start};

@@ -808,7 +808,7 @@ pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Res
         authz::check_key_owner_or_team_admin(&authed.caller, key, team.as_ref()).map_err(wrapped_dict)?;
     }
     let tokens: Vec<String> = found.iter().map(|k| k.token.clone()).collect();
-    state.store.delete_keys(&tokens).await?;
+    state.store.delete_keys(&tokens, authed.caller.user_id.as_deref()).await?;
     let deleted = if keys.is_empty() { aliases } else { keys };
     Ok(Json(json!({ "deleted_keys": deleted })))
 }

@@ -1,7 +1,8 @@
 //! /key/list: one page of the keys the caller may see (`authz::key_list_scope` decides which).
 //!
 //! Keys are listed newest first. By default the page holds key hashes; `return_full_object=true`
-//! gives the rows. Filters other than the ones `KeyListQuery` names are accepted and ignored.
+//! gives the rows. `status` picks the archive of deleted keys or a state of the live ones
+//! (`authz::KeyStatus`). Filters other than the ones `KeyListQuery` names are accepted and ignored.
 
 use axum::Json;
 use axum::extract::State;
@@ -9,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{raw, to_value, wrapped};
 use crate::AppState;
-use crate::authz::{self, Denial, HashedKey, KeyListQuery};
+use crate::authz::{self, Denial, HashedKey, KeyListQuery, KeyStatus};
 use crate::domain::Key;
 use crate::error::{ProxyError, ValidationItem};
 use crate::request::Authed;
@@ -18,6 +19,10 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
     let page = bounded(&authed, "page", 1, None)?;
     let size = bounded(&authed, "size", 10, Some(100))?;
     let full = flag(&authed, "return_full_object")?;
+    let status = match authed.query("status") {
+        None => None,
+        Some(text) => Some(KeyStatus::parse(text).ok_or_else(|| ProxyError::detail_error(400, authz::INVALID_STATUS))?),
+    };
     let text = |name: &str| authed.query(name).map(str::to_string);
     let query = KeyListQuery {
         user_id: text("user_id"),
@@ -55,6 +60,8 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
             _ => wrapped(d),
         })?;
     let mut candidates = match scope.owner_to_load() {
+        // The archive is small next to the live keys, and `scope` decides which of it shows.
+        _ if status == Some(KeyStatus::Deleted) => state.store.deleted_keys().await?,
         None => state.store.all_keys().await?,
         Some(own) => {
             let mut keys = state.store.keys_of_user(own).await?;
@@ -69,7 +76,9 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
     };
     candidates.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.token.cmp(&b.token)));
     candidates.dedup_by(|a, b| a.token == b.token);
-    let visible: Vec<Key> = candidates.into_iter().filter(|k| scope.shows(k)).collect();
+    let now = chrono::Utc::now();
+    let visible: Vec<Key> =
+        candidates.into_iter().filter(|k| scope.shows(k) && status.is_none_or(|s| s.admits(k, now))).collect();
     let total = visible.len();
     let shown = visible.iter().skip((page - 1).saturating_mul(size)).take(size);
     let keys: Vec<Value> = if full { shown.map(to_value).collect() } else { shown.map(|k| json!(k.token)).collect() };

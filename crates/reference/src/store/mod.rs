@@ -455,10 +455,16 @@ impl Store {
         self.evict(vec![eviction_token(self.quirks, sent), key.token.clone()]).await
     }
 
-    pub async fn delete_keys(&self, tokens: &[String]) -> sqlx::Result<Vec<String>> {
-        let deleted = sql::delete_keys(&self.db, tokens).await?;
+    /// Deletes the keys, keeping each in the archive of deleted keys with who deleted it.
+    pub async fn delete_keys(&self, tokens: &[String], deleted_by: Option<&str>) -> sqlx::Result<Vec<String>> {
+        let deleted = sql::delete_keys(&self.db, tokens, deleted_by).await?;
         self.evict(tokens.to_vec()).await?;
         Ok(deleted)
+    }
+
+    /// The archive of deleted keys (`/key/list?status=deleted`).
+    pub async fn deleted_keys(&self) -> sqlx::Result<Vec<Key>> {
+        sql::deleted_keys(&self.db).await
     }
 
     /// Evicts teams and keys whose rows a write elsewhere changed (access-group mirrors), in every

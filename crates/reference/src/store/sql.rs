@@ -259,9 +259,23 @@ pub(super) async fn insert_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
     bind_key(sqlx::query(key_insert!()), k).execute(db).await.map(drop)
 }
 
-pub(super) async fn delete_keys(db: &PgPool, tokens: &[String]) -> sqlx::Result<Vec<String>> {
-    sqlx::query_scalar("DELETE FROM verification_tokens WHERE token = ANY($1) RETURNING token")
-        .bind(tokens)
+/// Deletes the keys into the archive of deleted keys; returns the hashes of those that existed.
+pub(super) async fn delete_keys(db: &PgPool, tokens: &[String], deleted_by: Option<&str>) -> sqlx::Result<Vec<String>> {
+    sqlx::query_scalar(
+        "WITH gone AS (DELETE FROM verification_tokens WHERE token = ANY($1) RETURNING *)
+         INSERT INTO deleted_keys (token, row, deleted_by) SELECT token, to_jsonb(gone), $2 FROM gone
+         ON CONFLICT (token) DO UPDATE SET row = EXCLUDED.row, deleted_at = now(), deleted_by = EXCLUDED.deleted_by
+         RETURNING token",
+    )
+    .bind(tokens)
+    .bind(deleted_by)
+    .fetch_all(db)
+    .await
+}
+
+/// Every archived key, as the row it was when deleted.
+pub(super) async fn deleted_keys(db: &PgPool) -> sqlx::Result<Vec<Key>> {
+    sqlx::query_as("SELECT (jsonb_populate_record(NULL::verification_tokens, row)).* FROM deleted_keys")
         .fetch_all(db)
         .await
 }
