@@ -5,10 +5,11 @@ use axum::http::HeaderMap;
 use chrono::Utc;
 
 use super::Quirk;
-use super::authz::{self, MemberFacts, TeamFacts};
+use super::authz;
+use super::budget_scope;
 use super::domain::{Caller, Key, Team};
 use super::error::ProxyError;
-use super::spend::Entity;
+use super::storage::Membership;
 use super::store::Store;
 use super::token::{hash_token, last_chars};
 
@@ -142,27 +143,15 @@ async fn check_key_usable(store: &Store, key: &Key, raw: &str) -> Result<(), Pro
 /// LiteLLM 1.83's check, while authenticating any route, of the team's budget and of the key's
 /// user's budget within the team (`team_budgets_on_every_route`).
 async fn team_budgets_spent(store: &Store, key: &Key, team: &Team) -> Result<(), ProxyError> {
-    let spend = |entity| async move { store.current_spend(&entity).await };
-    if team.max_budget.is_some() {
-        let facts = TeamFacts {
-            team_id: &team.team_id,
-            max_budget: team.max_budget,
-            spend: spend(Entity::Team(team.team_id.clone())).await?,
-        };
-        if let Some(denial) = authz::team_budget_spent(&facts) {
-            return Err(denial.into());
-        }
+    let membership = match &key.user_id {
+        Some(user_id) => super::storage::membership(store.uncached_tables(), user_id, &team.team_id).await?,
+        None => Membership::default(),
+    };
+    let budgets = budget_scope::load(store, key, Some(team), None, &membership).await?;
+    match authz::owner_budget_spent(budgets.team.as_ref(), budgets.member.as_ref(), None) {
+        Some(denial) => Err(denial.into()),
+        None => Ok(()),
     }
-    let Some(user_id) = &key.user_id else { return Ok(()) };
-    let membership = super::storage::membership(store.uncached_tables(), user_id, &team.team_id).await?;
-    if membership.max_budget.is_some() {
-        let spent = spend(Entity::TeamMember(user_id.clone(), team.team_id.clone())).await?;
-        let facts = MemberFacts { user_id, team_id: &team.team_id, max_budget: membership.max_budget, spend: spent };
-        if let Some(denial) = authz::member_budget_spent(&facts) {
-            return Err(denial.into());
-        }
-    }
-    Ok(())
 }
 
 async fn caller_for_key(store: &Store, key: Key) -> Result<Caller, ProxyError> {

@@ -7,6 +7,7 @@
 
 mod auth;
 mod authz;
+mod budget_scope;
 mod cache;
 mod deployment;
 mod domain;

@@ -211,8 +211,20 @@ pub(crate) fn budget_spent(
     key_budget_spent(key).or_else(|| owner_budget_spent(team, member, user))
 }
 
-/// The budget error of a team above its `max_budget`.
-pub(crate) fn team_budget_spent(team: &TeamFacts<'_>) -> Option<LlmDenial> {
+/// The budgets of a key's owners: its team's, the key's user within that team, and for a personal
+/// key its user's. A team trips only above its budget, a member or user at it (LiteLLM's
+/// comparisons).
+pub(crate) fn owner_budget_spent(
+    team: Option<&TeamFacts<'_>>,
+    member: Option<&MemberFacts<'_>>,
+    user: Option<&UserFacts<'_>>,
+) -> Option<LlmDenial> {
+    team.and_then(team_budget_spent)
+        .or_else(|| member.and_then(member_budget_spent))
+        .or_else(|| user.and_then(user_budget_spent))
+}
+
+fn team_budget_spent(team: &TeamFacts<'_>) -> Option<LlmDenial> {
     let max = team.max_budget.filter(|m| team.spend > *m)?;
     Some(LlmDenial::BudgetExceeded {
         message: format!(
@@ -224,8 +236,7 @@ pub(crate) fn team_budget_spent(team: &TeamFacts<'_>) -> Option<LlmDenial> {
     })
 }
 
-/// The budget error of a member that has spent its budget in the team.
-pub(crate) fn member_budget_spent(member: &MemberFacts<'_>) -> Option<LlmDenial> {
+fn member_budget_spent(member: &MemberFacts<'_>) -> Option<LlmDenial> {
     let max = member.max_budget.filter(|m| member.spend >= *m)?;
     Some(LlmDenial::BudgetExceeded {
         message: format!(
@@ -238,32 +249,16 @@ pub(crate) fn member_budget_spent(member: &MemberFacts<'_>) -> Option<LlmDenial>
     })
 }
 
-/// The budgets of a key's owners: its team's, the key's user within that team, and for a personal
-/// key its user's. A team trips only above its budget, a member or user at it (LiteLLM's
-/// comparisons).
-fn owner_budget_spent(
-    team: Option<&TeamFacts<'_>>,
-    member: Option<&MemberFacts<'_>>,
-    user: Option<&UserFacts<'_>>,
-) -> Option<LlmDenial> {
-    let spent = |message: String| Some(LlmDenial::BudgetExceeded { message });
-    if let Some(denial) = team.and_then(team_budget_spent) {
-        return Some(denial);
-    }
-    if let Some(denial) = member.and_then(member_budget_spent) {
-        return Some(denial);
-    }
-    if let Some(user) = user
-        && let Some(max) = user.max_budget.filter(|m| user.spend >= *m)
-    {
-        return spent(format!(
+fn user_budget_spent(user: &UserFacts<'_>) -> Option<LlmDenial> {
+    let max = user.max_budget.filter(|m| user.spend >= *m)?;
+    Some(LlmDenial::BudgetExceeded {
+        message: format!(
             "ExceededBudget: User={} over budget. Spend={}, Budget={}",
             user.user_id,
             py_float(user.spend),
             py_float(max)
-        ));
-    }
-    None
+        ),
+    })
 }
 
 #[cfg(test)]

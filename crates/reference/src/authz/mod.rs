@@ -24,7 +24,7 @@ mod user_update;
 pub(crate) use access_group_assignment::{KEY_ACCESS_GROUP_ASSIGNMENT, check_access_group_assignment};
 pub(crate) use budget::{
     BudgetsChecked, KeyFacts, LlmDenial, LlmRequest, MemberFacts, ModelBudgetFacts, TeamFacts, UserFacts,
-    budget_checked_on, budget_spent, check_llm_request, key_budget_spent, member_budget_spent, team_budget_spent,
+    budget_checked_on, budget_spent, check_llm_request, key_budget_spent, owner_budget_spent,
 };
 pub(crate) use denial::Denial;
 pub(crate) use escalation::{

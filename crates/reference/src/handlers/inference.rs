@@ -11,7 +11,6 @@ use axum::response::{IntoResponse, Response};
 use chrono::Utc;
 use serde_json::Value;
 
-use super::budget_scope;
 use super::model_scope::{self, CallerModels};
 use super::new_id;
 use crate::auth::authenticate_with_key;
@@ -19,6 +18,7 @@ use crate::authz::{
     AliasRules, KeyFacts, LlmRequest, ModelBudgetFacts, budget_for, check_llm_request, parse_model_max_budget,
     window_start,
 };
+use crate::budget_scope;
 use crate::deployment::Deployment;
 use crate::domain::{Key, Team, User};
 use crate::error::{ProxyError, py_float};
@@ -99,9 +99,14 @@ async fn check(
 ) -> Result<(), ProxyError> {
     let groups: Vec<String> = deployments.iter().flat_map(Deployment::access_groups).collect();
     let free = !deployments.is_empty() && deployments.iter().all(|d| d.pricing().explicitly_free);
-    let budgets =
-        budget_scope::load(state, &subject.key, subject.team.as_ref(), subject.user.as_ref(), &subject.membership)
-            .await?;
+    let budgets = budget_scope::load(
+        &state.store,
+        &subject.key,
+        subject.team.as_ref(),
+        subject.user.as_ref(),
+        &subject.membership,
+    )
+    .await?;
     // A stored map was validated on write; one that no longer reads limits nothing.
     let model_budget = budget_for(&parse_model_max_budget(&subject.key.model_max_budget).unwrap_or_default(), served);
     let model_spend = match &model_budget {

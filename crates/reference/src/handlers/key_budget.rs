@@ -2,9 +2,10 @@
 //! (`authz::budget_checked_on`): LiteLLM checks them while authenticating, before the handler looks
 //! at the request, so these handlers ask first.
 
-use super::{budget_scope, model_scope};
+use super::model_scope;
 use crate::AppState;
 use crate::authz::{self, BudgetsChecked};
+use crate::budget_scope;
 use crate::domain::Caller;
 use crate::error::ProxyError;
 
@@ -17,7 +18,7 @@ pub(crate) async fn check(state: &AppState, caller: &Caller, route: &str) -> Res
     let Some(key) = state.store.key(hash).await? else { return Ok(()) };
     let (team, user) = model_scope::key_owners(state, &key).await?;
     let membership = model_scope::membership(state, &key, team.as_ref()).await?;
-    let b = budget_scope::load(state, &key, team.as_ref(), user.as_ref(), &membership).await?;
+    let b = budget_scope::load(&state.store, &key, team.as_ref(), user.as_ref(), &membership).await?;
     let spent = match checked {
         BudgetsChecked::Key => authz::key_budget_spent(&b.key),
         _ => authz::budget_spent(&b.key, b.team.as_ref(), b.member.as_ref(), b.user.as_ref()),

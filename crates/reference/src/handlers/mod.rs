@@ -2,7 +2,6 @@
 
 pub(crate) mod access_group;
 pub(crate) mod admin_dump;
-pub(crate) mod budget_scope;
 pub(crate) mod discovery;
 pub(crate) mod global_spend;
 pub(crate) mod health;

@@ -1,13 +1,14 @@
 //! The budgets a virtual key's request is checked against (the key's own and its owners'), with
-//! what each has spent by the counters. Inference and the routes outside it that check budgets
-//! (`key_budget`) read them the same way.
+//! what each has spent by the counters. Inference, the routes outside it that check budgets
+//! (`handlers::key_budget`) and authentication under `team_budgets_on_every_route` read them the
+//! same way.
 
-use crate::AppState;
 use crate::authz::{KeyFacts, MemberFacts, TeamFacts, UserFacts};
 use crate::domain::{Key, Team, User};
 use crate::error::ProxyError;
 use crate::spend::Entity;
 use crate::storage::Membership;
+use crate::store::Store;
 
 pub(crate) struct Budgets<'a> {
     pub key: KeyFacts<'a>,
@@ -21,13 +22,13 @@ pub(crate) struct Budgets<'a> {
 /// The key's budgets; `user` is the key's user for a personal key only, and `membership` that
 /// user's in the key's team.
 pub(crate) async fn load<'a>(
-    state: &AppState,
+    store: &Store,
     key: &'a Key,
     team: Option<&'a Team>,
     user: Option<&'a User>,
     membership: &Membership,
 ) -> Result<Budgets<'a>, ProxyError> {
-    let spend = |entity| async move { state.store.current_spend(&entity).await };
+    let spend = |entity| async move { store.current_spend(&entity).await };
     let key_facts = KeyFacts::of(key, spend(Entity::Key(key.token.clone())).await?);
     let team_facts = match team {
         Some(t) => Some(TeamFacts {
