@@ -100,7 +100,7 @@ quirk_tests! {
     finds_team_block_keeps_cached_team => TeamBlockKeepsCachedTeam,
     finds_array_body_crashes_auth => ArrayBodyCrashesAuth,
     finds_access_group_accepts_unknown_teams => AccessGroupAcceptsUnknownTeams,
-    finds_mcp_server_view_ignores_team_grant => McpServerViewIgnoresTeamGrant(4000),
+    finds_mcp_server_view_ignores_team_grant => McpServerViewIgnoresTeamGrant(6000),
     finds_key_update_gates_only_budget => KeyUpdateGatesOnlyBudget,
     finds_admin_only_key_fields_unchecked => AdminOnlyKeyFieldsUnchecked,
     finds_listing_ignores_user_models => ListingIgnoresUserModels,
@@ -127,6 +127,7 @@ quirk_tests! {
     finds_admin_teamless_key_mcp_refused => AdminTeamlessKeyMcpRefused,
     finds_discovery_refuses_over_budget => DiscoveryRefusesOverBudget(4000),
     finds_team_budgets_on_every_route => TeamBudgetsOnEveryRoute(3000),
+    finds_owner_deletes_leave_keys_cached => OwnerDeletesLeaveKeysCached(3000),
 }
 
 /// Quirks the generator cannot reach yet, and what it lacks for each.

@@ -645,6 +645,13 @@ impl Generator<'_> {
 
     fn team_delete(&mut self) {
         let team = self.pick_team();
+        // Sometimes framed by calls through a key of the team: the first caches the key, the second
+        // shows whether the delete, which takes the team's keys with it, reached that cache.
+        let team_key = self.world.live_keys().into_iter().find(|&k| self.world.keys[k].team == Some(team));
+        let framed = team_key.filter(|_| self.rng.random_bool(0.6));
+        if let Some(key) = framed {
+            self.observe_key(key);
+        }
         let (actor, user) = self.team_caller(team);
         let mut body = self.team_body(team);
         body.remove("team_id");
@@ -654,6 +661,9 @@ impl Generator<'_> {
         }
         let step = StepBuilder::new(self.id("team-delete"), actor, "POST", "/team/delete").json(Value::Object(body));
         self.push(step);
+        if let Some(key) = framed {
+            self.observe_key(key);
+        }
     }
 
     fn team_member_add(&mut self) {

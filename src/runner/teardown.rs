@@ -12,7 +12,16 @@ use super::resources::{Resource, already_gone, route_missing, still_exists};
 /// a margin. Measured: a customer deleted right after its completion was back 9 s later on 1.83.14, and
 /// 12 to 14 s later on 1.109.1.
 pub(crate) const SPEND_WRITER_SETTLE: Duration = Duration::from_secs(20);
-/// How long an object whose delete shows eventually is read back until it is gone, and how often.
+/// Why a model is left although its database row is gone: a second delete answers that the database
+/// has no such model while the proxy still lists it. LiteLLM 1.83's database poll can put a model it
+/// read just before the delete back into its router, and the poll prunes deleted models only while the
+/// database holds at least one model, so once a run has deleted every model of its own the ghost stays
+/// until the proxy restarts or a model is added.
+pub(crate) const LISTED_FROM_MEMORY: &str = "gone from the proxy's database but still listed from its memory; \
+     LiteLLM 1.83 prunes deleted models from its router only while its database holds another model, \
+     so it stays until the proxy restarts or a model is added";
+/// How long after its delete an object whose delete shows eventually is read back until it is gone,
+/// and how often.
 /// LiteLLM 1.83 rebuilds its router from the database every 30 s (its `add_deployment` job), so a
 /// deleted model can be listed for 30 s and the job's own run time: 30 s alone proved too short on a
 /// loaded machine.
@@ -86,7 +95,9 @@ async fn read_back(resource: &Resource, client: &Client, endpoint: &Endpoint) ->
 ///
 /// An object the spend writer may write again is read back only once a flush has passed since its
 /// delete; when it is back, it is deleted again (the flush that brought it back has emptied the
-/// writer's queue) and read back once more. Only an object still there after that is a leftover.
+/// writer's queue) and read back once more. A model still listed a while after its delete is deleted
+/// once more too, and when that answers it is not in the database, its leftover says so
+/// ([`LISTED_FROM_MEMORY`]). Only an object still there after that is a leftover.
 pub async fn leftovers(outcomes: &[ScenarioOutcome], client: &Client, endpoint: &Endpoint) -> Vec<Leftover> {
     let mut found = Vec::new();
     for outcome in outcomes {
@@ -99,14 +110,24 @@ pub async fn leftovers(outcomes: &[ScenarioOutcome], client: &Client, endpoint: 
                 tokio::time::sleep_until((deleted_at + SPEND_WRITER_SETTLE).into()).await;
             }
             let mut state = read_back(&item.resource, client, endpoint).await;
+            let mut reason = still_there(&item.cleanup);
             if item.resource.kind.disappears_eventually() && item.cleanup == Cleanup::Deleted {
-                let deadline = tokio::time::Instant::now() + EVENTUAL_DELETE_WAIT;
-                while matches!(state, Found::There) && tokio::time::Instant::now() < deadline {
+                let deadline = item.deleted_at.map_or_else(Instant::now, |at| at + EVENTUAL_DELETE_WAIT);
+                while matches!(state, Found::There) && Instant::now() < deadline {
                     tokio::time::sleep(EVENTUAL_DELETE_INTERVAL).await;
                     state = read_back(&item.resource, client, endpoint).await;
                 }
+                if matches!(state, Found::There) {
+                    reason = match delete(&item.resource, client, endpoint).await {
+                        Cleanup::AlreadyGone => LISTED_FROM_MEMORY.into(),
+                        Cleanup::Failed(why) => {
+                            format!("still listed after its delete; deleting it again failed: {why}")
+                        }
+                        _ => "still listed after its delete, and after a second delete".into(),
+                    };
+                    state = read_back(&item.resource, client, endpoint).await;
+                }
             }
-            let mut reason = still_there(&item.cleanup);
             if rewritable && matches!(state, Found::There) && item.cleanup != Cleanup::Pending {
                 reason = match delete(&item.resource, client, endpoint).await {
                     Cleanup::Failed(why) => {

@@ -680,6 +680,37 @@ async fn a_deleted_model_still_listed_for_a_moment_is_not_a_leftover() {
     assert_eq!(leftovers, [], "listed twice more after its delete, then gone");
 }
 
+/// A model LiteLLM 1.83 put back into its router after its delete (its database poll read it just
+/// before) is still listed long after, while a second delete answers that the database has no such
+/// model. It is left behind, and the leftover says where it lives.
+#[tokio::test]
+async fn a_deleted_model_still_listed_from_memory_is_a_leftover_that_says_so() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/model/info"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [{"model_info": {"id": "m-r2"}}]})))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/model/delete"))
+        .respond_with(
+            ResponseTemplate::new(400)
+                .set_body_json(json!({"error": {"message": "{'error': 'Model with id=m-r2 not found in db'}"}})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let model = Resource { kind: ResourceKind::Model, id: "m-r2".into() };
+    // Deleted longer ago than a database poll takes, so the check does not wait here.
+    let deleted_at = std::time::Instant::now().checked_sub(Duration::from_secs(120));
+    let outcome = passed_after_deleting("models", model, deleted_at);
+    let leftovers = check_leftovers(&external(&server), &[outcome], &options()).await;
+    assert_eq!(leftovers.len(), 1, "{leftovers:?}");
+    assert_eq!(leftovers[0].label, "model m-r2");
+    assert_eq!(leftovers[0].reason, teardown::LISTED_FROM_MEMORY);
+    assert!(!leftovers[0].unreachable);
+}
+
 /// A passed scenario `id` that created `resource` and deleted it at `deleted_at`.
 fn passed_after_deleting(id: &str, resource: Resource, deleted_at: Option<std::time::Instant>) -> ScenarioOutcome {
     ScenarioOutcome {

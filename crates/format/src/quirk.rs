@@ -108,6 +108,8 @@ registry! {
         "a key whose team is over its max_budget, or whose user has spent its max_budget_in_team, is refused with the budget error on every route, its own /key/info, the model and MCP listings and key management included, not only on the calls that cost";
     AdminTeamlessKeyMcpRefused => "admin_teamless_key_mcp_refused", "BerriAI/litellm#25866",
         "/key/generate and /key/update refuse the proxy admin MCP servers (other than those open to every key) and MCP access groups on a key in no team, as they refuse a user";
+    OwnerDeletesLeaveKeysCached => "owner_deletes_leave_keys_cached", "BerriAI/litellm#34217",
+        "/team/delete, /team/member_delete and /user/delete delete the keys they take with them without evicting them, so a cached key keeps authenticating until the TTL passes";
 }
 
 impl Quirk {

@@ -37,7 +37,7 @@ pub(crate) use key_access::{
     check_service_account_generate,
 };
 pub(crate) use key_list::{HashedKey, KeyListQuery, key_list_scope};
-pub(crate) use key_status::{INVALID_STATUS, KeyStatus};
+pub(crate) use key_status::{INVALID_EXPIRES, INVALID_STATUS, KeyExpiry, KeyStatus};
 pub(crate) use model_access::{Listing, ModelGrants, TeamGrant, visible_models};
 pub(crate) use model_alias::{AliasMap, AliasRules, Aliases};
 pub(crate) use model_budget::{budget_for, parse as parse_model_max_budget, window_start};

@@ -25,15 +25,22 @@ async fn logs(state: &AppState, rows: SpendRows) -> Result<Vec<SpendLog>, ProxyE
     Ok(state.store.spend_logs(&query).await?.into_iter().map(|r| r.log).collect())
 }
 
-/// `?limit=`: a positive whole number when sent.
-fn limit(authed: &Authed) -> Result<Option<usize>, ProxyError> {
-    match authed.query("limit") {
-        None => Ok(None),
-        Some(text) => match text.parse::<usize>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(ProxyError::handler(422, format!("Invalid limit: {text}. The limit must be a positive integer."))),
-        },
+/// `?limit=` of `/global/spend/keys`: a positive whole number when sent.
+fn key_limit(authed: &Authed) -> Result<Option<usize>, ProxyError> {
+    match whole_limit(authed)? {
+        Some(0) => Err(invalid_limit("0")),
+        limit => Ok(limit),
     }
+}
+
+/// `?limit=` as a whole number; `/global/spend/models` takes 0 too, and lists nothing then, as
+/// LiteLLM's `LIMIT` does.
+fn whole_limit(authed: &Authed) -> Result<Option<usize>, ProxyError> {
+    authed.query("limit").map(|text| text.parse::<usize>().map_err(|_| invalid_limit(text))).transpose()
+}
+
+fn invalid_limit(text: &str) -> ProxyError {
+    ProxyError::handler(422, format!("Invalid limit: {text}. The limit must be a positive integer."))
 }
 
 pub(crate) async fn total(State(state): State<AppState>, _authed: Authed) -> Result<Json<Value>, ProxyError> {
@@ -41,14 +48,14 @@ pub(crate) async fn total(State(state): State<AppState>, _authed: Authed) -> Res
 }
 
 pub(crate) async fn keys(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
-    let limit = limit(&authed)?;
+    let limit = key_limit(&authed)?;
     let logs = logs(&state, authz::global_spend_rows(&authed.caller)).await?;
     let keys = state.store.all_keys().await?;
     Ok(Json(global_spend::by_key(&logs, &keys, limit)))
 }
 
 pub(crate) async fn models(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
-    let limit = limit(&authed)?.unwrap_or(10);
+    let limit = whole_limit(&authed)?.unwrap_or(10);
     let logs = logs(&state, authz::global_spend_rows(&authed.caller)).await?;
     Ok(Json(global_spend::by_model(&logs, limit)))
 }

@@ -2,7 +2,7 @@
 //!
 //! Keys are listed newest first. By default the page holds key hashes; `return_full_object=true`
 //! gives the rows. `status` picks the archive of deleted keys or a state of the live ones
-//! (`authz::KeyStatus`). Filters other than the ones `KeyListQuery` names are accepted and ignored.
+//! (`authz::KeyStatus`), and `expires` keeps the keys by their expiry alone (`authz::KeyExpiry`). Filters other than the ones `KeyListQuery` names are accepted and ignored.
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 
 use super::{raw, to_value, wrapped};
 use crate::AppState;
-use crate::authz::{self, Denial, HashedKey, KeyListQuery, KeyStatus};
+use crate::authz::{self, Denial, HashedKey, KeyExpiry, KeyListQuery, KeyStatus};
 use crate::domain::Key;
 use crate::error::{ProxyError, ValidationItem};
 use crate::request::Authed;
@@ -22,6 +22,12 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
     let status = match authed.query("status") {
         None => None,
         Some(text) => Some(KeyStatus::parse(text).ok_or_else(|| ProxyError::detail_error(400, authz::INVALID_STATUS))?),
+    };
+    let expiry = match authed.query("expires") {
+        None => None,
+        Some(text) => {
+            Some(KeyExpiry::parse(text).ok_or_else(|| ProxyError::detail_error(400, authz::INVALID_EXPIRES))?)
+        }
     };
     let text = |name: &str| authed.query(name).map(str::to_string);
     let query = KeyListQuery {
@@ -77,8 +83,12 @@ pub(crate) async fn list(State(state): State<AppState>, authed: Authed) -> Resul
     candidates.sort_by(|a, b| b.created_at.cmp(&a.created_at).then_with(|| a.token.cmp(&b.token)));
     candidates.dedup_by(|a, b| a.token == b.token);
     let now = chrono::Utc::now();
-    let visible: Vec<Key> =
-        candidates.into_iter().filter(|k| scope.shows(k) && status.is_none_or(|s| s.admits(k, now))).collect();
+    let visible: Vec<Key> = candidates
+        .into_iter()
+        .filter(|k| {
+            scope.shows(k) && status.is_none_or(|s| s.admits(k, now)) && expiry.is_none_or(|e| e.admits(k, now))
+        })
+        .collect();
     let total = visible.len();
     let shown = visible.iter().skip((page - 1).saturating_mul(size)).take(size);
     let keys: Vec<Value> = if full { shown.map(to_value).collect() } else { shown.map(|k| json!(k.token)).collect() };

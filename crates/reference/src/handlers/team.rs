@@ -316,7 +316,7 @@ pub(crate) async fn delete(State(state): State<AppState>, authed: Authed) -> Res
     for id in &ids {
         teams.push(team_for_admin_route(&state, &authed, id).await?);
     }
-    state.store.delete_teams(&ids).await?;
+    state.store.delete_teams(&ids, authed.caller.user_id.as_deref()).await?;
     for team in &teams {
         for member in team.members_with_roles.iter() {
             if let Some(mut user) = match &member.user_id {
@@ -544,6 +544,7 @@ pub(crate) async fn member_delete(State(state): State<AppState>, authed: Authed)
         }
         storage::remove_team_membership(state.store.uncached_tables(), uid, &team.team_id).await?;
     }
+    state.store.delete_member_keys(&team.team_id, &gone, authed.caller.user_id.as_deref()).await?;
     Ok(Json(to_value(&team)))
 }
 

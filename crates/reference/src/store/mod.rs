@@ -393,11 +393,18 @@ impl Store {
         self.evict(vec![user.user_id.clone()]).await
     }
 
-    /// Deletes the users and their keys; returns the ids of the users that existed.
+    /// Deletes the users and their keys; returns the ids of the users that existed. The keys are not
+    /// archived: both LiteLLM versions drop a deleted user's keys outright.
     pub async fn delete_users(&self, user_ids: &[String]) -> sqlx::Result<Vec<String>> {
         let (deleted, tokens) = sql::delete_users(&self.db, user_ids).await?;
-        self.evict(user_ids.iter().cloned().chain(tokens).collect()).await?;
+        self.evict(user_ids.iter().cloned().chain(self.evicted_with_owner(tokens)).collect()).await?;
         Ok(deleted)
+    }
+
+    /// The cache entries of keys deleted with their owner (a team, a membership, a user), which
+    /// `owner_deletes_leave_keys_cached` leaves in place (LiteLLM 1.83, BerriAI/litellm#34217).
+    fn evicted_with_owner(&self, tokens: Vec<String>) -> Vec<String> {
+        if self.quirks.contains(Quirk::OwnerDeletesLeaveKeysCached) { Vec::new() } else { tokens }
     }
 
     /// Creates a team; a taken `team_id` is a unique violation, so concurrent creates cannot
@@ -422,9 +429,22 @@ impl Store {
         self.evict(vec![team_key(&team.team_id)]).await
     }
 
-    pub async fn delete_teams(&self, team_ids: &[String]) -> sqlx::Result<()> {
-        let tokens = sql::delete_teams(&self.db, team_ids).await?;
-        self.evict(team_ids.iter().map(|id| team_key(id)).chain(tokens).collect()).await
+    /// Deletes the teams, archiving their keys as `/key/delete` does.
+    pub async fn delete_teams(&self, team_ids: &[String], deleted_by: Option<&str>) -> sqlx::Result<()> {
+        let tokens = sql::delete_teams(&self.db, team_ids, deleted_by).await?;
+        self.evict(team_ids.iter().map(|id| team_key(id)).chain(self.evicted_with_owner(tokens)).collect()).await
+    }
+
+    /// Archives the keys the users hold in the team, as `/team/member_delete` does on both LiteLLM
+    /// versions: a removed member's team keys stop working.
+    pub async fn delete_member_keys(
+        &self,
+        team_id: &str,
+        user_ids: &[String],
+        deleted_by: Option<&str>,
+    ) -> sqlx::Result<()> {
+        let tokens = sql::delete_member_keys(&self.db, team_id, user_ids, deleted_by).await?;
+        self.evict(self.evicted_with_owner(tokens)).await
     }
 
     /// Creates a key; a taken hash or alias is a unique violation (`error::violated_unique`).

@@ -126,17 +126,42 @@ pub(super) async fn insert_team(db: &PgPool, t: &Team) -> sqlx::Result<()> {
     bind_team(sqlx::query(team_insert!()), t).execute(db).await.map(drop)
 }
 
-/// Deletes the teams and their keys; returns the hashes of the deleted keys.
-pub(super) async fn delete_teams(db: &PgPool, team_ids: &[String]) -> sqlx::Result<Vec<String>> {
+/// Deletes the teams, moving their keys into the archive of deleted keys; returns the hashes of
+/// those keys.
+pub(super) async fn delete_teams(
+    db: &PgPool,
+    team_ids: &[String],
+    deleted_by: Option<&str>,
+) -> sqlx::Result<Vec<String>> {
     let mut tx = db.begin().await?;
-    let tokens: Vec<(String,)> =
-        sqlx::query_as("DELETE FROM verification_tokens WHERE team_id = ANY($1) RETURNING token")
-            .bind(team_ids)
-            .fetch_all(&mut *tx)
-            .await?;
+    let tokens: Vec<String> = sqlx::query_scalar("SELECT token FROM verification_tokens WHERE team_id = ANY($1)")
+        .bind(team_ids)
+        .fetch_all(&mut *tx)
+        .await?;
+    let archived = archive_keys(&mut *tx, &tokens, deleted_by).await?;
     sqlx::query("DELETE FROM teams WHERE team_id = ANY($1)").bind(team_ids).execute(&mut *tx).await?;
     tx.commit().await?;
-    Ok(tokens.into_iter().map(|(t,)| t).collect())
+    Ok(archived)
+}
+
+/// Moves the keys the users hold in the team into the archive of deleted keys (`/team/member_delete`);
+/// returns their hashes.
+pub(super) async fn delete_member_keys(
+    db: &PgPool,
+    team_id: &str,
+    user_ids: &[String],
+    deleted_by: Option<&str>,
+) -> sqlx::Result<Vec<String>> {
+    let mut tx = db.begin().await?;
+    let tokens: Vec<String> =
+        sqlx::query_scalar("SELECT token FROM verification_tokens WHERE team_id = $1 AND user_id = ANY($2)")
+            .bind(team_id)
+            .bind(user_ids)
+            .fetch_all(&mut *tx)
+            .await?;
+    let archived = archive_keys(&mut *tx, &tokens, deleted_by).await?;
+    tx.commit().await?;
+    Ok(archived)
 }
 
 /// Deletes the users with their keys and memberships; returns the deleted user ids and key hashes.
@@ -261,6 +286,16 @@ pub(super) async fn insert_key(db: &PgPool, k: &Key) -> sqlx::Result<()> {
 
 /// Deletes the keys into the archive of deleted keys; returns the hashes of those that existed.
 pub(super) async fn delete_keys(db: &PgPool, tokens: &[String], deleted_by: Option<&str>) -> sqlx::Result<Vec<String>> {
+    archive_keys(db, tokens, deleted_by).await
+}
+
+/// Moves the keys into the archive, each kept whole with who deleted it; a key archived before (a
+/// hash reused by a rotation) is replaced.
+async fn archive_keys<'e>(
+    db: impl sqlx::PgExecutor<'e>,
+    tokens: &[String],
+    deleted_by: Option<&str>,
+) -> sqlx::Result<Vec<String>> {
     sqlx::query_scalar(
         "WITH gone AS (DELETE FROM verification_tokens WHERE token = ANY($1) RETURNING *)
          INSERT INTO deleted_keys (token, row, deleted_by) SELECT token, to_jsonb(gone), $2 FROM gone
