@@ -131,7 +131,12 @@ quirk_tests! {
 }
 
 /// Quirks the generator cannot reach yet, and what it lacks for each.
-const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[];
+const NOT_YET_EXPLORED: &[(Quirk, &str)] = &[(
+    Quirk::MetadataUpdateDropsMemberBudget,
+    "the generator sets no team_member_budget and sends no metadata-only /team/update, and the divergence \
+     shows only once a member added after such an update spends past the team's default member budget \
+     (`team-member-budget-survives-metadata-update` reproduces it)",
+)];
 
 #[test]
 fn the_reference_against_itself_finds_nothing() {

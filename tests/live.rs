@@ -14,7 +14,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use gateproof::report::json::{JsonReport, JsonScenario, JsonScenarioStatus, JsonStepStatus};
+use gateproof::report::json::{JsonReport, JsonScenario, JsonScenarioStatus, JsonStep, JsonStepStatus};
 use libtest_mimic::{Arguments, Failed, Trial};
 use serde::Deserialize;
 
@@ -179,6 +179,24 @@ fn actual(scenario: &JsonScenario) -> Outcome {
     }
 }
 
+/// What the scenario's failing step received, for a difference line: a flake on a real proxy is
+/// seen once, so its line carries the answer that made it (empty when the scenario did not fail).
+fn received(scenario: &JsonScenario) -> String {
+    let failed = scenario.steps.iter().find(|s| matches!(s.status, JsonStepStatus::Failed | JsonStepStatus::Errored));
+    let Some(step) = failed else { return String::new() };
+    let answer = match &step.response {
+        Some(r) => {
+            let body: String = r.body.chars().take(RECEIVED_CHARS).collect();
+            format!("{} {body}", r.status)
+        }
+        None => step.message.clone().unwrap_or_else(|| "no response".into()),
+    };
+    format!(" (after {} attempt(s): {answer})", step.attempts)
+}
+
+/// How much of a failing step's response body a difference line shows.
+const RECEIVED_CHARS: usize = 300;
+
 /// Every way `report`, a run over `targets` URLs, differs from `verdicts`, one line each.
 fn compare(verdicts: &Verdicts, report: &JsonReport, targets: usize) -> Vec<String> {
     let mut differences = Vec::new();
@@ -189,7 +207,7 @@ fn compare(verdicts: &Verdicts, report: &JsonReport, targets: usize) -> Vec<Stri
             Some(verdict) => {
                 let expected = verdict.expected(targets);
                 if expected != got {
-                    differences.push(format!("{}: expected {expected}, got {got}", scenario.id));
+                    differences.push(format!("{}: expected {expected}, got {got}{}", scenario.id, received(scenario)));
                 }
             }
         }
@@ -357,7 +375,12 @@ fn scenario(id: &str, status: JsonScenarioStatus, failed_at: Option<&str>, reaso
     };
     let mut steps = vec![step("first", JsonStepStatus::Passed)];
     if let Some(at) = failed_at {
-        steps.push(step(at, JsonStepStatus::Failed));
+        let mut failed: JsonStep = step(at, JsonStepStatus::Failed);
+        failed.response = Some(
+            serde_json::from_value(serde_json::json!({"status": 400, "headers": [], "body": "nope", "json": null}))
+                .expect("a response"),
+        );
+        steps.push(failed);
         steps.push(step("after", JsonStepStatus::NotRun));
     }
     JsonScenario {
@@ -482,8 +505,8 @@ fn differences_are_named() -> Result<(), String> {
     ];
     let differences = compare(&verdicts, &report(run, vec![("a", "key sk-…abcd")]), 2);
     let expected = [
-        "a: expected pass, got fail at `x`",
-        "b: expected fail at `second`, got fail at `third`",
+        "a: expected pass, got fail at `x` (after 1 attempt(s): 400 nope)",
+        "b: expected fail at `second`, got fail at `third` (after 1 attempt(s): 400 nope)",
         "c: expected skip (organizations), got pass",
         "e: no verdict for it; it did error (the target stopped answering)",
         "d: has a verdict but did not run",

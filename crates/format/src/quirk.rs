@@ -110,6 +110,8 @@ registry! {
         "/key/generate and /key/update refuse the proxy admin MCP servers (other than those open to every key) and MCP access groups on a key in no team, as they refuse a user";
     OwnerDeletesLeaveKeysCached => "owner_deletes_leave_keys_cached", "BerriAI/litellm#34217",
         "/team/delete, /team/member_delete and /user/delete delete the keys they take with them without evicting them, so a cached key keeps authenticating until the TTL passes";
+    MetadataUpdateDropsMemberBudget => "metadata_update_drops_member_budget", "BerriAI/litellm#31447",
+        "a /team/update that sends `metadata` without a team_member_* field stores that metadata as sent, dropping the team's team_member_budget_id, so the team loses its default member budget and members added later get none";
 }
 
 impl Quirk {

@@ -23,6 +23,7 @@ mod spend;
 mod spend_logs;
 mod storage;
 mod store;
+mod team_member_budget;
 mod token;
 mod upstream;
 

@@ -7,6 +7,7 @@ use sqlx::PgPool;
 use sqlx::types::Json;
 
 use super::domain::{OrgMembership, Organization};
+use crate::team_member_budget::MemberLimits;
 
 pub(crate) async fn add_team_membership(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<()> {
     sqlx::query("INSERT INTO team_memberships (user_id, team_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
@@ -75,6 +76,75 @@ pub(crate) async fn set_member_budget(
     tx.commit().await
 }
 
+/// Writes a team's default member budget: the row `id` names, updated with the limits given (the
+/// others kept), or a new row when `id` is `None`; returns the row's id.
+pub(crate) async fn upsert_team_member_budget(
+    db: &PgPool,
+    id: Option<&str>,
+    limits: MemberLimits,
+) -> sqlx::Result<String> {
+    let budget_id = id.map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_string);
+    sqlx::query(
+        "INSERT INTO budgets (budget_id, max_budget, tpm_limit, rpm_limit) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (budget_id) DO UPDATE SET max_budget = COALESCE(EXCLUDED.max_budget, budgets.max_budget),
+             tpm_limit = COALESCE(EXCLUDED.tpm_limit, budgets.tpm_limit),
+             rpm_limit = COALESCE(EXCLUDED.rpm_limit, budgets.rpm_limit), updated_at = now()",
+    )
+    .bind(&budget_id)
+    .bind(limits.max_budget)
+    .bind(limits.tpm_limit)
+    .bind(limits.rpm_limit)
+    .execute(db)
+    .await?;
+    Ok(budget_id)
+}
+
+/// Gives the member a budget row of its own copied from the team's default member budget, as
+/// LiteLLM 1.109 does, so a later change to the member's budget leaves the default alone. Nothing
+/// happens when the default row is gone.
+pub(crate) async fn copy_team_member_budget(
+    db: &PgPool,
+    user_id: &str,
+    team_id: &str,
+    default_id: &str,
+) -> sqlx::Result<()> {
+    let own = uuid::Uuid::new_v4().to_string();
+    let mut tx = db.begin().await?;
+    let copied = sqlx::query(
+        "INSERT INTO budgets (budget_id, max_budget, tpm_limit, rpm_limit)
+         SELECT $2, max_budget, tpm_limit, rpm_limit FROM budgets WHERE budget_id = $1",
+    )
+    .bind(default_id)
+    .bind(&own)
+    .execute(&mut *tx)
+    .await?;
+    if copied.rows_affected() > 0 {
+        sqlx::query(
+            "INSERT INTO team_memberships (user_id, team_id, budget_id) VALUES ($1, $2, $3)
+             ON CONFLICT (user_id, team_id) DO UPDATE SET budget_id = EXCLUDED.budget_id",
+        )
+        .bind(user_id)
+        .bind(team_id)
+        .bind(&own)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// The team's default member budget as `/team/info` shows it, `null` when the row is gone.
+pub(crate) async fn team_member_budget_table(db: &PgPool, id: &str) -> sqlx::Result<serde_json::Value> {
+    let row: Option<(Json<serde_json::Value>,)> = sqlx::query_as(
+        "SELECT jsonb_build_object('budget_id', budget_id, 'max_budget', max_budget, 'tpm_limit', tpm_limit,
+                                   'rpm_limit', rpm_limit, 'budget_duration', budget_duration)
+         FROM budgets WHERE budget_id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db)
+    .await?;
+    Ok(row.map_or(serde_json::Value::Null, |(Json(v),)| v))
+}
+
 pub(crate) async fn remove_team_membership(db: &PgPool, user_id: &str, team_id: &str) -> sqlx::Result<()> {
     sqlx::query("DELETE FROM team_memberships WHERE user_id = $1 AND team_id = $2")
         .bind(user_id)
@@ -106,12 +176,15 @@ pub(crate) async fn membership(db: &PgPool, user_id: &str, team_id: &str) -> sql
 }
 
 pub(crate) async fn team_memberships(db: &PgPool, team_id: &str) -> sqlx::Result<Vec<serde_json::Value>> {
-    // LiteLLM shows the member's scope on its budget row.
+    // LiteLLM shows the member's scope and limits on its budget row.
     let rows: Vec<(Json<serde_json::Value>,)> = sqlx::query_as(
-        "SELECT jsonb_build_object('user_id', user_id, 'team_id', team_id, 'spend', spend, 'budget_id', budget_id,
-                                   'litellm_budget_table', CASE WHEN cardinality(allowed_models) = 0 THEN NULL
-                                       ELSE jsonb_build_object('allowed_models', to_jsonb(allowed_models)) END)
-         FROM team_memberships WHERE team_id = $1 ORDER BY user_id",
+        "SELECT jsonb_build_object('user_id', m.user_id, 'team_id', m.team_id, 'spend', m.spend, 'budget_id', m.budget_id,
+                                   'litellm_budget_table',
+                                   CASE WHEN b.budget_id IS NULL AND cardinality(m.allowed_models) = 0 THEN NULL
+                                       ELSE jsonb_build_object('allowed_models', to_jsonb(m.allowed_models),
+                                           'max_budget', b.max_budget, 'tpm_limit', b.tpm_limit, 'rpm_limit', b.rpm_limit) END)
+         FROM team_memberships m LEFT JOIN budgets b ON b.budget_id = m.budget_id
+         WHERE m.team_id = $1 ORDER BY m.user_id",
     )
     .bind(team_id)
     .fetch_all(db)

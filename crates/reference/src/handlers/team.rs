@@ -18,7 +18,8 @@ use crate::domain::{INTERNAL_USER, Member, Team, User};
 use crate::error::{ProxyError, py_str};
 use crate::request::Authed;
 use crate::store::PermissionOwner;
-use crate::{AppState, storage};
+use crate::team_member_budget::{self, MemberLimits};
+use crate::{AppState, Quirks, storage};
 
 #[derive(Debug, Deserialize)]
 pub(crate) struct NewTeamRequest {
@@ -42,6 +43,41 @@ pub(crate) struct NewTeamRequest {
     access_group_ids: Vec<String>,
     model_aliases: Option<Map<String, Value>>,
     router_settings: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    member_limits: MemberLimitsRequest,
+}
+
+/// The team's default budget for its members (`team_member_budget::MemberLimits`).
+#[derive(Clone, Copy, Debug, Default, Deserialize)]
+pub(crate) struct MemberLimitsRequest {
+    team_member_budget: Option<f64>,
+    team_member_tpm_limit: Option<i64>,
+    team_member_rpm_limit: Option<i64>,
+}
+
+impl MemberLimitsRequest {
+    fn limits(self) -> MemberLimits {
+        MemberLimits {
+            max_budget: self.team_member_budget,
+            tpm_limit: self.team_member_tpm_limit,
+            rpm_limit: self.team_member_rpm_limit,
+        }
+    }
+}
+
+/// Writes the team's default member budget when the request sets any of its limits, and points
+/// `metadata` at it; otherwise returns `metadata` unchanged.
+async fn with_member_budget(state: &AppState, metadata: Value, limits: MemberLimits) -> Result<Value, ProxyError> {
+    if !limits.any() {
+        return Ok(metadata);
+    }
+    let id = storage::upsert_team_member_budget(
+        state.store.uncached_tables(),
+        team_member_budget::pointer(&metadata),
+        limits,
+    )
+    .await?;
+    Ok(team_member_budget::pointing_at(metadata, &id))
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -147,7 +183,12 @@ pub(crate) async fn new(State(state): State<AppState>, authed: Authed) -> Result
         members_with_roles: DbJson(members.clone()),
         team_member_permissions: req.team_member_permissions.clone(),
         access_group_ids: req.access_group_ids.clone(),
-        metadata: req.metadata.clone().unwrap_or_else(|| json!({})),
+        metadata: with_member_budget(
+            &state,
+            team_member_budget::metadata_to_store(&json!({}), req.metadata.as_ref(), Quirks::NONE),
+            req.member_limits.limits(),
+        )
+        .await?,
         max_budget: req.max_budget,
         spend: 0.0,
         models: req.models.clone(),
@@ -197,9 +238,13 @@ pub(crate) async fn info(State(state): State<AppState>, authed: Authed) -> Resul
     };
     authz::check_team_info_access(&authed.caller, &team).map_err(wrapped_dict)?;
     let keys = state.store.keys_of_team(team_id).await?;
+    let member_budget = match team_member_budget::pointer(&team.metadata) {
+        Some(id) => storage::team_member_budget_table(state.store.uncached_tables(), id).await?,
+        None => Value::Null,
+    };
     Ok(Json(json!({
         "team_id": team_id,
-        "team_info": team_view(&state, &team).await?,
+        "team_info": with_field(team_view(&state, &team).await?, "team_member_budget_table", member_budget),
         "keys": keys,
         "team_memberships": storage::team_memberships(state.store.uncached_tables(), team_id).await?,
     })))
@@ -223,6 +268,8 @@ pub(crate) struct UpdateTeamRequest {
     access_group_ids: Option<Vec<String>>,
     model_aliases: Option<Map<String, Value>>,
     router_settings: Option<Map<String, Value>>,
+    #[serde(flatten)]
+    member_limits: MemberLimitsRequest,
 }
 
 pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Result<Json<Value>, ProxyError> {
@@ -256,9 +303,8 @@ pub(crate) async fn update(State(state): State<AppState>, authed: Authed) -> Res
     if let Some(org) = &req.organization_id {
         team.organization_id.clone_from(org);
     }
-    if let Some(metadata) = &req.metadata {
-        team.metadata = metadata.clone();
-    }
+    let metadata = team_member_budget::metadata_to_store(&team.metadata, req.metadata.as_ref(), state.store.quirks());
+    team.metadata = with_member_budget(&state, metadata, req.member_limits.limits()).await?;
     if let Some(max_budget) = req.max_budget {
         team.max_budget = max_budget;
     }
@@ -426,6 +472,9 @@ pub(crate) async fn member_add(State(state): State<AppState>, authed: Authed) ->
         if req.max_budget_in_team.is_some() {
             let budget = (req.max_budget_in_team, None, None);
             storage::set_member_budget(state.store.uncached_tables(), &user.user_id, &team.team_id, budget).await?;
+        } else if let Some(default) = team_member_budget::pointer(&team.metadata) {
+            storage::copy_team_member_budget(state.store.uncached_tables(), &user.user_id, &team.team_id, default)
+                .await?;
         }
         team.members_with_roles.0.push(Member {
             user_id: Some(user.user_id.clone()),
